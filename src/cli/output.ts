@@ -1,0 +1,52 @@
+/** Human output for the CLI; `--json` prints the API's JSON unchanged for scripts. */
+export function print(value: unknown, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  if (value && typeof value === 'object' && 'data' in value && Array.isArray((value as { data: unknown }).data)) {
+    const { data, next_cursor } = value as { data: Record<string, unknown>[]; next_cursor?: string | null };
+    process.stdout.write(table(data));
+    if (next_cursor) process.stdout.write(`\nmore: --cursor ${next_cursor}\n`);
+    return;
+  }
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    const width = Math.max(...entries.map(([k]) => k.length));
+    for (const [k, v] of entries) process.stdout.write(`${k.padEnd(width)}  ${fmt(v)}\n`);
+    return;
+  }
+  process.stdout.write(`${fmt(value)}\n`);
+}
+
+const LIST_COLUMNS = [
+  'id',
+  'name',
+  'project_id',
+  'status',
+  'is_active',
+  'token_hint',
+  'api_key_hint',
+  'base_url',
+  'expires_at',
+  'request_count',
+  'max_requests',
+];
+
+function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const cols = LIST_COLUMNS.filter((c) => rows.some((r) => c in r));
+  const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
+  const line = (vals: string[]) =>
+    `${vals
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd()}\n`;
+  return line(cols) + cells.map(line).join('');
+}
+
+function fmt(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}

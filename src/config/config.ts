@@ -1,0 +1,55 @@
+import path from 'node:path';
+import type { RawConfig } from './schema.js';
+
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** The typed configuration every other module receives; nothing below config reads the environment. */
+export interface Config {
+  managementToken: string | undefined;
+  listen: { host: string; port: number };
+  dataDir: string;
+  database: DatabaseConfig;
+  autoMigrate: boolean;
+  openaiApiUrl: string;
+  encryption: { key: string | undefined; previous: string[]; required: boolean };
+  log: { level: RawConfig['LOG_LEVEL']; file: string | undefined };
+  manage: { rateLimitPerMinute: number; bodyLimitBytes: number };
+  shutdownTimeoutMs: number;
+}
+
+export function parseListenAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  let host = addr.slice(0, i);
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host: host || '0.0.0.0', port: Number(addr.slice(i + 1)) };
+}
+
+export function toConfig(raw: RawConfig): Config {
+  const dataDir = path.resolve(raw.DATA_DIR);
+  const url = raw.DATABASE_URL;
+  let database: DatabaseConfig;
+  if (url === undefined) database = { kind: 'sqlite', path: path.join(dataDir, 'llm-proxy.db') };
+  else if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    database = { kind: 'sqlite', path: file === ':memory:' ? file : path.resolve(file) };
+  } else database = { kind: 'postgres', url };
+  return {
+    managementToken: raw.MANAGEMENT_TOKEN,
+    listen: parseListenAddr(raw.LISTEN_ADDR),
+    dataDir,
+    database,
+    autoMigrate: raw.AUTO_MIGRATE,
+    openaiApiUrl: raw.OPENAI_API_URL.replace(/\/+$/, ''),
+    encryption: {
+      key: raw.ENCRYPTION_KEY,
+      previous: (raw.ENCRYPTION_KEY_PREVIOUS ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+      required: raw.REQUIRE_ENCRYPTION_KEY,
+    },
+    log: { level: raw.LOG_LEVEL, file: raw.LOG_FILE },
+    manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+  };
+}

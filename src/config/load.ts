@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { type Config, toConfig } from './config.js';
+import { configSchema } from './schema.js';
+
+type Source = Record<string, unknown>;
+
+/**
+ * The one reader of `process.env`. Precedence: explicit overrides (CLI flags) > environment >
+ * the JSON file named by CONFIG_FILE > defaults. Empty strings count as unset, as in most tools.
+ */
+export function loadConfig(overrides: Source = {}, env: Source = process.env): Config {
+  const file = overrides.CONFIG_FILE ?? env.CONFIG_FILE;
+  const fromFile = readConfigFile(typeof file === 'string' ? file : undefined);
+  const merged: Record<string, unknown> = {};
+  for (const source of [fromFile, env, overrides]) {
+    for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') merged[k] = v;
+  }
+  const shape = configSchema.shape;
+  const known = Object.fromEntries(Object.entries(merged).filter(([k]) => k in shape));
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return toConfig(parsed.data);
+}
+
+function readConfigFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    const unknown = Object.keys(value).filter((k) => !(k in configSchema.shape));
+    if (unknown.length > 0) throw new Error(`unknown setting(s) ${unknown.join(', ')}`);
+    // JSON numbers and booleans are fine: the schema coerces them like env text.
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: ${file} is not a JSON object of settings: ${(err as Error).message}`);
+  }
+}
+
+/** Settings of the CLI's client commands (they talk to a running server, not to the database). */
+export interface ClientSettings {
+  url: string | undefined;
+  managementToken: string | undefined;
+  dataDir: string;
+}
+
+export function loadClientSettings(env: Source = process.env): ClientSettings {
+  const str = (k: string) => (typeof env[k] === 'string' && env[k] !== '' ? (env[k] as string) : undefined);
+  return { url: str('LLM_PROXY_URL'), managementToken: str('MANAGEMENT_TOKEN'), dataDir: str('DATA_DIR') ?? './data' };
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** Environment booleans: accept the spellings operators actually type. */
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+/** Non-negative integer given as env text; 0 often means "off". */
+const int = (min = 0) => z.coerce.number().int().min(min);
+
+const listenAddr = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*)?:\d{1,5}$/, 'expected host:port, [ipv6]:port or :port');
+
+/**
+ * Every setting llm-proxy reads, with its default. The README's configuration table mirrors this
+ * schema one to one; keep them together.
+ */
+export const configSchema = z.object({
+  MANAGEMENT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LISTEN_ADDR: listenAddr.default(':8080'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:|postgres:|postgresql:)/, 'expected sqlite:<path> or postgres://…')
+    .optional(),
+  AUTO_MIGRATE: bool.default(true),
+  OPENAI_API_URL: z.url().default('https://api.openai.com'),
+  ENCRYPTION_KEY: z.string().optional(),
+  ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
+  REQUIRE_ENCRYPTION_KEY: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FILE: z.string().optional(),
+  MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
+  MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
+  SHUTDOWN_TIMEOUT_MS: int().default(30_000),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;

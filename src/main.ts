@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import { createLogger, flushLogger, type Logger } from './observability/logger.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { buildApp } from './server/app.js';
+import { pingDatabase } from './store/database.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  runtime: Runtime;
+  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Composition root: config → logger → store → services → HTTP server. */
+export async function startServer(config: Config, logger: Logger = createLogger(config.log)): Promise<RunningServer> {
+  const runtime = await createRuntime(config, logger);
+  let shuttingDown = false;
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      logger,
+      manageBodyLimitBytes: config.manage.bodyLimitBytes,
+      manage: {
+        managementToken: runtime.secrets.managementToken,
+        rateLimitPerMinute: config.manage.rateLimitPerMinute,
+        version: VERSION,
+        projects: runtime.projects,
+        tokens: runtime.tokens,
+      },
+      health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown: () => shuttingDown },
+    });
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+  const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? 'localhost' : config.listen.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      const deadline = setTimeout(() => {
+        logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached: closing open connections');
+        app.server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      deadline.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(deadline);
+        await runtime.close();
+        logger.info('llm-proxy stopped');
+        await flushLogger(logger);
+      }
+    })();
+    return stopping;
+  };
+  return { url, app, runtime, stop };
+}

@@ -1,0 +1,63 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { errors } from '../errors.js';
+import type { ProjectsService } from '../projects/projects-service.js';
+import type { TokensService } from '../tokens/tokens-service.js';
+import { requireManagementToken } from './auth.js';
+import { projectsRoutes } from './projects-routes.js';
+import { tokensRoutes } from './tokens-routes.js';
+
+export interface ManageOptions {
+  managementToken: string;
+  rateLimitPerMinute: number;
+  version: string;
+  projects: ProjectsService;
+  tokens: TokensService;
+}
+
+/** The management API, mounted under /manage. Encapsulated: its hooks do not touch the proxy path. */
+export async function manageApi(app: FastifyInstance, opts: ManageOptions): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  await api.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'llm-proxy management API',
+        version: opts.version,
+        description: 'Manage projects (upstream keys) and the proxy tokens issued for them.',
+      },
+      components: {
+        securitySchemes: { managementToken: { type: 'http', scheme: 'bearer', description: 'MANAGEMENT_TOKEN' } },
+      },
+      security: [{ managementToken: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  // The spec is public: it describes routes, not data, and tooling fetches it without credentials.
+  api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await api.register(async (secured) => {
+    if (opts.rateLimitPerMinute > 0) {
+      // Limit before authentication so guessing the management token is throttled too.
+      await secured.register(rateLimit, {
+        global: false,
+        errorResponseBuilder: (_req, ctx) =>
+          errors.rateLimited(
+            `Too many management requests; retry in ${Math.ceil(ctx.ttl / 1000)}s.`,
+            'management_rate_limited',
+            Math.ceil(ctx.ttl / 1000),
+          ),
+      });
+      // An instance-level hook, added before the auth hook, so it runs first on every route.
+      secured.addHook('onRequest', secured.rateLimit({ max: opts.rateLimitPerMinute, timeWindow: 60_000 }));
+    }
+    secured.addHook('onRequest', requireManagementToken(opts.managementToken));
+    // The API speaks JSON only: anything else is a 415, not a confusing schema error.
+    secured.removeContentTypeParser('text/plain');
+    await secured.register(projectsRoutes(opts.projects, opts.tokens));
+    await secured.register(tokensRoutes(opts.tokens));
+  });
+}

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ProjectsService } from '../projects/projects-service.js';
+import type { TokensService } from '../tokens/tokens-service.js';
+import * as s from './schemas.js';
+
+const tags = ['projects'];
+const errors = { 400: s.errorBody, 401: s.errorBody, 404: s.errorBody, 409: s.errorBody };
+
+export const projectsRoutes =
+  (projects: ProjectsService, tokens: TokensService): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/projects',
+      {
+        schema: { tags, summary: 'Create a project', body: s.createProject, response: { 201: s.project, ...errors } },
+      },
+      async (req, reply) => reply.code(201).send(await projects.create(req.body)),
+    );
+
+    app.get(
+      '/projects',
+      { schema: { tags, summary: 'List projects', querystring: s.pageQuery, response: { 200: s.listOf(s.project) } } },
+      async (req) => projects.list(req.query),
+    );
+
+    app.get(
+      '/projects/:id',
+      { schema: { tags, summary: 'Get a project', params: s.idParams, response: { 200: s.project, ...errors } } },
+      async (req) => projects.get(req.params.id),
+    );
+
+    app.patch(
+      '/projects/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Update a project',
+          params: s.idParams,
+          body: s.updateProject,
+          response: { 200: s.project, ...errors },
+        },
+      },
+      async (req) => projects.update(req.params.id, req.body),
+    );
+
+    app.delete(
+      '/projects/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a project and its tokens',
+          params: s.idParams,
+          response: { 204: s.emptyBody, ...errors },
+        },
+      },
+      async (req, reply) => {
+        await projects.delete(req.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/projects/:id/tokens/revoke',
+      {
+        schema: {
+          tags,
+          summary: "Revoke all of a project's tokens",
+          params: s.idParams,
+          response: { 200: s.revokeResult, ...errors },
+        },
+      },
+      async (req) => tokens.revokeProject(req.params.id),
+    );
+  };

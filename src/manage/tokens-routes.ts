@@ -1,0 +1,68 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { TokensService } from '../tokens/tokens-service.js';
+import * as s from './schemas.js';
+
+const tags = ['tokens'];
+const errors = { 400: s.errorBody, 401: s.errorBody, 404: s.errorBody };
+
+export const tokensRoutes =
+  (tokens: TokensService): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/tokens',
+      {
+        schema: {
+          tags,
+          summary: 'Issue a token (the plaintext is returned only here)',
+          body: s.createToken,
+          response: { 201: s.createdToken, ...errors },
+        },
+      },
+      async (req, reply) => reply.code(201).send(await tokens.issue(req.body)),
+    );
+
+    app.get(
+      '/tokens',
+      {
+        schema: { tags, summary: 'List tokens', querystring: s.tokenListQuery, response: { 200: s.listOf(s.token) } },
+      },
+      async (req) => {
+        const { project_id, active, ...page } = req.query;
+        return tokens.list(
+          { projectId: project_id, active: active === undefined ? undefined : active === 'true' },
+          page,
+        );
+      },
+    );
+
+    app.get(
+      '/tokens/:id',
+      { schema: { tags, summary: 'Get a token', params: s.idParams, response: { 200: s.token, ...errors } } },
+      async (req) => tokens.get(req.params.id),
+    );
+
+    app.patch(
+      '/tokens/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Update a token',
+          params: s.idParams,
+          body: s.updateToken,
+          response: { 200: s.token, ...errors },
+        },
+      },
+      async (req) => tokens.update(req.params.id, req.body),
+    );
+
+    app.delete(
+      '/tokens/:id',
+      {
+        schema: { tags, summary: 'Revoke a token', params: s.idParams, response: { 204: s.emptyBody, ...errors } },
+      },
+      async (req, reply) => {
+        await tokens.revoke(req.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+  };

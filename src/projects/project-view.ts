@@ -1,0 +1,25 @@
+import { toIso } from '../shared/clock.js';
+import type { ProjectRow } from '../store/schema.js';
+
+/** What the API shows of a project: a masked hint of the upstream key, never the key. */
+export interface ProjectView {
+  id: string;
+  name: string;
+  base_url: string | null;
+  is_active: boolean;
+  api_key_hint: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toProjectView(row: ProjectRow): ProjectView {
+  return {
+    id: row.id,
+    name: row.name,
+    base_url: row.base_url,
+    is_active: row.is_active === 1,
+    api_key_hint: row.api_key_hint,
+    created_at: toIso(row.created_at) as string,
+    updated_at: toIso(row.updated_at) as string,
+  };
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { errors } from '../errors.js';
+import { type ManageOptions, manageApi } from '../manage/index.js';
+import type { Logger } from '../observability/logger.js';
+import { errorHandler } from './error-handler.js';
+import { type HealthOptions, healthRoutes } from './health-routes.js';
+
+export const REQUEST_ID_HEADER = 'x-llm-proxy-request-id';
+
+export interface AppOptions {
+  logger: Logger;
+  manageBodyLimitBytes: number;
+  manage: ManageOptions;
+  health: HealthOptions;
+}
+
+/** Mounts every edge on one Fastify instance. No listening here: main.ts owns the lifecycle. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    // One log line per request comes from our onResponse hook instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    bodyLimit: opts.manageBodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Let in-flight requests finish on close while idle keep-alive sockets are dropped at once.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    const err = errors.routeNotFound(req.method, req.url.split('?')[0] ?? req.url);
+    return reply.code(err.status).send(err.toBody());
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  await app.register(healthRoutes, opts.health);
+  await app.register(manageApi, { ...opts.manage, prefix: '/manage' });
+  return app;
+}

@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, errors } from '../errors.js';
+
+/** Maps any thrown error to the catalogue's HTTP form, once, at the edge. */
+export function toAppError(err: FastifyError | Error, req: FastifyRequest): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const where = err.validationContext ?? 'body';
+    const field = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.') || null;
+    const detail = err.validation.map((v) => {
+      const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+      return path ? `${path}: ${v.message}` : v.message;
+    });
+    return errors.validation(`Invalid ${where}: ${detail.join('; ')}`, field);
+  }
+  const fe = err as FastifyError;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.bodyTooLarge(req.routeOptions.bodyLimit ?? 0);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(String(req.headers['content-type'] ?? 'none'));
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.validation('Request body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.invalidJson(fe.message);
+  }
+  if (fe.statusCode === 400 && err instanceof SyntaxError) return errors.invalidJson(err.message);
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AppError(fe.statusCode, 'invalid_request_error', 'invalid_request', fe.message);
+  }
+  return errors.internal();
+}
+
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const appErr = toAppError(err, req);
+  if (appErr.status >= 500)
+    req.log.error(
+      { err: { message: err.message, code: (err as FastifyError).code, stack: err.stack } },
+      'request failed',
+    );
+  if (appErr.extra.headers) reply.headers(appErr.extra.headers);
+  return reply.code(appErr.status).send(appErr.toBody());
+}

@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config/config.js';
+import type { Database } from './schema.js';
+
+// PostgreSQL returns bigint (int8) as text to avoid precision loss; our bigints are epoch
+// milliseconds and counters, far below 2^53, so numbers are safe and keep both dialects alike.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export type Db = Kysely<Database>;
+
+export function openDatabase(cfg: DatabaseConfig): Db {
+  if (cfg.kind === 'postgres') {
+    return new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cfg.url, max: 10 }) }),
+    });
+  }
+  if (cfg.path !== ':memory:') mkdirSync(path.dirname(cfg.path), { recursive: true });
+  const sqlite = new SQLite(cfg.path);
+  // WAL lets readers run beside the single writer; NORMAL sync is durable across process crashes.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** Readiness probe: a round trip to the database. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}

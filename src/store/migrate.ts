@@ -1,0 +1,32 @@
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import * as m0001 from './migrations/0001-initial.js';
+
+/** Migrations are imported statically so the built package needs no file-system discovery. */
+const migrations: Record<string, Migration> = {
+  '0001-initial': m0001,
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema
+type AnyDb = Kysely<any>;
+
+export function migrator(db: AnyDb): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+}
+
+/** Applies every pending migration; throws with the failing migration's name on error. */
+export async function migrateToLatest(db: AnyDb): Promise<string[]> {
+  return applied(await migrator(db).migrateToLatest());
+}
+
+export async function pendingMigrations(db: AnyDb): Promise<string[]> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  managementToken: string;
+  server: RunningServer;
+  /** Everything the server logged so far (JSON lines). */
+  logs(): string;
+  /** Calls the management API with the management token. */
+  manage(method: string, route: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/** Starts a real server in this process on a random port with a fresh data directory. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'llmp-test-'));
+  const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...env }, {});
+  const captured: Buffer[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (c: Buffer) => captured.push(c));
+  const server = await startServer(config, createLogger({ level: config.log.level, stream }));
+  const managementToken = server.runtime.secrets.managementToken;
+  const manage: TestServer['manage'] = async (method, route, body) => {
+    const res = await fetch(`${server.url}/manage${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${managementToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+  };
+  return {
+    url: server.url,
+    dataDir,
+    managementToken,
+    server,
+    logs: () => Buffer.concat(captured).toString('utf8'),
+    manage,
+    stop: async () => {
+      await server.stop();
+      if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

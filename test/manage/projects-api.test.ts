@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+});
+afterAll(async () => s.stop());
+
+describe('management API: projects', () => {
+  it('rejects requests without or with a wrong management token', async () => {
+    const none = await fetch(`${s.url}/manage/projects`);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({
+      error: { message: expect.stringContaining('management token'), type: 'authentication_error', code: 'invalid_management_token' },
+    });
+    const wrong = await fetch(`${s.url}/manage/projects`, { headers: { authorization: `Bearer ${s.managementToken}x` } });
+    expect(wrong.status).toBe(401);
+    const basic = await fetch(`${s.url}/manage/projects`, { headers: { authorization: `Basic ${s.managementToken}` } });
+    expect(basic.status).toBe(401);
+  });
+
+  it('creates a project and never returns its key', async () => {
+    const res = await s.manage('POST', '/projects', { name: 'web', api_key: 'sk-real-key-0123456789wxyz', base_url: 'https://up.example.com/v1/' });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'web',
+      base_url: 'https://up.example.com',
+      is_active: true,
+      api_key_hint: 'sk-…wxyz',
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    expect(JSON.stringify(res.body)).not.toContain('sk-real-key');
+    const got = await s.manage('GET', `/projects/${res.body.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(res.body);
+  });
+
+  it('answers 409 for a duplicate name, on create and on rename', async () => {
+    await s.manage('POST', '/projects', { name: 'dup', api_key: 'sk-1' });
+    const again = await s.manage('POST', '/projects', { name: 'dup', api_key: 'sk-2' });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ type: 'conflict_error', code: 'conflict', message: expect.stringContaining('dup') });
+    const other = await s.manage('POST', '/projects', { name: 'dup-2', api_key: 'sk-3' });
+    const rename = await s.manage('PATCH', `/projects/${other.body.id}`, { name: 'dup' });
+    expect(rename.status).toBe(409);
+  });
+
+  it('validates bodies with messages that name the field', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ api_key: 'sk-1' }, 'name'],
+      [{ name: '', api_key: 'sk-1' }, 'name'],
+      [{ name: 'x', api_key: 'sk-1', base_url: 'ftp://nope' }, 'base_url'],
+      [{ name: 'x', api_key: 'sk-1', surprise: true }, 'surprise'],
+      [{ name: 'x', api_key: 42 }, 'api_key'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await s.manage('POST', '/projects', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.type).toBe('invalid_request_error');
+      expect(res.body.error.message).toContain(field);
+    }
+  });
+
+  it('answers malformed JSON, a wrong content type and an oversize body clearly', async () => {
+    const headers = { authorization: `Bearer ${s.managementToken}`, 'content-type': 'application/json' };
+    const bad = await fetch(`${s.url}/manage/projects`, { method: 'POST', headers, body: '{"name": ' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_json');
+
+    const text = await fetch(`${s.url}/manage/projects`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+    expect(text.status).toBe(415);
+
+    const big = await fetch(`${s.url}/manage/projects`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'big', api_key: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(big.status).toBe(413);
+    const body = await big.json();
+    expect(body.error.code).toBe('request_too_large');
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.js/); // no stack trace
+  });
+
+  it('lists with cursor pagination', async () => {
+    for (let i = 0; i < 5; i++) await s.manage('POST', '/projects', { name: `page-${i}`, api_key: 'sk-x' });
+    const names: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await s.manage('GET', `/projects?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(2);
+      names.push(...res.body.data.map((p: { name: string }) => p.name));
+      cursor = res.body.next_cursor;
+    } while (cursor);
+    for (let i = 0; i < 5; i++) expect(names).toContain(`page-${i}`);
+    expect(new Set(names).size).toBe(names.length);
+    expect((await s.manage('GET', '/projects?limit=0')).status).toBe(400);
+    expect((await s.manage('GET', '/projects?limit=abc')).status).toBe(400);
+  });
+
+  it('updates name, key, base_url and activity', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'upd', api_key: 'sk-old-0000000000aaaa' })).body;
+    const res = await s.manage('PATCH', `/projects/${p.id}`, {
+      name: 'upd-2',
+      api_key: 'sk-new-0000000000bbbb',
+      base_url: 'http://127.0.0.1:9',
+      is_active: false,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'upd-2', api_key_hint: 'sk-…bbbb', base_url: 'http://127.0.0.1:9', is_active: false });
+    const cleared = await s.manage('PATCH', `/projects/${p.id}`, { base_url: null });
+    expect(cleared.body.base_url).toBeNull();
+  });
+
+  it('PATCH with revoke_tokens revokes every token of the project', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'rt', api_key: 'sk-1' })).body;
+    const t1 = (await s.manage('POST', '/tokens', { project_id: p.id })).body;
+    const t2 = (await s.manage('POST', '/tokens', { project_id: p.id })).body;
+    expect((await s.manage('PATCH', `/projects/${p.id}`, { revoke_tokens: true })).status).toBe(200);
+    for (const t of [t1, t2]) {
+      expect((await s.manage('GET', `/tokens/${t.id}`)).body).toMatchObject({ is_active: false, status: 'revoked' });
+    }
+  });
+
+  it('revokes all tokens through POST /projects/{id}/tokens/revoke', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'rv', api_key: 'sk-1' })).body;
+    await s.manage('POST', '/tokens', { project_id: p.id });
+    await s.manage('POST', '/tokens', { project_id: p.id });
+    const res = await s.manage('POST', `/projects/${p.id}/tokens/revoke`);
+    expect(res).toMatchObject({ status: 200, body: { revoked: 2 } });
+    expect((await s.manage('POST', `/projects/${p.id}/tokens/revoke`)).body).toEqual({ revoked: 0 });
+    expect((await s.manage('POST', '/projects/nope/tokens/revoke')).status).toBe(404);
+  });
+
+  it('deletes a project with its tokens; unknown ids are 404 everywhere', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'del', api_key: 'sk-1' })).body;
+    const t = (await s.manage('POST', '/tokens', { project_id: p.id })).body;
+    const del = await s.manage('DELETE', `/projects/${p.id}`);
+    expect(del.status).toBe(204);
+    expect((await s.manage('GET', `/projects/${p.id}`)).status).toBe(404);
+    expect((await s.manage('GET', `/tokens/${t.id}`)).status).toBe(404);
+    for (const [method, route, body] of [
+      ['GET', `/projects/${p.id}`, undefined],
+      ['PATCH', `/projects/${p.id}`, { name: 'x' }],
+      ['DELETE', `/projects/${p.id}`, undefined],
+      ['GET', '/projects/not-a-uuid', undefined],
+    ] as const) {
+      const res = await s.manage(method, route, body);
+      expect(res.status, `${method} ${route}`).toBe(404);
+      expect(res.body.error).toMatchObject({ type: 'not_found_error', code: 'not_found' });
+    }
+  });
+
+  it('serves the OpenAPI 3.1 spec with every management route', async () => {
+    const res = await fetch(`${s.url}/manage/openapi.json`);
+    expect(res.status).toBe(200);
+    const spec = await res.json();
+    expect(spec.openapi).toBe('3.1.0');
+    const paths = Object.keys(spec.paths);
+    for (const p of ['/manage/projects', '/manage/projects/{id}', '/manage/projects/{id}/tokens/revoke', '/manage/tokens', '/manage/tokens/{id}']) {
+      expect(paths).toContain(p);
+    }
+    expect(spec.paths['/manage/projects'].post.requestBody.content['application/json'].schema.required).toEqual(['name', 'api_key']);
+  });
+
+  it('answers unknown routes with a 404 in the error shape', async () => {
+    const res = await fetch(`${s.url}/nope`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('unknown_url');
+  });
+});

@@ -1,0 +1,178 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/crypto/ids.js';
+import { type Db, openDatabase, pingDatabase } from '../../src/store/database.js';
+import { migrateToLatest, pendingMigrations } from '../../src/store/migrate.js';
+import { ProjectsRepo } from '../../src/store/projects-repo.js';
+import type { NewProjectRow, NewTokenRow } from '../../src/store/schema.js';
+import { isUniqueViolation } from '../../src/store/store-errors.js';
+import { TokensRepo } from '../../src/store/tokens-repo.js';
+import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { serviceAvailable } from '../helpers/services.js';
+
+/** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
+const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
+  ['sqlite', async () => sqliteDatabase()],
+  ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
+];
+
+let n = 0;
+const project = (over: Partial<NewProjectRow> = {}): NewProjectRow => ({
+  id: uuidv7(),
+  name: `p${++n}`,
+  api_key_encrypted: 'v1:k:iv:tag:ct',
+  api_key_hint: 'sk-…abcd',
+  base_url: null,
+  is_active: 1,
+  created_at: 1_700_000_000_000,
+  updated_at: 1_700_000_000_000,
+  ...over,
+});
+const token = (projectId: string, over: Partial<NewTokenRow> = {}): NewTokenRow => ({
+  id: uuidv7(),
+  project_id: projectId,
+  token_hash: `h${++n}`,
+  token_hint: 'sk-llmp-…abcd',
+  name: null,
+  is_active: 1,
+  expires_at: null,
+  revoked_at: null,
+  max_requests: null,
+  last_used_at: null,
+  created_at: 1_700_000_000_000,
+  updated_at: 1_700_000_000_000,
+  ...over,
+});
+
+describe.each(dialects)('store on %s', (_name, make) => {
+  let tdb: TestDatabase | undefined;
+  let db: Db;
+  let projects: ProjectsRepo;
+  let tokens: TokensRepo;
+
+  beforeAll(async () => {
+    tdb = await make();
+    if (!tdb) return;
+    db = openDatabase(tdb.config);
+    projects = new ProjectsRepo(db);
+    tokens = new TokensRepo(db);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await tdb?.drop();
+  });
+  beforeEach((ctx) => {
+    if (!tdb) ctx.skip();
+  });
+
+  it('migrates an empty database to the latest schema, then has nothing pending', async () => {
+    expect(await pendingMigrations(db)).toEqual(['0001-initial']);
+    expect(await migrateToLatest(db)).toEqual(['0001-initial']);
+    expect(await pendingMigrations(db)).toEqual([]);
+    expect(await migrateToLatest(db)).toEqual([]);
+    await pingDatabase(db);
+  });
+
+  it('creates the required token indexes', async () => {
+    const names =
+      tdb?.config.kind === 'sqlite'
+        ? (await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db)).rows
+        : (await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'tokens'`.execute(db))
+            .rows;
+    const all = names.map((r) => r.name);
+    for (const idx of ['tokens_token_hash_uq', 'tokens_project_id_idx', 'tokens_expires_at_idx', 'tokens_is_active_idx']) {
+      expect(all).toContain(idx);
+    }
+  });
+
+  it('inserts, finds, updates and deletes projects; names are unique', async () => {
+    const row = await projects.insert(project({ name: 'alpha', base_url: 'http://up' }));
+    expect(row).toMatchObject({ name: 'alpha', is_active: 1, created_at: 1_700_000_000_000, base_url: 'http://up' });
+    expect(await projects.findById(row.id)).toEqual(row);
+    expect(await projects.findByName('alpha')).toEqual(row);
+    expect(await projects.findById(uuidv7())).toBeUndefined();
+
+    const err = await projects.insert(project({ name: 'alpha' })).catch((e: unknown) => e);
+    expect(isUniqueViolation(err)).toBe(true);
+
+    const updated = await projects.update(row.id, { name: 'alpha2', is_active: 0, updated_at: 1_800_000_000_000 });
+    expect(updated).toMatchObject({ name: 'alpha2', is_active: 0, updated_at: 1_800_000_000_000 });
+    expect(await projects.update(uuidv7(), { name: 'x' })).toBeUndefined();
+
+    expect(await projects.delete(row.id)).toBe(true);
+    expect(await projects.delete(row.id)).toBe(false);
+    expect(await projects.findById(row.id)).toBeUndefined();
+  });
+
+  it('pages through projects with a cursor, in creation order, without gaps or repeats', async () => {
+    const created = [];
+    for (let i = 0; i < 7; i++) created.push((await projects.insert(project())).id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await projects.list({ limit: 3, cursor });
+      seen.push(...page.rows.map((r) => r.id));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(seen.filter((id) => created.includes(id))).toEqual(created);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
+
+  it('stores tokens by hash, filters lists, and keeps token hashes unique', async () => {
+    const p = await projects.insert(project());
+    const other = await projects.insert(project());
+    const t1 = await tokens.insert(token(p.id, { token_hash: 'hash-1', max_requests: 5, expires_at: 1_900_000_000_000 }));
+    await tokens.insert(token(p.id, { is_active: 0 }));
+    await tokens.insert(token(other.id));
+    expect(t1).toMatchObject({ request_count: 0, max_requests: 5, expires_at: 1_900_000_000_000, last_used_at: null });
+    expect(await tokens.findByHash('hash-1')).toEqual(t1);
+    expect(await tokens.findById(t1.id)).toEqual(t1);
+    expect(await tokens.findByHash('nope')).toBeUndefined();
+
+    const err = await tokens.insert(token(p.id, { token_hash: 'hash-1' })).catch((e: unknown) => e);
+    expect(isUniqueViolation(err)).toBe(true);
+
+    expect((await tokens.list({ projectId: p.id }, { limit: 10 })).rows).toHaveLength(2);
+    expect((await tokens.list({ projectId: p.id, active: true }, { limit: 10 })).rows.map((r) => r.id)).toEqual([t1.id]);
+    expect((await tokens.list({ projectId: p.id, active: false }, { limit: 10 })).rows).toHaveLength(1);
+    const page1 = await tokens.list({ projectId: p.id }, { limit: 1 });
+    expect(page1.nextCursor).not.toBeNull();
+    const page2 = await tokens.list({ projectId: p.id }, { limit: 1, cursor: page1.nextCursor ?? undefined });
+    expect(page2.rows[0]?.id).not.toBe(page1.rows[0]?.id);
+    expect(page2.nextCursor).toBeNull();
+
+    const upd = await tokens.update(t1.id, { name: 'ci', max_requests: null, updated_at: 1_800_000_000_001 });
+    expect(upd).toMatchObject({ name: 'ci', max_requests: null, updated_at: 1_800_000_000_001 });
+    expect(await tokens.update(uuidv7(), { name: 'x' })).toBeUndefined();
+  });
+
+  it('revokes all active tokens of a project and only those', async () => {
+    const p = await projects.insert(project());
+    const other = await projects.insert(project());
+    const a = await tokens.insert(token(p.id));
+    const b = await tokens.insert(token(p.id));
+    await tokens.insert(token(p.id, { is_active: 0 }));
+    const keep = await tokens.insert(token(other.id));
+    const revoked = await tokens.revokeByProject(p.id, 1_850_000_000_000);
+    expect(revoked.sort()).toEqual([a.id, b.id].sort());
+    expect(await tokens.findById(a.id)).toMatchObject({ is_active: 0, revoked_at: 1_850_000_000_000 });
+    expect(await tokens.findById(keep.id)).toMatchObject({ is_active: 1, revoked_at: null });
+    expect(await tokens.revokeByProject(p.id, 1)).toEqual([]);
+    expect((await tokens.idsByProject(p.id)).length).toBe(3);
+  });
+
+  it('deleting a project cascades to its tokens', async () => {
+    const p = await projects.insert(project());
+    const t = await tokens.insert(token(p.id));
+    await projects.delete(p.id);
+    expect(await tokens.findById(t.id)).toBeUndefined();
+    expect(await tokens.idsByProject(p.id)).toEqual([]);
+  });
+
+  it('refuses a token for a project that does not exist (foreign key)', async () => {
+    await expect(tokens.insert(token(uuidv7()))).rejects.toThrow();
+  });
+});
