@@ -14,24 +14,30 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The HTTP app over a runtime, without listening (also used to export the OpenAPI spec). */
+export function createApp(runtime: Runtime, isShuttingDown: () => boolean): Promise<FastifyInstance> {
+  const { config, logger } = runtime;
+  return buildApp({
+    logger,
+    manageBodyLimitBytes: config.manage.bodyLimitBytes,
+    manage: {
+      managementToken: runtime.secrets.managementToken,
+      rateLimitPerMinute: config.manage.rateLimitPerMinute,
+      version: VERSION,
+      projects: runtime.projects,
+      tokens: runtime.tokens,
+    },
+    health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown },
+  });
+}
+
 /** Composition root: config → logger → store → services → HTTP server. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.log)): Promise<RunningServer> {
   const runtime = await createRuntime(config, logger);
   let shuttingDown = false;
   let app: FastifyInstance;
   try {
-    app = await buildApp({
-      logger,
-      manageBodyLimitBytes: config.manage.bodyLimitBytes,
-      manage: {
-        managementToken: runtime.secrets.managementToken,
-        rateLimitPerMinute: config.manage.rateLimitPerMinute,
-        version: VERSION,
-        projects: runtime.projects,
-        tokens: runtime.tokens,
-      },
-      health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown: () => shuttingDown },
-    });
+    app = await createApp(runtime, () => shuttingDown);
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await runtime.close();
@@ -53,10 +59,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         app.server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       deadline.unref();
+      // Keep-alive sockets turn idle as in-flight responses finish; close them as they do, rather
+      // than waiting for the keep-alive timeout.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
       try {
         await app.close();
       } finally {
         clearTimeout(deadline);
+        clearInterval(reaper);
         await runtime.close();
         logger.info('llm-proxy stopped');
         await flushLogger(logger);

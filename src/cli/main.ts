@@ -3,14 +3,9 @@ import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
-import { createLogger, flushLogger } from '../observability/logger.js';
-import { createRuntime } from '../runtime.js';
-import { openDatabase } from '../store/database.js';
-import { migrateToLatest } from '../store/migrate.js';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
 import { projectCommands, tokenCommands } from './manage-commands.js';
-import { serve } from './serve.js';
 
 /** Flags shared by commands that open the store themselves; each maps to a setting. */
 function serverFlags(cmd: Command): Command {
@@ -34,11 +29,14 @@ export function buildProgram(): Command {
 
   serverFlags(
     program.command('serve', { isDefault: true }).description('run the proxy server (default command)'),
-  ).action(async (_o, cmd: Command) => serve(configFrom(cmd)));
+    // Server-side modules load lazily so the client commands start fast.
+  ).action(async (_o, cmd: Command) => (await import('./serve.js')).serve(configFrom(cmd)));
 
   serverFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {
       const config = configFrom(cmd);
+      const { openDatabase } = await import('../store/database.js');
+      const { migrateToLatest } = await import('../store/migrate.js');
       const db = openDatabase(config.database);
       try {
         const applied = await migrateToLatest(db);
@@ -53,6 +51,8 @@ export function buildProgram(): Command {
     program.command('rekey').description('re-encrypt stored upstream keys with the current ENCRYPTION_KEY'),
   ).action(async (_o, cmd: Command) => {
     const config = configFrom(cmd);
+    const { createLogger, flushLogger } = await import('../observability/logger.js');
+    const { createRuntime } = await import('../runtime.js');
     const logger = createLogger({ ...config.log, level: 'warn' });
     const runtime = await createRuntime(config, logger);
     try {
@@ -63,6 +63,17 @@ export function buildProgram(): Command {
       await flushLogger(logger);
     }
   });
+
+  program
+    .command('openapi')
+    .description('print the management API OpenAPI 3.1 document (JSON)')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (o: { output?: string }) => {
+      const { exportOpenApi } = await import('./openapi.js');
+      const text = `${JSON.stringify(await exportOpenApi(), null, 2)}\n`;
+      if (o.output) (await import('node:fs')).writeFileSync(o.output, text);
+      else process.stdout.write(text);
+    });
 
   projectCommands(program);
   tokenCommands(program);

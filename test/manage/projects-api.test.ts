@@ -12,16 +12,26 @@ describe('management API: projects', () => {
     const none = await fetch(`${s.url}/manage/projects`);
     expect(none.status).toBe(401);
     expect(await none.json()).toEqual({
-      error: { message: expect.stringContaining('management token'), type: 'authentication_error', code: 'invalid_management_token' },
+      error: {
+        message: expect.stringContaining('management token'),
+        type: 'authentication_error',
+        code: 'invalid_management_token',
+      },
     });
-    const wrong = await fetch(`${s.url}/manage/projects`, { headers: { authorization: `Bearer ${s.managementToken}x` } });
+    const wrong = await fetch(`${s.url}/manage/projects`, {
+      headers: { authorization: `Bearer ${s.managementToken}x` },
+    });
     expect(wrong.status).toBe(401);
     const basic = await fetch(`${s.url}/manage/projects`, { headers: { authorization: `Basic ${s.managementToken}` } });
     expect(basic.status).toBe(401);
   });
 
   it('creates a project and never returns its key', async () => {
-    const res = await s.manage('POST', '/projects', { name: 'web', api_key: 'sk-real-key-0123456789wxyz', base_url: 'https://up.example.com/v1/' });
+    const res = await s.manage('POST', '/projects', {
+      name: 'web',
+      api_key: 'sk-real-key-0123456789wxyz',
+      base_url: 'https://up.example.com/v1/',
+    });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -42,7 +52,11 @@ describe('management API: projects', () => {
     await s.manage('POST', '/projects', { name: 'dup', api_key: 'sk-1' });
     const again = await s.manage('POST', '/projects', { name: 'dup', api_key: 'sk-2' });
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatchObject({ type: 'conflict_error', code: 'conflict', message: expect.stringContaining('dup') });
+    expect(again.body.error).toMatchObject({
+      type: 'conflict_error',
+      code: 'conflict',
+      message: expect.stringContaining('dup'),
+    });
     const other = await s.manage('POST', '/projects', { name: 'dup-2', api_key: 'sk-3' });
     const rename = await s.manage('PATCH', `/projects/${other.body.id}`, { name: 'dup' });
     expect(rename.status).toBe(409);
@@ -68,7 +82,7 @@ describe('management API: projects', () => {
     const headers = { authorization: `Bearer ${s.managementToken}`, 'content-type': 'application/json' };
     const bad = await fetch(`${s.url}/manage/projects`, { method: 'POST', headers, body: '{"name": ' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('invalid_json');
+    expect(((await bad.json()) as any).error.code).toBe('invalid_json');
 
     const text = await fetch(`${s.url}/manage/projects`, {
       method: 'POST',
@@ -83,7 +97,7 @@ describe('management API: projects', () => {
       body: JSON.stringify({ name: 'big', api_key: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(big.status).toBe(413);
-    const body = await big.json();
+    const body = (await big.json()) as any;
     expect(body.error.code).toBe('request_too_large');
     expect(JSON.stringify(body)).not.toMatch(/at .*\.js/); // no stack trace
   });
@@ -114,7 +128,12 @@ describe('management API: projects', () => {
       is_active: false,
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: 'upd-2', api_key_hint: 'sk-…bbbb', base_url: 'http://127.0.0.1:9', is_active: false });
+    expect(res.body).toMatchObject({
+      name: 'upd-2',
+      api_key_hint: 'sk-…bbbb',
+      base_url: 'http://127.0.0.1:9',
+      is_active: false,
+    });
     const cleared = await s.manage('PATCH', `/projects/${p.id}`, { base_url: null });
     expect(cleared.body.base_url).toBeNull();
   });
@@ -161,18 +180,27 @@ describe('management API: projects', () => {
   it('serves the OpenAPI 3.1 spec with every management route', async () => {
     const res = await fetch(`${s.url}/manage/openapi.json`);
     expect(res.status).toBe(200);
-    const spec = await res.json();
+    const spec = (await res.json()) as any;
     expect(spec.openapi).toBe('3.1.0');
     const paths = Object.keys(spec.paths);
-    for (const p of ['/manage/projects', '/manage/projects/{id}', '/manage/projects/{id}/tokens/revoke', '/manage/tokens', '/manage/tokens/{id}']) {
+    for (const p of [
+      '/manage/projects',
+      '/manage/projects/{id}',
+      '/manage/projects/{id}/tokens/revoke',
+      '/manage/tokens',
+      '/manage/tokens/{id}',
+    ]) {
       expect(paths).toContain(p);
     }
-    expect(spec.paths['/manage/projects'].post.requestBody.content['application/json'].schema.required).toEqual(['name', 'api_key']);
+    expect(spec.paths['/manage/projects'].post.requestBody.content['application/json'].schema.required).toEqual([
+      'name',
+      'api_key',
+    ]);
   });
 
   it('answers unknown routes with a 404 in the error shape', async () => {
     const res = await fetch(`${s.url}/nope`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('unknown_url');
+    expect(((await res.json()) as any).error.code).toBe('unknown_url');
   });
 });

@@ -12,7 +12,12 @@ afterAll(async () => s.stop());
 describe('management API: tokens', () => {
   it('issues a token with a plaintext shown once, then only a hint', async () => {
     const before = Date.now();
-    const res = await s.manage('POST', '/tokens', { project_id: projectId, duration_minutes: 60, max_requests: 10, name: 'ci' });
+    const res = await s.manage('POST', '/tokens', {
+      project_id: projectId,
+      duration_minutes: 60,
+      max_requests: 10,
+      name: 'ci',
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       project_id: projectId,
@@ -55,7 +60,11 @@ describe('management API: tokens', () => {
       [{ project_id: projectId, max_requests: -1 }, 400, 'max_requests'],
       [{ project_id: projectId, expires_at: 'tomorrow' }, 400, 'expires_at'],
       [{ project_id: projectId, expires_at: '2001-01-01T00:00:00Z' }, 400, 'expires_at'],
-      [{ project_id: projectId, duration_minutes: 5, expires_at: new Date(Date.now() + 1e6).toISOString() }, 400, 'expires_at'],
+      [
+        { project_id: projectId, duration_minutes: 5, expires_at: new Date(Date.now() + 1e6).toISOString() },
+        400,
+        'expires_at',
+      ],
       [{ project_id: 'no-such-project' }, 404, 'project'],
     ];
     for (const [body, status, text] of cases) {
@@ -114,7 +123,9 @@ describe('management API: rate limiting', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++) {
-        statuses.push((await fetch(`${limited.url}/manage/projects`, { headers: { authorization: 'Bearer wrong' } })).status);
+        statuses.push(
+          (await fetch(`${limited.url}/manage/projects`, { headers: { authorization: 'Bearer wrong' } })).status,
+        );
       }
       expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
       expect(statuses.slice(5)).toEqual([429, 429]);

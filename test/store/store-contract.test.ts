@@ -80,7 +80,12 @@ describe.each(dialects)('store on %s', (_name, make) => {
         : (await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'tokens'`.execute(db))
             .rows;
     const all = names.map((r) => r.name);
-    for (const idx of ['tokens_token_hash_uq', 'tokens_project_id_idx', 'tokens_expires_at_idx', 'tokens_is_active_idx']) {
+    for (const idx of [
+      'tokens_token_hash_uq',
+      'tokens_project_id_idx',
+      'tokens_expires_at_idx',
+      'tokens_is_active_idx',
+    ]) {
       expect(all).toContain(idx);
     }
   });
@@ -105,7 +110,7 @@ describe.each(dialects)('store on %s', (_name, make) => {
   });
 
   it('pages through projects with a cursor, in creation order, without gaps or repeats', async () => {
-    const created = [];
+    const created: string[] = [];
     for (let i = 0; i < 7; i++) created.push((await projects.insert(project())).id);
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -124,7 +129,9 @@ describe.each(dialects)('store on %s', (_name, make) => {
   it('stores tokens by hash, filters lists, and keeps token hashes unique', async () => {
     const p = await projects.insert(project());
     const other = await projects.insert(project());
-    const t1 = await tokens.insert(token(p.id, { token_hash: 'hash-1', max_requests: 5, expires_at: 1_900_000_000_000 }));
+    const t1 = await tokens.insert(
+      token(p.id, { token_hash: 'hash-1', max_requests: 5, expires_at: 1_900_000_000_000 }),
+    );
     await tokens.insert(token(p.id, { is_active: 0 }));
     await tokens.insert(token(other.id));
     expect(t1).toMatchObject({ request_count: 0, max_requests: 5, expires_at: 1_900_000_000_000, last_used_at: null });
@@ -136,7 +143,9 @@ describe.each(dialects)('store on %s', (_name, make) => {
     expect(isUniqueViolation(err)).toBe(true);
 
     expect((await tokens.list({ projectId: p.id }, { limit: 10 })).rows).toHaveLength(2);
-    expect((await tokens.list({ projectId: p.id, active: true }, { limit: 10 })).rows.map((r) => r.id)).toEqual([t1.id]);
+    expect((await tokens.list({ projectId: p.id, active: true }, { limit: 10 })).rows.map((r) => r.id)).toEqual([
+      t1.id,
+    ]);
     expect((await tokens.list({ projectId: p.id, active: false }, { limit: 10 })).rows).toHaveLength(1);
     const page1 = await tokens.list({ projectId: p.id }, { limit: 1 });
     expect(page1.nextCursor).not.toBeNull();
