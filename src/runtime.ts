@@ -1,4 +1,5 @@
 import type { Config } from './config/config.js';
+import { MemoryRequestCounter, type RequestCounter } from './limits/request-counter.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { systemClock } from './shared/clock.js';
@@ -7,7 +8,10 @@ import { type Db, openDatabase } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { ProjectsRepo } from './store/projects-repo.js';
 import { TokensRepo } from './store/tokens-repo.js';
+import { UsageRepo } from './store/usage-repo.js';
+import { Authenticator } from './tokens/authenticator.js';
 import { TokensService } from './tokens/tokens-service.js';
+import { UsageWriter } from './usage/usage-writer.js';
 
 /** Everything a command needs besides the HTTP server: store, secrets and services, wired once. */
 export interface Runtime {
@@ -17,40 +21,72 @@ export interface Runtime {
   secrets: Secrets;
   projects: ProjectsService;
   tokens: TokensService;
+  authenticator: Authenticator;
+  requestCounter: RequestCounter;
+  usage: UsageWriter;
+  usageRepo: UsageRepo;
+  /** Flushes pending usage, then closes the store. */
   close(): Promise<void>;
 }
 
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const secrets = loadSecrets(config);
-  if (secrets.keyGenerated) {
-    logger.warn(
-      { file: secrets.keyFile },
-      'ENCRYPTION_KEY is not set: generated an encryption key file in the data directory. ' +
-        'In production set ENCRYPTION_KEY (and REQUIRE_ENCRYPTION_KEY=true) and keep the key out of the data volume.',
-    );
-  } else if (secrets.keyFile) {
-    logger.warn({ file: secrets.keyFile }, 'ENCRYPTION_KEY is not set: using the key file in the data directory.');
-  }
-
   const db = openDatabase(config.database);
+  let secrets: Secrets;
   try {
-    if (config.autoMigrate) {
-      const applied = await migrateToLatest(db);
-      if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    } else {
-      const pending = await pendingMigrations(db);
-      if (pending.length > 0) {
-        throw new Error(`database has pending migrations (${pending.join(', ')}); run "llm-proxy migrate"`);
-      }
-    }
+    await prepareSchema(db, config, logger);
+    secrets = loadSecrets(config);
   } catch (err) {
     await db.destroy();
     throw err;
   }
+  if (secrets.keyFile) {
+    logger.warn(
+      { file: secrets.keyFile },
+      secrets.keyGenerated
+        ? 'ENCRYPTION_KEY is not set: generated an encryption key file in the data directory. In production set ' +
+            'ENCRYPTION_KEY (and REQUIRE_ENCRYPTION_KEY=true) and keep the key out of the data volume.'
+        : 'ENCRYPTION_KEY is not set: using the key file in the data directory.',
+    );
+  }
 
   const projectsRepo = new ProjectsRepo(db);
   const tokensRepo = new TokensRepo(db);
+  const usageRepo = new UsageRepo(db);
   const tokens = new TokensService(tokensRepo, projectsRepo, systemClock);
   const projects = new ProjectsService(projectsRepo, tokensRepo, tokens, secrets.keyring, systemClock);
-  return { config, logger, db, secrets, projects, tokens, close: () => db.destroy() };
+  const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, systemClock, {
+    cacheSize: config.tokenCache.size,
+    cacheTtlMs: config.tokenCache.ttlMs,
+    defaultUpstream: config.openaiApiUrl,
+  });
+  tokens.onInvalidate((ids) => authenticator.invalidate(ids));
+  const usage = new UsageWriter(usageRepo, logger, config.usage);
+  return {
+    config,
+    logger,
+    db,
+    secrets,
+    projects,
+    tokens,
+    authenticator,
+    requestCounter: new MemoryRequestCounter(),
+    usage,
+    usageRepo,
+    close: async () => {
+      await usage.close();
+      await db.destroy();
+    },
+  };
+}
+
+async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
+  if (config.autoMigrate) {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    return;
+  }
+  const pending = await pendingMigrations(db);
+  if (pending.length > 0) {
+    throw new Error(`database has pending migrations (${pending.join(', ')}); run "llm-proxy migrate"`);
+  }
 }

@@ -15,6 +15,14 @@ export interface Config {
   log: { level: RawConfig['LOG_LEVEL']; file: string | undefined };
   manage: { rateLimitPerMinute: number; bodyLimitBytes: number };
   shutdownTimeoutMs: number;
+  proxy: {
+    bodyLimitBytes: number;
+    /** Add stream_options.include_usage to streamed completions and hide the extra usage chunk. */
+    streamIncludeUsage: boolean;
+    upstream: { connectTimeoutMs: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
+  };
+  tokenCache: { size: number; ttlMs: number };
+  usage: { flushIntervalMs: number; batchSize: number; queueLimit: number };
 }
 
 export function parseListenAddr(addr: string): { host: string; port: number } {
@@ -39,7 +47,7 @@ export function toConfig(raw: RawConfig): Config {
     dataDir,
     database,
     autoMigrate: raw.AUTO_MIGRATE,
-    openaiApiUrl: raw.OPENAI_API_URL.replace(/\/+$/, ''),
+    openaiApiUrl: raw.OPENAI_API_URL.replace(/\/+$/, '').replace(/\/v1$/, ''),
     encryption: {
       key: raw.ENCRYPTION_KEY,
       previous: (raw.ENCRYPTION_KEY_PREVIOUS ?? '')
@@ -51,5 +59,21 @@ export function toConfig(raw: RawConfig): Config {
     log: { level: raw.LOG_LEVEL, file: raw.LOG_FILE },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    proxy: {
+      bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
+      streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,
+      upstream: {
+        connectTimeoutMs: raw.UPSTREAM_CONNECT_TIMEOUT_MS,
+        headersTimeoutMs: raw.UPSTREAM_HEADERS_TIMEOUT_MS,
+        idleTimeoutMs: raw.UPSTREAM_IDLE_TIMEOUT_MS,
+        maxConnections: raw.UPSTREAM_MAX_CONNECTIONS,
+      },
+    },
+    tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS },
+    usage: {
+      flushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
+      batchSize: raw.USAGE_BATCH_SIZE,
+      queueLimit: raw.USAGE_QUEUE_LIMIT,
+    },
   };
 }

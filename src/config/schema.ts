@@ -34,6 +34,18 @@ export const configSchema = z.object({
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: int().default(30_000),
+  // The proxy path
+  PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int().default(10_000),
+  UPSTREAM_HEADERS_TIMEOUT_MS: int().default(600_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: int().default(300_000),
+  UPSTREAM_MAX_CONNECTIONS: int(1).default(256),
+  STREAM_INCLUDE_USAGE: bool.default(true),
+  TOKEN_CACHE_SIZE: int(1).default(10_000),
+  TOKEN_CACHE_TTL_MS: int(1).default(30_000),
+  USAGE_FLUSH_INTERVAL_MS: int(10).default(1_000),
+  USAGE_BATCH_SIZE: int(1).default(500),
+  USAGE_QUEUE_LIMIT: int(1).default(100_000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

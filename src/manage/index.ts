@@ -57,6 +57,16 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
     secured.addHook('onRequest', requireManagementToken(opts.managementToken));
     // The API speaks JSON only: anything else is a 415, not a confusing schema error.
     secured.removeContentTypeParser('text/plain');
+    // An empty JSON body (curl -X DELETE -H 'content-type: application/json') means "no body".
+    secured.removeContentTypeParser('application/json');
+    secured.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+      if (text === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text as string));
+      } catch (err) {
+        done(errors.invalidJson((err as Error).message), undefined);
+      }
+    });
     await secured.register(projectsRoutes(opts.projects, opts.tokens));
     await secured.register(tokensRoutes(opts.tokens));
   });

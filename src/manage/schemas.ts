@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isUuid } from '../crypto/ids.js';
+import { decodeCursor } from '../store/pagination.js';
 
 /** Schemas of the management API: they validate requests and generate the OpenAPI spec. */
 
@@ -14,7 +16,12 @@ export const idParams = z.object({ id: z.string().min(1).max(200).describe('Reso
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(200).optional().describe('next_cursor of the previous page'),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((c) => isUuid(decodeCursor(c) ?? ''), 'not a cursor returned by this API')
+    .optional()
+    .describe('next_cursor of the previous page'),
 });
 
 export const errorBody = z

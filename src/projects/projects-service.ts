@@ -93,8 +93,7 @@ export class ProjectsService {
     for (const row of await this.projects.all()) {
       if (!this.keyring.needsRekey(row.api_key_encrypted)) continue;
       const plain = this.keyring.decrypt(row.api_key_encrypted);
-      await this.projects.update(row.id, { api_key_encrypted: this.keyring.encrypt(plain) });
-      changed++;
+      if (await this.projects.replaceKey(row.id, row.api_key_encrypted, this.keyring.encrypt(plain))) changed++;
     }
     return changed;
   }

@@ -25,7 +25,7 @@ export interface Secrets {
  * files in the data directory, generating them (mode 0600) on the first start.
  */
 export function loadSecrets(config: Config): Secrets {
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const previous = config.encryption.previous.map((k, i) => parseConfigKey(k, `ENCRYPTION_KEY_PREVIOUS[${i}]`));
   let keyring: Keyring;
   let keyFile: string | undefined;
@@ -35,6 +35,10 @@ export function loadSecrets(config: Config): Secrets {
   } else {
     if (config.encryption.required) {
       throw new ConfigError('ENCRYPTION_KEY is required (REQUIRE_ENCRYPTION_KEY=true) but not set.');
+    }
+    if (config.database.kind === 'postgres') {
+      // Instances sharing a database must share the key; a per-instance key file cannot be shared.
+      throw new ConfigError('ENCRYPTION_KEY must be set when DATABASE_URL points to PostgreSQL.');
     }
     keyFile = path.join(config.dataDir, ENCRYPTION_KEY_FILE);
     const existing = readSecretFile(keyFile);

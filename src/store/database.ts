@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -18,8 +18,10 @@ export function openDatabase(cfg: DatabaseConfig): Db {
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cfg.url, max: 10 }) }),
     });
   }
-  if (cfg.path !== ':memory:') mkdirSync(path.dirname(cfg.path), { recursive: true });
+  if (cfg.path !== ':memory:') mkdirSync(path.dirname(cfg.path), { recursive: true, mode: 0o700 });
   const sqlite = new SQLite(cfg.path);
+  // Only the owner reads the database (SQLite gives its -wal and -shm files the same mode).
+  if (cfg.path !== ':memory:') chmodSync(cfg.path, 0o600);
   // WAL lets readers run beside the single writer; NORMAL sync is durable across process crashes.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

@@ -38,6 +38,17 @@ export class ProjectsRepo {
     return this.db.updateTable('projects').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
   }
 
+  /** Replaces the stored key only if it is still `expected`: a concurrent API change wins. */
+  async replaceKey(id: string, expected: string, next: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('projects')
+      .set({ api_key_encrypted: next })
+      .where('id', '=', id)
+      .where('api_key_encrypted', '=', expected)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   /** Deletes the project; its tokens go with it (foreign key ON DELETE CASCADE). */
   async delete(id: string): Promise<boolean> {
     const res = await this.db.deleteFrom('projects').where('id', '=', id).executeTakeFirst();

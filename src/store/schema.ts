@@ -32,9 +32,35 @@ export interface TokensTable {
   updated_at: number;
 }
 
+export interface UsageRecordsTable {
+  id: string;
+  request_id: string;
+  token_id: string;
+  project_id: string;
+  method: string;
+  path: string;
+  model: string | null;
+  status: number;
+  is_stream: number;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  finish_reason: string | null;
+  upstream_ms: number | null;
+  ttfb_ms: number | null;
+  duration_ms: number;
+  bytes_in: number;
+  bytes_out: number;
+  error: string | null;
+  created_at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   tokens: TokensTable;
+  usage_records: UsageRecordsTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;
@@ -43,3 +69,5 @@ export type ProjectPatch = Updateable<ProjectsTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type NewTokenRow = Insertable<TokensTable>;
 export type TokenPatch = Updateable<TokensTable>;
+export type UsageRow = Selectable<UsageRecordsTable>;
+export type NewUsageRow = Insertable<UsageRecordsTable>;

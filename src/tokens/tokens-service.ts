@@ -83,8 +83,13 @@ export class TokensService {
     if (input.name !== undefined) patch.name = input.name;
     if (input.max_requests !== undefined) patch.max_requests = input.max_requests;
     if (input.is_active !== undefined) {
-      patch.is_active = input.is_active ? 1 : 0;
-      patch.revoked_at = input.is_active ? null : now;
+      const current = await this.tokens.findById(id);
+      if (!current) throw errors.notFound('token', id);
+      // Only a change of state moves revoked_at: revoking twice keeps the first revocation time.
+      if (input.is_active !== (current.is_active === 1)) {
+        patch.is_active = input.is_active ? 1 : 0;
+        patch.revoked_at = input.is_active ? null : now;
+      }
     }
     const expiry = this.expiry(input, now);
     if (expiry !== undefined) patch.expires_at = expiry;

@@ -204,3 +204,35 @@ describe('management API: projects', () => {
     expect(((await res.json()) as any).error.code).toBe('unknown_url');
   });
 });
+
+describe('management API: request edge cases', () => {
+  it('rejects a cursor it did not issue', async () => {
+    const res = await s.manage('GET', '/projects?cursor=!!!');
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('cursor');
+  });
+
+  it('accepts a JSON content type with an empty body on bodiless routes', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'empty-body', api_key: 'sk-1' })).body;
+    const res = await fetch(`${s.url}/manage/projects/${p.id}/tokens/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.managementToken}`, 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    const create = await fetch(`${s.url}/manage/projects`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.managementToken}`, 'content-type': 'application/json' },
+    });
+    expect(create.status).toBe(400);
+  });
+
+  it('keeps the first revocation time when a token is revoked twice', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'twice', api_key: 'sk-1' })).body;
+    const t = (await s.manage('POST', '/tokens', { project_id: p.id })).body;
+    await s.manage('DELETE', `/tokens/${t.id}`);
+    const first = (await s.manage('GET', `/tokens/${t.id}`)).body.revoked_at;
+    await new Promise((r) => setTimeout(r, 5));
+    await s.manage('DELETE', `/tokens/${t.id}`);
+    expect((await s.manage('GET', `/tokens/${t.id}`)).body.revoked_at).toBe(first);
+  });
+});

@@ -1,0 +1,121 @@
+import { LRUCache } from 'lru-cache';
+import type { Keyring } from '../crypto/keyring.js';
+import { sha256Hex } from '../crypto/secrets.js';
+import { errors } from '../errors.js';
+import type { Clock } from '../shared/clock.js';
+import type { ProjectsRepo } from '../store/projects-repo.js';
+import type { TokensRepo } from '../store/tokens-repo.js';
+
+/** Everything the proxy needs about a token, resolved once and then served from memory. */
+export interface TokenIdentity {
+  tokenId: string;
+  projectId: string;
+  tokenActive: boolean;
+  projectActive: boolean;
+  expiresAt: number | null;
+  maxRequests: number | null;
+  /** Persisted request_count at load time (seeds the exact counter). */
+  requestCount: number;
+  /** Upstream origin without a trailing slash, e.g. https://api.openai.com */
+  upstreamBase: string;
+  /** Decrypted upstream key; lives only in memory. */
+  upstreamKey: string;
+}
+
+export interface AuthenticatorOptions {
+  cacheSize: number;
+  cacheTtlMs: number;
+  defaultUpstream: string;
+}
+
+// lru-cache values must be objects; unknown tokens are cached as this marker.
+const UNKNOWN = { unknown: true } as const;
+type Entry = TokenIdentity | typeof UNKNOWN;
+
+/**
+ * Validates proxy tokens. Lookups go by SHA-256 of the presented token, are cached in a bounded LRU
+ * with a TTL (unknown tokens too, briefly, so garbage tokens cannot hammer the database), and
+ * concurrent misses for one token share one database read. Management changes invalidate entries
+ * immediately through `invalidate`.
+ */
+export class Authenticator {
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly hashById = new Map<string, string>();
+  private readonly loading = new Map<string, Promise<Entry>>();
+  /** Bumped by every invalidation: a read that started before one must not fill the cache. */
+  private generation = 0;
+
+  constructor(
+    private readonly tokens: TokensRepo,
+    private readonly projects: ProjectsRepo,
+    private readonly keyring: Keyring,
+    private readonly now: Clock,
+    private readonly opts: AuthenticatorOptions,
+  ) {
+    this.cache = new LRUCache<string, Entry>({
+      max: opts.cacheSize,
+      ttl: opts.cacheTtlMs,
+      dispose: (value, key) => {
+        if (!('unknown' in value) && this.hashById.get(value.tokenId) === key) this.hashById.delete(value.tokenId);
+      },
+    });
+  }
+
+  /**
+   * Resolves a presented token to its identity or throws 401 `invalid_api_key`. Served from memory
+   * when cached, so the common case does no I/O (the returned promise resolves on the next tick).
+   */
+  async authenticate(presented: string): Promise<TokenIdentity> {
+    const hash = sha256Hex(presented);
+    const entry = this.cache.get(hash) ?? (await this.load(hash));
+    if ('unknown' in entry) throw errors.invalidApiKey('the token is not known to this proxy');
+    if (!entry.tokenActive) throw errors.invalidApiKey('the token has been revoked');
+    if (entry.expiresAt !== null && entry.expiresAt <= this.now()) throw errors.invalidApiKey('the token has expired');
+    if (!entry.projectActive) throw errors.invalidApiKey("the token's project is inactive");
+    return entry;
+  }
+
+  invalidate(tokenIds: readonly string[]): void {
+    this.generation++;
+    this.loading.clear();
+    for (const id of tokenIds) {
+      const hash = this.hashById.get(id);
+      if (hash) this.cache.delete(hash);
+    }
+  }
+
+  private load(hash: string): Promise<Entry> {
+    let p = this.loading.get(hash);
+    if (!p) {
+      p = this.fetch(hash).finally(() => this.loading.delete(hash));
+      this.loading.set(hash, p);
+    }
+    return p;
+  }
+
+  private async fetch(hash: string): Promise<Entry> {
+    const generation = this.generation;
+    const token = await this.tokens.findByHash(hash);
+    const project = token ? await this.projects.findById(token.project_id) : undefined;
+    if (!token || !project) {
+      if (generation === this.generation) this.cache.set(hash, UNKNOWN, { ttl: Math.min(this.opts.cacheTtlMs, 5_000) });
+      return UNKNOWN;
+    }
+    const identity: TokenIdentity = {
+      tokenId: token.id,
+      projectId: project.id,
+      tokenActive: token.is_active === 1,
+      projectActive: project.is_active === 1,
+      expiresAt: token.expires_at,
+      maxRequests: token.max_requests,
+      requestCount: token.request_count,
+      upstreamBase: project.base_url ?? this.opts.defaultUpstream,
+      upstreamKey: this.keyring.decrypt(project.api_key_encrypted),
+    };
+    if (generation === this.generation) {
+      this.cache.set(hash, identity);
+      this.hashById.set(token.id, hash);
+    }
+    return identity;
+  }
+}

@@ -1,0 +1,110 @@
+import { uuidv7 } from '../crypto/ids.js';
+import type { Logger } from '../observability/logger.js';
+import type { NewUsageRow } from '../store/schema.js';
+import type { TokenUse, UsageRepo } from '../store/usage-repo.js';
+
+/** A usage record as the proxy produces it; the writer adds the id. */
+export type UsageRecord = Omit<NewUsageRow, 'id'>;
+
+export interface UsageWriterOptions {
+  flushIntervalMs: number;
+  batchSize: number;
+  /** Records held while the database is unavailable; past this the oldest are dropped (and counted). */
+  queueLimit: number;
+}
+
+/**
+ * Batched, asynchronous writer: the request path only pushes to an array. A timer (or a full
+ * batch) flushes to the store in one transaction; on a store failure the batch stays queued and is
+ * retried, so a database that goes away loses nothing until the queue limit.
+ */
+export class UsageWriter {
+  private queue: NewUsageRow[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private failures = 0;
+  dropped = 0;
+  written = 0;
+
+  constructor(
+    private readonly repo: UsageRepo,
+    private readonly logger: Logger,
+    private readonly opts: UsageWriterOptions,
+  ) {
+    this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Hot path: O(1), never waits. */
+  record(rec: UsageRecord): void {
+    this.queue.push({ id: uuidv7(rec.created_at), ...rec });
+    if (this.queue.length > this.opts.queueLimit) {
+      const excess = this.queue.length - this.opts.queueLimit;
+      this.queue.splice(0, excess);
+      this.dropped += excess;
+      this.logger.error(
+        { dropped: excess, queueLimit: this.opts.queueLimit },
+        'usage queue full: dropped oldest records',
+      );
+    }
+    if (this.queue.length >= this.opts.batchSize && !this.flushing) void this.flush();
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Writes everything queued so far; concurrent calls share one flush. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.queue.length === 0) return Promise.resolve();
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.opts.batchSize);
+      try {
+        await this.repo.writeBatch(batch, tokenUses(batch));
+      } catch (err) {
+        this.failures++;
+        // Log the first failure and then every 60th, not one line per tick while the database is down.
+        if (this.failures === 1 || this.failures % 60 === 0) {
+          this.logger.error(
+            { err: (err as Error).message, pending: this.queue.length },
+            'usage write failed; will retry',
+          );
+        }
+        return;
+      }
+      if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'usage writes recovered');
+      this.failures = 0;
+      this.queue.splice(0, batch.length);
+      this.written += batch.length;
+    }
+  }
+
+  /** Stops the timer and writes what is left (used on shutdown). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+    if (this.queue.length > 0) {
+      this.logger.error({ lost: this.queue.length }, 'usage records could not be written before shutdown');
+    }
+  }
+}
+
+function tokenUses(rows: NewUsageRow[]): TokenUse[] {
+  const byToken = new Map<string, TokenUse>();
+  for (const r of rows) {
+    const u = byToken.get(r.token_id);
+    if (u) {
+      u.requests++;
+      if (r.created_at > u.lastUsedAt) u.lastUsedAt = r.created_at;
+    } else byToken.set(r.token_id, { tokenId: r.token_id, requests: 1, lastUsedAt: r.created_at });
+  }
+  return [...byToken.values()];
+}
