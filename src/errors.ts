@@ -54,6 +54,15 @@ export const errors = {
       'invalid_management_token',
       'Missing or invalid management token. Send it as "Authorization: Bearer <MANAGEMENT_TOKEN>".',
     ),
+  missingApiKey: () =>
+    new AppError(
+      401,
+      'invalid_request_error',
+      'invalid_api_key',
+      "You didn't provide an API key. Send your proxy token as 'Authorization: Bearer <token>' (or an 'api-key' header).",
+    ),
+  requestLimitReached: (max: number) =>
+    new AppError(429, 'rate_limit_error', 'request_limit_reached', `This token has used all of its ${max} requests.`),
   invalidApiKey: (reason: string) =>
     new AppError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${reason}.`),
   notFound: (what: string, id: string) =>

@@ -27,6 +27,15 @@ export function createApp(runtime: Runtime, isShuttingDown: () => boolean): Prom
       projects: runtime.projects,
       tokens: runtime.tokens,
     },
+    proxy: {
+      authenticator: runtime.authenticator,
+      counter: runtime.requestCounter,
+      pools: runtime.pools,
+      recordUsage: (rec) => runtime.usage.record(rec),
+      logger,
+      bodyLimitBytes: config.proxy.bodyLimitBytes,
+      streamIncludeUsage: config.proxy.streamIncludeUsage,
+    },
     health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown },
   });
 }
@@ -57,6 +66,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       const deadline = setTimeout(() => {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached: closing open connections');
         app.server.closeAllConnections();
+        void runtime.pools.destroy();
       }, config.shutdownTimeoutMs);
       deadline.unref();
       // Keep-alive sockets turn idle as in-flight responses finish; close them as they do, rather

@@ -2,6 +2,7 @@ import type { Config } from './config/config.js';
 import { MemoryRequestCounter, type RequestCounter } from './limits/request-counter.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
+import { UpstreamPools } from './proxy/upstream-pools.js';
 import { systemClock } from './shared/clock.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { type Db, openDatabase } from './store/database.js';
@@ -25,7 +26,8 @@ export interface Runtime {
   requestCounter: RequestCounter;
   usage: UsageWriter;
   usageRepo: UsageRepo;
-  /** Flushes pending usage, then closes the store. */
+  pools: UpstreamPools;
+  /** Closes upstream connections, flushes pending usage, then closes the store. */
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
   const usage = new UsageWriter(usageRepo, logger, config.usage);
+  const pools = new UpstreamPools(config.proxy.upstream);
   return {
     config,
     logger,
@@ -72,7 +75,9 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     requestCounter: new MemoryRequestCounter(),
     usage,
     usageRepo,
+    pools,
     close: async () => {
+      await pools.close();
       await usage.close();
       await db.destroy();
     },

@@ -4,15 +4,16 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { errors } from '../errors.js';
 import { type ManageOptions, manageApi } from '../manage/index.js';
 import type { Logger } from '../observability/logger.js';
+import { type ProxyDeps, REQUEST_ID_HEADER } from '../proxy/forward.js';
+import { proxyRoutes } from '../proxy/routes.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
-
-export const REQUEST_ID_HEADER = 'x-llm-proxy-request-id';
 
 export interface AppOptions {
   logger: Logger;
   manageBodyLimitBytes: number;
   manage: ManageOptions;
+  proxy: ProxyDeps;
   health: HealthOptions;
 }
 
@@ -43,6 +44,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header(REQUEST_ID_HEADER, req.id);
   });
   app.addHook('onResponse', async (req, reply) => {
+    // Proxied requests log their own, richer line.
+    if (reply.sent && req.url.startsWith('/v1/')) return;
     req.log.info(
       {
         method: req.method,
@@ -55,6 +58,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, opts.health);
+  await app.register(proxyRoutes, opts.proxy);
   await app.register(manageApi, { ...opts.manage, prefix: '/manage' });
   return app;
 }

@@ -1,0 +1,56 @@
+/** Token usage and outcome read from an upstream response, in one shape for every endpoint. */
+export interface CapturedUsage {
+  model: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  totalTokens: number | null;
+  cachedTokens: number | null;
+  reasoningTokens: number | null;
+  finishReason: string | null;
+}
+
+export const emptyUsage = (): CapturedUsage => ({
+  model: null,
+  promptTokens: null,
+  completionTokens: null,
+  totalTokens: null,
+  cachedTokens: null,
+  reasoningTokens: null,
+  finishReason: null,
+});
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' ? (v as Obj) : undefined);
+
+/**
+ * Reads a `usage` object in any of OpenAI's dialects into `into`: chat/completions/embeddings
+ * (`prompt_tokens`, `completion_tokens`, details), Responses and newer audio/image models
+ * (`input_tokens`, `output_tokens`, details).
+ */
+export function readUsage(usage: unknown, into: CapturedUsage): void {
+  const u = obj(usage);
+  if (!u) return;
+  const prompt = num(u.prompt_tokens) ?? num(u.input_tokens);
+  const completion = num(u.completion_tokens) ?? num(u.output_tokens);
+  const total = num(u.total_tokens);
+  into.promptTokens = prompt;
+  into.completionTokens = completion;
+  into.totalTokens = total ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null);
+  const inDetails = obj(u.prompt_tokens_details) ?? obj(u.input_tokens_details);
+  const outDetails = obj(u.completion_tokens_details) ?? obj(u.output_tokens_details);
+  into.cachedTokens = num(inDetails?.cached_tokens);
+  into.reasoningTokens = num(outDetails?.reasoning_tokens);
+}
+
+/** Reads model, usage and finish state from a parsed JSON body (chat, completions, embeddings, responses…). */
+export function readBody(body: unknown, into: CapturedUsage): void {
+  const b = obj(body);
+  if (!b) return;
+  if (typeof b.model === 'string') into.model = b.model;
+  if (b.usage !== undefined && b.usage !== null) readUsage(b.usage, into);
+  const choices = Array.isArray(b.choices) ? b.choices : undefined;
+  const reason = obj(choices?.[0])?.finish_reason;
+  if (typeof reason === 'string') into.finishReason = reason;
+  if (b.object === 'response' && typeof b.status === 'string') into.finishReason = b.status;
+}

@@ -1,0 +1,127 @@
+import { type SseEvent, SseParser } from './sse-parser.js';
+import { type CapturedUsage, emptyUsage, readBody, readUsage } from './usage-extract.js';
+
+/** Watches response bytes go by and reports usage at the end. Never changes or holds the bytes. */
+export interface UsageSniffer {
+  push(chunk: Uint8Array): void;
+  finish(): CapturedUsage;
+}
+
+/** Bodies up to this size are parsed whole; larger ones (big embeddings) only at their head and tail. */
+const FULL_PARSE_LIMIT = 1 << 20;
+const EDGE = 64 * 1024;
+
+/**
+ * JSON responses. Small bodies are parsed whole. For large ones only the first and last 64 KiB are
+ * kept: OpenAI puts `model` near the top or bottom and `usage` last, so memory stays bounded.
+ */
+export class JsonUsageSniffer implements UsageSniffer {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  private head: Buffer | undefined;
+
+  push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size > FULL_PARSE_LIMIT + EDGE) {
+      const all = Buffer.concat(this.chunks);
+      this.head ??= all.subarray(0, EDGE);
+      this.chunks = [all.subarray(all.length - EDGE)];
+    }
+  }
+
+  finish(): CapturedUsage {
+    const usage = emptyUsage();
+    const body = Buffer.concat(this.chunks);
+    if (!this.head) {
+      try {
+        readBody(JSON.parse(body.toString('utf8')), usage);
+      } catch {
+        // Not JSON after all (or truncated): nothing to capture.
+      }
+      return usage;
+    }
+    const text = `${this.head.toString('utf8')}\n${body.toString('utf8')}`;
+    const model = /"model"\s*:\s*"([^"\\]{1,200})"/.exec(text);
+    if (model?.[1]) usage.model = model[1];
+    const u = lastObjectAfter(body.toString('utf8'), '"usage"');
+    if (u) readUsage(u, usage);
+    return usage;
+  }
+}
+
+/** Parses the balanced JSON object that follows the last occurrence of `key:`. */
+function lastObjectAfter(text: string, key: string): unknown {
+  const at = text.lastIndexOf(key);
+  if (at === -1) return undefined;
+  const open = text.indexOf('{', at);
+  if (open === -1) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(open, i + 1));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads usage from SSE events: chat/completions chunks (`usage` in the final chunk, `model` in
+ * every chunk, `finish_reason`) and Responses API events (`response.completed` and friends carry
+ * the whole response with its usage). Events are parsed only when they can hold what we need.
+ */
+export class SseUsageSniffer implements UsageSniffer {
+  readonly usage = emptyUsage();
+  private readonly parser = new SseParser((_raw, e) => {
+    if (e) this.onEvent(e);
+  });
+
+  push(chunk: Uint8Array): void {
+    this.parser.push(chunk);
+  }
+
+  finish(): CapturedUsage {
+    this.parser.end();
+    return this.usage;
+  }
+
+  onEvent(e: SseEvent): void {
+    const d = e.data;
+    if (d === '[DONE]') return;
+    const type = e.event;
+    if (type !== undefined && type.startsWith('response.')) {
+      if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+        const parsed = safeParse(d) as { response?: unknown } | undefined;
+        readBody(parsed?.response, this.usage);
+      } else if (this.usage.model === null && type === 'response.created') {
+        readBody((safeParse(d) as { response?: unknown } | undefined)?.response, this.usage);
+      }
+      return;
+    }
+    // Chat/completions chunks: parse the first (model), any with a finish_reason, and any with usage.
+    const hasUsage = d.includes('"usage":{') || d.includes('"usage": {');
+    const hasFinish = d.includes('"finish_reason":"') || d.includes('"finish_reason": "');
+    if (this.usage.model !== null && !hasUsage && !hasFinish) return;
+    const parsed = safeParse(d);
+    if (parsed !== undefined) readBody(parsed, this.usage);
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
