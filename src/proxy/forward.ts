@@ -211,8 +211,8 @@ class ByteLimit extends Transform {
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
     this.x.bytesIn += chunk.length;
-    if (this.x.bytesIn > this.limit) return done(errors.bodyTooLarge(this.limit));
-    done(null, chunk);
+    if (this.x.bytesIn > this.limit) done(errors.bodyTooLarge(this.limit));
+    else done(null, chunk);
   }
 }
 
@@ -264,7 +264,8 @@ function failBeforeHeaders(x: Exchange, err: unknown, deps: ProxyDeps): void {
   if (x.clientGone) {
     x.status = 499;
     x.error = 'client_aborted';
-    return account(x, deps);
+    account(x, deps);
+    return;
   }
   const code = (err as { code?: string }).code;
   let appErr: AppError;

@@ -58,7 +58,10 @@ export class SseParser {
 
   private line(line: string, withBreak: string): void {
     this.raw += withBreak;
-    if (line === '') return this.dispatch();
+    if (line === '') {
+      this.dispatch();
+      return;
+    }
     if (line.charCodeAt(0) === 58) return; // ':' starts a comment
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);

@@ -100,7 +100,7 @@ export class SseUsageSniffer implements UsageSniffer {
     const d = e.data;
     if (d === '[DONE]') return;
     const type = e.event;
-    if (type !== undefined && type.startsWith('response.')) {
+    if (type?.startsWith('response.')) {
       if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
         const parsed = safeParse(d) as { response?: unknown } | undefined;
         readBody(parsed?.response, this.usage);
