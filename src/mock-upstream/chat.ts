@@ -1,0 +1,70 @@
+import { isObject, type JsonObject, readJson, requireString } from './body.js';
+import { missingParam } from './errors.js';
+import { type Ctx, sendJson } from './http.js';
+import { sendSse } from './sse.js';
+import { type Completion, completion, messagesTokens, randomId, unixSeconds } from './text.js';
+
+export const DONE_FRAME = 'data: [DONE]\n\n';
+
+function chatUsage(promptTokens: number, completionTokens: number) {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+/** True when a streamed request asked for the final usage chunk. */
+export const includeUsage = (body: JsonObject): boolean =>
+  isObject(body.stream_options) && body.stream_options.include_usage === true;
+
+function chatFrames(id: string, model: string, reply: Completion, usage: object | undefined): string[] {
+  // Every chunk shares this head; with include_usage OpenAI also sends `"usage":null` until the last.
+  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${unixSeconds()},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_mock","choices":`;
+  const tail = usage ? ',"usage":null}\n\n' : '}\n\n';
+  const choice = (delta: string, finish: string) =>
+    `${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish}}]${tail}`;
+  const frames = [choice('{"role":"assistant","content":"","refusal":null}', 'null')];
+  for (const quoted of reply.quoted) frames.push(choice(`{"content":${quoted}}`, 'null'));
+  frames.push(choice('{}', '"stop"'));
+  if (usage) frames.push(`${head}[],"usage":${JSON.stringify(usage)}}\n\n`);
+  frames.push(DONE_FRAME);
+  return frames;
+}
+
+export async function chatCompletions(ctx: Ctx): Promise<void> {
+  const body = await readJson(ctx);
+  const model = requireString(body, 'model');
+  if (!Array.isArray(body.messages)) throw missingParam('messages');
+  const reply = completion(ctx.settings.chunks);
+  const usage = chatUsage(messagesTokens(body.messages), reply.pieces.length);
+  const id = randomId('chatcmpl-');
+
+  if (body.stream === true) {
+    return sendSse(ctx, chatFrames(id, model, reply, includeUsage(body) ? usage : undefined));
+  }
+  sendJson(ctx, {
+    id,
+    object: 'chat.completion',
+    created: unixSeconds(),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: reply.text, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
+    usage,
+    service_tier: 'default',
+    system_fingerprint: 'fp_mock',
+  });
+}

@@ -1,0 +1,27 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from './index.js';
+
+let mock: MockUpstream;
+let client: OpenAI;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+});
+afterAll(() => mock.close());
+
+describe('image generations', () => {
+  it('returns n base64 PNGs with gpt-image-1 style usage', async () => {
+    const res = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red fox', n: 2, quality: 'low' });
+    expect(res.data).toHaveLength(2);
+    const png = Buffer.from(res.data?.[0]?.b64_json ?? '', 'base64');
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(res.usage).toEqual({
+      input_tokens: 3,
+      input_tokens_details: { image_tokens: 0, text_tokens: 3 },
+      output_tokens: 2 * 272,
+      total_tokens: 3 + 2 * 272,
+    });
+  });
+});

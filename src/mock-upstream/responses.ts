@@ -1,0 +1,94 @@
+import { type JsonObject, readJson, requireString } from './body.js';
+import { missingParam } from './errors.js';
+import { type Ctx, sendJson } from './http.js';
+import { sendSse } from './sse.js';
+import { completion, countTokens, randomId, unixSeconds } from './text.js';
+
+function inputTokens(body: JsonObject): number {
+  const items = Array.isArray(body.input) ? body.input.length : 1;
+  return countTokens(body.input) + countTokens(body.instructions) + 4 * items;
+}
+
+/** The `response` object; request settings are echoed as OpenAI does. */
+function responseObject(
+  body: JsonObject,
+  id: string,
+  model: string,
+  status: string,
+  output: unknown[],
+  usage: unknown,
+) {
+  return {
+    id,
+    object: 'response',
+    created_at: unixSeconds(),
+    status,
+    background: false,
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model,
+    output,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    reasoning: { effort: null, summary: null },
+    service_tier: 'default',
+    store: body.store ?? true,
+    temperature: body.temperature ?? 1,
+    text: { format: { type: 'text' }, verbosity: 'medium' },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: body.tools ?? [],
+    top_p: body.top_p ?? 1,
+    truncation: body.truncation ?? 'disabled',
+    usage,
+    user: null,
+    metadata: body.metadata ?? {},
+  };
+}
+
+export async function responses(ctx: Ctx): Promise<void> {
+  const body = await readJson(ctx);
+  const model = requireString(body, 'model');
+  if (body.input === undefined && body.previous_response_id === undefined) throw missingParam('input');
+  const reply = completion(ctx.settings.chunks);
+  const input = inputTokens(body);
+  const usage = {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: reply.pieces.length,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + reply.pieces.length,
+  };
+  const id = randomId('resp_', 24);
+  const itemId = randomId('msg_', 24);
+  const part = { type: 'output_text', annotations: [], logprobs: [], text: reply.text };
+  const message = { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [part] };
+  const done = responseObject(body, id, model, 'completed', [message], usage);
+  if (body.stream !== true) return sendJson(ctx, done);
+
+  const pending = responseObject(body, id, model, 'in_progress', [], null);
+  const at = { item_id: itemId, output_index: 0, content_index: 0 };
+  let seq = 0;
+  const frame = (type: string, data: object) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const frames = [
+    frame('response.created', { response: pending }),
+    frame('response.in_progress', { response: pending }),
+    frame('response.output_item.added', {
+      output_index: 0,
+      item: { ...message, status: 'in_progress', content: [] },
+    }),
+    frame('response.content_part.added', { ...at, part: { ...part, text: '' } }),
+  ];
+  // Deltas are the bulk of a stream: spliced from the memoised quoted pieces, not stringified.
+  const deltaHead = `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":"${itemId}","output_index":0,"content_index":0,"delta":`;
+  for (const quoted of reply.quoted) frames.push(`${deltaHead}${quoted},"logprobs":[],"sequence_number":${seq++}}\n\n`);
+  frames.push(
+    frame('response.output_text.done', { ...at, text: reply.text, logprobs: [] }),
+    frame('response.content_part.done', { ...at, part }),
+    frame('response.output_item.done', { output_index: 0, item: message }),
+    frame('response.completed', { response: done }),
+  );
+  return sendSse(ctx, frames);
+}

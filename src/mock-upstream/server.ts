@@ -1,0 +1,142 @@
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { drain } from './body.js';
+import { control } from './control.js';
+import { invalidApiKey, OpenAIHttpError, statusError, unknownUrl } from './errors.js';
+import { FileStore } from './file-store.js';
+import { type Exchange, sendError } from './http.js';
+import { type MockUpstreamOptions, requestSettings, resolveOptions } from './options.js';
+import { matchRoute } from './routes.js';
+import { type MockState, type MockStats, newStats, type RecordedRequest, RequestLog, resetState } from './state.js';
+import { randomId } from './text.js';
+
+export interface MockUpstream {
+  /** Base URL without `/v1`, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  port: number;
+  /** Closes every connection (open streams count as aborted) and removes the temp files dir. */
+  close(): Promise<void>;
+  stats(): MockStats;
+  /** The last 1000 requests, oldest first. */
+  requests(): RecordedRequest[];
+  /** Zeroes the stats and forgets recorded requests; files and batches stay. */
+  reset(): void;
+}
+
+function headerRecord(raw: readonly string[]): Record<string, string> {
+  // No prototype, so a header named __proto__ is just a header.
+  const headers: Record<string, string> = Object.create(null);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  return headers;
+}
+
+async function fail(exchange: Exchange, err: unknown): Promise<void> {
+  const { req, res } = exchange;
+  // Mid-response there is no status left to send; a reset tells the client the body is incomplete.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const error =
+    err instanceof OpenAIHttpError
+      ? err
+      : new OpenAIHttpError(500, {
+          message: `The mock upstream failed: ${err instanceof Error ? err.message : String(err)}`,
+          type: 'server_error',
+          param: null,
+          code: null,
+        });
+  // Read what the client is still sending, so it sees the answer and the connection stays usable.
+  if (!req.readableEnded) await drain(exchange);
+  sendError(exchange, error);
+}
+
+async function handle(state: MockState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const url = req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const path = queryAt < 0 ? url : url.slice(0, queryAt);
+  if (path.startsWith('/__mock/')) return control(state, req, res, path);
+
+  const method = req.method ?? 'GET';
+  const record: RecordedRequest = {
+    method,
+    path: url,
+    headers: headerRecord(req.rawHeaders),
+    bodyBytes: 0,
+    at: Date.now(),
+  };
+  state.stats.requests++;
+  state.log.add(record);
+  const exchange: Exchange = { req, res, requestId: randomId('req_', 16), started, state, record };
+  try {
+    const settings = requestSettings(req.headers, state.opts);
+    if (settings.latencyMs > 0) await sleep(settings.latencyMs);
+    const { apiKey } = state.opts;
+    const auth = req.headers.authorization;
+    if (apiKey !== undefined && auth !== `Bearer ${apiKey}`) throw invalidApiKey(auth !== undefined);
+    if (settings.status !== undefined) throw statusError(settings.status);
+    const route = matchRoute(method, path);
+    if (!route) throw unknownUrl(method, path);
+    const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+    await route.handler({ ...exchange, query, params: route.params, settings });
+  } catch (err) {
+    await fail(exchange, err);
+  }
+}
+
+/** Starts a fake OpenAI API; see MockUpstreamOptions for the knobs and MOCK_HEADERS for per-request ones. */
+export async function startMockUpstream(options?: MockUpstreamOptions): Promise<MockUpstream> {
+  const opts = resolveOptions(options);
+  const ownsDir = opts.filesDir === undefined;
+  const dir = opts.filesDir ?? (await mkdtemp(join(tmpdir(), 'llm-proxy-mock-')));
+  await mkdir(dir, { recursive: true });
+  const state: MockState = {
+    opts,
+    stats: newStats(),
+    log: new RequestLog(),
+    files: new FileStore(dir),
+    batches: new Map(),
+  };
+  const server = createServer((req, res) => {
+    // handle() answers its own failures; this only catches a failure to do even that.
+    handle(state, req, res).catch(() => res.destroy());
+  });
+  const removeDir = () => (ownsDir ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
+  try {
+    server.listen(opts.port, opts.host);
+    await once(server, 'listening');
+  } catch (err) {
+    await removeDir();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
+    port,
+    close() {
+      closing ??= (async () => {
+        const closed = once(server, 'close');
+        server.close();
+        server.closeAllConnections();
+        await closed;
+        await removeDir();
+      })();
+      return closing;
+    },
+    stats: () => ({ ...state.stats }),
+    requests: () => state.log.list(),
+    reset: () => resetState(state),
+  };
+}
