@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
+import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
 import { projectCommands, tokenCommands } from './manage-commands.js';
 
 /** Flags shared by commands that open the store themselves; each maps to a setting. */
@@ -77,6 +78,8 @@ export function buildProgram(): Command {
 
   projectCommands(program);
   tokenCommands(program);
+  mockUpstreamCommand(program);
+  chatCommand(program);
   return program;
 }
 

@@ -274,9 +274,8 @@ function failBeforeHeaders(x: Exchange, err: unknown, deps: ProxyDeps): void {
   else if (code === 'UND_ERR_CONNECT_TIMEOUT') appErr = errors.upstreamTimeout('connecting');
   else appErr = errors.upstreamUnavailable(describeNetworkError(err));
   x.error = appErr.code;
+  discardBody(x);
   sendError(x, appErr);
-  // An unread request body would otherwise keep the socket busy: close the connection.
-  if (!x.req.complete) x.res.once('finish', () => x.req.destroy());
   account(x, deps);
 }
 
@@ -287,12 +286,8 @@ function describeNetworkError(err: unknown): string {
 
 /** A refusal by the proxy itself (401, 413, 429): logged, never forwarded, not a usage record. */
 function refuse(x: Exchange, err: AppError, deps: ProxyDeps): void {
+  discardBody(x);
   sendError(x, err);
-  if (!x.req.complete) {
-    // Do not read (or wait for) a body we will not forward.
-    x.res.setHeader('connection', 'close');
-    x.res.once('finish', () => x.req.destroy());
-  }
   deps.logger.info(
     {
       request_id: x.id,
@@ -304,6 +299,16 @@ function refuse(x: Exchange, err: AppError, deps: ProxyDeps): void {
     },
     'proxy refused',
   );
+}
+
+/**
+ * A body that will not be forwarded is drained and discarded, and the connection closed after
+ * the reply, so the client reads our answer instead of a reset.
+ */
+function discardBody(x: Exchange): void {
+  if (x.req.complete || x.res.headersSent) return;
+  x.res.setHeader('connection', 'close');
+  x.req.resume();
 }
 
 function sendError(x: Exchange, err: AppError): void {
