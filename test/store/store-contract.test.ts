@@ -7,6 +7,7 @@ import { ProjectsRepo } from '../../src/store/projects-repo.js';
 import type { NewProjectRow, NewTokenRow } from '../../src/store/schema.js';
 import { isUniqueViolation } from '../../src/store/store-errors.js';
 import { TokensRepo } from '../../src/store/tokens-repo.js';
+import { UsageRepo } from '../../src/store/usage-repo.js';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { serviceAvailable } from '../helpers/services.js';
 
@@ -16,6 +17,7 @@ const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
   ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
 ];
 
+const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records'];
 let n = 0;
 const project = (over: Partial<NewProjectRow> = {}): NewProjectRow => ({
   id: uuidv7(),
@@ -66,8 +68,8 @@ describe.each(dialects)('store on %s', (_name, make) => {
   });
 
   it('migrates an empty database to the latest schema, then has nothing pending', async () => {
-    expect(await pendingMigrations(db)).toEqual(['0001-initial']);
-    expect(await migrateToLatest(db)).toEqual(['0001-initial']);
+    expect(await pendingMigrations(db)).toEqual(ALL_MIGRATIONS);
+    expect(await migrateToLatest(db)).toEqual(ALL_MIGRATIONS);
     expect(await pendingMigrations(db)).toEqual([]);
     expect(await migrateToLatest(db)).toEqual([]);
     await pingDatabase(db);
@@ -179,6 +181,43 @@ describe.each(dialects)('store on %s', (_name, make) => {
     await projects.delete(p.id);
     expect(await tokens.findById(t.id)).toBeUndefined();
     expect(await tokens.idsByProject(p.id)).toEqual([]);
+  });
+
+  it('writes usage batches and advances request_count and last_used_at in the same transaction', async () => {
+    const usage = new UsageRepo(db);
+    const p = await projects.insert(project());
+    const t = await tokens.insert(token(p.id));
+    const rec = (i: number) => ({
+      id: uuidv7(),
+      request_id: `r${i}`,
+      token_id: t.id,
+      project_id: p.id,
+      method: 'POST',
+      path: '/v1/chat/completions',
+      model: 'gpt-4o',
+      status: 200,
+      is_stream: i % 2,
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      total_tokens: 15,
+      cached_tokens: null,
+      reasoning_tokens: null,
+      finish_reason: 'stop',
+      upstream_ms: 1.5,
+      ttfb_ms: 2.25,
+      duration_ms: 3.125,
+      bytes_in: 100,
+      bytes_out: 200,
+      error: null,
+      created_at: 1_700_000_000_000 + i,
+    });
+    const rows = Array.from({ length: 1200 }, (_, i) => rec(i));
+    await usage.writeBatch(rows, [{ tokenId: t.id, requests: 1200, lastUsedAt: 1_700_000_001_199 }]);
+    await usage.writeBatch([rec(5000)], [{ tokenId: t.id, requests: 1, lastUsedAt: 1_600_000_000_000 }]);
+    expect(await tokens.findById(t.id)).toMatchObject({ request_count: 1201, last_used_at: 1_700_000_001_199 });
+    const latest = await usage.listByToken(t.id, 2);
+    expect(latest).toHaveLength(2);
+    expect(latest[0]).toMatchObject({ request_id: 'r5000', duration_ms: 3.125, upstream_ms: 1.5, bytes_out: 200 });
   });
 
   it('refuses a token for a project that does not exist (foreign key)', async () => {

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { IncludeUsageFilter, withIncludeUsage } from './include-usage.js';
+import { JsonUsageSniffer, SseUsageSniffer } from './usage-sniffer.js';
+
+const usage = {
+  prompt_tokens: 11,
+  completion_tokens: 7,
+  total_tokens: 18,
+  prompt_tokens_details: { cached_tokens: 3 },
+  completion_tokens_details: { reasoning_tokens: 2 },
+};
+
+function chatStream(withUsage: boolean): string {
+  const tail = withUsage ? ',"usage":null}' : '}';
+  const head = '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":';
+  const frames = [
+    `${head}[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]${tail}`,
+    `${head}[{"index":0,"delta":{"content":"say \\"usage\\":null"},"finish_reason":null}]${tail}`,
+    `${head}[{"index":0,"delta":{},"finish_reason":"stop"}]${tail}`,
+  ];
+  if (withUsage) frames.push(`${head}[],"usage":${JSON.stringify(usage)}}`);
+  return `${frames.map((f) => `data: ${f}\n\n`).join('')}data: [DONE]\n\n`;
+}
+
+async function run(filter: IncludeUsageFilter, input: Buffer, chunkSize: number): Promise<string> {
+  const out: Buffer[] = [];
+  filter.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise((r) => filter.on('end', r));
+  for (let i = 0; i < input.length; i += chunkSize) filter.write(input.subarray(i, i + chunkSize));
+  filter.end();
+  await done;
+  return Buffer.concat(out).toString('utf8');
+}
+
+describe('include_usage injection', () => {
+  it('adds include_usage only to streamed requests that did not choose', () => {
+    const added = withIncludeUsage(Buffer.from('{"model":"m","stream":true,"messages":[]}'));
+    expect(JSON.parse(String(added))).toEqual({
+      model: 'm',
+      stream: true,
+      messages: [],
+      stream_options: { include_usage: true },
+    });
+    const kept = withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"foo":1}}'));
+    expect(JSON.parse(String(kept)).stream_options).toEqual({ foo: 1, include_usage: true });
+    expect(withIncludeUsage(Buffer.from('{"stream":false}'))).toBeUndefined();
+    expect(withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"include_usage":false}}'))).toBeUndefined();
+    expect(withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}'))).toBeUndefined();
+    expect(withIncludeUsage(Buffer.from('{"stream":tru'))).toBeUndefined();
+    expect(withIncludeUsage(Buffer.from('[1,2]'))).toBeUndefined();
+  });
+
+  it('filters the stream back to exactly what the client would have seen, at any chunking', async () => {
+    const expected = chatStream(false);
+    const upstream = Buffer.from(chatStream(true));
+    for (const size of [1, 3, 7, 64, upstream.length]) {
+      const sniffer = new SseUsageSniffer();
+      expect(await run(new IncludeUsageFilter(sniffer), upstream, size), `chunks of ${size}`).toBe(expected);
+      expect(sniffer.finish()).toEqual({
+        model: 'gpt-4o-2024-08-06',
+        promptTokens: 11,
+        completionTokens: 7,
+        totalTokens: 18,
+        cachedTokens: 3,
+        reasoningTokens: 2,
+        finishReason: 'stop',
+      });
+    }
+  });
+});
+
+describe('usage sniffers', () => {
+  it('reads chat JSON usage', () => {
+    const s = new JsonUsageSniffer();
+    s.push(Buffer.from(JSON.stringify({ model: 'gpt-4o', choices: [{ finish_reason: 'length' }], usage })));
+    expect(s.finish()).toMatchObject({ model: 'gpt-4o', promptTokens: 11, totalTokens: 18, finishReason: 'length' });
+  });
+
+  it('reads Responses API usage (input/output tokens) from JSON and from the completed event', () => {
+    const response = {
+      object: 'response',
+      model: 'gpt-4.1',
+      status: 'completed',
+      usage: {
+        input_tokens: 20,
+        output_tokens: 9,
+        total_tokens: 29,
+        input_tokens_details: { cached_tokens: 4 },
+        output_tokens_details: { reasoning_tokens: 5 },
+      },
+    };
+    const expected = {
+      model: 'gpt-4.1',
+      promptTokens: 20,
+      completionTokens: 9,
+      totalTokens: 29,
+      cachedTokens: 4,
+      reasoningTokens: 5,
+      finishReason: 'completed',
+    };
+    const json = new JsonUsageSniffer();
+    json.push(Buffer.from(JSON.stringify(response)));
+    expect(json.finish()).toEqual(expected);
+
+    const sse = new SseUsageSniffer();
+    const created = { type: 'response.created', response: { ...response, status: 'in_progress', usage: null } };
+    sse.push(Buffer.from(`event: response.created\ndata: ${JSON.stringify(created)}\n\n`));
+    sse.push(
+      Buffer.from('event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"hi"}\n\n'),
+    );
+    sse.push(
+      Buffer.from(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response })}\n\n`),
+    );
+    expect(sse.finish()).toEqual(expected);
+  });
+
+  it('reads usage from the head and tail of a body too large to parse whole', () => {
+    const data = Array.from({ length: 3000 }, (_, i) => ({
+      object: 'embedding',
+      index: i,
+      embedding: Array(100).fill(0.123456),
+    }));
+    const body = Buffer.from(
+      JSON.stringify({
+        object: 'list',
+        data,
+        model: 'text-embedding-3-small',
+        usage: { prompt_tokens: 42, total_tokens: 42 },
+      }),
+    );
+    expect(body.length).toBeGreaterThan(2 << 20);
+    const s = new JsonUsageSniffer();
+    for (let i = 0; i < body.length; i += 65_536) s.push(body.subarray(i, i + 65_536));
+    expect(s.finish()).toMatchObject({ model: 'text-embedding-3-small', promptTokens: 42, totalTokens: 42 });
+  });
+
+  it('captures nothing from bodies that are not JSON', () => {
+    const s = new JsonUsageSniffer();
+    s.push(Buffer.from('<html>bad gateway</html>'));
+    expect(s.finish()).toMatchObject({ model: null, totalTokens: null });
+  });
+});
