@@ -37,6 +37,38 @@ export class AppError extends Error {
   }
 }
 
+/** Error codes of a database connection that is down or going away (node-postgres, SQLite busy/locked). */
+const STORE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08003',
+  '08006', // connection exceptions
+  '53300', // too_many_connections
+  '3D000', // database does not exist
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+]);
+
+/** Maps an unexpected error to the catalogue: a store outage is a 503, anything else a plain 500. */
+export function fromUnexpected(err: unknown): AppError {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const outage =
+    STORE_DOWN_CODES.has(code) ||
+    code.startsWith('SQLITE_IOERR') ||
+    (typeof e?.message === 'string' &&
+      /Connection terminated|connection timeout|pool is ended|not currently accepting connections/i.test(e.message));
+  return outage ? errors.storeUnavailable() : errors.internal();
+}
+
 /** Start-up configuration problems: printed and the process exits non-zero. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -97,5 +129,9 @@ export const errors = {
   upstreamTimeout: (what: string) =>
     new AppError(504, 'upstream_error', 'upstream_timeout', `The upstream API did not answer in time (${what}).`),
   notReady: (detail: string) => new AppError(503, 'server_error', 'not_ready', detail),
+  storeUnavailable: () =>
+    new AppError(503, 'server_error', 'store_unavailable', 'The database is unavailable; retry shortly.', {
+      headers: { 'retry-after': '1' },
+    }),
   internal: () => new AppError(500, 'server_error', 'internal_error', 'Internal server error.'),
 };

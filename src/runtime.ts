@@ -32,7 +32,9 @@ export interface Runtime {
 }
 
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const db = openDatabase(config.database);
+  const db = openDatabase(config.database, (err) =>
+    logger.warn({ err: err.message }, 'database connection lost; will reconnect on next use'),
+  );
   let secrets: Secrets;
   try {
     await prepareSchema(db, config, logger);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { AppError, errors } from '../errors.js';
+import { AppError, errors, fromUnexpected } from '../errors.js';
 import type { RequestCounter } from '../limits/request-counter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
@@ -77,7 +77,8 @@ export async function forward(req: IncomingMessage, res: ServerResponse, id: str
   try {
     x.identity = await deps.authenticator.authenticate(token);
   } catch (err) {
-    return refuse(x, err instanceof AppError ? err : errors.internal(), deps);
+    if (!(err instanceof AppError)) deps.logger.error({ err: (err as Error).message, request_id: id }, 'token lookup failed');
+    return refuse(x, err instanceof AppError ? err : fromUnexpected(err), deps);
   }
   const identity = x.identity;
   const declared = Number(req.headers['content-length'] ?? 0);

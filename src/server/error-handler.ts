@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, errors } from '../errors.js';
+import { AppError, errors, fromUnexpected } from '../errors.js';
 
 /** Maps any thrown error to the catalogue's HTTP form, once, at the edge. */
 export function toAppError(err: FastifyError | Error, req: FastifyRequest): AppError {
@@ -30,7 +30,7 @@ export function toAppError(err: FastifyError | Error, req: FastifyRequest): AppE
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError(fe.statusCode, 'invalid_request_error', 'invalid_request', fe.message);
   }
-  return errors.internal();
+  return fromUnexpected(err);
 }
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {

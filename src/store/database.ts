@@ -12,11 +12,14 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
 export type Db = Kysely<Database>;
 
-export function openDatabase(cfg: DatabaseConfig): Db {
+/** `onError` hears about connections lost while idle (the next query reconnects or fails cleanly). */
+export function openDatabase(cfg: DatabaseConfig, onError: (err: Error) => void = () => {}): Db {
   if (cfg.kind === 'postgres') {
-    return new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cfg.url, max: 10 }) }),
-    });
+    const pool = new pg.Pool({ connectionString: cfg.url, max: 10, connectionTimeoutMillis: 5_000 });
+    // Without a listener, an idle client's error (server restart, terminated backend) would be
+    // an uncaught 'error' event and end the process.
+    pool.on('error', onError);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (cfg.path !== ':memory:') mkdirSync(path.dirname(cfg.path), { recursive: true, mode: 0o700 });
   const sqlite = new SQLite(cfg.path);
