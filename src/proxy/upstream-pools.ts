@@ -35,13 +35,19 @@ export class UpstreamPools {
 
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close()));
-    this.pools.clear();
+    const pools = this.take();
+    await Promise.all(pools.map((p) => (p.destroyed ? undefined : p.close())));
   }
 
   /** Aborts whatever is still running (used when the shutdown deadline passes). */
   async destroy(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.destroy()));
+    await Promise.all(this.take().map((p) => p.destroy()));
+  }
+
+  /** Hands over the pools and forgets them at once, so close and destroy never both act on one. */
+  private take(): Pool[] {
+    const pools = [...this.pools.values()];
     this.pools.clear();
+    return pools;
   }
 }
