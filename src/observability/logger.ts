@@ -5,23 +5,24 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Paths pino censors wherever they appear in a log object. Secrets should never be logged in the
- * first place; this is the safety net for a header object or request body logged by mistake.
+ * Paths pino censors. Secrets are never logged in the first place; this is the safety net for a
+ * header object or request body logged by mistake. Kept short and without deep wildcards: the
+ * censor runs on every log line, including one per proxied request.
  */
 export const REDACT_PATHS = [
   'authorization',
-  '*.authorization',
-  '*.*.authorization',
-  'api-key',
-  '*["api-key"]',
-  '*.*["api-key"]',
   'api_key',
-  '*.api_key',
   'token',
-  '*.token',
-  'managementToken',
-  '*.managementToken',
+  'headers.authorization',
+  'headers["api-key"]',
+  'req.headers.authorization',
+  'req.headers["api-key"]',
+  'body.api_key',
 ];
+
+/** Lines are written in blocks of this size, and at least this often when traffic is light. */
+const BUFFER_BYTES = 4096;
+const FLUSH_INTERVAL_MS = 250;
 
 export interface LoggerOptions {
   level: string;
@@ -31,8 +32,9 @@ export interface LoggerOptions {
 }
 
 /**
- * JSON-lines logger. Output goes through an asynchronous sonic-boom destination, so a slow disk or
- * pipe never blocks a request; buffered lines are flushed on shutdown.
+ * JSON-lines logger. Output goes through an asynchronous, buffered sonic-boom destination, so a
+ * slow disk or pipe never blocks a request and lines cost one write per 4 KiB, not one each.
+ * Lines reach the sink within FLUSH_INTERVAL_MS; buffered lines are flushed on shutdown.
  */
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
@@ -44,7 +46,13 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
   if (opts.stream) return pino(options, opts.stream);
   if (opts.file) mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
-  const dest = pino.destination({ dest: opts.file ?? 1, sync: false, mkdir: true });
+  const dest = pino.destination({ dest: opts.file ?? 1, sync: false, mkdir: true, minLength: BUFFER_BYTES });
+  setInterval(() => {
+    // sonic-boom throws if flushed while a write is still in progress; the next tick retries.
+    try {
+      dest.flush();
+    } catch {}
+  }, FLUSH_INTERVAL_MS).unref();
   return pino(options, dest);
 }
 
