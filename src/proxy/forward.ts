@@ -77,7 +77,8 @@ export async function forward(req: IncomingMessage, res: ServerResponse, id: str
   try {
     x.identity = await deps.authenticator.authenticate(token);
   } catch (err) {
-    if (!(err instanceof AppError)) deps.logger.error({ err: (err as Error).message, request_id: id }, 'token lookup failed');
+    if (!(err instanceof AppError))
+      deps.logger.error({ err: (err as Error).message, request_id: id }, 'token lookup failed');
     return refuse(x, err instanceof AppError ? err : fromUnexpected(err), deps);
   }
   const identity = x.identity;
@@ -321,6 +322,8 @@ function sendError(x: Exchange, err: AppError): void {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     [REQUEST_ID_HEADER]: x.id,
+    // The contract promises Server-Timing on every response, the proxy's own answers included.
+    'server-timing': `proxy;dur=${(performance.now() - x.t0).toFixed(3)}`,
   });
   x.res.end(body);
   x.bytesOut = Buffer.byteLength(body);

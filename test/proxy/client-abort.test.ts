@@ -1,0 +1,138 @@
+import http from 'node:http';
+import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { json, type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
+
+/*
+ * The requests that get aborted go through an agent of their own. After an abort, undici (the
+ * client side, in this test process) opens a spare connection to the proxy that never carries a
+ * request; Node's server.close() does not count such a connection as idle, so the server's
+ * shutdown would sit out SHUTDOWN_TIMEOUT_MS. Destroying the agent before stopping closes it.
+ */
+const agent = new Agent();
+const abortableFetch = ((url: string, init: any) => undiciFetch(url, { ...init, dispatcher: agent })) as any;
+
+let st: ProxyStack;
+beforeAll(async () => {
+  st = await startProxyStack();
+});
+afterAll(async () => {
+  await agent.destroy();
+  await st.stop();
+});
+beforeEach(() => st.mock.reset());
+
+/** Like st.proxy, over the test's own agent. */
+function proxyFetch(path: string, init: { headers?: Record<string, string>; token?: string } & RequestInit) {
+  const { token = st.token, headers, ...rest } = init;
+  return abortableFetch(`${st.url}${path}`, {
+    ...rest,
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  }) as Promise<Response>;
+}
+
+const slowStream = { 'x-mock-chunks': '100', 'x-mock-chunk-delay-ms': '40' };
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Hello there' }],
+  stream: true,
+  ...extra,
+});
+
+/** Starts a streamed request, reads `chunks` reads' worth, then aborts; returns the response and bytes read. */
+async function readThenAbort(path: string, body: unknown, chunks: number): Promise<{ res: Response; read: string }> {
+  const ac = new AbortController();
+  const res = await proxyFetch(path, { ...json(body, slowStream), signal: ac.signal });
+  expect(res.status).toBe(200);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let read = '';
+  for (let i = 0; i < chunks; i++) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    read += Buffer.from(value).toString();
+  }
+  ac.abort();
+  await reader.cancel().catch(() => {});
+  return { res, read };
+}
+
+describe('proxy: client aborts', () => {
+  it.each([
+    ['chat stream, include_usage injected and filtered', '/v1/chat/completions', chat()],
+    ['chat stream, client asked for usage', '/v1/chat/completions', chat({ stream_options: { include_usage: true } })],
+    ['responses stream', '/v1/responses', { model: 'gpt-4.1-mini', input: 'Say hi', stream: true }],
+  ])('%s: the upstream stream is cancelled promptly and the record says client_aborted', async (_n, path, body) => {
+    const { res, read } = await readThenAbort(path, body, 3);
+    expect(read.length).toBeGreaterThan(0);
+    expect(read).not.toContain('[DONE]');
+    // The proxy closes its upstream connection: the mock sees its stream aborted (100 × 40 ms = 4 s otherwise).
+    expect(await until(() => st.mock.stats().abortedStreams === 1, 2000)).toBe(true);
+    expect(st.mock.stats()).toMatchObject({ completedStreams: 0, activeStreams: 0 });
+    const rec = await st.recordOf(res);
+    expect(rec).toMatchObject({ path, status: 200, is_stream: 1, error: 'client_aborted' });
+    expect(rec.bytes_out).toBeGreaterThanOrEqual(Buffer.byteLength(read));
+    expect(rec.prompt_tokens).toBeNull(); // usage never arrived
+  });
+
+  it('an abort through the official client (breaking out of the stream) does the same', async () => {
+    const client = new OpenAI({ baseURL: `${st.url}/v1`, apiKey: st.token, maxRetries: 0, fetch: abortableFetch });
+    const stream = await client.chat.completions.create(chat() as any, { headers: slowStream });
+    let seen = 0;
+    for await (const _chunk of stream as any) {
+      if (++seen === 3) break; // the SDK aborts the request when the loop is left
+    }
+    expect(await until(() => st.mock.stats().abortedStreams === 1, 2000)).toBe(true);
+    const rows = await st.waitUsage(st.tokenId, 1);
+    expect(rows.some((r) => r.error === 'client_aborted' && r.is_stream === 1)).toBe(true);
+  });
+
+  it('an abort while the upstream has not answered yet ends as 499 client_aborted, without waiting', async () => {
+    const other = await st.issueToken();
+    const ac = new AbortController();
+    const pending = proxyFetch('/v1/chat/completions', {
+      ...json(chat(), { 'x-mock-latency-ms': '5000' }),
+      token: other.token,
+      signal: ac.signal,
+    }).catch((e: Error) => e);
+    expect(await until(() => st.mock.stats().requests === 1, 2000)).toBe(true);
+    ac.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    // Well before the upstream's 5 s latency is over, the exchange is accounted for.
+    const rows = await st.waitUsage(other.id, 1, 2000);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 499, error: 'client_aborted', bytes_out: 0 });
+  });
+
+  it.each([
+    ['a streamed upload (passed through as it arrives)', '/v1/files', 'multipart/form-data; boundary=x'],
+    ['a completion body (read whole to add include_usage)', '/v1/chat/completions', 'application/json'],
+  ])('a client that goes away mid-upload: %s ends as 499 client_aborted', async (_n, path, type) => {
+    const other = await st.issueToken();
+    const url = new URL(st.url);
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path,
+      method: 'POST',
+      agent: false,
+      headers: { authorization: `Bearer ${other.token}`, 'content-type': type, 'content-length': String(1 << 20) },
+    });
+    req.on('error', () => {});
+    req.write(Buffer.alloc(64 * 1024, 0x20));
+    // Wait until the proxy has taken the request in (it is counted before the body is read).
+    expect(await until(() => st.s.server.runtime.requestCounter.count(other.id) === 1, 2000)).toBe(true);
+    req.destroy();
+    const rows = await st.waitUsage(other.id, 1, 2000);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ path, status: 499, error: 'client_aborted' });
+  });
+
+  it('the proxy keeps serving after aborted streams', async () => {
+    const res = await st.client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'again' }],
+    });
+    expect(res.choices[0]?.finish_reason).toBe('stop');
+  });
+});
