@@ -26,14 +26,9 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 
-  toBody(): { error: { message: string; type: ErrorType; code: string; param?: string | null } } {
-    const error: { message: string; type: ErrorType; code: string; param?: string | null } = {
-      message: this.message,
-      type: this.type,
-      code: this.code,
-    };
-    if (this.extra.param !== undefined) error.param = this.extra.param;
-    return { error };
+  /** OpenAI's error shape: `param` is always present (null when no single field is at fault). */
+  toBody(): { error: { message: string; type: ErrorType; code: string; param: string | null } } {
+    return { error: { message: this.message, type: this.type, code: this.code, param: this.extra.param ?? null } };
   }
 }
 

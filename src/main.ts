@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
+import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
+import { trackConnections } from './server/connections.js';
 import { pingDatabase } from './store/database.js';
 import { VERSION } from './version.js';
 
@@ -15,9 +17,21 @@ export interface RunningServer {
 }
 
 /** The HTTP app over a runtime, without listening (also used to export the OpenAPI spec). */
-export function createApp(runtime: Runtime, isShuttingDown: () => boolean): Promise<FastifyInstance> {
+export async function createApp(
+  runtime: Runtime,
+  isShuttingDown: () => boolean,
+): Promise<{ app: FastifyInstance; proxy: ProxyHandler }> {
   const { config, logger } = runtime;
-  return buildApp({
+  const proxy = createProxyHandler({
+    authenticator: runtime.authenticator,
+    counter: runtime.requestCounter,
+    pools: runtime.pools,
+    recordUsage: (rec) => runtime.usage.record(rec),
+    logger,
+    bodyLimitBytes: config.proxy.bodyLimitBytes,
+    streamIncludeUsage: config.proxy.streamIncludeUsage,
+  });
+  const app = await buildApp({
     logger,
     manageBodyLimitBytes: config.manage.bodyLimitBytes,
     manage: {
@@ -27,17 +41,10 @@ export function createApp(runtime: Runtime, isShuttingDown: () => boolean): Prom
       projects: runtime.projects,
       tokens: runtime.tokens,
     },
-    proxy: {
-      authenticator: runtime.authenticator,
-      counter: runtime.requestCounter,
-      pools: runtime.pools,
-      recordUsage: (rec) => runtime.usage.record(rec),
-      logger,
-      bodyLimitBytes: config.proxy.bodyLimitBytes,
-      streamIncludeUsage: config.proxy.streamIncludeUsage,
-    },
+    proxy,
     health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown },
   });
+  return { app, proxy };
 }
 
 /** Composition root: config → logger → store → services → HTTP server. */
@@ -45,8 +52,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const runtime = await createRuntime(config, logger);
   let shuttingDown = false;
   let app: FastifyInstance;
+  let proxy: ProxyHandler;
+  let connections: ReturnType<typeof trackConnections>;
   try {
-    app = await createApp(runtime, () => shuttingDown);
+    ({ app, proxy } = await createApp(runtime, () => shuttingDown));
+    connections = trackConnections(app.server);
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await runtime.close();
@@ -71,9 +81,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       deadline.unref();
       // Keep-alive sockets turn idle as in-flight responses finish; close them as they do, rather
       // than waiting for the keep-alive timeout.
-      const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+      const reaper = setInterval(() => connections.closeIdle(), 100);
       try {
         await app.close();
+        // Exchanges cut at the deadline still write their usage record before the writer closes.
+        await proxy.drain(1_000);
       } finally {
         clearTimeout(deadline);
         clearInterval(reaper);

@@ -12,7 +12,9 @@ import { TokensRepo } from './store/tokens-repo.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
 import { TokensService } from './tokens/tokens-service.js';
+import type { UsageSink } from './usage/usage-sink.js';
 import { UsageWriter } from './usage/usage-writer.js';
+import { WorkerSink } from './usage/worker-sink.js';
 
 /** Everything a command needs besides the HTTP server: store, secrets and services, wired once. */
 export interface Runtime {
@@ -64,7 +66,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     defaultUpstream: config.openaiApiUrl,
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
-  const usage = new UsageWriter(usageRepo, logger, config.usage);
+  const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage);
   const pools = new UpstreamPools(config.proxy.upstream);
   return {
     config,
@@ -96,4 +98,15 @@ async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<vo
   if (pending.length > 0) {
     throw new Error(`database has pending migrations (${pending.join(', ')}); run "llm-proxy migrate"`);
   }
+}
+
+/**
+ * SQLite writes are synchronous, so a file database gets its usage written from a worker thread;
+ * PostgreSQL writes are network I/O and already leave the event loop free.
+ */
+function usageSink(config: Config, repo: UsageRepo, logger: Logger): UsageSink {
+  if (config.database.kind === 'sqlite' && config.database.path !== ':memory:') {
+    return new WorkerSink(config.database, logger);
+  }
+  return { writeBatch: (rows, uses) => repo.writeBatch(rows, uses), close: async () => {} };
 }

@@ -24,7 +24,7 @@ export async function exportOpenApi(): Promise<unknown> {
   );
   const runtime = await createRuntime(config, createLogger({ level: 'silent' }));
   try {
-    const app = await createApp(runtime, () => false);
+    const { app } = await createApp(runtime, () => false);
     // The spec is served by the encapsulated management plugin; ask it the way a client would.
     const res = await app.inject({ method: 'GET', url: '/manage/openapi.json' });
     await app.close();

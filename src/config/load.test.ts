@@ -20,7 +20,7 @@ describe('loadConfig', () => {
   it('parses listen addresses, database URLs and booleans', () => {
     expect(loadConfig({}, { LISTEN_ADDR: '127.0.0.1:9000' }).listen).toEqual({ host: '127.0.0.1', port: 9000 });
     expect(loadConfig({}, { LISTEN_ADDR: '[::1]:9000' }).listen).toEqual({ host: '::1', port: 9000 });
-    expect(loadConfig({}, { DATABASE_URL: 'postgres://u@h/db' }).database).toEqual({
+    expect(loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: 'k' }).database).toEqual({
       kind: 'postgres',
       url: 'postgres://u@h/db',
     });
@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       path: '/tmp/x.db',
     });
     expect(loadConfig({}, { AUTO_MIGRATE: 'off' }).autoMigrate).toBe(false);
-    expect(loadConfig({}, { REQUIRE_ENCRYPTION_KEY: '1' }).encryption.required).toBe(true);
+    expect(loadConfig({}, { REQUIRE_ENCRYPTION_KEY: '1', ENCRYPTION_KEY: 'k' }).encryption.required).toBe(true);
     expect(loadConfig({}, { OPENAI_API_URL: 'http://x:1/' }).openaiApiUrl).toBe('http://x:1');
     expect(loadConfig({}, { ENCRYPTION_KEY_PREVIOUS: 'a, b' }).encryption.previous).toEqual(['a', 'b']);
   });
@@ -56,6 +56,11 @@ describe('loadConfig', () => {
     writeFileSync(file, JSON.stringify({ LISTEN_ADRR: ':1' }));
     expect(() => loadConfig({}, { CONFIG_FILE: file })).toThrow(/LISTEN_ADRR/);
     expect(() => loadConfig({}, { CONFIG_FILE: path.join(dir, 'missing.json') })).toThrow(ConfigError);
+  });
+
+  it('requires ENCRYPTION_KEY with REQUIRE_ENCRYPTION_KEY or PostgreSQL, before touching anything', () => {
+    expect(() => loadConfig({}, { REQUIRE_ENCRYPTION_KEY: 'true' })).toThrow(/ENCRYPTION_KEY: required/);
+    expect(() => loadConfig({}, { DATABASE_URL: 'postgres://u@h/db' })).toThrow(/ENCRYPTION_KEY: must be set/);
   });
 
   it('treats empty values as unset', () => {

@@ -23,7 +23,19 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return toConfig(parsed.data);
+  const c = parsed.data;
+  if (!c.ENCRYPTION_KEY && c.REQUIRE_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      'Invalid configuration:\n  ENCRYPTION_KEY: required (REQUIRE_ENCRYPTION_KEY=true) but not set',
+    );
+  }
+  if (!c.ENCRYPTION_KEY && c.DATABASE_URL?.startsWith('postgres')) {
+    // Instances sharing a database must share the key; a per-instance key file cannot be shared.
+    throw new ConfigError(
+      'Invalid configuration:\n  ENCRYPTION_KEY: must be set when DATABASE_URL points to PostgreSQL',
+    );
+  }
+  return toConfig(c);
 }
 
 function readConfigFile(file: string | undefined): Record<string, unknown> {

@@ -7,7 +7,7 @@ import type { RequestCounter } from '../limits/request-counter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
-import { clientResponseHeaders, presentedToken, upstreamRequestHeaders } from './headers.js';
+import { presentedToken, responseHeaderList, upstreamRequestHeaders } from './headers.js';
 import { INCLUDE_USAGE_PATHS, IncludeUsageFilter, withIncludeUsage } from './include-usage.js';
 import type { UpstreamPools } from './upstream-pools.js';
 import { type CapturedUsage, emptyUsage } from './usage-extract.js';
@@ -28,192 +28,329 @@ export interface ProxyDeps {
   streamIncludeUsage: boolean;
 }
 
-/** Per-request state, gathered as the request moves along and written once as a usage record. */
-interface Exchange {
-  id: string;
-  t0: number;
-  req: IncomingMessage;
-  res: ServerResponse;
-  path: string;
-  identity?: TokenIdentity;
-  tSent?: number;
-  tHeaders?: number;
-  tFirstByte?: number;
-  status: number;
-  stream: boolean;
-  bytesIn: number;
-  bytesOut: number;
-  error: string | null;
-  usage: CapturedUsage;
-  clientGone: boolean;
-}
-
 /**
  * The hot path: authenticate → cap → forward → stream back → account. Bodies flow as streams in
  * both directions; the only I/O awaited is the upstream itself (and the database on a token
  * cache miss). Usage goes to a batched writer after the response has been handed to the client.
+ * Resolves once the exchange is fully accounted for.
  */
-export async function forward(req: IncomingMessage, res: ServerResponse, id: string, deps: ProxyDeps): Promise<void> {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const x: Exchange = {
-    id,
-    t0: performance.now(),
-    req,
-    res,
-    path: q === -1 ? url : url.slice(0, q),
-    status: 0,
-    stream: false,
-    bytesIn: 0,
-    bytesOut: 0,
-    error: null,
-    usage: emptyUsage(),
-    clientGone: false,
-  };
-  res.setHeader(REQUEST_ID_HEADER, id);
-
+export function forward(req: IncomingMessage, res: ServerResponse, id: string, deps: ProxyDeps): Promise<void> {
+  const x = new Exchange(req, res, id, deps);
   const token = presentedToken(req.headers);
-  if (!token) return refuse(x, errors.missingApiKey(), deps);
+  if (!token) return x.refuse(errors.missingApiKey());
+  let identity: TokenIdentity | undefined;
   try {
-    x.identity = await deps.authenticator.authenticate(token);
+    identity = deps.authenticator.cached(token);
   } catch (err) {
-    if (!(err instanceof AppError))
+    return x.refuse(err as AppError);
+  }
+  if (identity) return x.admit(identity);
+  return deps.authenticator.authenticate(token).then(
+    (found) => x.admit(found),
+    (err: unknown) => {
+      if (err instanceof AppError) return x.refuse(err);
       deps.logger.error({ err: (err as Error).message, request_id: id }, 'token lookup failed');
-    return refuse(x, err instanceof AppError ? err : fromUnexpected(err), deps);
-  }
-  const identity = x.identity;
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > deps.bodyLimitBytes) return refuse(x, errors.bodyTooLarge(deps.bodyLimitBytes), deps);
-  deps.counter.seed(identity.tokenId, identity.requestCount);
-  if (!deps.counter.tryAcquire(identity.tokenId, identity.maxRequests)) {
-    return refuse(x, errors.requestLimitReached(identity.maxRequests ?? 0), deps);
-  }
-
-  // From here on the request counts: every path below ends in exactly one usage record.
-  const abort = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      x.clientGone = true;
-      abort.abort();
-    }
-  });
-
-  let upstream: Dispatcher.ResponseData;
-  let injected = false;
-  try {
-    const headers = upstreamRequestHeaders(req.headers, identity.upstreamKey);
-    const body = await requestBody(x, deps, headers);
-    injected = body.injected;
-    const base = new URL(identity.upstreamBase);
-    x.tSent = performance.now();
-    upstream = await deps.pools.get(base.origin).request({
-      method: req.method as Dispatcher.HttpMethod,
-      path: base.pathname.replace(/\/$/, '') + url,
-      headers,
-      body: body.body,
-      signal: abort.signal,
-    });
-  } catch (err) {
-    return failBeforeHeaders(x, err, deps);
-  }
-
-  x.tHeaders = performance.now();
-  x.status = upstream.statusCode;
-  const out = clientResponseHeaders(upstream.headers);
-  const contentType = String(upstream.headers['content-type'] ?? '');
-  x.stream = contentType.startsWith('text/event-stream');
-  let sniffer: UsageSniffer | undefined;
-  let filter: IncludeUsageFilter | undefined;
-  if (x.stream) {
-    const sse = new SseUsageSniffer();
-    sniffer = sse;
-    out['x-accel-buffering'] = 'no';
-    if (injected) {
-      // The filter reads every event itself, so it also feeds the sniffer.
-      filter = new IncludeUsageFilter(sse);
-      delete out['content-length'];
-    }
-  } else if (contentType.includes('json')) sniffer = new JsonUsageSniffer();
-
-  out[REQUEST_ID_HEADER] = id;
-  const proxyMs = x.tSent - x.t0 + (performance.now() - x.tHeaders);
-  const timing = `proxy;dur=${proxyMs.toFixed(3)}, upstream;dur=${(x.tHeaders - x.tSent).toFixed(3)}`;
-  const upstreamTiming = out['server-timing'];
-  out['server-timing'] = upstreamTiming ? `${String(upstreamTiming)}, ${timing}` : timing;
-  res.writeHead(x.status, out);
-  if (x.stream) res.flushHeaders();
-
-  const source: Readable = filter ? pipeline(upstream.body, filter, () => {}) : upstream.body;
-  try {
-    await pump(source, res, (chunk) => {
-      x.tFirstByte ??= performance.now();
-      x.bytesOut += chunk.length;
-      if (!filter) sniffer?.push(chunk);
-    });
-    res.end();
-  } catch (err) {
-    x.error = x.clientGone ? 'client_aborted' : upstreamStreamError(err);
-    upstream.body.destroy();
-    res.destroy();
-  }
-  if (sniffer) x.usage = sniffer.finish();
-  account(x, deps);
-}
-
-interface PreparedBody {
-  body: Readable | Buffer | null;
-  /** True when include_usage was added: the streamed reply must be filtered back. */
-  injected: boolean;
+      return x.refuse(fromUnexpected(err));
+    },
+  );
 }
 
 /**
- * The upstream body: nothing for bodiless requests, the client's stream as is (with a byte limit
- * when its length is not declared), or, for a streamed completion that did not ask for usage,
- * the body with `stream_options.include_usage` added.
+ * One request through the proxy, and the undici dispatch handler for its upstream leg: response
+ * bytes go straight from the upstream socket to the client's, with backpressure both ways
+ * (pause upstream when the client's buffer is full, resume on drain).
  */
-async function requestBody(
-  x: Exchange,
-  deps: ProxyDeps,
-  headers: Record<string, string | string[]>,
-): Promise<PreparedBody> {
-  const { req } = x;
-  const length = req.headers['content-length'];
-  const chunked = req.headers['transfer-encoding'] !== undefined;
-  if (!chunked && (length === undefined || length === '0')) return { body: null, injected: false };
-  if (
-    deps.streamIncludeUsage &&
-    req.method === 'POST' &&
-    INCLUDE_USAGE_PATHS.has(x.path) &&
-    String(req.headers['content-type'] ?? '').includes('json') &&
-    Number(length ?? 0) <= MAX_INSPECTED_BODY &&
-    !chunked
+class Exchange implements Dispatcher.DispatchHandler {
+  private readonly t0 = performance.now();
+  private readonly path: string;
+  private identity: TokenIdentity | undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  private tSent: number | undefined;
+  private tHeaders: number | undefined;
+  private tFirstByte: number | undefined;
+  private status = 0;
+  private stream = false;
+  private injected = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private error: string | null = null;
+  private usage: CapturedUsage = emptyUsage();
+  private sniffer: UsageSniffer | undefined;
+  private filter: IncludeUsageFilter | undefined;
+  private clientGone = false;
+  private done: (() => void) | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly id: string,
+    private readonly deps: ProxyDeps,
   ) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+  }
+
+  /** A known, valid token: apply the caps, then forward. */
+  admit(identity: TokenIdentity): Promise<void> {
+    const { req, res, deps } = this;
+    this.identity = identity;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > deps.bodyLimitBytes) return this.refuse(errors.bodyTooLarge(deps.bodyLimitBytes));
+    deps.counter.seed(identity.tokenId, identity.requestCount);
+    if (!deps.counter.tryAcquire(identity.tokenId, identity.maxRequests)) {
+      return this.refuse(errors.requestLimitReached(identity.maxRequests ?? 0));
+    }
+    // From here on the request counts: every path below ends in exactly one usage record.
+    const finished = new Promise<void>((resolve) => {
+      this.done = resolve;
+    });
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.clientGone = true;
+      this.controller?.abort(new Error('client closed the connection'));
+    });
+    res.on('drain', () => this.controller?.resume());
+    this.send(identity).catch((err: unknown) => this.failBeforeHeaders(err));
+    return finished;
+  }
+
+  private async send(identity: TokenIdentity): Promise<void> {
+    const headers = upstreamRequestHeaders(this.req.headers, identity.upstreamKey);
+    const body = await this.requestBody(headers);
+    if (this.clientGone) throw new Error('client closed the connection');
+    this.tSent = performance.now();
+    this.deps.pools.get(identity.upstreamOrigin).dispatch(
+      {
+        method: this.req.method as Dispatcher.HttpMethod,
+        path: identity.upstreamPrefix + (this.req.url ?? '/'),
+        headers,
+        body,
+      },
+      this,
+    );
+  }
+
+  /**
+   * The upstream body: nothing for bodiless requests, the client's stream as is (with a byte limit
+   * when its length is not declared), or, for a streamed completion that did not ask for usage,
+   * the body with `stream_options.include_usage` added.
+   */
+  private async requestBody(headers: Record<string, string | string[]>): Promise<Readable | Buffer | null> {
+    const { req, deps } = this;
+    const length = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (!chunked && (length === undefined || length === '0')) return null;
+    if (chunked) {
+      delete headers['content-length'];
+      return pipeline(req, new ByteLimit(deps.bodyLimitBytes, (n) => (this.bytesIn += n)), () => {});
+    }
+    this.bytesIn = Number(length);
+    if (
+      !deps.streamIncludeUsage ||
+      req.method !== 'POST' ||
+      !INCLUDE_USAGE_PATHS.has(this.path) ||
+      this.bytesIn > MAX_INSPECTED_BODY ||
+      !String(req.headers['content-type'] ?? '').includes('json')
+    ) {
+      return req;
+    }
     const original = await readAll(req);
-    x.bytesIn = original.length;
     const rewritten = withIncludeUsage(original);
-    if (!rewritten) return { body: original, injected: false };
+    if (!rewritten) return original;
+    this.injected = true;
     headers['content-length'] = String(rewritten.length);
-    return { body: rewritten, injected: true };
+    return rewritten;
   }
-  if (!chunked) {
-    x.bytesIn = Number(length);
-    return { body: req, injected: false };
+
+  // undici dispatch handler
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new Error('client closed the connection'));
   }
-  delete headers['content-length'];
-  return { body: pipeline(req, new ByteLimit(deps.bodyLimitBytes, x), () => {}), injected: false };
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.tHeaders = performance.now();
+    this.status = statusCode;
+    const contentType = String(headers['content-type'] ?? '');
+    this.stream = contentType.startsWith('text/event-stream');
+    if (this.stream) {
+      const sse = new SseUsageSniffer();
+      // With include_usage added, the filter reads every event itself and feeds the sniffer.
+      if (this.injected) this.filter = new IncludeUsageFilter(sse);
+      else this.sniffer = sse;
+    } else if (contentType.includes('json')) this.sniffer = new JsonUsageSniffer();
+
+    const { list, upstreamTiming } = responseHeaderList(controller.rawHeaders as Buffer[], this.filter !== undefined);
+    const tSent = this.tSent as number;
+    const proxyMs = tSent - this.t0 + (performance.now() - this.tHeaders);
+    const timing = `proxy;dur=${proxyMs.toFixed(3)}, upstream;dur=${(this.tHeaders - tSent).toFixed(3)}`;
+    list.push(REQUEST_ID_HEADER, this.id, 'server-timing', upstreamTiming ? `${upstreamTiming}, ${timing}` : timing);
+    if (this.stream) list.push('x-accel-buffering', 'no');
+    this.res.writeHead(statusCode, list);
+    if (this.stream) this.res.flushHeaders();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.tFirstByte ??= performance.now();
+    const out = this.filter ? this.filter.transform(chunk) : chunk;
+    this.sniffer?.push(chunk);
+    if (out.length === 0) return;
+    this.bytesOut += out.length;
+    if (!this.res.write(out)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (this.filter) {
+      const rest = this.filter.flush();
+      this.bytesOut += rest.length;
+      this.res.end(rest);
+      this.usage = this.filter.usage();
+    } else {
+      this.res.end();
+      if (this.sniffer) this.usage = this.sniffer.finish();
+    }
+    this.account();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (!this.res.headersSent) {
+      this.failBeforeHeaders(err);
+      return;
+    }
+    // Mid-stream: the status is already sent, so the client sees the stream end abruptly.
+    this.error = this.clientGone ? 'client_aborted' : upstreamStreamError(err);
+    this.res.destroy();
+    this.usage = this.filter ? this.filter.usage() : (this.sniffer?.finish() ?? this.usage);
+    this.account();
+  }
+
+  /** Errors before any response byte: answer in OpenAI's error shape (unless the client is gone). */
+  private failBeforeHeaders(err: unknown): void {
+    if (this.clientGone) {
+      this.status = 499;
+      this.error = 'client_aborted';
+    } else {
+      const appErr = upstreamError(err);
+      this.error = appErr.code;
+      this.discardBody();
+      this.sendError(appErr);
+    }
+    this.account();
+  }
+
+  /** A refusal by the proxy itself (401, 413, 429): logged, never forwarded, not a usage record. */
+  refuse(err: AppError): Promise<void> {
+    this.discardBody();
+    this.sendError(err);
+    this.deps.logger.info(
+      {
+        request_id: this.id,
+        method: this.req.method,
+        path: this.path,
+        status: err.status,
+        code: err.code,
+        token_id: this.identity?.tokenId,
+      },
+      'proxy refused',
+    );
+    return Promise.resolve();
+  }
+
+  /**
+   * A body that will not be forwarded is drained and discarded, and the connection closed after
+   * the reply, so the client reads our answer instead of a reset.
+   */
+  private discardBody(): void {
+    if (this.req.complete || this.res.headersSent) return;
+    this.res.setHeader('connection', 'close');
+    this.req.resume();
+  }
+
+  private sendError(err: AppError): void {
+    this.status = err.status;
+    if (this.res.headersSent) return;
+    const body = JSON.stringify(err.toBody());
+    this.res.writeHead(err.status, {
+      ...err.extra.headers,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      [REQUEST_ID_HEADER]: this.id,
+      // The contract promises Server-Timing on every response, the proxy's own answers included.
+      'server-timing': `proxy;dur=${(performance.now() - this.t0).toFixed(3)}`,
+    });
+    this.res.end(body);
+    this.bytesOut = Buffer.byteLength(body);
+  }
+
+  private account(): void {
+    const identity = this.identity as TokenIdentity;
+    const ms = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? null : round(b - a);
+    const u = this.usage;
+    const rec: UsageRecord = {
+      request_id: this.id,
+      token_id: identity.tokenId,
+      project_id: identity.projectId,
+      method: this.req.method ?? 'GET',
+      path: this.path,
+      model: u.model,
+      status: this.status,
+      is_stream: this.stream ? 1 : 0,
+      prompt_tokens: u.promptTokens,
+      completion_tokens: u.completionTokens,
+      total_tokens: u.totalTokens,
+      cached_tokens: u.cachedTokens,
+      reasoning_tokens: u.reasoningTokens,
+      finish_reason: u.finishReason,
+      upstream_ms: ms(this.tSent, this.tHeaders),
+      ttfb_ms: ms(this.t0, this.tFirstByte),
+      duration_ms: round(performance.now() - this.t0),
+      bytes_in: this.bytesIn,
+      bytes_out: this.bytesOut,
+      error: this.error,
+      created_at: Date.now(),
+    };
+    this.deps.recordUsage(rec);
+    this.deps.logger.info(
+      {
+        request_id: this.id,
+        token_id: rec.token_id,
+        project_id: rec.project_id,
+        method: rec.method,
+        path: rec.path,
+        status: rec.status,
+        model: rec.model,
+        stream: this.stream,
+        total_tokens: rec.total_tokens,
+        duration_ms: rec.duration_ms,
+        upstream_ms: rec.upstream_ms,
+        error: rec.error ?? undefined,
+      },
+      'proxy request',
+    );
+    this.done?.();
+  }
 }
 
 /** Counts a chunked request body and fails it past the limit (declared lengths are checked up front). */
 class ByteLimit extends Transform {
+  private seen = 0;
   constructor(
     private readonly limit: number,
-    private readonly x: Exchange,
+    private readonly count: (n: number) => void,
   ) {
     super();
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
-    this.x.bytesIn += chunk.length;
-    if (this.x.bytesIn > this.limit) done(errors.bodyTooLarge(this.limit));
+    this.seen += chunk.length;
+    this.count(chunk.length);
+    if (this.seen > this.limit) done(errors.bodyTooLarge(this.limit));
     else done(null, chunk);
   }
 }
@@ -228,154 +365,16 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Copies source to the response with backpressure, calling onChunk for each chunk written. */
-function pump(source: Readable, res: ServerResponse, onChunk: (c: Buffer) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const finish = (err?: unknown) => {
-      if (settled) return;
-      settled = true;
-      source.off('data', onData);
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      onChunk(chunk);
-      if (!res.write(chunk)) source.pause();
-    };
-    const onDrain = () => source.resume();
-    const onClose = () => finish(new Error('client closed the connection'));
-    source.on('data', onData);
-    res.on('drain', onDrain);
-    res.once('close', onClose);
-    source.once('end', () => finish());
-    source.once('error', finish);
-  });
+function upstreamError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: string; cause?: { code?: string } };
+  if (e.code === 'UND_ERR_HEADERS_TIMEOUT') return errors.upstreamTimeout('waiting for response headers');
+  if (e.code === 'UND_ERR_CONNECT_TIMEOUT') return errors.upstreamTimeout('connecting');
+  return errors.upstreamUnavailable(e.code ?? e.cause?.code ?? 'connection failed');
 }
 
 function upstreamStreamError(err: unknown): string {
-  const code = (err as { code?: string }).code;
-  if (code === 'UND_ERR_BODY_TIMEOUT') return 'upstream_idle_timeout';
-  return 'upstream_stream_error';
-}
-
-/** Errors before any response byte: answer in OpenAI's error shape (unless the client is gone). */
-function failBeforeHeaders(x: Exchange, err: unknown, deps: ProxyDeps): void {
-  if (x.clientGone) {
-    x.status = 499;
-    x.error = 'client_aborted';
-    account(x, deps);
-    return;
-  }
-  const code = (err as { code?: string }).code;
-  let appErr: AppError;
-  if (err instanceof AppError) appErr = err;
-  else if (code === 'UND_ERR_HEADERS_TIMEOUT') appErr = errors.upstreamTimeout('waiting for response headers');
-  else if (code === 'UND_ERR_CONNECT_TIMEOUT') appErr = errors.upstreamTimeout('connecting');
-  else appErr = errors.upstreamUnavailable(describeNetworkError(err));
-  x.error = appErr.code;
-  discardBody(x);
-  sendError(x, appErr);
-  account(x, deps);
-}
-
-function describeNetworkError(err: unknown): string {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e.code ?? e.cause?.code ?? 'connection failed';
-}
-
-/** A refusal by the proxy itself (401, 413, 429): logged, never forwarded, not a usage record. */
-function refuse(x: Exchange, err: AppError, deps: ProxyDeps): void {
-  discardBody(x);
-  sendError(x, err);
-  deps.logger.info(
-    {
-      request_id: x.id,
-      method: x.req.method,
-      path: x.path,
-      status: err.status,
-      code: err.code,
-      token_id: x.identity?.tokenId,
-    },
-    'proxy refused',
-  );
-}
-
-/**
- * A body that will not be forwarded is drained and discarded, and the connection closed after
- * the reply, so the client reads our answer instead of a reset.
- */
-function discardBody(x: Exchange): void {
-  if (x.req.complete || x.res.headersSent) return;
-  x.res.setHeader('connection', 'close');
-  x.req.resume();
-}
-
-function sendError(x: Exchange, err: AppError): void {
-  x.status = err.status;
-  if (x.res.headersSent) return;
-  const body = JSON.stringify(err.toBody());
-  x.res.writeHead(err.status, {
-    ...err.extra.headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    [REQUEST_ID_HEADER]: x.id,
-    // The contract promises Server-Timing on every response, the proxy's own answers included.
-    'server-timing': `proxy;dur=${(performance.now() - x.t0).toFixed(3)}`,
-  });
-  x.res.end(body);
-  x.bytesOut = Buffer.byteLength(body);
-}
-
-function account(x: Exchange, deps: ProxyDeps): void {
-  const identity = x.identity as TokenIdentity;
-  const end = performance.now();
-  const ms = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined ? null : round(b - a);
-  const u = x.usage;
-  const rec: UsageRecord = {
-    request_id: x.id,
-    token_id: identity.tokenId,
-    project_id: identity.projectId,
-    method: x.req.method ?? 'GET',
-    path: x.path,
-    model: u.model,
-    status: x.status,
-    is_stream: x.stream ? 1 : 0,
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.totalTokens,
-    cached_tokens: u.cachedTokens,
-    reasoning_tokens: u.reasoningTokens,
-    finish_reason: u.finishReason,
-    upstream_ms: ms(x.tSent, x.tHeaders),
-    ttfb_ms: ms(x.t0, x.tFirstByte),
-    duration_ms: round(end - x.t0),
-    bytes_in: x.bytesIn,
-    bytes_out: x.bytesOut,
-    error: x.error,
-    created_at: Date.now(),
-  };
-  deps.recordUsage(rec);
-  deps.logger.info(
-    {
-      request_id: x.id,
-      token_id: rec.token_id,
-      project_id: rec.project_id,
-      method: rec.method,
-      path: rec.path,
-      status: rec.status,
-      model: rec.model,
-      stream: x.stream,
-      total_tokens: rec.total_tokens,
-      duration_ms: rec.duration_ms,
-      upstream_ms: rec.upstream_ms,
-      error: rec.error ?? undefined,
-    },
-    'proxy request',
-  );
+  return (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT' ? 'upstream_idle_timeout' : 'upstream_stream_error';
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, presentedToken, upstreamRequestHeaders } from './headers.js';
+import { presentedToken, responseHeaderList, upstreamRequestHeaders } from './headers.js';
 
 describe('header rules', () => {
   it('swaps the credential, drops hop-by-hop headers (and those named in Connection), keeps the rest', () => {
@@ -32,23 +32,38 @@ describe('header rules', () => {
     });
   });
 
-  it('passes upstream response headers back without hop-by-hop ones', () => {
-    expect(
-      clientResponseHeaders({
-        'x-request-id': 'req_1',
-        'openai-processing-ms': '12',
-        'x-ratelimit-remaining-requests': '99',
-        'set-cookie': ['a=1', 'b=2'],
-        connection: 'keep-alive',
-        'transfer-encoding': 'chunked',
-        'keep-alive': 'timeout=5',
-      }),
-    ).toEqual({
-      'x-request-id': 'req_1',
-      'openai-processing-ms': '12',
-      'x-ratelimit-remaining-requests': '99',
-      'set-cookie': ['a=1', 'b=2'],
+  it('passes upstream response headers back as sent, without hop-by-hop ones', () => {
+    const raw = [
+      ['X-Request-Id', 'req_1'],
+      ['openai-processing-ms', '12'],
+      ['x-ratelimit-remaining-requests', '99'],
+      ['Set-Cookie', 'a=1'],
+      ['Set-Cookie', 'b=2'],
+      ['Connection', 'keep-alive, X-Hop'],
+      ['X-Hop', '1'],
+      ['Transfer-Encoding', 'chunked'],
+      ['Keep-Alive', 'timeout=5'],
+      ['Content-Length', '42'],
+      ['Server-Timing', 'db;dur=3'],
+    ].flatMap(([k, v]) => [Buffer.from(k as string), Buffer.from(v as string)]);
+    expect(responseHeaderList(raw, false)).toEqual({
+      list: [
+        'X-Request-Id',
+        'req_1',
+        'openai-processing-ms',
+        '12',
+        'x-ratelimit-remaining-requests',
+        '99',
+        'Set-Cookie',
+        'a=1',
+        'Set-Cookie',
+        'b=2',
+        'Content-Length',
+        '42',
+      ],
+      upstreamTiming: 'db;dur=3',
     });
+    expect(responseHeaderList(raw, true).list).not.toContain('Content-Length');
   });
 
   it('reads the proxy token from Authorization or api-key', () => {

@@ -38,18 +38,37 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Response headers for the client: the upstream's, minus hop-by-hop ones. */
-export function clientResponseHeaders(
-  upstream: Record<string, string | string[] | undefined>,
-): Record<string, string | string[]> {
-  const extraHop = connectionTokens(upstream.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || extraHop?.has(name)) continue;
-    const v = upstream[name];
-    if (v !== undefined) out[name] = v;
+/**
+ * Response headers for the client, from undici's raw header list: the upstream's names and values
+ * as sent (a flat [name, value, …] list, which `writeHead` takes as is), minus hop-by-hop ones.
+ * `server-timing` is taken out so the proxy can append its own; `content-length` is dropped when
+ * the body will be rewritten.
+ */
+export function responseHeaderList(
+  raw: Buffer[],
+  dropLength: boolean,
+): { list: string[]; upstreamTiming: string | undefined } {
+  const list: string[] = [];
+  let upstreamTiming: string | undefined;
+  let extraHop: Set<string> | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1');
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') extraHop = connectionTokens(value);
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === 'server-timing') upstreamTiming = upstreamTiming ? `${upstreamTiming}, ${value}` : value;
+    else if (!(dropLength && lower === 'content-length')) list.push(name, value);
   }
-  return out;
+  if (extraHop) {
+    // Headers named in Connection are hop-by-hop too (rare: filter after the fact).
+    const kept: string[] = [];
+    for (let i = 0; i < list.length; i += 2) {
+      if (!extraHop.has((list[i] as string).toLowerCase())) kept.push(list[i] as string, list[i + 1] as string);
+    }
+    return { list: kept, upstreamTiming };
+  }
+  return { list, upstreamTiming };
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {

@@ -1,5 +1,5 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { SseParser } from './sse-parser.js';
+import type { CapturedUsage } from './usage-extract.js';
 import type { SseUsageSniffer } from './usage-sniffer.js';
 
 /** Endpoints whose streams report usage only when `stream_options.include_usage` is set. */
@@ -11,6 +11,8 @@ export const INCLUDE_USAGE_PATHS = new Set(['/v1/chat/completions', '/v1/complet
  * Bodies that are not JSON objects are never touched: the upstream judges them.
  */
 export function withIncludeUsage(body: Buffer): Buffer | undefined {
+  // Most requests are not streamed: skip parsing those that cannot be.
+  if (!body.includes('"stream"')) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -30,38 +32,42 @@ export function withIncludeUsage(body: Buffer): Buffer | undefined {
 /**
  * Undoes what `withIncludeUsage` made the upstream add, so the client sees the stream it asked for:
  * drops the final usage-only chunk (`"choices":[]` with usage) and the `"usage":null` member that
- * every other chunk then carries. All other bytes pass through unchanged, event by event, and
- * every event is also shown to the usage sniffer.
+ * every other chunk then carries. All other bytes pass through unchanged, event by event (a
+ * partial event waits for its end), and every event is also shown to the usage sniffer.
  */
-export class IncludeUsageFilter extends Transform {
+export class IncludeUsageFilter {
   private readonly parser: SseParser;
-  private out: string[] = [];
+  private out = '';
 
-  constructor(sniffer: SseUsageSniffer) {
-    super();
+  constructor(private readonly sniffer: SseUsageSniffer) {
     this.parser = new SseParser((raw, e) => {
       if (e) sniffer.onEvent(e);
       if (e && e.data !== '[DONE]' && isUsageOnlyChunk(e.data)) return;
-      this.out.push(e ? stripNullUsage(raw) : raw);
+      this.out += e ? stripNullUsage(raw) : raw;
     });
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  /** The bytes to send on for this chunk; empty while an event is incomplete. */
+  transform(chunk: Uint8Array): Buffer {
     this.parser.push(chunk);
-    this.flushOut();
-    done();
+    return this.take();
   }
 
-  override _flush(done: TransformCallback): void {
+  /** End of stream: whatever was still held back. */
+  flush(): Buffer {
     this.parser.end();
-    this.flushOut();
-    done();
+    return this.take();
   }
 
-  private flushOut(): void {
-    if (this.out.length === 0) return;
-    this.push(Buffer.from(this.out.join(''), 'utf8'));
-    this.out = [];
+  /** The usage read from the events seen so far. */
+  usage(): CapturedUsage {
+    return this.sniffer.usage;
+  }
+
+  private take(): Buffer {
+    const out = Buffer.from(this.out, 'utf8');
+    this.out = '';
+    return out;
   }
 }
 
@@ -71,11 +77,15 @@ function isUsageOnlyChunk(data: string): boolean {
 }
 
 /**
- * Removes the top-level `"usage":null` member. Inside JSON strings quotes are escaped, so an
- * unescaped `"usage":null` can only be a member name; only the first is removed.
+ * Removes the top-level `"usage":null` member, which OpenAI writes after `choices`, so the last
+ * occurrence is the top-level one. Inside JSON strings quotes are escaped, so an unescaped
+ * `"usage":null` can only be a member name.
  */
 function stripNullUsage(raw: string): string {
-  if (!raw.includes('"usage":null')) return raw;
-  if (raw.includes(',"usage":null')) return raw.replace(',"usage":null', '');
-  return raw.replace('"usage":null,', '');
+  const at = raw.lastIndexOf('"usage":null');
+  if (at === -1) return raw;
+  const end = at + '"usage":null'.length;
+  if (raw[at - 1] === ',') return raw.slice(0, at - 1) + raw.slice(end);
+  if (raw[end] === ',') return raw.slice(0, at) + raw.slice(end + 1);
+  return raw;
 }

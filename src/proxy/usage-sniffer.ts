@@ -17,16 +17,20 @@ const EDGE = 64 * 1024;
  */
 export class JsonUsageSniffer implements UsageSniffer {
   private chunks: Uint8Array[] = [];
+  /** Bytes held in `chunks`. */
   private size = 0;
   private head: Buffer | undefined;
 
   push(chunk: Uint8Array): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
-    if (this.size > FULL_PARSE_LIMIT + EDGE) {
+    // Past the limit keep the head once, then trim the tail only when it has doubled: amortised O(1).
+    if (this.head === undefined ? this.size > FULL_PARSE_LIMIT : this.size > 2 * EDGE) {
       const all = Buffer.concat(this.chunks);
-      this.head ??= all.subarray(0, EDGE);
-      this.chunks = [all.subarray(all.length - EDGE)];
+      this.head ??= Buffer.from(all.subarray(0, EDGE));
+      const tail = Buffer.from(all.subarray(all.length - EDGE));
+      this.chunks = [tail];
+      this.size = tail.length;
     }
   }
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { errors } from '../errors.js';
 import { type ManageOptions, manageApi } from '../manage/index.js';
 import type { Logger } from '../observability/logger.js';
-import { type ProxyDeps, REQUEST_ID_HEADER } from '../proxy/forward.js';
-import { proxyRoutes } from '../proxy/routes.js';
+import { REQUEST_ID_HEADER } from '../proxy/forward.js';
+import type { ProxyHandler } from '../proxy/handler.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
 
@@ -13,13 +14,23 @@ export interface AppOptions {
   logger: Logger;
   manageBodyLimitBytes: number;
   manage: ManageOptions;
-  proxy: ProxyDeps;
+  proxy: ProxyHandler;
   health: HealthOptions;
 }
 
-/** Mounts every edge on one Fastify instance. No listening here: main.ts owns the lifecycle. */
+/**
+ * One HTTP server, one port: `/v1/*` goes straight from the server's request event to the proxy
+ * handler (no framework work on the hot path); everything else (management API, health) goes
+ * through Fastify. No listening here: main.ts owns the lifecycle.
+ */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const serverFactory = (fastifyHandler: (req: never, res: never) => void): Server =>
+    createServer({ noDelay: true }, (req, res) => {
+      if (opts.proxy.matches(req.url)) opts.proxy.handle(req, res);
+      else fastifyHandler(req as never, res as never);
+    });
   const app = Fastify({
+    serverFactory,
     // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
     loggerInstance: opts.logger as FastifyBaseLogger,
     // One log line per request comes from our onResponse hook instead of Fastify's two.
@@ -44,8 +55,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header(REQUEST_ID_HEADER, req.id);
   });
   app.addHook('onResponse', async (req, reply) => {
-    // Proxied requests log their own, richer line.
-    if (reply.sent && req.url.startsWith('/v1/')) return;
     req.log.info(
       {
         method: req.method,
@@ -58,7 +67,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, opts.health);
-  await app.register(proxyRoutes, opts.proxy);
   await app.register(manageApi, { ...opts.manage, prefix: '/manage' });
   return app;
 }

@@ -33,13 +33,6 @@ export function loadSecrets(config: Config): Secrets {
   if (config.encryption.key) {
     keyring = new Keyring(parseConfigKey(config.encryption.key, 'ENCRYPTION_KEY'), previous);
   } else {
-    if (config.encryption.required) {
-      throw new ConfigError('ENCRYPTION_KEY is required (REQUIRE_ENCRYPTION_KEY=true) but not set.');
-    }
-    if (config.database.kind === 'postgres') {
-      // Instances sharing a database must share the key; a per-instance key file cannot be shared.
-      throw new ConfigError('ENCRYPTION_KEY must be set when DATABASE_URL points to PostgreSQL.');
-    }
     keyFile = path.join(config.dataDir, ENCRYPTION_KEY_FILE);
     const existing = readSecretFile(keyFile);
     keyGenerated = existing === undefined;

@@ -16,9 +16,10 @@ export type Db = Kysely<Database>;
 export function openDatabase(cfg: DatabaseConfig, onError: (err: Error) => void = () => {}): Db {
   if (cfg.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: cfg.url, max: 10, connectionTimeoutMillis: 5_000 });
-    // Without a listener, an idle client's error (server restart, terminated backend) would be
-    // an uncaught 'error' event and end the process.
+    // Without listeners, a client's error (server restart, terminated backend), idle or checked
+    // out, would be an uncaught 'error' event and end the process. The query in flight still fails.
     pool.on('error', onError);
+    pool.on('connect', (client) => client.on('error', onError));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (cfg.path !== ':memory:') mkdirSync(path.dirname(cfg.path), { recursive: true, mode: 0o700 });

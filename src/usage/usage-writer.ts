@@ -1,7 +1,8 @@
 import { uuidv7 } from '../crypto/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { NewUsageRow } from '../store/schema.js';
-import type { TokenUse, UsageRepo } from '../store/usage-repo.js';
+import type { TokenUse } from '../store/usage-repo.js';
+import type { UsageSink } from './usage-sink.js';
 
 /** A usage record as the proxy produces it; the writer adds the id. */
 export type UsageRecord = Omit<NewUsageRow, 'id'>;
@@ -23,11 +24,12 @@ export class UsageWriter {
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private failures = 0;
+  private closed = false;
   dropped = 0;
   written = 0;
 
   constructor(
-    private readonly repo: UsageRepo,
+    private readonly sink: UsageSink,
     private readonly logger: Logger,
     private readonly opts: UsageWriterOptions,
   ) {
@@ -37,6 +39,10 @@ export class UsageWriter {
 
   /** Hot path: O(1), never waits. */
   record(rec: UsageRecord): void {
+    if (this.closed) {
+      this.logger.error({ request_id: rec.request_id }, 'usage record arrived after shutdown: not written');
+      return;
+    }
     this.queue.push({ id: uuidv7(rec.created_at), ...rec });
     if (this.queue.length > this.opts.queueLimit) {
       const excess = this.queue.length - this.opts.queueLimit;
@@ -68,7 +74,7 @@ export class UsageWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.opts.batchSize);
       try {
-        await this.repo.writeBatch(batch, tokenUses(batch));
+        await this.sink.writeBatch(batch, tokenUses(batch));
       } catch (err) {
         this.failures++;
         // Log the first failure and then every 60th, not one line per tick while the database is down.
@@ -87,13 +93,15 @@ export class UsageWriter {
     }
   }
 
-  /** Stops the timer and writes what is left (used on shutdown). */
+  /** Stops the timer, writes what is left and closes the sink (used on shutdown). */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await this.flush();
     if (this.queue.length > 0) {
       this.logger.error({ lost: this.queue.length }, 'usage records could not be written before shutdown');
     }
+    await this.sink.close();
   }
 }
 

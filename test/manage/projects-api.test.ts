@@ -16,6 +16,7 @@ describe('management API: projects', () => {
         message: expect.stringContaining('management token'),
         type: 'authentication_error',
         code: 'invalid_management_token',
+        param: null,
       },
     });
     const wrong = await fetch(`${s.url}/manage/projects`, {

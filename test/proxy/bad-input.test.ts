@@ -14,6 +14,7 @@ const TOO_LARGE = {
     message: `Request body exceeds the limit of ${LIMIT} bytes.`,
     type: 'invalid_request_error',
     code: 'request_too_large',
+    param: null,
   },
 };
 

@@ -35,6 +35,7 @@ describe('proxy: limits', () => {
         message: 'This token has used all of its 37 requests.',
         type: 'rate_limit_error',
         code: 'request_limit_reached',
+        param: null,
       },
     });
     expect(st.mock.stats().requests).toBe(37);

@@ -61,6 +61,7 @@ describe('proxy: upstream errors', () => {
           message: 'The upstream API could not be reached: ECONNREFUSED.',
           type: 'upstream_error',
           code: 'upstream_unavailable',
+          param: null,
         },
       });
       expect(text).not.toContain(UPSTREAM_KEY);
@@ -87,6 +88,7 @@ describe('proxy: upstream errors', () => {
         message: 'The upstream API did not answer in time (waiting for response headers).',
         type: 'upstream_error',
         code: 'upstream_timeout',
+        param: null,
       },
     });
     expect(await slow.recordOf(res)).toMatchObject({ status: 504, error: 'upstream_timeout' });

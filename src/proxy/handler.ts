@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { forward, type ProxyDeps } from './forward.js';
+
+export interface ProxyHandler {
+  /** True for the paths the proxy serves: everything under /v1/. */
+  matches(url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Resolves when every admitted exchange has been accounted for, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * The proxy's entry point, called straight from the HTTP server's request event (no framework
+ * routing on the hot path). Keeps count of exchanges in flight so shutdown can wait for their
+ * usage records before the usage writer closes.
+ */
+export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
+  const inFlight = new Set<Promise<void>>();
+  return {
+    matches: (url) => url?.startsWith('/v1/') === true,
+    handle(req, res) {
+      const p = forward(req, res, randomUUID(), deps);
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+    },
+    async drain(timeoutMs) {
+      if (inFlight.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
+      clearTimeout(timer);
+    },
+  };
+}
