@@ -88,8 +88,30 @@ export const errors = {
       'invalid_api_key',
       "You didn't provide an API key. Send your proxy token as 'Authorization: Bearer <token>' (or an 'api-key' header).",
     ),
-  requestLimitReached: (max: number) =>
-    new AppError(429, 'rate_limit_error', 'request_limit_reached', `This token has used all of its ${max} requests.`),
+  limitReached: (code: string, message: string, headers: Record<string, string>) =>
+    new AppError(429, 'rate_limit_error', code, message, { headers }),
+  endpointNotAllowed: (method: string, path: string) =>
+    new AppError(403, 'permission_error', 'endpoint_not_allowed', `This token may not call ${method} ${path}.`),
+  modelNotAllowed: (model: string) =>
+    new AppError(403, 'permission_error', 'model_not_allowed', `This token may not use the model ${model}.`, {
+      param: 'model',
+    }),
+  modelRequired: () =>
+    new AppError(
+      403,
+      'permission_error',
+      'model_required',
+      'This token is limited to certain models, and the model of this request could not be read.',
+      { param: 'model' },
+    ),
+  modelNotPriced: (model: string) =>
+    new AppError(
+      403,
+      'permission_error',
+      'model_not_priced',
+      `The model ${model} has no price, so its cost cannot be held against this token's budget. Set one with PUT /manage/pricing/${model}.`,
+      { param: 'model' },
+    ),
   invalidApiKey: (reason: string) =>
     new AppError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${reason}.`),
   notFound: (what: string, id: string) =>

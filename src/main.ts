@@ -24,7 +24,8 @@ export async function createApp(
   const { config, logger } = runtime;
   const proxy = createProxyHandler({
     authenticator: runtime.authenticator,
-    counter: runtime.requestCounter,
+    limiter: runtime.limiter,
+    pricing: runtime.pricing,
     pools: runtime.pools,
     recordUsage: (rec) => runtime.usage.record(rec),
     logger,

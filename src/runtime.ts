@@ -1,5 +1,6 @@
 import type { Config } from './config/config.js';
-import { MemoryRequestCounter, type RequestCounter } from './limits/request-counter.js';
+import type { Limiter } from './limits/limits.js';
+import { MemoryLimiter } from './limits/memory-limiter.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
@@ -12,6 +13,7 @@ import { TokensRepo } from './store/tokens-repo.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
 import { TokensService } from './tokens/tokens-service.js';
+import { PricingTable } from './usage/pricing.js';
 import type { UsageSink } from './usage/usage-sink.js';
 import { UsageWriter } from './usage/usage-writer.js';
 import { WorkerSink } from './usage/worker-sink.js';
@@ -25,7 +27,8 @@ export interface Runtime {
   projects: ProjectsService;
   tokens: TokensService;
   authenticator: Authenticator;
-  requestCounter: RequestCounter;
+  limiter: Limiter;
+  pricing: PricingTable;
   usage: UsageWriter;
   usageRepo: UsageRepo;
   pools: UpstreamPools;
@@ -66,6 +69,8 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     defaultUpstream: config.openaiApiUrl,
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
+  const pricing = PricingTable.load(config.pricingFile);
+  const limiter = new MemoryLimiter((subject, from) => usageRepo.spentSince(subject.kind, subject.id, from));
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage);
   const pools = new UpstreamPools(config.proxy.upstream);
   return {
@@ -76,7 +81,8 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     projects,
     tokens,
     authenticator,
-    requestCounter: new MemoryRequestCounter(),
+    limiter,
+    pricing,
     usage,
     usageRepo,
     pools,
@@ -108,5 +114,5 @@ function usageSink(config: Config, repo: UsageRepo, logger: Logger): UsageSink {
   if (config.database.kind === 'sqlite' && config.database.path !== ':memory:') {
     return new WorkerSink(config.database, logger);
   }
-  return { writeBatch: (rows, uses) => repo.writeBatch(rows, uses), close: async () => {} };
+  return { writeBatch: (batch) => repo.writeBatch(batch), close: async () => {} };
 }

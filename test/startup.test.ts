@@ -122,7 +122,10 @@ describe('start-up and shutdown (real process)', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('llm-proxy migrate');
     const migrated = await runCli(['migrate'], env);
-    expect(migrated).toMatchObject({ code: 0, stdout: 'applied: 0001-initial, 0002-usage-records\n' });
+    expect(migrated).toMatchObject({
+      code: 0,
+      stdout: 'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups\n',
+    });
     expect((await runCli(['migrate'], env)).stdout).toBe('database is up to date\n');
     const srv = await spawnServe(env);
     srv.child.kill('SIGTERM');

@@ -23,6 +23,16 @@ export interface Config {
   };
   tokenCache: { size: number; ttlMs: number };
   usage: { flushIntervalMs: number; batchSize: number; queueLimit: number };
+  /** Operator prices layered over the shipped table (pricing/openai.json). */
+  pricingFile: string | undefined;
+  maintenance: {
+    /** How often the background jobs (token cleanup, usage retention) run; 0 turns them off. */
+    intervalMs: number;
+    /** Raw usage records older than this are deleted (rollups stay); 0 keeps them forever. */
+    usageRetentionDays: number;
+    /** Expired or revoked tokens are deleted this long after they ended; 0 keeps them forever. */
+    tokenRetentionDays: number;
+  };
 }
 
 export function parseListenAddr(addr: string): { host: string; port: number } {
@@ -74,6 +84,12 @@ export function toConfig(raw: RawConfig): Config {
       flushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
       batchSize: raw.USAGE_BATCH_SIZE,
       queueLimit: raw.USAGE_QUEUE_LIMIT,
+    },
+    pricingFile: raw.PRICING_FILE,
+    maintenance: {
+      intervalMs: raw.MAINTENANCE_INTERVAL_MS,
+      usageRetentionDays: raw.USAGE_RETENTION_DAYS,
+      tokenRetentionDays: raw.TOKEN_RETENTION_DAYS,
     },
   };
 }

@@ -46,6 +46,11 @@ export const configSchema = z.object({
   USAGE_FLUSH_INTERVAL_MS: int(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
   USAGE_QUEUE_LIMIT: int(1).default(100_000),
+  // Usage, cost and limits
+  PRICING_FILE: z.string().min(1).optional(),
+  USAGE_RETENTION_DAYS: int().default(90),
+  MAINTENANCE_INTERVAL_MS: int().default(600_000),
+  TOKEN_RETENTION_DAYS: int().default(30),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

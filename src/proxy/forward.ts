@@ -3,10 +3,21 @@ import { performance } from 'node:perf_hooks';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AppError, errors, fromUnexpected } from '../errors.js';
-import type { RequestCounter } from '../limits/request-counter.js';
+import type { Limiter, Ticket } from '../limits/limits.js';
 import type { Logger } from '../observability/logger.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
+import type { PricingTable } from '../usage/pricing.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
+import {
+  type BodyFacts,
+  bodyFacts,
+  checkEndpoint,
+  checkModel,
+  estimate,
+  MAX_INSPECTED_BODY,
+  needsBody,
+  refusalError,
+} from './admission.js';
 import { presentedToken, responseHeaderList, upstreamRequestHeaders } from './headers.js';
 import { INCLUDE_USAGE_PATHS, IncludeUsageFilter, withIncludeUsage } from './include-usage.js';
 import type { UpstreamPools } from './upstream-pools.js';
@@ -15,12 +26,10 @@ import { JsonUsageSniffer, SseUsageSniffer, type UsageSniffer } from './usage-sn
 
 export const REQUEST_ID_HEADER = 'x-llm-proxy-request-id';
 
-/** Request bodies of completion endpoints up to this size are read to add include_usage. */
-const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
-
 export interface ProxyDeps {
   authenticator: Authenticator;
-  counter: RequestCounter;
+  limiter: Limiter;
+  pricing: PricingTable;
   pools: UpstreamPools;
   recordUsage: (rec: UsageRecord) => void;
   logger: Logger;
@@ -76,9 +85,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   private error: string | null = null;
   private usage: CapturedUsage = emptyUsage();
   private sniffer: UsageSniffer | undefined;
+  private sse: SseUsageSniffer | undefined;
   private filter: IncludeUsageFilter | undefined;
   private clientGone = false;
   private done: (() => void) | undefined;
+  /** The request body when it had to be read (limits, allowlists, include_usage). */
+  private body: Buffer | undefined;
+  private facts: BodyFacts | undefined;
+  private ticket: Ticket | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -91,16 +105,59 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.path = q === -1 ? url : url.slice(0, q);
   }
 
-  /** A known, valid token: apply the caps, then forward. */
-  admit(identity: TokenIdentity): Promise<void> {
-    const { req, res, deps } = this;
+  /**
+   * A known, valid token: check its allowlists and limits (all of them, token and project, as one
+   * atomic step), then forward. Reads the body first only when a check needs what is inside.
+   */
+  async admit(identity: TokenIdentity): Promise<void> {
+    const { req, deps } = this;
     this.identity = identity;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > deps.bodyLimitBytes) return this.refuse(errors.bodyTooLarge(deps.bodyLimitBytes));
-    deps.counter.seed(identity.tokenId, identity.requestCount);
-    if (!deps.counter.tryAcquire(identity.tokenId, identity.maxRequests)) {
-      return this.refuse(errors.requestLimitReached(identity.maxRequests ?? 0));
+    const denied = checkEndpoint(identity, req.method ?? 'GET', this.path);
+    if (denied) return this.refuse(denied);
+
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const readable = !chunked && declared > 0 && declared <= MAX_INSPECTED_BODY;
+    if (readable && (needsBody(identity) || this.wantsIncludeUsage())) {
+      try {
+        this.body = await readAll(req);
+      } catch {
+        deps.logger.info({ request_id: this.id, path: this.path }, 'client went away before the request was forwarded');
+        return;
+      }
+      this.facts = bodyFacts(this.body, req.headers);
     }
+    const modelProblem = checkModel(identity, this.facts?.model);
+    if (modelProblem) return this.refuse(modelProblem);
+    const model = this.facts?.model;
+    if (model && identity.limits.some((s) => s.budgetMicroUsd !== null) && !deps.pricing.resolve(model)) {
+      return this.refuse(errors.modelNotPriced(model));
+    }
+    const guess = estimate(this.facts, deps.pricing);
+    const decision = await deps.limiter.admit({
+      subjects: identity.limits,
+      estimatedTokens: guess.tokens,
+      estimatedCostMicroUsd: guess.costMicroUsd,
+      now: Date.now(),
+    });
+    if (!decision.ok) return this.refuse(refusalError(decision.refusal, decision.rate));
+    this.ticket = decision.ticket;
+    return this.forwardAdmitted(identity);
+  }
+
+  private wantsIncludeUsage(): boolean {
+    const { req } = this;
+    return (
+      this.deps.streamIncludeUsage &&
+      req.method === 'POST' &&
+      INCLUDE_USAGE_PATHS.has(this.path) &&
+      String(req.headers['content-type'] ?? '').includes('json')
+    );
+  }
+
+  private forwardAdmitted(identity: TokenIdentity): Promise<void> {
+    const { res } = this;
     // From here on the request counts: every path below ends in exactly one usage record.
     const finished = new Promise<void>((resolve) => {
       this.done = resolve;
@@ -117,7 +174,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private async send(identity: TokenIdentity): Promise<void> {
     const headers = upstreamRequestHeaders(this.req.headers, identity.upstreamKey);
-    const body = await this.requestBody(headers);
+    const body = this.requestBody(headers);
     if (this.clientGone) throw new Error('client closed the connection');
     this.tSent = performance.now();
     this.deps.pools.get(identity.upstreamOrigin).dispatch(
@@ -136,7 +193,7 @@ class Exchange implements Dispatcher.DispatchHandler {
    * when its length is not declared), or, for a streamed completion that did not ask for usage,
    * the body with `stream_options.include_usage` added.
    */
-  private async requestBody(headers: Record<string, string | string[]>): Promise<Readable | Buffer | null> {
+  private requestBody(headers: Record<string, string | string[]>): Readable | Buffer | null {
     const { req, deps } = this;
     const length = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
@@ -146,18 +203,9 @@ class Exchange implements Dispatcher.DispatchHandler {
       return pipeline(req, new ByteLimit(deps.bodyLimitBytes, (n) => (this.bytesIn += n)), () => {});
     }
     this.bytesIn = Number(length);
-    if (
-      !deps.streamIncludeUsage ||
-      req.method !== 'POST' ||
-      !INCLUDE_USAGE_PATHS.has(this.path) ||
-      this.bytesIn > MAX_INSPECTED_BODY ||
-      !String(req.headers['content-type'] ?? '').includes('json')
-    ) {
-      return req;
-    }
-    const original = await readAll(req);
-    const rewritten = withIncludeUsage(original);
-    if (!rewritten) return original;
+    if (!this.body) return req;
+    const rewritten = this.wantsIncludeUsage() ? withIncludeUsage(this.body) : undefined;
+    if (!rewritten) return this.body;
     this.injected = true;
     headers['content-length'] = String(rewritten.length);
     return rewritten;
@@ -181,6 +229,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.stream = contentType.startsWith('text/event-stream');
     if (this.stream) {
       const sse = new SseUsageSniffer();
+      this.sse = sse;
       // With include_usage added, the filter reads every event itself and feeds the sniffer.
       if (this.injected) this.filter = new IncludeUsageFilter(sse);
       else this.sniffer = sse;
@@ -288,11 +337,31 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.bytesOut = Buffer.byteLength(body);
   }
 
+  /**
+   * What the request used: as reported by the upstream, else estimated from what was actually
+   * streamed (a stream cut short is billed for the text it produced, never for max_tokens), else
+   * missing. Cost follows from the pricing table; unknown models get no cost, not zero.
+   */
+  private measuredUsage(): { u: CapturedUsage; status: 'reported' | 'estimated' | 'missing'; cost: number | null } {
+    const u = { ...this.usage, model: this.usage.model ?? this.facts?.model ?? null };
+    let status: 'reported' | 'estimated' | 'missing' = 'missing';
+    if (u.totalTokens !== null) status = 'reported';
+    else if (this.sse && this.sse.textEvents > 0) {
+      status = 'estimated';
+      u.promptTokens = this.facts ? Math.ceil(this.facts.bytes / 4) : null;
+      u.completionTokens = this.sse.textEvents;
+      u.totalTokens = (u.promptTokens ?? 0) + u.completionTokens;
+    }
+    const cost = status === 'missing' ? null : this.deps.pricing.cost(u.model, u);
+    return { u, status, cost };
+  }
+
   private account(): void {
     const identity = this.identity as TokenIdentity;
     const ms = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined ? null : round(b - a);
-    const u = this.usage;
+    const { u, status, cost } = this.measuredUsage();
+    if (this.ticket) this.deps.limiter.settle(this.ticket, u.totalTokens ?? 0, cost ?? 0);
     const rec: UsageRecord = {
       request_id: this.id,
       token_id: identity.tokenId,
@@ -314,6 +383,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       bytes_in: this.bytesIn,
       bytes_out: this.bytesOut,
       error: this.error,
+      cost_micro_usd: cost,
+      usage_status: status,
       created_at: Date.now(),
     };
     this.deps.recordUsage(rec);

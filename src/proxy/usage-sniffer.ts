@@ -87,6 +87,11 @@ function lastObjectAfter(text: string, key: string): unknown {
  */
 export class SseUsageSniffer implements UsageSniffer {
   readonly usage = emptyUsage();
+  /**
+   * Events that carried generated text. OpenAI streams about one token per such event, so when a
+   * stream ends without a usage report (cut short) this estimates what was actually produced.
+   */
+  textEvents = 0;
   private readonly parser = new SseParser((_raw, e) => {
     if (e) this.onEvent(e);
   });
@@ -105,7 +110,8 @@ export class SseUsageSniffer implements UsageSniffer {
     if (d === '[DONE]') return;
     const type = e.event;
     if (type?.startsWith('response.')) {
-      if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      if (type === 'response.output_text.delta') this.textEvents++;
+      else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
         const parsed = safeParse(d) as { response?: unknown } | undefined;
         readBody(parsed?.response, this.usage);
       } else if (this.usage.model === null && type === 'response.created') {
@@ -113,6 +119,7 @@ export class SseUsageSniffer implements UsageSniffer {
       }
       return;
     }
+    if (CONTENT_DELTA.test(d)) this.textEvents++;
     // Chat/completions chunks: parse the first (model), any with a finish_reason, and any with usage.
     const hasUsage = d.includes('"usage":{') || d.includes('"usage": {');
     const hasFinish = d.includes('"finish_reason":"') || d.includes('"finish_reason": "');
@@ -121,6 +128,9 @@ export class SseUsageSniffer implements UsageSniffer {
     if (parsed !== undefined) readBody(parsed, this.usage);
   }
 }
+
+/** A chat delta with non-empty content, or a legacy completion chunk with non-empty text. */
+const CONTENT_DELTA = /"(?:content|text)": ?"[^"]/;
 
 function safeParse(text: string): unknown {
   try {

@@ -4,9 +4,23 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
  * Table shapes as stored. Portable across SQLite and PostgreSQL: ids are UUIDv7 text, times are
  * integer epoch milliseconds (bigint in PostgreSQL), booleans are 0/1 integers.
  */
-export interface ProjectsTable {
+/** Limit columns shared by tokens and projects (see limits/limits.ts). */
+export interface LimitColumns {
+  requests_per_minute: number | null;
+  tokens_per_minute: number | null;
+  budget_micro_usd: number | null;
+  budget_period: Generated<string>;
+  /** JSON array of model globs; null for no restriction. */
+  allowed_models: string | null;
+  /** JSON array of endpoint patterns ("POST /v1/chat/*"); null for no restriction. */
+  allowed_endpoints: string | null;
+}
+
+export interface ProjectsTable extends LimitColumns {
   id: string;
   name: string;
+  max_requests: number | null;
+  request_count: Generated<number>;
   /** Opaque to the store: encrypted by the projects layer before it arrives here. */
   api_key_encrypted: string;
   api_key_hint: string;
@@ -16,7 +30,7 @@ export interface ProjectsTable {
   updated_at: number;
 }
 
-export interface TokensTable {
+export interface TokensTable extends LimitColumns {
   id: string;
   project_id: string;
   token_hash: string;
@@ -54,13 +68,57 @@ export interface UsageRecordsTable {
   bytes_in: number;
   bytes_out: number;
   error: string | null;
+  cost_micro_usd: number | null;
+  /** 'reported' by the upstream, 'estimated' by the proxy (stream cut short), or 'missing'. */
+  usage_status: string;
   created_at: number;
+}
+
+export interface UsageRollupsTable {
+  bucket_start: number;
+  token_id: string;
+  project_id: string;
+  model: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_micro_usd: number;
+  unpriced_requests: number;
+  estimated_requests: number;
+  duration_ms_sum: number;
+  bytes_in: number;
+  bytes_out: number;
+}
+
+export interface UsageLatencyRollupsTable {
+  bucket_start: number;
+  token_id: string;
+  project_id: string;
+  model: string;
+  le: number;
+  count: number;
+}
+
+export interface PricingOverridesTable {
+  model: string;
+  input: number;
+  cached_input: number | null;
+  output: number;
+  reasoning: number | null;
+  updated_at: number;
 }
 
 export interface Database {
   projects: ProjectsTable;
   tokens: TokensTable;
   usage_records: UsageRecordsTable;
+  usage_rollups: UsageRollupsTable;
+  usage_latency_rollups: UsageLatencyRollupsTable;
+  pricing_overrides: PricingOverridesTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;

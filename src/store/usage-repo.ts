@@ -1,39 +1,98 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
-import type { NewUsageRow, UsageRow } from './schema.js';
+import type { Database, NewUsageRow, UsageLatencyRollupsTable, UsageRollupsTable, UsageRow } from './schema.js';
 
-export interface TokenUse {
-  tokenId: string;
+/** Requests and last use per token or project in one batch. */
+export interface SubjectUse {
+  id: string;
   requests: number;
   lastUsedAt: number;
 }
 
-/** Persistence of usage records and the per-token counters they imply. */
+/** Everything one flush writes, in one transaction (aggregated by the usage layer). */
+export interface UsageBatch {
+  rows: NewUsageRow[];
+  tokenUses: SubjectUse[];
+  projectUses: SubjectUse[];
+  rollups: UsageRollupsTable[];
+  latency: UsageLatencyRollupsTable[];
+}
+
+const ROLLUP_SUMS = [
+  'requests',
+  'errors',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'cost_micro_usd',
+  'unpriced_requests',
+  'estimated_requests',
+  'duration_ms_sum',
+  'bytes_in',
+  'bytes_out',
+] as const;
+
+/** `col = table.col + excluded.col` for an upsert that adds a batch's deltas to stored sums. */
+function addExcluded<T extends 'usage_rollups' | 'usage_latency_rollups'>(table: T, cols: readonly string[]) {
+  return (_eb: ExpressionBuilder<Database, T>) =>
+    Object.fromEntries(cols.map((c) => [c, sql`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`]));
+}
+
+/** Persistence of usage records, their rollups and the per-token/project counters they imply. */
 export class UsageRepo {
   constructor(private readonly db: Db) {}
 
   /**
-   * Writes a batch in one transaction: the records, and per token `request_count += n` and
-   * `last_used_at`, so counters and records never disagree.
+   * Writes a batch in one transaction: records, rollup deltas (upserted: added to what is there),
+   * and `request_count += n` / `last_used_at` per token and project, so counters, rollups and
+   * records never disagree.
    */
-  async writeBatch(rows: NewUsageRow[], uses: TokenUse[]): Promise<void> {
+  async writeBatch(b: UsageBatch): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       // Chunks keep each statement under SQLite's bound-parameter limit.
-      for (let i = 0; i < rows.length; i += 500) {
+      for (let i = 0; i < b.rows.length; i += 400) {
         await trx
           .insertInto('usage_records')
-          .values(rows.slice(i, i + 500))
+          .values(b.rows.slice(i, i + 400))
           .execute();
       }
-      for (const u of uses) {
+      for (let i = 0; i < b.rollups.length; i += 500) {
         await trx
-          .updateTable('tokens')
-          .set({
-            request_count: sql`request_count + ${u.requests}`,
-            last_used_at: sql`case when last_used_at is null or last_used_at < cast(${u.lastUsedAt} as bigint) then cast(${u.lastUsedAt} as bigint) else last_used_at end`,
-          })
-          .where('id', '=', u.tokenId)
+          .insertInto('usage_rollups')
+          .values(b.rollups.slice(i, i + 500))
+          .onConflict((oc) =>
+            oc.columns(['bucket_start', 'token_id', 'model']).doUpdateSet(addExcluded('usage_rollups', ROLLUP_SUMS)),
+          )
           .execute();
+      }
+      for (let i = 0; i < b.latency.length; i += 1000) {
+        await trx
+          .insertInto('usage_latency_rollups')
+          .values(b.latency.slice(i, i + 1000))
+          .onConflict((oc) =>
+            oc
+              .columns(['bucket_start', 'token_id', 'model', 'le'])
+              .doUpdateSet(addExcluded('usage_latency_rollups', ['count'])),
+          )
+          .execute();
+      }
+      for (const [table, uses] of [
+        ['tokens', b.tokenUses],
+        ['projects', b.projectUses],
+      ] as const) {
+        for (const u of uses) {
+          const update = trx.updateTable(table).set({ request_count: sql`request_count + ${u.requests}` });
+          await (table === 'tokens'
+            ? update.set({
+                last_used_at: sql`case when last_used_at is null or last_used_at < cast(${u.lastUsedAt} as bigint) then cast(${u.lastUsedAt} as bigint) else last_used_at end`,
+              })
+            : update
+          )
+            .where('id', '=', u.id)
+            .execute();
+        }
       }
     });
   }
@@ -47,4 +106,30 @@ export class UsageRepo {
       .limit(limit)
       .execute();
   }
+
+  /** Micro-dollars a token or project has spent since `from` (for budget seeds), from the rollups. */
+  async spentSince(kind: 'token' | 'project', id: string, from: number): Promise<number> {
+    const col = kind === 'token' ? 'token_id' : 'project_id';
+    const row = await this.db
+      .selectFrom('usage_rollups')
+      .select((eb) => eb.fn.sum<number | string | null>('cost_micro_usd').as('spent'))
+      .where(col, '=', id)
+      .where('bucket_start', '>=', hourStart(from))
+      .executeTakeFirst();
+    return Number(row?.spent ?? 0);
+  }
+
+  /** Deletes up to `limit` records older than `before`; returns how many went. */
+  async deleteOlderThan(before: number, limit: number): Promise<number> {
+    const res = await this.db
+      .deleteFrom('usage_records')
+      .where('id', 'in', (eb) =>
+        eb.selectFrom('usage_records').select('id').where('created_at', '<', before).limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
 }
+
+export const HOUR = 3_600_000;
+export const hourStart = (ms: number) => ms - (ms % HOUR);

@@ -1,9 +1,13 @@
+import type { Selectable } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Keyring } from '../crypto/keyring.js';
 import { sha256Hex } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
+import { compileEndpointRules, compileModelRules, type EndpointRule } from '../limits/allowlist.js';
+import type { BudgetPeriod, SubjectLimits } from '../limits/limits.js';
 import type { Clock } from '../shared/clock.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
+import type { LimitColumns } from '../store/schema.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 
 /** Everything the proxy needs about a token, resolved once and then served from memory. */
@@ -13,9 +17,12 @@ export interface TokenIdentity {
   tokenActive: boolean;
   projectActive: boolean;
   expiresAt: number | null;
-  maxRequests: number | null;
-  /** Persisted request_count at load time (seeds the exact counter). */
-  requestCount: number;
+  /** The token's limits, then its project's (a ceiling over all of the project's tokens). */
+  limits: [SubjectLimits, SubjectLimits];
+  /** Model allowlists that apply (token's and project's; every one must match). */
+  modelRules: RegExp[][];
+  /** Endpoint allowlists that apply (token's and project's; every one must match). */
+  endpointRules: EndpointRule[][];
   /** Upstream origin, e.g. https://api.openai.com (what the connection pool is keyed by). */
   upstreamOrigin: string;
   /** Path prefix of the upstream base URL ('' for most), put before the client's /v1/… path. */
@@ -121,8 +128,9 @@ export class Authenticator {
       tokenActive: token.is_active === 1,
       projectActive: project.is_active === 1,
       expiresAt: token.expires_at,
-      maxRequests: token.max_requests,
-      requestCount: token.request_count,
+      limits: [subjectLimits('token', token), subjectLimits('project', project)],
+      modelRules: rules([token.allowed_models, project.allowed_models], compileModelRules),
+      endpointRules: rules([token.allowed_endpoints, project.allowed_endpoints], compileEndpointRules),
       ...splitBase(project.base_url ?? this.opts.defaultUpstream),
       upstreamKey: this.keyring.decrypt(project.api_key_encrypted),
     };
@@ -137,4 +145,24 @@ export class Authenticator {
 function splitBase(base: string): { upstreamOrigin: string; upstreamPrefix: string } {
   const url = new URL(base);
   return { upstreamOrigin: url.origin, upstreamPrefix: url.pathname.replace(/\/+$/, '') };
+}
+
+type LimitRow = Selectable<LimitColumns> & { id: string; max_requests: number | null; request_count: number };
+
+function subjectLimits(kind: 'token' | 'project', row: LimitRow): SubjectLimits {
+  return {
+    kind,
+    id: row.id,
+    maxRequests: row.max_requests,
+    requestCount: row.request_count,
+    requestsPerMinute: row.requests_per_minute,
+    tokensPerMinute: row.tokens_per_minute,
+    budgetMicroUsd: row.budget_micro_usd,
+    budgetPeriod: row.budget_period as BudgetPeriod,
+  };
+}
+
+/** Compiles the JSON-encoded allowlists that are set (null means no restriction). */
+function rules<T>(lists: Array<string | null>, compile: (globs: string[]) => T[] | null): T[][] {
+  return lists.filter((l): l is string => l !== null).map((l) => compile(JSON.parse(l) as string[]) as T[]);
 }

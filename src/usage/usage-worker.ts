@@ -19,7 +19,7 @@ port.on('message', (msg: WorkerRequest) => {
     void db.destroy().then(() => port.close());
     return;
   }
-  repo.writeBatch(msg.rows, msg.uses).then(
+  repo.writeBatch(msg.batch).then(
     () => port.postMessage({ id: msg.id, ok: true } satisfies WorkerReply),
     (err: unknown) => {
       const e = err as { message?: string; code?: string };

@@ -1,7 +1,7 @@
 import { uuidv7 } from '../crypto/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { NewUsageRow } from '../store/schema.js';
-import type { TokenUse } from '../store/usage-repo.js';
+import { toBatch } from './batch.js';
 import type { UsageSink } from './usage-sink.js';
 
 /** A usage record as the proxy produces it; the writer adds the id. */
@@ -74,7 +74,7 @@ export class UsageWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.opts.batchSize);
       try {
-        await this.sink.writeBatch(batch, tokenUses(batch));
+        await this.sink.writeBatch(toBatch(batch));
       } catch (err) {
         this.failures++;
         // Log the first failure and then every 60th, not one line per tick while the database is down.
@@ -103,16 +103,4 @@ export class UsageWriter {
     }
     await this.sink.close();
   }
-}
-
-function tokenUses(rows: NewUsageRow[]): TokenUse[] {
-  const byToken = new Map<string, TokenUse>();
-  for (const r of rows) {
-    const u = byToken.get(r.token_id);
-    if (u) {
-      u.requests++;
-      if (r.created_at > u.lastUsedAt) u.lastUsedAt = r.created_at;
-    } else byToken.set(r.token_id, { tokenId: r.token_id, requests: 1, lastUsedAt: r.created_at });
-  }
-  return [...byToken.values()];
 }

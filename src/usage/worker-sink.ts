@@ -3,11 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DatabaseConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
-import type { NewUsageRow } from '../store/schema.js';
-import type { TokenUse } from '../store/usage-repo.js';
+import type { UsageBatch } from '../store/usage-repo.js';
 import type { UsageSink } from './usage-sink.js';
 
-export type WorkerRequest = { kind: 'write'; id: number; rows: NewUsageRow[]; uses: TokenUse[] } | { kind: 'close' };
+export type WorkerRequest = { kind: 'write'; id: number; batch: UsageBatch } | { kind: 'close' };
 export type WorkerReply =
   | { id: number; ok: true }
   | { id: number; ok: false; message: string; code?: string | undefined };
@@ -26,12 +25,12 @@ export class WorkerSink implements UsageSink {
     private readonly logger: Logger,
   ) {}
 
-  writeBatch(rows: NewUsageRow[], uses: TokenUse[]): Promise<void> {
+  writeBatch(batch: UsageBatch): Promise<void> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: 'write', id, rows, uses } satisfies WorkerRequest);
+      worker.postMessage({ kind: 'write', id, batch } satisfies WorkerRequest);
     });
   }
 

@@ -8,6 +8,7 @@ import type { NewProjectRow, NewTokenRow } from '../../src/store/schema.js';
 import { isUniqueViolation } from '../../src/store/store-errors.js';
 import { TokensRepo } from '../../src/store/tokens-repo.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
+import { toBatch } from '../../src/usage/batch.js';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { serviceAvailable } from '../helpers/services.js';
 
@@ -17,7 +18,7 @@ const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
   ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
 ];
 
-const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records'];
+const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records', '0003-limits-and-rollups'];
 let n = 0;
 const project = (over: Partial<NewProjectRow> = {}): NewProjectRow => ({
   id: uuidv7(),
@@ -209,15 +210,41 @@ describe.each(dialects)('store on %s', (_name, make) => {
       bytes_in: 100,
       bytes_out: 200,
       error: null,
-      created_at: 1_700_000_000_000 + i,
+      cost_micro_usd: i % 10 === 0 ? null : 7,
+      usage_status: 'reported',
+      created_at: 1_700_000_000_000 + i * 10_000,
     });
     const rows = Array.from({ length: 1200 }, (_, i) => rec(i));
-    await usage.writeBatch(rows, [{ tokenId: t.id, requests: 1200, lastUsedAt: 1_700_000_001_199 }]);
-    await usage.writeBatch([rec(5000)], [{ tokenId: t.id, requests: 1, lastUsedAt: 1_600_000_000_000 }]);
-    expect(await tokens.findById(t.id)).toMatchObject({ request_count: 1201, last_used_at: 1_700_000_001_199 });
+    await usage.writeBatch(toBatch(rows));
+    // A second batch adds to the same hour's rollup (upsert) and must not move last_used_at back.
+    await usage.writeBatch(
+      toBatch([{ ...rec(1199), id: uuidv7(), request_id: 'r-late', created_at: 1_700_000_000_000 }]),
+    );
+    expect(await tokens.findById(t.id)).toMatchObject({
+      request_count: 1201,
+      last_used_at: 1_700_000_000_000 + 1199 * 10_000,
+    });
+    expect(await projects.findById(p.id)).toMatchObject({ request_count: 1201 });
     const latest = await usage.listByToken(t.id, 2);
     expect(latest).toHaveLength(2);
-    expect(latest[0]).toMatchObject({ request_id: 'r5000', duration_ms: 3.125, upstream_ms: 1.5, bytes_out: 200 });
+    expect(latest[0]).toMatchObject({ request_id: 'r-late', duration_ms: 3.125, upstream_ms: 1.5, bytes_out: 200 });
+
+    const rollups = await db.selectFrom('usage_rollups').selectAll().where('token_id', '=', t.id).execute();
+    expect(rollups.reduce((a, r) => a + r.requests, 0)).toBe(1201);
+    expect(rollups.reduce((a, r) => a + r.total_tokens, 0)).toBe(1201 * 15);
+    expect(rollups.reduce((a, r) => a + r.unpriced_requests, 0)).toBe(120);
+    expect(rollups.reduce((a, r) => a + r.cost_micro_usd, 0)).toBe((1200 - 120) * 7 + 7);
+    expect(new Set(rollups.map((r) => r.bucket_start)).size).toBe(rollups.length);
+    expect(await usage.spentSince('token', t.id, 0)).toBe((1200 - 120) * 7 + 7);
+    expect(await usage.spentSince('project', p.id, 1_700_000_000_000 + 3_600_000)).toBeLessThan((1200 - 120) * 7);
+    const latency = await db.selectFrom('usage_latency_rollups').selectAll().where('token_id', '=', t.id).execute();
+    expect(latency.reduce((a, r) => a + r.count, 0)).toBe(1201);
+
+    expect(await usage.deleteOlderThan(1_700_000_000_000 + 100 * 10_000, 1000)).toBe(101);
+    expect((await usage.listByToken(t.id, 5000)).length).toBe(1100);
+    // Retention deletes raw records only: rollups stay.
+    const after = await db.selectFrom('usage_rollups').selectAll().where('token_id', '=', t.id).execute();
+    expect(after.reduce((a, r) => a + r.requests, 0)).toBe(1201);
   });
 
   it('refuses a token for a project that does not exist (foreign key)', async () => {

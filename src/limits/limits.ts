@@ -1,0 +1,82 @@
+/** Limits of one subject: a token, or a project as a ceiling over all of its tokens. */
+export type BudgetPeriod = 'total' | 'day' | 'month';
+
+export interface SubjectLimits {
+  /** 'token' or 'project': names the subject in refusals and keys its state. */
+  kind: 'token' | 'project';
+  id: string;
+  maxRequests: number | null;
+  /** Persisted request count (seeds the exact counter). */
+  requestCount: number;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  budgetMicroUsd: number | null;
+  budgetPeriod: BudgetPeriod;
+}
+
+export interface Admission {
+  subjects: SubjectLimits[];
+  /** Tokens this request is expected to use (prompt estimate + output allowance). */
+  estimatedTokens: number;
+  /** Micro-dollars this request is expected to cost; 0 when it has no priced model. */
+  estimatedCostMicroUsd: number;
+  now: number;
+}
+
+export type LimitKind = 'requests' | 'requests_per_minute' | 'tokens_per_minute' | 'budget';
+
+export interface Refusal {
+  kind: LimitKind;
+  subject: SubjectLimits;
+  limit: number;
+  remaining: number;
+  /** For rate limits: when a retry can succeed. */
+  retryAfterMs?: number;
+  resetMs?: number;
+}
+
+/** What an admitted request was charged, so the actual usage can settle it afterwards. */
+export interface Ticket {
+  subjects: SubjectLimits[];
+  estimatedTokens: number;
+  estimatedCostMicroUsd: number;
+  /** Period each budget was charged in (a settlement after midnight must not touch the new day). */
+  periods: string[];
+}
+
+/** OpenAI-style rate-limit state of the tightest limit, for response headers. */
+export interface RateState {
+  limitRequests?: number;
+  remainingRequests?: number;
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  resetTokensMs?: number;
+}
+
+export type AdmitResult =
+  | { ok: true; ticket: Ticket; rate: RateState }
+  | { ok: false; refusal: Refusal; rate: RateState };
+
+/**
+ * The limiter: one interface, an in-memory backend now and a shared backend for many instances
+ * later. Both run the same algorithms (gcra.ts, budget.ts) over the same state, and both decide
+ * every limit of every subject of a request as one atomic step: all pass and are charged, or
+ * nothing is charged.
+ */
+export interface Limiter {
+  admit(a: Admission): Promise<AdmitResult>;
+  /** Replaces the estimate with the actual use (fire and forget; never throws). */
+  settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
+}
+
+/** Start of the budget period containing `now` (UTC), as a key and a timestamp. */
+export function periodOf(period: BudgetPeriod, now: number): { key: string; start: number } {
+  if (period === 'total') return { key: 'total', start: 0 };
+  const d = new Date(now);
+  const start =
+    period === 'day'
+      ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
+      : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return { key: `${period}:${new Date(start).toISOString().slice(0, period === 'day' ? 10 : 7)}`, start };
+}

@@ -1,0 +1,188 @@
+import { gcra, gcraAdjust } from './gcra.js';
+import {
+  type Admission,
+  type AdmitResult,
+  type Limiter,
+  periodOf,
+  type RateState,
+  type Refusal,
+  type SubjectLimits,
+  type Ticket,
+} from './limits.js';
+
+const MINUTE = 60_000;
+
+/** Reads what a subject has spent since `periodStart` from the store (micro-dollars). */
+export type SpentLoader = (subject: SubjectLimits, periodStart: number) => Promise<number>;
+
+interface BudgetState {
+  spent: number;
+  reserved: number;
+}
+
+/**
+ * In-memory limiter for one instance. Every check and charge for a request happens in one
+ * synchronous step, so on one event loop limits are exact under any concurrency. Persisted
+ * counters (request_count, spend in the period) seed the state and only ever raise it.
+ */
+export class MemoryLimiter implements Limiter {
+  private readonly counts = new Map<string, number>();
+  private readonly rpm = new Map<string, number>();
+  private readonly tpm = new Map<string, number>();
+  private readonly budgets = new Map<string, BudgetState>();
+  private readonly seeding = new Map<string, Promise<void>>();
+
+  constructor(private readonly loadSpent: SpentLoader) {}
+
+  async admit(a: Admission): Promise<AdmitResult> {
+    await this.seedBudgets(a);
+    return this.decide(a);
+  }
+
+  settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
+    ticket.subjects.forEach((s, i) => {
+      const key = keyOf(s);
+      if (s.tokensPerMinute !== null) {
+        const tat = this.tpm.get(key);
+        if (tat !== undefined) {
+          this.tpm.set(key, gcraAdjust(tat, s.tokensPerMinute, MINUTE, actualTokens - ticket.estimatedTokens));
+        }
+      }
+      if (s.budgetMicroUsd !== null) {
+        const b = this.budgets.get(`${key}|${ticket.periods[i]}`);
+        if (b) {
+          b.reserved = Math.max(0, b.reserved - ticket.estimatedCostMicroUsd);
+          b.spent += actualCost;
+        }
+      }
+    });
+  }
+
+  private decide(a: Admission): AdmitResult {
+    const { now } = a;
+    const rate: RateState = {};
+    const plans: Array<() => void> = [];
+    const periods: string[] = [];
+    for (const s of a.subjects) {
+      const key = keyOf(s);
+      if (s.maxRequests !== null) {
+        const used = Math.max(this.counts.get(key) ?? 0, s.requestCount);
+        if (used >= s.maxRequests) {
+          return refuse({ kind: 'requests', subject: s, limit: s.maxRequests, remaining: 0 }, rate);
+        }
+        plans.push(() => this.counts.set(key, used + 1));
+      }
+      if (s.requestsPerMinute !== null) {
+        const d = gcra(this.rpm.get(key), now, s.requestsPerMinute, MINUTE, 1);
+        tighten(rate, 'Requests', s.requestsPerMinute, d.remaining, d.resetMs);
+        if (!d.allowed) {
+          return refuse(
+            {
+              kind: 'requests_per_minute',
+              subject: s,
+              limit: s.requestsPerMinute,
+              remaining: 0,
+              retryAfterMs: d.retryAfterMs,
+              resetMs: d.resetMs,
+            },
+            rate,
+          );
+        }
+        plans.push(() => this.rpm.set(key, d.tat));
+      }
+      if (s.tokensPerMinute !== null) {
+        const d = gcra(this.tpm.get(key), now, s.tokensPerMinute, MINUTE, a.estimatedTokens);
+        tighten(rate, 'Tokens', s.tokensPerMinute, d.remaining, d.resetMs);
+        if (!d.allowed) {
+          return refuse(
+            {
+              kind: 'tokens_per_minute',
+              subject: s,
+              limit: s.tokensPerMinute,
+              remaining: d.remaining,
+              retryAfterMs: d.retryAfterMs,
+              resetMs: d.resetMs,
+            },
+            rate,
+          );
+        }
+        plans.push(() => this.tpm.set(key, d.tat));
+      }
+      const period = periodOf(s.budgetPeriod, now);
+      periods.push(period.key);
+      if (s.budgetMicroUsd !== null) {
+        const b = this.budgets.get(`${key}|${period.key}`) as BudgetState;
+        const committed = b.spent + b.reserved;
+        if (committed >= s.budgetMicroUsd || committed + a.estimatedCostMicroUsd > s.budgetMicroUsd) {
+          return refuse(
+            {
+              kind: 'budget',
+              subject: s,
+              limit: s.budgetMicroUsd,
+              remaining: Math.max(0, s.budgetMicroUsd - committed),
+            },
+            rate,
+          );
+        }
+        plans.push(() => {
+          b.reserved += a.estimatedCostMicroUsd;
+        });
+      }
+    }
+    // Every limit passed: charge them all in the same synchronous step.
+    for (const apply of plans) apply();
+    return {
+      ok: true,
+      rate,
+      ticket: {
+        subjects: a.subjects,
+        estimatedTokens: a.estimatedTokens,
+        estimatedCostMicroUsd: a.estimatedCostMicroUsd,
+        periods,
+      },
+    };
+  }
+
+  /** Loads each budget's spend for its current period once (concurrent requests share the read). */
+  private async seedBudgets(a: Admission): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const s of a.subjects) {
+      if (s.budgetMicroUsd === null) continue;
+      const period = periodOf(s.budgetPeriod, a.now);
+      const bkey = `${keyOf(s)}|${period.key}`;
+      if (this.budgets.has(bkey)) continue;
+      let p = this.seeding.get(bkey);
+      if (!p) {
+        p = this.loadSpent(s, period.start)
+          .then((spent) => {
+            if (!this.budgets.has(bkey)) this.budgets.set(bkey, { spent, reserved: 0 });
+          })
+          .finally(() => this.seeding.delete(bkey));
+        this.seeding.set(bkey, p);
+      }
+      pending.push(p);
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+}
+
+const keyOf = (s: SubjectLimits) => `${s.kind}:${s.id}`;
+
+function refuse(refusal: Refusal, rate: RateState): AdmitResult {
+  return { ok: false, refusal, rate };
+}
+
+/** Keeps the headers of the limit closest to running out. */
+function tighten(
+  rate: RateState,
+  what: 'Requests' | 'Tokens',
+  limit: number,
+  remaining: number,
+  resetMs: number,
+): void {
+  const remainingKey = `remaining${what}` as const;
+  if (rate[remainingKey] !== undefined && (rate[remainingKey] as number) <= remaining) return;
+  rate[`limit${what}`] = limit;
+  rate[remainingKey] = remaining;
+  rate[`reset${what}Ms`] = resetMs;
+}

@@ -1,0 +1,81 @@
+import type { NewUsageRow, UsageLatencyRollupsTable, UsageRollupsTable } from '../store/schema.js';
+import { hourStart, type SubjectUse, type UsageBatch } from '../store/usage-repo.js';
+import { latencyBucket } from './latency-buckets.js';
+
+/**
+ * Turns queued usage records into one write: the rows, per-token and per-project request counts,
+ * and the rollup deltas per hour, token and model (with a latency histogram), so statistics are
+ * maintained incrementally and never need a scan of raw records.
+ */
+export function toBatch(rows: NewUsageRow[]): UsageBatch {
+  const tokens = new Map<string, SubjectUse>();
+  const projects = new Map<string, SubjectUse>();
+  const rollups = new Map<string, UsageRollupsTable>();
+  const latency = new Map<string, UsageLatencyRollupsTable>();
+  for (const r of rows) {
+    use(tokens, r.token_id, r.created_at);
+    use(projects, r.project_id, r.created_at);
+    const bucket = hourStart(r.created_at);
+    const model = r.model ?? '';
+    const key = `${bucket}|${r.token_id}|${model}`;
+    let g = rollups.get(key);
+    if (!g) {
+      g = {
+        bucket_start: bucket,
+        token_id: r.token_id,
+        project_id: r.project_id,
+        model,
+        requests: 0,
+        errors: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+        cached_tokens: 0,
+        reasoning_tokens: 0,
+        cost_micro_usd: 0,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+        duration_ms_sum: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+      };
+      rollups.set(key, g);
+    }
+    g.requests++;
+    if (r.status >= 400 || r.error) g.errors++;
+    g.prompt_tokens += r.prompt_tokens ?? 0;
+    g.completion_tokens += r.completion_tokens ?? 0;
+    g.total_tokens += r.total_tokens ?? 0;
+    g.cached_tokens += r.cached_tokens ?? 0;
+    g.reasoning_tokens += r.reasoning_tokens ?? 0;
+    if (r.cost_micro_usd === null || r.cost_micro_usd === undefined) g.unpriced_requests++;
+    else g.cost_micro_usd += r.cost_micro_usd;
+    if (r.usage_status === 'estimated') g.estimated_requests++;
+    g.duration_ms_sum += r.duration_ms;
+    g.bytes_in += r.bytes_in;
+    g.bytes_out += r.bytes_out;
+
+    const le = latencyBucket(r.duration_ms);
+    const lkey = `${key}|${le}`;
+    const l = latency.get(lkey);
+    if (l) l.count++;
+    else
+      latency.set(lkey, { bucket_start: bucket, token_id: r.token_id, project_id: r.project_id, model, le, count: 1 });
+  }
+  return {
+    rows,
+    tokenUses: [...tokens.values()],
+    projectUses: [...projects.values()],
+    rollups: [...rollups.values()],
+    latency: [...latency.values()],
+  };
+}
+
+function use(map: Map<string, SubjectUse>, id: string, at: number): void {
+  const u = map.get(id);
+  if (!u) map.set(id, { id, requests: 1, lastUsedAt: at });
+  else {
+    u.requests++;
+    if (at > u.lastUsedAt) u.lastUsedAt = at;
+  }
+}
