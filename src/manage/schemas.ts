@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isUuid } from '../crypto/ids.js';
+import { endpointRuleProblem } from '../limits/allowlist.js';
 import { decodeCursor } from '../store/pagination.js';
 
 /** Schemas of the management API: they validate requests and generate the OpenAPI spec. */
@@ -35,6 +36,56 @@ export const errorBody = z
   })
   .describe('Error');
 
+const perMinute = z.number().int().min(1).max(1e12).nullable();
+const globList = z.array(z.string().trim().min(1).max(200)).max(100).nullable();
+
+/** Limits settable on tokens and projects (the project's act as a ceiling over all its tokens). */
+const limitInputs = {
+  max_requests: z
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .nullable()
+    .optional()
+    .describe('Lifetime request cap; null for none'),
+  requests_per_minute: perMinute
+    .optional()
+    .describe('Requests per minute (GCRA: bursts up to the limit); null for none'),
+  tokens_per_minute: perMinute
+    .optional()
+    .describe('Tokens per minute, reserved from the request and settled on actual usage; null for none'),
+  budget_usd: z
+    .number()
+    .min(0)
+    .max(1e9)
+    .multipleOf(0.000001)
+    .nullable()
+    .optional()
+    .describe('Spending cap in US dollars; null for none'),
+  budget_period: z
+    .enum(['total', 'day', 'month'])
+    .optional()
+    .describe('Budget window: lifetime, UTC day or UTC month (default total)'),
+  allowed_models: globList.optional().describe('Model globs such as "gpt-4o*"; null allows all'),
+  allowed_endpoints: globList
+    .refine((l) => l === null || l.every((r) => endpointRuleProblem(r) === undefined), {
+      message: 'each rule is "METHOD /path-glob" or "/path-glob"',
+    })
+    .optional()
+    .describe('Endpoint rules such as "POST /v1/chat/*" or "/v1/embeddings"; null allows all'),
+};
+
+const limitOutputs = {
+  max_requests: z.number().int().nullable(),
+  requests_per_minute: z.number().int().nullable(),
+  tokens_per_minute: z.number().int().nullable(),
+  budget_usd: z.number().nullable(),
+  budget_period: z.enum(['total', 'day', 'month']),
+  allowed_models: z.array(z.string()).nullable(),
+  allowed_endpoints: z.array(z.string()).nullable(),
+};
+
 export const project = z
   .object({
     id: z.string(),
@@ -42,6 +93,8 @@ export const project = z
     base_url: z.string().nullable(),
     is_active: z.boolean(),
     api_key_hint: z.string().describe('Masked upstream key, e.g. sk-…abcd; the key itself is never returned'),
+    ...limitOutputs,
+    request_count: z.number().int(),
     created_at: isoTime,
     updated_at: isoTime,
   })
@@ -52,6 +105,7 @@ export const createProject = z.strictObject({
   api_key: z.string().min(1).max(1000).describe('Real upstream API key; stored encrypted, never returned'),
   base_url: httpUrl.nullable().optional(),
   is_active: z.boolean().optional(),
+  ...limitInputs,
 });
 
 export const updateProject = z.strictObject({
@@ -60,6 +114,7 @@ export const updateProject = z.strictObject({
   base_url: httpUrl.nullable().optional(),
   is_active: z.boolean().optional(),
   revoke_tokens: z.boolean().optional().describe('Also revoke every token of the project'),
+  ...limitInputs,
 });
 
 export const token = z
@@ -72,7 +127,7 @@ export const token = z
     status: z.enum(['active', 'expired', 'revoked', 'exhausted']),
     expires_at: nullableIso,
     revoked_at: nullableIso,
-    max_requests: z.number().int().nullable(),
+    ...limitOutputs,
     request_count: z.number().int(),
     last_used_at: nullableIso,
     created_at: isoTime,
@@ -90,14 +145,12 @@ const durationMinutes = z
   .min(1)
   .max(60 * 24 * 3650)
   .describe('Lifetime from now, in minutes');
-const maxRequests = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable();
-
 export const createToken = z.strictObject({
   project_id: z.string().min(1),
   name: z.string().trim().max(200).nullable().optional(),
   duration_minutes: durationMinutes.optional(),
   expires_at: isoTime.optional().describe('Absolute expiry; omit both this and duration_minutes for no expiry'),
-  max_requests: maxRequests.optional().describe('Lifetime request cap; null for none'),
+  ...limitInputs,
 });
 
 export const updateToken = z.strictObject({
@@ -105,7 +158,7 @@ export const updateToken = z.strictObject({
   is_active: z.boolean().optional(),
   duration_minutes: durationMinutes.optional().describe('New lifetime from now'),
   expires_at: nullableIso.optional().describe('New absolute expiry; null for no expiry'),
-  max_requests: maxRequests.optional(),
+  ...limitInputs,
 });
 
 export const tokenListQuery = pageQuery.extend({

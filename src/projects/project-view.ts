@@ -1,13 +1,15 @@
+import { type LimitFields, limitFields } from '../limits/limit-fields.js';
 import { toIso } from '../shared/clock.js';
 import type { ProjectRow } from '../store/schema.js';
 
 /** What the API shows of a project: a masked hint of the upstream key, never the key. */
-export interface ProjectView {
+export interface ProjectView extends LimitFields {
   id: string;
   name: string;
   base_url: string | null;
   is_active: boolean;
   api_key_hint: string;
+  request_count: number;
   created_at: string;
   updated_at: string;
 }
@@ -19,6 +21,8 @@ export function toProjectView(row: ProjectRow): ProjectView {
     base_url: row.base_url,
     is_active: row.is_active === 1,
     api_key_hint: row.api_key_hint,
+    ...limitFields(row),
+    request_count: row.request_count,
     created_at: toIso(row.created_at) as string,
     updated_at: toIso(row.updated_at) as string,
   };

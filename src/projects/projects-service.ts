@@ -2,6 +2,7 @@ import { uuidv7 } from '../crypto/ids.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { maskSecret } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
+import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields.js';
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
@@ -11,14 +12,14 @@ import type { TokensRepo } from '../store/tokens-repo.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import { type ProjectView, toProjectView } from './project-view.js';
 
-export interface CreateProjectInput {
+export interface CreateProjectInput extends LimitInput {
   name: string;
   api_key: string;
   base_url?: string | null | undefined;
   is_active?: boolean | undefined;
 }
 
-export interface UpdateProjectInput {
+export interface UpdateProjectInput extends LimitInput {
   name?: string | undefined;
   api_key?: string | undefined;
   base_url?: string | null | undefined;
@@ -46,6 +47,8 @@ export class ProjectsService {
         api_key_hint: maskSecret(input.api_key),
         base_url: normaliseBaseUrl(input.base_url),
         is_active: input.is_active === false ? 0 : 1,
+        ...NO_LIMITS,
+        ...limitColumns(input),
         created_at: now,
         updated_at: now,
       }),
@@ -65,7 +68,7 @@ export class ProjectsService {
   }
 
   async update(id: string, input: UpdateProjectInput): Promise<ProjectView> {
-    const patch: ProjectPatch = { updated_at: this.now() };
+    const patch: ProjectPatch = { updated_at: this.now(), ...limitColumns(input) };
     if (input.name !== undefined) patch.name = input.name;
     if (input.base_url !== undefined) patch.base_url = normaliseBaseUrl(input.base_url);
     if (input.is_active !== undefined) patch.is_active = input.is_active ? 1 : 0;

@@ -1,13 +1,12 @@
-import type { Selectable } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Keyring } from '../crypto/keyring.js';
 import { sha256Hex } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
 import { compileEndpointRules, compileModelRules, type EndpointRule } from '../limits/allowlist.js';
+import type { LimitRow } from '../limits/limit-fields.js';
 import type { BudgetPeriod, SubjectLimits } from '../limits/limits.js';
 import type { Clock } from '../shared/clock.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
-import type { LimitColumns } from '../store/schema.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 
 /** Everything the proxy needs about a token, resolved once and then served from memory. */
@@ -147,9 +146,9 @@ function splitBase(base: string): { upstreamOrigin: string; upstreamPrefix: stri
   return { upstreamOrigin: url.origin, upstreamPrefix: url.pathname.replace(/\/+$/, '') };
 }
 
-type LimitRow = Selectable<LimitColumns> & { id: string; max_requests: number | null; request_count: number };
+type SubjectRow = LimitRow & { id: string; request_count: number };
 
-function subjectLimits(kind: 'token' | 'project', row: LimitRow): SubjectLimits {
+function subjectLimits(kind: 'token' | 'project', row: SubjectRow): SubjectLimits {
   return {
     kind,
     id: row.id,

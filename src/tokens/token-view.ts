@@ -1,8 +1,9 @@
+import { type LimitFields, limitFields } from '../limits/limit-fields.js';
 import { toIso } from '../shared/clock.js';
 import type { TokenRow } from '../store/schema.js';
 
 /** What the API shows of a token: never the hash, never the plaintext (except once, at creation). */
-export interface TokenView {
+export interface TokenView extends LimitFields {
   id: string;
   project_id: string;
   name: string | null;
@@ -11,7 +12,6 @@ export interface TokenView {
   status: 'active' | 'expired' | 'revoked' | 'exhausted';
   expires_at: string | null;
   revoked_at: string | null;
-  max_requests: number | null;
   request_count: number;
   last_used_at: string | null;
   created_at: string;
@@ -35,7 +35,7 @@ export function toTokenView(row: TokenRow, now: number): TokenView {
     status: tokenStatus(row, now),
     expires_at: toIso(row.expires_at),
     revoked_at: toIso(row.revoked_at),
-    max_requests: row.max_requests,
+    ...limitFields(row),
     request_count: row.request_count,
     last_used_at: toIso(row.last_used_at),
     created_at: toIso(row.created_at) as string,

@@ -1,6 +1,7 @@
 import { uuidv7 } from '../crypto/ids.js';
 import { generateToken, maskSecret, sha256Hex } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
+import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields.js';
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
@@ -8,20 +9,18 @@ import type { TokenPatch } from '../store/schema.js';
 import type { TokenFilter, TokensRepo } from '../store/tokens-repo.js';
 import { type TokenView, toTokenView } from './token-view.js';
 
-export interface IssueTokenInput {
+export interface IssueTokenInput extends LimitInput {
   project_id: string;
   name?: string | null | undefined;
   duration_minutes?: number | undefined;
   expires_at?: string | undefined;
-  max_requests?: number | null | undefined;
 }
 
-export interface UpdateTokenInput {
+export interface UpdateTokenInput extends LimitInput {
   name?: string | null | undefined;
   is_active?: boolean | undefined;
   duration_minutes?: number | undefined;
   expires_at?: string | null | undefined;
-  max_requests?: number | null | undefined;
 }
 
 /** Called with the ids of tokens whose cached state is stale, so caches drop them at once. */
@@ -57,7 +56,8 @@ export class TokensService {
       is_active: 1,
       expires_at: this.expiry(input, now) ?? null,
       revoked_at: null,
-      max_requests: input.max_requests ?? null,
+      ...NO_LIMITS,
+      ...limitColumns(input),
       last_used_at: null,
       created_at: now,
       updated_at: now,
@@ -79,9 +79,8 @@ export class TokensService {
 
   async update(id: string, input: UpdateTokenInput): Promise<TokenView> {
     const now = this.now();
-    const patch: TokenPatch = { updated_at: now };
+    const patch: TokenPatch = { updated_at: now, ...limitColumns(input) };
     if (input.name !== undefined) patch.name = input.name;
-    if (input.max_requests !== undefined) patch.max_requests = input.max_requests;
     if (input.is_active !== undefined) {
       const current = await this.tokens.findById(id);
       if (!current) throw errors.notFound('token', id);
