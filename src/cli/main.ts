@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
 import { projectCommands, tokenCommands } from './manage-commands.js';
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
   tokenCommands(program);
   mockUpstreamCommand(program);
   chatCommand(program);
+  benchCommand(program);
   return program;
 }
 

@@ -126,7 +126,8 @@ class Exchange implements Dispatcher.DispatchHandler {
         deps.logger.info({ request_id: this.id, path: this.path }, 'client went away before the request was forwarded');
         return;
       }
-      this.facts = bodyFacts(this.body, req.headers);
+      // Parsed only when a check needs it; most requests only want include_usage (see requestBody).
+      if (needsBody(identity)) this.facts = bodyFacts(this.body, req.headers);
     }
     const modelProblem = checkModel(identity, this.facts?.model);
     if (modelProblem) return this.refuse(modelProblem);
@@ -343,6 +344,10 @@ class Exchange implements Dispatcher.DispatchHandler {
    * missing. Cost follows from the pricing table; unknown models get no cost, not zero.
    */
   private measuredUsage(): { u: CapturedUsage; status: 'reported' | 'estimated' | 'missing'; cost: number | null } {
+    // The request's own facts fill gaps (images report no model; cut streams report no usage).
+    if (!this.facts && this.body && (this.usage.model === null || this.usage.totalTokens === null)) {
+      this.facts = bodyFacts(this.body, this.req.headers);
+    }
     const u = { ...this.usage, model: this.usage.model ?? this.facts?.model ?? null };
     let status: 'reported' | 'estimated' | 'missing' = 'missing';
     if (u.totalTokens !== null) status = 'reported';

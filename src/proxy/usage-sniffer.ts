@@ -7,9 +7,13 @@ export interface UsageSniffer {
   finish(): CapturedUsage;
 }
 
-/** Bodies up to this size are parsed whole; larger ones (big embeddings) only at their head and tail. */
-const FULL_PARSE_LIMIT = 1 << 20;
-const EDGE = 64 * 1024;
+/**
+ * Bodies up to this size are parsed whole; larger ones (embeddings: ~33 KB per 1536-dim vector)
+ * only at their head and tail, which is where OpenAI puts `model` and `usage`. Parsing a large
+ * body whole would cost more CPU than the rest of the request.
+ */
+const FULL_PARSE_LIMIT = 16 * 1024;
+const EDGE = 8 * 1024;
 
 /**
  * JSON responses. Small bodies are parsed whole. For large ones only the first and last 64 KiB are

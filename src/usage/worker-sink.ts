@@ -45,7 +45,11 @@ export class WorkerSink implements UsageSink {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(workerFile(), { workerData: this.database });
+    const worker = new Worker(workerFile(), {
+      workerData: this.database,
+      // The worker holds one batch at a time: a small young generation keeps its footprint low.
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
+    });
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);

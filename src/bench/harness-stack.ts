@@ -1,0 +1,243 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+
+/** A process the harness started and must stop. */
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  /** stdout + stderr so far (last 64 KiB). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function spawnChild(name: string, command: string, args: string[], env: Record<string, string>): Child {
+  const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (c: Buffer) => {
+    out += c.toString('utf8');
+    if (out.length > 65_536) out = out.slice(-65_536);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  if (proc.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  return {
+    name,
+    proc,
+    pid: proc.pid,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const timeout = sleep(5000).then(() => 'timeout');
+      if ((await Promise.race([exited, timeout])) === 'timeout') {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves with the first match of `pattern` in the child's output. */
+export async function waitForOutput(child: Child, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = pattern.exec(child.output());
+    if (m) return m;
+    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited early:\n${child.output()}`);
+    if (Date.now() > until) throw new Error(`${child.name} did not start in time:\n${child.output()}`);
+    await sleep(50);
+  }
+}
+
+/** Polls until GET url answers `status`. */
+export async function waitForHttp(
+  child: Child,
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await request(url, { headers });
+      await res.body.dump();
+      if (res.statusCode === 200) return;
+    } catch {}
+    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited early:\n${child.output()}`);
+    if (Date.now() > until) throw new Error(`${child.name} did not answer ${url} in time:\n${child.output()}`);
+    await sleep(100);
+  }
+}
+
+export async function jsonCall<T>(
+  method: 'GET' | 'POST',
+  url: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await request(url, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
+}
+
+/** Resident set size of a process, KiB (Linux /proc), or null. */
+export function rssKiB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** Fields of /proc/<pid>/stat after the command name. */
+function statFields(pid: number): string[] | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU time of a process, ms (Linux /proc), or null. */
+export function cpuMs(pid: number): number | null {
+  const f = statFields(pid);
+  if (!f) return null;
+  // After the name: state(0) ppid(1) … utime(11) stime(12).
+  return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks();
+}
+
+/** CPU time all processes on the machine used so far, ms (Linux /proc/stat), or null. */
+export function machineBusyMs(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal …
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return (busy * 1000) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** Direct children of a process (nginx workers of the master). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const f = statFields(Number(e));
+    if (f && Number(f[1]) === pid) out.push(Number(e));
+  }
+  return out;
+}
+
+/** CPU of a process and its direct children, ms. */
+export function treeCpuMs(pid: number): number | null {
+  const own = cpuMs(pid);
+  if (own === null) return null;
+  return childPids(pid).reduce((sum, p) => sum + (cpuMs(p) ?? 0), own);
+}
+
+export const NGINX_BIN = '/usr/sbin/nginx';
+
+/** nginx as a plain reverse proxy: one worker, keep-alive upstream, no buffering, access log buffered to a file. */
+export function nginxConfig(dir: string, listenPort: number, upstream: URL, workerConnections = 8192): string {
+  const user = process.getuid?.() === 0 ? 'user root root;\n' : '';
+  return `${user}worker_processes 1;
+worker_rlimit_nofile ${workerConnections * 2};
+events { worker_connections ${workerConnections}; }
+http {
+  access_log ${path.join(dir, 'access.log')} combined buffer=64k flush=1s;
+  client_body_temp_path ${path.join(dir, 'client_body')};
+  proxy_temp_path ${path.join(dir, 'proxy')};
+  fastcgi_temp_path ${path.join(dir, 'fastcgi')};
+  uwsgi_temp_path ${path.join(dir, 'uwsgi')};
+  scgi_temp_path ${path.join(dir, 'scgi')};
+  client_max_body_size 64m;
+  upstream llm_upstream {
+    server ${upstream.host};
+    keepalive 1024;
+  }
+  server {
+    listen 127.0.0.1:${listenPort};
+    location / {
+      proxy_pass http://llm_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 600s;
+    }
+  }
+}
+`;
+}
+
+export function nginxVersion(): string | null {
+  if (!existsSync(NGINX_BIN)) return null;
+  // nginx prints its version on stderr.
+  const res = spawnSync(NGINX_BIN, ['-v'], { encoding: 'utf8' });
+  return `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().replace(/^nginx version: /, '') || null;
+}
+
+export async function startNginx(
+  dir: string,
+  upstream: URL,
+  env: Record<string, string>,
+): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(dir, port, upstream));
+  const child = spawnChild(
+    'nginx',
+    NGINX_BIN,
+    ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log'), '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')};`],
+    env,
+  );
+  return { child, url: `http://127.0.0.1:${port}` };
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * `node dist/bench/main.js …` is `llm-proxy bench …` without the rest of the CLI: the harness and
+ * the tests run the load generator through it, in a process of its own.
+ */
+import { Command, CommanderError } from 'commander';
+import { benchCommand } from '../cli/bench-command.js';
+import { CliError } from '../cli/client.js';
+
+const program = new Command('llm-proxy').exitOverride();
+benchCommand(program);
+try {
+  await program.parseAsync([process.argv[0] ?? 'node', 'llm-proxy', 'bench', ...process.argv.slice(2)]);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  process.stderr.write(
+    `llm-proxy bench: ${err instanceof CliError ? err.message : String((err as Error)?.stack ?? err)}\n`,
+  );
+  process.exitCode = 1;
+}
