@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { createAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -29,6 +30,7 @@ export async function createApp(
     pools: runtime.pools,
     recordUsage: (rec) => runtime.usage.record(rec),
     logger,
+    accessLog: createAccessLog(logger),
     bodyLimitBytes: config.proxy.bodyLimitBytes,
     streamIncludeUsage: config.proxy.streamIncludeUsage,
   });
@@ -41,6 +43,8 @@ export async function createApp(
       version: VERSION,
       projects: runtime.projects,
       tokens: runtime.tokens,
+      usage: runtime.usageStats,
+      pricing: runtime.pricingService,
     },
     proxy,
     health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown },
@@ -69,6 +73,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? 'localhost' : config.listen.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
+  // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
+  runtime.maintenance.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -84,6 +90,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       // than waiting for the keep-alive timeout.
       const reaper = setInterval(() => connections.closeIdle(), 100);
       try {
+        await runtime.maintenance.stop();
         await app.close();
         // Exchanges cut at the deadline still write their usage record before the writer closes.
         await proxy.drain(1_000);

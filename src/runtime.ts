@@ -1,6 +1,8 @@
 import type { Config } from './config/config.js';
+import { ConfigError } from './errors.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
+import { Maintenance } from './maintenance/maintenance.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
@@ -8,13 +10,18 @@ import { systemClock } from './shared/clock.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { type Db, openDatabase } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
+import { PricingRepo } from './store/pricing-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
 import { TokensRepo } from './store/tokens-repo.js';
 import { UsageRepo } from './store/usage-repo.js';
+import { UsageStatsRepo } from './store/usage-stats-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
 import { TokensService } from './tokens/tokens-service.js';
+import { toBatch } from './usage/batch.js';
 import { PricingTable } from './usage/pricing.js';
+import { PricingService } from './usage/pricing-service.js';
 import type { UsageSink } from './usage/usage-sink.js';
+import { UsageStats } from './usage/usage-stats.js';
 import { UsageWriter } from './usage/usage-writer.js';
 import { WorkerSink } from './usage/worker-sink.js';
 
@@ -29,21 +36,37 @@ export interface Runtime {
   authenticator: Authenticator;
   limiter: Limiter;
   pricing: PricingTable;
+  /** Pricing overrides through the management API (persisted, applied to `pricing` at once). */
+  pricingService: PricingService;
   usage: UsageWriter;
   usageRepo: UsageRepo;
+  usageStats: UsageStats;
+  tokensRepo: TokensRepo;
+  /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
+  maintenance: Maintenance;
   pools: UpstreamPools;
-  /** Closes upstream connections, flushes pending usage, then closes the store. */
+  /** Stops maintenance, closes upstream connections, flushes pending usage, then closes the store. */
   close(): Promise<void>;
 }
 
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  // A bad PRICING_FILE stops the start before anything is opened.
+  let pricing: PricingTable;
+  try {
+    pricing = PricingTable.load(config.pricingFile);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  PRICING_FILE: ${(err as Error).message}`);
+  }
   const db = openDatabase(config.database, (err) =>
     logger.warn({ err: err.message }, 'database connection lost; will reconnect on next use'),
   );
   let secrets: Secrets;
+  const pricingService = new PricingService(new PricingRepo(db), pricing, systemClock);
   try {
     await prepareSchema(db, config, logger);
     secrets = loadSecrets(config);
+    const overrides = await pricingService.reload();
+    if (overrides > 0) logger.debug({ overrides }, 'pricing overrides loaded');
   } catch (err) {
     await db.destroy();
     throw err;
@@ -69,10 +92,13 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     defaultUpstream: config.openaiApiUrl,
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
-  const pricing = PricingTable.load(config.pricingFile);
   const limiter = new MemoryLimiter((subject, from) => usageRepo.spentSince(subject.kind, subject.id, from));
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage);
   const pools = new UpstreamPools(config.proxy.upstream);
+  const maintenance = new Maintenance(
+    { usageRepo, tokensRepo, tokens, pricing: pricingService, logger, now: systemClock },
+    config.maintenance,
+  );
   return {
     config,
     logger,
@@ -83,10 +109,15 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     authenticator,
     limiter,
     pricing,
+    pricingService,
     usage,
     usageRepo,
+    usageStats: new UsageStats(new UsageStatsRepo(db)),
+    tokensRepo,
+    maintenance,
     pools,
     close: async () => {
+      await maintenance.stop();
       await pools.close();
       await usage.close();
       await db.destroy();
@@ -114,5 +145,5 @@ function usageSink(config: Config, repo: UsageRepo, logger: Logger): UsageSink {
   if (config.database.kind === 'sqlite' && config.database.path !== ':memory:') {
     return new WorkerSink(config.database, logger);
   }
-  return { writeBatch: (batch) => repo.writeBatch(batch), close: async () => {} };
+  return { write: (rows) => repo.writeBatch(toBatch(rows)), close: async () => {} };
 }

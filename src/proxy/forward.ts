@@ -4,6 +4,7 @@ import { pipeline, type Readable, Transform, type TransformCallback } from 'node
 import type { Dispatcher } from 'undici';
 import { AppError, errors, fromUnexpected } from '../errors.js';
 import type { Limiter, Ticket } from '../limits/limits.js';
+import type { AccessEntry } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
 import type { PricingTable } from '../usage/pricing.js';
@@ -33,6 +34,7 @@ export interface ProxyDeps {
   pools: UpstreamPools;
   recordUsage: (rec: UsageRecord) => void;
   logger: Logger;
+  accessLog: (e: AccessEntry) => void;
   bodyLimitBytes: number;
   streamIncludeUsage: boolean;
 }
@@ -393,23 +395,20 @@ class Exchange implements Dispatcher.DispatchHandler {
       created_at: Date.now(),
     };
     this.deps.recordUsage(rec);
-    this.deps.logger.info(
-      {
-        request_id: this.id,
-        token_id: rec.token_id,
-        project_id: rec.project_id,
-        method: rec.method,
-        path: rec.path,
-        status: rec.status,
-        model: rec.model,
-        stream: this.stream,
-        total_tokens: rec.total_tokens,
-        duration_ms: rec.duration_ms,
-        upstream_ms: rec.upstream_ms,
-        error: rec.error ?? undefined,
-      },
-      'proxy request',
-    );
+    this.deps.accessLog({
+      request_id: this.id,
+      token_id: rec.token_id,
+      project_id: rec.project_id,
+      method: rec.method,
+      path: rec.path,
+      status: rec.status,
+      model: rec.model ?? null,
+      stream: this.stream,
+      total_tokens: rec.total_tokens ?? null,
+      duration_ms: rec.duration_ms,
+      upstream_ms: rec.upstream_ms ?? null,
+      error: rec.error ?? null,
+    });
     this.done?.();
   }
 }

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DatabaseConfig } from '../config/config.js';
 import { openDatabase } from '../store/database.js';
 import { UsageRepo } from '../store/usage-repo.js';
+import { toBatch } from './batch.js';
 import type { WorkerReply, WorkerRequest } from './worker-sink.js';
 
 /**
@@ -19,7 +20,7 @@ port.on('message', (msg: WorkerRequest) => {
     void db.destroy().then(() => port.close());
     return;
   }
-  repo.writeBatch(msg.batch).then(
+  repo.writeBatch(toBatch(msg.rows)).then(
     () => port.postMessage({ id: msg.id, ok: true } satisfies WorkerReply),
     (err: unknown) => {
       const e = err as { message?: string; code?: string };

@@ -1,7 +1,6 @@
 import { uuidv7 } from '../crypto/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { NewUsageRow } from '../store/schema.js';
-import { toBatch } from './batch.js';
 import type { UsageSink } from './usage-sink.js';
 
 /** A usage record as the proxy produces it; the writer adds the id. */
@@ -74,7 +73,7 @@ export class UsageWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.opts.batchSize);
       try {
-        await this.sink.writeBatch(toBatch(batch));
+        await this.sink.write(batch);
       } catch (err) {
         this.failures++;
         // Log the first failure and then every 60th, not one line per tick while the database is down.

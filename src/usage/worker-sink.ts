@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DatabaseConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
-import type { UsageBatch } from '../store/usage-repo.js';
+import type { NewUsageRow } from '../store/schema.js';
 import type { UsageSink } from './usage-sink.js';
 
-export type WorkerRequest = { kind: 'write'; id: number; batch: UsageBatch } | { kind: 'close' };
+export type WorkerRequest = { kind: 'write'; id: number; rows: NewUsageRow[] } | { kind: 'close' };
 export type WorkerReply =
   | { id: number; ok: true }
   | { id: number; ok: false; message: string; code?: string | undefined };
@@ -25,12 +25,12 @@ export class WorkerSink implements UsageSink {
     private readonly logger: Logger,
   ) {}
 
-  writeBatch(batch: UsageBatch): Promise<void> {
+  write(rows: NewUsageRow[]): Promise<void> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: 'write', id, batch } satisfies WorkerRequest);
+      worker.postMessage({ kind: 'write', id, rows } satisfies WorkerRequest);
     });
   }
 
