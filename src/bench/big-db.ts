@@ -10,14 +10,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { uuidv7 } from '../crypto/ids.js';
-import { freePort, jsonCall, spawnChild, waitForHttp, waitForOutput } from './harness-stack.js';
+import { issueBenchToken, jsonCall, startMockChild, startProxyChild } from './harness-stack.js';
 import type { BenchReport } from './result.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -80,58 +80,32 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-proxy-bigdb-'));
   const children: Array<{ stop(): Promise<void> }> = [];
   try {
-    const mock = spawnChild(
-      'mock',
-      process.execPath,
-      ['--title=llm-proxy-bench-mock', CLI, 'mock-upstream', '--port', '0', '--api-key', KEY],
-      {},
-    );
-    children.push(mock);
-    const mockUrl = (await waitForOutput(mock, /listening on (http:\/\/\S+)/))[1] as string;
+    const mock = await startMockChild(CLI, KEY);
+    children.push(mock.child);
+    const mockUrl = mock.url;
 
     // A fresh proxy creates the project and the shared token; its data directory is then copied and seeded.
     const fresh = path.join(dir, 'fresh');
     const big = path.join(dir, 'big');
     const start = async (dataDir: string) => {
-      const port = await freePort();
-      const env = {
-        DATA_DIR: dataDir,
-        LISTEN_ADDR: `127.0.0.1:${port}`,
-        OPENAI_API_URL: mockUrl,
-        LOG_FILE: path.join(dataDir, 'proxy.log'),
-      };
-      const child = spawnChild(
-        `proxy ${path.basename(dataDir)}`,
-        process.execPath,
-        ['--title=llm-proxy-bench-proxy', CLI, 'serve'],
-        env,
-      );
-      children.push(child);
-      const url = `http://127.0.0.1:${port}`;
-      await waitForHttp(child, `${url}/ready`);
-      return { child, url };
+      const p = await startProxyChild(CLI, dataDir, mockUrl);
+      children.push(p.child);
+      return p;
     };
     const first = await start(fresh);
-    const mt = readFileSync(path.join(fresh, 'management-token'), 'utf8').trim();
-    const project = await jsonCall<{ id: string }>('POST', `${first.url}/manage/projects`, mt, {
-      name: 'bench',
-      api_key: KEY,
-    });
-    const token = await jsonCall<{ token: string }>('POST', `${first.url}/manage/tokens`, mt, {
-      project_id: project.body.id,
-    });
+    const issued = await issueBenchToken(first.url, fresh, KEY);
     await first.child.stop();
     mkdirSync(big);
     cpSync(fresh, big, { recursive: true });
     log(`seeding ${tokens} tokens and ${records} usage records…`);
     const t0 = Date.now();
-    seed(path.join(big, 'llm-proxy.db'), project.body.id, tokens, records);
+    seed(path.join(big, 'llm-proxy.db'), issued.projectId, tokens, records);
     const dbBytes = statSync(path.join(big, 'llm-proxy.db')).size;
     log(`seeded in ${((Date.now() - t0) / 1000).toFixed(0)} s, database ${(dbBytes / 2 ** 30).toFixed(2)} GiB`);
 
     const small = await start(fresh);
     const large = await start(big);
-    const probe = await jsonCall<unknown>('GET', `${large.url}/v1/models`, token.body.token);
+    const probe = await jsonCall<unknown>('GET', `${large.url}/v1/models`, issued.token);
     if (probe.status !== 200) throw new Error(`the seeded proxy refused the token: ${JSON.stringify(probe.body)}`);
     const cells: Array<{ concurrency: number; report: BenchReport }> = [];
     for (const c of [1, 32]) {
@@ -140,11 +114,11 @@ async function main(): Promise<void> {
         '--direct',
         small.url,
         '--direct-token',
-        token.body.token,
+        issued.token,
         '--proxy',
         large.url,
         '--token',
-        token.body.token,
+        issued.token,
       ];
       const load = ['-e', 'chat', '-c', String(c), '-d', String(values.duration), '--rounds', '5', '--warmup', '1s'];
       const args = [BENCH, ...pair, ...load, '--json', '-', '--quiet'];

@@ -241,3 +241,61 @@ export async function startNginx(
   );
   return { child, url: `http://127.0.0.1:${port}` };
 }
+
+/** The mock upstream as a child process (CLI entry `cli`), and its URL. */
+export async function startMockChild(cli: string, apiKey: string): Promise<{ child: Child; url: string }> {
+  const child = spawnChild(
+    'mock upstream',
+    process.execPath,
+    ['--title=llm-proxy-bench-mock', cli, 'mock-upstream', '--port', '0', '--api-key', apiKey],
+    {},
+  );
+  const url = (await waitForOutput(child, /listening on (http:\/\/\S+)/))[1] as string;
+  return { child, url };
+}
+
+/** A proxy as a child process on a free port with its data (and log) in `dataDir`, once ready. */
+export async function startProxyChild(
+  cli: string,
+  dataDir: string,
+  upstream: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const env = {
+    DATA_DIR: dataDir,
+    LISTEN_ADDR: `127.0.0.1:${port}`,
+    OPENAI_API_URL: upstream,
+    LOG_FILE: path.join(dataDir, 'proxy.log'),
+    ...extraEnv,
+  };
+  const child = spawnChild(
+    `proxy ${path.basename(dataDir)}`,
+    process.execPath,
+    ['--title=llm-proxy-bench-proxy', cli, 'serve'],
+    env,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(child, `${url}/ready`);
+  return { child, url };
+}
+
+/** Creates a project for `upstreamKey` and a token through the management API; returns the token. */
+export async function issueBenchToken(
+  proxyUrl: string,
+  dataDir: string,
+  upstreamKey: string,
+): Promise<{ projectId: string; token: string }> {
+  const mt = readFileSync(path.join(dataDir, 'management-token'), 'utf8').trim();
+  const project = await jsonCall<{ id: string }>('POST', `${proxyUrl}/manage/projects`, mt, {
+    name: 'bench',
+    api_key: upstreamKey,
+  });
+  if (project.status !== 201) throw new Error(`creating a project: ${project.status} ${JSON.stringify(project.body)}`);
+  const token = await jsonCall<{ token: string }>('POST', `${proxyUrl}/manage/tokens`, mt, {
+    project_id: project.body.id,
+    name: 'bench',
+  });
+  if (token.status !== 201) throw new Error(`creating a token: ${token.status} ${JSON.stringify(token.body)}`);
+  return { projectId: project.body.id, token: token.body.token };
+}

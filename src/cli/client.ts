@@ -28,19 +28,7 @@ export class ManageClient {
   }
 
   async call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}/manage${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
-    }
+    const res = await this.send(method, route, body);
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     let json: unknown;
@@ -54,6 +42,39 @@ export class ManageClient {
       throw new CliError(`${res.status} ${e?.code ?? 'error'}: ${e?.message ?? text}`);
     }
     return json as T;
+  }
+
+  /** A GET answered in another format than JSON (e.g. `text/csv`); errors still arrive as JSON. */
+  async text(route: string, accept: string): Promise<string> {
+    const res = await this.send('GET', route, undefined, { accept });
+    const text = await res.text();
+    if (res.ok) return text;
+    let e: { message?: string; code?: string } | undefined;
+    try {
+      e = (JSON.parse(text) as { error?: { message?: string; code?: string } }).error;
+    } catch {}
+    throw new CliError(`${res.status} ${e?.code ?? 'error'}: ${e?.message ?? text.slice(0, 200)}`);
+  }
+
+  private async send(
+    method: string,
+    route: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    try {
+      return await fetch(`${this.baseUrl}/manage${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { VERSION } from '../version.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
-import { projectCommands, tokenCommands } from './manage-commands.js';
+import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
 
 /** Flags shared by commands that open the store themselves; each maps to a setting. */
 function serverFlags(cmd: Command): Command {
@@ -77,8 +77,47 @@ export function buildProgram(): Command {
       else process.stdout.write(text);
     });
 
+  serverFlags(
+    program
+      .command('maintenance')
+      .description('run one maintenance pass (usage retention, token cleanup) and exit; for cron')
+      .option('--usage-retention-days <n>', 'delete usage records older than this; 0 keeps them (USAGE_RETENTION_DAYS)')
+      .option('--token-retention-days <n>', 'delete tokens ended longer ago; 0 keeps them (TOKEN_RETENTION_DAYS)'),
+  ).action(async (_o, cmd: Command) => {
+    const o = cmd.opts<{ usageRetentionDays?: string; tokenRetentionDays?: string }>();
+    const base = cmd.opts<{ listen?: string; dataDir?: string; databaseUrl?: string; config?: string }>();
+    const config = loadConfig({
+      LISTEN_ADDR: base.listen,
+      DATA_DIR: base.dataDir,
+      DATABASE_URL: base.databaseUrl,
+      CONFIG_FILE: base.config,
+      USAGE_RETENTION_DAYS: o.usageRetentionDays,
+      TOKEN_RETENTION_DAYS: o.tokenRetentionDays,
+    });
+    const { createLogger, flushLogger } = await import('../observability/logger.js');
+    const { createRuntime } = await import('../runtime.js');
+    // Quiet for cron: only failures are logged; the summary goes to stdout.
+    const logger = createLogger({ ...config.log, level: 'error' });
+    const runtime = await createRuntime(config, logger);
+    try {
+      const report = await runtime.maintenance.runOnce();
+      const { usageRetentionDays: u, tokenRetentionDays: t } = config.maintenance;
+      process.stdout.write(
+        `${u === 0 ? 'usage retention off (USAGE_RETENTION_DAYS=0)' : `deleted ${report.usage_records_deleted} usage record(s) older than ${u} day(s)`}\n` +
+          `deactivated ${report.tokens_deactivated} expired token(s)\n` +
+          `${t === 0 ? 'token retention off (TOKEN_RETENTION_DAYS=0)' : `deleted ${report.tokens_deleted} token(s) that ended more than ${t} day(s) ago`}\n`,
+      );
+      if (report.errors.length > 0) throw new CliError(`maintenance failed: ${report.errors.join('; ')}`);
+    } finally {
+      await runtime.close();
+      await flushLogger(logger);
+    }
+  });
+
   projectCommands(program);
   tokenCommands(program);
+  usageCommand(program);
+  pricingCommands(program);
   mockUpstreamCommand(program);
   chatCommand(program);
   benchCommand(program);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ManageClient } from './client.js';
+import { InvalidArgumentError } from 'commander';
+import { CliError, ManageClient } from './client.js';
 import { print } from './output.js';
 
 type Opts = Record<string, unknown>;
@@ -33,23 +34,96 @@ const int = (v: string) => {
 const enc = encodeURIComponent;
 const defined = (o: Opts) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
+/**
+ * A flag value that clears a limit (sent as null). Commander turns a parser's null into '', so
+ * parsers return this marker and `limitBody` maps it to null.
+ */
+const CLEAR = Symbol('clear');
+type Clearable<T> = T | typeof CLEAR;
+
+/** A count limit: a positive integer; 0 or "none" clears it. */
+const limitInt = (v: string): Clearable<number> => {
+  if (v === 'none') return CLEAR;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError('expected a whole number, 0 or "none"');
+  }
+  return n === 0 ? CLEAR : n;
+};
+/** Dollars: a non-negative number; "none" clears the budget (0 is a budget of nothing). */
+const usd = (v: string): Clearable<number> => {
+  if (v === 'none') return CLEAR;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected dollars, e.g. 25 or 0.5, or "none"');
+  return n;
+};
+const period = (v: string): string => {
+  if (!['total', 'day', 'month'].includes(v)) throw new InvalidArgumentError('expected total, day or month');
+  return v;
+};
+/** A comma-separated list; "" clears it (no restriction). */
+const list = (v: string): Clearable<string[]> => {
+  const items = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return items.length === 0 ? CLEAR : items;
+};
+const price = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected USD per 1M tokens, e.g. 2.5');
+  return n;
+};
+
+/** The limit flags shared by tokens and projects (`--max-requests` too, given `withMaxRequests`). */
+function limitOptions(cmd: Command, withMaxRequests: boolean): Command {
+  if (withMaxRequests) cmd.option('--max-requests <n>', 'lifetime request cap (0 or "none": no cap)', limitInt);
+  return cmd
+    .option('--requests-per-minute <n>', 'requests per minute (0 or "none": no limit)', limitInt)
+    .option('--tokens-per-minute <n>', 'tokens per minute (0 or "none": no limit)', limitInt)
+    .option('--budget-usd <usd>', 'spending cap in US dollars ("none": no cap)', usd)
+    .option('--budget-period <period>', 'budget window: total, day or month (UTC)', period)
+    .option('--allowed-models <globs>', 'comma-separated model globs, e.g. "gpt-4o*,gpt-4.1*" ("" allows all)', list)
+    .option(
+      '--allowed-endpoints <rules>',
+      'comma-separated endpoint rules, e.g. "POST /v1/chat/*,/v1/embeddings" ("" allows all)',
+      list,
+    );
+}
+
+/** The limit fields of a request body from the flags given (absent flags stay absent). */
+const limitBody = (o: Opts): Opts =>
+  Object.fromEntries(
+    Object.entries(
+      defined({
+        max_requests: o.maxRequests,
+        requests_per_minute: o.requestsPerMinute,
+        tokens_per_minute: o.tokensPerMinute,
+        budget_usd: o.budgetUsd,
+        budget_period: o.budgetPeriod,
+        allowed_models: o.allowedModels,
+        allowed_endpoints: o.allowedEndpoints,
+      }),
+    ).map(([k, v]) => [k, v === CLEAR ? null : v]),
+  );
+
 export function projectCommands(program: Command): void {
   const project = program.command('project').description('manage projects (upstream keys) on a running server');
 
   clientAction(
-    project
-      .command('create')
-      .description('register a project with its real upstream API key')
+    limitOptions(project.command('create'), true)
+      .description('register a project with its real upstream API key (and limits over all its tokens)')
       .requiredOption('--name <name>', 'unique project name')
       .requiredOption('--api-key <key>', 'real upstream API key (stored encrypted, never shown again)')
       .option('--base-url <url>', 'upstream origin (default OPENAI_API_URL)')
       .option('--inactive', 'create it deactivated'),
     (c, _a, o) =>
-      c.call(
-        'POST',
-        '/projects',
-        defined({ name: o.name, api_key: o.apiKey, base_url: o.baseUrl, is_active: o.inactive ? false : undefined }),
-      ),
+      c.call('POST', '/projects', {
+        ...defined({ name: o.name, api_key: o.apiKey, base_url: o.baseUrl, is_active: o.inactive ? false : undefined }),
+        ...limitBody(o),
+      }),
   );
   clientAction(
     project
@@ -63,10 +137,9 @@ export function projectCommands(program: Command): void {
     c.call('GET', `/projects/${enc(id ?? '')}`),
   );
   clientAction(
-    project
-      .command('update')
+    limitOptions(project.command('update'), true)
       .argument('<id>')
-      .description('change name, key, upstream or activity')
+      .description('change name, key, upstream, activity or limits')
       .option('--name <name>')
       .option('--api-key <key>')
       .option('--base-url <url>', 'new upstream origin ("" to use the default)')
@@ -83,6 +156,7 @@ export function projectCommands(program: Command): void {
           base_url: o.baseUrl === '' ? null : o.baseUrl,
           is_active: o.active ? true : o.inactive ? false : undefined,
           revoke_tokens: o.revokeTokens ? true : undefined,
+          ...limitBody(o),
         }),
       ),
   );
@@ -99,26 +173,45 @@ export function tokenCommands(program: Command): void {
   const token = program.command('token').description('manage proxy tokens on a running server');
 
   clientAction(
-    token
-      .command('create')
+    limitOptions(token.command('create'), true)
       .description('issue a token (the plaintext is printed once)')
       .requiredOption('--project <id>', 'project id')
       .option('--name <name>', 'label, e.g. who or what uses it')
       .option('--duration-minutes <n>', 'lifetime in minutes', int)
-      .option('--expires-at <iso>', 'absolute expiry (RFC 3339)')
-      .option('--max-requests <n>', 'lifetime request cap', int),
+      .option('--expires-at <iso>', 'absolute expiry (RFC 3339)'),
     (c, _a, o) =>
-      c.call(
-        'POST',
-        '/tokens',
-        defined({
+      c.call('POST', '/tokens', {
+        ...defined({
           project_id: o.project,
           name: o.name,
           duration_minutes: o.durationMinutes,
           expires_at: o.expiresAt,
-          max_requests: o.maxRequests,
         }),
-      ),
+        ...limitBody(o),
+      }),
+  );
+  clientAction(
+    limitOptions(token.command('batch'), true)
+      .description('issue many tokens with the same settings in one transaction (plaintexts printed once)')
+      .requiredOption('--project <id>', 'project id')
+      .requiredOption('--count <n>', 'how many (1-1000)', int)
+      .option('--name-prefix <prefix>', 'names become <prefix>-001, <prefix>-002, …')
+      .option('--duration-minutes <n>', 'lifetime in minutes', int)
+      .option('--expires-at <iso>', 'absolute expiry (RFC 3339)'),
+    async (c, _a, o) => {
+      const res = await c.call<{ data: Record<string, unknown>[] }>('POST', '/tokens/batch', {
+        ...defined({
+          project_id: o.project,
+          count: o.count,
+          name_prefix: o.namePrefix,
+          duration_minutes: o.durationMinutes,
+          expires_at: o.expiresAt,
+        }),
+        ...limitBody(o),
+      });
+      print(res, Boolean(o.json), ['id', 'name', 'expires_at', 'token']);
+      return undefined;
+    },
   );
   clientAction(
     token
@@ -138,28 +231,24 @@ export function tokenCommands(program: Command): void {
     c.call('GET', `/tokens/${enc(id ?? '')}`),
   );
   clientAction(
-    token
-      .command('update')
+    limitOptions(token.command('update'), true)
       .argument('<id>')
-      .description('change name, expiry, cap or activity')
+      .description('change name, expiry, activity or limits')
       .option('--name <name>')
       .option('--duration-minutes <n>', 'new lifetime from now', int)
       .option('--expires-at <iso>', 'new absolute expiry ("never" for none)')
-      .option('--max-requests <n>', 'new cap (0 for none)', int)
       .option('--active', 'reactivate')
       .option('--inactive', 'deactivate'),
     (c, [id], o) =>
-      c.call(
-        'PATCH',
-        `/tokens/${enc(id ?? '')}`,
-        defined({
+      c.call('PATCH', `/tokens/${enc(id ?? '')}`, {
+        ...defined({
           name: o.name,
           duration_minutes: o.durationMinutes,
           expires_at: o.expiresAt === 'never' ? null : o.expiresAt,
-          max_requests: o.maxRequests === 0 ? null : o.maxRequests,
           is_active: o.active ? true : o.inactive ? false : undefined,
         }),
-      ),
+        ...limitBody(o),
+      }),
   );
   clientAction(token.command('revoke').argument('<id>').description('revoke a token'), async (c, [id]) => {
     await c.call('DELETE', `/tokens/${enc(id ?? '')}`);
@@ -168,6 +257,149 @@ export function tokenCommands(program: Command): void {
   clientAction(
     token.command('revoke-project').argument('<project-id>').description("revoke all of a project's tokens"),
     (c, [id]) => c.call('POST', `/projects/${enc(id ?? '')}/tokens/revoke`),
+  );
+  clientAction(
+    token
+      .command('revoke-where')
+      .description('revoke the active tokens matching every given filter (at least one)')
+      .option('--project <id>', 'tokens of this project')
+      .option('--name-prefix <prefix>', 'tokens whose name starts with this (case-sensitive)')
+      .option('--ids <ids>', 'comma-separated token ids', list)
+      .option('--expired', 'tokens past their expiry'),
+    (c, _a, o) => {
+      const body = defined({
+        project_id: o.project,
+        name_prefix: o.namePrefix,
+        ids: o.ids === CLEAR ? undefined : o.ids,
+        expired: o.expired ? true : undefined,
+      });
+      if (Object.keys(body).length === 0) {
+        throw new CliError('give at least one filter: --project, --name-prefix, --ids or --expired');
+      }
+      return c.call('POST', '/tokens/revoke', body);
+    },
+  );
+}
+
+interface UsageTotalsJson {
+  requests: number;
+  [k: string]: unknown;
+}
+interface UsageReportJson {
+  from: string | null;
+  to: string | null;
+  group_by: string | null;
+  data: Array<UsageTotalsJson & { latency_ms: Record<string, number | null> }>;
+  totals: UsageTotalsJson;
+  latency_ms: Record<string, number | null>;
+}
+
+const USAGE_GROUP_COLUMNS: Record<string, string[]> = {
+  hour: ['hour'],
+  day: ['day'],
+  model: ['model'],
+  token: ['token_id', 'token_name', 'project_name'],
+  project: ['project_id', 'project_name'],
+};
+const USAGE_COLUMNS = [
+  'requests',
+  'errors',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cost_usd',
+  'unpriced_requests',
+  'avg_duration_ms',
+  'p50_ms',
+  'p99_ms',
+];
+
+/** `llm-proxy usage`: statistics from the rollups, as a table, JSON or CSV. */
+export function usageCommand(program: Command): void {
+  clientAction(
+    program
+      .command('usage')
+      .description('usage statistics (requests, tokens, cost, latency) from the hourly rollups')
+      .option('--project <id>', 'only this project')
+      .option('--token <id>', 'only this token')
+      .option('--model <model>', 'only this model (exact name as recorded)')
+      .option('--from <time>', 'start, RFC 3339 or epoch ms (rounded down to the hour)')
+      .option('--to <time>', 'end, exclusive (rounded up to the hour)')
+      .option('--group-by <group>', 'hour, day, model, token or project')
+      .option('--csv', 'print CSV (one row per group)'),
+    async (c, _a, o) => {
+      const route = `/usage${query({
+        project_id: o.project,
+        token_id: o.token,
+        model: o.model,
+        from: o.from,
+        to: o.to,
+        group_by: o.groupBy,
+      })}`;
+      if (o.csv) {
+        process.stdout.write(await c.text(route, 'text/csv'));
+        return undefined;
+      }
+      const report = await c.call<UsageReportJson>('GET', route);
+      if (o.json) return report;
+      const groupCols = USAGE_GROUP_COLUMNS[report.group_by ?? ''] ?? [];
+      const flat = (r: UsageTotalsJson, latency: Record<string, number | null>) => ({
+        ...r,
+        p50_ms: latency.p50 ?? null,
+        p99_ms: latency.p99 ?? null,
+      });
+      const rows = report.data.map((r) => flat(r, r.latency_ms));
+      if (groupCols.length > 0) {
+        rows.push({ ...flat(report.totals, report.latency_ms), [groupCols[0] as string]: 'total' });
+      } else if (rows.length === 0) {
+        rows.push(flat(report.totals, report.latency_ms));
+      }
+      process.stdout.write(`from ${report.from ?? 'the beginning'} to ${report.to ?? 'now'}\n`);
+      print({ data: rows }, false, [...groupCols, ...USAGE_COLUMNS]);
+      return undefined;
+    },
+  );
+}
+
+/** `llm-proxy pricing list|set|unset`: the effective price table and its overrides. */
+export function pricingCommands(program: Command): void {
+  const pricing = program.command('pricing').description('model prices (USD per 1M tokens) on a running server');
+  clientAction(
+    pricing
+      .command('list')
+      .description('the prices in effect: shipped table, PRICING_FILE and overrides')
+      .option('--source <source>', 'only built_in, file or override'),
+    async (c, _a, o) => {
+      const res = await c.call<{ as_of: string | null; data: Array<Record<string, unknown>> }>('GET', '/pricing');
+      if (o.json) return res;
+      const data = o.source ? res.data.filter((p) => p.source === o.source) : res.data;
+      print({ data }, false, ['model', 'source', 'input', 'cached_input', 'output', 'reasoning', 'updated_at']);
+      process.stdout.write(`\nUSD per 1M tokens; table as of ${res.as_of ?? 'unknown'}\n`);
+      return undefined;
+    },
+  );
+  clientAction(
+    pricing
+      .command('set')
+      .argument('<model>')
+      .description("set a model's price (applies to the next request)")
+      .requiredOption('--input <usd>', 'USD per 1M input tokens', price)
+      .requiredOption('--output <usd>', 'USD per 1M output tokens', price)
+      .option('--cached-input <usd>', 'USD per 1M cached input tokens', price)
+      .option('--reasoning <usd>', 'USD per 1M reasoning tokens, if priced apart from output', price),
+    (c, [model], o) =>
+      c.call(
+        'PUT',
+        `/pricing/${enc(model ?? '')}`,
+        defined({ input: o.input, output: o.output, cached_input: o.cachedInput, reasoning: o.reasoning }),
+      ),
+  );
+  clientAction(
+    pricing.command('unset').argument('<model>').description("remove a model's override"),
+    async (c, [model]) => {
+      await c.call('DELETE', `/pricing/${enc(model ?? '')}`);
+      return { unset: model };
+    },
   );
 }
 

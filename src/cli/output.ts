@@ -1,12 +1,12 @@
 /** Human output for the CLI; `--json` prints the API's JSON unchanged for scripts. */
-export function print(value: unknown, json: boolean): void {
+export function print(value: unknown, json: boolean, columns: readonly string[] = LIST_COLUMNS): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     return;
   }
   if (value && typeof value === 'object' && 'data' in value && Array.isArray((value as { data: unknown }).data)) {
     const { data, next_cursor } = value as { data: Record<string, unknown>[]; next_cursor?: string | null };
-    process.stdout.write(table(data));
+    process.stdout.write(table(data, columns));
     if (next_cursor) process.stdout.write(`\nmore: --cursor ${next_cursor}\n`);
     return;
   }
@@ -33,20 +33,25 @@ const LIST_COLUMNS = [
   'max_requests',
 ];
 
-function table(rows: Record<string, unknown>[]): string {
+/** Rows as aligned columns (those of `columns` that any row has); numbers are right-aligned. */
+export function table(rows: Record<string, unknown>[], columns: readonly string[] = LIST_COLUMNS): string {
   if (rows.length === 0) return '(none)\n';
-  const cols = LIST_COLUMNS.filter((c) => rows.some((r) => c in r));
+  const cols = columns.filter((c) => rows.some((r) => c in r));
   const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
+  const numeric = cols.map((c) => rows.every((r) => isNumberLike(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
   const line = (vals: string[]) =>
     `${vals
-      .map((v, i) => v.padEnd(widths[i] as number))
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] as number) : v.padEnd(widths[i] as number)))
       .join('  ')
       .trimEnd()}\n`;
   return line(cols) + cells.map(line).join('');
 }
 
-function fmt(v: unknown): string {
+const isNumberLike = (v: unknown) =>
+  v === null || v === undefined || typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
+
+export function fmt(v: unknown): string {
   if (v === null || v === undefined) return '-';
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }

@@ -5,9 +5,13 @@ import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider
 import { errors } from '../errors.js';
 import type { ProjectsService } from '../projects/projects-service.js';
 import type { TokensService } from '../tokens/tokens-service.js';
+import type { PricingService } from '../usage/pricing-service.js';
+import type { UsageStats } from '../usage/usage-stats.js';
 import { requireManagementToken } from './auth.js';
+import { pricingRoutes } from './pricing-routes.js';
 import { projectsRoutes } from './projects-routes.js';
 import { tokensRoutes } from './tokens-routes.js';
+import { usageRoutes } from './usage-routes.js';
 
 export interface ManageOptions {
   managementToken: string;
@@ -15,6 +19,8 @@ export interface ManageOptions {
   version: string;
   projects: ProjectsService;
   tokens: TokensService;
+  usage: UsageStats;
+  pricing: PricingService;
 }
 
 /** The management API, mounted under /manage. Encapsulated: its hooks do not touch the proxy path. */
@@ -26,7 +32,8 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
       info: {
         title: 'llm-proxy management API',
         version: opts.version,
-        description: 'Manage projects (upstream keys) and the proxy tokens issued for them.',
+        description:
+          'Manage projects (upstream keys), the proxy tokens issued for them, usage statistics and model prices.',
       },
       components: {
         securitySchemes: { managementToken: { type: 'http', scheme: 'bearer', description: 'MANAGEMENT_TOKEN' } },
@@ -67,7 +74,9 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
         done(errors.invalidJson((err as Error).message), undefined);
       }
     });
-    await secured.register(projectsRoutes(opts.projects, opts.tokens));
-    await secured.register(tokensRoutes(opts.tokens));
+    await secured.register(projectsRoutes(opts.projects, opts.tokens, opts.usage));
+    await secured.register(tokensRoutes(opts.tokens, opts.usage));
+    await secured.register(usageRoutes(opts.usage));
+    await secured.register(pricingRoutes(opts.pricing));
   });
 }

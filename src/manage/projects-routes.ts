@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ProjectsService } from '../projects/projects-service.js';
 import type { TokensService } from '../tokens/tokens-service.js';
+import type { UsageStats } from '../usage/usage-stats.js';
 import * as s from './schemas.js';
 
 const tags = ['projects'];
 const errors = { 400: s.errorBody, 401: s.errorBody, 404: s.errorBody, 409: s.errorBody };
 
 export const projectsRoutes =
-  (projects: ProjectsService, tokens: TokensService): FastifyPluginAsyncZod =>
+  (projects: ProjectsService, tokens: TokensService, usage: UsageStats): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/projects',
@@ -25,8 +26,18 @@ export const projectsRoutes =
 
     app.get(
       '/projects/:id',
-      { schema: { tags, summary: 'Get a project', params: s.idParams, response: { 200: s.project, ...errors } } },
-      async (req) => projects.get(req.params.id),
+      {
+        schema: {
+          tags,
+          summary: 'Get a project, with its lifetime usage',
+          params: s.idParams,
+          response: { 200: s.projectWithUsage, ...errors },
+        },
+      },
+      async (req) => {
+        const view = await projects.get(req.params.id);
+        return { ...view, usage: await usage.totalsOf('project', view.id) };
+      },
     );
 
     app.patch(

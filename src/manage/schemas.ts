@@ -172,3 +172,160 @@ export const listOf = <T extends z.ZodType>(item: T) =>
 export const revokeResult = z.object({ revoked: z.number().int() });
 
 export const emptyBody = z.null().describe('No content');
+
+// Usage statistics
+
+const isoTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** RFC 3339 or epoch milliseconds, as epoch ms. */
+const timeParam = z
+  .string()
+  .max(64)
+  .transform((v, ctx) => {
+    const ms = /^\d{1,16}$/.test(v) ? Number(v) : isoTimeRe.test(v) ? Date.parse(v) : Number.NaN;
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 time or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const usageQuery = z
+  .object({
+    project_id: z.string().min(1).max(200).optional(),
+    token_id: z.string().min(1).max(200).optional(),
+    model: z.string().max(200).optional().describe('Exact model name as recorded; empty for requests without one'),
+    from: timeParam.optional().describe('Start, RFC 3339 or epoch ms; rounded down to the hour (rollups are hourly)'),
+    to: timeParam.optional().describe('End (exclusive), RFC 3339 or epoch ms; rounded up to the hour'),
+    group_by: z.enum(['hour', 'day', 'model', 'token', 'project']).optional().describe('day = UTC days'),
+    format: z.enum(['json', 'csv']).optional().describe('csv: same as Accept: text/csv'),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.to > q.from, {
+    message: 'to must be after from',
+    path: ['to'],
+  });
+
+export const usageTotals = z
+  .object({
+    requests: z.number().int(),
+    errors: z.number().int().describe('Requests answered with status >= 400 or ended by an error'),
+    prompt_tokens: z.number().int(),
+    completion_tokens: z.number().int(),
+    total_tokens: z.number().int(),
+    cached_tokens: z.number().int(),
+    reasoning_tokens: z.number().int(),
+    cost_usd: z.string().describe('Exact decimal US dollars (six decimals) of the priced requests'),
+    cost_micro_usd: z.number().int().describe('The same cost in integer micro-dollars'),
+    unpriced_requests: z
+      .number()
+      .int()
+      .describe('Requests without a cost (model has no price, or no usage reported): unknown, not counted'),
+    estimated_requests: z.number().int().describe('Requests with usage estimated by the proxy (stream cut short)'),
+    avg_duration_ms: z.number().nullable(),
+    bytes_in: z.number().int(),
+    bytes_out: z.number().int(),
+  })
+  .describe('UsageTotals');
+
+export const latencyPercentiles = z
+  .object({ p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() })
+  .describe('Latency percentiles in ms: upper bound of the histogram bucket each falls in');
+
+export const usageGroup = z
+  .object({
+    hour: isoTime.optional().describe('group_by=hour: start of the hour'),
+    day: z.string().optional().describe('group_by=day: UTC date, YYYY-MM-DD'),
+    model: z.string().nullable().optional().describe('group_by=model; null for requests without a model'),
+    token_id: z.string().optional().describe('group_by=token'),
+    token_name: z.string().nullable().optional(),
+    project_id: z.string().optional().describe('group_by=token or project'),
+    project_name: z.string().nullable().optional(),
+    ...usageTotals.shape,
+    latency_ms: latencyPercentiles,
+  })
+  .describe('UsageGroup');
+
+export const usageReport = z
+  .object({
+    from: nullableIso.describe('Start of the window covered (rounded down to the hour)'),
+    to: nullableIso.describe('End of the window covered, exclusive (rounded up to the hour)'),
+    group_by: z.enum(['hour', 'day', 'model', 'token', 'project']).nullable(),
+    data: z.array(usageGroup),
+    totals: usageTotals,
+    latency_ms: latencyPercentiles,
+  })
+  .describe('UsageReport');
+
+export const tokenWithUsage = token
+  .extend({ usage: usageTotals.describe('Lifetime usage, from the rollups') })
+  .describe('Token with usage');
+export const projectWithUsage = project
+  .extend({ usage: usageTotals.describe('Lifetime usage, from the rollups') })
+  .describe('Project with usage');
+
+// Pricing
+
+const price = z.number().min(0).max(1_000_000);
+export const modelParams = z.object({
+  model: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/, 'letters, digits and . _ : @ + -')
+    .describe('Model name as clients send it (dated snapshots fall back to the undated name)'),
+});
+
+export const setPrice = z.strictObject({
+  input: price.describe('USD per 1M input tokens'),
+  cached_input: price.optional().describe('USD per 1M cached input tokens (default: input)'),
+  output: price.describe('USD per 1M output tokens'),
+  reasoning: price.optional().describe('USD per 1M reasoning tokens, where priced apart from output'),
+});
+
+export const priceEntry = z
+  .object({
+    model: z.string(),
+    source: z.enum(['built_in', 'file', 'override']).describe('Shipped table, PRICING_FILE, or the API'),
+    input: z.number(),
+    cached_input: z.number().nullable(),
+    output: z.number(),
+    reasoning: z.number().nullable(),
+    updated_at: nullableIso.describe('When the override was set; null for file prices'),
+  })
+  .describe('Price');
+
+export const pricingTable = z
+  .object({
+    as_of: z.string().nullable().describe('Date of the newest pricing file in effect'),
+    data: z.array(priceEntry),
+    aliases: z.record(z.string(), z.string()).describe('Model names priced as another model'),
+  })
+  .describe('PricingTable');
+
+// Batch operations
+
+export const createTokenBatch = z.strictObject({
+  project_id: z.string().min(1),
+  count: z.number().int().min(1).max(1000).describe('How many tokens to issue (1-1000)'),
+  name_prefix: z
+    .string()
+    .trim()
+    .min(1)
+    .max(180)
+    .optional()
+    .describe('Names become <prefix>-001, <prefix>-002, …; without it the tokens have no name'),
+  duration_minutes: durationMinutes.optional(),
+  expires_at: isoTime.optional(),
+  ...limitInputs,
+});
+
+export const revokeTokensWhere = z
+  .strictObject({
+    project_id: z.string().min(1).optional(),
+    name_prefix: z.string().min(1).max(200).optional().describe('Names starting with this (case-sensitive)'),
+    ids: z.array(z.string().min(1).max(200)).min(1).max(1000).optional(),
+    expired: z.literal(true).optional().describe('Only tokens past their expiry'),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), {
+    message: 'give at least one of project_id, name_prefix, ids, expired',
+  });

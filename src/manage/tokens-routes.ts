@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { TokensService } from '../tokens/tokens-service.js';
+import type { UsageStats } from '../usage/usage-stats.js';
 import * as s from './schemas.js';
 
 const tags = ['tokens'];
 const errors = { 400: s.errorBody, 401: s.errorBody, 404: s.errorBody };
 
 export const tokensRoutes =
-  (tokens: TokensService): FastifyPluginAsyncZod =>
+  (tokens: TokensService, usage: UsageStats): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/tokens',
@@ -19,6 +21,32 @@ export const tokensRoutes =
         },
       },
       async (req, reply) => reply.code(201).send(await tokens.issue(req.body)),
+    );
+
+    app.post(
+      '/tokens/batch',
+      {
+        schema: {
+          tags,
+          summary: 'Issue many tokens with the same settings in one transaction (plaintexts returned only here)',
+          body: s.createTokenBatch,
+          response: { 201: z.object({ data: z.array(s.createdToken) }), ...errors },
+        },
+      },
+      async (req, reply) => reply.code(201).send({ data: await tokens.issueBatch(req.body) }),
+    );
+
+    app.post(
+      '/tokens/revoke',
+      {
+        schema: {
+          tags,
+          summary: 'Revoke the active tokens matching a filter (every given condition must hold)',
+          body: s.revokeTokensWhere,
+          response: { 200: s.revokeResult, ...errors },
+        },
+      },
+      async (req) => tokens.revokeWhere(req.body),
     );
 
     app.get(
@@ -37,8 +65,18 @@ export const tokensRoutes =
 
     app.get(
       '/tokens/:id',
-      { schema: { tags, summary: 'Get a token', params: s.idParams, response: { 200: s.token, ...errors } } },
-      async (req) => tokens.get(req.params.id),
+      {
+        schema: {
+          tags,
+          summary: 'Get a token, with its lifetime usage',
+          params: s.idParams,
+          response: { 200: s.tokenWithUsage, ...errors },
+        },
+      },
+      async (req) => {
+        const view = await tokens.get(req.params.id);
+        return { ...view, usage: await usage.totalsOf('token', view.id) };
+      },
     );
 
     app.patch(

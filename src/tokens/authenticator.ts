@@ -89,8 +89,9 @@ export class Authenticator {
 
   private check(entry: Entry): TokenIdentity {
     if ('unknown' in entry) throw errors.invalidApiKey('the token is not known to this proxy');
-    if (!entry.tokenActive) throw errors.invalidApiKey('the token has been revoked');
+    // Expiry first: the maintenance job deactivates expired tokens, which are expired, not revoked.
     if (entry.expiresAt !== null && entry.expiresAt <= this.now()) throw errors.invalidApiKey('the token has expired');
+    if (!entry.tokenActive) throw errors.invalidApiKey('the token has been revoked');
     if (!entry.projectActive) throw errors.invalidApiKey("the token's project is inactive");
     return entry;
   }

@@ -19,8 +19,10 @@ export interface TokenView extends LimitFields {
 }
 
 export function tokenStatus(row: TokenRow, now: number): TokenView['status'] {
-  if (!row.is_active) return 'revoked';
+  if (!row.is_active && row.revoked_at !== null) return 'revoked';
+  // Expired tokens are deactivated by the maintenance job without a revoked_at: still 'expired'.
   if (row.expires_at !== null && row.expires_at <= now) return 'expired';
+  if (!row.is_active) return 'revoked';
   if (row.max_requests !== null && row.request_count >= row.max_requests) return 'exhausted';
   return 'active';
 }

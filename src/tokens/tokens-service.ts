@@ -23,6 +23,20 @@ export interface UpdateTokenInput extends LimitInput {
   expires_at?: string | null | undefined;
 }
 
+export interface IssueBatchInput extends Omit<IssueTokenInput, 'name'> {
+  count: number;
+  /** Names become `<prefix>-001`, `<prefix>-002`, …; without a prefix the tokens have no name. */
+  name_prefix?: string | undefined;
+}
+
+export interface RevokeWhereInput {
+  project_id?: string | undefined;
+  name_prefix?: string | undefined;
+  ids?: string[] | undefined;
+  /** Only tokens whose expiry has passed. */
+  expired?: true | undefined;
+}
+
 /** Called with the ids of tokens whose cached state is stale, so caches drop them at once. */
 export type TokenInvalidation = (tokenIds: readonly string[]) => void;
 
@@ -65,6 +79,63 @@ export class TokensService {
     return { ...toTokenView(row, now), token };
   }
 
+  /** Issues `count` tokens with the same settings in one transaction: all are created or none. */
+  async issueBatch(input: IssueBatchInput): Promise<Array<TokenView & { token: string }>> {
+    if (!(await this.projects.findById(input.project_id))) throw errors.notFound('project', input.project_id);
+    const now = this.now();
+    const expiresAt = this.expiry(input, now) ?? null;
+    const width = String(input.count).length;
+    const plaintexts: string[] = [];
+    const rows = Array.from({ length: input.count }, (_, i) => {
+      const token = generateToken();
+      plaintexts.push(token);
+      return {
+        id: uuidv7(now),
+        project_id: input.project_id,
+        token_hash: sha256Hex(token),
+        token_hint: maskSecret(token),
+        name: input.name_prefix ? `${input.name_prefix}-${String(i + 1).padStart(width, '0')}` : null,
+        is_active: 1,
+        expires_at: expiresAt,
+        revoked_at: null,
+        ...NO_LIMITS,
+        ...limitColumns(input),
+        last_used_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+    });
+    const inserted = await this.tokens.insertMany(rows);
+    const plainById = new Map(rows.map((r, i) => [r.id, plaintexts[i] as string]));
+    this.invalidate(inserted.map((r) => r.id));
+    return inserted
+      .map((r) => ({ ...toTokenView(r, now), token: plainById.get(r.id) as string }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Revokes every active token that matches all the given conditions (at least one is required, so
+   * an empty filter can never revoke everything); the proxy refuses them from their next request.
+   */
+  async revokeWhere(input: RevokeWhereInput): Promise<{ revoked: number }> {
+    const given = [input.project_id, input.name_prefix, input.ids, input.expired].filter((v) => v !== undefined);
+    if (given.length === 0) {
+      throw errors.validation('Give at least one of project_id, name_prefix, ids or expired.', null);
+    }
+    const now = this.now();
+    const ids = await this.tokens.revokeWhere(
+      {
+        projectId: input.project_id,
+        namePrefix: input.name_prefix,
+        ids: input.ids,
+        expiredAt: input.expired ? now : undefined,
+      },
+      now,
+    );
+    this.invalidate(ids);
+    return { revoked: ids.length };
+  }
+
   async get(id: string): Promise<TokenView> {
     const row = await this.tokens.findById(id);
     if (!row) throw errors.notFound('token', id);
@@ -84,14 +155,26 @@ export class TokensService {
     if (input.is_active !== undefined) {
       const current = await this.tokens.findById(id);
       if (!current) throw errors.notFound('token', id);
-      // Only a change of state moves revoked_at: revoking twice keeps the first revocation time.
-      if (input.is_active !== (current.is_active === 1)) {
-        patch.is_active = input.is_active ? 1 : 0;
-        patch.revoked_at = input.is_active ? null : now;
+      // Revoking twice keeps the first revocation time. A token the maintenance job deactivated
+      // after it expired has no revoked_at yet: revoking it records one.
+      if (!input.is_active && current.revoked_at === null) {
+        patch.is_active = 0;
+        patch.revoked_at = now;
+      } else if (input.is_active && current.is_active === 0) {
+        patch.is_active = 1;
+        patch.revoked_at = null;
       }
     }
     const expiry = this.expiry(input, now);
-    if (expiry !== undefined) patch.expires_at = expiry;
+    if (expiry !== undefined) {
+      patch.expires_at = expiry;
+      // A token the maintenance job deactivated only because it expired (revoked_at is null) works
+      // again once its expiry is extended; a revoked token stays revoked.
+      if (input.is_active === undefined) {
+        const current = await this.tokens.findById(id);
+        if (current && current.is_active === 0 && current.revoked_at === null) patch.is_active = 1;
+      }
+    }
     const row = await this.tokens.update(id, patch);
     if (!row) throw errors.notFound('token', id);
     this.invalidate([id]);

@@ -66,6 +66,9 @@ describe('pricing', () => {
     layered.setOverrides([['gpt-4o', { input: 3, output: 3 }]]);
     expect(layered.cost('gpt-4o-2024-05-13', t(10, 10))).toBe(60);
     expect(layered.entries().find((e) => e.model === 'gpt-4o')?.source).toBe('override');
+    expect(layered.entries().find((e) => e.model === 'local-llm')?.source).toBe('file');
+    expect(layered.entries().find((e) => e.model === 'gpt-4o-mini')?.source).toBe('built_in');
+    expect(layered.aliasMap()['chatgpt-4o-latest']).toBe('gpt-4o');
     writeFileSync(file, JSON.stringify({ models: { x: { input: -1, output: 1 } } }));
     expect(() => PricingTable.load(file)).toThrow(/models\.x\.input/);
   });

@@ -52,15 +52,21 @@ const DATED = /-(\d{4}-\d{2}-\d{2}|\d{4})$/;
  */
 export class PricingTable {
   private models = new Map<string, ModelPrice>();
+  /** Where each model's price (before overrides) came from. */
+  private sources = new Map<string, PriceSource>();
   private aliases = new Map<string, string>();
   private overrides = new Map<string, ModelPrice>();
   readonly asOf: string | undefined;
 
+  /** The first file is the shipped table (`built_in`); any later one is an operator file (`file`). */
   constructor(files: PricingFile[]) {
-    for (const f of files) {
-      for (const [name, price] of Object.entries(f.models)) this.models.set(name, price);
+    files.forEach((f, i) => {
+      for (const [name, price] of Object.entries(f.models)) {
+        this.models.set(name, price);
+        this.sources.set(name, i === 0 ? 'built_in' : 'file');
+      }
       for (const [alias, target] of Object.entries(f.aliases ?? {})) this.aliases.set(alias, target);
-    }
+    });
     this.asOf = files.findLast((f) => f.as_of)?.as_of;
   }
 
@@ -94,15 +100,24 @@ export class PricingTable {
     return entry ? costOf(entry.price, t) : null;
   }
 
-  /** Every price in effect (built-in, file and overrides), for the management API. */
-  entries(): Array<{ model: string; source: 'built_in' | 'override'; price: ModelPrice }> {
-    const out: Array<{ model: string; source: 'built_in' | 'override'; price: ModelPrice }> = [];
-    for (const [model, price] of this.models)
-      if (!this.overrides.has(model)) out.push({ model, source: 'built_in', price });
+  /** Every price in effect (shipped table, operator file and overrides), for the management API. */
+  entries(): Array<{ model: string; source: PriceSource; price: ModelPrice }> {
+    const out: Array<{ model: string; source: PriceSource; price: ModelPrice }> = [];
+    for (const [model, price] of this.models) {
+      if (!this.overrides.has(model)) out.push({ model, source: this.sources.get(model) ?? 'built_in', price });
+    }
     for (const [model, price] of this.overrides) out.push({ model, source: 'override', price });
     return out.sort((a, b) => a.model.localeCompare(b.model));
   }
+
+  /** Alias → model it is priced as (from the shipped table and the operator file). */
+  aliasMap(): Record<string, string> {
+    return Object.fromEntries([...this.aliases].sort(([a], [b]) => a.localeCompare(b)));
+  }
 }
+
+/** Where a price comes from: the shipped table, PRICING_FILE, or the management API. */
+export type PriceSource = 'built_in' | 'file' | 'override';
 
 function* candidates(model: string): Generator<string> {
   yield model;

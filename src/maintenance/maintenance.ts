@@ -1,0 +1,156 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../shared/clock.js';
+import type { TokensRepo } from '../store/tokens-repo.js';
+import type { UsageRepo } from '../store/usage-repo.js';
+import type { TokensService } from '../tokens/tokens-service.js';
+import type { PricingService } from '../usage/pricing-service.js';
+
+const DAY_MS = 86_400_000;
+/** The first pass runs this soon after start (or after one interval, if that is shorter). */
+const FIRST_PASS_DELAY_MS = 10_000;
+
+export interface MaintenanceSettings {
+  /** Time between passes; 0 turns the background job off (`runOnce` still works). */
+  intervalMs: number;
+  /** Raw usage records older than this are deleted; 0 keeps them. Rollups are never deleted. */
+  usageRetentionDays: number;
+  /** Tokens revoked or expired longer ago than this are deleted; 0 keeps them. */
+  tokenRetentionDays: number;
+}
+
+export interface MaintenanceDeps {
+  usageRepo: UsageRepo;
+  tokensRepo: TokensRepo;
+  tokens: TokensService;
+  /** Reloads pricing overrides, so changes made on another instance arrive here too. */
+  pricing?: PricingService | undefined;
+  logger: Logger;
+  now: Clock;
+}
+
+/** What one pass did. */
+export interface MaintenanceReport {
+  usage_records_deleted: number;
+  tokens_deactivated: number;
+  tokens_deleted: number;
+  duration_ms: number;
+  /** Steps that failed (the others still ran). */
+  errors: string[];
+}
+
+/**
+ * Background housekeeping, one pass every MAINTENANCE_INTERVAL_MS:
+ * - usage retention: raw usage_records older than USAGE_RETENTION_DAYS are deleted in small
+ *   batches (one statement per batch, yielding to the event loop between), rollups stay;
+ * - token cleanup: tokens past their expiry are deactivated (is_active = 0; they still show as
+ *   `expired`), and tokens that ended (revoked or expired) more than TOKEN_RETENTION_DAYS ago are
+ *   deleted, their usage records and rollups kept; the token cache forgets every token touched;
+ * - pricing overrides are re-read from the store.
+ * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
+ * process alive.
+ */
+export class Maintenance {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: MaintenanceDeps,
+    private readonly settings: MaintenanceSettings,
+    private readonly batchSize = 1000,
+  ) {}
+
+  /** Starts the periodic passes (nothing when the interval is 0). */
+  start(): void {
+    if (this.settings.intervalMs <= 0 || this.timer || this.stopped) return;
+    this.schedule(Math.min(this.settings.intervalMs, FIRST_PASS_DELAY_MS));
+  }
+
+  /** Stops the timer and waits for a pass in progress, which ends after its current batch. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass now. Failures of a step are logged and listed in `errors`; nothing is thrown. */
+  async runOnce(): Promise<MaintenanceReport> {
+    const started = performance.now();
+    const { logger } = this.deps;
+    const report: MaintenanceReport = {
+      usage_records_deleted: 0,
+      tokens_deactivated: 0,
+      tokens_deleted: 0,
+      duration_ms: 0,
+      errors: [],
+    };
+    const step = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        const message = (err as Error)?.message ?? String(err);
+        report.errors.push(`${name}: ${message}`);
+        logger.error({ step: name, err: message }, 'maintenance step failed');
+      }
+    };
+
+    await step('usage_retention', async () => {
+      if (this.settings.usageRetentionDays <= 0) return;
+      const before = this.deps.now() - this.settings.usageRetentionDays * DAY_MS;
+      report.usage_records_deleted = await this.inBatches((n) => this.deps.usageRepo.deleteOlderThan(before, n));
+    });
+    await step('token_expiry', async () => {
+      const now = this.deps.now();
+      report.tokens_deactivated = await this.inBatches(async (n) => {
+        const ids = await this.deps.tokensRepo.deactivateExpired(now, n);
+        this.deps.tokens.invalidate(ids);
+        return ids.length;
+      });
+    });
+    await step('token_retention', async () => {
+      if (this.settings.tokenRetentionDays <= 0) return;
+      const before = this.deps.now() - this.settings.tokenRetentionDays * DAY_MS;
+      report.tokens_deleted = await this.inBatches(async (n) => {
+        const ids = await this.deps.tokensRepo.deleteEndedBefore(before, n);
+        this.deps.tokens.invalidate(ids);
+        return ids.length;
+      });
+    });
+    await step('pricing_reload', async () => {
+      await this.deps.pricing?.reload();
+    });
+
+    report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
+    const changed = report.usage_records_deleted + report.tokens_deactivated + report.tokens_deleted > 0;
+    const { errors: _errors, ...summary } = report;
+    if (changed) logger.info(summary, 'maintenance pass');
+    else logger.debug(summary, 'maintenance pass: nothing to do');
+    return report;
+  }
+
+  /** Repeats `batch(limit)` until it handles fewer than a full batch (or the job is stopped). */
+  private async inBatches(batch: (limit: number) => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await batch(this.batchSize);
+      total += n;
+      if (n < this.batchSize || this.stopped) return total;
+      await yieldToEventLoop();
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.runOnce()
+        .catch((err: unknown) => this.deps.logger.error({ err: (err as Error)?.message }, 'maintenance pass failed'))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.schedule(this.settings.intervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type UsageStats, usageCsv } from '../usage/usage-stats.js';
+import * as s from './schemas.js';
+
+const tags = ['usage'];
+
+/** Usage statistics from the hourly rollups, as JSON or CSV. */
+export const usageRoutes =
+  (stats: UsageStats): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/usage',
+      {
+        schema: {
+          tags,
+          summary: 'Usage statistics',
+          description:
+            'Sums and latency percentiles from the hourly rollups, optionally grouped. `from` rounds down and ' +
+            '`to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`.',
+          querystring: s.usageQuery,
+          response: {
+            200: s.usageReport,
+            400: s.errorBody,
+            401: s.errorBody,
+          },
+        },
+      },
+      async (req, reply) => {
+        const { project_id, token_id, model, from, to, group_by, format } = req.query;
+        const report = await stats.report({
+          projectId: project_id,
+          tokenId: token_id,
+          model,
+          from,
+          to,
+          groupBy: group_by,
+        });
+        const wantsCsv = format === 'csv' || (format !== 'json' && /\btext\/csv\b/i.test(req.headers.accept ?? ''));
+        if (!wantsCsv) return report;
+        return (
+          reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="llm-proxy-usage.csv"`)
+            // A string with a non-JSON content type bypasses the JSON serializer (the schema types only JSON).
+            .send(usageCsv(report) as never)
+        );
+      },
+    );
+  };

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ceilHour, floorHour, formatMicroUsd, toTotals, type UsageReport, usageCsv } from './usage-stats.js';
+
+const H = 3_600_000;
+
+describe('usage statistics shaping', () => {
+  it('formats micro-dollars as exact decimal dollars by integer arithmetic', () => {
+    expect(formatMicroUsd(0)).toBe('0.000000');
+    expect(formatMicroUsd(1)).toBe('0.000001');
+    expect(formatMicroUsd(1_143)).toBe('0.001143');
+    expect(formatMicroUsd(12_500_000)).toBe('12.500000');
+    // Beyond what 0.1 + 0.2-style float sums keep exact.
+    expect(formatMicroUsd(9_007_199_254_740_991)).toBe('9007199254.740991');
+    expect(formatMicroUsd(-2_500_001)).toBe('-2.500001');
+  });
+
+  it('rounds windows out to whole hours', () => {
+    expect(floorHour(5 * H + 1)).toBe(5 * H);
+    expect(floorHour(5 * H)).toBe(5 * H);
+    expect(ceilHour(5 * H + 1)).toBe(6 * H);
+    expect(ceilHour(5 * H)).toBe(5 * H);
+  });
+
+  it('derives totals: average duration, null without requests', () => {
+    const zero = {
+      requests: 0,
+      errors: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      total_tokens: 0,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
+      cost_micro_usd: 0,
+      unpriced_requests: 0,
+      estimated_requests: 0,
+      duration_ms_sum: 0,
+      bytes_in: 0,
+      bytes_out: 0,
+    };
+    expect(toTotals(zero)).toMatchObject({ requests: 0, avg_duration_ms: null, cost_usd: '0.000000' });
+    expect(toTotals({ ...zero, requests: 3, duration_ms_sum: 10 }).avg_duration_ms).toBe(3.33);
+  });
+
+  it('writes CSV with quoting and no spreadsheet formulas from client-chosen text', () => {
+    const totals = toTotals({
+      requests: 1,
+      errors: 0,
+      prompt_tokens: 1,
+      completion_tokens: 1,
+      total_tokens: 2,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
+      cost_micro_usd: 5,
+      unpriced_requests: 0,
+      estimated_requests: 0,
+      duration_ms_sum: 4,
+      bytes_in: 1,
+      bytes_out: 1,
+    });
+    const latency_ms = { p50: 5, p90: 5, p99: null };
+    const report: UsageReport = {
+      from: null,
+      to: null,
+      group_by: 'model',
+      data: [
+        { model: '=HYPERLINK("http://x")', ...totals, latency_ms },
+        { model: 'a,b', ...totals, latency_ms },
+        { model: null, ...totals, latency_ms },
+      ],
+      totals,
+      latency_ms,
+    };
+    const lines = usageCsv(report).split('\r\n');
+    expect(lines[0]).toMatch(/^model,requests,.*,latency_p50_ms,latency_p90_ms,latency_p99_ms$/);
+    expect(lines[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,1,2,0,0,0.000005,5,0,0,4,1,1,5,5,`);
+    expect(lines[2]?.startsWith('"a,b",1,')).toBe(true);
+    expect(lines[3]?.startsWith(',1,0,')).toBe(true);
+    expect(lines[4]).toBe('');
+  });
+});

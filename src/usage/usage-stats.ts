@@ -1,0 +1,306 @@
+import { toIso } from '../shared/clock.js';
+import { HOUR } from '../store/usage-repo.js';
+import {
+  type GroupKey,
+  type RollupSums,
+  type StatsFilter,
+  type StatsGroup,
+  SUM_COLUMNS,
+  type UsageStatsRepo,
+} from '../store/usage-stats-repo.js';
+import { percentileOf } from './latency-buckets.js';
+
+export type { StatsGroup } from '../store/usage-stats-repo.js';
+
+/** Usage totals as the API shows them. */
+export interface UsageTotals {
+  requests: number;
+  /** Requests answered with status ≥ 400 or cut by an error. */
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  /** Exact decimal dollars (six decimals), formatted from the integer micro-dollars. */
+  cost_usd: string;
+  cost_micro_usd: number;
+  /** Requests without a cost (no price for the model, or no usage reported): unknown, not in cost_usd. */
+  unpriced_requests: number;
+  /** Requests whose usage the proxy estimated (a stream cut short). */
+  estimated_requests: number;
+  avg_duration_ms: number | null;
+  bytes_in: number;
+  bytes_out: number;
+}
+
+/** Latency percentiles in ms: the upper bound of the histogram bucket each falls in. */
+export interface LatencyPercentiles {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+}
+
+/** The fields that name a group; which are present depends on group_by. */
+export interface GroupFields {
+  hour?: string;
+  day?: string;
+  model?: string | null;
+  token_id?: string;
+  token_name?: string | null;
+  project_id?: string;
+  project_name?: string | null;
+}
+
+export type UsageGroup = GroupFields & UsageTotals & { latency_ms: LatencyPercentiles };
+
+export interface UsageReport {
+  /** The window actually covered: `from` rounded down and `to` rounded up to whole hours. */
+  from: string | null;
+  to: string | null;
+  group_by: StatsGroup | null;
+  data: UsageGroup[];
+  totals: UsageTotals;
+  latency_ms: LatencyPercentiles;
+}
+
+export interface UsageQuery {
+  projectId?: string | undefined;
+  tokenId?: string | undefined;
+  model?: string | undefined;
+  /** Epoch ms; rounded down to the hour. */
+  from?: number | undefined;
+  /** Epoch ms; rounded up to the hour. */
+  to?: number | undefined;
+  groupBy?: StatsGroup | undefined;
+}
+
+/** Micro-dollars as exact decimal dollars with six decimals, by integer arithmetic (no float rounding). */
+export function formatMicroUsd(micro: number): string {
+  const v = BigInt(Math.round(micro));
+  const neg = v < 0n;
+  const abs = neg ? -v : v;
+  return `${neg ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
+}
+
+export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
+export const ceilHour = (ms: number) => Math.ceil(ms / HOUR) * HOUR;
+
+const emptySums = (): RollupSums => Object.fromEntries(SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums;
+
+function addSums(into: RollupSums, s: RollupSums): void {
+  for (const c of SUM_COLUMNS) into[c] += s[c];
+}
+
+export function toTotals(s: RollupSums): UsageTotals {
+  return {
+    requests: s.requests,
+    errors: s.errors,
+    prompt_tokens: s.prompt_tokens,
+    completion_tokens: s.completion_tokens,
+    total_tokens: s.total_tokens,
+    cached_tokens: s.cached_tokens,
+    reasoning_tokens: s.reasoning_tokens,
+    cost_usd: formatMicroUsd(s.cost_micro_usd),
+    cost_micro_usd: s.cost_micro_usd,
+    unpriced_requests: s.unpriced_requests,
+    estimated_requests: s.estimated_requests,
+    avg_duration_ms: s.requests === 0 ? null : Math.round((s.duration_ms_sum / s.requests) * 100) / 100,
+    bytes_in: s.bytes_in,
+    bytes_out: s.bytes_out,
+  };
+}
+
+function percentiles(hist: Map<number, number> | undefined): LatencyPercentiles {
+  const h = hist ?? new Map<number, number>();
+  return { p50: percentileOf(h, 50), p90: percentileOf(h, 90), p99: percentileOf(h, 99) };
+}
+
+const groupId = (g: GroupKey) => `${g.key ?? ''}|${g.project ?? ''}`;
+
+/**
+ * Usage statistics for the management API, computed from the hourly rollups only: sums per group
+ * and overall, and latency percentiles from the merged histograms.
+ */
+export class UsageStats {
+  constructor(private readonly repo: UsageStatsRepo) {}
+
+  async report(q: UsageQuery): Promise<UsageReport> {
+    const filter: StatsFilter = {
+      projectId: q.projectId,
+      tokenId: q.tokenId,
+      model: q.model,
+      from: q.from === undefined ? undefined : floorHour(q.from),
+      to: q.to === undefined ? undefined : ceilHour(q.to),
+    };
+    const [sumRows, latencyRows] = await Promise.all([
+      this.repo.sums(filter, q.groupBy),
+      this.repo.latency(filter, q.groupBy),
+    ]);
+
+    const totals = emptySums();
+    const overallHist = new Map<number, number>();
+    const histByGroup = new Map<string, Map<number, number>>();
+    for (const l of latencyRows) {
+      overallHist.set(l.le, (overallHist.get(l.le) ?? 0) + l.count);
+      const id = groupId(l);
+      let h = histByGroup.get(id);
+      if (!h) {
+        h = new Map();
+        histByGroup.set(id, h);
+      }
+      h.set(l.le, (h.get(l.le) ?? 0) + l.count);
+    }
+    for (const r of sumRows) addSums(totals, r.sums);
+
+    const names = await this.names(q.groupBy, sumRows);
+    const data: UsageGroup[] = sumRows.map((r) => ({
+      ...this.groupFields(q.groupBy, r, names),
+      ...toTotals(r.sums),
+      latency_ms: percentiles(histByGroup.get(groupId(r))),
+    }));
+    sortGroups(data, sumRows, q.groupBy);
+
+    return {
+      from: toIso(filter.from ?? null),
+      to: toIso(filter.to ?? null),
+      group_by: q.groupBy ?? null,
+      data,
+      totals: toTotals(totals),
+      latency_ms: percentiles(overallHist),
+    };
+  }
+
+  /** Lifetime totals of one token or project (what GET /manage/tokens/{id} shows under `usage`). */
+  async totalsOf(kind: 'token' | 'project', id: string): Promise<UsageTotals> {
+    const rows = await this.repo.sums(kind === 'token' ? { tokenId: id } : { projectId: id });
+    return toTotals(rows[0]?.sums ?? emptySums());
+  }
+
+  private async names(
+    group: StatsGroup | undefined,
+    rows: Array<GroupKey>,
+  ): Promise<{ tokens: Map<string, string | null>; projects: Map<string, string> }> {
+    const tokens =
+      group === 'token' ? await this.repo.tokenNames(rows.map((r) => String(r.key))) : new Map<string, null>();
+    const projectIds =
+      group === 'project'
+        ? rows.map((r) => String(r.key))
+        : group === 'token'
+          ? [...new Set(rows.map((r) => String(r.project)))]
+          : [];
+    const projects = projectIds.length > 0 ? await this.repo.projectNames(projectIds) : new Map<string, string>();
+    return { tokens, projects };
+  }
+
+  private groupFields(
+    group: StatsGroup | undefined,
+    r: GroupKey,
+    names: { tokens: Map<string, string | null>; projects: Map<string, string> },
+  ): GroupFields {
+    switch (group) {
+      case 'hour':
+        return { hour: toIso(Number(r.key)) as string };
+      case 'day':
+        return { day: (toIso(Number(r.key)) as string).slice(0, 10) };
+      case 'model':
+        return { model: r.key === '' || r.key === null ? null : String(r.key) };
+      case 'token': {
+        const id = String(r.key);
+        const project = String(r.project);
+        return {
+          token_id: id,
+          token_name: names.tokens.get(id) ?? null,
+          project_id: project,
+          project_name: names.projects.get(project) ?? null,
+        };
+      }
+      case 'project': {
+        const id = String(r.key);
+        return { project_id: id, project_name: names.projects.get(id) ?? null };
+      }
+      default:
+        return {};
+    }
+  }
+}
+
+/** Time groups in time order; other groups by cost, then requests (largest first), then id. */
+function sortGroups(data: UsageGroup[], rows: GroupKey[], group: StatsGroup | undefined): void {
+  const keyed = data.map((d, i) => ({ d, k: rows[i]?.key ?? null }));
+  if (group === 'hour' || group === 'day') keyed.sort((a, b) => Number(a.k) - Number(b.k));
+  else {
+    keyed.sort(
+      (a, b) =>
+        b.d.cost_micro_usd - a.d.cost_micro_usd ||
+        b.d.requests - a.d.requests ||
+        String(a.k ?? '').localeCompare(String(b.k ?? '')),
+    );
+  }
+  keyed.forEach((x, i) => {
+    data[i] = x.d;
+  });
+}
+
+const TOTAL_COLUMNS: Array<keyof UsageTotals> = [
+  'requests',
+  'errors',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'cost_usd',
+  'cost_micro_usd',
+  'unpriced_requests',
+  'estimated_requests',
+  'avg_duration_ms',
+  'bytes_in',
+  'bytes_out',
+];
+
+const GROUP_COLUMNS: Record<StatsGroup | 'none', Array<keyof GroupFields>> = {
+  hour: ['hour'],
+  day: ['day'],
+  model: ['model'],
+  token: ['token_id', 'token_name', 'project_id', 'project_name'],
+  project: ['project_id', 'project_name'],
+  none: [],
+};
+
+/** The CSV header of a report grouped this way. */
+export function csvColumns(group: StatsGroup | null): string[] {
+  return [...GROUP_COLUMNS[group ?? 'none'], ...TOTAL_COLUMNS, 'latency_p50_ms', 'latency_p90_ms', 'latency_p99_ms'];
+}
+
+/**
+ * The report as CSV (RFC 4180, CRLF line ends): a header row, then one row per group (without
+ * group_by, one row for everything that matched). Text cells that a spreadsheet would run as a formula
+ * (starting with = + - @) are prefixed with a single quote.
+ */
+export function usageCsv(report: UsageReport): string {
+  const cols = csvColumns(report.group_by);
+  const lines = [cols.join(',')];
+  for (const r of report.data) {
+    const rec = r as unknown as Record<string, unknown>;
+    lines.push(
+      cols
+        .map((c) => {
+          if (c.startsWith('latency_')) {
+            return cell(r.latency_ms[c.slice('latency_'.length, -'_ms'.length) as keyof LatencyPercentiles]);
+          }
+          return cell(rec[c]);
+        })
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
