@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../src/mock-upstream/index.js';
 import { postgresDatabase, type TestDatabase } from './helpers/databases.js';
+import { until } from './helpers/proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { POSTGRES_URL, serviceAvailable } from './helpers/services.js';
 
@@ -56,6 +57,8 @@ describe('a database that goes away', () => {
     const t = await s.manage('POST', '/tokens', { project_id: p.body.id });
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: t.body.token, maxRetries: 0 });
     await client.models.list(); // warms the token cache
+    // Its usage record is written before the cut, so exactly the requests made during it wait.
+    expect(await until(() => s.server.runtime.usage.pending === 0 && s.server.runtime.usage.written === 1)).toBe(true);
 
     await cutOff();
     const ready = await fetch(`${s.url}/ready`);

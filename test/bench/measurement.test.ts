@@ -50,7 +50,8 @@ describe('closed loop against a fixed latency', () => {
     // …and the median sits just above it. The delay is a timer and the test shares two cores with
     // other test files (and the servers they start), so the upper bound leaves room for CPU starvation.
     expect(l?.p50).toBeGreaterThanOrEqual(20);
-    expect(l?.p50).toBeLessThanOrEqual(40);
+    // The lower bound is the real check (never under-reports); the upper one leaves room for a loaded CI machine.
+    expect(l?.p50).toBeLessThanOrEqual(60);
     expect(l && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max).toBe(true);
     // 8 connections kept busy: at most 8 / 20 ms = 400 req/s.
     expect(r.throughput.rps).toBeGreaterThan(100);
@@ -74,7 +75,7 @@ describe('closed loop against a fixed latency', () => {
     expect(r.stream.events).toBe(6 * 8);
     const gaps = r.chunk_gap_ms;
     expect(gaps?.p50).toBeGreaterThanOrEqual(9);
-    expect(gaps?.p50).toBeLessThan(25);
+    expect(gaps?.p50).toBeLessThan(40);
     // 7 paced frames after the first: latency ≈ 70 ms, first byte almost at once.
     expect(r.latency_ms?.p50).toBeGreaterThanOrEqual(69);
     expect(r.ttfb_ms?.p50).toBeLessThan(r.latency_ms?.p50 ?? 0);
@@ -89,7 +90,7 @@ describe('open loop', () => {
     expect(r.requests.sent).toBeLessThanOrEqual(440);
     expect(r.requests.ok).toBe(r.requests.sent);
     expect(r.duration_s).toBeGreaterThan(1.9);
-    expect(r.duration_s).toBeLessThan(2.4);
+    expect(r.duration_s).toBeLessThan(3);
     expect(r.service_ms).not.toBeNull();
     // Arrivals at the upstream follow the schedule: 50 per 250 ms. A stalled event loop (two cores,
     // other test files) delays some and the generator catches up, so check the running total, which
