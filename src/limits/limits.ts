@@ -42,6 +42,8 @@ export interface Ticket {
   estimatedCostMicroUsd: number;
   /** Period each budget was charged in (a settlement after midnight must not touch the new day). */
   periods: string[];
+  /** When the request was admitted: its spend belongs to the day, month and lifetime of this time. */
+  admittedAt: number;
 }
 
 /** OpenAI-style rate-limit state of the tightest limit, for response headers. */
@@ -70,13 +72,15 @@ export interface Limiter {
   settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
 }
 
-/** Start of the budget period containing `now` (UTC), as a key and a timestamp. */
-export function periodOf(period: BudgetPeriod, now: number): { key: string; start: number } {
-  if (period === 'total') return { key: 'total', start: 0 };
+/**
+ * The budget period containing `now` (UTC): its key, start, and end (the start of the next one;
+ * undefined for the lifetime, which never resets).
+ */
+export function periodOf(period: BudgetPeriod, now: number): { key: string; start: number; end: number | undefined } {
+  if (period === 'total') return { key: 'total', start: 0, end: undefined };
   const d = new Date(now);
-  const start =
-    period === 'day'
-      ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
-      : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  return { key: `${period}:${new Date(start).toISOString().slice(0, period === 'day' ? 10 : 7)}`, start };
+  const [y, m, day] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
+  const start = period === 'day' ? Date.UTC(y, m, day) : Date.UTC(y, m, 1);
+  const end = period === 'day' ? Date.UTC(y, m, day + 1) : Date.UTC(y, m + 1, 1);
+  return { key: `${period}:${new Date(start).toISOString().slice(0, period === 'day' ? 10 : 7)}`, start, end };
 }

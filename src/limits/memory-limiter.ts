@@ -2,6 +2,7 @@ import { gcra, gcraAdjust } from './gcra.js';
 import {
   type Admission,
   type AdmitResult,
+  type BudgetPeriod,
   type Limiter,
   periodOf,
   type RateState,
@@ -30,6 +31,8 @@ export class MemoryLimiter implements Limiter {
   private readonly rpm = new Map<string, number>();
   private readonly tpm = new Map<string, number>();
   private readonly budgets = new Map<string, BudgetState>();
+  /** Subjects with budget state in some period (so settling skips the others cheaply). */
+  private readonly budgeted = new Set<string>();
   private readonly seeding = new Map<string, Promise<void>>();
 
   constructor(private readonly loadSpent: SpentLoader) {}
@@ -48,12 +51,17 @@ export class MemoryLimiter implements Limiter {
           this.tpm.set(key, gcraAdjust(tat, s.tokensPerMinute, MINUTE, actualTokens - ticket.estimatedTokens));
         }
       }
-      if (s.budgetMicroUsd !== null) {
-        const b = this.budgets.get(`${key}|${ticket.periods[i]}`);
-        if (b) {
+      if (!this.budgeted.has(key)) return;
+      // The spend counts in every period state the subject has, budget set or not at the moment,
+      // so a budget lifted and set again (or moved to another period) still knows it.
+      for (const period of PERIODS) {
+        const pkey = periodOf(period, ticket.admittedAt).key;
+        const b = this.budgets.get(`${key}|${pkey}`);
+        if (!b) continue;
+        if (s.budgetMicroUsd !== null && pkey === ticket.periods[i]) {
           b.reserved = Math.max(0, b.reserved - ticket.estimatedCostMicroUsd);
-          b.spent += actualCost;
         }
+        b.spent += actualCost;
       }
     });
   }
@@ -65,13 +73,12 @@ export class MemoryLimiter implements Limiter {
     const periods: string[] = [];
     for (const s of a.subjects) {
       const key = keyOf(s);
-      if (s.maxRequests !== null) {
-        const used = Math.max(this.counts.get(key) ?? 0, s.requestCount);
-        if (used >= s.maxRequests) {
-          return refuse({ kind: 'requests', subject: s, limit: s.maxRequests, remaining: 0 }, rate);
-        }
-        plans.push(() => this.counts.set(key, used + 1));
+      // Counted with or without a cap: the store's count lags, and a cap set later must see these.
+      const used = Math.max(this.counts.get(key) ?? 0, s.requestCount);
+      if (s.maxRequests !== null && used >= s.maxRequests) {
+        return refuse({ kind: 'requests', subject: s, limit: s.maxRequests, remaining: 0 }, rate);
       }
+      plans.push(() => this.counts.set(key, used + 1));
       if (s.requestsPerMinute !== null) {
         const d = gcra(this.rpm.get(key), now, s.requestsPerMinute, MINUTE, 1);
         tighten(rate, 'Requests', s.requestsPerMinute, d.remaining, d.resetMs);
@@ -120,6 +127,8 @@ export class MemoryLimiter implements Limiter {
               subject: s,
               limit: s.budgetMicroUsd,
               remaining: Math.max(0, s.budgetMicroUsd - committed),
+              // A day or month budget comes back with the next period; a lifetime one never does.
+              ...(period.end === undefined ? {} : { retryAfterMs: period.end - now, resetMs: period.end - now }),
             },
             rate,
           );
@@ -139,6 +148,7 @@ export class MemoryLimiter implements Limiter {
         estimatedTokens: a.estimatedTokens,
         estimatedCostMicroUsd: a.estimatedCostMicroUsd,
         periods,
+        admittedAt: now,
       },
     };
   }
@@ -156,6 +166,7 @@ export class MemoryLimiter implements Limiter {
         p = this.loadSpent(s, period.start)
           .then((spent) => {
             if (!this.budgets.has(bkey)) this.budgets.set(bkey, { spent, reserved: 0 });
+            this.budgeted.add(keyOf(s));
           })
           .finally(() => this.seeding.delete(bkey));
         this.seeding.set(bkey, p);
@@ -167,6 +178,8 @@ export class MemoryLimiter implements Limiter {
 }
 
 const keyOf = (s: SubjectLimits) => `${s.kind}:${s.id}`;
+
+const PERIODS: readonly BudgetPeriod[] = ['total', 'day', 'month'];
 
 function refuse(refusal: Refusal, rate: RateState): AdmitResult {
   return { ok: false, refusal, rate };

@@ -16,8 +16,21 @@ export interface BodyFacts {
   model: string | undefined;
   /** max_tokens / max_completion_tokens / max_output_tokens, when set. */
   maxOutputTokens: number | undefined;
+  /** Completions generated, each up to the maximum: `n` (chat, completions) or `best_of` (completions). */
+  choices: number;
   bytes: number;
 }
+
+/**
+ * Endpoints whose responses report usage but not the model (transcriptions, image generation and
+ * edits): their bodies are read (parsed only if needed) so that usage is priced by the request's model.
+ */
+export const MODEL_IN_REQUEST_ONLY = new Set([
+  '/v1/audio/transcriptions',
+  '/v1/audio/translations',
+  '/v1/images/generations',
+  '/v1/images/edits',
+]);
 
 /** Whether this request's body must be read before forwarding (to check or estimate something). */
 export function needsBody(identity: TokenIdentity): boolean {
@@ -33,7 +46,7 @@ export function needsBody(identity: TokenIdentity): boolean {
  */
 export function bodyFacts(body: Buffer, headers: IncomingHttpHeaders): BodyFacts {
   const type = String(headers['content-type'] ?? '');
-  const facts: BodyFacts = { model: undefined, maxOutputTokens: undefined, bytes: body.length };
+  const facts: BodyFacts = { model: undefined, maxOutputTokens: undefined, choices: 1, bytes: body.length };
   if (type.includes('json')) {
     try {
       const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
@@ -44,6 +57,10 @@ export function bodyFacts(body: Buffer, headers: IncomingHttpHeaders): BodyFacts
           break;
         }
       }
+      for (const k of ['n', 'best_of']) {
+        const v = json[k];
+        if (typeof v === 'number' && Number.isInteger(v) && v > facts.choices) facts.choices = v;
+      }
     } catch {}
   } else if (type.startsWith('multipart/form-data')) {
     facts.model = multipartField(body, type, 'model');
@@ -51,23 +68,39 @@ export function bodyFacts(body: Buffer, headers: IncomingHttpHeaders): BodyFacts
   return facts;
 }
 
-/** The value of a small text field in a multipart body (the model name), read as latin1-safe text. */
-function multipartField(body: Buffer, contentType: string, name: string): string | undefined {
+/**
+ * The value of a small text field in a multipart body (the model name), read as latin1-safe text.
+ * Only the `name` parameter of a part's Content-Disposition counts (not `filename="model"`), and a
+ * field sent twice is unreadable: which copy the upstream would use cannot be known.
+ */
+function multipartField(body: Buffer, contentType: string, name: 'model'): string | undefined {
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
   if (!boundary) return undefined;
   const text = body.toString('latin1');
-  const marker = `name="${name}"`;
+  const named = new RegExp(`;\\s*name\\s*=\\s*(?:"${name}"|${name})\\s*(?:;|$)`, 'i');
+  let found: string | undefined;
   for (const part of text.split(`--${boundary}`)) {
     const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd === -1 || !part.slice(0, headerEnd).includes(marker)) continue;
-    const value = part.slice(headerEnd + 4).replace(/\r\n$/, '');
-    return Buffer.from(value, 'latin1').toString('utf8').trim();
+    if (headerEnd === -1) continue;
+    const disposition = /^content-disposition:(.*)$/im.exec(part.slice(0, headerEnd))?.[1];
+    if (disposition === undefined || !named.test(disposition)) continue;
+    if (found !== undefined) return undefined;
+    found = Buffer.from(part.slice(headerEnd + 4).replace(/\r\n$/, ''), 'latin1')
+      .toString('utf8')
+      .trim();
   }
-  return undefined;
+  return found;
 }
+
+/**
+ * A `.` or `..` path segment, literal or percent-encoded, between `/`, `\` or their encodings: an
+ * upstream that resolves it would serve another path than the one the endpoint rules matched.
+ */
+const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:$|\/|\\|%2f|%5c)/i;
 
 /** Endpoint allowlists: every list that applies (token's, project's) must allow the request. */
 export function checkEndpoint(identity: TokenIdentity, method: string, path: string): AppError | undefined {
+  if (identity.endpointRules.length > 0 && DOT_SEGMENT.test(path)) return errors.endpointNotAllowed(method, path);
   for (const rules of identity.endpointRules) {
     if (!endpointAllowed(rules, method, path)) return errors.endpointNotAllowed(method, path);
   }
@@ -89,7 +122,7 @@ export function estimate(
 ): { tokens: number; costMicroUsd: number } {
   if (!facts) return { tokens: 0, costMicroUsd: 0 };
   const prompt = Math.ceil(facts.bytes / 4);
-  const output = facts.maxOutputTokens ?? DEFAULT_OUTPUT_ESTIMATE;
+  const output = (facts.maxOutputTokens ?? DEFAULT_OUTPUT_ESTIMATE) * facts.choices;
   const cost = pricing.cost(facts.model, {
     promptTokens: prompt,
     completionTokens: output,
@@ -122,10 +155,15 @@ export function refusalError(r: Refusal, rate: RateState): AppError {
     case 'budget':
       return errors.limitReached(
         'budget_exceeded',
-        `${who} has reached its budget of $${(r.limit / 1e6).toFixed(2)} for the ${r.subject.budgetPeriod === 'total' ? 'lifetime' : r.subject.budgetPeriod}.`,
+        `${who} has reached its budget of $${dollars(r.limit)} for the ${r.subject.budgetPeriod === 'total' ? 'lifetime' : r.subject.budgetPeriod}.`,
         headers,
       );
   }
+}
+
+/** Micro-dollars as dollars, with cents always and sub-cent digits only when set: 2.00, 0.0024. */
+function dollars(micro: number): string {
+  return (micro / 1e6).toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
 }
 
 /** `x-ratelimit-*` headers in OpenAI's format (reset as a duration such as `1.5s` or `6m0s`). */

@@ -16,6 +16,7 @@ import {
   checkModel,
   estimate,
   MAX_INSPECTED_BODY,
+  MODEL_IN_REQUEST_ONLY,
   needsBody,
   refusalError,
 } from './admission.js';
@@ -121,7 +122,9 @@ class Exchange implements Dispatcher.DispatchHandler {
 
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const readable = !chunked && declared > 0 && declared <= MAX_INSPECTED_BODY;
-    if (readable && (needsBody(identity) || this.wantsIncludeUsage())) {
+    // Also read where only the request names the model, so the usage reported can be priced.
+    const modelInRequestOnly = req.method === 'POST' && MODEL_IN_REQUEST_ONLY.has(this.path);
+    if (readable && (needsBody(identity) || modelInRequestOnly || this.wantsIncludeUsage())) {
       try {
         this.body = await readAll(req);
       } catch {

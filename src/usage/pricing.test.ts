@@ -31,7 +31,7 @@ describe('pricing', () => {
     expect(table.resolve('gpt-4o-2024-08-06')?.name).toBe('gpt-4o');
     expect(table.resolve('gpt-4o-mini-2024-07-18')?.name).toBe('gpt-4o-mini');
     expect(table.resolve('gpt-3.5-turbo-0125')?.name).toBe('gpt-3.5-turbo');
-    expect(table.resolve('chatgpt-4o-latest')?.name).toBe('gpt-4o');
+    expect(table.resolve('gpt-4-turbo-preview')?.name).toBe('gpt-4-turbo');
     expect(table.cost('gpt-4o-2024-08-06', t(10, 10))).toBe(table.cost('gpt-4o', t(10, 10)));
     expect(table.cost('my-local-llama', t(10, 10))).toBeNull();
     expect(table.cost('ft:gpt-4o-mini-2024-07-18:org::abc', t(10, 10))).toBeNull();
@@ -68,7 +68,7 @@ describe('pricing', () => {
     expect(layered.entries().find((e) => e.model === 'gpt-4o')?.source).toBe('override');
     expect(layered.entries().find((e) => e.model === 'local-llm')?.source).toBe('file');
     expect(layered.entries().find((e) => e.model === 'gpt-4o-mini')?.source).toBe('built_in');
-    expect(layered.aliasMap()['chatgpt-4o-latest']).toBe('gpt-4o');
+    expect(layered.aliasMap()['gpt-4-turbo-preview']).toBe('gpt-4-turbo');
     writeFileSync(file, JSON.stringify({ models: { x: { input: -1, output: 1 } } }));
     expect(() => PricingTable.load(file)).toThrow(/models\.x\.input/);
   });

@@ -43,7 +43,7 @@ describe('pricing API', () => {
       updated_at: null,
     });
     expect(res.body.data).toHaveLength(builtIn.entries().length);
-    expect(res.body.aliases['chatgpt-4o-latest']).toBe('gpt-4o');
+    expect(res.body.aliases['gpt-4-turbo-preview']).toBe('gpt-4-turbo');
   });
 
   it('an override changes the cost of the very next request; deleting it restores the built-in price', async () => {
