@@ -94,6 +94,26 @@ export interface UsageRollupsTable {
   bytes_out: number;
 }
 
+/** The additive columns of usage_rollups: what a batch adds and a query sums. */
+export const ROLLUP_SUM_COLUMNS = [
+  'requests',
+  'errors',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'cost_micro_usd',
+  'unpriced_requests',
+  'estimated_requests',
+  'duration_ms_sum',
+  'bytes_in',
+  'bytes_out',
+] as const;
+
+/** Column sums of usage_rollups over a group. */
+export type RollupSums = Pick<UsageRollupsTable, (typeof ROLLUP_SUM_COLUMNS)[number]>;
+
 export interface UsageLatencyRollupsTable {
   bucket_start: number;
   token_id: string;

@@ -1,6 +1,13 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
-import type { Database, NewUsageRow, UsageLatencyRollupsTable, UsageRollupsTable, UsageRow } from './schema.js';
+import {
+  type Database,
+  type NewUsageRow,
+  ROLLUP_SUM_COLUMNS,
+  type UsageLatencyRollupsTable,
+  type UsageRollupsTable,
+  type UsageRow,
+} from './schema.js';
 
 /** Requests and last use per token or project in one batch. */
 export interface SubjectUse {
@@ -17,22 +24,6 @@ export interface UsageBatch {
   rollups: UsageRollupsTable[];
   latency: UsageLatencyRollupsTable[];
 }
-
-const ROLLUP_SUMS = [
-  'requests',
-  'errors',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_tokens',
-  'cached_tokens',
-  'reasoning_tokens',
-  'cost_micro_usd',
-  'unpriced_requests',
-  'estimated_requests',
-  'duration_ms_sum',
-  'bytes_in',
-  'bytes_out',
-] as const;
 
 /** `col = table.col + excluded.col` for an upsert that adds a batch's deltas to stored sums. */
 function addExcluded<T extends 'usage_rollups' | 'usage_latency_rollups'>(table: T, cols: readonly string[]) {
@@ -63,7 +54,9 @@ export class UsageRepo {
           .insertInto('usage_rollups')
           .values(b.rollups.slice(i, i + 500))
           .onConflict((oc) =>
-            oc.columns(['bucket_start', 'token_id', 'model']).doUpdateSet(addExcluded('usage_rollups', ROLLUP_SUMS)),
+            oc
+              .columns(['bucket_start', 'token_id', 'model'])
+              .doUpdateSet(addExcluded('usage_rollups', ROLLUP_SUM_COLUMNS)),
           )
           .execute();
       }

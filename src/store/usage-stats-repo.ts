@@ -1,6 +1,6 @@
 import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
-import type { Database } from './schema.js';
+import { type Database, ROLLUP_SUM_COLUMNS, type RollupSums } from './schema.js';
 
 /** What a statistics query may be grouped by. `day` sums the hourly rows per UTC day. */
 export type StatsGroup = 'hour' | 'day' | 'model' | 'token' | 'project';
@@ -15,38 +15,7 @@ export interface StatsFilter {
   to?: number | undefined;
 }
 
-/** Column sums of usage_rollups over a group. */
-export interface RollupSums {
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  cost_micro_usd: number;
-  unpriced_requests: number;
-  estimated_requests: number;
-  duration_ms_sum: number;
-  bytes_in: number;
-  bytes_out: number;
-}
-
-export const SUM_COLUMNS = [
-  'requests',
-  'errors',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_tokens',
-  'cached_tokens',
-  'reasoning_tokens',
-  'cost_micro_usd',
-  'unpriced_requests',
-  'estimated_requests',
-  'duration_ms_sum',
-  'bytes_in',
-  'bytes_out',
-] as const satisfies ReadonlyArray<keyof RollupSums>;
+export type { RollupSums };
 
 /**
  * The group a row belongs to: `key` is the bucket start (hour, day), the model, the token id or the
@@ -120,7 +89,7 @@ export class UsageStatsRepo {
   async sums(filter: StatsFilter, group?: StatsGroup): Promise<SumsRow[]> {
     const key = keyExpr(group);
     let q = filtered(this.db.selectFrom('usage_rollups'), filter).select([
-      ...SUM_COLUMNS.map((c) => sql<number | string | null>`sum(${sql.ref(c)})`.as(c)),
+      ...ROLLUP_SUM_COLUMNS.map((c) => sql<number | string | null>`sum(${sql.ref(c)})`.as(c)),
       (key ?? sql`null`).as('g_key'),
       (group === 'token' ? sql`project_id` : sql`null`).as('g_project'),
     ]);
@@ -128,7 +97,7 @@ export class UsageStatsRepo {
     const rows = (await q.execute()) as Array<Record<string, unknown>>;
     const out: SumsRow[] = [];
     for (const r of rows) {
-      const sums = Object.fromEntries(SUM_COLUMNS.map((c) => [c, num(r[c])])) as unknown as RollupSums;
+      const sums = Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, num(r[c])])) as unknown as RollupSums;
       // An aggregate without GROUP BY always yields one row, with null sums when nothing matched.
       if (!key && r.requests === null) continue;
       out.push({ key: normaliseKey(r.g_key, group), project: (r.g_project as string | null) ?? null, sums });

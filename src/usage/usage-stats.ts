@@ -1,13 +1,7 @@
 import { toIso } from '../shared/clock.js';
+import { ROLLUP_SUM_COLUMNS } from '../store/schema.js';
 import { HOUR } from '../store/usage-repo.js';
-import {
-  type GroupKey,
-  type RollupSums,
-  type StatsFilter,
-  type StatsGroup,
-  SUM_COLUMNS,
-  type UsageStatsRepo,
-} from '../store/usage-stats-repo.js';
+import type { GroupKey, RollupSums, StatsFilter, StatsGroup, UsageStatsRepo } from '../store/usage-stats-repo.js';
 import { percentileOf } from './latency-buckets.js';
 
 export type { StatsGroup } from '../store/usage-stats-repo.js';
@@ -86,10 +80,10 @@ export function formatMicroUsd(micro: number): string {
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 export const ceilHour = (ms: number) => Math.ceil(ms / HOUR) * HOUR;
 
-const emptySums = (): RollupSums => Object.fromEntries(SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums;
+const emptySums = (): RollupSums => Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums;
 
 function addSums(into: RollupSums, s: RollupSums): void {
-  for (const c of SUM_COLUMNS) into[c] += s[c];
+  for (const c of ROLLUP_SUM_COLUMNS) into[c] += s[c];
 }
 
 export function toTotals(s: RollupSums): UsageTotals {
