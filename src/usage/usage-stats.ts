@@ -236,7 +236,7 @@ function sortGroups(data: UsageGroup[], rows: GroupKey[], group: StatsGroup | un
   });
 }
 
-const TOTAL_COLUMNS: Array<keyof UsageTotals> = [
+export const TOTAL_COLUMNS: Array<keyof UsageTotals> = [
   'requests',
   'errors',
   'prompt_tokens',

@@ -1,26 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/crypto/ids.js';
+import { TOTAL_COLUMNS } from '../../src/usage/usage-stats.js';
 import type { UsageRecord } from '../../src/usage/usage-writer.js';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { apiTotals, DAY_MS, HOUR_MS, recomputeFromRecords } from '../helpers/usage-recompute.js';
 
-const TOTAL_FIELDS = [
-  'requests',
-  'errors',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_tokens',
-  'cached_tokens',
-  'reasoning_tokens',
-  'cost_usd',
-  'cost_micro_usd',
-  'unpriced_requests',
-  'estimated_requests',
-  'avg_duration_ms',
-  'bytes_in',
-  'bytes_out',
-];
+const TOTAL_FIELDS: readonly string[] = TOTAL_COLUMNS;
 const pickTotals = (o: Record<string, unknown>) => Object.fromEntries(TOTAL_FIELDS.map((f) => [f, o[f]]));
 
 /** Runs `fn` over `items` with at most `width` in flight. */
