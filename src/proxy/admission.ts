@@ -115,6 +115,16 @@ export function checkModel(identity: TokenIdentity, model: string | undefined): 
   return undefined;
 }
 
+/** Under a budget, a model without a price is refused: its cost could not be held against it. */
+export function checkPriced(
+  identity: TokenIdentity,
+  model: string | undefined,
+  pricing: PricingTable,
+): AppError | undefined {
+  if (!model || !identity.limits.some((s) => s.budgetMicroUsd !== null) || pricing.resolve(model)) return undefined;
+  return errors.modelNotPriced(model);
+}
+
 /** Token and cost estimates reserved before forwarding, settled against actual usage afterwards. */
 export function estimate(
   facts: BodyFacts | undefined,

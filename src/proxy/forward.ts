@@ -14,6 +14,7 @@ import {
   bodyFacts,
   checkEndpoint,
   checkModel,
+  checkPriced,
   estimate,
   MAX_INSPECTED_BODY,
   MODEL_IN_REQUEST_ONLY,
@@ -41,7 +42,7 @@ export interface ProxyDeps {
 }
 
 /**
- * The hot path: authenticate → cap → forward → stream back → account. Bodies flow as streams in
+ * The hot path: authenticate → allowlists and limits → forward → stream back → account. Bodies flow as streams in
  * both directions; the only I/O awaited is the upstream itself (and the database on a token
  * cache miss). Usage goes to a batched writer after the response has been handed to the client.
  * Resolves once the exchange is fully accounted for.
@@ -136,10 +137,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const modelProblem = checkModel(identity, this.facts?.model);
     if (modelProblem) return this.refuse(modelProblem);
-    const model = this.facts?.model;
-    if (model && identity.limits.some((s) => s.budgetMicroUsd !== null) && !deps.pricing.resolve(model)) {
-      return this.refuse(errors.modelNotPriced(model));
-    }
+    const unpriced = checkPriced(identity, this.facts?.model, deps.pricing);
+    if (unpriced) return this.refuse(unpriced);
     const guess = estimate(this.facts, deps.pricing);
     const decision = await deps.limiter.admit({
       subjects: identity.limits,
@@ -265,11 +264,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       const rest = this.filter.flush();
       this.bytesOut += rest.length;
       this.res.end(rest);
-      this.usage = this.filter.usage();
-    } else {
-      this.res.end();
-      if (this.sniffer) this.usage = this.sniffer.finish();
-    }
+    } else this.res.end();
+    this.takeUsage();
     this.account();
   }
 
@@ -281,8 +277,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Mid-stream: the status is already sent, so the client sees the stream end abruptly.
     this.error = this.clientGone ? 'client_aborted' : upstreamStreamError(err);
     this.res.destroy();
-    this.usage = this.filter ? this.filter.usage() : (this.sniffer?.finish() ?? this.usage);
+    this.takeUsage();
     this.account();
+  }
+
+  /** What the sniffer (or the include_usage filter, which feeds one) read from the response. */
+  private takeUsage(): void {
+    if (this.filter) this.usage = this.filter.usage();
+    else if (this.sniffer) this.usage = this.sniffer.finish();
   }
 
   /** Errors before any response byte: answer in OpenAI's error shape (unless the client is gone). */
@@ -299,7 +301,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.account();
   }
 
-  /** A refusal by the proxy itself (401, 413, 429): logged, never forwarded, not a usage record. */
+  /** A refusal by the proxy itself (401, 403, 413, 429): logged, never forwarded, not a usage record. */
   refuse(err: AppError): Promise<void> {
     this.discardBody();
     this.sendError(err);
