@@ -17,14 +17,18 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { uuidv7 } from '../crypto/ids.js';
-import { issueBenchToken, jsonCall, startMockChild, startProxyChild } from './harness-stack.js';
+import {
+  BENCH,
+  CLI,
+  issueBenchToken,
+  jsonCall,
+  log,
+  ROOT,
+  startMockChild,
+  startProxyChild,
+  UPSTREAM_KEY,
+} from './harness-stack.js';
 import type { BenchReport } from './result.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-const BENCH = path.join(ROOT, 'dist', 'bench', 'main.js');
-const KEY = 'sk-bench-upstream-key-0123456789';
-const log = (m: string) => process.stderr.write(`${m}\n`);
 
 /** Adds `tokens` tokens and `records` usage records (spread over 90 days) to a migrated database. */
 export function seed(file: string, projectId: string, tokens: number, records: number): void {
@@ -80,7 +84,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-proxy-bigdb-'));
   const children: Array<{ stop(): Promise<void> }> = [];
   try {
-    const mock = await startMockChild(CLI, KEY);
+    const mock = await startMockChild(CLI, UPSTREAM_KEY);
     children.push(mock.child);
     const mockUrl = mock.url;
 
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
       return p;
     };
     const first = await start(fresh);
-    const issued = await issueBenchToken(first.url, fresh, KEY);
+    const issued = await issueBenchToken(first.url, fresh, UPSTREAM_KEY);
     await first.child.stop();
     mkdirSync(big);
     cpSync(fresh, big, { recursive: true });

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 
 /** A process the harness started and must stop. */
@@ -299,3 +300,14 @@ export async function issueBenchToken(
   if (token.status !== 201) throw new Error(`creating a token: ${token.status} ${JSON.stringify(token.body)}`);
   return { projectId: project.body.id, token: token.body.token };
 }
+
+/** The repository root (one level above dist/ and src/) and the built entry points the runs start. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+export const BENCH = path.join(ROOT, 'dist', 'bench', 'main.js');
+/** The key the mock upstream requires in the benchmark runs (not a real key). */
+export const UPSTREAM_KEY = 'sk-bench-upstream-key-0123456789';
+
+export const log = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};

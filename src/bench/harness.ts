@@ -13,31 +13,30 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CellResult, HARNESS_SCHEMA, type HarnessReport, headline, renderMarkdown } from './harness-report.js';
 import {
+  BENCH,
   type Child,
+  CLI,
   cpuMs,
   freePort,
   jsonCall,
+  log,
   machineBusyMs,
   NGINX_BIN,
   nginxVersion,
+  ROOT,
   rssKiB,
   spawnChild,
   startNginx,
   treeCpuMs,
+  UPSTREAM_KEY,
   waitForHttp,
   waitForOutput,
 } from './harness-stack.js';
 import type { BenchReport } from './result.js';
 import { parseDuration } from './units.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-const BENCH = path.join(ROOT, 'dist', 'bench', 'main.js');
-const UPSTREAM_KEY = 'sk-bench-upstream-key-0123456789';
 
 interface Scenario {
   name: string;
@@ -102,8 +101,6 @@ function settings(): Settings {
     warmupMs: quick ? 200 : 500,
   };
 }
-
-const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 /** Runs the load generator in its own process; returns its JSON report and the CPU it used. */
 function runBenchProcess(args: string[]): Promise<{ report: BenchReport; cpuMs: number }> {

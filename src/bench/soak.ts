@@ -15,13 +15,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Child, issueBenchToken, rssKiB, startMockChild, startProxyChild } from './harness-stack.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-const BENCH = path.join(ROOT, 'dist', 'bench', 'main.js');
-const KEY = 'sk-bench-upstream-key-0123456789';
-const log = (m: string) => process.stderr.write(`${m}\n`);
+import {
+  BENCH,
+  type Child,
+  CLI,
+  issueBenchToken,
+  log,
+  ROOT,
+  rssKiB,
+  startMockChild,
+  startProxyChild,
+  UPSTREAM_KEY,
+} from './harness-stack.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -35,11 +40,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-proxy-soak-'));
   const children: Child[] = [];
   try {
-    const mock = await startMockChild(CLI, KEY);
+    const mock = await startMockChild(CLI, UPSTREAM_KEY);
     children.push(mock.child);
     const proxy = await startProxyChild(CLI, path.join(dir, 'data'), mock.url);
     children.push(proxy.child);
-    const { token } = await issueBenchToken(proxy.url, path.join(dir, 'data'), KEY);
+    const { token } = await issueBenchToken(proxy.url, path.join(dir, 'data'), UPSTREAM_KEY);
     const startRss = rssKiB(proxy.child.pid);
 
     const samples: Array<{ t_s: number; rss_mib: number }> = [];
