@@ -1,16 +1,10 @@
-import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MOCK_HEADERS, type MockUpstream, startMockUpstream } from './index.js';
+import type OpenAI from 'openai';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { useMockUpstream } from '../../test/helpers/mock-client.js';
+import { MOCK_HEADERS } from './index.js';
 
-let mock: MockUpstream;
-let client: OpenAI;
-
-beforeAll(async () => {
-  mock = await startMockUpstream({ chunks: 6 });
-  client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(() => mock.close());
-beforeEach(() => mock.reset());
+const ctx = useMockUpstream({ chunks: 6 });
+beforeEach(() => ctx.mock.reset());
 
 // 3 priming + 4 per message + ceil(chars / 4): 3 + 4 + ceil(11 / 4) = 10.
 const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hello there' }];
@@ -20,7 +14,7 @@ const headers = (h: Record<string, number>) => ({
 
 describe('chat completions', () => {
   it('answers JSON with deterministic usage and the model echoed', async () => {
-    const completion = await client.chat.completions.create({ model: 'my-model', messages });
+    const completion = await ctx.client.chat.completions.create({ model: 'my-model', messages });
     expect(completion).toMatchObject({ object: 'chat.completion', model: 'my-model' });
     expect(completion.id).toMatch(/^chatcmpl-/);
     expect(completion.choices[0]?.message).toMatchObject({ role: 'assistant' });
@@ -37,12 +31,12 @@ describe('chat completions', () => {
         rejected_prediction_tokens: 0,
       },
     });
-    const again = await client.chat.completions.create({ model: 'my-model', messages });
+    const again = await ctx.client.chat.completions.create({ model: 'my-model', messages });
     expect(again.choices[0]?.message.content).toBe(completion.choices[0]?.message.content);
   });
 
   it('takes the chunk count from x-mock-chunks', async () => {
-    const completion = await client.chat.completions.create(
+    const completion = await ctx.client.chat.completions.create(
       { model: 'm', messages },
       headers({ [MOCK_HEADERS.chunks]: 3 }),
     );
@@ -51,7 +45,7 @@ describe('chat completions', () => {
   });
 
   it('streams chunks without usage unless asked', async () => {
-    const stream = await client.chat.completions.create({ model: 'm', messages, stream: true });
+    const stream = await ctx.client.chat.completions.create({ model: 'm', messages, stream: true });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks).toHaveLength(1 + 6 + 1);
@@ -59,13 +53,13 @@ describe('chat completions', () => {
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
     expect(chunks.every((c) => c.usage === undefined && c.choices.length === 1)).toBe(true);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
-    const json = await client.chat.completions.create({ model: 'm', messages });
+    const json = await ctx.client.chat.completions.create({ model: 'm', messages });
     expect(text).toBe(json.choices[0]?.message.content);
-    expect(mock.stats()).toMatchObject({ completedStreams: 1, abortedStreams: 0, activeStreams: 0 });
+    expect(ctx.mock.stats()).toMatchObject({ completedStreams: 1, abortedStreams: 0, activeStreams: 0 });
   });
 
   it('ends with a usage chunk when stream_options.include_usage is set', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await ctx.client.chat.completions.create({
       model: 'm',
       messages,
       stream: true,
@@ -80,7 +74,7 @@ describe('chat completions', () => {
   });
 
   it('writes SSE frames ending in data: [DONE]', async () => {
-    const res = await fetch(`${mock.url}/v1/chat/completions`, {
+    const res = await fetch(`${ctx.mock.url}/v1/chat/completions`, {
       method: 'POST',
       body: JSON.stringify({ model: 'm', messages, stream: true }),
     });
@@ -98,11 +92,11 @@ describe('chat completions', () => {
 
 describe('legacy completions', () => {
   it('answers JSON and streams text_completion chunks', async () => {
-    const json = await client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'say hi' });
+    const json = await ctx.client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'say hi' });
     expect(json).toMatchObject({ object: 'text_completion', model: 'gpt-3.5-turbo-instruct' });
     expect(json.usage).toEqual({ prompt_tokens: 2, completion_tokens: 6, total_tokens: 8 });
 
-    const stream = await client.completions.create({
+    const stream = await ctx.client.completions.create({
       model: 'gpt-3.5-turbo-instruct',
       prompt: [1, 2, 3],
       stream: true,
@@ -118,7 +112,7 @@ describe('legacy completions', () => {
 describe('stream pacing and aborts', () => {
   it('waits ttft before the first chunk and chunk delay between chunks', async () => {
     const started = performance.now();
-    const stream = await client.chat.completions.create(
+    const stream = await ctx.client.chat.completions.create(
       { model: 'm', messages, stream: true },
       headers({ [MOCK_HEADERS.ttftMs]: 200, [MOCK_HEADERS.chunkDelayMs]: 30, [MOCK_HEADERS.chunks]: 5 }),
     );
@@ -132,7 +126,7 @@ describe('stream pacing and aborts', () => {
 
   it('waits for drain when the client reads slowly, losing nothing', async () => {
     const chunks = 50_000;
-    const res = await fetch(`${mock.url}/v1/chat/completions`, {
+    const res = await fetch(`${ctx.mock.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { [MOCK_HEADERS.ttftMs]: '1', [MOCK_HEADERS.chunks]: String(chunks) },
       body: JSON.stringify({ model: 'm', messages, stream: true }),
@@ -141,12 +135,12 @@ describe('stream pacing and aborts', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const text = await res.text();
     expect(text.split('\n\n').filter((frame) => frame.startsWith('data: '))).toHaveLength(chunks + 3);
-    expect(mock.stats()).toMatchObject({ completedStreams: 1, activeStreams: 0 });
+    expect(ctx.mock.stats()).toMatchObject({ completedStreams: 1, activeStreams: 0 });
   });
 
   it('counts a client that leaves mid-stream as an aborted stream', async () => {
     const controller = new AbortController();
-    const stream = await client.chat.completions.create(
+    const stream = await ctx.client.chat.completions.create(
       { model: 'm', messages, stream: true },
       { ...headers({ [MOCK_HEADERS.chunkDelayMs]: 20, [MOCK_HEADERS.chunks]: 200 }), signal: controller.signal },
     );
@@ -154,9 +148,9 @@ describe('stream pacing and aborts', () => {
     for await (const _chunk of stream) {
       if (++seen === 3) controller.abort();
     }
-    await vi.waitFor(() => expect(mock.stats()).toMatchObject({ abortedStreams: 1, activeStreams: 0 }));
-    expect(mock.stats().completedStreams).toBe(0);
+    await vi.waitFor(() => expect(ctx.mock.stats()).toMatchObject({ abortedStreams: 1, activeStreams: 0 }));
+    expect(ctx.mock.stats().completedStreams).toBe(0);
     // Stopped early: far fewer than the ~200 frames were written.
-    expect(mock.stats().bytesOut).toBeLessThan(200 * 100);
+    expect(ctx.mock.stats().bytesOut).toBeLessThan(200 * 100);
   });
 });

@@ -1,21 +1,13 @@
-import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../../test/helpers/mock-client.js';
 
-let mock: MockUpstream;
-let client: OpenAI;
-
-beforeAll(async () => {
-  mock = await startMockUpstream();
-  client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(() => mock.close());
+const ctx = useMockUpstream();
 
 const norm = (v: readonly number[]) => Math.hypot(...v);
 
 describe('embeddings', () => {
   it('returns deterministic unit vectors of the model size as floats', async () => {
-    const res = await client.embeddings.create({
+    const res = await ctx.client.embeddings.create({
       model: 'text-embedding-3-small',
       input: ['alpha', 'beta', 'alpha'],
       encoding_format: 'float',
@@ -33,23 +25,23 @@ describe('embeddings', () => {
 
   it('encodes base64 as little-endian float32 matching the float answer', async () => {
     const request = { model: 'text-embedding-3-small', input: 'alpha', dimensions: 64 };
-    const floats = await client.embeddings.create({ ...request, encoding_format: 'float' });
-    const base64 = await client.embeddings.create({ ...request, encoding_format: 'base64' });
+    const floats = await ctx.client.embeddings.create({ ...request, encoding_format: 'float' });
+    const base64 = await ctx.client.embeddings.create({ ...request, encoding_format: 'base64' });
     const raw = Buffer.from(base64.data[0]?.embedding as unknown as string, 'base64');
     expect(raw).toHaveLength(64 * 4);
     const decoded = Array.from({ length: 64 }, (_, i) => raw.readFloatLE(i * 4));
     expect(decoded).toEqual(floats.data[0]?.embedding);
     // Without encoding_format the SDK asks for base64 and decodes it itself.
-    const sdkDefault = await client.embeddings.create(request);
+    const sdkDefault = await ctx.client.embeddings.create(request);
     expect(Array.from(sdkDefault.data[0]?.embedding ?? [])).toEqual(floats.data[0]?.embedding);
   });
 
   it('accepts token arrays and gives unknown models small vectors', async () => {
-    const single = await client.embeddings.create({ model: 'custom', input: [1, 2, 3], encoding_format: 'float' });
+    const single = await ctx.client.embeddings.create({ model: 'custom', input: [1, 2, 3], encoding_format: 'float' });
     expect(single.data).toHaveLength(1);
     expect(single.data[0]?.embedding).toHaveLength(8);
     expect(single.usage.prompt_tokens).toBe(3);
-    const many = await client.embeddings.create({
+    const many = await ctx.client.embeddings.create({
       model: 'custom',
       input: [[1, 2], [3]],
       encoding_format: 'float',
@@ -58,7 +50,7 @@ describe('embeddings', () => {
   });
 
   it('rejects an invalid input', async () => {
-    await expect(client.embeddings.create({ model: 'custom', input: [] })).rejects.toMatchObject({
+    await expect(ctx.client.embeddings.create({ model: 'custom', input: [] })).rejects.toMatchObject({
       status: 400,
       param: 'input',
     });

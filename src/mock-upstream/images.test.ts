@@ -1,19 +1,11 @@
-import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../../test/helpers/mock-client.js';
 
-let mock: MockUpstream;
-let client: OpenAI;
-
-beforeAll(async () => {
-  mock = await startMockUpstream();
-  client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(() => mock.close());
+const ctx = useMockUpstream();
 
 describe('image generations', () => {
   it('returns n base64 PNGs with gpt-image-1 style usage', async () => {
-    const res = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red fox', n: 2, quality: 'low' });
+    const res = await ctx.client.images.generate({ model: 'gpt-image-1', prompt: 'a red fox', n: 2, quality: 'low' });
     expect(res.data).toHaveLength(2);
     const png = Buffer.from(res.data?.[0]?.b64_json ?? '', 'base64');
     expect(png.subarray(1, 4).toString()).toBe('PNG');

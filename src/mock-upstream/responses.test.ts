@@ -1,15 +1,7 @@
-import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../../test/helpers/mock-client.js';
 
-let mock: MockUpstream;
-let client: OpenAI;
-
-beforeAll(async () => {
-  mock = await startMockUpstream({ chunks: 4 });
-  client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(() => mock.close());
+const ctx = useMockUpstream({ chunks: 4 });
 
 // ceil(8 / 4) for the input + 4 overhead.
 const USAGE = {
@@ -22,7 +14,7 @@ const USAGE = {
 
 describe('responses', () => {
   it('answers JSON with an output message and usage', async () => {
-    const response = await client.responses.create({ model: 'gpt-4.1', input: 'hi there' });
+    const response = await ctx.client.responses.create({ model: 'gpt-4.1', input: 'hi there' });
     expect(response).toMatchObject({ object: 'response', status: 'completed', model: 'gpt-4.1', usage: USAGE });
     expect(response.id).toMatch(/^resp_/);
     expect(response.output_text.split(' ')).toHaveLength(4);
@@ -30,7 +22,7 @@ describe('responses', () => {
   });
 
   it('streams the lifecycle events in order, with usage in response.completed', async () => {
-    const stream = await client.responses.create({ model: 'gpt-4.1', input: 'hi there', stream: true });
+    const stream = await ctx.client.responses.create({ model: 'gpt-4.1', input: 'hi there', stream: true });
     const events = [];
     for await (const event of stream) events.push(event);
     expect(events.map((e) => e.type)).toEqual([
@@ -54,7 +46,7 @@ describe('responses', () => {
   });
 
   it('streams what the SDK stream helper accumulates into the final response', async () => {
-    const stream = client.responses.stream({ model: 'gpt-4.1', input: [{ role: 'user', content: 'hi there' }] });
+    const stream = ctx.client.responses.stream({ model: 'gpt-4.1', input: [{ role: 'user', content: 'hi there' }] });
     let deltas = '';
     stream.on('response.output_text.delta', (event) => {
       deltas += event.delta;
@@ -65,7 +57,7 @@ describe('responses', () => {
   });
 
   it('uses event/data pairs and no [DONE]', async () => {
-    const res = await fetch(`${mock.url}/v1/responses`, {
+    const res = await fetch(`${ctx.mock.url}/v1/responses`, {
       method: 'POST',
       body: JSON.stringify({ model: 'm', input: 'x', stream: true }),
     });
