@@ -35,7 +35,7 @@ export interface Config {
   };
 }
 
-export function parseListenAddr(addr: string): { host: string; port: number } {
+function parseListenAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   let host = addr.slice(0, i);
   if (host.startsWith('[')) host = host.slice(1, -1);

@@ -9,7 +9,7 @@ export type { Logger };
  * header object or request body logged by mistake. Kept short and without deep wildcards: the
  * censor runs on every log line, including one per proxied request.
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'authorization',
   'api_key',
   'token',

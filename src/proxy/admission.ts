@@ -177,7 +177,7 @@ function dollars(micro: number): string {
 }
 
 /** `x-ratelimit-*` headers in OpenAI's format (reset as a duration such as `1.5s` or `6m0s`). */
-export function rateHeaders(rate: RateState): Record<string, string> {
+function rateHeaders(rate: RateState): Record<string, string> {
   const h: Record<string, string> = {};
   if (rate.limitRequests !== undefined) {
     h['x-ratelimit-limit-requests'] = String(rate.limitRequests);

@@ -13,7 +13,7 @@ const migrations: Record<string, Migration> = {
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema
 type AnyDb = Kysely<any>;
 
-export function migrator(db: AnyDb): Migrator {
+function migrator(db: AnyDb): Migrator {
   return new Migrator({ db, provider: { getMigrations: async () => migrations } });
 }
 

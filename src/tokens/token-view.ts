@@ -18,7 +18,7 @@ export interface TokenView extends LimitFields {
   updated_at: string;
 }
 
-export function tokenStatus(row: TokenRow, now: number): TokenView['status'] {
+function tokenStatus(row: TokenRow, now: number): TokenView['status'] {
   if (!row.is_active && row.revoked_at !== null) return 'revoked';
   // Expired tokens are deactivated by the maintenance job without a revoked_at: still 'expired'.
   if (row.expires_at !== null && row.expires_at <= now) return 'expired';

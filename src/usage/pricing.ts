@@ -27,7 +27,7 @@ export interface TokenCounts {
 /** The shipped table: pricing/openai.json at the package root (one level above src/ and dist/). */
 const BUILT_IN = new URL('../../pricing/openai.json', import.meta.url);
 
-export function readPricingFile(file: string | URL): PricingFile {
+function readPricingFile(file: string | URL): PricingFile {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
