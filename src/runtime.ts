@@ -143,7 +143,7 @@ async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<vo
  */
 function usageSink(config: Config, repo: UsageRepo, logger: Logger): UsageSink {
   if (config.database.kind === 'sqlite' && config.database.path !== ':memory:') {
-    return new WorkerSink(config.database, logger);
+    return new WorkerSink(config.database.path, logger);
   }
   return { write: (rows) => repo.writeBatch(toBatch(rows)), close: async () => {} };
 }

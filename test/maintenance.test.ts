@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../src/crypto/ids.js';
 import type { UsageRecord } from '../src/usage/usage-writer.js';
 import { runCli } from './helpers/cli.js';
 import { type ProxyStack, startProxyStack, until } from './helpers/proxy.js';
@@ -12,6 +13,7 @@ const messages = [{ role: 'user' as const, content: 'hi' }];
 
 function record(over: Partial<UsageRecord> & Pick<UsageRecord, 'token_id' | 'project_id' | 'created_at'>): UsageRecord {
   return {
+    id: uuidv7(over.created_at),
     request_id: `m-${Math.random()}`,
     method: 'POST',
     path: '/v1/chat/completions',

@@ -8,7 +8,7 @@
  *
  *   node dist/bench/harness.js [--quick] [--no-nginx] [--no-hold] [--out dir] [--note text] [--wait-quiet 5m]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,8 +26,12 @@ import {
   machineBusyMs,
   NGINX_BIN,
   nginxVersion,
+  PROXY_NODE_FLAGS,
   ROOT,
   rssKiB,
+  runBenchProcess,
+  SCENARIOS,
+  type Scenario,
   spawnChild,
   startNginx,
   treeCpuMs,
@@ -35,24 +39,7 @@ import {
   waitForHttp,
   waitForOutput,
 } from './harness-stack.js';
-import type { BenchReport } from './result.js';
 import { parseDuration } from './units.js';
-
-interface Scenario {
-  name: string;
-  title: string;
-  args: string[];
-}
-
-const SCENARIOS: Scenario[] = [
-  { name: 'chat', title: 'chat completions, non-streamed', args: ['-e', 'chat'] },
-  {
-    name: 'chat-stream',
-    title: 'chat completions, streamed (16 chunks, 1 ms apart)',
-    args: ['-e', 'chat', '--stream', '-H', 'x-mock-chunks: 16', '-H', 'x-mock-chunk-delay-ms: 1'],
-  },
-  { name: 'embeddings', title: 'embeddings (one input, 1536 dimensions)', args: ['-e', 'embeddings'] },
-];
 
 const HOLD: Scenario = {
   name: 'stream-hold',
@@ -102,36 +89,6 @@ function settings(): Settings {
   };
 }
 
-/** Runs the load generator in its own process; returns its JSON report and the CPU it used. */
-function runBenchProcess(args: string[]): Promise<{ report: BenchReport; cpuMs: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--title=llm-proxy-bench-load', BENCH, ...args, '--json', '-', '--quiet'], {
-      // A clean environment: no host setting leaks into a measurement.
-      env: {},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    let cpu = 0;
-    // /proc/<pid> is gone once it exits: sample while it runs.
-    const sampler = setInterval(() => {
-      cpu = (child.pid !== undefined ? cpuMs(child.pid) : null) ?? cpu;
-    }, 100);
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(sampler);
-      if (code !== 0) return reject(new Error(`bench exited ${code}: ${err.trim()}`));
-      try {
-        resolve({ report: JSON.parse(out) as BenchReport, cpuMs: cpu });
-      } catch (e) {
-        reject(new Error(`bench printed no JSON report: ${(e as Error).message}\n${err}`));
-      }
-    });
-  });
-}
-
 interface Stack {
   dir: string;
   mock: Child;
@@ -169,10 +126,15 @@ async function startStack(s: Settings, children: Child[]): Promise<Stack> {
     // 1000 held streams need 1000 upstream connections (the default is 256).
     ...(s.hold ? { UPSTREAM_MAX_CONNECTIONS: '1100' } : {}),
   };
-  const proxy = spawnChild('proxy', process.execPath, ['--title=llm-proxy-bench-proxy', CLI, 'serve'], {
-    ...env,
-    ...proxyEnv,
-  });
+  const proxy = spawnChild(
+    'proxy',
+    process.execPath,
+    [...PROXY_NODE_FLAGS, '--title=llm-proxy-bench-proxy', CLI, 'serve'],
+    {
+      ...env,
+      ...proxyEnv,
+    },
+  );
   children.push(proxy);
   const proxyUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(proxy, `${proxyUrl}/ready`);
@@ -379,7 +341,7 @@ async function main(): Promise<void> {
       '-c',
       '8',
       '-d',
-      s.quick ? '1s' : '3s',
+      s.quick ? '2s' : '10s',
     ]);
     let proxyRequests = warm.runs[0]?.requests.sent ?? 0;
     rss.after_warmup_kib = rssKiB(stack.proxy.pid);

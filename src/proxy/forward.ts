@@ -172,7 +172,6 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.clientGone = true;
       this.controller?.abort(new Error('client closed the connection'));
     });
-    res.on('drain', () => this.controller?.resume());
     this.send(identity).catch((err: unknown) => this.failBeforeHeaders(err));
     return finished;
   }
@@ -256,7 +255,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.sniffer?.push(chunk);
     if (out.length === 0) return;
     this.bytesOut += out.length;
-    if (!this.res.write(out)) controller.pause();
+    if (!this.res.write(out)) {
+      // The client reads slower than the upstream sends: hold the upstream until it catches up.
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
   }
 
   onResponseEnd(): void {
@@ -375,6 +378,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { u, status, cost } = this.measuredUsage();
     if (this.ticket) this.deps.limiter.settle(this.ticket, u.totalTokens ?? 0, cost ?? 0);
     const rec: UsageRecord = {
+      id: this.id,
       request_id: this.id,
       token_id: identity.tokenId,
       project_id: identity.projectId,

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { uuidv7 } from '../crypto/ids.js';
 import { forward, type ProxyDeps } from './forward.js';
 
 export interface ProxyHandler {
@@ -20,7 +20,8 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   return {
     matches: (url) => url?.startsWith('/v1/') === true,
     handle(req, res) {
-      const p = forward(req, res, randomUUID(), deps);
+      // The request id doubles as the usage record's id: time-ordered, so inserts append to the index.
+      const p = forward(req, res, uuidv7(), deps);
       inFlight.add(p);
       p.finally(() => inFlight.delete(p));
     },

@@ -73,6 +73,8 @@ export function responseHeaderList(
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
+  // The usual values name no other header (and are hop-by-hop themselves): no set to build.
+  if (value === 'keep-alive' || value === 'close') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(
     text

@@ -11,8 +11,8 @@ export const INCLUDE_USAGE_PATHS = new Set(['/v1/chat/completions', '/v1/complet
  * Bodies that are not JSON objects are never touched: the upstream judges them.
  */
 export function withIncludeUsage(body: Buffer): Buffer | undefined {
-  // Most requests are not streamed: skip parsing those that cannot be.
-  if (!body.includes('"stream"')) return undefined;
+  // Most requests are not streamed: skip parsing those that cannot be (no `"stream": true` anywhere).
+  if (!mentionsStreamTrue(body)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -27,6 +27,20 @@ export function withIncludeUsage(body: Buffer): Buffer | undefined {
   if ((opts as { include_usage?: unknown } | null | undefined)?.include_usage !== undefined) return undefined;
   req.stream_options = { ...(opts as object | null), include_usage: true };
   return Buffer.from(JSON.stringify(req), 'utf8');
+}
+
+/** Whether `"stream"`, then `:`, then `true` occurs anywhere (searched in the bytes, no decoding). */
+function mentionsStreamTrue(body: Buffer): boolean {
+  const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+  for (let at = body.indexOf('"stream"'); at !== -1; at = body.indexOf('"stream"', at + 8)) {
+    let i = at + 8;
+    while (isSpace(body[i])) i++;
+    if (body[i] !== 0x3a) continue;
+    i++;
+    while (isSpace(body[i])) i++;
+    if (body.toString('latin1', i, i + 4) === 'true') return true;
+  }
+  return false;
 }
 
 /**

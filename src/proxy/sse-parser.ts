@@ -35,14 +35,26 @@ export class SseParser {
     }
     this.pendingCr = text.charCodeAt(text.length - 1) === 13;
     const buf = this.partial + text;
+    // Line ends are found with indexOf (native search), not a loop over every character: this runs
+    // for every chunk of every stream. OpenAI ends lines with \n; \r is looked for once per chunk.
     let start = 0;
-    for (let i = this.partial.length; i < buf.length; i++) {
-      const c = buf.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const end = c === 13 && buf.charCodeAt(i + 1) === 10 ? i + 2 : i + 1;
-      this.line(buf.slice(start, i), buf.slice(start, end));
-      i = end - 1;
+    let from = this.partial.length;
+    let cr = buf.indexOf('\r', from);
+    for (;;) {
+      const lf = buf.indexOf('\n', from);
+      let at: number;
+      let end: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        at = cr;
+        end = buf.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+        cr = buf.indexOf('\r', end);
+      } else if (lf !== -1) {
+        at = lf;
+        end = lf + 1;
+      } else break;
+      this.line(buf.slice(start, at), buf.slice(start, end));
       start = end;
+      from = end;
     }
     this.partial = buf.slice(start);
   }

@@ -45,6 +45,11 @@ describe('include_usage injection', () => {
     expect(withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}'))).toBeUndefined();
     expect(withIncludeUsage(Buffer.from('{"stream":tru'))).toBeUndefined();
     expect(withIncludeUsage(Buffer.from('[1,2]'))).toBeUndefined();
+    // Whitespace around the colon, as pretty-printed JSON has it.
+    expect(withIncludeUsage(Buffer.from('{\n  "stream" :\n\ttrue\n}'))).toBeDefined();
+    // "stream" inside a message is not the stream flag.
+    const mention = '{"messages":[{"role":"user","content":"say \\"stream\\": true"}],"stream":false}';
+    expect(withIncludeUsage(Buffer.from(mention))).toBeUndefined();
   });
 
   it('filters the stream back to exactly what the client would have seen, at any chunking', () => {

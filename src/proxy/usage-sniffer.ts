@@ -40,7 +40,8 @@ export class JsonUsageSniffer implements UsageSniffer {
 
   finish(): CapturedUsage {
     const usage = emptyUsage();
-    const body = Buffer.concat(this.chunks);
+    const only = this.chunks.length === 1 ? this.chunks[0] : undefined;
+    const body = Buffer.isBuffer(only) ? only : Buffer.concat(this.chunks);
     if (!this.head) {
       try {
         readBody(JSON.parse(body.toString('utf8')), usage);

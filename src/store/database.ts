@@ -1,10 +1,8 @@
-import { chmodSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import type { Database } from './schema.js';
+import { openSqlite } from './sqlite.js';
 
 // PostgreSQL returns bigint (int8) as text to avoid precision loss; our bigints are epoch
 // milliseconds and counters, far below 2^53, so numbers are safe and keep both dialects alike.
@@ -22,16 +20,7 @@ export function openDatabase(cfg: DatabaseConfig, onError: (err: Error) => void 
     pool.on('connect', (client) => client.on('error', onError));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
-  if (cfg.path !== ':memory:') mkdirSync(path.dirname(cfg.path), { recursive: true, mode: 0o700 });
-  const sqlite = new SQLite(cfg.path);
-  // Only the owner reads the database (SQLite gives its -wal and -shm files the same mode).
-  if (cfg.path !== ':memory:') chmodSync(cfg.path, 0o600);
-  // WAL lets readers run beside the single writer; NORMAL sync is durable across process crashes.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(cfg.path) }) });
 }
 
 /** Readiness probe: a round trip to the database. */

@@ -94,6 +94,10 @@ export interface UsageRollupsTable {
   bytes_out: number;
 }
 
+/** Rollups are kept per hour: `bucket_start` is the start of the record's hour (UTC epoch ms). */
+export const HOUR = 3_600_000;
+export const hourStart = (ms: number) => ms - (ms % HOUR);
+
 /** The additive columns of usage_rollups: what a batch adds and a query sums. */
 export const ROLLUP_SUM_COLUMNS = [
   'requests',

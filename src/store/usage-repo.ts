@@ -2,6 +2,7 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
 import {
   type Database,
+  hourStart,
   type NewUsageRow,
   ROLLUP_SUM_COLUMNS,
   type UsageLatencyRollupsTable,
@@ -123,6 +124,3 @@ export class UsageRepo {
     return Number(res.numDeletedRows);
   }
 }
-
-export const HOUR = 3_600_000;
-export const hourStart = (ms: number) => ms - (ms % HOUR);

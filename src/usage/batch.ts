@@ -1,5 +1,5 @@
-import type { NewUsageRow, UsageLatencyRollupsTable, UsageRollupsTable } from '../store/schema.js';
-import { hourStart, type SubjectUse, type UsageBatch } from '../store/usage-repo.js';
+import { hourStart, type NewUsageRow, type UsageLatencyRollupsTable, type UsageRollupsTable } from '../store/schema.js';
+import type { SubjectUse, UsageBatch } from '../store/usage-repo.js';
 import { latencyBucket } from './latency-buckets.js';
 
 /**

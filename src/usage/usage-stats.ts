@@ -1,6 +1,5 @@
 import { toIso } from '../shared/clock.js';
-import { ROLLUP_SUM_COLUMNS } from '../store/schema.js';
-import { HOUR } from '../store/usage-repo.js';
+import { HOUR, ROLLUP_SUM_COLUMNS } from '../store/schema.js';
 import type { GroupKey, RollupSums, StatsFilter, StatsGroup, UsageStatsRepo } from '../store/usage-stats-repo.js';
 import { percentileOf } from './latency-buckets.js';
 

@@ -1,35 +1,33 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DatabaseConfig } from '../config/config.js';
-import { openDatabase } from '../store/database.js';
-import { UsageRepo } from '../store/usage-repo.js';
+import { openSqlite } from '../store/sqlite.js';
+import { SqliteUsageWriter } from '../store/sqlite-usage-writer.js';
 import { toBatch } from './batch.js';
 import type { WorkerReply, WorkerRequest } from './worker-sink.js';
 
 /**
  * Worker thread that owns a second SQLite connection and writes usage batches on it, so the
- * synchronous better-sqlite3 writes never stall the proxy's event loop. Same repository code as
- * the main thread; WAL mode lets both connections work side by side.
+ * synchronous better-sqlite3 writes never stall the proxy's event loop. It loads only
+ * better-sqlite3 (no Kysely, no pg) and writes with prepared statements, which keeps its memory
+ * and CPU small; WAL mode lets both connections work side by side.
  */
-const db = openDatabase(workerData as DatabaseConfig);
-const repo = new UsageRepo(db);
 const port = parentPort;
 if (!port) throw new Error('usage-worker must run as a worker thread');
+const db = openSqlite(workerData as string);
+const writer = new SqliteUsageWriter(db);
 
 port.on('message', (msg: WorkerRequest) => {
   if (msg.kind === 'close') {
-    void db.destroy().then(() => port.close());
+    db.close();
+    port.close();
     return;
   }
-  repo.writeBatch(toBatch(msg.rows)).then(
-    () => port.postMessage({ id: msg.id, ok: true } satisfies WorkerReply),
-    (err: unknown) => {
-      const e = err as { message?: string; code?: string };
-      port.postMessage({
-        id: msg.id,
-        ok: false,
-        message: e.message ?? String(err),
-        code: e.code,
-      } satisfies WorkerReply);
-    },
-  );
+  let reply: WorkerReply;
+  try {
+    writer.write(toBatch(msg.rows));
+    reply = { id: msg.id, ok: true };
+  } catch (err) {
+    const e = err as { message?: string; code?: string };
+    reply = { id: msg.id, ok: false, message: e.message ?? String(err), code: e.code };
+  }
+  port.postMessage(reply);
 });

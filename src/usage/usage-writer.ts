@@ -1,10 +1,9 @@
-import { uuidv7 } from '../crypto/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { NewUsageRow } from '../store/schema.js';
 import type { UsageSink } from './usage-sink.js';
 
-/** A usage record as the proxy produces it; the writer adds the id. */
-export type UsageRecord = Omit<NewUsageRow, 'id'>;
+/** A usage record as the proxy produces it: its id is the request id (a UUIDv7, so ids ascend with time). */
+export type UsageRecord = NewUsageRow;
 
 export interface UsageWriterOptions {
   flushIntervalMs: number;
@@ -42,7 +41,7 @@ export class UsageWriter {
       this.logger.error({ request_id: rec.request_id }, 'usage record arrived after shutdown: not written');
       return;
     }
-    this.queue.push({ id: uuidv7(rec.created_at), ...rec });
+    this.queue.push(rec);
     if (this.queue.length > this.opts.queueLimit) {
       const excess = this.queue.length - this.opts.queueLimit;
       this.queue.splice(0, excess);

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DatabaseConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { NewUsageRow } from '../store/schema.js';
 import type { UsageSink } from './usage-sink.js';
@@ -21,7 +20,8 @@ export class WorkerSink implements UsageSink {
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(
-    private readonly database: DatabaseConfig,
+    /** The SQLite file the worker writes to. */
+    private readonly sqlitePath: string,
     private readonly logger: Logger,
   ) {}
 
@@ -46,7 +46,7 @@ export class WorkerSink implements UsageSink {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(workerFile(), {
-      workerData: this.database,
+      workerData: this.sqlitePath,
       // The worker holds one batch at a time: a small young generation keeps its footprint low.
       resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });

@@ -292,6 +292,7 @@ describe('rollups after thousands of random requests equal a recomputation from 
       const completion = usageStatus === 'missing' ? null : Math.floor(rand() * 1500);
       const model = pick(models);
       const rec: UsageRecord = {
+        id: uuidv7(),
         request_id: `rand-${i}`,
         token_id: tokenId,
         project_id: projectId,

@@ -5,8 +5,9 @@ import { migrateToLatest } from '../../src/store/migrate.js';
 import { PricingRepo } from '../../src/store/pricing-repo.js';
 import { ProjectsRepo } from '../../src/store/projects-repo.js';
 import type { NewTokenRow, NewUsageRow } from '../../src/store/schema.js';
+import { HOUR } from '../../src/store/schema.js';
 import { TokensRepo } from '../../src/store/tokens-repo.js';
-import { HOUR, UsageRepo } from '../../src/store/usage-repo.js';
+import { UsageRepo } from '../../src/store/usage-repo.js';
 import {
   type RollupSums,
   type StatsFilter,

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:floor`: how far the proxy is from the floor of its own platform. Runs the mock
+ * upstream directly, through the proxy (full pipeline), through the floor proxy (Node's HTTP server
+ * + undici and nothing else, see floor-proxy.ts) and through nginx, in the same alternating rounds,
+ * for non-streamed chat at c=1 and c=32 and streamed chat at c=32. Writes
+ * bench/results/floor.{json,md}.
+ *
+ *   node dist/bench/floor.js [--duration 4s] [--out dir]
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  type Child,
+  CLI,
+  issueBenchToken,
+  log,
+  NGINX_BIN,
+  ROOT,
+  runBenchProcess,
+  SCENARIOS,
+  spawnChild,
+  startMockChild,
+  startNginx,
+  startProxyChild,
+  UPSTREAM_KEY,
+  waitForOutput,
+} from './harness-stack.js';
+import type { BenchReport } from './result.js';
+
+const FLOOR = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
+const CELLS: Array<[string, number]> = [
+  ['chat', 1],
+  ['chat', 32],
+  ['chat-stream', 32],
+];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '4s' },
+      out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
+    },
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-proxy-floor-'));
+  const children: Child[] = [];
+  try {
+    const mock = await startMockChild(CLI, UPSTREAM_KEY);
+    children.push(mock.child);
+    const data = path.join(dir, 'data');
+    const proxy = await startProxyChild(CLI, data, mock.url, { LOG_LEVEL: 'info' });
+    children.push(proxy.child);
+    const { token } = await issueBenchToken(proxy.url, data, UPSTREAM_KEY);
+    const floorChild = spawnChild(
+      'floor proxy',
+      process.execPath,
+      [FLOOR, '--upstream', mock.url, '--key', UPSTREAM_KEY],
+      {},
+    );
+    children.push(floorChild);
+    const floorUrl = (await waitForOutput(floorChild, /listening on (http:\/\/\S+)/))[1] as string;
+    const against = [`floor=${floorUrl}`];
+    if (existsSync(NGINX_BIN)) {
+      mkdirSync(path.join(dir, 'nginx'));
+      const nginx = await startNginx(path.join(dir, 'nginx'), new URL(mock.url), {});
+      children.push(nginx.child);
+      against.push(`nginx=${nginx.url}`);
+    }
+
+    log('warming up (JIT) the proxy and the floor…');
+    for (const [url, t] of [
+      [proxy.url, token],
+      [floorUrl, UPSTREAM_KEY],
+    ] as const) {
+      await runBenchProcess([url, '-t', t, '--profile', 'mixed', '-c', '8', '-d', '8s']);
+    }
+
+    const cells: Array<{ scenario: string; concurrency: number; report: BenchReport }> = [];
+    for (const [name, c] of CELLS) {
+      const scenario = SCENARIOS.find((s) => s.name === name);
+      if (!scenario) throw new Error(`unknown scenario ${name}`);
+      log(`${name} c=${c} …`);
+      const { report } = await runBenchProcess([
+        '--direct',
+        mock.url,
+        '--direct-token',
+        UPSTREAM_KEY,
+        '--proxy',
+        proxy.url,
+        '-t',
+        token,
+        ...against.flatMap((a) => ['--against', a]),
+        ...scenario.args,
+        '-c',
+        String(c),
+        '-d',
+        String(values.duration),
+        '--rounds',
+        '4',
+        '--warmup',
+        '1s',
+      ]);
+      cells.push({ scenario: name, concurrency: c, report });
+    }
+    const md = render(cells, String(values.duration));
+    mkdirSync(String(values.out), { recursive: true });
+    writeFileSync(path.join(String(values.out), 'floor.md'), md);
+    writeFileSync(path.join(String(values.out), 'floor.json'), `${JSON.stringify({ cells }, null, 2)}\n`);
+    process.stdout.write(md);
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function render(
+  cells: Array<{ scenario: string; concurrency: number; report: BenchReport }>,
+  duration: string,
+): string {
+  const f = (n: number | null | undefined, d = 3) => (n === null || n === undefined ? '–' : n.toFixed(d));
+  const signed = (n: number | null | undefined) =>
+    n === null || n === undefined ? '–' : `${n >= 0 ? '+' : ''}${n.toFixed(3)}`;
+  const lines = [
+    '# The floor: Node.js with no proxy logic, beside the proxy and nginx',
+    '',
+    `${new Date().toISOString()} · ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'} · Node ${process.version} · ${duration} per target in 4 alternating rounds · reproduce: \`npm run bench:floor\``,
+    '',
+    "`floor` is Node's HTTP server in front of an undici pool, forwarding bytes and swapping the key, and nothing else (`src/bench/floor-proxy.ts`). `proxy` is llm-proxy with its full pipeline.",
+    '',
+    '| scenario | c | target | req/s | / nginx | p50 ms | p99 ms | added p50 ms | added p99 ms |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { scenario, concurrency, report } of cells) {
+    const nginx = report.runs.find((r) => r.label === 'nginx');
+    for (const run of report.runs) {
+      const pair = report.comparison?.pairs.find((p) => p.subject === run.label && p.baseline === 'direct');
+      const ratio = nginx && run.label !== 'direct' ? `${(run.throughput.rps / nginx.throughput.rps).toFixed(2)}×` : '';
+      lines.push(
+        `| ${scenario} | ${concurrency} | ${run.label} | ${Math.round(run.throughput.rps)} | ${ratio} | ${f(run.latency_ms?.p50)} | ${f(run.latency_ms?.p99)} | ${signed(pair?.added_latency_ms?.p50)} | ${signed(pair?.added_latency_ms?.p99)} |`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main().catch((err: unknown) => {
+  log(`floor benchmark failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+});

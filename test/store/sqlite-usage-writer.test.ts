@@ -1,0 +1,158 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/crypto/ids.js';
+import { type Db, openDatabase } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { HOUR, type NewUsageRow } from '../../src/store/schema.js';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { SqliteUsageWriter } from '../../src/store/sqlite-usage-writer.js';
+import { UsageRepo } from '../../src/store/usage-repo.js';
+import { toBatch } from '../../src/usage/batch.js';
+import { sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+
+/**
+ * The usage worker writes with prepared statements (SqliteUsageWriter); PostgreSQL and in-memory
+ * SQLite write through Kysely (UsageRepo.writeBatch). The same batches must leave the same tables.
+ */
+const T0 = Date.UTC(2026, 10, 26, 9, 30);
+const PROJECT = '0190a0a0-0000-7000-8000-000000000001';
+const TOKENS = ['0190a0a0-0000-7000-8000-0000000000a1', '0190a0a0-0000-7000-8000-0000000000a2'] as const;
+
+async function seed(db: Db): Promise<void> {
+  await migrateToLatest(db);
+  await db
+    .insertInto('projects')
+    .values({
+      id: PROJECT,
+      name: 'p',
+      api_key_encrypted: 'v1:k:iv:tag:ct',
+      api_key_hint: 'sk-…abcd',
+      base_url: null,
+      is_active: 1,
+      created_at: T0,
+      updated_at: T0,
+    })
+    .execute();
+  for (const [i, id] of TOKENS.entries()) {
+    await db
+      .insertInto('tokens')
+      .values({
+        id,
+        project_id: PROJECT,
+        token_hash: `hash-${i}`,
+        token_hint: 'sk-llmp-…abcd',
+        name: null,
+        is_active: 1,
+        expires_at: null,
+        revoked_at: null,
+        max_requests: null,
+        // One token was used later than the batches: last_used_at must not go backwards.
+        last_used_at: i === 1 ? T0 + 10 * HOUR : null,
+        created_at: T0,
+        updated_at: T0,
+      })
+      .execute();
+  }
+}
+
+function rows(n: number, offset: number): NewUsageRow[] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = k + offset;
+    const reported = i % 5 !== 0;
+    return {
+      id: uuidv7(T0 + i * 60_000),
+      request_id: `req-${i}`,
+      token_id: TOKENS[i % 2] as string,
+      project_id: PROJECT,
+      method: 'POST',
+      path: i % 3 === 0 ? '/v1/embeddings' : '/v1/chat/completions',
+      model: i % 7 === 0 ? null : i % 2 === 0 ? 'gpt-4o' : 'gpt-4o-mini',
+      status: i % 11 === 0 ? 502 : 200,
+      is_stream: i % 2,
+      prompt_tokens: reported ? 10 + i : null,
+      completion_tokens: reported ? i % 50 : null,
+      total_tokens: reported ? 10 + i + (i % 50) : null,
+      cached_tokens: reported ? i % 4 : null,
+      reasoning_tokens: null,
+      finish_reason: reported ? 'stop' : null,
+      upstream_ms: i % 9 === 0 ? null : 1.5 * i,
+      ttfb_ms: 0.25 * i,
+      duration_ms: i % 13 === 0 ? 90_000 : 2.125 * i,
+      bytes_in: 100 + i,
+      bytes_out: 1000 + i,
+      error: i % 11 === 0 ? 'upstream_unavailable' : null,
+      cost_micro_usd: reported && i % 7 !== 0 ? 3 * i : null,
+      usage_status: reported ? 'reported' : i % 2 === 0 ? 'estimated' : 'missing',
+      created_at: T0 + i * 60_000, // spans several hourly buckets
+    };
+  });
+}
+
+const TABLES = [
+  ['usage_records', 'id'],
+  ['usage_rollups', 'bucket_start, token_id, model'],
+  ['usage_latency_rollups', 'bucket_start, token_id, model, le'],
+  ['tokens', 'id'],
+  ['projects', 'id'],
+] as const;
+
+describe('SqliteUsageWriter', () => {
+  let viaWorkerDb: TestDatabase;
+  let viaRepoDb: TestDatabase;
+  let viaWorker: Db;
+  let viaRepo: Db;
+
+  beforeAll(async () => {
+    viaWorkerDb = sqliteDatabase();
+    viaRepoDb = sqliteDatabase();
+    viaWorker = openDatabase(viaWorkerDb.config);
+    viaRepo = openDatabase(viaRepoDb.config);
+    await seed(viaWorker);
+    await seed(viaRepo);
+  });
+
+  afterAll(async () => {
+    await viaWorker.destroy();
+    await viaRepo.destroy();
+    await viaWorkerDb.drop();
+    await viaRepoDb.drop();
+  });
+
+  it('leaves the same records, rollups and counters as UsageRepo.writeBatch', async () => {
+    // Two batches that overlap in hour, token and model, so the second one's upserts add to the first's.
+    const batches = [rows(300, 0), rows(200, 150)];
+    const sqlite = openSqlite((viaWorkerDb.config as { path: string }).path);
+    const writer = new SqliteUsageWriter(sqlite);
+    for (const b of batches) writer.write(toBatch(b));
+    sqlite.close();
+    const repo = new UsageRepo(viaRepo);
+    for (const b of batches) await repo.writeBatch(toBatch(b));
+
+    for (const [table, order] of TABLES) {
+      const query = `select * from ${table} order by ${order}`;
+      const a = await sql.raw<Record<string, unknown>>(query).execute(viaWorker);
+      const b = await sql.raw<Record<string, unknown>>(query).execute(viaRepo);
+      expect(a.rows.length, table).toBeGreaterThan(0);
+      expect(a.rows, table).toEqual(b.rows);
+    }
+    const tokens = await viaWorker
+      .selectFrom('tokens')
+      .select(['id', 'request_count', 'last_used_at'])
+      .orderBy('id')
+      .execute();
+    expect(tokens.map((t) => t.request_count)).toEqual([250, 250]);
+    expect(tokens[1]?.last_used_at).toBe(T0 + 10 * HOUR);
+  });
+
+  it('writes a batch all or nothing', () => {
+    const sqlite = openSqlite((viaWorkerDb.config as { path: string }).path);
+    const writer = new SqliteUsageWriter(sqlite);
+    const before = sqlite.prepare('select count(*) as n from usage_records').get() as { n: number };
+    const batch = rows(10, 1000);
+    (batch[9] as NewUsageRow).id = (batch[0] as NewUsageRow).id; // a duplicate key fails the batch
+    expect(() => writer.write(toBatch(batch))).toThrow(/UNIQUE/);
+    const after = sqlite.prepare('select count(*) as n from usage_records').get() as { n: number };
+    expect(after.n).toBe(before.n);
+    sqlite.close();
+  });
+});
