@@ -29,6 +29,8 @@ function forward(req: IncomingMessage, res: ServerResponse, body: Buffer | null)
   pool.dispatch(
     { method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers, body },
     {
+      // undici tells the handler interfaces apart by this method, so it must exist.
+      onRequestStart() {},
       onResponseStart(controller, status) {
         const list: string[] = [];
         const raw = controller.rawHeaders as Buffer[];

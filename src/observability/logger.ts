@@ -20,7 +20,7 @@ const REDACT_PATHS = [
   'body.api_key',
 ];
 
-/** Lines are written in blocks of this size, and at least this often when traffic is light. */
+/** Lines are handed to the file in blocks of this size, and at least this often when traffic is light. */
 const BUFFER_BYTES = 4096;
 const FLUSH_INTERVAL_MS = 250;
 
@@ -31,10 +31,59 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
+type Destination = ReturnType<typeof pino.destination>;
+
 /**
- * JSON-lines logger. Output goes through an asynchronous, buffered sonic-boom destination, so a
- * slow disk or pipe never blocks a request and lines cost one write per 4 KiB, not one each.
- * Lines reach the sink within FLUSH_INTERVAL_MS; buffered lines are flushed on shutdown.
+ * Collects lines and hands them to the destination ~4 KiB at a time, in order. sonic-boom's own
+ * buffering appends each line to one growing string and measures its byte length on every write,
+ * which copies the whole buffer per line; here a line costs an array push.
+ */
+class LineBatcher {
+  private lines: string[] = [];
+  private bytes = 0;
+
+  constructor(private readonly dest: Destination) {}
+
+  write(line: string): boolean {
+    this.lines.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= BUFFER_BYTES) this.handOver();
+    return true;
+  }
+
+  /** pino's `logger.flush(cb)` lands here: everything collected, then written out. */
+  flush(cb?: (err?: Error) => void): void {
+    this.handOver();
+    if (cb) this.dest.flush(cb);
+  }
+
+  /** On exit: whatever is collected or queued, written synchronously. */
+  flushSync(): void {
+    this.handOver();
+    try {
+      this.dest.flushSync();
+    } catch {
+      // An asynchronous write still in progress: sonic-boom's own exit handler finishes it.
+    }
+  }
+
+  handOver(): void {
+    if (this.lines.length === 0) return;
+    const block = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
+    this.lines = [];
+    this.bytes = 0;
+    this.dest.write(block);
+  }
+}
+
+/** Every batcher, so one exit handler writes out all of them. */
+const batchers = new Set<LineBatcher>();
+
+/**
+ * JSON-lines logger. Output goes through an asynchronous sonic-boom destination fed in blocks
+ * (see LineBatcher), so a slow disk or pipe never blocks a request and lines cost one write per
+ * ~4 KiB, not one each. Lines reach the sink within FLUSH_INTERVAL_MS; collected lines are
+ * written on shutdown and on exit.
  */
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
@@ -46,14 +95,11 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
   if (opts.stream) return pino(options, opts.stream);
   if (opts.file) mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
-  const dest = pino.destination({ dest: opts.file ?? 1, sync: false, mkdir: true, minLength: BUFFER_BYTES });
-  setInterval(() => {
-    // sonic-boom throws if flushed while a write is still in progress; the next tick retries.
-    try {
-      dest.flush();
-    } catch {}
-  }, FLUSH_INTERVAL_MS).unref();
-  return pino(options, dest);
+  const batcher = new LineBatcher(pino.destination({ dest: opts.file ?? 1, sync: false, mkdir: true }));
+  setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
+  if (batchers.size === 0) process.once('exit', () => batchers.forEach((b) => b.flushSync()));
+  batchers.add(batcher);
+  return pino(options, batcher);
 }
 
 /** Flushes buffered log lines; call before exit. */
