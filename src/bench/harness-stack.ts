@@ -244,14 +244,6 @@ export async function startNginx(
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-/**
- * The Node.js flags `npm start` and the `llm-proxy` command run the proxy with (package.json and
- * the first line of src/cli/main.ts; test/bench/cli.test.ts keeps the three in step). The
- * benchmarks start the proxy the same way. A 4 MiB young generation semi-space keeps resident
- * memory about 25 MiB lower under load at no measurable cost in throughput (docs/benchmarks.md).
- */
-export const PROXY_NODE_FLAGS = ['--max-semi-space-size=4'];
-
 /** The mock upstream as a child process (CLI entry `cli`), and its URL. */
 export async function startMockChild(cli: string, apiKey: string): Promise<{ child: Child; url: string }> {
   const child = spawnChild(
@@ -282,7 +274,7 @@ export async function startProxyChild(
   const child = spawnChild(
     `proxy ${path.basename(dataDir)}`,
     process.execPath,
-    [...PROXY_NODE_FLAGS, '--title=llm-proxy-bench-proxy', cli, 'serve'],
+    ['--title=llm-proxy-bench-proxy', cli, 'serve'],
     env,
   );
   const url = `http://127.0.0.1:${port}`;

@@ -26,7 +26,6 @@ import {
   machineBusyMs,
   NGINX_BIN,
   nginxVersion,
-  PROXY_NODE_FLAGS,
   ROOT,
   rssKiB,
   runBenchProcess,
@@ -129,7 +128,7 @@ async function startStack(s: Settings, children: Child[]): Promise<Stack> {
   const proxy = spawnChild(
     'proxy',
     process.execPath,
-    [...PROXY_NODE_FLAGS, '--title=llm-proxy-bench-proxy', CLI, 'serve'],
+    ['--title=llm-proxy-bench-proxy', CLI, 'serve'],
     {
       ...env,
       ...proxyEnv,

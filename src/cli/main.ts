@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
