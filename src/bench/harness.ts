@@ -125,15 +125,10 @@ async function startStack(s: Settings, children: Child[]): Promise<Stack> {
     // 1000 held streams need 1000 upstream connections (the default is 256).
     ...(s.hold ? { UPSTREAM_MAX_CONNECTIONS: '1100' } : {}),
   };
-  const proxy = spawnChild(
-    'proxy',
-    process.execPath,
-    ['--title=llm-proxy-bench-proxy', CLI, 'serve'],
-    {
-      ...env,
-      ...proxyEnv,
-    },
-  );
+  const proxy = spawnChild('proxy', process.execPath, ['--title=llm-proxy-bench-proxy', CLI, 'serve'], {
+    ...env,
+    ...proxyEnv,
+  });
   children.push(proxy);
   const proxyUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(proxy, `${proxyUrl}/ready`);
