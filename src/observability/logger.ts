@@ -97,7 +97,11 @@ export function createLogger(opts: LoggerOptions): Logger {
   if (opts.file) mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
   const batcher = new LineBatcher(pino.destination({ dest: opts.file ?? 1, sync: false, mkdir: true }));
   setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
-  if (batchers.size === 0) process.once('exit', () => batchers.forEach((b) => b.flushSync()));
+  if (batchers.size === 0) {
+    process.once('exit', () => {
+      for (const b of batchers) b.flushSync();
+    });
+  }
   batchers.add(batcher);
   return pino(options, batcher);
 }
