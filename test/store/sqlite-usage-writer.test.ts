@@ -9,6 +9,7 @@ import { SqliteUsageWriter } from '../../src/store/sqlite-usage-writer.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
 import { sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { projectRow, tokenRow } from '../helpers/rows.js';
 
 /**
  * The usage worker writes with prepared statements (SqliteUsageWriter); PostgreSQL and in-memory
@@ -18,39 +19,21 @@ const T0 = Date.UTC(2026, 10, 26, 9, 30);
 const PROJECT = '0190a0a0-0000-7000-8000-000000000001';
 const TOKENS = ['0190a0a0-0000-7000-8000-0000000000a1', '0190a0a0-0000-7000-8000-0000000000a2'] as const;
 
+/** Both databases get identical rows: the comparison below covers the tokens and projects tables. */
 async function seed(db: Db): Promise<void> {
   await migrateToLatest(db);
   await db
     .insertInto('projects')
-    .values({
-      id: PROJECT,
-      name: 'p',
-      api_key_encrypted: 'v1:k:iv:tag:ct',
-      api_key_hint: 'sk-…abcd',
-      base_url: null,
-      is_active: 1,
-      created_at: T0,
-      updated_at: T0,
-    })
+    .values(projectRow({ id: PROJECT, name: 'p', created_at: T0, updated_at: T0 }))
     .execute();
   for (const [i, id] of TOKENS.entries()) {
+    // One token was used later than the batches: last_used_at must not go backwards.
+    const lastUsed = i === 1 ? T0 + 10 * HOUR : null;
     await db
       .insertInto('tokens')
-      .values({
-        id,
-        project_id: PROJECT,
-        token_hash: `hash-${i}`,
-        token_hint: 'sk-llmp-…abcd',
-        name: null,
-        is_active: 1,
-        expires_at: null,
-        revoked_at: null,
-        max_requests: null,
-        // One token was used later than the batches: last_used_at must not go backwards.
-        last_used_at: i === 1 ? T0 + 10 * HOUR : null,
-        created_at: T0,
-        updated_at: T0,
-      })
+      .values(
+        tokenRow(PROJECT, { id, token_hash: `hash-${i}`, last_used_at: lastUsed, created_at: T0, updated_at: T0 }),
+      )
       .execute();
   }
 }

@@ -4,12 +4,12 @@ import { uuidv7 } from '../../src/crypto/ids.js';
 import { type Db, openDatabase, pingDatabase } from '../../src/store/database.js';
 import { migrateToLatest, pendingMigrations } from '../../src/store/migrate.js';
 import { ProjectsRepo } from '../../src/store/projects-repo.js';
-import type { NewProjectRow, NewTokenRow } from '../../src/store/schema.js';
 import { isUniqueViolation } from '../../src/store/store-errors.js';
 import { TokensRepo } from '../../src/store/tokens-repo.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { projectRow as project, tokenRow as token } from '../helpers/rows.js';
 import { serviceAvailable } from '../helpers/services.js';
 
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
@@ -19,34 +19,6 @@ const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
 ];
 
 const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records', '0003-limits-and-rollups'];
-let n = 0;
-const project = (over: Partial<NewProjectRow> = {}): NewProjectRow => ({
-  id: uuidv7(),
-  name: `p${++n}`,
-  api_key_encrypted: 'v1:k:iv:tag:ct',
-  api_key_hint: 'sk-…abcd',
-  base_url: null,
-  is_active: 1,
-  created_at: 1_700_000_000_000,
-  updated_at: 1_700_000_000_000,
-  ...over,
-});
-const token = (projectId: string, over: Partial<NewTokenRow> = {}): NewTokenRow => ({
-  id: uuidv7(),
-  project_id: projectId,
-  token_hash: `h${++n}`,
-  token_hint: 'sk-llmp-…abcd',
-  name: null,
-  is_active: 1,
-  expires_at: null,
-  revoked_at: null,
-  max_requests: null,
-  last_used_at: null,
-  created_at: 1_700_000_000_000,
-  updated_at: 1_700_000_000_000,
-  ...over,
-});
-
 describe.each(dialects)('store on %s', (_name, make) => {
   let tdb: TestDatabase | undefined;
   let db: Db;

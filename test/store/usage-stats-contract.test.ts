@@ -17,6 +17,7 @@ import {
 import { toBatch } from '../../src/usage/batch.js';
 import { latencyBucket } from '../../src/usage/latency-buckets.js';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { tokenRow as baseTokenRow, projectRow } from '../helpers/rows.js';
 import { serviceAvailable } from '../helpers/services.js';
 import { recomputeFromRecords } from '../helpers/usage-recompute.js';
 
@@ -39,22 +40,9 @@ function rng(seed: number) {
   };
 }
 
-let n = 0;
-const tokenRow = (projectId: string, over: Partial<NewTokenRow> = {}): NewTokenRow => ({
-  id: uuidv7(),
-  project_id: projectId,
-  token_hash: `hash-${++n}-${Math.random()}`,
-  token_hint: 'sk-llmp-…abcd',
-  name: null,
-  is_active: 1,
-  expires_at: null,
-  revoked_at: null,
-  max_requests: null,
-  last_used_at: null,
-  created_at: T0,
-  updated_at: T0,
-  ...over,
-});
+/** Tokens created at T0, like the projects. */
+const tokenRow = (projectId: string, over: Partial<NewTokenRow> = {}): NewTokenRow =>
+  baseTokenRow(projectId, { created_at: T0, updated_at: T0, ...over });
 
 function expectSame(actual: Map<string, RollupSums>, expected: Map<string, Record<string, number>>) {
   expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
@@ -86,18 +74,7 @@ describe.each(dialects)('usage statistics, pricing and bulk tokens on %s', (_nam
     tokens = new TokensRepo(db);
     const projects = new ProjectsRepo(db);
     const project = async (name: string) =>
-      (
-        await projects.insert({
-          id: uuidv7(),
-          name,
-          api_key_encrypted: 'v1:k:iv:tag:ct',
-          api_key_hint: 'sk-…abcd',
-          base_url: null,
-          is_active: 1,
-          created_at: T0,
-          updated_at: T0,
-        })
-      ).id;
+      (await projects.insert(projectRow({ name, created_at: T0, updated_at: T0 }))).id;
     projectA = await project('stats-a');
     projectB = await project('stats-b');
     tokenIds = [];
