@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import {
   startMockChild,
   startProxyChild,
   UPSTREAM_KEY,
+  writeReport,
 } from './harness-stack.js';
 import type { BenchReport } from './result.js';
 
@@ -155,13 +156,7 @@ async function main(): Promise<void> {
       ),
       '',
     ].join('\n');
-    mkdirSync(String(values.out), { recursive: true });
-    writeFileSync(path.join(String(values.out), 'big-db.md'), md);
-    writeFileSync(
-      path.join(String(values.out), 'big-db.json'),
-      `${JSON.stringify({ tokens, records, db_bytes: dbBytes, rows }, null, 2)}\n`,
-    );
-    process.stdout.write(md);
+    writeReport(String(values.out), 'big-db', md, { tokens, records, db_bytes: dbBytes, rows });
   } finally {
     for (const c of children.reverse()) await c.stop();
     rmSync(dir, { recursive: true, force: true });

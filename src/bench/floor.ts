@@ -8,7 +8,7 @@
  *
  *   node dist/bench/floor.js [--duration 4s] [--out dir]
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ import {
   startProxyChild,
   UPSTREAM_KEY,
   waitForOutput,
+  writeReport,
 } from './harness-stack.js';
 import type { BenchReport } from './result.js';
 
@@ -106,10 +107,7 @@ async function main(): Promise<void> {
       cells.push({ scenario: name, concurrency: c, report });
     }
     const md = render(cells, String(values.duration));
-    mkdirSync(String(values.out), { recursive: true });
-    writeFileSync(path.join(String(values.out), 'floor.md'), md);
-    writeFileSync(path.join(String(values.out), 'floor.json'), `${JSON.stringify({ cells }, null, 2)}\n`);
-    process.stdout.write(md);
+    writeReport(String(values.out), 'floor', md, { cells });
   } finally {
     for (const c of children.reverse()) await c.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -146,7 +144,9 @@ function render(
   return `${lines.join('\n')}\n`;
 }
 
-main().catch((err: unknown) => {
-  log(`floor benchmark failed: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main().catch((err) => {
+    log(`floor benchmark failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -359,4 +359,12 @@ export function runBenchProcess(args: string[]): Promise<{ report: BenchReport; 
       }
     });
   });
+}
+
+/** Writes a run's report as `<name>.md` and `<name>.json` in `dir`, and prints the markdown. */
+export function writeReport(dir: string, name: string, md: string, data: unknown): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${name}.md`), md);
+  writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
+  process.stdout.write(md);
 }

@@ -9,7 +9,7 @@
  *   node dist/bench/soak.js [--requests 1000000] [--concurrency 32] [--out dir]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +26,7 @@ import {
   startMockChild,
   startProxyChild,
   UPSTREAM_KEY,
+  writeReport,
 } from './harness-stack.js';
 
 async function main(): Promise<void> {
@@ -106,13 +107,7 @@ async function main(): Promise<void> {
       `| maximum | ${Math.max(...samples.map((s) => s.rss_mib))} |`,
       '',
     ].join('\n');
-    mkdirSync(String(values.out), { recursive: true });
-    writeFileSync(path.join(String(values.out), 'soak.md'), md);
-    writeFileSync(
-      path.join(String(values.out), 'soak.json'),
-      `${JSON.stringify({ total, samples, report }, null, 2)}\n`,
-    );
-    process.stdout.write(md);
+    writeReport(String(values.out), 'soak', md, { total, samples, report });
   } finally {
     for (const c of children.reverse()) await c.stop();
     rmSync(dir, { recursive: true, force: true });
