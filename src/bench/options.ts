@@ -58,11 +58,14 @@ export function parseHeader(text: string): [string, string] {
   return [text.slice(0, colon).trim().toLowerCase(), text.slice(colon + 1).trim()];
 }
 
-/** `name=URL` → a reference target. */
+/** `name=URL` → a reference target; `name=URL,token=T` gives it a token of its own (another proxy). */
 function parseAgainst(text: string, token: string | undefined): TargetSpec {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new OptionsError(`--against expects name=URL, got ${JSON.stringify(text)}`);
-  return { label: text.slice(0, eq), url: text.slice(eq + 1), token };
+  const rest = text.slice(eq + 1);
+  const own = rest.indexOf(',token=');
+  if (own === -1) return { label: text.slice(0, eq), url: rest, token };
+  return { label: text.slice(0, eq), url: rest.slice(0, own), token: rest.slice(own + ',token='.length) };
 }
 
 function requestsFrom(flags: BenchFlags, profile: Profile | undefined, read: (f: string) => string): RequestSpec[] {

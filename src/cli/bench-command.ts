@@ -40,7 +40,7 @@ export function benchCommand(program: Command): void {
     .option('--direct-token <token>', 'compare: the upstream’s own key for --direct (default: --token)')
     .option(
       '--against <name=url>',
-      'compare: another reference, e.g. nginx=http://127.0.0.1:8081 (repeatable)',
+      'compare: another reference, e.g. nginx=http://127.0.0.1:8081, or old=http://127.0.0.1:8082,token=sk-llmp-… with a token of its own (repeatable)',
       collect,
     )
     .option('--rounds <n>', 'compare: alternating rounds (default 5)', positiveInt)
