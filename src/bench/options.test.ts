@@ -62,13 +62,14 @@ describe('resolveSpec', () => {
       proxy: 'http://px',
       token: 'proxy-token',
       directToken: 'up-key',
-      against: ['nginx=http://ng'],
+      against: ['nginx=http://ng', 'old=http://old:1,token=old-token'],
       rate: 100,
     });
     expect(spec.targets).toEqual([
       { label: 'direct', url: 'http://up', token: 'up-key' },
       { label: 'proxy', url: 'http://px', token: 'proxy-token' },
       { label: 'nginx', url: 'http://ng', token: 'up-key' },
+      { label: 'old', url: 'http://old:1', token: 'old-token' },
     ]);
     expect(spec.warmupMs).toBe(1000);
     expect(spec.rounds).toBe(5);
