@@ -24,33 +24,37 @@ export interface EndpointRule {
 /** One literal piece of a glob between stars; `?` matches any one character. */
 interface Segment {
   text: string;
-  wild: boolean;
-  /** Shift-and tables when `wild` and the segment fits in 31 bits. */
-  masks?: Map<number, number>;
-  anyMask?: number;
+  length: number;
+  /** Character codes when the segment holds a `?` (as -1), else null (plain string search). */
+  codes: Int32Array | null;
+  /**
+   * Shift-and masks for a `?` segment of up to 31 characters: bit i is set when position i accepts
+   * the character. ASCII in a table, the rest in a map; characters in neither take `anyMask`.
+   */
+  ascii: Int32Array | null;
+  other: Map<number, number> | null;
+  anyMask: number;
 }
 
 export function compileGlob(glob: string): Glob {
   const parts = glob.split('*').map(segment);
   if (parts.length === 1) {
     const only = parts[0] as Segment;
-    return { test: (s) => s.length === only.text.length && matchesAt(s, only, 0) };
+    return { test: (s) => s.length === only.length && matchesAt(s, only, 0) };
   }
   const first = parts[0] as Segment;
   const last = parts[parts.length - 1] as Segment;
-  const middle = parts.slice(1, -1).filter((p) => p.text.length > 0);
-  const fixed = first.text.length + last.text.length;
+  const middle = parts.slice(1, -1).filter((p) => p.length > 0);
+  const fixed = first.length + last.length;
   return {
     test(s) {
-      if (s.length < fixed || !matchesAt(s, first, 0) || !matchesAt(s, last, s.length - last.text.length)) {
-        return false;
-      }
-      let from = first.text.length;
-      const end = s.length - last.text.length;
+      if (s.length < fixed || !matchesAt(s, first, 0) || !matchesAt(s, last, s.length - last.length)) return false;
+      let from = first.length;
+      const end = s.length - last.length;
       for (const seg of middle) {
         const at = find(s, seg, from, end);
         if (at === -1) return false;
-        from = at + seg.text.length;
+        from = at + seg.length;
       }
       return true;
     },
@@ -58,47 +62,56 @@ export function compileGlob(glob: string): Glob {
 }
 
 function segment(text: string): Segment {
-  const wild = text.includes('?');
-  if (!wild || text.length > 31) return { text, wild };
-  // Bit i of a character's mask is set when position i of the segment accepts that character.
-  const masks = new Map<number, number>();
-  let anyMask = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) === 63) anyMask |= 1 << i;
-  }
+  const seg: Segment = { text, length: text.length, codes: null, ascii: null, other: null, anyMask: 0 };
+  if (!text.includes('?')) return seg;
+  const codes = new Int32Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 63) masks.set(c, (masks.get(c) ?? anyMask) | (1 << i));
+    codes[i] = c === 63 ? -1 : c;
+    if (c === 63) seg.anyMask |= 1 << i;
   }
-  return { text, wild, masks, anyMask };
+  seg.codes = codes;
+  if (text.length > 31) return seg;
+  const ascii = new Int32Array(128).fill(seg.anyMask);
+  const other = new Map<number, number>();
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i] as number;
+    if (c === -1) continue;
+    if (c < 128) ascii[c] = (ascii[c] as number) | (1 << i);
+    else other.set(c, (other.get(c) ?? seg.anyMask) | (1 << i));
+  }
+  seg.ascii = ascii;
+  seg.other = other;
+  return seg;
 }
 
 /** Whether `seg` matches `s` at position `at` (the caller has checked that it fits). */
 function matchesAt(s: string, seg: Segment, at: number): boolean {
-  if (!seg.wild) return s.startsWith(seg.text, at);
-  const t = seg.text;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c !== 63 && c !== s.charCodeAt(at + i)) return false;
+  const codes = seg.codes;
+  if (codes === null) return s.startsWith(seg.text, at);
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i] as number;
+    if (c !== -1 && c !== s.charCodeAt(at + i)) return false;
   }
   return true;
 }
 
 /** Leftmost start of `seg` in `s[from, end)`, or -1. */
 function find(s: string, seg: Segment, from: number, end: number): number {
-  const len = seg.text.length;
-  if (!seg.wild) {
+  const len = seg.length;
+  if (seg.codes === null) {
     const at = s.indexOf(seg.text, from);
     return at !== -1 && at + len <= end ? at : -1;
   }
-  if (seg.masks) {
+  const ascii = seg.ascii;
+  if (ascii !== null) {
     // Shift-and: bit i of `state` says the last i+1 characters match the segment's first i+1.
-    const masks = seg.masks;
-    const anyMask = seg.anyMask as number;
+    const other = seg.other as Map<number, number>;
     const done = 1 << (len - 1);
     let state = 0;
     for (let i = from; i < end; i++) {
-      state = ((state << 1) | 1) & (masks.get(s.charCodeAt(i)) ?? anyMask);
+      const c = s.charCodeAt(i);
+      state = ((state << 1) | 1) & (c < 128 ? (ascii[c] as number) : (other.get(c) ?? seg.anyMask));
       if (state & done) return i - len + 1;
     }
     return -1;

@@ -19,6 +19,7 @@ describe('request line checks', () => {
       '/v1/x%255Cy',
       '/v1/..;a=b/x',
       '/v1/.;/x',
+      '/v1/%u002e%u002e/x',
     ]) {
       expect([p, unsafePath(p)]).toEqual([p, true]);
     }

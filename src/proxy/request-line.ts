@@ -22,7 +22,7 @@ export function checkRequestLine(method: string | undefined, path: string): AppE
 
 /**
  * True when a path (without its query) holds a backslash or a `.` / `..` segment, raw or
- * percent-encoded any number of times (`%2e`, `%252e`, `%2f` as the separator, `%5c`), including
+ * percent-encoded any number of times (`%2e`, `%252e`, `%u002e`, `%2f` as the separator, `%5c`), including
  * `..;param` forms that some servers read as `..`. Each round of decoding is one linear pass.
  */
 export function unsafePath(path: string): boolean {
@@ -33,13 +33,16 @@ export function unsafePath(path: string): boolean {
     if (next === p) break;
     p = next;
   }
-  return p.includes('\\') || hasDotSegment(p);
+  // Every segment follows a '/', so a dot segment needs "/." (dots inside names do not).
+  return p.includes('\\') || (p.includes('/.') && hasDotSegment(p));
 }
 
-/** Decodes every valid `%XX` to its byte as one character (only ASCII `.`, `/`, `\`, `%` matter here). */
-function percentDecode(s: string): string {
-  return s.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-}
+/**
+ * Decodes every valid `%XX` (and IIS-style `%uXXXX`) to one character and leaves anything else as
+ * it is, never throwing: exactly the legacy `unescape`, which is native and several times faster
+ * than a RegExp replace. Only ASCII `.`, `/`, `\` and `%` matter to the checks.
+ */
+const percentDecode = (s: string): string => unescape(s);
 
 /** A segment that is `.` or `..`, optionally followed by `;params`. */
 function hasDotSegment(p: string): boolean {
