@@ -190,6 +190,17 @@ describe('Expect: 100-continue', () => {
     expect(st.mock.requests()).toHaveLength(0);
   });
 
+  it('HTTP/1.0 with an Expect header: no 100 (1.0 has none), forwarded without the header', async () => {
+    const body = '{"model":"text-embedding-3-small","input":"x"}';
+    const text = await headOnly(
+      `POST /v1/embeddings HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer ${st.token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n${body}`,
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).not.toContain('100 Continue');
+    expect(st.mock.requests()[0]?.headers.expect).toBeUndefined();
+  });
+
   it('the management API takes bodies sent after 100 Continue', async () => {
     const out = await expectRequest(
       '/manage/projects',
