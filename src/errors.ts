@@ -2,6 +2,18 @@
  * The error catalogue. Code below the edge throws these; the HTTP edge maps them to a status and
  * the `{ error: { message, type, code } }` body exactly once (see server/error-handler.ts).
  * Messages are written for the API caller and never include secrets or stack traces.
+ *
+ * Retry advice is decided here too, never at a call site. Every error answers `headers()`, which
+ * the edge sends as is (forward.ts `sendError`, error-handler.ts, the CONNECT answer):
+ * - `retryAfterMs` set: the same request can succeed after that wait (a rate window, a budget
+ *   period) → `retry-after` (whole seconds, rounded up), `retry-after-ms`, and `x-should-retry:
+ *   true`, or `false` when the wait is longer than SDKs wait (RETRY_WINDOW_MS) so they fail at
+ *   once instead of retrying into the same refusal;
+ * - `retryable: true` without a time: worth retrying soon → `x-should-retry: true`;
+ * - otherwise a 4xx is final (a spent cap, a refused model, a bad request) → `x-should-retry:
+ *   false`; a 5xx gives no advice (upstream failures: the SDK's own rules apply).
+ * New refusals (e.g. concurrency caps, a saturated upstream pool) only set `retryAfterMs` or
+ * `retryable` in their catalogue entry.
  */
 export type ErrorType =
   | 'invalid_request_error'
@@ -13,17 +25,46 @@ export type ErrorType =
   | 'upstream_error'
   | 'server_error';
 
+/**
+ * The longest Retry-After worth a retry: the OpenAI SDKs honour a Retry-After of up to 60 s and
+ * retry after their own short back-off beyond that, which cannot succeed before the time.
+ */
+export const RETRY_WINDOW_MS = 60_000;
+
+export interface ErrorExtra {
+  /** The request field at fault, for the body. */
+  param?: string | null;
+  /** Headers besides the retry advice (e.g. `x-ratelimit-*`, `allow`). */
+  headers?: Record<string, string>;
+  /** When the same request can succeed (see the catalogue's doc comment). */
+  retryAfterMs?: number;
+  /** Worth retrying soon although no time is known; a 4xx without this or a time is final. */
+  retryable?: boolean;
+}
+
 export class AppError extends Error {
   constructor(
     readonly status: number,
     readonly type: ErrorType,
     readonly code: string,
     message: string,
-    /** Extra fields for the body (e.g. `param`) and headers (e.g. Retry-After). */
-    readonly extra: { param?: string | null; headers?: Record<string, string> } = {},
+    readonly extra: ErrorExtra = {},
   ) {
     super(message);
     this.name = 'AppError';
+  }
+
+  /** The response headers of this error: its own plus the retry advice. */
+  headers(): Record<string, string> {
+    const h: Record<string, string> = { ...this.extra.headers };
+    const ms = this.extra.retryAfterMs;
+    if (ms !== undefined) {
+      h['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
+      h['retry-after-ms'] = String(Math.max(0, Math.ceil(ms)));
+      h['x-should-retry'] = ms <= RETRY_WINDOW_MS ? 'true' : 'false';
+    } else if (this.extra.retryable) h['x-should-retry'] = 'true';
+    else if (this.status < 500) h['x-should-retry'] = 'false';
+    return h;
   }
 
   /** OpenAI's error shape: `param` is always present (null when no single field is at fault). */
@@ -88,8 +129,15 @@ export const errors = {
       'invalid_api_key',
       "You didn't provide an API key. Send your proxy token as 'Authorization: Bearer <token>' (or an 'api-key' header).",
     ),
-  limitReached: (code: string, message: string, headers: Record<string, string>) =>
-    new AppError(429, 'rate_limit_error', code, message, { headers }),
+  /** A limit of the token or project; `retryAfterMs` when a later retry can pass (rates, period budgets). */
+  limitReached: (code: string, message: string, headers: Record<string, string>, retryAfterMs?: number) =>
+    new AppError(
+      429,
+      'rate_limit_error',
+      code,
+      message,
+      retryAfterMs === undefined ? { headers } : { headers, retryAfterMs },
+    ),
   endpointNotAllowed: (method: string, path: string) =>
     new AppError(403, 'permission_error', 'endpoint_not_allowed', `This token may not call ${method} ${path}.`),
   modelNotAllowed: (model: string) =>
@@ -118,6 +166,32 @@ export const errors = {
     new AppError(404, 'not_found_error', 'not_found', `No ${what} with id ${id}.`),
   routeNotFound: (method: string, url: string) =>
     new AppError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${method} ${url}.`),
+  methodNotAllowed: (method: string, allow: string) =>
+    new AppError(
+      405,
+      'invalid_request_error',
+      'method_not_allowed',
+      `The method ${method} is not supported; use one of ${allow}.`,
+      { headers: { allow } },
+    ),
+  unsafePath: () =>
+    new AppError(
+      400,
+      'invalid_request_error',
+      'invalid_path',
+      "The request path contains a '.' or '..' segment or a backslash (also percent-encoded), which the proxy does not forward.",
+    ),
+  modelTooLong: (max: number) =>
+    new AppError(400, 'invalid_request_error', 'invalid_model', `The model name is longer than ${max} characters.`, {
+      param: 'model',
+    }),
+  expectationFailed: (expect: string) =>
+    new AppError(
+      417,
+      'invalid_request_error',
+      'expectation_failed',
+      `Unsupported Expect header "${expect.slice(0, 64)}"; only "100-continue" is supported.`,
+    ),
   conflict: (message: string) => new AppError(409, 'conflict_error', 'conflict', message),
   bodyTooLarge: (limit: number) =>
     new AppError(
@@ -139,7 +213,7 @@ export const errors = {
       'rate_limit_error',
       code,
       message,
-      retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(retryAfterSeconds) } },
+      retryAfterSeconds === undefined ? {} : { retryAfterMs: retryAfterSeconds * 1000 },
     ),
   upstreamUnavailable: (detail: string) =>
     new AppError(502, 'upstream_error', 'upstream_unavailable', `The upstream API could not be reached: ${detail}.`),
@@ -148,7 +222,7 @@ export const errors = {
   notReady: (detail: string) => new AppError(503, 'server_error', 'not_ready', detail),
   storeUnavailable: () =>
     new AppError(503, 'server_error', 'store_unavailable', 'The database is unavailable; retry shortly.', {
-      headers: { 'retry-after': '1' },
+      retryAfterMs: 1000,
     }),
   internal: () => new AppError(500, 'server_error', 'internal_error', 'Internal server error.'),
 };

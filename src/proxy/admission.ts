@@ -8,12 +8,20 @@ import type { PricingTable } from '../usage/pricing.js';
 /** Request bodies up to this size are read when a limit or rewrite needs what is inside. */
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
 
+/**
+ * Longest model name the proxy reads (OpenAI's are under 100 characters, fine-tuned ones included).
+ * A longer one is refused where the proxy must read the model, and never stored or matched.
+ */
+export const MAX_MODEL_LENGTH = 256;
+
 /** Output tokens assumed for TPM and budget reservations when a request sets no maximum. */
 export const DEFAULT_OUTPUT_ESTIMATE = 256;
 
 /** What the proxy reads from a request body without changing it. */
 export interface BodyFacts {
   model: string | undefined;
+  /** The body named a model longer than MAX_MODEL_LENGTH (then `model` is undefined). */
+  modelTooLong: boolean;
   /** max_tokens / max_completion_tokens / max_output_tokens, when set. */
   maxOutputTokens: number | undefined;
   /** Completions generated, each up to the maximum: `n` (chat, completions) or `best_of` (completions). */
@@ -46,7 +54,13 @@ export function needsBody(identity: TokenIdentity): boolean {
  */
 export function bodyFacts(body: Buffer, headers: IncomingHttpHeaders): BodyFacts {
   const type = String(headers['content-type'] ?? '');
-  const facts: BodyFacts = { model: undefined, maxOutputTokens: undefined, choices: 1, bytes: body.length };
+  const facts: BodyFacts = {
+    model: undefined,
+    modelTooLong: false,
+    maxOutputTokens: undefined,
+    choices: 1,
+    bytes: body.length,
+  };
   if (type.includes('json')) {
     try {
       const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
@@ -64,6 +78,10 @@ export function bodyFacts(body: Buffer, headers: IncomingHttpHeaders): BodyFacts
     } catch {}
   } else if (type.startsWith('multipart/form-data')) {
     facts.model = multipartField(body, type, 'model');
+  }
+  if (facts.model !== undefined && facts.model.length > MAX_MODEL_LENGTH) {
+    facts.model = undefined;
+    facts.modelTooLong = true;
   }
   return facts;
 }
@@ -93,18 +111,20 @@ function multipartField(body: Buffer, contentType: string, name: 'model'): strin
 }
 
 /**
- * A `.` or `..` path segment, literal or percent-encoded, between `/`, `\` or their encodings: an
- * upstream that resolves it would serve another path than the one the endpoint rules matched.
+ * Endpoint allowlists: every list that applies (token's, project's) must allow the request. Paths
+ * with dot segments never get here (request-line.ts refuses them first), so a rule matches the
+ * path the upstream serves.
  */
-const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:$|\/|\\|%2f|%5c)/i;
-
-/** Endpoint allowlists: every list that applies (token's, project's) must allow the request. */
 export function checkEndpoint(identity: TokenIdentity, method: string, path: string): AppError | undefined {
-  if (identity.endpointRules.length > 0 && DOT_SEGMENT.test(path)) return errors.endpointNotAllowed(method, path);
   for (const rules of identity.endpointRules) {
     if (!endpointAllowed(rules, method, path)) return errors.endpointNotAllowed(method, path);
   }
   return undefined;
+}
+
+/** A model name past MAX_MODEL_LENGTH, where the body was read for a check: a 400 naming `model`. */
+export function checkModelName(facts: BodyFacts | undefined): AppError | undefined {
+  return facts?.modelTooLong ? errors.modelTooLong(MAX_MODEL_LENGTH) : undefined;
 }
 
 /** Model allowlists; a request whose model cannot be read is refused while one is set. */
@@ -142,11 +162,15 @@ export function estimate(
   return { tokens: prompt + output, costMicroUsd: cost ?? 0 };
 }
 
-/** A limiter refusal as a 429 with Retry-After and the proxy's own OpenAI-style rate-limit headers. */
-export function refusalError(r: Refusal, rate: RateState): AppError {
+/**
+ * A limiter refusal as a 429 with the proxy's own OpenAI-style rate-limit headers, and the time a
+ * retry can pass when there is one (the catalogue turns it into Retry-After and x-should-retry).
+ * A request estimated to cost more than a whole budget can never pass, whatever the period.
+ */
+export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd = 0): AppError {
   const who = r.subject.kind === 'token' ? 'This token' : "This token's project";
   const headers: Record<string, string> = rateHeaders(rate);
-  if (r.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(r.retryAfterMs / 1000)));
+  const retryAfterMs = r.kind === 'budget' && estimatedCostMicroUsd > r.limit ? undefined : r.retryAfterMs;
   switch (r.kind) {
     case 'requests':
       return errors.limitReached('request_limit_reached', `${who} has used all of its ${r.limit} requests.`, headers);
@@ -155,18 +179,21 @@ export function refusalError(r: Refusal, rate: RateState): AppError {
         'rate_limit_exceeded',
         `${who} is limited to ${r.limit} requests per minute.`,
         headers,
+        retryAfterMs,
       );
     case 'tokens_per_minute':
       return errors.limitReached(
         'tokens_rate_limit_exceeded',
         `${who} is limited to ${r.limit} tokens per minute.`,
         headers,
+        retryAfterMs,
       );
     case 'budget':
       return errors.limitReached(
         'budget_exceeded',
         `${who} has reached its budget of $${dollars(r.limit)} for the ${r.subject.budgetPeriod === 'total' ? 'lifetime' : r.subject.budgetPeriod}.`,
         headers,
+        retryAfterMs,
       );
   }
 }

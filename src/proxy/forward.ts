@@ -14,6 +14,7 @@ import {
   bodyFacts,
   checkEndpoint,
   checkModel,
+  checkModelName,
   checkPriced,
   estimate,
   MAX_INSPECTED_BODY,
@@ -23,6 +24,7 @@ import {
 } from './admission.js';
 import { presentedToken, responseHeaderList, upstreamRequestHeaders } from './headers.js';
 import { INCLUDE_USAGE_PATHS, IncludeUsageFilter, withIncludeUsage } from './include-usage.js';
+import { checkRequestLine } from './request-line.js';
 import type { UpstreamPools } from './upstream-pools.js';
 import { type CapturedUsage, emptyUsage } from './usage-extract.js';
 import { JsonUsageSniffer, SseUsageSniffer, type UsageSniffer } from './usage-sniffer.js';
@@ -47,8 +49,17 @@ export interface ProxyDeps {
  * cache miss). Usage goes to a batched writer after the response has been handed to the client.
  * Resolves once the exchange is fully accounted for.
  */
-export function forward(req: IncomingMessage, res: ServerResponse, id: string, deps: ProxyDeps): Promise<void> {
-  const x = new Exchange(req, res, id, deps);
+export function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  deps: ProxyDeps,
+  expectsContinue = false,
+): Promise<void> {
+  const x = new Exchange(req, res, id, deps, expectsContinue);
+  // Method and path first: nothing is looked up, read or forwarded for a request line that cannot be.
+  const badLine = checkRequestLine(req.method, x.path);
+  if (badLine) return x.refuse(badLine);
   const token = presentedToken(req.headers);
   if (!token) return x.refuse(errors.missingApiKey());
   let identity: TokenIdentity | undefined;
@@ -75,7 +86,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, id: string, d
  */
 class Exchange implements Dispatcher.DispatchHandler {
   private readonly t0 = performance.now();
-  private readonly path: string;
+  readonly path: string;
   private identity: TokenIdentity | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private tSent: number | undefined;
@@ -103,6 +114,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly id: string,
     private readonly deps: ProxyDeps,
+    /** The client sent `Expect: 100-continue` and waits for our `100 Continue` before the body. */
+    private continuePending: boolean,
   ) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -126,6 +139,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Also read where only the request names the model, so the usage reported can be priced.
     const modelInRequestOnly = req.method === 'POST' && MODEL_IN_REQUEST_ONLY.has(this.path);
     if (readable && (needsBody(identity) || modelInRequestOnly || this.wantsIncludeUsage())) {
+      this.letBodyIn();
       try {
         this.body = await readAll(req);
       } catch {
@@ -135,6 +149,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       // Parsed only when a check needs it; most requests only want include_usage (see requestBody).
       if (needsBody(identity)) this.facts = bodyFacts(this.body, req.headers);
     }
+    const badModel = checkModelName(this.facts);
+    if (badModel) return this.refuse(badModel);
     const modelProblem = checkModel(identity, this.facts?.model);
     if (modelProblem) return this.refuse(modelProblem);
     const unpriced = checkPriced(identity, this.facts?.model, deps.pricing);
@@ -146,9 +162,19 @@ class Exchange implements Dispatcher.DispatchHandler {
       estimatedCostMicroUsd: guess.costMicroUsd,
       now: Date.now(),
     });
-    if (!decision.ok) return this.refuse(refusalError(decision.refusal, decision.rate));
+    if (!decision.ok) return this.refuse(refusalError(decision.refusal, decision.rate, guess.costMicroUsd));
     this.ticket = decision.ticket;
     return this.forwardAdmitted(identity);
+  }
+
+  /**
+   * Sends the `100 Continue` a client waits for before uploading its body: only once the checks
+   * that need no body have passed, so a refused request gets its 401/403/413/429 without the upload.
+   */
+  private letBodyIn(): void {
+    if (!this.continuePending) return;
+    this.continuePending = false;
+    this.res.writeContinue();
   }
 
   private wantsIncludeUsage(): boolean {
@@ -180,6 +206,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const headers = upstreamRequestHeaders(this.req.headers, identity.upstreamKey);
     const body = this.requestBody(headers);
     if (this.clientGone) throw new Error('client closed the connection');
+    this.letBodyIn();
     this.tSent = performance.now();
     this.deps.pools.get(identity.upstreamOrigin).dispatch(
       {
@@ -337,7 +364,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) return;
     const body = JSON.stringify(err.toBody());
     this.res.writeHead(err.status, {
-      ...err.extra.headers,
+      ...err.headers(),
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       [REQUEST_ID_HEADER]: this.id,

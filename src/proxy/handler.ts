@@ -5,7 +5,11 @@ import { forward, type ProxyDeps } from './forward.js';
 export interface ProxyHandler {
   /** True for the paths the proxy serves: everything under /v1/. */
   matches(url: string | undefined): boolean;
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Serves one request. `expectsContinue`: it came with `Expect: 100-continue` and no `100 Continue`
+   * has been sent; the proxy sends it once the request is admitted (see forward.ts `letBodyIn`).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
   /** Resolves when every admitted exchange has been accounted for, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
 }
@@ -19,9 +23,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const inFlight = new Set<Promise<void>>();
   return {
     matches: (url) => url?.startsWith('/v1/') === true,
-    handle(req, res) {
+    handle(req, res, expectsContinue = false) {
       // The request id doubles as the usage record's id: time-ordered, so inserts append to the index.
-      const p = forward(req, res, uuidv7(), deps);
+      const p = forward(req, res, uuidv7(), deps, expectsContinue);
       inFlight.add(p);
       p.finally(() => inFlight.delete(p));
     },

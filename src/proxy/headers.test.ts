@@ -12,6 +12,7 @@ describe('header rules', () => {
         'x-private-hop': '1',
         'keep-alive': 'timeout=5',
         te: 'trailers',
+        expect: '100-continue',
         'proxy-authorization': 'Basic x',
         'transfer-encoding': 'chunked',
         'openai-beta': 'assistants=v2',

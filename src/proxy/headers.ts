@@ -1,7 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** RFC 9110 hop-by-hop headers plus proxy plumbing: never forwarded in either direction. */
+/**
+ * RFC 9110 hop-by-hop headers plus proxy plumbing: never forwarded in either direction. `expect`
+ * is answered by the proxy itself (100 Continue once admitted, 417 otherwise; server/http-events.ts)
+ * and undici refuses to send it.
+ */
 const HOP_BY_HOP = new Set([
+  'expect',
   'connection',
   'keep-alive',
   'proxy-connection',

@@ -9,6 +9,7 @@ import { REQUEST_ID_HEADER } from '../proxy/forward.js';
 import type { ProxyHandler } from '../proxy/handler.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
+import { answerSpecialRequests, expectsContinue } from './http-events.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -24,11 +25,19 @@ export interface AppOptions {
  * through Fastify. No listening here: main.ts owns the lifecycle.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const serverFactory = (fastifyHandler: (req: never, res: never) => void): Server =>
-    createServer({ noDelay: true }, (req, res) => {
-      if (opts.proxy.matches(req.url)) opts.proxy.handle(req, res);
-      else fastifyHandler(req as never, res as never);
+  const serverFactory = (fastifyHandler: (req: never, res: never) => void): Server => {
+    const server = createServer({ noDelay: true }, (req, res) => {
+      const waiting = expectsContinue(req);
+      if (opts.proxy.matches(req.url)) opts.proxy.handle(req, res, waiting);
+      else {
+        // Management bodies are small and Fastify reads them on its own schedule: let them in now.
+        if (waiting) res.writeContinue();
+        fastifyHandler(req as never, res as never);
+      }
     });
+    answerSpecialRequests(server);
+    return server;
+  };
   const app = Fastify({
     serverFactory,
     // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
@@ -48,7 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     const err = errors.routeNotFound(req.method, req.url.split('?')[0] ?? req.url);
-    return reply.code(err.status).send(err.toBody());
+    return reply.code(err.status).headers(err.headers()).send(err.toBody());
   });
 
   app.addHook('onRequest', async (req, reply) => {

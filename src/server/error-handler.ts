@@ -40,6 +40,6 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
       { err: { message: err.message, code: (err as FastifyError).code, stack: err.stack } },
       'request failed',
     );
-  if (appErr.extra.headers) reply.headers(appErr.extra.headers);
+  reply.headers(appErr.headers());
   return reply.code(appErr.status).send(appErr.toBody());
 }

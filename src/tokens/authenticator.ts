@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Keyring } from '../crypto/keyring.js';
 import { sha256Hex } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
-import { compileEndpointRules, compileModelRules, type EndpointRule } from '../limits/allowlist.js';
+import { compileEndpointRules, compileModelRules, type EndpointRule, type Glob } from '../limits/allowlist.js';
 import type { LimitRow } from '../limits/limit-fields.js';
 import type { BudgetPeriod, SubjectLimits } from '../limits/limits.js';
 import type { Clock } from '../shared/clock.js';
@@ -19,7 +19,7 @@ export interface TokenIdentity {
   /** The token's limits, then its project's (a ceiling over all of the project's tokens). */
   limits: [SubjectLimits, SubjectLimits];
   /** Model allowlists that apply (token's and project's; every one must match). */
-  modelRules: RegExp[][];
+  modelRules: Glob[][];
   /** Endpoint allowlists that apply (token's and project's; every one must match). */
   endpointRules: EndpointRule[][];
   /** Upstream origin, e.g. https://api.openai.com (what the connection pool is keyed by). */
