@@ -141,6 +141,24 @@ export const errors = {
       message,
       retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(retryAfterSeconds) } },
     ),
+  /** A token or project over its concurrency cap, or holding its share of an upstream's connections. */
+  concurrencyLimited: (message: string, headers: Record<string, string> = {}) =>
+    new AppError(429, 'rate_limit_error', 'concurrency_limit_exceeded', message, {
+      headers: { ...headers, 'retry-after': '1' },
+    }),
+  /** Every connection to the upstream busy for longer than the queue allows (or the queue full). */
+  upstreamSaturated: (detail: string) =>
+    new AppError(503, 'upstream_error', 'upstream_saturated', `The upstream API is at capacity: ${detail}; retry shortly.`, {
+      headers: { 'retry-after': '1' },
+    }),
+  /** The client stopped sending its request body. */
+  requestBodyTimeout: (ms: number) =>
+    new AppError(
+      408,
+      'invalid_request_error',
+      'request_body_timeout',
+      `No request body data arrived for ${ms} ms; the request was cancelled.`,
+    ),
   upstreamUnavailable: (detail: string) =>
     new AppError(502, 'upstream_error', 'upstream_unavailable', `The upstream API could not be reached: ${detail}.`),
   upstreamTimeout: (what: string) =>

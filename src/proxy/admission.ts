@@ -156,6 +156,8 @@ export function refusalError(r: Refusal, rate: RateState): AppError {
         `${who} is limited to ${r.limit} requests per minute.`,
         headers,
       );
+    case 'max_concurrent':
+      return errors.concurrencyLimited(`${who} is limited to ${r.limit} concurrent requests.`, headers);
     case 'tokens_per_minute':
       return errors.limitReached(
         'tokens_rate_limit_exceeded',
