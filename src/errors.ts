@@ -148,9 +148,15 @@ export const errors = {
     }),
   /** Every connection to the upstream busy for longer than the queue allows (or the queue full). */
   upstreamSaturated: (detail: string) =>
-    new AppError(503, 'upstream_error', 'upstream_saturated', `The upstream API is at capacity: ${detail}; retry shortly.`, {
-      headers: { 'retry-after': '1' },
-    }),
+    new AppError(
+      503,
+      'upstream_error',
+      'upstream_saturated',
+      `The upstream API is at capacity: ${detail}; retry shortly.`,
+      {
+        headers: { 'retry-after': '1' },
+      },
+    ),
   /** The client stopped sending its request body. */
   requestBodyTimeout: (ms: number) =>
     new AppError(

@@ -59,7 +59,9 @@ const limitInputs = {
     .max(1e6)
     .nullable()
     .optional()
-    .describe('Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none'),
+    .describe(
+      'Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none',
+    ),
   tokens_per_minute: perMinute
     .optional()
     .describe('Tokens per minute, reserved from the request and settled on actual usage; null for none'),

@@ -250,7 +250,10 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   /** The body stalled: fail the read, or cancel the upstream request it was being piped into. */
   onBodyIdle(): void {
     const err = errors.requestBodyTimeout(this.deps.bodyIdle.timeoutMs);
-    if (this.bodyReject) return this.bodyReject(err);
+    if (this.bodyReject) {
+      this.bodyReject(err);
+      return;
+    }
     if (this.req.headers['transfer-encoding'] === undefined) this.bytesIn = this.bodySeen;
     this.controller?.abort(err);
   }

@@ -64,7 +64,9 @@ describe('limits: max_concurrent (requests in flight at once)', () => {
     const held = [...(await holdRequests(st, p.token, 1)), ...(await holdRequests(st, second.body.token, 1))];
     const refused = await st.proxy('/v1/models', { token: second.body.token });
     expect(refused.status).toBe(429);
-    expect(((await refused.json()) as any).error.message).toBe("This token's project is limited to 2 concurrent requests.");
+    expect(((await refused.json()) as any).error.message).toBe(
+      "This token's project is limited to 2 concurrent requests.",
+    );
     expect(await releaseAll(held)).toEqual(['200', '200']);
     expect(await outcome(st.proxy('/v1/models', { token: p.token }))).toBe('200');
   });

@@ -57,7 +57,11 @@ describe('proxy: request-body idle timeout (PROXY_REQUEST_BODY_IDLE_TIMEOUT_MS)'
       const r = await st.proxy(path, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-mock-latency-ms': String(IDLE_MS * 3) },
-        body: JSON.stringify({ model: 'text-embedding-3-small', input: 'hello', messages: [{ role: 'user', content: 'hi' }] }),
+        body: JSON.stringify({
+          model: 'text-embedding-3-small',
+          input: 'hello',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
       });
       expect(r.status, path).toBe(200);
       await r.arrayBuffer();
