@@ -47,10 +47,11 @@ export interface Ticket {
   /** When the request was admitted: its spend belongs to the day, month and lifetime of this time. */
   admittedAt: number;
   /**
-   * Whether the request took an in-flight slot of each subject (`max_concurrent` was set when it was
-   * admitted), so settling gives back exactly what admitting took, whatever the caps are by then.
+   * Bit i set: the request took an in-flight slot of `subjects[i]` (its `max_concurrent` was set
+   * when it was admitted), so settling gives back exactly what admitting took, whatever the caps
+   * are by then. A number, not an array: nothing allocated for it.
    */
-  concurrent: boolean[];
+  concurrent: number;
 }
 
 /** OpenAI-style rate-limit state of the tightest limit, for response headers. */

@@ -47,7 +47,7 @@ export class MemoryLimiter implements Limiter {
   settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
     ticket.subjects.forEach((s, i) => {
       const key = keyOf(s);
-      if (ticket.concurrent[i]) {
+      if (ticket.concurrent & (1 << i)) {
         const n = (this.inFlight.get(key) ?? 1) - 1;
         if (n <= 0) this.inFlight.delete(key);
         else this.inFlight.set(key, n);
@@ -78,7 +78,7 @@ export class MemoryLimiter implements Limiter {
     const rate: RateState = {};
     const plans: Array<() => void> = [];
     const periods: string[] = [];
-    const concurrent: boolean[] = [];
+    let concurrent = 0;
     for (const s of a.subjects) {
       const key = keyOf(s);
       // Counted with or without a cap: the store's count lags, and a cap set later must see these.
@@ -105,7 +105,6 @@ export class MemoryLimiter implements Limiter {
         }
         plans.push(() => this.rpm.set(key, d.tat));
       }
-      concurrent.push(s.maxConcurrent !== null);
       if (s.maxConcurrent !== null) {
         const n = this.inFlight.get(key) ?? 0;
         if (n >= s.maxConcurrent) {
@@ -115,6 +114,7 @@ export class MemoryLimiter implements Limiter {
             rate,
           );
         }
+        concurrent |= 1 << a.subjects.indexOf(s);
         plans.push(() => this.inFlight.set(key, n + 1));
       }
       if (s.tokensPerMinute !== null) {

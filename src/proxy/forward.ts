@@ -110,7 +110,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   /** The client's body is piped to the upstream as it arrives (not read first). */
   private streamedBody = false;
   private bodySeen = 0;
-  lastByteAt = 0;
+  idleSweeps = 0;
   private accounted = false;
 
   constructor(
@@ -234,7 +234,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
       this.bodyReject = fail;
       deps.bodyIdle.watch(this);
       req.on('data', (c: Buffer) => {
-        this.lastByteAt = performance.now();
+        this.idleSweeps = 0;
         chunks.push(c);
       });
       req.once('end', () => {
@@ -261,7 +261,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   /** Counts a chunk of a chunked body on its way upstream (see ByteLimit). */
   onBodyBytes(n: number): void {
     this.bytesIn += n;
-    this.lastByteAt = performance.now();
+    this.idleSweeps = 0;
   }
 
   onBodyEnd(): void {
@@ -278,7 +278,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
     req.on('data', (c: Buffer) => {
       this.bodySeen += c.length;
       if (this.bodySeen >= this.bytesIn) deps.bodyIdle.unwatch(this);
-      else this.lastByteAt = performance.now();
+      else this.idleSweeps = 0;
     });
   }
 

@@ -29,6 +29,11 @@ export const Acquired = {
 } as const;
 export type Acquired = (typeof Acquired)[keyof typeof Acquired];
 
+/** Slots one token or project holds or waits for on this origin. */
+interface Share {
+  n: number;
+}
+
 interface Waiting {
   waiter: SlotWaiter;
   tokenId: string;
@@ -50,8 +55,8 @@ export class UpstreamGate {
   /** Most slots one token or project may take. */
   readonly shareCap: number;
   private readonly queue: Waiting[] = [];
-  private readonly byToken = new Map<string, number>();
-  private readonly byProject = new Map<string, number>();
+  private readonly byToken = new Shares();
+  private readonly byProject = new Shares();
   private readonly shared: boolean;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -77,18 +82,18 @@ export class UpstreamGate {
   /** Takes a slot, or queues `waiter` for one, or says why neither is possible. */
   acquire(tokenId: string, projectId: string, waiter: SlotWaiter): Acquired {
     if (this.shared) {
-      const t = this.byToken.get(tokenId) ?? 0;
-      const p = this.byProject.get(projectId) ?? 0;
-      if (t >= this.shareCap || p >= this.shareCap) return Acquired.OverShare;
+      const t = this.byToken.of(tokenId);
+      const p = this.byProject.of(projectId);
+      if (t.n >= this.shareCap || p.n >= this.shareCap) return Acquired.OverShare;
       if (this.active < this.opts.slots) {
-        this.byToken.set(tokenId, t + 1);
-        this.byProject.set(projectId, p + 1);
+        t.n++;
+        p.n++;
         this.active++;
         return Acquired.Taken;
       }
       if (!this.canQueue()) return Acquired.Full;
-      this.byToken.set(tokenId, t + 1);
-      this.byProject.set(projectId, p + 1);
+      t.n++;
+      p.n++;
     } else {
       if (this.active < this.opts.slots) {
         this.active++;
@@ -140,8 +145,8 @@ export class UpstreamGate {
 
   private forget(tokenId: string, projectId: string): void {
     if (!this.shared) return;
-    decrement(this.byToken, tokenId);
-    decrement(this.byProject, projectId);
+    this.byToken.of(tokenId).n--;
+    this.byProject.of(projectId).n--;
   }
 
   /** Fails the waits whose deadline has passed, then sleeps until the next one's. */
@@ -158,9 +163,27 @@ export class UpstreamGate {
   }
 }
 
-function decrement(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 1) - 1;
-  // Gone at zero, so a proxy with many tokens keeps entries only for those with requests in flight.
-  if (n <= 0) counts.delete(key);
-  else counts.set(key, n);
+/**
+ * Share counters by token or project id. A counter stays when it drops to zero (a request then
+ * costs two lookups and no insertion); idle ones are swept out whenever the map has doubled, so
+ * it holds about as many entries as there are tenants with requests in flight.
+ */
+class Shares {
+  private readonly map = new Map<string, Share>();
+  private sweepAt = 1024;
+
+  of(id: string): Share {
+    let share = this.map.get(id);
+    if (share === undefined) {
+      if (this.map.size >= this.sweepAt) this.sweep();
+      share = { n: 0 };
+      this.map.set(id, share);
+    }
+    return share;
+  }
+
+  private sweep(): void {
+    for (const [id, share] of this.map) if (share.n === 0) this.map.delete(id);
+    this.sweepAt = Math.max(1024, this.map.size * 2);
+  }
 }
