@@ -270,7 +270,7 @@ export async function startProxyChild(
     OPENAI_API_URL: upstream,
     LOG_FILE: path.join(dataDir, 'proxy.log'),
     // One token drives the whole load: let it use every connection (the default share is half).
-    UPSTREAM_TENANT_SHARE_PERCENT: '100',
+    UPSTREAM_SHARE_PERCENT: '100',
     ...extraEnv,
   };
   const child = spawnChild(

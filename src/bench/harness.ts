@@ -125,7 +125,7 @@ async function startStack(s: Settings, children: Child[]): Promise<Stack> {
     // 1000 held streams need 1000 upstream connections (the default is 256).
     ...(s.hold ? { UPSTREAM_MAX_CONNECTIONS: '1100' } : {}),
     // One token drives the whole load: let it use every connection (the default share is half).
-    UPSTREAM_TENANT_SHARE_PERCENT: '100',
+    UPSTREAM_SHARE_PERCENT: '100',
   };
   const proxy = spawnChild('proxy', process.execPath, ['--title=llm-proxy-bench-proxy', CLI, 'serve'], {
     ...env,

@@ -85,7 +85,7 @@ export function toConfig(raw: RawConfig): Config {
     proxy: {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
       streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,
-      requestBodyIdleTimeoutMs: raw.PROXY_REQUEST_BODY_IDLE_TIMEOUT_MS,
+      requestBodyIdleTimeoutMs: raw.PROXY_BODY_IDLE_TIMEOUT_MS,
       upstream: {
         connectTimeoutMs: raw.UPSTREAM_CONNECT_TIMEOUT_MS,
         headersTimeoutMs: raw.UPSTREAM_HEADERS_TIMEOUT_MS,
@@ -93,7 +93,7 @@ export function toConfig(raw: RawConfig): Config {
         maxConnections: raw.UPSTREAM_MAX_CONNECTIONS,
         queueTimeoutMs: raw.UPSTREAM_QUEUE_TIMEOUT_MS,
         queueLimit: raw.UPSTREAM_QUEUE_LIMIT,
-        tenantSharePercent: raw.UPSTREAM_TENANT_SHARE_PERCENT,
+        tenantSharePercent: raw.UPSTREAM_SHARE_PERCENT,
       },
     },
     tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS },

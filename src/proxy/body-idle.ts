@@ -6,7 +6,7 @@ export interface BodyReceiver {
 }
 
 /**
- * The request-body idle timeout (PROXY_REQUEST_BODY_IDLE_TIMEOUT_MS), for every request at once:
+ * The request-body idle timeout (PROXY_BODY_IDLE_TIMEOUT_MS), for every request at once:
  * one sweeping interval counts, for each body being received, the sweeps since its last chunk and
  * cuts those quiet for longer than the timeout. A set entry per request instead of a timer each,
  * and nothing per chunk but a field write; the sweep runs only while something is being received

@@ -36,7 +36,7 @@ export interface ProxyDeps {
   limiter: Limiter;
   pricing: PricingTable;
   pools: UpstreamPools;
-  /** Cuts request bodies that stall (PROXY_REQUEST_BODY_IDLE_TIMEOUT_MS). */
+  /** Cuts request bodies that stall (PROXY_BODY_IDLE_TIMEOUT_MS). */
   bodyIdle: BodyIdleWatch;
   recordUsage: (rec: UsageRecord) => void;
   logger: Logger;

@@ -13,11 +13,11 @@ const TIMED_OUT = {
   },
 };
 
-describe('proxy: request-body idle timeout (PROXY_REQUEST_BODY_IDLE_TIMEOUT_MS)', () => {
+describe('proxy: request-body idle timeout (PROXY_BODY_IDLE_TIMEOUT_MS)', () => {
   let st: ProxyStack;
   const gate = () => st.s.server.runtime.pools.get(new URL(st.mock.url).origin).gate;
   beforeAll(async () => {
-    st = await startProxyStack({ env: { PROXY_REQUEST_BODY_IDLE_TIMEOUT_MS: String(IDLE_MS) } });
+    st = await startProxyStack({ env: { PROXY_BODY_IDLE_TIMEOUT_MS: String(IDLE_MS) } });
   });
   afterAll(async () => st.stop());
   beforeEach(() => st.mock.reset());

@@ -15,7 +15,7 @@ const refusals = (st: ProxyStack, code: string) =>
 describe('upstream fairness: one tenant cannot starve the others', () => {
   let st: ProxyStack;
   beforeAll(async () => {
-    // 8 connections, so each token and each project may take 4 (UPSTREAM_TENANT_SHARE_PERCENT 50).
+    // 8 connections, so each token and each project may take 4 (UPSTREAM_SHARE_PERCENT 50).
     st = await startProxyStack({ env: { UPSTREAM_MAX_CONNECTIONS: '8', UPSTREAM_QUEUE_TIMEOUT_MS: '60000' } });
   });
   afterAll(async () => {
@@ -97,7 +97,7 @@ describe('upstream fairness: the wait for a connection is bounded', () => {
     st = await startProxyStack({
       env: {
         UPSTREAM_MAX_CONNECTIONS: '2',
-        UPSTREAM_TENANT_SHARE_PERCENT: '100',
+        UPSTREAM_SHARE_PERCENT: '100',
         UPSTREAM_QUEUE_TIMEOUT_MS: '100',
         UPSTREAM_QUEUE_LIMIT: '1',
       },
@@ -142,7 +142,7 @@ describe('upstream fairness: shutdown', () => {
     const st = await startProxyStack({
       env: {
         UPSTREAM_MAX_CONNECTIONS: '1',
-        UPSTREAM_TENANT_SHARE_PERCENT: '100',
+        UPSTREAM_SHARE_PERCENT: '100',
         UPSTREAM_QUEUE_TIMEOUT_MS: '60000',
         SHUTDOWN_TIMEOUT_MS: '300',
       },
