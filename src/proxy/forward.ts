@@ -440,7 +440,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
     this.account();
   }
 
-  /** A refusal by the proxy itself (401, 403, 413, 429): logged, never forwarded, not a usage record. */
+  /** A refusal by the proxy itself (401, 403, 408, 413, 429, 503): logged, never forwarded, not a usage record. */
   refuse(err: AppError): Promise<void> {
     this.releaseSlot();
     this.discardBody();
