@@ -215,6 +215,27 @@ export const errors = {
       message,
       retryAfterSeconds === undefined ? {} : { retryAfterMs: retryAfterSeconds * 1000 },
     ),
+  /** A token or project over its concurrency cap, or holding its share of an upstream's connections. */
+  concurrencyLimited: (message: string, headers: Record<string, string> = {}) =>
+    new AppError(429, 'rate_limit_error', 'concurrency_limit_exceeded', message, { headers, retryAfterMs: 1000 }),
+  /** Every connection to the upstream busy for longer than the queue allows (or the queue full). */
+  upstreamSaturated: (detail: string) =>
+    new AppError(
+      503,
+      'upstream_error',
+      'upstream_saturated',
+      `The upstream API is at capacity: ${detail}; retry shortly.`,
+      { retryAfterMs: 1000 },
+    ),
+  /** The client stopped sending its request body. */
+  requestBodyTimeout: (ms: number) =>
+    new AppError(
+      408,
+      'invalid_request_error',
+      'request_body_timeout',
+      `No request body data arrived for ${ms} ms; the request was cancelled.`,
+      { retryable: true },
+    ),
   upstreamUnavailable: (detail: string) =>
     new AppError(502, 'upstream_error', 'upstream_unavailable', `The upstream API could not be reached: ${detail}.`),
   upstreamTimeout: (what: string) =>

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { createAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
+import { BodyIdleWatch } from './proxy/body-idle.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
@@ -28,6 +29,7 @@ export async function createApp(
     limiter: runtime.limiter,
     pricing: runtime.pricing,
     pools: runtime.pools,
+    bodyIdle: new BodyIdleWatch(config.proxy.requestBodyIdleTimeoutMs),
     recordUsage: (rec) => runtime.usage.record(rec),
     logger,
     accessLog: createAccessLog(logger),

@@ -30,6 +30,8 @@ describe('CLI: limits, batches, usage and pricing', () => {
       '1000',
       '--requests-per-minute',
       '60',
+      '--max-concurrent',
+      '8',
       '--tokens-per-minute',
       '90000',
       '--budget-usd',
@@ -44,6 +46,7 @@ describe('CLI: limits, batches, usage and pricing', () => {
     expect(p).toMatchObject({
       max_requests: 1000,
       requests_per_minute: 60,
+      max_concurrent: 8,
       tokens_per_minute: 90000,
       budget_usd: 25.5,
       budget_period: 'month',
@@ -58,6 +61,8 @@ describe('CLI: limits, batches, usage and pricing', () => {
       'none',
       '--requests-per-minute',
       '0',
+      '--max-concurrent',
+      'none',
       '--budget-usd',
       'none',
       '--allowed-models',
@@ -68,6 +73,7 @@ describe('CLI: limits, batches, usage and pricing', () => {
     expect(cleared).toMatchObject({
       max_requests: null,
       requests_per_minute: null,
+      max_concurrent: null,
       tokens_per_minute: 90000,
       budget_usd: null,
       budget_period: 'total',
@@ -84,6 +90,8 @@ describe('CLI: limits, batches, usage and pricing', () => {
       st.projectId,
       '--requests-per-minute',
       '5',
+      '--max-concurrent',
+      '2',
       '--budget-usd',
       '0.5',
       '--budget-period',
@@ -93,6 +101,7 @@ describe('CLI: limits, batches, usage and pricing', () => {
     ]);
     expect(t).toMatchObject({
       requests_per_minute: 5,
+      max_concurrent: 2,
       budget_usd: 0.5,
       budget_period: 'day',
       allowed_models: ['gpt-4o-mini'],

@@ -269,6 +269,8 @@ export async function startProxyChild(
     LISTEN_ADDR: `127.0.0.1:${port}`,
     OPENAI_API_URL: upstream,
     LOG_FILE: path.join(dataDir, 'proxy.log'),
+    // One token drives the whole load: let it use every connection (the default share is half).
+    UPSTREAM_SHARE_PERCENT: '100',
     ...extraEnv,
   };
   const child = spawnChild(

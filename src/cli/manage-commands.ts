@@ -82,6 +82,7 @@ function limitOptions(cmd: Command, withMaxRequests: boolean): Command {
   if (withMaxRequests) cmd.option('--max-requests <n>', 'lifetime request cap (0 or "none": no cap)', limitInt);
   return cmd
     .option('--requests-per-minute <n>', 'requests per minute (0 or "none": no limit)', limitInt)
+    .option('--max-concurrent <n>', 'requests in flight at once (0 or "none": no limit)', limitInt)
     .option('--tokens-per-minute <n>', 'tokens per minute (0 or "none": no limit)', limitInt)
     .option('--budget-usd <usd>', 'spending cap in US dollars ("none": no cap)', usd)
     .option('--budget-period <period>', 'budget window: total, day or month (UTC)', period)
@@ -100,6 +101,7 @@ const limitBody = (o: Opts): Opts =>
       defined({
         max_requests: o.maxRequests,
         requests_per_minute: o.requestsPerMinute,
+        max_concurrent: o.maxConcurrent,
         tokens_per_minute: o.tokensPerMinute,
         budget_usd: o.budgetUsd,
         budget_period: o.budgetPeriod,

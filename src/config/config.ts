@@ -19,7 +19,20 @@ export interface Config {
     bodyLimitBytes: number;
     /** Add stream_options.include_usage to streamed completions and hide the extra usage chunk. */
     streamIncludeUsage: boolean;
-    upstream: { connectTimeoutMs: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
+    /** Longest pause in a request body before the request is cancelled with 408; 0 = none. */
+    requestBodyIdleTimeoutMs: number;
+    upstream: {
+      connectTimeoutMs: number;
+      headersTimeoutMs: number;
+      idleTimeoutMs: number;
+      maxConnections: number;
+      /** Longest wait for a free connection slot; 0 = refuse at once when all are busy. */
+      queueTimeoutMs: number;
+      /** Requests that may wait for a slot per origin; 0 = none wait. */
+      queueLimit: number;
+      /** Most of an origin's slots (held or waited for) one token, or one project, may take. */
+      tenantSharePercent: number;
+    };
   };
   tokenCache: { size: number; ttlMs: number };
   usage: { flushIntervalMs: number; batchSize: number; queueLimit: number };
@@ -72,11 +85,15 @@ export function toConfig(raw: RawConfig): Config {
     proxy: {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
       streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,
+      requestBodyIdleTimeoutMs: raw.PROXY_BODY_IDLE_TIMEOUT_MS,
       upstream: {
         connectTimeoutMs: raw.UPSTREAM_CONNECT_TIMEOUT_MS,
         headersTimeoutMs: raw.UPSTREAM_HEADERS_TIMEOUT_MS,
         idleTimeoutMs: raw.UPSTREAM_IDLE_TIMEOUT_MS,
         maxConnections: raw.UPSTREAM_MAX_CONNECTIONS,
+        queueTimeoutMs: raw.UPSTREAM_QUEUE_TIMEOUT_MS,
+        queueLimit: raw.UPSTREAM_QUEUE_LIMIT,
+        tenantSharePercent: raw.UPSTREAM_SHARE_PERCENT,
       },
     },
     tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS },

@@ -4,6 +4,7 @@ import type { BudgetPeriod } from './limits.js';
 export interface LimitFields {
   max_requests: number | null;
   requests_per_minute: number | null;
+  max_concurrent: number | null;
   tokens_per_minute: number | null;
   budget_usd: number | null;
   budget_period: BudgetPeriod;
@@ -18,6 +19,7 @@ export type LimitInput = { [K in keyof LimitFields]?: LimitFields[K] | undefined
 export const NO_LIMITS = {
   max_requests: null,
   requests_per_minute: null,
+  max_concurrent: null,
   tokens_per_minute: null,
   budget_micro_usd: null,
   allowed_models: null,
@@ -28,6 +30,7 @@ export const NO_LIMITS = {
 export interface LimitRow {
   max_requests: number | null;
   requests_per_minute: number | null;
+  max_concurrent: number | null;
   tokens_per_minute: number | null;
   budget_micro_usd: number | null;
   budget_period: string;
@@ -40,6 +43,7 @@ export function limitFields(row: LimitRow): LimitFields {
   return {
     max_requests: row.max_requests,
     requests_per_minute: row.requests_per_minute,
+    max_concurrent: row.max_concurrent,
     tokens_per_minute: row.tokens_per_minute,
     budget_usd: row.budget_micro_usd === null ? null : row.budget_micro_usd / 1e6,
     budget_period: row.budget_period as BudgetPeriod,
@@ -53,6 +57,7 @@ export function limitColumns(input: LimitInput): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (input.max_requests !== undefined) out.max_requests = input.max_requests;
   if (input.requests_per_minute !== undefined) out.requests_per_minute = input.requests_per_minute;
+  if (input.max_concurrent !== undefined) out.max_concurrent = input.max_concurrent;
   if (input.tokens_per_minute !== undefined) out.tokens_per_minute = input.tokens_per_minute;
   if (input.budget_usd !== undefined) {
     out.budget_micro_usd = input.budget_usd === null ? null : Math.round(input.budget_usd * 1e6);

@@ -9,6 +9,8 @@ export interface SubjectLimits {
   /** Persisted request count (seeds the exact counter). */
   requestCount: number;
   requestsPerMinute: number | null;
+  /** Requests in flight at once. */
+  maxConcurrent: number | null;
   tokensPerMinute: number | null;
   budgetMicroUsd: number | null;
   budgetPeriod: BudgetPeriod;
@@ -23,7 +25,7 @@ export interface Admission {
   now: number;
 }
 
-export type LimitKind = 'requests' | 'requests_per_minute' | 'tokens_per_minute' | 'budget';
+export type LimitKind = 'requests' | 'requests_per_minute' | 'max_concurrent' | 'tokens_per_minute' | 'budget';
 
 export interface Refusal {
   kind: LimitKind;
@@ -44,6 +46,12 @@ export interface Ticket {
   periods: string[];
   /** When the request was admitted: its spend belongs to the day, month and lifetime of this time. */
   admittedAt: number;
+  /**
+   * Bit i set: the request took an in-flight slot of `subjects[i]` (its `max_concurrent` was set
+   * when it was admitted), so settling gives back exactly what admitting took, whatever the caps
+   * are by then. A number, not an array: nothing allocated for it.
+   */
+  concurrent: number;
 }
 
 /** OpenAI-style rate-limit state of the tightest limit, for response headers. */
@@ -64,11 +72,13 @@ export type AdmitResult =
  * The limiter: one interface, an in-memory backend now and a shared backend for many instances
  * later. Both run the same algorithms (gcra.ts, budget.ts) over the same state, and both decide
  * every limit of every subject of a request as one atomic step: all pass and are charged, or
- * nothing is charged.
+ * nothing is charged. `max_concurrent` is acquired in that same step and released by `settle`, which
+ * every admitted request reaches exactly once (a shared backend would hold each slot as a lease
+ * that expires, so an instance that dies cannot keep its slots).
  */
 export interface Limiter {
   admit(a: Admission): Promise<AdmitResult>;
-  /** Replaces the estimate with the actual use (fire and forget; never throws). */
+  /** Replaces the estimate with the actual use and releases the request's in-flight slots (fire and forget; never throws). */
   settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
 }
 

@@ -29,6 +29,8 @@ interface BudgetState {
 export class MemoryLimiter implements Limiter {
   private readonly counts = new Map<string, number>();
   private readonly rpm = new Map<string, number>();
+  /** Requests in flight per subject, counted for subjects with max_concurrent. */
+  private readonly inFlight = new Map<string, number>();
   private readonly tpm = new Map<string, number>();
   private readonly budgets = new Map<string, BudgetState>();
   /** Subjects with budget state in some period (so settling skips the others cheaply). */
@@ -45,6 +47,11 @@ export class MemoryLimiter implements Limiter {
   settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
     ticket.subjects.forEach((s, i) => {
       const key = keyOf(s);
+      if (ticket.concurrent & (1 << i)) {
+        const n = (this.inFlight.get(key) ?? 1) - 1;
+        if (n <= 0) this.inFlight.delete(key);
+        else this.inFlight.set(key, n);
+      }
       if (s.tokensPerMinute !== null) {
         const tat = this.tpm.get(key);
         if (tat !== undefined) {
@@ -71,6 +78,7 @@ export class MemoryLimiter implements Limiter {
     const rate: RateState = {};
     const plans: Array<() => void> = [];
     const periods: string[] = [];
+    let concurrent = 0;
     for (const s of a.subjects) {
       const key = keyOf(s);
       // Counted with or without a cap: the store's count lags, and a cap set later must see these.
@@ -96,6 +104,18 @@ export class MemoryLimiter implements Limiter {
           );
         }
         plans.push(() => this.rpm.set(key, d.tat));
+      }
+      if (s.maxConcurrent !== null) {
+        const n = this.inFlight.get(key) ?? 0;
+        if (n >= s.maxConcurrent) {
+          // One second is a guess: a slot comes back when one of the subject's requests ends.
+          return refuse(
+            { kind: 'max_concurrent', subject: s, limit: s.maxConcurrent, remaining: 0, retryAfterMs: 1_000 },
+            rate,
+          );
+        }
+        concurrent |= 1 << a.subjects.indexOf(s);
+        plans.push(() => this.inFlight.set(key, n + 1));
       }
       if (s.tokensPerMinute !== null) {
         const d = gcra(this.tpm.get(key), now, s.tokensPerMinute, MINUTE, a.estimatedTokens);
@@ -149,6 +169,7 @@ export class MemoryLimiter implements Limiter {
         estimatedCostMicroUsd: a.estimatedCostMicroUsd,
         periods,
         admittedAt: now,
+        concurrent,
       },
     };
   }

@@ -52,6 +52,16 @@ const limitInputs = {
   requests_per_minute: perMinute
     .optional()
     .describe('Requests per minute (GCRA: bursts up to the limit); null for none'),
+  max_concurrent: z
+    .number()
+    .int()
+    .min(1)
+    .max(1e6)
+    .nullable()
+    .optional()
+    .describe(
+      'Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none',
+    ),
   tokens_per_minute: perMinute
     .optional()
     .describe('Tokens per minute, reserved from the request and settled on actual usage; null for none'),
@@ -79,6 +89,7 @@ const limitInputs = {
 const limitOutputs = {
   max_requests: z.number().int().nullable(),
   requests_per_minute: z.number().int().nullable(),
+  max_concurrent: z.number().int().nullable(),
   tokens_per_minute: z.number().int().nullable(),
   budget_usd: z.number().nullable(),
   budget_period: z.enum(['total', 'day', 'month']),

@@ -45,6 +45,8 @@ export interface RequestSettings {
   chunkDelayMs: number;
   /** Error status to answer instead of the real response. */
   status: number | undefined;
+  /** Hold the request before answering until released (`POST /__mock/release`) or the client leaves. */
+  hold: boolean;
 }
 
 /** Per-request override headers, so one mock serves many test cases. */
@@ -54,6 +56,7 @@ export const MOCK_HEADERS = {
   chunks: 'x-mock-chunks',
   ttftMs: 'x-mock-ttft-ms',
   chunkDelayMs: 'x-mock-chunk-delay-ms',
+  hold: 'x-mock-hold',
 } as const;
 
 // Bounds keep a typo from hanging a test run or exhausting memory.
@@ -120,5 +123,6 @@ export function requestSettings(headers: IncomingHttpHeaders, opts: ResolvedOpti
     ttftMs: header(headers, MOCK_HEADERS.ttftMs, 0, MAX_DELAY_MS) ?? opts.ttftMs,
     chunkDelayMs: header(headers, MOCK_HEADERS.chunkDelayMs, 0, MAX_DELAY_MS) ?? opts.chunkDelayMs,
     status: header(headers, MOCK_HEADERS.status, 400, 599) ?? injectedStatus(opts),
+    hold: header(headers, MOCK_HEADERS.hold, 0, 1) === 1,
   };
 }

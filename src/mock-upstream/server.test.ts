@@ -167,6 +167,37 @@ describe('latency', () => {
   });
 });
 
+describe('hold', () => {
+  it('holds x-mock-hold requests until released, over HTTP or from TypeScript', async () => {
+    const held = [1, 2].map(() => fetch(`${mock.url}/v1/models`, { headers: { [MOCK_HEADERS.hold]: '1' } }));
+    await until(() => mock.stats().held === 2);
+    const released = await fetch(`${mock.url}/__mock/release`, { method: 'POST' });
+    expect(await released.json()).toEqual({ released: 2 });
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    expect(mock.stats().held).toBe(0);
+
+    const third = fetch(`${mock.url}/v1/models`, { headers: { [MOCK_HEADERS.hold]: '1' } });
+    await until(() => mock.stats().held === 1);
+    expect(mock.release()).toBe(1);
+    expect((await third).status).toBe(200);
+  });
+
+  it('lets a held request go when its client leaves', async () => {
+    const ac = new AbortController();
+    const held = fetch(`${mock.url}/v1/models`, { headers: { [MOCK_HEADERS.hold]: '1' }, signal: ac.signal });
+    await until(() => mock.stats().held === 1);
+    ac.abort();
+    await held.catch(() => {});
+    await until(() => mock.stats().held === 0);
+    expect(mock.stats().held).toBe(0);
+  });
+});
+
+/** Polls `check` every 5 ms until it holds (the test's own timeout bounds the wait). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 5));
+}
+
 describe('recording', () => {
   it('keeps method, path with query, every header lowercased, and body size', async () => {
     const body = JSON.stringify({ model: 'm', input: 'x' });
@@ -208,6 +239,7 @@ describe('control endpoints', () => {
       abortedStreams: 0,
       bytesIn: 0,
       bytesOut: 0,
+      held: 0,
     });
     expect(mock.requests()).toEqual([]);
     expect((await fetch(`${mock.url}/__mock/nope`)).status).toBe(404);

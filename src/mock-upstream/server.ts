@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drain } from './body.js';
-import { control } from './control.js';
+import { control, hold, releaseHeld } from './control.js';
 import { invalidApiKey, OpenAIHttpError, statusError, unknownUrl } from './errors.js';
 import { FileStore } from './file-store.js';
 import { type Exchange, sendError } from './http.js';
@@ -26,6 +26,8 @@ export interface MockUpstream {
   requests(): RecordedRequest[];
   /** Zeroes the stats and forgets recorded requests; files and batches stay. */
   reset(): void;
+  /** Lets the requests held by `x-mock-hold: 1` go on; returns how many there were. */
+  release(): number;
 }
 
 function headerRecord(raw: readonly string[]): Record<string, string> {
@@ -82,6 +84,7 @@ async function handle(state: MockState, req: IncomingMessage, res: ServerRespons
   try {
     const settings = requestSettings(req.headers, state.opts);
     if (settings.latencyMs > 0) await sleep(settings.latencyMs);
+    if (settings.hold) await hold(state, res);
     const { apiKey } = state.opts;
     const auth = req.headers.authorization;
     if (apiKey !== undefined && auth !== `Bearer ${apiKey}`) throw invalidApiKey(auth !== undefined);
@@ -107,6 +110,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     log: new RequestLog(),
     files: new FileStore(dir),
     batches: new Map(),
+    holds: new Set(),
   };
   const server = createServer((req, res) => {
     // handle() answers its own failures; this only catches a failure to do even that.
@@ -138,5 +142,6 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     stats: () => ({ ...state.stats }),
     requests: () => state.log.list(),
     reset: () => resetState(state),
+    release: () => releaseHeld(state),
   };
 }

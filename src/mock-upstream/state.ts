@@ -13,6 +13,8 @@ export interface MockStats {
   bytesIn: number;
   /** Response body bytes sent. */
   bytesOut: number;
+  /** Requests held by `x-mock-hold: 1`, waiting for `POST /__mock/release`. */
+  held: number;
 }
 
 export interface RecordedRequest {
@@ -60,14 +62,16 @@ export interface MockState {
   readonly log: RequestLog;
   readonly files: FileStore;
   readonly batches: Map<string, Batch>;
+  /** Releases of the requests being held. */
+  readonly holds: Set<() => void>;
 }
 
 export function newStats(): MockStats {
-  return { requests: 0, activeStreams: 0, completedStreams: 0, abortedStreams: 0, bytesIn: 0, bytesOut: 0 };
+  return { requests: 0, activeStreams: 0, completedStreams: 0, abortedStreams: 0, bytesIn: 0, bytesOut: 0, held: 0 };
 }
 
-/** Zeroes the counters but keeps activeStreams, which streams still open will decrement. */
+/** Zeroes the counters but keeps activeStreams and held, which open streams and holds will decrement. */
 export function resetState(state: MockState): void {
-  Object.assign(state.stats, { ...newStats(), activeStreams: state.stats.activeStreams });
+  Object.assign(state.stats, { ...newStats(), activeStreams: state.stats.activeStreams, held: state.stats.held });
   state.log.clear();
 }

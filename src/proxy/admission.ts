@@ -181,6 +181,8 @@ export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd 
         headers,
         retryAfterMs,
       );
+    case 'max_concurrent':
+      return errors.concurrencyLimited(`${who} is limited to ${r.limit} concurrent requests.`, headers);
     case 'tokens_per_minute':
       return errors.limitReached(
         'tokens_rate_limit_exceeded',

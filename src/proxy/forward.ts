@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AppError, errors, fromUnexpected } from '../errors.js';
-import type { Limiter, Ticket } from '../limits/limits.js';
+import type { AdmitResult, Limiter, Ticket } from '../limits/limits.js';
 import type { AccessEntry } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
@@ -22,10 +22,12 @@ import {
   needsBody,
   refusalError,
 } from './admission.js';
+import type { BodyIdleWatch, BodyReceiver } from './body-idle.js';
 import { presentedToken, responseHeaderList, upstreamRequestHeaders } from './headers.js';
 import { INCLUDE_USAGE_PATHS, IncludeUsageFilter, withIncludeUsage } from './include-usage.js';
 import { checkRequestLine } from './request-line.js';
-import type { UpstreamPools } from './upstream-pools.js';
+import { Acquired, type SlotWaiter, type UpstreamGate } from './upstream-gate.js';
+import type { Upstream, UpstreamPools } from './upstream-pools.js';
 import { type CapturedUsage, emptyUsage } from './usage-extract.js';
 import { JsonUsageSniffer, SseUsageSniffer, type UsageSniffer } from './usage-sniffer.js';
 
@@ -36,6 +38,8 @@ export interface ProxyDeps {
   limiter: Limiter;
   pricing: PricingTable;
   pools: UpstreamPools;
+  /** Cuts request bodies that stall (PROXY_BODY_IDLE_TIMEOUT_MS). */
+  bodyIdle: BodyIdleWatch;
   recordUsage: (rec: UsageRecord) => void;
   logger: Logger;
   accessLog: (e: AccessEntry) => void;
@@ -84,7 +88,7 @@ export function forward(
  * bytes go straight from the upstream socket to the client's, with backpressure both ways
  * (pause upstream when the client's buffer is full, resume on drain).
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   private readonly t0 = performance.now();
   readonly path: string;
   private identity: TokenIdentity | undefined;
@@ -108,6 +112,17 @@ class Exchange implements Dispatcher.DispatchHandler {
   private body: Buffer | undefined;
   private facts: BodyFacts | undefined;
   private ticket: Ticket | undefined;
+  private upstream: Upstream | undefined;
+  /** Holds one of the upstream's connection slots (given back exactly once). */
+  private holdsSlot = false;
+  private slotWait: ((granted: boolean) => void) | undefined;
+  /** Set while the body is read before forwarding: fails that read. */
+  private bodyReject: ((err: Error) => void) | undefined;
+  /** The client's body is piped to the upstream as it arrives (not read first). */
+  private streamedBody = false;
+  private bodySeen = 0;
+  idleSweeps = 0;
+  private accounted = false;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -141,8 +156,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (readable && (needsBody(identity) || modelInRequestOnly || this.wantsIncludeUsage())) {
       this.letBodyIn();
       try {
-        this.body = await readAll(req);
-      } catch {
+        this.body = await this.readBody();
+      } catch (err) {
+        if (err instanceof AppError) return this.refuse(err);
         deps.logger.info({ request_id: this.id, path: this.path }, 'client went away before the request was forwarded');
         return;
       }
@@ -155,13 +171,37 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (modelProblem) return this.refuse(modelProblem);
     const unpriced = checkPriced(identity, this.facts?.model, deps.pricing);
     if (unpriced) return this.refuse(unpriced);
+    // A connection slot before the limits: a request refused here (share, saturation) is charged nothing.
+    const upstream = deps.pools.get(identity.upstreamOrigin);
+    this.upstream = upstream;
+    const got = upstream.gate.acquire(identity.tokenId, identity.projectId, this);
+    if (got !== Acquired.Taken) {
+      if (got === Acquired.OverShare) return this.refuse(shareRefusal(upstream.gate));
+      if (got === Acquired.Full) return this.refuse(errors.upstreamSaturated('every connection is busy'));
+      if (!(await this.waitForSlot(upstream.gate))) {
+        if (!this.clientGone) {
+          return this.refuse(
+            errors.upstreamSaturated(`no connection was free within ${upstream.gate.queueTimeoutMs} ms`),
+          );
+        }
+        deps.logger.info({ request_id: this.id, path: this.path }, 'client went away while waiting for the upstream');
+        return;
+      }
+    }
+    this.holdsSlot = true;
     const guess = estimate(this.facts, deps.pricing);
-    const decision = await deps.limiter.admit({
-      subjects: identity.limits,
-      estimatedTokens: guess.tokens,
-      estimatedCostMicroUsd: guess.costMicroUsd,
-      now: Date.now(),
-    });
+    let decision: AdmitResult;
+    try {
+      decision = await deps.limiter.admit({
+        subjects: identity.limits,
+        estimatedTokens: guess.tokens,
+        estimatedCostMicroUsd: guess.costMicroUsd,
+        now: Date.now(),
+      });
+    } catch (err) {
+      deps.logger.error({ err: (err as Error).message, request_id: this.id }, 'limiter failed');
+      return this.refuse(fromUnexpected(err));
+    }
     if (!decision.ok) return this.refuse(refusalError(decision.refusal, decision.rate, guess.costMicroUsd));
     this.ticket = decision.ticket;
     return this.forwardAdmitted(identity);
@@ -175,6 +215,97 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!this.continuePending) return;
     this.continuePending = false;
     this.res.writeContinue();
+  }
+
+  /** Waits in the upstream's queue; false when the wait timed out or the client left. */
+  private waitForSlot(gate: UpstreamGate): Promise<boolean> {
+    return new Promise((resolve) => {
+      const onClose = () => {
+        if (!gate.cancel(this)) return;
+        this.clientGone = true;
+        this.slotWait = undefined;
+        resolve(false);
+      };
+      this.res.once('close', onClose);
+      this.slotWait = (granted) => {
+        this.res.off('close', onClose);
+        resolve(granted);
+      };
+    });
+  }
+
+  onSlot(granted: boolean): void {
+    const wait = this.slotWait;
+    this.slotWait = undefined;
+    wait?.(granted);
+  }
+
+  private releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    const identity = this.identity as TokenIdentity;
+    (this.upstream as Upstream).gate.release(identity.tokenId, identity.projectId);
+  }
+
+  /** Reads the whole body before forwarding; a stall past the idle timeout fails it with 408. */
+  private readBody(): Promise<Buffer> {
+    const { req, deps } = this;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const fail = (err: Error) => {
+        deps.bodyIdle.unwatch(this);
+        this.bodyReject = undefined;
+        reject(err);
+      };
+      this.bodyReject = fail;
+      deps.bodyIdle.watch(this);
+      req.on('data', (c: Buffer) => {
+        this.idleSweeps = 0;
+        chunks.push(c);
+      });
+      req.once('end', () => {
+        deps.bodyIdle.unwatch(this);
+        this.bodyReject = undefined;
+        resolve(Buffer.concat(chunks));
+      });
+      req.once('error', fail);
+      req.once('aborted', () => fail(new Error('client aborted the request body')));
+    });
+  }
+
+  /** The body stalled: fail the read, or cancel the upstream request it was being piped into. */
+  onBodyIdle(): void {
+    const err = errors.requestBodyTimeout(this.deps.bodyIdle.timeoutMs);
+    if (this.bodyReject) {
+      this.bodyReject(err);
+      return;
+    }
+    if (this.req.headers['transfer-encoding'] === undefined) this.bytesIn = this.bodySeen;
+    this.controller?.abort(err);
+  }
+
+  /** Counts a chunk of a chunked body on its way upstream (see ByteLimit). */
+  onBodyBytes(n: number): void {
+    this.bytesIn += n;
+    this.idleSweeps = 0;
+  }
+
+  onBodyEnd(): void {
+    this.deps.bodyIdle.unwatch(this);
+  }
+
+  /** From the first byte the upstream takes to the last, a streamed body is watched for stalls. */
+  private watchStreamedBody(): void {
+    const { req, deps } = this;
+    if (req.complete || deps.bodyIdle.timeoutMs === 0) return;
+    deps.bodyIdle.watch(this);
+    // A chunked body is counted by ByteLimit; a declared one here, next to undici's own listener.
+    if (req.headers['transfer-encoding'] !== undefined) return;
+    req.on('data', (c: Buffer) => {
+      this.bodySeen += c.length;
+      if (this.bodySeen >= this.bytesIn) deps.bodyIdle.unwatch(this);
+      else this.idleSweeps = 0;
+    });
   }
 
   private wantsIncludeUsage(): boolean {
@@ -205,10 +336,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private async send(identity: TokenIdentity): Promise<void> {
     const headers = upstreamRequestHeaders(this.req.headers, identity.upstreamKey);
     const body = this.requestBody(headers);
-    if (this.clientGone) throw new Error('client closed the connection');
+    if (this.clientGone || this.res.destroyed) throw new Error('client closed the connection');
     this.letBodyIn();
     this.tSent = performance.now();
-    this.deps.pools.get(identity.upstreamOrigin).dispatch(
+    (this.upstream as Upstream).pool.dispatch(
       {
         method: this.req.method as Dispatcher.HttpMethod,
         path: identity.upstreamPrefix + (this.req.url ?? '/'),
@@ -231,10 +362,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!chunked && (length === undefined || length === '0')) return null;
     if (chunked) {
       delete headers['content-length'];
-      return pipeline(req, new ByteLimit(deps.bodyLimitBytes, (n) => (this.bytesIn += n)), () => {});
+      this.streamedBody = true;
+      return pipeline(req, new ByteLimit(deps.bodyLimitBytes, this), () => {});
     }
     this.bytesIn = Number(length);
-    if (!this.body) return req;
+    if (!this.body) {
+      this.streamedBody = true;
+      return req;
+    }
     const rewritten = this.wantsIncludeUsage() ? withIncludeUsage(this.body) : undefined;
     if (!rewritten) return this.body;
     this.injected = true;
@@ -247,6 +382,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(new Error('client closed the connection'));
+    else if (this.streamedBody) this.watchStreamedBody();
   }
 
   onResponseStart(
@@ -331,8 +467,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.account();
   }
 
-  /** A refusal by the proxy itself (401, 403, 413, 429): logged, never forwarded, not a usage record. */
+  /** A refusal by the proxy itself (401, 403, 408, 413, 429, 503): logged, never forwarded, not a usage record. */
   refuse(err: AppError): Promise<void> {
+    this.releaseSlot();
     this.discardBody();
     this.sendError(err);
     this.deps.logger.info(
@@ -399,6 +536,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private account(): void {
+    if (this.accounted) return;
+    this.accounted = true;
+    this.releaseSlot();
+    this.deps.bodyIdle.unwatch(this);
     const identity = this.identity as TokenIdentity;
     const ms = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined ? null : round(b - a);
@@ -454,26 +595,27 @@ class ByteLimit extends Transform {
   private seen = 0;
   constructor(
     private readonly limit: number,
-    private readonly count: (n: number) => void,
+    private readonly meter: { onBodyBytes(n: number): void; onBodyEnd(): void },
   ) {
     super();
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
-    this.count(chunk.length);
+    this.meter.onBodyBytes(chunk.length);
     if (this.seen > this.limit) done(errors.bodyTooLarge(this.limit));
     else done(null, chunk);
   }
+  override _flush(done: TransformCallback): void {
+    this.meter.onBodyEnd();
+    done();
+  }
 }
 
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-    req.once('aborted', () => reject(new Error('client aborted the request body')));
-  });
+/** 429 for a token or project that already holds its share of an upstream's connections. */
+function shareRefusal(gate: UpstreamGate): AppError {
+  return errors.concurrencyLimited(
+    `This token or its project already has ${gate.shareCap} requests in flight or waiting on this upstream, its share of the ${gate.slots} connections; retry when one ends.`,
+  );
 }
 
 function upstreamError(err: unknown): AppError {
@@ -485,6 +627,7 @@ function upstreamError(err: unknown): AppError {
 }
 
 function upstreamStreamError(err: unknown): string {
+  if (err instanceof AppError) return err.code;
   return (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT' ? 'upstream_idle_timeout' : 'upstream_stream_error';
 }
 

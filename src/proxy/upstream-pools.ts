@@ -1,26 +1,37 @@
 import { Pool } from 'undici';
+import { UpstreamGate } from './upstream-gate.js';
 
 export interface UpstreamOptions {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  queueTimeoutMs: number;
+  queueLimit: number;
+  tenantSharePercent: number;
+}
+
+/** One upstream origin: its connection pool and the gate that hands out its connection slots. */
+export interface Upstream {
+  pool: Pool;
+  gate: UpstreamGate;
 }
 
 /**
  * One undici Pool per upstream origin: keep-alive connections reused across requests and
  * tenants (connections carry no credentials; each request has its own key), bounded in number.
- * 0 for a timeout means none, as in undici.
+ * Requests reach a pool only through its gate, so the pool never queues. 0 for a timeout means
+ * none, as in undici.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly upstreams = new Map<string, Upstream>();
 
   constructor(private readonly opts: UpstreamOptions) {}
 
-  get(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, {
+  get(origin: string): Upstream {
+    let upstream = this.upstreams.get(origin);
+    if (!upstream) {
+      const pool = new Pool(origin, {
         connections: this.opts.maxConnections,
         connect: { timeout: this.opts.connectTimeoutMs },
         headersTimeout: this.opts.headersTimeoutMs,
@@ -28,26 +39,36 @@ export class UpstreamPools {
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
       });
-      this.pools.set(origin, pool);
+      const gate = new UpstreamGate({
+        slots: this.opts.maxConnections,
+        queueTimeoutMs: this.opts.queueTimeoutMs,
+        queueLimit: this.opts.queueLimit,
+        tenantSharePercent: this.opts.tenantSharePercent,
+      });
+      upstream = { pool, gate };
+      this.upstreams.set(origin, upstream);
     }
-    return pool;
+    return upstream;
   }
 
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
-    const pools = this.take();
-    await Promise.all(pools.map((p) => (p.destroyed ? undefined : p.close())));
+    const upstreams = this.take();
+    for (const u of upstreams) u.gate.close();
+    await Promise.all(upstreams.map((u) => (u.pool.destroyed ? undefined : u.pool.close())));
   }
 
-  /** Aborts whatever is still running (used when the shutdown deadline passes). */
+  /** Aborts whatever is still running or waiting (used when the shutdown deadline passes). */
   async destroy(): Promise<void> {
-    await Promise.all(this.take().map((p) => p.destroy()));
+    const upstreams = this.take();
+    for (const u of upstreams) u.gate.close();
+    await Promise.all(upstreams.map((u) => u.pool.destroy()));
   }
 
-  /** Hands over the pools and forgets them at once, so close and destroy never both act on one. */
-  private take(): Pool[] {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    return pools;
+  /** Hands over the upstreams and forgets them at once, so close and destroy never both act on one. */
+  private take(): Upstream[] {
+    const upstreams = [...this.upstreams.values()];
+    this.upstreams.clear();
+    return upstreams;
   }
 }

@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from '
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-usage-records.js';
 import * as m0003 from './migrations/0003-limits-and-rollups.js';
+import * as m0004 from './migrations/0004-max-concurrent.js';
 
 /** Migrations are imported statically so the built package needs no file-system discovery. */
 const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-usage-records': m0002,
   '0003-limits-and-rollups': m0003,
+  '0004-max-concurrent': m0004,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema

@@ -7,6 +7,8 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 /** Limit columns shared by tokens and projects (see limits/limits.ts). */
 export interface LimitColumns {
   requests_per_minute: number | null;
+  /** Requests in flight at once (migration 0004). */
+  max_concurrent: number | null;
   tokens_per_minute: number | null;
   budget_micro_usd: number | null;
   budget_period: Generated<string>;

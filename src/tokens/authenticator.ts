@@ -156,6 +156,7 @@ function subjectLimits(kind: 'token' | 'project', row: SubjectRow): SubjectLimit
     maxRequests: row.max_requests,
     requestCount: row.request_count,
     requestsPerMinute: row.requests_per_minute,
+    maxConcurrent: row.max_concurrent,
     tokensPerMinute: row.tokens_per_minute,
     budgetMicroUsd: row.budget_micro_usd,
     budgetPeriod: row.budget_period as BudgetPeriod,

@@ -42,6 +42,7 @@ describe('management API: projects', () => {
       api_key_hint: 'sk-…wxyz',
       max_requests: null,
       requests_per_minute: null,
+      max_concurrent: null,
       tokens_per_minute: null,
       budget_usd: null,
       budget_period: 'total',

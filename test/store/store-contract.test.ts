@@ -18,7 +18,7 @@ const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
   ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
 ];
 
-const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records', '0003-limits-and-rollups'];
+const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records', '0003-limits-and-rollups', '0004-max-concurrent'];
 describe.each(dialects)('store on %s', (_name, make) => {
   let tdb: TestDatabase | undefined;
   let db: Db;

@@ -1,0 +1,89 @@
+import http from 'node:http';
+import type { ProxyStack } from './proxy.js';
+import { until } from './proxy.js';
+
+/** What a raw client saw: the response (if any) and whether the proxy closed the connection. */
+export interface SlowUploadResult {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+  /** The proxy closed the connection (after its answer, or instead of one). */
+  closed: boolean;
+}
+
+/**
+ * A POST that sends `sent` bytes of a body it declares (or sends chunked) and then goes quiet,
+ * the way a slow or stuck uploader does. Resolves with the proxy's answer once the proxy closes the
+ * connection; `abortAfterMs` (a guard for a proxy that never answers) fails it instead.
+ */
+export function slowUpload(
+  st: ProxyStack,
+  path: string,
+  opts: { token?: string; declared?: number; sent?: number; chunked?: boolean; abortAfterMs?: number } = {},
+): Promise<SlowUploadResult> {
+  const url = new URL(st.url);
+  const { declared = 1000, sent = 10, chunked = false, abortAfterMs = 10_000 } = opts;
+  return new Promise((resolve, reject) => {
+    let answer: Omit<SlowUploadResult, 'closed'> | undefined;
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path,
+      method: 'POST',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${opts.token ?? st.token}`,
+        'content-type': 'application/json',
+        ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(declared) }),
+      },
+    });
+    const guard = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no answer from the proxy within ${abortAfterMs} ms`));
+    }, abortAfterMs);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        answer = { status: res.statusCode ?? 0, body: text, headers: res.headers };
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', () => {});
+    req.on('close', () => {
+      clearTimeout(guard);
+      resolve({ ...(answer ?? { status: 0, body: '', headers: {} }), closed: true });
+    });
+    req.write('x'.repeat(sent));
+    req.flushHeaders();
+  });
+}
+
+/**
+ * Starts `n` requests the mock upstream holds (`x-mock-hold: 1`) and waits until `expectHeld`
+ * of them (default all) are held there. The returned promises settle once the mock releases them
+ * (or at once, for those the proxy refuses).
+ */
+export async function holdRequests(
+  st: ProxyStack,
+  token: string,
+  n: number,
+  expectHeld = n,
+): Promise<Array<Promise<Response>>> {
+  const before = st.mock.stats().held;
+  const started = Array.from({ length: n }, () =>
+    st.proxy('/v1/models', { token, headers: { 'x-mock-hold': '1' }, signal: AbortSignal.timeout(20_000) }),
+  );
+  const ok = await until(() => st.mock.stats().held >= before + expectHeld, 10_000);
+  if (!ok) throw new Error(`only ${st.mock.stats().held - before} of ${expectHeld} requests reached the upstream`);
+  return started;
+}
+
+/** Status, and the error code of a refusal. */
+export async function outcome(res: Response | Promise<Response>): Promise<string> {
+  const r = await res;
+  const text = await r.text();
+  if (r.status < 400) return String(r.status);
+  return `${r.status} ${(JSON.parse(text) as { error?: { code?: string } }).error?.code}`;
+}
