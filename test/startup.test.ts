@@ -9,6 +9,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -230,6 +231,45 @@ describe('start-up and shutdown (real process)', () => {
       expect(res.code, JSON.stringify(env)).toBe(1);
       expect(res.stderr, JSON.stringify(env)).toContain(name);
       expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('checks every setting before DATA_DIR is touched: a bad one exits 1 naming it and creates nothing', async () => {
+    const key = Buffer.alloc(32, 3).toString('base64');
+    const busy = await new Promise<import('node:net').Server>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => resolve(srv));
+    });
+    const busyPort = (busy.address() as import('node:net').AddressInfo).port;
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ LISTEN_ADDR: '127.0.0.1:99999' }, /LISTEN_ADDR: port "99999" is not valid: .*0-65535/],
+      [
+        { LISTEN_ADDR: `127.0.0.1:${busyPort}` },
+        /LISTEN_ADDR: cannot listen on 127\.0\.0\.1:\d+: the address is already in use/,
+      ],
+      [{ LISTEN_ADDR: 'no-such-host.invalid:8080' }, /LISTEN_ADDR: cannot listen on .*does not resolve/],
+      [{ STREAM_INCLUDE_USAGE: 'maybe' }, /STREAM_INCLUDE_USAGE: expected one of true, false, 1, 0, yes, no, on, off/],
+      [{ OPENAI_API_URL: 'api.openai.com' }, /OPENAI_API_URL: expected an http\(s\) URL/],
+      [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, /ENCRYPTION_KEY: must be 32 bytes/],
+      [
+        { DATABASE_URL: 'postgres://llm:secret-pw@127.0.0.1:1/llm', ENCRYPTION_KEY: key },
+        /DATABASE_URL: cannot connect to PostgreSQL: .*ECONNREFUSED/,
+      ],
+    ];
+    try {
+      for (const [env, message] of cases) {
+        const dataDir = path.join(freshDir(), 'data');
+        const res = await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
+        expect(res.code, JSON.stringify(env)).toBe(1);
+        expect(res.stderr, JSON.stringify(env)).toMatch(message);
+        expect(res.stderr, JSON.stringify(env)).not.toMatch(/\n\s+at |options\.port|Invalid input|secret-pw/);
+        expect(existsSync(dataDir), `${JSON.stringify(env)}: DATA_DIR created`).toBe(false);
+      }
+      // An existing, empty DATA_DIR stays empty.
+      const dataDir = freshDir();
+      expect((await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: ':99999' })).code).toBe(1);
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      busy.close();
     }
   });
 

@@ -1,12 +1,21 @@
 import type { Config } from '../config/config.js';
-import { startServer } from '../main.js';
+import { type RunningServer, startServer } from '../main.js';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.js';
+import { checkListenAddr, nameStartupError } from './startup-checks.js';
 
 /** `llm-proxy serve`: runs until SIGINT/SIGTERM, then drains and exits 0. */
 export async function serve(config: Config): Promise<void> {
+  // Settings that can only be checked by trying them, before DATA_DIR or the store is touched.
+  await checkListenAddr(config.listen);
   const logger = createLogger(config.log);
   exitOnFatal(logger);
-  const server = await startServer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    await flushLogger(logger);
+    throw nameStartupError(err, config);
+  }
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
