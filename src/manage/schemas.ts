@@ -332,7 +332,9 @@ export const createTokenBatch = z.strictObject({
     .min(1)
     .max(180)
     .optional()
-    .describe('Names become <prefix>-001, <prefix>-002, …; without it the tokens have no name'),
+    .describe(
+      'Names become <prefix>-1, <prefix>-2, …, zero-padded to the width of count (<prefix>-01 … <prefix>-20 for 20); without it the tokens have no name',
+    ),
   duration_minutes: durationMinutes.optional(),
   expires_at: isoTime.optional(),
   ...limitInputs,
