@@ -41,15 +41,16 @@ type Destination = ReturnType<typeof pino.destination>;
  *
  * Shutdown: sonic-boom's `flush(cb)` calls back at once when minLength is 0, even with a write in
  * flight, and `flushSync()` skips a write in flight; either way `process.exit()` right after could
- * drop the last lines. So the batcher counts the bytes handed over against sonic-boom's 'write'
- * events, `flush(cb)` calls back only when they are all on disk, and from then on every line is
- * written synchronously, so a line logged between the final flush and exit lands too.
+ * drop the last lines. So the batcher notes when it hands a block over and when sonic-boom reports
+ * its queue written ('drain', emitted whenever an asynchronous write leaves nothing queued);
+ * `flush(cb)` calls back only then, and from then on every line is written synchronously, so a
+ * line logged between the final flush and exit lands too.
  */
 class LineBatcher {
   private lines: string[] = [];
   private bytes = 0;
-  /** Bytes handed to the asynchronous destination that it has not reported written yet. */
-  private unwritten = 0;
+  /** A block was handed to the asynchronous destination and it has not drained since. */
+  private pending = false;
   private waiting: Array<() => void> = [];
   private readonly dest: Destination;
   /** Synchronous destination on the same descriptor, used after the final flush and on exit. */
@@ -58,15 +59,15 @@ class LineBatcher {
 
   constructor(private readonly fd: number) {
     this.dest = pino.destination({ fd, sync: false });
-    this.dest.on('write', (n: number) => {
-      this.unwritten -= n;
-      if (this.unwritten <= 0) this.wake();
+    this.dest.on('drain', () => {
+      this.pending = false;
+      this.wake();
     });
     this.dest.on('error', (err: Error) => {
       // A failing sink must not stop the proxy, nor leave shutdown waiting for bytes that never land.
       if (!this.failed) process.stderr.write(`llm-proxy: writing the log failed: ${err.message}\n`);
       this.failed = true;
-      this.unwritten = 0;
+      this.pending = false;
       this.wake();
     });
   }
@@ -89,8 +90,8 @@ class LineBatcher {
       this.sync ??= pino.destination({ fd: this.fd, sync: true });
       cb?.();
     };
-    if (this.unwritten <= 0) done();
-    else this.waiting.push(done);
+    if (this.pending) this.waiting.push(done);
+    else done();
   }
 
   /**
@@ -119,7 +120,8 @@ class LineBatcher {
     const block = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
     this.lines = [];
     this.bytes = 0;
-    if (!this.failed) this.unwritten += Buffer.byteLength(block);
+    // A failed sink may never drain again (EPIPE turns its writes into no-ops).
+    if (!this.failed) this.pending = true;
     this.dest.write(block);
   }
 
