@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockUpstream } from '../src/mock-upstream/index.js';
 import { runCli } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -104,5 +105,106 @@ describe('CLI against a running server', () => {
     for (const c of ['serve', 'migrate', 'rekey', 'project', 'token']) expect(res.stdout).toContain(c);
     const tok = await runCli(['token', 'create', '--help']);
     expect(tok.stdout).toContain('--duration-minutes');
+  });
+});
+
+describe('CLI: upstream keys, messages and help', () => {
+  it('shows why an upstream key or base URL is refused, and stores nothing', async () => {
+    const bad = await runCli(
+      ['project', 'create', '--name', 'cli-bad-key', '--api-key', 'sk-proj-abc\ndef0123456789'],
+      env,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/400 invalid_request: Invalid body: api_key: contains a line break \(U\+000A\)/);
+    const spaced = await runCli(
+      ['project', 'create', '--name', 'cli-bad-key', '--api-key', ' sk-proj-0123456789abcd'],
+      env,
+    );
+    expect(spaced.code).toBe(1);
+    expect(spaced.stderr).toMatch(/api_key: starts or ends with whitespace/);
+    const creds = await runCli(
+      ['project', 'create', '--name', 'cli-bad-key', '--api-key', 'sk-1', '--base-url', 'https://u:p@up.example.com'],
+      env,
+    );
+    expect(creds.code).toBe(1);
+    expect(creds.stderr).toMatch(/base_url: must not contain credentials/);
+    const p = await json([
+      'project',
+      'create',
+      '--name',
+      'cli-key-update',
+      '--api-key',
+      'sk-proj-0123456789abcdefWXYZ',
+    ]);
+    const upd = await runCli(['project', 'update', p.id, '--api-key', 'sk-proj-0123456789abcdef…'], env);
+    expect(upd.code).toBe(1);
+    expect(upd.stderr).toMatch(/api_key: contains a character outside Latin-1 \(U\+2026\)/);
+    const names = (await json(['project', 'list', '--limit', '1000'])).data.map((x: { name: string }) => x.name);
+    expect(names).not.toContain('cli-bad-key');
+  });
+
+  it('says "its 1 request" when a one-request token is used up', async () => {
+    const mock = await startMockUpstream();
+    try {
+      const p = await json(['project', 'create', '--name', 'cli-one', '--api-key', 'sk-1', '--base-url', mock.url]);
+      const t = await json(['token', 'create', '--project', p.id, '--max-requests', '1']);
+      const chat = (text: string) => runCli(['chat', '--token', t.token, '--no-stream', text], env);
+      expect((await chat('first')).code).toBe(0);
+      const second = await chat('second');
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain('This token has used its 1 request.');
+    } finally {
+      await mock.close();
+    }
+  });
+
+  it('describes every option, and offers --listen only where it is used', async () => {
+    const help = async (...cmd: string[]) => {
+      const res = await runCli([...cmd, '--help']);
+      expect(res.code, cmd.join(' ')).toBe(0);
+      return res.stdout;
+    };
+    for (const cmd of [
+      ['project', 'update'],
+      ['token', 'update'],
+      ['project', 'create'],
+      ['token', 'batch'],
+    ]) {
+      const text = await help(...cmd);
+      // An option line without a description is the flag alone, with nothing after it.
+      const bare = text.split('\n').filter((l) => /^ {2}-{1,2}[\w-]+(,\s*--[\w-]+)?( <[^>]+>)?\s*$/.test(l));
+      expect(bare, cmd.join(' ')).toEqual([]);
+    }
+    expect(await help('project', 'update')).toMatch(/--name <name>\s+new unique project name/);
+    expect(await help('token', 'update')).toMatch(/--name <name>\s+new label/);
+    expect(await help('project', 'list')).toMatch(
+      /--management-token <token>\s+management token \(env MANAGEMENT_TOKEN, else the\s+file DATA_DIR\/management-token/,
+    );
+    expect(await help('token', 'batch')).toContain('zero-padded to the width of --count');
+    expect(await help('serve')).toContain('--listen <addr>');
+    for (const cmd of ['migrate', 'rekey', 'maintenance']) {
+      const text = await help(cmd);
+      expect(text, cmd).not.toContain('--listen');
+      expect(text, cmd).toContain('--data-dir <dir>');
+    }
+  });
+
+  it('names token batches as the help says', async () => {
+    const p = await json(['project', 'create', '--name', 'cli-batch-names', '--api-key', 'sk-1']);
+    const nine = await json(['token', 'batch', '--project', p.id, '--count', '9', '--name-prefix', 'n']);
+    expect(nine.data.map((t: { name: string }) => t.name)).toEqual([
+      'n-1',
+      'n-2',
+      'n-3',
+      'n-4',
+      'n-5',
+      'n-6',
+      'n-7',
+      'n-8',
+      'n-9',
+    ]);
+    const twenty = await json(['token', 'batch', '--project', p.id, '--count', '20', '--name-prefix', 'm']);
+    expect(twenty.data.map((t: { name: string }) => t.name).slice(0, 2)).toEqual(['m-01', 'm-02']);
+    expect(twenty.data.at(-1).name).toBe('m-20');
   });
 });

@@ -1,8 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, spawnServe } from './helpers/cli.js';
+import { CLI, runCli, spawnServe } from './helpers/cli.js';
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -12,6 +23,114 @@ const freshDir = () => {
 };
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * `serve` with LOG_FILE set (so stdout stays empty): resolves once the banner on stderr says it is
+ * running, with the exit code to come.
+ */
+async function serveLoggingToFile(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; stderr: () => string }> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', LISTEN_ADDR: '127.0.0.1:0', ...env },
+  });
+  let err = '';
+  child.stderr?.on('data', (c) => (err += c));
+  child.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', () => {
+      const m = /Proxy \(base_url\):\s+(http:\S+)\/v1/.exec(err);
+      if (m?.[1]) resolve(m[1]);
+    });
+    exited.then(() => reject(new Error(`serve exited early:\n${err}`)));
+  });
+  return { child, url, exited, stderr: () => err };
+}
+
+const logLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { msg: string; level: string });
+
+describe('LOG_FILE: every line logged before exit lands, in a private file', () => {
+  it('keeps the final shutdown lines in every one of many SIGTERM stops, and the file is 0600', async () => {
+    // 12 stops, 3 processes at a time; each slot reuses its migrated data directory.
+    const dir = freshDir();
+    const stopOnce = async (slot: number, i: number) => {
+      const file = path.join(dir, `logs-${slot}`, `run-${i}.log`);
+      const srv = await serveLoggingToFile({ DATA_DIR: path.join(dir, `data-${slot}`), LOG_FILE: file });
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, file).toBe(0);
+      const msgs = logLines(file).map((l) => l.msg);
+      expect(msgs, file).toContain('llm-proxy listening');
+      expect(msgs, file).toContain('shutting down: draining in-flight requests');
+      expect(msgs.at(-1), file).toBe('llm-proxy stopped');
+      expect(statSync(file).mode & 0o777, file).toBe(0o600);
+    };
+    await Promise.all(
+      [0, 1, 2].map(async (slot) => {
+        for (let i = 0; i < 4; i++) await stopOnce(slot, i);
+      }),
+    );
+  }, 120_000);
+
+  it('makes an existing 0644 log file private and appends to it', async () => {
+    const dir = freshDir();
+    const file = path.join(dir, 'logs', 'proxy.log');
+    const srv0 = await serveLoggingToFile({ DATA_DIR: dir, LOG_FILE: file });
+    srv0.child.kill('SIGTERM');
+    await srv0.exited;
+    chmodSync(file, 0o644);
+    const before = logLines(file).length;
+    const srv = await serveLoggingToFile({ DATA_DIR: dir, LOG_FILE: file });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    const lines = logLines(file);
+    expect(lines.length).toBeGreaterThan(before);
+    expect(lines.filter((l) => l.msg === 'llm-proxy stopped')).toHaveLength(2);
+  });
+
+  it('writes an uncaught error and the lines before it to the file, then exits 1', async () => {
+    const dir = freshDir();
+    const file = path.join(dir, 'proxy.log');
+    // Test-only preload: throws from a timer when told to, as a bug in any module would.
+    const preload = path.join(dir, 'throw-on-sigusr2.mjs');
+    writeFileSync(
+      preload,
+      "process.on('SIGUSR2', () => setImmediate(() => { throw new Error('boom from a timer'); }));\n",
+    );
+    const srv = await serveLoggingToFile({ DATA_DIR: dir, LOG_FILE: file }, ['--import', preload]);
+    srv.child.kill('SIGUSR2');
+    expect(await srv.exited).toBe(1);
+    const last = logLines(file).at(-1) as { msg: string; level: string; err?: { message: string } };
+    expect(last).toMatchObject({
+      level: 'fatal',
+      msg: 'uncaught error: exiting',
+      err: { message: 'boom from a timer' },
+    });
+    expect(srv.stderr()).toContain('boom from a timer');
+  });
+
+  it('refuses a LOG_FILE it cannot open, naming it, before DATA_DIR is touched', async () => {
+    const dir = freshDir();
+    const dataDir = path.join(dir, 'data');
+    const blocker = path.join(dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const res = await runCli(['serve'], {
+      DATA_DIR: dataDir,
+      LISTEN_ADDR: '127.0.0.1:0',
+      LOG_FILE: `${blocker}/x.log`,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('LOG_FILE');
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(dataDir)).toBe(false);
+  });
 });
 
 describe('start-up and shutdown (real process)', () => {
@@ -112,6 +231,45 @@ describe('start-up and shutdown (real process)', () => {
       expect(res.code, JSON.stringify(env)).toBe(1);
       expect(res.stderr, JSON.stringify(env)).toContain(name);
       expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('checks every setting before DATA_DIR is touched: a bad one exits 1 naming it and creates nothing', async () => {
+    const key = Buffer.alloc(32, 3).toString('base64');
+    const busy = await new Promise<import('node:net').Server>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => resolve(srv));
+    });
+    const busyPort = (busy.address() as import('node:net').AddressInfo).port;
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ LISTEN_ADDR: '127.0.0.1:99999' }, /LISTEN_ADDR: port "99999" is not valid: .*0-65535/],
+      [
+        { LISTEN_ADDR: `127.0.0.1:${busyPort}` },
+        /LISTEN_ADDR: cannot listen on 127\.0\.0\.1:\d+: the address is already in use/,
+      ],
+      [{ LISTEN_ADDR: 'no-such-host.invalid:8080' }, /LISTEN_ADDR: cannot listen on .*does not resolve/],
+      [{ STREAM_INCLUDE_USAGE: 'maybe' }, /STREAM_INCLUDE_USAGE: expected one of true, false, 1, 0, yes, no, on, off/],
+      [{ OPENAI_API_URL: 'api.openai.com' }, /OPENAI_API_URL: expected an http\(s\) URL/],
+      [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, /ENCRYPTION_KEY: must be 32 bytes/],
+      [
+        { DATABASE_URL: 'postgres://llm:secret-pw@127.0.0.1:1/llm', ENCRYPTION_KEY: key },
+        /DATABASE_URL: cannot connect to PostgreSQL: .*ECONNREFUSED/,
+      ],
+    ];
+    try {
+      for (const [env, message] of cases) {
+        const dataDir = path.join(freshDir(), 'data');
+        const res = await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
+        expect(res.code, JSON.stringify(env)).toBe(1);
+        expect(res.stderr, JSON.stringify(env)).toMatch(message);
+        expect(res.stderr, JSON.stringify(env)).not.toMatch(/\n\s+at |options\.port|Invalid input|secret-pw/);
+        expect(existsSync(dataDir), `${JSON.stringify(env)}: DATA_DIR created`).toBe(false);
+      }
+      // An existing, empty DATA_DIR stays empty.
+      const dataDir = freshDir();
+      expect((await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: ':99999' })).code).toBe(1);
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      busy.close();
     }
   });
 

@@ -10,17 +10,34 @@ import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
 import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
 
 /** Flags shared by commands that open the store themselves; each maps to a setting. */
-function serverFlags(cmd: Command): Command {
+function storeFlags(cmd: Command): Command {
   return cmd
-    .option('--listen <addr>', 'listen address, host:port or :port (LISTEN_ADDR)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR)')
     .option('--database-url <url>', 'sqlite:<path> or postgres://… (DATABASE_URL)')
     .option('--config <file>', 'JSON file of settings (CONFIG_FILE)');
 }
 
-function configFrom(cmd: Command): Config {
-  const o = cmd.opts<{ listen?: string; dataDir?: string; databaseUrl?: string; config?: string }>();
-  return loadConfig({ LISTEN_ADDR: o.listen, DATA_DIR: o.dataDir, DATABASE_URL: o.databaseUrl, CONFIG_FILE: o.config });
+type StoreOpts = { listen?: string; dataDir?: string; databaseUrl?: string; config?: string };
+
+function configFrom(cmd: Command, extra: Record<string, unknown> = {}): Config {
+  const o = cmd.opts<StoreOpts>();
+  return loadConfig({
+    LISTEN_ADDR: o.listen,
+    DATA_DIR: o.dataDir,
+    DATABASE_URL: o.databaseUrl,
+    CONFIG_FILE: o.config,
+    ...extra,
+  });
+}
+
+/** Opens the store through `open`, naming DATABASE_URL when the database cannot be reached. */
+async function opened<T>(config: Config, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    const { nameStartupError } = await import('./startup-checks.js');
+    throw nameStartupError(err, config);
+  }
 }
 
 export function buildProgram(): Command {
@@ -29,19 +46,22 @@ export function buildProgram(): Command {
     .description('A transparent, multi-tenant proxy for the OpenAI API.')
     .showHelpAfterError('(run with --help for usage)');
 
-  serverFlags(
-    program.command('serve', { isDefault: true }).description('run the proxy server (default command)'),
+  storeFlags(
+    program
+      .command('serve', { isDefault: true })
+      .description('run the proxy server (default command)')
+      .option('--listen <addr>', 'listen address, host:port, [ipv6]:port or :port (LISTEN_ADDR)'),
     // Server-side modules load lazily so the client commands start fast.
   ).action(async (_o, cmd: Command) => (await import('./serve.js')).serve(configFrom(cmd)));
 
-  serverFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
+  storeFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {
       const config = configFrom(cmd);
       const { openDatabase } = await import('../store/database.js');
       const { migrateToLatest } = await import('../store/migrate.js');
-      const db = openDatabase(config.database);
+      const db = await opened(config, async () => openDatabase(config.database));
       try {
-        const applied = await migrateToLatest(db);
+        const applied = await opened(config, () => migrateToLatest(db));
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       } finally {
         await db.destroy();
@@ -49,14 +69,14 @@ export function buildProgram(): Command {
     },
   );
 
-  serverFlags(
+  storeFlags(
     program.command('rekey').description('re-encrypt stored upstream keys with the current ENCRYPTION_KEY'),
   ).action(async (_o, cmd: Command) => {
     const config = configFrom(cmd);
     const { createLogger, flushLogger } = await import('../observability/logger.js');
     const { createRuntime } = await import('../runtime.js');
     const logger = createLogger({ ...config.log, level: 'warn' });
-    const runtime = await createRuntime(config, logger);
+    const runtime = await opened(config, () => createRuntime(config, logger));
     try {
       const n = await runtime.projects.rekey();
       process.stdout.write(`re-encrypted ${n} project key(s)\n`);
@@ -77,7 +97,7 @@ export function buildProgram(): Command {
       else process.stdout.write(text);
     });
 
-  serverFlags(
+  storeFlags(
     program
       .command('maintenance')
       .description('run one maintenance pass (usage retention, token cleanup) and exit; for cron')
@@ -85,12 +105,7 @@ export function buildProgram(): Command {
       .option('--token-retention-days <n>', 'delete tokens ended longer ago; 0 keeps them (TOKEN_RETENTION_DAYS)'),
   ).action(async (_o, cmd: Command) => {
     const o = cmd.opts<{ usageRetentionDays?: string; tokenRetentionDays?: string }>();
-    const base = cmd.opts<{ listen?: string; dataDir?: string; databaseUrl?: string; config?: string }>();
-    const config = loadConfig({
-      LISTEN_ADDR: base.listen,
-      DATA_DIR: base.dataDir,
-      DATABASE_URL: base.databaseUrl,
-      CONFIG_FILE: base.config,
+    const config = configFrom(cmd, {
       USAGE_RETENTION_DAYS: o.usageRetentionDays,
       TOKEN_RETENTION_DAYS: o.tokenRetentionDays,
     });
@@ -98,7 +113,7 @@ export function buildProgram(): Command {
     const { createRuntime } = await import('../runtime.js');
     // Quiet for cron: only failures are logged; the summary goes to stdout.
     const logger = createLogger({ ...config.log, level: 'error' });
-    const runtime = await createRuntime(config, logger);
+    const runtime = await opened(config, () => createRuntime(config, logger));
     try {
       const report = await runtime.maintenance.runOnce();
       const { usageRetentionDays: u, tokenRetentionDays: t } = config.maintenance;

@@ -12,7 +12,10 @@ function clientAction(
 ): Command {
   return cmd
     .option('--url <url>', 'server URL (env LLM_PROXY_URL, default http://localhost:8080)')
-    .option('--management-token <token>', 'management token (env MANAGEMENT_TOKEN, else ./data/management-token)')
+    .option(
+      '--management-token <token>',
+      'management token (env MANAGEMENT_TOKEN, else the file DATA_DIR/management-token; DATA_DIR defaults to ./data)',
+    )
     .option('--json', 'print the raw JSON reply, for scripts')
     .action(async (...argv: unknown[]) => {
       const command = argv[argv.length - 1] as Command;
@@ -142,8 +145,8 @@ export function projectCommands(program: Command): void {
     limitOptions(project.command('update'), true)
       .argument('<id>')
       .description('change name, key, upstream, activity or limits')
-      .option('--name <name>')
-      .option('--api-key <key>')
+      .option('--name <name>', 'new unique project name')
+      .option('--api-key <key>', 'new real upstream API key (stored encrypted, never shown again)')
       .option('--base-url <url>', 'new upstream origin ("" to use the default)')
       .option('--active', 'activate')
       .option('--inactive', 'deactivate (its tokens stop working)')
@@ -197,7 +200,10 @@ export function tokenCommands(program: Command): void {
       .description('issue many tokens with the same settings in one transaction (plaintexts printed once)')
       .requiredOption('--project <id>', 'project id')
       .requiredOption('--count <n>', 'how many (1-1000)', int)
-      .option('--name-prefix <prefix>', 'names become <prefix>-001, <prefix>-002, …')
+      .option(
+        '--name-prefix <prefix>',
+        'names become <prefix>-1, <prefix>-2, …, zero-padded to the width of --count (<prefix>-01 … <prefix>-20 for 20)',
+      )
       .option('--duration-minutes <n>', 'lifetime in minutes', int)
       .option('--expires-at <iso>', 'absolute expiry (RFC 3339)'),
     async (c, _a, o) => {
@@ -236,7 +242,7 @@ export function tokenCommands(program: Command): void {
     limitOptions(token.command('update'), true)
       .argument('<id>')
       .description('change name, expiry, activity or limits')
-      .option('--name <name>')
+      .option('--name <name>', 'new label ("" removes it)')
       .option('--duration-minutes <n>', 'new lifetime from now', int)
       .option('--expires-at <iso>', 'new absolute expiry ("never" for none)')
       .option('--active', 'reactivate')
@@ -244,7 +250,7 @@ export function tokenCommands(program: Command): void {
     (c, [id], o) =>
       c.call('PATCH', `/tokens/${enc(id ?? '')}`, {
         ...defined({
-          name: o.name,
+          name: o.name === '' ? null : o.name,
           duration_minutes: o.durationMinutes,
           expires_at: o.expiresAt === 'never' ? null : o.expiresAt,
           is_active: o.active ? true : o.inactive ? false : undefined,

@@ -1,12 +1,21 @@
 import type { Config } from '../config/config.js';
-import { startServer } from '../main.js';
-import { createLogger } from '../observability/logger.js';
+import { type RunningServer, startServer } from '../main.js';
+import { createLogger, flushLogger, type Logger } from '../observability/logger.js';
+import { checkListenAddr, nameStartupError } from './startup-checks.js';
 
 /** `llm-proxy serve`: runs until SIGINT/SIGTERM, then drains and exits 0. */
 export async function serve(config: Config): Promise<void> {
+  // Settings that can only be checked by trying them, before DATA_DIR or the store is touched.
+  await checkListenAddr(config.listen);
   const logger = createLogger(config.log);
-  const server = await startServer(config, logger);
-  process.stderr.write(banner(server.url, server.runtime.secrets, config));
+  exitOnFatal(logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    await flushLogger(logger);
+    throw nameStartupError(err, config);
+  }
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -26,6 +35,28 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Last, so whoever waits for the banner can signal the process at once.
+  process.stderr.write(banner(server.url, server.runtime.secrets, config));
+}
+
+/**
+ * An error nothing caught ends the process, as Node would, but only once it and every line before
+ * it are in the log: Node's own handler would exit with the last lines still being written.
+ */
+function exitOnFatal(logger: Logger): void {
+  let fatal = false;
+  const onFatal = (err: unknown) => {
+    if (fatal) return;
+    fatal = true;
+    process.exitCode = 1;
+    process.stderr.write(`llm-proxy: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    logger.fatal({ err }, 'uncaught error: exiting');
+    // A sink that never finishes must not keep a broken process alive.
+    setTimeout(() => process.exit(1), 5_000).unref();
+    void flushLogger(logger).then(() => process.exit(1));
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
 }
 
 function banner(

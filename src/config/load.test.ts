@@ -20,7 +20,8 @@ describe('loadConfig', () => {
   it('parses listen addresses, database URLs and booleans', () => {
     expect(loadConfig({}, { LISTEN_ADDR: '127.0.0.1:9000' }).listen).toEqual({ host: '127.0.0.1', port: 9000 });
     expect(loadConfig({}, { LISTEN_ADDR: '[::1]:9000' }).listen).toEqual({ host: '::1', port: 9000 });
-    expect(loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: 'k' }).database).toEqual({
+    const key = Buffer.alloc(32, 1).toString('base64');
+    expect(loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: key }).database).toEqual({
       kind: 'postgres',
       url: 'postgres://u@h/db',
     });
@@ -29,9 +30,10 @@ describe('loadConfig', () => {
       path: '/tmp/x.db',
     });
     expect(loadConfig({}, { AUTO_MIGRATE: 'off' }).autoMigrate).toBe(false);
-    expect(loadConfig({}, { REQUIRE_ENCRYPTION_KEY: '1', ENCRYPTION_KEY: 'k' }).encryption.required).toBe(true);
+    expect(loadConfig({}, { REQUIRE_ENCRYPTION_KEY: '1', ENCRYPTION_KEY: key }).encryption.required).toBe(true);
     expect(loadConfig({}, { OPENAI_API_URL: 'http://x:1/' }).openaiApiUrl).toBe('http://x:1');
-    expect(loadConfig({}, { ENCRYPTION_KEY_PREVIOUS: 'a, b' }).encryption.previous).toEqual(['a', 'b']);
+    const other = Buffer.alloc(32, 2).toString('base64');
+    expect(loadConfig({}, { ENCRYPTION_KEY_PREVIOUS: `${key}, ${other}` }).encryption.previous).toEqual([key, other]);
   });
 
   it('names the variable in errors', () => {
@@ -43,6 +45,74 @@ describe('loadConfig', () => {
     ] as const) {
       expect(() => loadConfig({}, { [k]: v })).toThrow(new RegExp(k));
     }
+  });
+
+  it('says for every kind of setting what it accepts', () => {
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['LISTEN_ADDR', '127.0.0.1:99999', /port "99999" is not valid: .*port 0-65535/],
+      ['LISTEN_ADDR', ':65536', /port "65536"/],
+      ['LISTEN_ADDR', 'nope', /expected host:port, \[ipv6\]:port or :port/],
+      ['LISTEN_ADDR', 'a b:80', /host "a b" is not valid/],
+      ['LISTEN_ADDR', '::1:80', /host "::1" is not valid/], // IPv6 needs brackets
+      ['LISTEN_ADDR', 8080, /expected a string/], // a number in CONFIG_FILE
+      ['STREAM_INCLUDE_USAGE', 'maybe', /expected one of true, false, 1, 0, yes, no, on, off/],
+      ['AUTO_MIGRATE', 'nah', /expected one of true, false, 1, 0, yes, no, on, off/],
+      ['LOG_LEVEL', 'loud', /expected one of fatal, error, warn, info, debug, trace, silent/],
+      ['SHUTDOWN_TIMEOUT_MS', 'abc', /expected a whole number from 0 to 2147483647/],
+      ['SHUTDOWN_TIMEOUT_MS', '1.5', /expected a whole number from 0 to 2147483647/],
+      ['SHUTDOWN_TIMEOUT_MS', '3000000000', /from 0 to 2147483647/], // Node would make it 1 ms
+      ['USAGE_FLUSH_INTERVAL_MS', '5', /from 10 to/],
+      ['MANAGE_RATE_LIMIT_PER_MINUTE', '-1', /expected a whole number >= 0/],
+      ['UPSTREAM_MAX_CONNECTIONS', '0', /expected a whole number >= 1/],
+      ['USAGE_RETENTION_DAYS', '1e9', /from 0 to 36500/],
+      ['OPENAI_API_URL', 'api.openai.com', /expected an http\(s\) URL such as https:\/\/api.openai.com/],
+      ['OPENAI_API_URL', 'localhost:8080', /expected an http:\/\/ or https:\/\/ URL/],
+      ['OPENAI_API_URL', 'ftp://files.example.com', /expected an http:\/\/ or https:\/\/ URL/],
+      ['OPENAI_API_URL', 'https://user:pw@api.example.com', /must not contain credentials/],
+      ['OPENAI_API_URL', 'https://api.example.com/?x=1', /must not contain a query/],
+      ['DATABASE_URL', 'mysql://x', /expected sqlite:<path> or postgres:\/\/user:password@host:port\/database/],
+      ['DATABASE_URL', 'sqlite:', /expected sqlite:<path>/],
+      ['ENCRYPTION_KEY', 'dG9vLXNob3J0', /must be 32 bytes encoded as base64 \(got 9 bytes\).*openssl rand -base64 32/],
+      [
+        'ENCRYPTION_KEY_PREVIOUS',
+        `${Buffer.alloc(32).toString('base64')},dG9vLXNob3J0`,
+        /key 2 of the list: must be 32 bytes/,
+      ],
+      ['MANAGEMENT_TOKEN', 'short', /at least 16 characters/],
+    ];
+    for (const [k, v, message] of cases) {
+      let thrown: unknown;
+      try {
+        loadConfig({ [k]: v }, {});
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, `${k}=${v}`).toBeInstanceOf(ConfigError);
+      const text = (thrown as Error).message;
+      expect(text, `${k}=${v}`).toContain(`  ${k}: `);
+      expect(text, `${k}=${v}`).toMatch(message);
+      expect(text, `${k}=${v}`).not.toMatch(/Invalid input|options\.port/);
+    }
+    // Every problem at once, so one start shows them all.
+    expect(() => loadConfig({}, { LISTEN_ADDR: ':99999', LOG_LEVEL: 'loud' })).toThrow(/LISTEN_ADDR[\s\S]*LOG_LEVEL/);
+  });
+
+  it('accepts the edges of each range', () => {
+    expect(loadConfig({}, { LISTEN_ADDR: ':0' }).listen).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(loadConfig({}, { LISTEN_ADDR: 'localhost:65535' }).listen).toEqual({ host: 'localhost', port: 65535 });
+    expect(loadConfig({}, { SHUTDOWN_TIMEOUT_MS: '2147483647' }).shutdownTimeoutMs).toBe(2_147_483_647);
+    expect(loadConfig({}, { OPENAI_API_URL: 'https://gateway.example.com/openai/v1' }).openaiApiUrl).toBe(
+      'https://gateway.example.com/openai',
+    );
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(
+      loadConfig({}, { ENCRYPTION_KEY: key, ENCRYPTION_KEY_PREVIOUS: `${key}, ${key}` }).encryption.previous,
+    ).toHaveLength(2);
+    expect(
+      loadConfig({}, { DATABASE_URL: 'postgres:///llm?host=/run/postgresql', ENCRYPTION_KEY: key }).database,
+    ).toMatchObject({
+      kind: 'postgres',
+    });
   });
 
   it('layers CONFIG_FILE < environment < overrides, and rejects unknown file keys', () => {

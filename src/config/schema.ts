@@ -1,44 +1,106 @@
 import { z } from 'zod';
+import { parseKey } from '../crypto/keyring.js';
+import { upstreamUrlProblem } from './upstream-url.js';
+
+/** Settings given as text (env values are strings; a JSON CONFIG_FILE must quote them too). */
+const text = z.string({ error: 'expected a string' });
+
+const BOOL_WORDS = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'] as const;
 
 /** Environment booleans: accept the spellings operators actually type. */
 const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .union([z.boolean(), z.enum(BOOL_WORDS)], { error: `expected one of ${BOOL_WORDS.join(', ')}` })
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
 
-/** Non-negative integer given as env text; 0 often means "off". */
-const int = (min = 0) => z.coerce.number().int().min(min);
+/** Integer given as env text; 0 often means "off". Every message states the accepted range. */
+const int = (min = 0, max = Number.MAX_SAFE_INTEGER) => {
+  const expected = `expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}`;
+  return z.coerce.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, {
+    error: expected,
+  });
+};
 
-const listenAddr = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*)?:\d{1,5}$/, 'expected host:port, [ipv6]:port or :port');
+/** Milliseconds for a timer: Node turns a delay above 2^31-1 into 1 ms, so that is the ceiling. */
+const ms = (min = 0) => int(min, 2_147_483_647);
+
+/** Days of retention: up to a century (further would overflow date arithmetic). */
+const days = () => int(0, 36_500);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `expected one of ${values.join(', ')}` });
+
+/** A refinement that reports `problem(value)` when it says something is wrong. */
+const check =
+  (problem: (v: string) => string | undefined) =>
+  (v: string, ctx: z.RefinementCtx): void => {
+    const message = problem(v);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  };
+
+const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*)$/;
+
+/** host:port, [ipv6]:port or :port, with a port from 0 to 65535 (0 = any free port). */
+function listenAddrProblem(addr: string): string | undefined {
+  const expected = 'expected host:port, [ipv6]:port or :port (port 0-65535), e.g. :8080 or 127.0.0.1:8080';
+  const i = addr.lastIndexOf(':');
+  if (i < 0) return expected;
+  const host = addr.slice(0, i);
+  const port = addr.slice(i + 1);
+  if (!HOST.test(host) || (host.includes(':') && !host.startsWith('[')))
+    return `host "${host}" is not valid: ${expected}`;
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return `port "${port}" is not valid: ${expected}`;
+  return undefined;
+}
+
+function databaseUrlProblem(url: string): string | undefined {
+  const expected = 'expected sqlite:<path> or postgres://user:password@host:port/database';
+  if (url.startsWith('sqlite:')) return url.length > 'sqlite:'.length ? undefined : expected;
+  if (!/^postgres(ql)?:\/\//.test(url)) return expected;
+  // Whether the server answers is found out on connecting (and reported naming DATABASE_URL).
+  return URL.canParse(url) ? undefined : `not a valid URL: ${expected}`;
+}
+
+const keyProblem = (v: string) => {
+  try {
+    parseKey(v, 'the key');
+    return undefined;
+  } catch (err) {
+    return `${(err as Error).message.replace(/^the key /, '')}; generate one with: openssl rand -base64 32`;
+  }
+};
 
 /**
  * Every setting llm-proxy reads, with its default. The README's configuration table mirrors this
  * schema one to one; keep them together.
  */
 export const configSchema = z.object({
-  MANAGEMENT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  LISTEN_ADDR: listenAddr.default(':8080'),
-  DATA_DIR: z.string().min(1).default('./data'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^(sqlite:|postgres:|postgresql:)/, 'expected sqlite:<path> or postgres://…')
-    .optional(),
+  MANAGEMENT_TOKEN: text.min(16, 'must be at least 16 characters').optional(),
+  LISTEN_ADDR: text.superRefine(check(listenAddrProblem)).default(':8080'),
+  DATA_DIR: text.default('./data'),
+  DATABASE_URL: text.superRefine(check(databaseUrlProblem)).optional(),
   AUTO_MIGRATE: bool.default(true),
-  OPENAI_API_URL: z.url().default('https://api.openai.com'),
-  ENCRYPTION_KEY: z.string().optional(),
-  ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
+  OPENAI_API_URL: text.superRefine(check(upstreamUrlProblem)).default('https://api.openai.com'),
+  ENCRYPTION_KEY: text.superRefine(check(keyProblem)).optional(),
+  ENCRYPTION_KEY_PREVIOUS: text
+    .superRefine(
+      check((v) => {
+        const keys = v.split(',').map((k) => k.trim());
+        const bad = keys.findIndex((k) => k !== '' && keyProblem(k) !== undefined);
+        return bad < 0 ? undefined : `key ${bad + 1} of the list: ${keyProblem(keys[bad] as string)}`;
+      }),
+    )
+    .optional(),
   REQUIRE_ENCRYPTION_KEY: bool.default(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FILE: z.string().optional(),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FILE: text.optional(),
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
-  SHUTDOWN_TIMEOUT_MS: int().default(30_000),
+  SHUTDOWN_TIMEOUT_MS: ms().default(30_000),
   // The proxy path
   PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
-  UPSTREAM_CONNECT_TIMEOUT_MS: int().default(10_000),
-  UPSTREAM_HEADERS_TIMEOUT_MS: int().default(600_000),
-  UPSTREAM_IDLE_TIMEOUT_MS: int().default(300_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: ms().default(10_000),
+  UPSTREAM_HEADERS_TIMEOUT_MS: ms().default(600_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: ms().default(300_000),
   UPSTREAM_MAX_CONNECTIONS: int(1).default(256),
   UPSTREAM_QUEUE_TIMEOUT_MS: int().default(5_000),
   UPSTREAM_QUEUE_LIMIT: int().default(1024),
@@ -46,15 +108,15 @@ export const configSchema = z.object({
   PROXY_BODY_IDLE_TIMEOUT_MS: int().default(30_000),
   STREAM_INCLUDE_USAGE: bool.default(true),
   TOKEN_CACHE_SIZE: int(1).default(10_000),
-  TOKEN_CACHE_TTL_MS: int(1).default(30_000),
-  USAGE_FLUSH_INTERVAL_MS: int(10).default(1_000),
+  TOKEN_CACHE_TTL_MS: ms(1).default(30_000),
+  USAGE_FLUSH_INTERVAL_MS: ms(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
   USAGE_QUEUE_LIMIT: int(1).default(100_000),
   // Usage, cost and limits
-  PRICING_FILE: z.string().min(1).optional(),
-  USAGE_RETENTION_DAYS: int().default(90),
-  MAINTENANCE_INTERVAL_MS: int().default(600_000),
-  TOKEN_RETENTION_DAYS: int().default(30),
+  PRICING_FILE: text.optional(),
+  USAGE_RETENTION_DAYS: days().default(90),
+  MAINTENANCE_INTERVAL_MS: ms().default(600_000),
+  TOKEN_RETENTION_DAYS: days().default(30),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

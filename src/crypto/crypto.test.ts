@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isUuid, uuidv7 } from './ids.js';
 import { Keyring, keyId, parseKey } from './keyring.js';
-import { generateToken, maskSecret, safeEqual, sha256Hex } from './secrets.js';
+import { generateToken, maskSecret, safeEqual, safeHint, sha256Hex } from './secrets.js';
 
 describe('Keyring (AES-256-GCM)', () => {
   const key = randomBytes(32);
@@ -58,9 +58,24 @@ describe('tokens and secrets', () => {
   });
 
   it('masks secrets to a short hint', () => {
-    expect(maskSecret('sk-proj-abcdefghijklmnop1234')).toBe('sk-…1234');
+    expect(maskSecret('sk-proj-abcdefghijklmnop1234')).toBe('sk-proj-…1234');
     expect(maskSecret('sk-llmp-abcdefghijklmnopqrstuvwxyz')).toBe('sk-llmp-…wxyz');
-    expect(maskSecret('short')).toBe('sho…');
+    expect(maskSecret('abcdefghijklmnop')).toBe('…mnop'); // no known prefix: nothing of the head
+    // Too short to give any character away, with or without a known prefix.
+    for (const s of ['a', 'short', 'sk-1', 'abcdefghijk', 'sk-abcdefghijk', 'sk-proj-abcdefghijk']) {
+      expect(maskSecret(s), s).toBe('…');
+    }
+    expect(maskSecret('sk-abcdefghijkl')).toBe('sk-…ijkl');
+  });
+
+  it('makes hints stored under the old rule safe to show', () => {
+    expect(safeHint('abc…')).toBe('…'); // a 3-character key, stored whole
+    expect(safeHint('sho…')).toBe('…');
+    expect(safeHint('xyz…wxyz')).toBe('…wxyz'); // head of an unknown kind of key
+    expect(safeHint('sk-…wxyz')).toBe('sk-…wxyz');
+    expect(safeHint('sk-proj-…wxyz')).toBe('sk-proj-…wxyz');
+    expect(safeHint('…')).toBe('…');
+    expect(safeHint('plain')).toBe('…');
   });
 });
 

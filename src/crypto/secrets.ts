@@ -24,9 +24,36 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
-/** A hint that identifies a secret to a human without revealing it: `sk-…abcd`. */
+/**
+ * Public prefixes a hint may show: they name the kind of key, not any of its secret part. Longest
+ * first, so `sk-proj-…` wins over `sk-…`.
+ */
+const KNOWN_PREFIXES = [TOKEN_PREFIX, 'sk-svcacct-', 'sk-admin-', 'sk-proj-', 'sk-'];
+
+/** Secrets whose part after a known prefix is shorter than this get a hint with no characters at all. */
+const MIN_HINTED_LENGTH = 12;
+
+/**
+ * A hint that identifies a secret to a human without revealing it: its known prefix and its last 4
+ * characters (`sk-proj-…abcd`), or just `…` when the secret is too short to give any away.
+ */
 export function maskSecret(secret: string): string {
-  const head = secret.startsWith(TOKEN_PREFIX) ? TOKEN_PREFIX : secret.slice(0, Math.min(3, secret.length));
-  const tail = secret.length >= 12 ? secret.slice(-4) : '';
-  return `${head}…${tail}`;
+  const head = KNOWN_PREFIXES.find((p) => secret.startsWith(p)) ?? '';
+  if (secret.length - head.length < MIN_HINTED_LENGTH) return '…';
+  return `${head}…${secret.slice(-4)}`;
+}
+
+/**
+ * A stored hint made safe to show. Rows written before the rule above kept the first 3 characters
+ * whatever they were, and the whole of a secret of 3 characters or fewer; this keeps a head only
+ * when it is a known prefix, and shows nothing unless there is a 4-character tail (old hints had one
+ * only for secrets of 12 characters or more).
+ */
+export function safeHint(stored: string): string {
+  const i = stored.indexOf('…');
+  if (i < 0) return '…';
+  const head = stored.slice(0, i);
+  const tail = stored.slice(i + 1);
+  if (tail.length !== 4) return '…';
+  return `${KNOWN_PREFIXES.includes(head) ? head : ''}…${tail}`;
 }

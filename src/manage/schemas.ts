@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { upstreamUrlProblem } from '../config/upstream-url.js';
 import { isUuid } from '../crypto/ids.js';
 import { endpointRuleProblem } from '../limits/allowlist.js';
+import { upstreamKeyProblem } from '../projects/upstream-key.js';
 import { decodeCursor } from '../store/pagination.js';
 
 /** Schemas of the management API: they validate requests and generate the OpenAPI spec. */
@@ -9,9 +11,24 @@ const isoTime = z.iso.datetime({ offset: true }).describe('RFC 3339 timestamp');
 const nullableIso = isoTime.nullable();
 const name = z.string().trim().min(1).max(200);
 const httpUrl = z
-  .url({ protocol: /^https?$/ })
+  .string()
   .max(2000)
-  .describe('Upstream origin, e.g. https://api.openai.com (a trailing /v1 is removed)');
+  .superRefine((v, ctx) => {
+    const problem = upstreamUrlProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe(
+    'Upstream origin, e.g. https://api.openai.com (a trailing /v1 is removed); no credentials, query or fragment',
+  );
+/** An upstream key as it will be sent (`Bearer <key>`): checked here so a key that cannot work is never stored. */
+const upstreamKey = z
+  .string()
+  .min(1)
+  .max(1000)
+  .superRefine((v, ctx) => {
+    const problem = upstreamKeyProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const idParams = z.object({ id: z.string().min(1).max(200).describe('Resource id') });
 
@@ -113,7 +130,9 @@ export const project = z
 
 export const createProject = z.strictObject({
   name,
-  api_key: z.string().min(1).max(1000).describe('Real upstream API key; stored encrypted, never returned'),
+  api_key: upstreamKey.describe(
+    'Real upstream API key; stored encrypted, never returned. Visible ASCII or Latin-1 characters, no surrounding spaces',
+  ),
   base_url: httpUrl.nullable().optional(),
   is_active: z.boolean().optional(),
   ...limitInputs,
@@ -121,7 +140,7 @@ export const createProject = z.strictObject({
 
 export const updateProject = z.strictObject({
   name: name.optional(),
-  api_key: z.string().min(1).max(1000).optional(),
+  api_key: upstreamKey.optional().describe('New upstream API key (same rules as on create)'),
   base_url: httpUrl.nullable().optional(),
   is_active: z.boolean().optional(),
   revoke_tokens: z.boolean().optional().describe('Also revoke every token of the project'),
@@ -324,7 +343,9 @@ export const createTokenBatch = z.strictObject({
     .min(1)
     .max(180)
     .optional()
-    .describe('Names become <prefix>-001, <prefix>-002, …; without it the tokens have no name'),
+    .describe(
+      'Names become <prefix>-1, <prefix>-2, …, zero-padded to the width of count (<prefix>-01 … <prefix>-20 for 20); without it the tokens have no name',
+    ),
   duration_minutes: durationMinutes.optional(),
   expires_at: isoTime.optional(),
   ...limitInputs,

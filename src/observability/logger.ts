@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { fchmodSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { ConfigError } from '../errors.js';
 
 export type { Logger };
 
@@ -37,34 +38,81 @@ type Destination = ReturnType<typeof pino.destination>;
  * Collects lines and hands them to the destination ~4 KiB at a time, in order. sonic-boom's own
  * buffering appends each line to one growing string and measures its byte length on every write,
  * which copies the whole buffer per line; here a line costs an array push.
+ *
+ * Shutdown: sonic-boom's `flush(cb)` calls back at once when minLength is 0, even with a write in
+ * flight, and `flushSync()` skips a write in flight; either way `process.exit()` right after could
+ * drop the last lines. So the batcher notes when it hands a block over and when sonic-boom reports
+ * its queue written ('drain', emitted whenever an asynchronous write leaves nothing queued);
+ * `flush(cb)` calls back only then, and from then on every line is written synchronously, so a
+ * line logged between the final flush and exit lands too.
  */
 class LineBatcher {
   private lines: string[] = [];
   private bytes = 0;
+  /** A block was handed to the asynchronous destination and it has not drained since. */
+  private pending = false;
+  private waiting: Array<() => void> = [];
+  private readonly dest: Destination;
+  /** Synchronous destination on the same descriptor, used after the final flush and on exit. */
+  private sync: Destination | undefined;
+  private failed = false;
 
-  constructor(private readonly dest: Destination) {}
+  constructor(private readonly fd: number) {
+    this.dest = pino.destination({ fd, sync: false });
+    this.dest.on('drain', () => {
+      this.pending = false;
+      this.wake();
+    });
+    this.dest.on('error', (err: Error) => {
+      // A failing sink must not stop the proxy, nor leave shutdown waiting for bytes that never land.
+      if (!this.failed) process.stderr.write(`llm-proxy: writing the log failed: ${err.message}\n`);
+      this.failed = true;
+      this.pending = false;
+      this.wake();
+    });
+  }
 
   write(line: string): boolean {
+    if (this.sync) return this.sync.write(line);
     this.lines.push(line);
     this.bytes += line.length;
     if (this.bytes >= BUFFER_BYTES) this.handOver();
     return true;
   }
 
-  /** pino's `logger.flush(cb)` lands here: everything collected, then written out. */
+  /**
+   * pino's `logger.flush(cb)` lands here (see flushLogger): calls back once every line so far is
+   * written, and switches to synchronous writes for whatever is logged after it.
+   */
   flush(cb?: (err?: Error) => void): void {
     this.handOver();
-    if (cb) this.dest.flush(cb);
+    const done = () => {
+      this.sync ??= pino.destination({ fd: this.fd, sync: true });
+      cb?.();
+    };
+    if (this.pending) this.waiting.push(done);
+    else done();
   }
 
-  /** On exit: whatever is collected or queued, written synchronously. */
+  /**
+   * On exit, with no event loop left: what sonic-boom has queued, then the lines collected here,
+   * written synchronously. Only an asynchronous write already in flight (a crash or a second
+   * signal, not a graceful stop) is beyond reach.
+   */
   flushSync(): void {
-    this.handOver();
-    try {
-      this.dest.flushSync();
-    } catch {
-      // An asynchronous write still in progress: sonic-boom's own exit handler finishes it.
+    if (this.lines.length === 0) return;
+    const block = this.lines.join('');
+    this.lines = [];
+    this.bytes = 0;
+    if (!this.sync) {
+      try {
+        this.dest.flushSync();
+      } catch {
+        // Nothing queued can be written now; the collected lines below are still tried.
+      }
+      this.sync = pino.destination({ fd: this.fd, sync: true });
     }
+    this.sync.write(block);
   }
 
   handOver(): void {
@@ -72,7 +120,15 @@ class LineBatcher {
     const block = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
     this.lines = [];
     this.bytes = 0;
+    // A failed sink may never drain again (EPIPE turns its writes into no-ops).
+    if (!this.failed) this.pending = true;
     this.dest.write(block);
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w();
   }
 }
 
@@ -80,10 +136,33 @@ class LineBatcher {
 const batchers = new Set<LineBatcher>();
 
 /**
+ * LOG_FILE is opened here, synchronously, before anything else starts: an unusable path stops the
+ * start with a message naming the setting, and the descriptor is ready before the first line.
+ * The file is private (0600) like the other files llm-proxy writes; an existing file is made so too.
+ */
+function openLogFile(file: string): number {
+  let fd: number;
+  try {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fd = openSync(file, 'a', 0o600);
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration:\n  LOG_FILE: cannot open ${file} for appending: ${(err as Error).message}`,
+    );
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } catch {
+    // Someone else's file that we may append to: its owner chose its mode.
+  }
+  return fd;
+}
+
+/**
  * JSON-lines logger. Output goes through an asynchronous sonic-boom destination fed in blocks
  * (see LineBatcher), so a slow disk or pipe never blocks a request and lines cost one write per
- * ~4 KiB, not one each. Lines reach the sink within FLUSH_INTERVAL_MS; collected lines are
- * written on shutdown and on exit.
+ * ~4 KiB, not one each. Lines reach the sink within FLUSH_INTERVAL_MS; `flushLogger` waits until
+ * they are on disk, and lines still collected at exit are written synchronously.
  */
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
@@ -94,8 +173,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (opts.stream) return pino(options, opts.stream);
-  if (opts.file) mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
-  const batcher = new LineBatcher(pino.destination({ dest: opts.file ?? 1, sync: false, mkdir: true }));
+  const batcher = new LineBatcher(opts.file ? openLogFile(opts.file) : 1);
   setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
   if (batchers.size === 0) {
     process.once('exit', () => {
@@ -106,7 +184,10 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(options, batcher);
 }
 
-/** Flushes buffered log lines; call before exit. */
+/**
+ * Resolves once every line logged so far is written; lines logged afterwards are written
+ * synchronously. Call it when shutting down, before `process.exit()`.
+ */
 export function flushLogger(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
 }

@@ -1,3 +1,4 @@
+import { safeHint } from '../crypto/secrets.js';
 import { type LimitFields, limitFields } from '../limits/limit-fields.js';
 import { toIso } from '../shared/clock.js';
 import type { ProjectRow } from '../store/schema.js';
@@ -20,7 +21,8 @@ export function toProjectView(row: ProjectRow): ProjectView {
     name: row.name,
     base_url: row.base_url,
     is_active: row.is_active === 1,
-    api_key_hint: row.api_key_hint,
+    // Recomputed on read: rows stored before the current masking rule may hold too much of the key.
+    api_key_hint: safeHint(row.api_key_hint),
     ...limitFields(row),
     request_count: row.request_count,
     created_at: toIso(row.created_at) as string,

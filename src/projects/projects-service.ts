@@ -1,3 +1,4 @@
+import { upstreamUrlProblem } from '../config/upstream-url.js';
 import { uuidv7 } from '../crypto/ids.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { maskSecret } from '../crypto/secrets.js';
@@ -11,6 +12,7 @@ import { isUniqueViolation } from '../store/store-errors.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import { type ProjectView, toProjectView } from './project-view.js';
+import { upstreamKeyProblem } from './upstream-key.js';
 
 export interface CreateProjectInput extends LimitInput {
   name: string;
@@ -38,6 +40,7 @@ export class ProjectsService {
   ) {}
 
   async create(input: CreateProjectInput): Promise<ProjectView> {
+    checkUpstream(input);
     const now = this.now();
     const row = await this.unique(input.name, () =>
       this.projects.insert({
@@ -68,6 +71,7 @@ export class ProjectsService {
   }
 
   async update(id: string, input: UpdateProjectInput): Promise<ProjectView> {
+    checkUpstream(input);
     const patch: ProjectPatch = { updated_at: this.now(), ...limitColumns(input) };
     if (input.name !== undefined) patch.name = input.name;
     if (input.base_url !== undefined) patch.base_url = normaliseBaseUrl(input.base_url);
@@ -109,6 +113,14 @@ export class ProjectsService {
       throw err;
     }
   }
+}
+
+/** The API's schemas check these already; callers that bypass them get the same answer. */
+function checkUpstream(input: { api_key?: string | undefined; base_url?: string | null | undefined }): void {
+  const keyProblem = input.api_key === undefined ? undefined : upstreamKeyProblem(input.api_key);
+  if (keyProblem) throw errors.validation(`Invalid body: api_key: ${keyProblem}`, 'api_key');
+  const urlProblem = input.base_url ? upstreamUrlProblem(input.base_url) : undefined;
+  if (urlProblem) throw errors.validation(`Invalid body: base_url: ${urlProblem}`, 'base_url');
 }
 
 /** Clients send paths that start with /v1, so a base URL ending in /v1 would double it. */

@@ -173,11 +173,15 @@ export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd 
   const retryAfterMs = r.kind === 'budget' && estimatedCostMicroUsd > r.limit ? undefined : r.retryAfterMs;
   switch (r.kind) {
     case 'requests':
-      return errors.limitReached('request_limit_reached', `${who} has used all of its ${r.limit} requests.`, headers);
+      return errors.limitReached(
+        'request_limit_reached',
+        r.limit === 1 ? `${who} has used its 1 request.` : `${who} has used all of its ${r.limit} requests.`,
+        headers,
+      );
     case 'requests_per_minute':
       return errors.limitReached(
         'rate_limit_exceeded',
-        `${who} is limited to ${r.limit} requests per minute.`,
+        `${who} is limited to ${r.limit} ${r.limit === 1 ? 'request' : 'requests'} per minute.`,
         headers,
         retryAfterMs,
       );
@@ -186,7 +190,7 @@ export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd 
     case 'tokens_per_minute':
       return errors.limitReached(
         'tokens_rate_limit_exceeded',
-        `${who} is limited to ${r.limit} tokens per minute.`,
+        `${who} is limited to ${r.limit} ${r.limit === 1 ? 'token' : 'tokens'} per minute.`,
         headers,
         retryAfterMs,
       );

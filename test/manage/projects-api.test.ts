@@ -1,4 +1,6 @@
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockUpstream } from '../../src/mock-upstream/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
@@ -213,6 +215,137 @@ describe('management API: projects', () => {
     const res = await fetch(`${s.url}/nope`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).error.code).toBe('unknown_url');
+  });
+});
+
+describe('management API: upstream keys and URLs that could never work', () => {
+  const good = 'sk-proj-0123456789abcdefWXYZ';
+  /** Keys undici would refuse as a header value (every proxied request a 502), or with spaces around them. */
+  const badKeys: Array<[string, string, RegExp]> = [
+    ['LF', 'sk-proj-0123456789\nabcd', /line break \(U\+000A\) at position 19/],
+    ['CRLF at the end', `${good}\r\n`, /line break|whitespace/],
+    ['CR', 'sk-proj-01234\r56789abcd', /line break \(U\+000D\)/],
+    ['NUL', 'sk-proj-0123\u0000456789abcd', /control character \(U\+0000\)/],
+    ['DEL', 'sk-proj-0123\u007f456789abcd', /control character \(U\+007F\)/],
+    ['tab', 'sk-proj-0123\t456789abcd', /control character \(U\+0009\)/],
+    ['C1 control', 'sk-proj-0123\u0085456789abcd', /control character \(U\+0085\)/],
+    ['non-Latin-1 (…)', 'sk-proj-0123…456789abcd', /outside Latin-1 \(U\+2026\)/],
+    ['non-Latin-1 (emoji)', 'sk-proj-0123\u{1F511}456789abcd', /outside Latin-1/],
+    ['leading space', ` ${good}`, /whitespace/],
+    ['trailing space', `${good} `, /whitespace/],
+    ['trailing newline', `${good}\n`, /whitespace/],
+    ['only spaces', '   ', /whitespace/],
+  ];
+
+  it('refuses them on POST and PATCH with 400 naming api_key, and stores nothing', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'key-rules', api_key: good })).body;
+    for (const [label, api_key, message] of badKeys) {
+      for (const [method, route, body] of [
+        ['POST', '/projects', { name: `bad-key-${label}`, api_key }],
+        ['PATCH', `/projects/${p.id}`, { api_key }],
+      ] as const) {
+        const res = await s.manage(method, route, body);
+        expect(res.status, `${method} ${label}`).toBe(400);
+        expect(res.body.error, `${method} ${label}`).toMatchObject({
+          type: 'invalid_request_error',
+          code: 'invalid_request',
+          param: 'api_key',
+          message: expect.stringMatching(message),
+        });
+        expect(res.body.error.message).toContain('api_key');
+        if (api_key.trim()) expect(res.body.error.message).not.toContain(api_key.trim()); // never echo the secret
+      }
+    }
+    const names = (await s.manage('GET', '/projects?limit=1000')).body.data.map((x: { name: string }) => x.name);
+    expect(names.filter((n: string) => n.startsWith('bad-key-'))).toEqual([]);
+    expect((await s.manage('GET', `/projects/${p.id}`)).body.api_key_hint).toBe('sk-proj-…WXYZ');
+  });
+
+  it('accepts every key undici can send, and the upstream receives it unchanged', async () => {
+    // Visible ASCII, inner spaces and Latin-1 letters all fit in a header value.
+    const key = 'sk-clé-0123 456789~!"#$%&\'()*+,./:;<=>?@[\\]^_`{|}ÿ';
+    const mock = await startMockUpstream({ apiKey: key });
+    try {
+      const p = await s.manage('POST', '/projects', { name: 'latin-1-key', api_key: key, base_url: mock.url });
+      expect(p.status).toBe(201);
+      const t = (await s.manage('POST', '/tokens', { project_id: p.body.id })).body;
+      const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: t.token, maxRetries: 0 });
+      const models = await client.models.list();
+      expect(models.data.length).toBeGreaterThan(0);
+    } finally {
+      await mock.close();
+    }
+  });
+
+  it('refuses a base_url with credentials, a query or a fragment, or without an http(s) scheme', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'url-rules', api_key: good })).body;
+    const cases: Array<[string, RegExp]> = [
+      ['http://user:pw@up.example.com', /credentials/],
+      ['https://key@up.example.com/v1', /credentials/],
+      ['https://up.example.com/v1?api-version=1', /query/],
+      ['https://up.example.com/?', /query/],
+      ['https://up.example.com/#frag', /fragment/],
+      ['up.example.com', /http\(s\) URL/],
+      ['localhost:8080', /http:\/\/ or https:\/\//],
+      ['ftp://up.example.com', /http:\/\/ or https:\/\//],
+    ];
+    for (const [base_url, message] of cases) {
+      for (const [method, route, body] of [
+        ['POST', '/projects', { name: 'bad-url', api_key: good, base_url }],
+        ['PATCH', `/projects/${p.id}`, { base_url }],
+      ] as const) {
+        const res = await s.manage(method, route, body);
+        expect(res.status, `${method} ${base_url}`).toBe(400);
+        expect(res.body.error, `${method} ${base_url}`).toMatchObject({
+          param: 'base_url',
+          message: expect.stringMatching(message),
+        });
+        expect(JSON.stringify(res.body)).not.toContain('pw@');
+      }
+    }
+    const ok = await s.manage('PATCH', `/projects/${p.id}`, { base_url: 'https://gateway.example.com/openai/v1/' });
+    expect(ok).toMatchObject({ status: 200, body: { base_url: 'https://gateway.example.com/openai' } });
+  });
+
+  it('shows at most a known prefix and the last 4 characters, and nothing of a short key', async () => {
+    const cases: Array<[string, string]> = [
+      ['sk-proj-abcdefghijklmnop1234', 'sk-proj-…1234'],
+      ['sk-svcacct-abcdefghijklmnop1234', 'sk-svcacct-…1234'],
+      ['sk-abcdefghijkl', 'sk-…ijkl'],
+      ['sk-abcdefghijk', '…'], // 11 characters after the prefix
+      ['abcdefghijklmnop', '…mnop'], // no known prefix: none of its head
+      ['abcdefghijk', '…'],
+      ['sk-1', '…'],
+      ['abcdefg', '…'],
+      ['x', '…'],
+    ];
+    for (const [i, [api_key, hint]] of cases.entries()) {
+      const res = await s.manage('POST', '/projects', { name: `hint-${i}`, api_key });
+      expect(res.body.api_key_hint, api_key).toBe(hint);
+      const patched = await s.manage('PATCH', `/projects/${res.body.id}`, { api_key: `${api_key}` });
+      expect(patched.body.api_key_hint, api_key).toBe(hint);
+    }
+  });
+
+  it('makes hints stored under the old rule safe when they are read', async () => {
+    // Rows written before the fix: first 3 characters whatever they were, the whole of a short key.
+    const db = s.server.runtime.db;
+    const stored: Array<[string, string]> = [
+      ['abc…', '…'],
+      ['sk-…', '…'],
+      ['Xy7…wxyz', '…wxyz'],
+      ['sk-…wxyz', 'sk-…wxyz'],
+    ];
+    for (const [i, [old, shown]] of stored.entries()) {
+      const p = (await s.manage('POST', '/projects', { name: `old-hint-${i}`, api_key: 'sk-whatever-0123456789' }))
+        .body;
+      await db.updateTable('projects').set({ api_key_hint: old }).where('id', '=', p.id).execute();
+      expect((await s.manage('GET', `/projects/${p.id}`)).body.api_key_hint, old).toBe(shown);
+      const listed = (await s.manage('GET', '/projects?limit=1000')).body.data.find(
+        (x: { id: string }) => x.id === p.id,
+      );
+      expect(listed.api_key_hint, old).toBe(shown);
+    }
   });
 });
 
