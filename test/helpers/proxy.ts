@@ -2,6 +2,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { type MockUpstream, type MockUpstreamOptions, startMockUpstream } from '../../src/mock-upstream/index.js';
+import type { Clock } from '../../src/shared/clock.js';
 import type { UsageRow } from '../../src/store/schema.js';
 import { startTestServer, type TestServer } from './server.js';
 
@@ -50,6 +51,8 @@ export interface ProxyStack {
 export interface ProxyStackOptions {
   env?: Record<string, string>;
   mock?: MockUpstreamOptions;
+  /** The server's time source (expiry, limits): e.g. a manualClock() the test moves. */
+  clock?: Clock;
 }
 
 /** Mock upstream + real in-process server (fresh SQLite) pointing at it + a project and a token. */
@@ -57,7 +60,7 @@ export async function startProxyStack(opts: ProxyStackOptions = {}): Promise<Pro
   const mock = await startMockUpstream({ apiKey: UPSTREAM_KEY, ...opts.mock });
   let s: TestServer;
   try {
-    s = await startTestServer({ OPENAI_API_URL: mock.url, USAGE_FLUSH_INTERVAL_MS: '20', ...opts.env });
+    s = await startTestServer({ OPENAI_API_URL: mock.url, USAGE_FLUSH_INTERVAL_MS: '20', ...opts.env }, opts.clock);
   } catch (err) {
     await mock.close();
     throw err;
