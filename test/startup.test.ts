@@ -97,22 +97,21 @@ describe('start-up and shutdown (real process)', () => {
     expect(srv.stdout()).toContain('llm-proxy stopped');
   });
 
-  it('stops with a message naming the variable when configuration is invalid', async () => {
-    const cases: Array<[Record<string, string>, string]> = [
-      [{ LISTEN_ADDR: 'not-an-address' }, 'LISTEN_ADDR'],
-      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-      [{ MANAGEMENT_TOKEN: 'short' }, 'MANAGEMENT_TOKEN'],
-      [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, 'ENCRYPTION_KEY'],
-      [{ REQUIRE_ENCRYPTION_KEY: 'true' }, 'ENCRYPTION_KEY'],
-      [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
-      [{ AUTO_MIGRATE: 'maybe' }, 'AUTO_MIGRATE'],
-    ];
-    for (const [env, name] of cases) {
-      const res = await runCli(['serve'], { DATA_DIR: freshDir(), LISTEN_ADDR: '127.0.0.1:0', ...env });
-      expect(res.code, JSON.stringify(env)).toBe(1);
-      expect(res.stderr, JSON.stringify(env)).toContain(name);
-      expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    }
+  // One test per case: each starts a process, which takes seconds on a busy machine, so seven in
+  // one test would share (and outrun) a single test's time limit.
+  it.each<[Record<string, string>, string]>([
+    [{ LISTEN_ADDR: 'not-an-address' }, 'LISTEN_ADDR'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MANAGEMENT_TOKEN: 'short' }, 'MANAGEMENT_TOKEN'],
+    [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, 'ENCRYPTION_KEY'],
+    [{ REQUIRE_ENCRYPTION_KEY: 'true' }, 'ENCRYPTION_KEY'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ AUTO_MIGRATE: 'maybe' }, 'AUTO_MIGRATE'],
+  ])('stops with a message naming the variable when configuration is invalid: %o', async (env, name) => {
+    const res = await runCli(['serve'], { DATA_DIR: freshDir(), LISTEN_ADDR: '127.0.0.1:0', ...env });
+    expect(res.code, JSON.stringify(env)).toBe(1);
+    expect(res.stderr, JSON.stringify(env)).toContain(name);
+    expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('with AUTO_MIGRATE=false refuses to start on an unmigrated database until `migrate` runs', async () => {

@@ -31,8 +31,12 @@ export function buildProgram(): Command {
 
   serverFlags(
     program.command('serve', { isDefault: true }).description('run the proxy server (default command)'),
-    // Server-side modules load lazily so the client commands start fast.
-  ).action(async (_o, cmd: Command) => (await import('./serve.js')).serve(configFrom(cmd)));
+    // Server-side modules load lazily so the client commands start fast, and only once the settings
+    // are valid, so a bad setting is reported without loading the server first.
+  ).action(async (_o, cmd: Command) => {
+    const config = configFrom(cmd);
+    await (await import('./serve.js')).serve(config);
+  });
 
   serverFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {
