@@ -7,6 +7,7 @@ import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
 import { trackConnections } from './server/connections.js';
+import type { Clock } from './shared/clock.js';
 import { pingDatabase } from './store/database.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +36,7 @@ export async function createApp(
     accessLog: createAccessLog(logger),
     bodyLimitBytes: config.proxy.bodyLimitBytes,
     streamIncludeUsage: config.proxy.streamIncludeUsage,
+    now: runtime.clock,
   });
   const app = await buildApp({
     logger,
@@ -55,8 +57,12 @@ export async function createApp(
 }
 
 /** Composition root: config → logger → store → services → HTTP server. */
-export async function startServer(config: Config, logger: Logger = createLogger(config.log)): Promise<RunningServer> {
-  const runtime = await createRuntime(config, logger);
+export async function startServer(
+  config: Config,
+  logger: Logger = createLogger(config.log),
+  clock?: Clock,
+): Promise<RunningServer> {
+  const runtime = await createRuntime(config, logger, clock);
   let shuttingDown = false;
   let app: FastifyInstance;
   let proxy: ProxyHandler;

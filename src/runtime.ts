@@ -6,7 +6,7 @@ import { Maintenance } from './maintenance/maintenance.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
-import { systemClock } from './shared/clock.js';
+import { type Clock, systemClock } from './shared/clock.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { type Db, openDatabase } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
@@ -45,11 +45,13 @@ export interface Runtime {
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
   pools: UpstreamPools;
+  /** The time source of expiry, limits and housekeeping (tests pass one they can move). */
+  clock: Clock;
   /** Stops maintenance, closes upstream connections, flushes pending usage, then closes the store. */
   close(): Promise<void>;
 }
 
-export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Runtime> {
   // A bad PRICING_FILE stops the start before anything is opened.
   let pricing: PricingTable;
   try {
@@ -61,7 +63,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     logger.warn({ err: err.message }, 'database connection lost; will reconnect on next use'),
   );
   let secrets: Secrets;
-  const pricingService = new PricingService(new PricingRepo(db), pricing, systemClock);
+  const pricingService = new PricingService(new PricingRepo(db), pricing, clock);
   try {
     await prepareSchema(db, config, logger);
     secrets = loadSecrets(config);
@@ -84,9 +86,9 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const projectsRepo = new ProjectsRepo(db);
   const tokensRepo = new TokensRepo(db);
   const usageRepo = new UsageRepo(db);
-  const tokens = new TokensService(tokensRepo, projectsRepo, systemClock);
-  const projects = new ProjectsService(projectsRepo, tokensRepo, tokens, secrets.keyring, systemClock);
-  const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, systemClock, {
+  const tokens = new TokensService(tokensRepo, projectsRepo, clock);
+  const projects = new ProjectsService(projectsRepo, tokensRepo, tokens, secrets.keyring, clock);
+  const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, clock, {
     cacheSize: config.tokenCache.size,
     cacheTtlMs: config.tokenCache.ttlMs,
     defaultUpstream: config.openaiApiUrl,
@@ -96,7 +98,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage);
   const pools = new UpstreamPools(config.proxy.upstream);
   const maintenance = new Maintenance(
-    { usageRepo, tokensRepo, tokens, pricing: pricingService, logger, now: systemClock },
+    { usageRepo, tokensRepo, tokens, pricing: pricingService, logger, now: clock },
     config.maintenance,
   );
   return {
@@ -116,6 +118,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     tokensRepo,
     maintenance,
     pools,
+    clock,
     close: async () => {
       await maintenance.stop();
       await pools.close();

@@ -196,9 +196,7 @@ describe('maintenance in the background (MAINTENANCE_INTERVAL_MS)', () => {
         .set({ expires_at: Date.now() - 1 })
         .where('id', '=', t.id)
         .execute();
-      expect(
-        await until(async () => (await st.s.manage('GET', `/tokens/${t.id}`)).body.is_active === false, 3000),
-      ).toBe(true);
+      await until(async () => (await st.s.manage('GET', `/tokens/${t.id}`)).body.is_active === false);
       expect(st.s.logs()).toMatch(/"tokens_deactivated":1.*"msg":"maintenance pass"/);
       expect((await call(st, t.token)).status).toBe(401);
     } finally {

@@ -68,12 +68,16 @@ describe('graceful shutdown with streams in flight (real process)', () => {
 
   it('cuts streams still running at SHUTDOWN_TIMEOUT_MS and still exits', async () => {
     const { srv, token } = await startWithToken({ SHUTDOWN_TIMEOUT_MS: '300' });
+    const completed = mock.stats().completedStreams;
     const res = await streamRequest(srv.url, token, 100, 50); // ~5 s of stream
-    const started = Date.now();
     srv.child.kill('SIGTERM');
-    await res.text().catch(() => '');
+    const body = await res.text().catch(() => '');
     const code = await srv.exited;
     expect(code, srv.stdout().slice(-1500)).toBe(0);
-    expect(Date.now() - started).toBeLessThan(4000);
+    // Cut by the deadline, not finished: checked on what happened, not on how long it took (on a
+    // busy machine the process may need seconds to exit after the cut).
+    expect(srv.stdout()).toContain('shutdown deadline reached: closing open connections');
+    expect(body).not.toContain('[DONE]');
+    expect(mock.stats().completedStreams).toBe(completed);
   });
 });

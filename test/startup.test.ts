@@ -216,75 +216,92 @@ describe('start-up and shutdown (real process)', () => {
     expect(srv.stdout()).toContain('llm-proxy stopped');
   });
 
-  it('stops with a message naming the variable when configuration is invalid', async () => {
-    const cases: Array<[Record<string, string>, string]> = [
-      [{ LISTEN_ADDR: 'not-an-address' }, 'LISTEN_ADDR'],
-      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-      [{ MANAGEMENT_TOKEN: 'short' }, 'MANAGEMENT_TOKEN'],
-      [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, 'ENCRYPTION_KEY'],
-      [{ REQUIRE_ENCRYPTION_KEY: 'true' }, 'ENCRYPTION_KEY'],
-      [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
-      [{ AUTO_MIGRATE: 'maybe' }, 'AUTO_MIGRATE'],
-    ];
-    for (const [env, name] of cases) {
-      const res = await runCli(['serve'], { DATA_DIR: freshDir(), LISTEN_ADDR: '127.0.0.1:0', ...env });
-      expect(res.code, JSON.stringify(env)).toBe(1);
-      expect(res.stderr, JSON.stringify(env)).toContain(name);
-      expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    }
+  // One test per case: each starts a process, which takes seconds on a busy machine, so seven in
+  // one test would share (and outrun) a single test's time limit.
+  it.each<[Record<string, string>, string]>([
+    [{ LISTEN_ADDR: 'not-an-address' }, 'LISTEN_ADDR'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MANAGEMENT_TOKEN: 'short' }, 'MANAGEMENT_TOKEN'],
+    [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, 'ENCRYPTION_KEY'],
+    [{ REQUIRE_ENCRYPTION_KEY: 'true' }, 'ENCRYPTION_KEY'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ AUTO_MIGRATE: 'maybe' }, 'AUTO_MIGRATE'],
+  ])('stops with a message naming the variable when configuration is invalid: %o', async (env, name) => {
+    const res = await runCli(['serve'], { DATA_DIR: freshDir(), LISTEN_ADDR: '127.0.0.1:0', ...env });
+    expect(res.code, JSON.stringify(env)).toBe(1);
+    expect(res.stderr, JSON.stringify(env)).toContain(name);
+    expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('checks every setting before DATA_DIR is touched: a bad one exits 1 naming it and creates nothing', async () => {
-    const key = Buffer.alloc(32, 3).toString('base64');
+  // Settings are checked before DATA_DIR is touched. One process per test, as above.
+  const checkedBeforeDataDir = async (env: Record<string, string>, message: RegExp) => {
+    const dataDir = path.join(freshDir(), 'data');
+    const res = await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
+    expect(res.code, JSON.stringify(env)).toBe(1);
+    expect(res.stderr, JSON.stringify(env)).toMatch(message);
+    expect(res.stderr, JSON.stringify(env)).not.toMatch(/\n\s+at |options\.port|Invalid input|secret-pw/);
+    expect(existsSync(dataDir), `${JSON.stringify(env)}: DATA_DIR created`).toBe(false);
+  };
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ LISTEN_ADDR: '127.0.0.1:99999' }, /LISTEN_ADDR: port "99999" is not valid: .*0-65535/],
+    [{ LISTEN_ADDR: 'no-such-host.invalid:8080' }, /LISTEN_ADDR: cannot listen on .*does not resolve/],
+    [{ STREAM_INCLUDE_USAGE: 'maybe' }, /STREAM_INCLUDE_USAGE: expected one of true, false, 1, 0, yes, no, on, off/],
+    [{ OPENAI_API_URL: 'api.openai.com' }, /OPENAI_API_URL: expected an http\(s\) URL/],
+    [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, /ENCRYPTION_KEY: must be 32 bytes/],
+    [
+      {
+        DATABASE_URL: 'postgres://llm:secret-pw@127.0.0.1:1/llm',
+        ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+      },
+      /DATABASE_URL: cannot connect to PostgreSQL: .*ECONNREFUSED/,
+    ],
+  ])('checks every setting before DATA_DIR is touched: %o exits 1 naming it and creates nothing', checkedBeforeDataDir);
+
+  it('refuses a LISTEN_ADDR in use before DATA_DIR is touched', async () => {
     const busy = await new Promise<import('node:net').Server>((resolve) => {
       const srv = net.createServer().listen(0, '127.0.0.1', () => resolve(srv));
     });
-    const busyPort = (busy.address() as import('node:net').AddressInfo).port;
-    const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ LISTEN_ADDR: '127.0.0.1:99999' }, /LISTEN_ADDR: port "99999" is not valid: .*0-65535/],
-      [
+    try {
+      const busyPort = (busy.address() as import('node:net').AddressInfo).port;
+      await checkedBeforeDataDir(
         { LISTEN_ADDR: `127.0.0.1:${busyPort}` },
         /LISTEN_ADDR: cannot listen on 127\.0\.0\.1:\d+: the address is already in use/,
-      ],
-      [{ LISTEN_ADDR: 'no-such-host.invalid:8080' }, /LISTEN_ADDR: cannot listen on .*does not resolve/],
-      [{ STREAM_INCLUDE_USAGE: 'maybe' }, /STREAM_INCLUDE_USAGE: expected one of true, false, 1, 0, yes, no, on, off/],
-      [{ OPENAI_API_URL: 'api.openai.com' }, /OPENAI_API_URL: expected an http\(s\) URL/],
-      [{ ENCRYPTION_KEY: 'dG9vLXNob3J0' }, /ENCRYPTION_KEY: must be 32 bytes/],
-      [
-        { DATABASE_URL: 'postgres://llm:secret-pw@127.0.0.1:1/llm', ENCRYPTION_KEY: key },
-        /DATABASE_URL: cannot connect to PostgreSQL: .*ECONNREFUSED/,
-      ],
-    ];
-    try {
-      for (const [env, message] of cases) {
-        const dataDir = path.join(freshDir(), 'data');
-        const res = await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
-        expect(res.code, JSON.stringify(env)).toBe(1);
-        expect(res.stderr, JSON.stringify(env)).toMatch(message);
-        expect(res.stderr, JSON.stringify(env)).not.toMatch(/\n\s+at |options\.port|Invalid input|secret-pw/);
-        expect(existsSync(dataDir), `${JSON.stringify(env)}: DATA_DIR created`).toBe(false);
-      }
-      // An existing, empty DATA_DIR stays empty.
-      const dataDir = freshDir();
-      expect((await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: ':99999' })).code).toBe(1);
-      expect(readdirSync(dataDir)).toEqual([]);
+      );
     } finally {
       busy.close();
     }
   });
 
-  it('with AUTO_MIGRATE=false refuses to start on an unmigrated database until `migrate` runs', async () => {
+  it('leaves an existing, empty DATA_DIR empty when a setting is bad', async () => {
     const dataDir = freshDir();
-    const env = { DATA_DIR: dataDir, AUTO_MIGRATE: 'false', LISTEN_ADDR: '127.0.0.1:0' };
-    const refused = await runCli(['serve'], env);
+    expect((await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: ':99999' })).code).toBe(1);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  // AUTO_MIGRATE=false, in three tests of at most two processes each (a start takes seconds on a
+  // busy machine, and one test running four would outrun its time limit).
+  const unmigrated = () => ({ DATA_DIR: freshDir(), AUTO_MIGRATE: 'false', LISTEN_ADDR: '127.0.0.1:0' });
+
+  it('with AUTO_MIGRATE=false refuses to start on an unmigrated database, naming `llm-proxy migrate`', async () => {
+    const refused = await runCli(['serve'], unmigrated());
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('llm-proxy migrate');
+  });
+
+  it('`migrate` applies every migration once, then says the database is up to date', async () => {
+    const env = unmigrated();
     const migrated = await runCli(['migrate'], env);
     expect(migrated).toMatchObject({
       code: 0,
       stdout: 'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent\n',
     });
     expect((await runCli(['migrate'], env)).stdout).toBe('database is up to date\n');
+  });
+
+  it('with AUTO_MIGRATE=false starts on a database that `migrate` has brought up to date', async () => {
+    const env = unmigrated();
+    expect((await runCli(['migrate'], env)).code).toBe(0);
     const srv = await spawnServe(env);
     srv.child.kill('SIGTERM');
     expect(await srv.exited).toBe(0);

@@ -51,8 +51,12 @@ export function buildProgram(): Command {
       .command('serve', { isDefault: true })
       .description('run the proxy server (default command)')
       .option('--listen <addr>', 'listen address, host:port, [ipv6]:port or :port (LISTEN_ADDR)'),
-    // Server-side modules load lazily so the client commands start fast.
-  ).action(async (_o, cmd: Command) => (await import('./serve.js')).serve(configFrom(cmd)));
+    // Server-side modules load lazily so the client commands start fast, and only once the settings
+    // are valid, so a bad setting is reported without loading the server first.
+  ).action(async (_o, cmd: Command) => {
+    const config = configFrom(cmd);
+    await (await import('./serve.js')).serve(config);
+  });
 
   storeFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {

@@ -6,6 +6,7 @@ import { AppError, errors, fromUnexpected } from '../errors.js';
 import type { AdmitResult, Limiter, Ticket } from '../limits/limits.js';
 import type { AccessEntry } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../shared/clock.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
 import type { PricingTable } from '../usage/pricing.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
@@ -45,6 +46,8 @@ export interface ProxyDeps {
   accessLog: (e: AccessEntry) => void;
   bodyLimitBytes: number;
   streamIncludeUsage: boolean;
+  /** The runtime's clock: what rate limits and budget periods count time by. */
+  now: Clock;
 }
 
 /**
@@ -196,7 +199,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
         subjects: identity.limits,
         estimatedTokens: guess.tokens,
         estimatedCostMicroUsd: guess.costMicroUsd,
-        now: Date.now(),
+        now: deps.now(),
       });
     } catch (err) {
       deps.logger.error({ err: (err as Error).message, request_id: this.id }, 'limiter failed');

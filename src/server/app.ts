@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { errors } from '../errors.js';
 import { type ManageOptions, manageApi } from '../manage/index.js';
@@ -25,7 +30,7 @@ export interface AppOptions {
  * through Fastify. No listening here: main.ts owns the lifecycle.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const serverFactory = (fastifyHandler: (req: never, res: never) => void): Server => {
+  const serverFactory = (fastifyHandler: (req: never, res: never) => void, o: FastifyServerOptions): Server => {
     const server = createServer({ noDelay: true }, (req, res) => {
       const waiting = expectsContinue(req);
       if (opts.proxy.matches(req.url)) opts.proxy.handle(req, res, waiting);
@@ -36,6 +41,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       }
     });
     answerSpecialRequests(server);
+    // Fastify sets this only on servers it creates itself. Node's default (5 s) is barely above the
+    // 4 s after which clients' pools drop idle connections, so a busy client can send a request on a
+    // connection the server is closing at that moment (ECONNRESET); Fastify's 72 s is well clear of
+    // clients and of load balancers' idle timeouts.
+    server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
     return server;
   };
   const app = Fastify({

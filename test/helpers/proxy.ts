@@ -2,6 +2,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { type MockUpstream, type MockUpstreamOptions, startMockUpstream } from '../../src/mock-upstream/index.js';
+import type { Clock } from '../../src/shared/clock.js';
 import type { UsageRow } from '../../src/store/schema.js';
 import { startTestServer, type TestServer } from './server.js';
 
@@ -40,16 +41,18 @@ export interface ProxyStack {
   direct(path: string, init?: Omit<ProxyInit, 'token'>): Promise<Response>;
   /** Flushes the usage writer and returns the token's records, oldest first. */
   usage(tokenId?: string): Promise<UsageRow[]>;
-  /** The usage record of one proxied response (found by its x-llm-proxy-request-id), waiting for it briefly. */
+  /** The usage record of one proxied response (found by its x-llm-proxy-request-id), waiting for it (see `until`). */
   recordOf(res: Response, tokenId?: string): Promise<UsageRow>;
-  /** Polls until the token has at least `count` usage records (records are written after the response). */
-  waitUsage(tokenId: string, count: number, timeoutMs?: number): Promise<UsageRow[]>;
+  /** Waits until the token has at least `count` usage records (records are written after the response). */
+  waitUsage(tokenId: string, count: number): Promise<UsageRow[]>;
   stop(): Promise<void>;
 }
 
 export interface ProxyStackOptions {
   env?: Record<string, string>;
   mock?: MockUpstreamOptions;
+  /** The server's time source (expiry, limits): e.g. a manualClock() the test moves. */
+  clock?: Clock;
 }
 
 /** Mock upstream + real in-process server (fresh SQLite) pointing at it + a project and a token. */
@@ -57,7 +60,7 @@ export async function startProxyStack(opts: ProxyStackOptions = {}): Promise<Pro
   const mock = await startMockUpstream({ apiKey: UPSTREAM_KEY, ...opts.mock });
   let s: TestServer;
   try {
-    s = await startTestServer({ OPENAI_API_URL: mock.url, USAGE_FLUSH_INTERVAL_MS: '20', ...opts.env });
+    s = await startTestServer({ OPENAI_API_URL: mock.url, USAGE_FLUSH_INTERVAL_MS: '20', ...opts.env }, opts.clock);
   } catch (err) {
     await mock.close();
     throw err;
@@ -111,21 +114,20 @@ export async function startProxyStack(opts: ProxyStackOptions = {}): Promise<Pro
     async recordOf(res, tokenId = stack.tokenId) {
       const requestId = res.headers.get('x-llm-proxy-request-id');
       if (!requestId) throw new Error('response has no x-llm-proxy-request-id');
-      const deadline = Date.now() + 3000;
-      for (;;) {
-        const found = (await stack.usage(tokenId)).find((r) => r.request_id === requestId);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no usage record for request ${requestId}`);
-        await sleep(20);
-      }
+      let found: UsageRow | undefined;
+      await until(async () => {
+        found = (await stack.usage(tokenId)).find((r) => r.request_id === requestId);
+        return found !== undefined;
+      });
+      return found as UsageRow;
     },
-    async waitUsage(tokenId, count, timeoutMs = 3000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const rows = await stack.usage(tokenId);
-        if (rows.length >= count || Date.now() > deadline) return rows;
-        await sleep(20);
-      }
+    async waitUsage(tokenId, count) {
+      let rows: UsageRow[] = [];
+      await until(async () => {
+        rows = await stack.usage(tokenId);
+        return rows.length >= count;
+      });
+      return rows;
     },
     async stop() {
       try {
@@ -154,14 +156,21 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` until it returns true or the timeout passes; returns the last result. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(10);
-  }
+/** Streams the stack's mock upstream has finished either way (completed or aborted) since its last reset. */
+export function ended(st: ProxyStack): number {
+  const s = st.mock.stats();
+  return s.completedStreams + s.abortedStreams;
+}
+
+/**
+ * Polls `check` until it returns true. There is no deadline here on purpose: the condition is one
+ * the code under test promises (a record is written, a stream is cancelled), and how soon it holds
+ * depends on how busy the machine is, so a short deadline is a flaky test. The test's own time
+ * limit catches a condition that never comes. To check that something happened promptly, wait for
+ * the outcome either way (aborted or completed) and assert which one it was.
+ */
+export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await sleep(10);
 }
 
 /**

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
+import type { Clock } from '../../src/shared/clock.js';
 
 export interface TestServer {
   url: string;
@@ -18,14 +19,14 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real server in this process on a random port with a fresh data directory. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** Starts a real server in this process on a random port with a fresh data directory (and the given clock). */
+export async function startTestServer(env: Record<string, string> = {}, clock?: Clock): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'llmp-test-'));
   const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...env }, {});
   const captured: Buffer[] = [];
   const stream = new PassThrough();
   stream.on('data', (c: Buffer) => captured.push(c));
-  const server = await startServer(config, createLogger({ level: config.log.level, stream }));
+  const server = await startServer(config, createLogger({ level: config.log.level, stream }), clock);
   const managementToken = server.runtime.secrets.managementToken;
   const manage: TestServer['manage'] = async (method, route, body) => {
     const res = await fetch(`${server.url}/manage${route}`, {

