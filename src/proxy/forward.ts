@@ -254,6 +254,11 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   private readBody(): Promise<Buffer> {
     const { req, deps } = this;
     return new Promise((resolve, reject) => {
+      // Gone while the token was looked up (a database round trip): no event would come any more.
+      if (req.destroyed) {
+        reject(new Error('client closed the connection'));
+        return;
+      }
       const chunks: Buffer[] = [];
       const fail = (err: Error) => {
         deps.bodyIdle.unwatch(this);
