@@ -28,7 +28,8 @@ export async function createApp(
     limiter: runtime.limiter,
     pricing: runtime.pricing,
     pools: runtime.pools,
-    recordUsage: (rec) => runtime.usage.record(rec),
+    admitUsage: (a) => runtime.usage.admitted(a),
+    recordUsage: (rec, admission) => runtime.usage.record(rec, admission),
     logger,
     accessLog: createAccessLog(logger),
     bodyLimitBytes: config.proxy.bodyLimitBytes,
@@ -47,14 +48,20 @@ export async function createApp(
       pricing: runtime.pricingService,
     },
     proxy,
-    health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown },
+    health: {
+      version: VERSION,
+      checkReady: () => pingDatabase(runtime.db),
+      usageHealth: () => runtime.usage.health(),
+      isShuttingDown,
+    },
   });
   return { app, proxy };
 }
 
 /** Composition root: config → logger → store → services → HTTP server. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.log)): Promise<RunningServer> {
-  const runtime = await createRuntime(config, logger);
+  // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
+  const runtime = await createRuntime(config, logger, { journal: true });
   let shuttingDown = false;
   let app: FastifyInstance;
   let proxy: ProxyHandler;

@@ -37,9 +37,9 @@ export function buildProgram(): Command {
   serverFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {
       const config = configFrom(cmd);
-      const { openDatabase } = await import('../store/database.js');
+      const { openDatabase, withoutQueryTimeout } = await import('../store/database.js');
       const { migrateToLatest } = await import('../store/migrate.js');
-      const db = openDatabase(config.database);
+      const db = openDatabase(withoutQueryTimeout(config.database));
       try {
         const applied = await migrateToLatest(db);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');

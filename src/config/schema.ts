@@ -25,6 +25,8 @@ export const configSchema = z.object({
     .regex(/^(sqlite:|postgres:|postgresql:)/, 'expected sqlite:<path> or postgres://…')
     .optional(),
   AUTO_MIGRATE: bool.default(true),
+  /** PostgreSQL: a query (or taking a connection) that gets no answer in this time fails; 0 = wait forever. */
+  DATABASE_QUERY_TIMEOUT_MS: int().default(10_000),
   OPENAI_API_URL: z.url().default('https://api.openai.com'),
   ENCRYPTION_KEY: z.string().optional(),
   ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
@@ -46,6 +48,8 @@ export const configSchema = z.object({
   USAGE_FLUSH_INTERVAL_MS: int(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
   USAGE_QUEUE_LIMIT: int(1).default(100_000),
+  /** How often the usage journal is fsynced (off the request path); 0 leaves it to the OS. */
+  USAGE_JOURNAL_FSYNC_MS: int().default(1_000),
   // Usage, cost and limits
   PRICING_FILE: z.string().min(1).optional(),
   USAGE_RETENTION_DAYS: int().default(90),

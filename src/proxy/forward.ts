@@ -7,8 +7,9 @@ import type { Limiter, Ticket } from '../limits/limits.js';
 import type { AccessEntry } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
+import type { AdmittedUsage } from '../usage/journal-format.js';
 import type { PricingTable } from '../usage/pricing.js';
-import type { UsageRecord } from '../usage/usage-writer.js';
+import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
 import {
   type BodyFacts,
   bodyFacts,
@@ -34,7 +35,9 @@ export interface ProxyDeps {
   limiter: Limiter;
   pricing: PricingTable;
   pools: UpstreamPools;
-  recordUsage: (rec: UsageRecord) => void;
+  /** Journals an admitted request right before its dispatch, so a crash cannot lose its accounting. */
+  admitUsage: (a: AdmittedUsage) => UsageAdmission;
+  recordUsage: (rec: UsageRecord, admission: UsageAdmission) => void;
   logger: Logger;
   accessLog: (e: AccessEntry) => void;
   bodyLimitBytes: number;
@@ -97,6 +100,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private body: Buffer | undefined;
   private facts: BodyFacts | undefined;
   private ticket: Ticket | undefined;
+  private admission: UsageAdmission;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -163,6 +167,18 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private forwardAdmitted(identity: TokenIdentity): Promise<void> {
     const { res } = this;
+    const ticket = this.ticket as Ticket;
+    this.admission = this.deps.admitUsage({
+      id: this.id,
+      tokenId: identity.tokenId,
+      projectId: identity.projectId,
+      method: this.req.method ?? 'GET',
+      path: this.path,
+      model: this.facts?.model ?? null,
+      estimatedTokens: ticket.estimatedTokens,
+      estimatedCostMicroUsd: ticket.estimatedCostMicroUsd,
+      at: ticket.admittedAt,
+    });
     // From here on the request counts: every path below ends in exactly one usage record.
     const finished = new Promise<void>((resolve) => {
       this.done = resolve;
@@ -403,7 +419,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       usage_status: status,
       created_at: Date.now(),
     };
-    this.deps.recordUsage(rec);
+    this.deps.recordUsage(rec, this.admission);
     this.deps.accessLog({
       request_id: this.id,
       token_id: rec.token_id,
