@@ -178,7 +178,7 @@ describe.each(dialects)('journal replay on %s', (_name, make) => {
       });
     }
     // Unfinished records are errors and estimates in the rollups, and their reservation is spent.
-    const sums = after.rollups.reduce(
+    const sums = after.rollups.reduce<{ errors: number; estimated: number; cost: number }>(
       (acc, r) => ({
         errors: acc.errors + Number(r.errors),
         estimated: acc.estimated + Number(r.estimated_requests),
