@@ -18,6 +18,8 @@ const CAP = 15;
 
 let mock: MockUpstream;
 let dataDir: string;
+/** Every server this file started, so a failing assertion leaves no process behind. */
+const started: ServeProcess[] = [];
 const env = () => ({
   DATA_DIR: dataDir,
   MANAGEMENT_TOKEN,
@@ -36,6 +38,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-crash-'));
 });
 afterAll(async () => {
+  for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await mock.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -73,6 +76,7 @@ const chat = (srv: ServeProcess, token: string, extra: Record<string, unknown>, 
 describe('a process killed with requests in flight (SIGKILL)', () => {
   it('counts every admitted request after the restart and records each, in-flight ones as unfinished', async () => {
     let srv = await spawnServe(env());
+    started.push(srv);
     const project = await manage(srv, 'POST', '/projects', { name: 'crash', api_key: UPSTREAM_KEY });
     // A budget makes the proxy estimate each request's cost: the unfinished ones are charged that.
     const token = await manage(srv, 'POST', '/tokens', {
@@ -109,6 +113,7 @@ describe('a process killed with requests in flight (SIGKILL)', () => {
     for (const s of streams) await s.text().catch(() => 'cut');
 
     srv = await spawnServe(env());
+    started.push(srv);
     try {
       const admitted = completed.length + streaming.length + 1;
       const t = await manage(srv, 'GET', `/tokens/${tokenId}`);
