@@ -15,6 +15,8 @@
  * New refusals (e.g. concurrency caps, a saturated upstream pool) only set `retryAfterMs` or
  * `retryable` in their catalogue entry.
  */
+import { storeOutage } from './store/store-errors.js';
+
 export type ErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
@@ -73,35 +75,13 @@ export class AppError extends Error {
   }
 }
 
-/** Error codes of a database connection that is down or going away (node-postgres, SQLite busy/locked). */
-const STORE_DOWN_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '08000',
-  '08003',
-  '08006', // connection exceptions
-  '53300', // too_many_connections
-  '3D000', // database does not exist
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_CANTOPEN',
-  'SQLITE_IOERR',
-]);
-
-/** Maps an unexpected error to the catalogue: a store outage is a 503, anything else a plain 500. */
+/**
+ * Maps an unexpected error to the catalogue: a store outage (down, timed out, out of disk; the codes
+ * live in store/store-errors.ts, a leaf module that imports nothing) is a 503, anything else a 500.
+ */
 export function fromUnexpected(err: unknown): AppError {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const outage =
-    STORE_DOWN_CODES.has(code) ||
-    code.startsWith('SQLITE_IOERR') ||
-    (typeof e?.message === 'string' &&
-      /Connection terminated|connection timeout|pool is ended|not currently accepting connections/i.test(e.message));
+  const outage = storeOutage(err);
+  if (outage === 'disk_full') return errors.storeFull();
   return outage ? errors.storeUnavailable() : errors.internal();
 }
 
@@ -245,5 +225,13 @@ export const errors = {
     new AppError(503, 'server_error', 'store_unavailable', 'The database is unavailable; retry shortly.', {
       retryAfterMs: 1000,
     }),
+  storeFull: () =>
+    new AppError(
+      503,
+      'server_error',
+      'store_unavailable',
+      'The database has no disk space left; retry once an operator has freed space.',
+      { headers: { 'retry-after': '10' } },
+    ),
   internal: () => new AppError(500, 'server_error', 'internal_error', 'Internal server error.'),
 };

@@ -31,7 +31,8 @@ export async function createApp(
     pricing: runtime.pricing,
     pools: runtime.pools,
     bodyIdle: new BodyIdleWatch(config.proxy.requestBodyIdleTimeoutMs),
-    recordUsage: (rec) => runtime.usage.record(rec),
+    admitUsage: (a) => runtime.usage.admitted(a),
+    recordUsage: (rec, admission) => runtime.usage.record(rec, admission),
     logger,
     accessLog: createAccessLog(logger),
     bodyLimitBytes: config.proxy.bodyLimitBytes,
@@ -51,7 +52,12 @@ export async function createApp(
       pricing: runtime.pricingService,
     },
     proxy,
-    health: { version: VERSION, checkReady: () => pingDatabase(runtime.db), isShuttingDown },
+    health: {
+      version: VERSION,
+      checkReady: () => pingDatabase(runtime.db),
+      usageHealth: () => runtime.usage.health(),
+      isShuttingDown,
+    },
   });
   return { app, proxy };
 }
@@ -62,7 +68,8 @@ export async function startServer(
   logger: Logger = createLogger(config.log),
   clock?: Clock,
 ): Promise<RunningServer> {
-  const runtime = await createRuntime(config, logger, clock);
+  // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
+  const runtime = await createRuntime(config, logger, { journal: true, clock });
   let shuttingDown = false;
   let app: FastifyInstance;
   let proxy: ProxyHandler;

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from './config/config.js';
 import { ConfigError } from './errors.js';
 import type { Limiter } from './limits/limits.js';
@@ -8,7 +9,7 @@ import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
-import { type Db, openDatabase } from './store/database.js';
+import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
@@ -18,6 +19,8 @@ import { UsageStatsRepo } from './store/usage-stats-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
 import { TokensService } from './tokens/tokens-service.js';
 import { toBatch } from './usage/batch.js';
+import { UsageJournal } from './usage/journal.js';
+import { replayJournal } from './usage/journal-replay.js';
 import { PricingTable } from './usage/pricing.js';
 import { PricingService } from './usage/pricing-service.js';
 import type { UsageSink } from './usage/usage-sink.js';
@@ -51,7 +54,22 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function createRuntime(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Runtime> {
+export interface RuntimeOptions {
+  /**
+   * Keep the crash journal of usage accounting (DATA_DIR/journal): replay what a previous process
+   * left, then journal every admitted request. Only for the server: a one-shot command on the same
+   * data directory must not replay the segments of a server that is running.
+   */
+  journal?: boolean;
+  /** Time for every service (tests move it); the system clock by default. */
+  clock?: Clock;
+}
+
+/** Where the usage journal lives: per instance, on local disk. */
+export const journalDir = (config: Config) => path.join(config.dataDir, 'journal');
+
+export async function createRuntime(config: Config, logger: Logger, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const clock = opts.clock ?? systemClock;
   // A bad PRICING_FILE stops the start before anything is opened.
   let pricing: PricingTable;
   try {
@@ -64,11 +82,21 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
   );
   let secrets: Secrets;
   const pricingService = new PricingService(new PricingRepo(db), pricing, clock);
+  const usageRepo = new UsageRepo(db);
+  // An in-memory database starts empty: there is nothing a journal could be replayed into.
+  const journaled =
+    opts.journal === true && !(config.database.kind === 'sqlite' && config.database.path === ':memory:');
+  let journal: UsageJournal | undefined;
   try {
     await prepareSchema(db, config, logger);
     secrets = loadSecrets(config);
     const overrides = await pricingService.reload();
     if (overrides > 0) logger.debug({ overrides }, 'pricing overrides loaded');
+    if (journaled) {
+      // Before anything reads a request count or a budget: the limits must see every admitted request.
+      await replayJournal(journalDir(config), (rows) => usageRepo.writeBatch(toBatch(rows)), logger);
+      journal = new UsageJournal({ dir: journalDir(config), fsyncMs: config.usage.journalFsyncMs, logger });
+    }
   } catch (err) {
     await db.destroy();
     throw err;
@@ -85,7 +113,6 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
 
   const projectsRepo = new ProjectsRepo(db);
   const tokensRepo = new TokensRepo(db);
-  const usageRepo = new UsageRepo(db);
   const tokens = new TokensService(tokensRepo, projectsRepo, clock);
   const projects = new ProjectsService(projectsRepo, tokensRepo, tokens, secrets.keyring, clock);
   const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, clock, {
@@ -95,7 +122,7 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
   const limiter = new MemoryLimiter((subject, from) => usageRepo.spentSince(subject.kind, subject.id, from));
-  const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage);
+  const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const maintenance = new Maintenance(
     { usageRepo, tokensRepo, tokens, pricing: pricingService, logger, now: clock },
@@ -130,8 +157,14 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
 
 async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
   if (config.autoMigrate) {
-    const applied = await migrateToLatest(db);
-    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    // Migrations may rightly run longer than DATABASE_QUERY_TIMEOUT_MS: they get their own connection.
+    const untimed = config.database.kind === 'postgres' ? openDatabase(withoutQueryTimeout(config.database)) : db;
+    try {
+      const applied = await migrateToLatest(untimed);
+      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    } finally {
+      if (untimed !== db) await untimed.destroy();
+    }
     return;
   }
   const pending = await pendingMigrations(db);

@@ -181,7 +181,11 @@ describe('start-up and shutdown (real process)', () => {
       expect((await fetch(`${srv.url}/live`)).status).toBe(200);
       const ready = await fetch(`${srv.url}/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        checks: { database: 'ok', usage_writer: 'ok', usage_journal: 'ok' },
+        usage_pending: 0,
+      });
     } finally {
       srv.child.kill('SIGTERM');
       await srv.exited;

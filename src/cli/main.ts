@@ -61,9 +61,9 @@ export function buildProgram(): Command {
   storeFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {
       const config = configFrom(cmd);
-      const { openDatabase } = await import('../store/database.js');
+      const { openDatabase, withoutQueryTimeout } = await import('../store/database.js');
       const { migrateToLatest } = await import('../store/migrate.js');
-      const db = await opened(config, async () => openDatabase(config.database));
+      const db = await opened(config, async () => openDatabase(withoutQueryTimeout(config.database)));
       try {
         const applied = await opened(config, () => migrateToLatest(db));
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import type { RawConfig } from './schema.js';
 
-export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  /** `queryTimeoutMs`: undefined or 0 waits forever (migrations, tools). */
+  | { kind: 'postgres'; url: string; queryTimeoutMs?: number | undefined };
 
 /** The typed configuration every other module receives; nothing below config reads the environment. */
 export interface Config {
@@ -35,7 +38,13 @@ export interface Config {
     };
   };
   tokenCache: { size: number; ttlMs: number };
-  usage: { flushIntervalMs: number; batchSize: number; queueLimit: number };
+  usage: {
+    flushIntervalMs: number;
+    batchSize: number;
+    queueLimit: number;
+    /** The crash journal's fsync interval (DATA_DIR/journal); 0 leaves flushing to the OS. */
+    journalFsyncMs: number;
+  };
   /** Operator prices layered over the shipped table (pricing/openai.json). */
   pricingFile: string | undefined;
   maintenance: {
@@ -63,7 +72,7 @@ export function toConfig(raw: RawConfig): Config {
   else if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\//, '');
     database = { kind: 'sqlite', path: file === ':memory:' ? file : path.resolve(file) };
-  } else database = { kind: 'postgres', url };
+  } else database = { kind: 'postgres', url, queryTimeoutMs: raw.DATABASE_QUERY_TIMEOUT_MS };
   return {
     managementToken: raw.MANAGEMENT_TOKEN,
     listen: parseListenAddr(raw.LISTEN_ADDR),
@@ -101,6 +110,7 @@ export function toConfig(raw: RawConfig): Config {
       flushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
       batchSize: raw.USAGE_BATCH_SIZE,
       queueLimit: raw.USAGE_QUEUE_LIMIT,
+      journalFsyncMs: raw.USAGE_JOURNAL_FSYNC_MS,
     },
     pricingFile: raw.PRICING_FILE,
     maintenance: {

@@ -24,7 +24,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: key }).database).toEqual({
       kind: 'postgres',
       url: 'postgres://u@h/db',
+      queryTimeoutMs: 10_000,
     });
+    expect(
+      loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: 'k', DATABASE_QUERY_TIMEOUT_MS: '0' })
+        .database,
+    ).toMatchObject({ queryTimeoutMs: 0 });
     expect(loadConfig({}, { DATABASE_URL: 'sqlite:/tmp/x.db' }).database).toEqual({
       kind: 'sqlite',
       path: '/tmp/x.db',

@@ -79,6 +79,8 @@ export const configSchema = z.object({
   DATA_DIR: text.default('./data'),
   DATABASE_URL: text.superRefine(check(databaseUrlProblem)).optional(),
   AUTO_MIGRATE: bool.default(true),
+  /** PostgreSQL: a query (or taking a connection) that gets no answer in this time fails; 0 = wait forever. */
+  DATABASE_QUERY_TIMEOUT_MS: ms().default(10_000),
   OPENAI_API_URL: text.superRefine(check(upstreamUrlProblem)).default('https://api.openai.com'),
   ENCRYPTION_KEY: text.superRefine(check(keyProblem)).optional(),
   ENCRYPTION_KEY_PREVIOUS: text
@@ -112,6 +114,8 @@ export const configSchema = z.object({
   USAGE_FLUSH_INTERVAL_MS: ms(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
   USAGE_QUEUE_LIMIT: int(1).default(100_000),
+  /** How often the usage journal is fsynced (off the request path); 0 leaves it to the OS. */
+  USAGE_JOURNAL_FSYNC_MS: ms().default(1_000),
   // Usage, cost and limits
   PRICING_FILE: text.optional(),
   USAGE_RETENTION_DAYS: days().default(90),

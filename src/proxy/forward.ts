@@ -8,8 +8,9 @@ import type { AccessEntry } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
 import type { Authenticator, TokenIdentity } from '../tokens/authenticator.js';
+import type { AdmittedUsage } from '../usage/journal-format.js';
 import type { PricingTable } from '../usage/pricing.js';
-import type { UsageRecord } from '../usage/usage-writer.js';
+import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
 import {
   type BodyFacts,
   bodyFacts,
@@ -41,7 +42,9 @@ export interface ProxyDeps {
   pools: UpstreamPools;
   /** Cuts request bodies that stall (PROXY_BODY_IDLE_TIMEOUT_MS). */
   bodyIdle: BodyIdleWatch;
-  recordUsage: (rec: UsageRecord) => void;
+  /** Journals an admitted request right before its dispatch, so a crash cannot lose its accounting. */
+  admitUsage: (a: AdmittedUsage) => UsageAdmission;
+  recordUsage: (rec: UsageRecord, admission: UsageAdmission) => void;
   logger: Logger;
   accessLog: (e: AccessEntry) => void;
   bodyLimitBytes: number;
@@ -126,6 +129,7 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   private bodySeen = 0;
   idleSweeps = 0;
   private accounted = false;
+  private admission: UsageAdmission;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -328,6 +332,18 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
 
   private forwardAdmitted(identity: TokenIdentity): Promise<void> {
     const { res } = this;
+    const ticket = this.ticket as Ticket;
+    this.admission = this.deps.admitUsage({
+      id: this.id,
+      tokenId: identity.tokenId,
+      projectId: identity.projectId,
+      method: this.req.method ?? 'GET',
+      path: this.path,
+      model: this.facts?.model ?? null,
+      estimatedTokens: ticket.estimatedTokens,
+      estimatedCostMicroUsd: ticket.estimatedCostMicroUsd,
+      at: ticket.admittedAt,
+    });
     // From here on the request counts: every path below ends in exactly one usage record.
     const finished = new Promise<void>((resolve) => {
       this.done = resolve;
@@ -577,9 +593,9 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
       error: this.error,
       cost_micro_usd: cost,
       usage_status: status,
-      created_at: Date.now(),
+      created_at: this.deps.now(),
     };
-    this.deps.recordUsage(rec);
+    this.deps.recordUsage(rec, this.admission);
     this.deps.accessLog({
       request_id: this.id,
       token_id: rec.token_id,

@@ -71,7 +71,10 @@ export interface UsageRecordsTable {
   bytes_out: number;
   error: string | null;
   cost_micro_usd: number | null;
-  /** 'reported' by the upstream, 'estimated' by the proxy (stream cut short), or 'missing'. */
+  /**
+   * 'reported' by the upstream, 'estimated' by the proxy (stream cut short), 'missing', or
+   * 'unfinished' (the process stopped while the request was in flight; recovered from the journal).
+   */
   usage_status: string;
   created_at: number;
 }

@@ -1,6 +1,6 @@
 import type SQLite from 'better-sqlite3';
 import { type NewUsageRow, ROLLUP_SUM_COLUMNS } from './schema.js';
-import type { UsageBatch } from './usage-repo.js';
+import { insertedRows, type UsageBatch } from './usage-repo.js';
 
 /** Every column of usage_records: `satisfies` fails to compile when one is missing or unknown. */
 const RECORD_COLUMN_SET = {
@@ -45,11 +45,13 @@ const addExcluded = (cols: readonly string[]) => cols.map((c) => `${c} = ${c} + 
  * two to the same result.
  */
 export class SqliteUsageWriter {
-  readonly write: (batch: UsageBatch) => void;
+  /** Idempotent by record id like `UsageRepo.writeBatch`; returns how many records were inserted. */
+  readonly write: (batch: UsageBatch) => number;
 
   constructor(db: SQLite.Database) {
     const insertRecord = db.prepare(
-      `insert into usage_records (${RECORD_COLUMNS.join(', ')}) values (${placeholders(RECORD_COLUMNS.length)})`,
+      `insert into usage_records (${RECORD_COLUMNS.join(', ')}) values (${placeholders(RECORD_COLUMNS.length)})
+       on conflict (id) do nothing`,
     );
     const rollupColumns = [...ROLLUP_KEY, ...ROLLUP_SUM_COLUMNS];
     const upsertRollup = db.prepare(
@@ -67,12 +69,17 @@ export class SqliteUsageWriter {
     );
     const touchProject = db.prepare('update projects set request_count = request_count + ? where id = ?');
 
-    this.write = db.transaction((b: UsageBatch) => {
-      for (const r of b.rows) insertRecord.run(RECORD_COLUMNS.map((c) => r[c] ?? null));
+    this.write = db.transaction((batch: UsageBatch) => {
+      const ids = new Set<string>();
+      for (const r of batch.rows) {
+        if (insertRecord.run(RECORD_COLUMNS.map((c) => r[c] ?? null)).changes === 1) ids.add(r.id);
+      }
+      const b = ids.size === batch.rows.length ? batch : batch.only(insertedRows(batch.rows, ids));
       for (const g of b.rollups) upsertRollup.run(rollupColumns.map((c) => g[c]));
       for (const l of b.latency) upsertLatency.run(LATENCY_COLUMNS.map((c) => l[c]));
       for (const u of b.tokenUses) touchToken.run(u.requests, u.lastUsedAt, u.lastUsedAt, u.id);
       for (const u of b.projectUses) touchProject.run(u.requests, u.id);
+      return b.rows.length;
     });
   }
 }

@@ -24,6 +24,19 @@ export interface UsageBatch {
   projectUses: SubjectUse[];
   rollups: UsageRollupsTable[];
   latency: UsageLatencyRollupsTable[];
+  /**
+   * The same aggregation over some of the rows. The store calls it when rows were already stored
+   * (a replayed journal, a retried batch whose commit did reach the database), so that counters
+   * and rollups count each record once.
+   */
+  only(rows: NewUsageRow[]): UsageBatch;
+}
+
+/** The rows whose ids are in `inserted`, each id once (a batch may carry a record twice). */
+export function insertedRows(rows: NewUsageRow[], inserted: Set<string>): NewUsageRow[] {
+  const out: NewUsageRow[] = [];
+  for (const r of rows) if (inserted.delete(r.id)) out.push(r);
+  return out;
 }
 
 /** `col = table.col + excluded.col` for an upsert that adds a batch's deltas to stored sums. */
@@ -39,17 +52,23 @@ export class UsageRepo {
   /**
    * Writes a batch in one transaction: records, rollup deltas (upserted: added to what is there),
    * and `request_count += n` / `last_used_at` per token and project, so counters, rollups and
-   * records never disagree.
+   * records never disagree. Idempotent by record id: a record already stored is skipped, and only
+   * the records actually inserted are counted. Returns how many were inserted.
    */
-  async writeBatch(b: UsageBatch): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  async writeBatch(batch: UsageBatch): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const ids = new Set<string>();
       // Chunks keep each statement under SQLite's bound-parameter limit.
-      for (let i = 0; i < b.rows.length; i += 400) {
-        await trx
+      for (let i = 0; i < batch.rows.length; i += 400) {
+        const inserted = await trx
           .insertInto('usage_records')
-          .values(b.rows.slice(i, i + 400))
+          .values(batch.rows.slice(i, i + 400))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
           .execute();
+        for (const r of inserted) ids.add(r.id);
       }
+      const b = ids.size === batch.rows.length ? batch : batch.only(insertedRows(batch.rows, ids));
       for (let i = 0; i < b.rollups.length; i += 500) {
         await trx
           .insertInto('usage_rollups')
@@ -88,6 +107,7 @@ export class UsageRepo {
             .execute();
         }
       }
+      return b.rows.length;
     });
   }
 

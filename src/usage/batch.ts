@@ -50,7 +50,8 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     g.reasoning_tokens += r.reasoning_tokens ?? 0;
     if (r.cost_micro_usd === null || r.cost_micro_usd === undefined) g.unpriced_requests++;
     else g.cost_micro_usd += r.cost_micro_usd;
-    if (r.usage_status === 'estimated') g.estimated_requests++;
+    // An unfinished record (see journal-replay.ts) is charged the admission's estimate.
+    if (r.usage_status === 'estimated' || r.usage_status === 'unfinished') g.estimated_requests++;
     g.duration_ms_sum += r.duration_ms;
     g.bytes_in += r.bytes_in;
     g.bytes_out += r.bytes_out;
@@ -68,6 +69,7 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     projectUses: [...projects.values()],
     rollups: [...rollups.values()],
     latency: [...latency.values()],
+    only: toBatch,
   };
 }
 

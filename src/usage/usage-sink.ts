@@ -3,9 +3,10 @@ import type { NewUsageRow } from '../store/schema.js';
 /**
  * Where the usage writer sends its records: the store directly, or a worker thread in front of
  * it. A sink turns the records into one batch (rows, counters, rollups; see batch.ts) and writes
- * it in one transaction, so with a worker even that aggregation leaves the request thread.
+ * it in one transaction, so with a worker even that aggregation leaves the request thread. Writes
+ * are idempotent by record id; a sink resolves with how many records were new.
  */
 export interface UsageSink {
-  write(rows: NewUsageRow[]): Promise<void>;
+  write(rows: NewUsageRow[]): Promise<number>;
   close(): Promise<void>;
 }

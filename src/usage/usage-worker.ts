@@ -23,8 +23,7 @@ port.on('message', (msg: WorkerRequest) => {
   }
   let reply: WorkerReply;
   try {
-    writer.write(toBatch(msg.rows));
-    reply = { id: msg.id, ok: true };
+    reply = { id: msg.id, ok: true, inserted: writer.write(toBatch(msg.rows)) };
   } catch (err) {
     const e = err as { message?: string; code?: string };
     reply = { id: msg.id, ok: false, message: e.message ?? String(err), code: e.code };

@@ -1,9 +1,23 @@
 import type { Logger } from '../observability/logger.js';
 import type { NewUsageRow } from '../store/schema.js';
+import { describeStoreFailure } from '../store/store-errors.js';
+import type { JournalSegment, UsageJournal } from './journal.js';
+import type { AdmittedUsage } from './journal-format.js';
 import type { UsageSink } from './usage-sink.js';
 
 /** A usage record as the proxy produces it: its id is the request id (a UUIDv7, so ids ascend with time). */
 export type UsageRecord = NewUsageRow;
+
+/** What `admitted()` returns and `record()` takes back: where the admission was journaled, if anywhere. */
+export type UsageAdmission = JournalSegment | undefined;
+
+/** The writer's state for readiness: `failing` is set while the last write attempt failed. */
+export interface UsageWriterHealth {
+  failing: string | undefined;
+  journaled: boolean;
+  journalFailing: string | undefined;
+  pending: number;
+}
 
 export interface UsageWriterOptions {
   flushIntervalMs: number;
@@ -13,15 +27,18 @@ export interface UsageWriterOptions {
 }
 
 /**
- * Batched, asynchronous writer: the request path only pushes to an array. A timer (or a full
- * batch) flushes to the store in one transaction; on a store failure the batch stays queued and is
- * retried, so a database that goes away loses nothing until the queue limit.
+ * Batched, asynchronous writer: the request path only pushes to an array (and, with a journal,
+ * appends a line to it). A timer (or a full batch) flushes to the store in one transaction; on a
+ * store failure the batch stays queued and is retried, so a database that goes away loses nothing
+ * until the queue limit, and with the journal not even past it or across a crash: the next start
+ * replays what the store never confirmed.
  */
 export class UsageWriter {
   private queue: NewUsageRow[] = [];
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private failures = 0;
+  private lastFailure: string | undefined;
   private closed = false;
   dropped = 0;
   written = 0;
@@ -30,22 +47,31 @@ export class UsageWriter {
     private readonly sink: UsageSink,
     private readonly logger: Logger,
     private readonly opts: UsageWriterOptions,
+    private readonly journal?: UsageJournal,
   ) {
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs);
     this.timer.unref();
   }
 
-  /** Hot path: O(1), never waits. */
-  record(rec: UsageRecord): void {
+  /** Hot path, right before the upstream dispatch: journals the admission (one write(2)), never waits. */
+  admitted(a: AdmittedUsage): UsageAdmission {
+    return this.journal?.admitted(a);
+  }
+
+  /** Hot path: O(1), never waits. `admission` is what `admitted()` returned for this request. */
+  record(rec: UsageRecord, admission?: UsageAdmission): void {
     if (this.closed) {
       this.logger.error({ request_id: rec.request_id }, 'usage record arrived after shutdown: not written');
       return;
     }
+    this.journal?.finished(rec, admission);
     this.queue.push(rec);
     if (this.queue.length > this.opts.queueLimit) {
       const excess = this.queue.length - this.opts.queueLimit;
       this.queue.splice(0, excess);
       this.dropped += excess;
+      // Gone from memory, but not from the journal: the next start writes them.
+      this.journal?.keepForReplay();
       this.logger.error(
         { dropped: excess, queueLimit: this.opts.queueLimit },
         'usage queue full: dropped oldest records',
@@ -56,6 +82,15 @@ export class UsageWriter {
 
   get pending(): number {
     return this.queue.length;
+  }
+
+  health(): UsageWriterHealth {
+    return {
+      failing: this.lastFailure,
+      journaled: this.journal !== undefined,
+      journalFailing: this.journal?.failure,
+      pending: this.queue.length,
+    };
   }
 
   /** Writes everything queued so far; concurrent calls share one flush. */
@@ -75,6 +110,7 @@ export class UsageWriter {
         await this.sink.write(batch);
       } catch (err) {
         this.failures++;
+        this.lastFailure = describeStoreFailure(err);
         // Log the first failure and then every 60th, not one line per tick while the database is down.
         if (this.failures === 1 || this.failures % 60 === 0) {
           this.logger.error(
@@ -86,19 +122,30 @@ export class UsageWriter {
       }
       if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'usage writes recovered');
       this.failures = 0;
+      this.lastFailure = undefined;
       this.queue.splice(0, batch.length);
       this.written += batch.length;
+      this.journal?.stored(batch.length);
     }
   }
 
-  /** Stops the timer, writes what is left and closes the sink (used on shutdown). */
+  /**
+   * Stops the timer, writes what is left and closes the sink (used on shutdown). The journal
+   * deletes the segments the store confirmed and keeps the rest for the next start.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     await this.flush();
     if (this.queue.length > 0) {
-      this.logger.error({ lost: this.queue.length }, 'usage records could not be written before shutdown');
+      this.logger.error(
+        { unwritten: this.queue.length, journaled: this.journal !== undefined },
+        this.journal
+          ? 'usage records could not be written before shutdown: kept in the journal for the next start'
+          : 'usage records could not be written before shutdown',
+      );
     }
+    this.journal?.close();
     await this.sink.close();
   }
 }

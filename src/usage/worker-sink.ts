@@ -7,7 +7,7 @@ import type { UsageSink } from './usage-sink.js';
 
 export type WorkerRequest = { kind: 'write'; id: number; rows: NewUsageRow[] } | { kind: 'close' };
 export type WorkerReply =
-  | { id: number; ok: true }
+  | { id: number; ok: true; inserted: number }
   | { id: number; ok: false; message: string; code?: string | undefined };
 
 /**
@@ -17,7 +17,7 @@ export type WorkerReply =
 export class WorkerSink implements UsageSink {
   private worker: Worker | undefined;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (inserted: number) => void; reject: (e: Error) => void }>();
 
   constructor(
     /** The SQLite file the worker writes to. */
@@ -25,7 +25,7 @@ export class WorkerSink implements UsageSink {
     private readonly logger: Logger,
   ) {}
 
-  write(rows: NewUsageRow[]): Promise<void> {
+  write(rows: NewUsageRow[]): Promise<number> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -55,7 +55,7 @@ export class WorkerSink implements UsageSink {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (!p) return;
-      if (reply.ok) p.resolve();
+      if (reply.ok) p.resolve(reply.inserted);
       else p.reject(Object.assign(new Error(reply.message), { code: reply.code }));
     });
     worker.on('error', (err) => this.logger.error({ err: err.message }, 'usage worker failed'));

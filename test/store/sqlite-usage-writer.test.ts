@@ -130,12 +130,39 @@ describe('SqliteUsageWriter', () => {
   it('writes a batch all or nothing', () => {
     const sqlite = openSqlite((viaWorkerDb.config as { path: string }).path);
     const writer = new SqliteUsageWriter(sqlite);
-    const before = sqlite.prepare('select count(*) as n from usage_records').get() as { n: number };
+    const count = () => (sqlite.prepare('select count(*) as n from usage_records').get() as { n: number }).n;
+    const before = count();
     const batch = rows(10, 1000);
-    (batch[9] as NewUsageRow).id = (batch[0] as NewUsageRow).id; // a duplicate key fails the batch
-    expect(() => writer.write(toBatch(batch))).toThrow(/UNIQUE/);
-    const after = sqlite.prepare('select count(*) as n from usage_records').get() as { n: number };
-    expect(after.n).toBe(before.n);
+    (batch[9] as NewUsageRow).token_id = null as unknown as string; // a NOT NULL violation fails the batch
+    expect(() => writer.write(toBatch(batch))).toThrow(/NOT NULL/);
+    expect(count()).toBe(before);
     sqlite.close();
+  });
+
+  it('is idempotent by record id: a record already stored is neither inserted nor counted again', async () => {
+    const sqlite = openSqlite((viaWorkerDb.config as { path: string }).path);
+    const writer = new SqliteUsageWriter(sqlite);
+    const repo = new UsageRepo(viaRepo);
+    const state = async (db: Db) =>
+      Promise.all(
+        TABLES.map(
+          async ([table, order]) => (await sql.raw(`select * from ${table} order by ${order}`).execute(db)).rows,
+        ),
+      );
+    const fresh = rows(20, 2000);
+    // Half of them were stored before (a retried batch whose commit did land, a replayed journal),
+    // and one record comes twice in the same batch.
+    expect(writer.write(toBatch(fresh.slice(0, 10)))).toBe(10);
+    expect(await repo.writeBatch(toBatch(fresh.slice(0, 10)))).toBe(10);
+    const again = [...fresh, fresh[15] as NewUsageRow];
+    expect(writer.write(toBatch(again))).toBe(10);
+    expect(await repo.writeBatch(toBatch(again))).toBe(10);
+    expect(writer.write(toBatch(again))).toBe(0);
+    expect(await repo.writeBatch(toBatch(again))).toBe(0);
+    sqlite.close();
+    // Both writers still agree, and the counters count each record once (250 + 10 per token).
+    expect(await state(viaWorker)).toEqual(await state(viaRepo));
+    const tokens = await viaWorker.selectFrom('tokens').select('request_count').orderBy('id').execute();
+    expect(tokens.map((t) => t.request_count)).toEqual([260, 260]);
   });
 });

@@ -1,0 +1,205 @@
+import type { NewUsageRow } from '../store/schema.js';
+
+/**
+ * The usage journal's line format: one JSON array per line, the first element its kind.
+ *
+ *   ["v", 1, [field names]]                       header: the field order of "f" lines
+ *   ["a", id, token, project, method, path, model, estimated tokens, estimated µ$, time]
+ *   ["f", value of each header field…]            the finished usage record
+ *
+ * Positional arrays keep lines short and cheap to build (one JSON.stringify of a flat array); the
+ * header lets a newer version replay a segment written by an older one by field name.
+ */
+
+/** What the proxy knows of a request when it lets it through, journaled before the upstream is called. */
+export interface AdmittedUsage {
+  /** The request id, which becomes the usage record's id. */
+  id: string;
+  tokenId: string;
+  projectId: string;
+  method: string;
+  path: string;
+  model: string | null;
+  estimatedTokens: number;
+  estimatedCostMicroUsd: number;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export const JOURNAL_VERSION = 1;
+
+/** Every column of a usage record: `satisfies` fails to compile when one is missing or unknown. */
+const FIELD_SET = {
+  id: true,
+  request_id: true,
+  token_id: true,
+  project_id: true,
+  method: true,
+  path: true,
+  model: true,
+  status: true,
+  is_stream: true,
+  prompt_tokens: true,
+  completion_tokens: true,
+  total_tokens: true,
+  cached_tokens: true,
+  reasoning_tokens: true,
+  finish_reason: true,
+  upstream_ms: true,
+  ttfb_ms: true,
+  duration_ms: true,
+  bytes_in: true,
+  bytes_out: true,
+  error: true,
+  cost_micro_usd: true,
+  usage_status: true,
+  created_at: true,
+} satisfies Record<keyof NewUsageRow, true>;
+export const RECORD_FIELDS = Object.keys(FIELD_SET) as (keyof NewUsageRow)[];
+
+export const headerLine = (): string => `${JSON.stringify(['v', JOURNAL_VERSION, RECORD_FIELDS])}\n`;
+
+export function admittedLine(a: AdmittedUsage): string {
+  return `${JSON.stringify(['a', a.id, a.tokenId, a.projectId, a.method, a.path, a.model, a.estimatedTokens, a.estimatedCostMicroUsd, a.at])}\n`;
+}
+
+/** In RECORD_FIELDS order (journal.test.ts holds the two together); a literal array is the cheapest to build. */
+export function finishedLine(r: NewUsageRow): string {
+  return `${JSON.stringify([
+    'f',
+    r.id,
+    r.request_id,
+    r.token_id,
+    r.project_id,
+    r.method,
+    r.path,
+    r.model ?? null,
+    r.status,
+    r.is_stream,
+    r.prompt_tokens ?? null,
+    r.completion_tokens ?? null,
+    r.total_tokens ?? null,
+    r.cached_tokens ?? null,
+    r.reasoning_tokens ?? null,
+    r.finish_reason ?? null,
+    r.upstream_ms ?? null,
+    r.ttfb_ms ?? null,
+    r.duration_ms,
+    r.bytes_in,
+    r.bytes_out,
+    r.error ?? null,
+    r.cost_micro_usd ?? null,
+    r.usage_status,
+    r.created_at,
+  ])}\n`;
+}
+
+/** What the segments of a journal say, merged: the latest line per record id wins. */
+export interface JournalContents {
+  admitted: Map<string, AdmittedUsage>;
+  finished: Map<string, NewUsageRow>;
+  /** Lines that could not be read (a line torn by an OS crash, a disk error). */
+  badLines: number;
+}
+
+export const emptyContents = (): JournalContents => ({ admitted: new Map(), finished: new Map(), badLines: 0 });
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Adds one segment's lines to `into`. */
+export function parseSegment(text: string, into: JournalContents): void {
+  let fields: readonly string[] = RECORD_FIELDS;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      into.badLines++;
+      continue;
+    }
+    if (!Array.isArray(v)) {
+      into.badLines++;
+      continue;
+    }
+    if (v[0] === 'v' && Array.isArray(v[2]) && v[2].every(isStr)) fields = v[2];
+    else if (v[0] === 'a' && isStr(v[1]) && isStr(v[2]) && isStr(v[3]) && isNum(v[9])) {
+      into.admitted.set(v[1], {
+        id: v[1],
+        tokenId: v[2],
+        projectId: v[3],
+        method: isStr(v[4]) ? v[4] : 'GET',
+        path: isStr(v[5]) ? v[5] : '',
+        model: isStr(v[6]) ? v[6] : null,
+        estimatedTokens: isNum(v[7]) ? v[7] : 0,
+        estimatedCostMicroUsd: isNum(v[8]) ? v[8] : 0,
+        at: v[9],
+      });
+    } else if (v[0] === 'f') {
+      const rec = finishedRecord(v, fields);
+      if (rec) into.finished.set(rec.id, rec);
+      else into.badLines++;
+    } else into.badLines++;
+  }
+}
+
+function finishedRecord(v: unknown[], fields: readonly string[]): NewUsageRow | undefined {
+  const r: Record<string, unknown> = {};
+  for (const f of RECORD_FIELDS) r[f] = null;
+  fields.forEach((f, i) => {
+    if (f in FIELD_SET) r[f] = v[i + 1] ?? null;
+  });
+  const ok =
+    isStr(r.id) &&
+    isStr(r.token_id) &&
+    isStr(r.project_id) &&
+    isStr(r.method) &&
+    isStr(r.path) &&
+    isStr(r.usage_status) &&
+    isNum(r.status) &&
+    isNum(r.created_at);
+  if (!ok) return undefined;
+  r.request_id ??= r.id;
+  r.is_stream ??= 0;
+  r.duration_ms ??= 0;
+  r.bytes_in ??= 0;
+  r.bytes_out ??= 0;
+  return r as unknown as NewUsageRow;
+}
+
+/**
+ * The record of a request that was let through but whose end the process did not live to see.
+ * Nothing was measured, so it carries what admission knew: who, what, when, and the cost the
+ * budget reserved for it (the prompt estimate plus the output allowance: an upper bound), which
+ * keeps budgets as tight after the crash as they were before it. Status 0: no complete response
+ * was recorded; `error: 'interrupted'` counts it as an error in the rollups.
+ */
+export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
+  return {
+    id: a.id,
+    request_id: a.id,
+    token_id: a.tokenId,
+    project_id: a.projectId,
+    method: a.method,
+    path: a.path,
+    model: a.model,
+    status: 0,
+    is_stream: 0,
+    prompt_tokens: null,
+    completion_tokens: null,
+    total_tokens: null,
+    cached_tokens: null,
+    reasoning_tokens: null,
+    finish_reason: null,
+    upstream_ms: null,
+    ttfb_ms: null,
+    duration_ms: 0,
+    bytes_in: 0,
+    bytes_out: 0,
+    error: 'interrupted',
+    cost_micro_usd: a.estimatedCostMicroUsd > 0 ? a.estimatedCostMicroUsd : null,
+    usage_status: 'unfinished',
+    created_at: a.at,
+  };
+}

@@ -1,0 +1,111 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../observability/logger.js';
+import type { NewUsageRow } from '../store/schema.js';
+import { UsageJournal } from './journal.js';
+import {
+  type AdmittedUsage,
+  emptyContents,
+  finishedLine,
+  parseSegment,
+  RECORD_FIELDS,
+  unfinishedRecord,
+} from './journal-format.js';
+
+const logger = createLogger({ level: 'silent' });
+const dirs: string[] = [];
+const fresh = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'llmp-jrnl-'));
+  dirs.push(d);
+  return path.join(d, 'journal');
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const admission = (i: number): AdmittedUsage => ({
+  id: `req-${i}`,
+  tokenId: 'tok',
+  projectId: 'proj',
+  method: 'POST',
+  path: '/v1/embeddings',
+  model: null,
+  estimatedTokens: 3,
+  estimatedCostMicroUsd: 0,
+  at: 1_700_000_000_000 + i,
+});
+const record = (i: number): NewUsageRow => ({
+  ...unfinishedRecord(admission(i)),
+  status: 200,
+  usage_status: 'missing',
+});
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await sleep(5);
+  expect(check()).toBe(true);
+}
+
+describe('usage journal', () => {
+  it('keeps a segment while a request admitted in it is in flight or a record in it is not stored', async () => {
+    const dir = fresh();
+    const j = new UsageJournal({ dir, fsyncMs: 1, logger, tickMs: 2, rotateMs: 0 });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const [first] = readdirSync(dir);
+    expect(statSync(path.join(dir, first as string)).mode & 0o777).toBe(0o600);
+
+    const m0 = j.admitted(admission(0));
+    const m1 = j.admitted(admission(1));
+    await waitFor(() => j.segmentCount === 2); // rotated: the admissions' segment waits
+    j.finished(record(0), m0);
+    j.stored(1);
+    await sleep(20);
+    expect(readdirSync(dir)).toContain(first); // request 1 is still in flight
+    j.finished(record(1), m1);
+    // Both admissions have their finished lines (in the next segment): the first segment can go.
+    await waitFor(() => !readdirSync(dir).includes(first as string));
+    // The segment holding record 1's line rotates, and stays until the store has that record.
+    await waitFor(() => j.segmentCount === 2);
+    await sleep(20);
+    expect(readdirSync(dir)).toHaveLength(2);
+    j.stored(1);
+    await waitFor(() => readdirSync(dir).length === 1);
+    j.close();
+    expect(readdirSync(dir)).toEqual([]); // everything stored: a clean stop leaves nothing
+  });
+
+  it('keeps every segment after records were dropped from memory, for the next start', async () => {
+    const dir = fresh();
+    const j = new UsageJournal({ dir, fsyncMs: 0, logger, tickMs: 2, rotateMs: 0 });
+    j.finished(record(0), j.admitted(admission(0)));
+    j.keepForReplay();
+    j.stored(1);
+    j.close();
+    const contents = emptyContents();
+    for (const f of readdirSync(dir)) parseSegment(readFileSync(path.join(dir, f), 'utf8'), contents);
+    expect([...contents.finished.keys()]).toEqual(['req-0']);
+  });
+
+  it('reads back every field, and skips lines torn by an OS crash', () => {
+    const dir = fresh();
+    const j = new UsageJournal({ dir, fsyncMs: 0, logger });
+    j.admitted(admission(1));
+    j.admitted(admission(2));
+    j.finished(record(2), undefined);
+    j.close();
+    const [file] = readdirSync(dir);
+    appendFileSync(path.join(dir, file as string), '["f","req-3","req-3","tok","pr'); // cut mid-line
+    const contents = emptyContents();
+    parseSegment(readFileSync(path.join(dir, file as string), 'utf8'), contents);
+    expect(contents.badLines).toBe(1);
+    expect(contents.admitted.get('req-1')).toEqual(admission(1));
+    expect(contents.finished.get('req-2')).toEqual(record(2));
+    // Every column goes through the line format.
+    const full = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, typeof record(9)[f] === 'string' ? `v${i}` : i]));
+    const back = emptyContents();
+    parseSegment(finishedLine(full as unknown as NewUsageRow), back);
+    expect(back.finished.get('v0')).toEqual(full);
+  });
+});

@@ -1,0 +1,276 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../observability/logger.js';
+import type { NewUsageRow } from '../store/schema.js';
+import { describeStoreFailure } from '../store/store-errors.js';
+import { type AdmittedUsage, admittedLine, finishedLine, headerLine } from './journal-format.js';
+
+export interface JournalOptions {
+  /** DATA_DIR/journal: created 0700, segments 0600. */
+  dir: string;
+  /** fsync interval; 0 leaves writing back to the OS. */
+  fsyncMs: number;
+  logger: Logger;
+  /** Rotation and clean-up tick (default 1 s; tests go faster). */
+  tickMs?: number;
+  /** A segment this large is rotated at the next tick. */
+  rotateBytes?: number;
+  /** A segment this old is rotated when no older one is waiting for the store. */
+  rotateMs?: number;
+}
+
+/** One journal file. Opaque to callers: `admitted()` hands it out, `finished()` takes it back. */
+export interface JournalSegment {
+  readonly name: string;
+  fd: number;
+  bytes: number;
+  /** Bytes of the header line: a segment with no more than that holds nothing. */
+  base: number;
+  openedAt: number;
+  /** Requests admitted in this segment whose record has not been journaled yet. */
+  inflight: number;
+  /** The finished-line sequence number at rotation: all records up to it must be stored. */
+  end: number;
+  closed: boolean;
+  fdClosed: boolean;
+  dirty: boolean;
+  syncing: boolean;
+}
+
+const FILE_PREFIX = 'usage-';
+const FILE_SUFFIX = '.jsonl';
+export const isSegmentFile = (name: string) => name.startsWith(FILE_PREFIX) && name.endsWith(FILE_SUFFIX);
+
+/**
+ * Append-only local journal of usage accounting, so a process crash loses no admitted request.
+ * The proxy appends an "admitted" line right before it dispatches a request upstream and a
+ * "finished" line with the full record when it accounts for it; at start the segments left by a
+ * crash are replayed into the store (journal-replay.ts). Lines go to the kernel with write(2), so
+ * they survive the process being killed; fsync runs on a timer off the request path, so an OS
+ * crash can lose the last interval. Segments are rotated and deleted once every record in them is
+ * in the store, which keeps the journal small.
+ *
+ * Cost per request: the admitted line is one writeSync of ~200 bytes (it must reach the kernel
+ * before the upstream can act on the request); finished lines are gathered and written with the
+ * next admitted line, or at the end of the event-loop turn, whichever comes first.
+ */
+export class UsageJournal {
+  private current: JournalSegment;
+  private readonly waiting: JournalSegment[] = [];
+  private pending = '';
+  private flushScheduled = false;
+  private finishedSeq = 0;
+  private storedSeq = 0;
+  /** A record left memory unwritten (queue overflow): keep every segment for the next start's replay. */
+  private keepAll = false;
+  private torn = false;
+  private failures = 0;
+  private closed = false;
+  private nextSeq = 0;
+  private readonly prefix = `${FILE_PREFIX}${Date.now()}-${process.pid}-`;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly syncer: NodeJS.Timeout | undefined;
+  private readonly rotateBytes: number;
+  private readonly rotateMs: number;
+  /** Why the last write failed (undefined when the last one succeeded): shown by readiness. */
+  failure: string | undefined;
+
+  constructor(private readonly opts: JournalOptions) {
+    fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    this.rotateBytes = opts.rotateBytes ?? 4 * 1024 * 1024;
+    this.rotateMs = opts.rotateMs ?? 10_000;
+    this.current = this.open();
+    this.ticker = setInterval(() => this.tick(), opts.tickMs ?? 1_000);
+    this.ticker.unref();
+    if (opts.fsyncMs > 0) {
+      this.syncer = setInterval(() => this.sync(this.current), opts.fsyncMs);
+      this.syncer.unref();
+    }
+  }
+
+  /** Hot path: one write(2), before the request is dispatched. Returns the segment to pass to `finished`. */
+  admitted(a: AdmittedUsage): JournalSegment {
+    const seg = this.current;
+    if (this.closed) return seg;
+    seg.inflight++;
+    const line = admittedLine(a);
+    if (this.pending === '') this.write(line);
+    else {
+      const text = this.pending + line;
+      this.pending = '';
+      this.write(text);
+    }
+    return seg;
+  }
+
+  /** Hot path: queues the record's line for this event-loop turn's write. Call once per record, in queue order. */
+  finished(rec: NewUsageRow, admittedIn: JournalSegment | undefined): void {
+    if (this.closed) return;
+    if (admittedIn) admittedIn.inflight--;
+    this.finishedSeq++;
+    this.pending += finishedLine(rec);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushPending);
+    }
+  }
+
+  /** The store has confirmed the next `n` records in `finished` order. */
+  stored(n: number): void {
+    this.storedSeq += n;
+  }
+
+  /** Records were dropped from memory unwritten: their lines must outlive this process. */
+  keepForReplay(): void {
+    this.keepAll = true;
+  }
+
+  /** Segments on disk (the current one included). */
+  get segmentCount(): number {
+    return this.waiting.length + 1;
+  }
+
+  /** On shutdown, after the writer's last flush: deletes what the store holds, keeps the rest for replay. */
+  close(): void {
+    if (this.closed) return;
+    this.flushPending();
+    this.closed = true;
+    clearInterval(this.ticker);
+    if (this.syncer) clearInterval(this.syncer);
+    const last = this.current;
+    last.closed = true;
+    last.end = this.finishedSeq;
+    this.waiting.push(last);
+    for (const seg of this.waiting) {
+      if (!seg.fdClosed) {
+        seg.fdClosed = true;
+        try {
+          if (this.opts.fsyncMs > 0 && seg.dirty) fs.fsyncSync(seg.fd);
+          fs.closeSync(seg.fd);
+        } catch (err) {
+          this.fail(err);
+        }
+      }
+    }
+    for (const seg of this.deletable()) this.unlink(seg, true);
+  }
+
+  private readonly flushPending = (): void => {
+    this.flushScheduled = false;
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    this.write(text);
+  };
+
+  private write(text: string): void {
+    const seg = this.current;
+    const out = this.torn ? `\n${text}` : text;
+    try {
+      const n = fs.writeSync(seg.fd, out);
+      seg.bytes += n;
+      seg.dirty = true;
+      // A short write to a regular file means the disk filled mid-line: end that line first next time.
+      if (n !== out.length && n < Buffer.byteLength(out))
+        throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      this.torn = false;
+      if (this.failure !== undefined) {
+        this.opts.logger.info({ afterFailures: this.failures }, 'usage journal writes recovered');
+        this.failure = undefined;
+        this.failures = 0;
+      }
+    } catch (err) {
+      this.torn = true;
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.failures++;
+    this.failure = describeStoreFailure(err);
+    // The request goes on (accounting stays in memory); say so on the first failure and then rarely.
+    if (this.failures === 1 || this.failures % 1000 === 0) {
+      this.opts.logger.error(
+        { err: (err as Error).message, failures: this.failures, dir: this.opts.dir },
+        'usage journal write failed: a crash now would lose accounting',
+      );
+    }
+  }
+
+  private open(): JournalSegment {
+    const name = `${this.prefix}${String(this.nextSeq++).padStart(6, '0')}${FILE_SUFFIX}`;
+    const fd = fs.openSync(path.join(this.opts.dir, name), 'a', 0o600);
+    const seg: JournalSegment = {
+      name,
+      fd,
+      bytes: 0,
+      base: 0,
+      openedAt: Date.now(),
+      inflight: 0,
+      end: 0,
+      closed: false,
+      fdClosed: false,
+      dirty: false,
+      syncing: false,
+    };
+    this.current = seg;
+    this.write(headerLine());
+    seg.base = seg.bytes;
+    return seg;
+  }
+
+  private tick(): void {
+    this.flushPending();
+    const seg = this.current;
+    const big = seg.bytes >= this.rotateBytes;
+    // By age only while nothing older waits: during a store outage one segment grows instead of many files.
+    const old = Date.now() - seg.openedAt >= this.rotateMs && this.waiting.length === 0;
+    if ((big || old) && seg.bytes > seg.base) {
+      try {
+        this.open();
+        this.retire(seg);
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+    for (const s of this.deletable()) this.unlink(s, false);
+  }
+
+  /** Closes a segment for writing (after a last fsync) and queues it for deletion. */
+  private retire(seg: JournalSegment): void {
+    seg.closed = true;
+    seg.end = this.finishedSeq;
+    this.waiting.push(seg);
+    if (this.opts.fsyncMs > 0 && seg.dirty) this.sync(seg);
+    else this.closeFd(seg);
+  }
+
+  private sync(seg: JournalSegment): void {
+    if (!seg.dirty || seg.syncing || seg.fdClosed) return;
+    seg.syncing = true;
+    seg.dirty = false;
+    fs.fsync(seg.fd, (err) => {
+      seg.syncing = false;
+      if (err && !seg.fdClosed) this.fail(err);
+      if (seg.closed) this.closeFd(seg);
+    });
+  }
+
+  private closeFd(seg: JournalSegment): void {
+    if (seg.fdClosed || seg.syncing) return;
+    seg.fdClosed = true;
+    fs.close(seg.fd, () => {});
+  }
+
+  private deletable(): JournalSegment[] {
+    if (this.keepAll) return [];
+    return this.waiting.filter((s) => s.fdClosed && s.inflight === 0 && this.storedSeq >= s.end);
+  }
+
+  private unlink(seg: JournalSegment, sync: boolean): void {
+    this.waiting.splice(this.waiting.indexOf(seg), 1);
+    const file = path.join(this.opts.dir, seg.name);
+    if (sync) fs.rmSync(file, { force: true });
+    else fs.unlink(file, () => {});
+  }
+}

@@ -1,0 +1,192 @@
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/crypto/ids.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { type Db, openDatabase } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import type { NewUsageRow } from '../../src/store/schema.js';
+import { UsageRepo } from '../../src/store/usage-repo.js';
+import { toBatch } from '../../src/usage/batch.js';
+import { UsageJournal } from '../../src/usage/journal.js';
+import type { AdmittedUsage } from '../../src/usage/journal-format.js';
+import { replayJournal } from '../../src/usage/journal-replay.js';
+import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { until } from '../helpers/proxy.js';
+import { projectRow, tokenRow } from '../helpers/rows.js';
+import { serviceAvailable } from '../helpers/services.js';
+
+/** Replaying a journal is idempotent by record id on every dialect: no record is counted twice. */
+const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
+  ['sqlite', async () => sqliteDatabase()],
+  ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
+];
+
+const logger = createLogger({ level: 'silent' });
+const T0 = Date.UTC(2026, 10, 26, 9, 30);
+
+function admission(tokenId: string, projectId: string, i: number): AdmittedUsage {
+  return {
+    id: uuidv7(T0 + i),
+    tokenId,
+    projectId,
+    method: 'POST',
+    path: '/v1/chat/completions',
+    model: 'gpt-4o-mini',
+    estimatedTokens: 100,
+    estimatedCostMicroUsd: 40 + i,
+    at: T0 + i,
+  };
+}
+
+function finished(a: AdmittedUsage): NewUsageRow {
+  return {
+    id: a.id,
+    request_id: a.id,
+    token_id: a.tokenId,
+    project_id: a.projectId,
+    method: a.method,
+    path: a.path,
+    // Text that needs escaping survives the line format.
+    model: 'gpt-4o-mini-"quoted"\\',
+    status: 200,
+    is_stream: 1,
+    prompt_tokens: 10,
+    completion_tokens: 5,
+    total_tokens: 15,
+    cached_tokens: 0,
+    reasoning_tokens: null,
+    finish_reason: 'stop',
+    upstream_ms: 1.5,
+    ttfb_ms: 2.25,
+    duration_ms: 3.125,
+    bytes_in: 100,
+    bytes_out: 200,
+    error: null,
+    cost_micro_usd: 7,
+    usage_status: 'reported',
+    created_at: a.at + 5,
+  };
+}
+
+describe.each(dialects)('journal replay on %s', (_name, make) => {
+  let tdb: TestDatabase | undefined;
+  let db: Db;
+  let repo: UsageRepo;
+  let projectId: string;
+  let tokenId: string;
+  const dirs: string[] = [];
+  const dir = () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'llmp-journal-'));
+    dirs.push(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    tdb = await make();
+    if (!tdb) return;
+    db = openDatabase(tdb.config);
+    await migrateToLatest(db);
+    repo = new UsageRepo(db);
+    const p = projectRow();
+    projectId = p.id;
+    await db.insertInto('projects').values(p).execute();
+    const t = tokenRow(projectId);
+    tokenId = t.id;
+    await db.insertInto('tokens').values(t).execute();
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await tdb?.drop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  beforeEach((ctx) => {
+    if (!tdb) ctx.skip();
+  });
+
+  const counts = async () => {
+    const token = await db.selectFrom('tokens').select('request_count').where('id', '=', tokenId).executeTakeFirst();
+    const project = await db
+      .selectFrom('projects')
+      .select('request_count')
+      .where('id', '=', projectId)
+      .executeTakeFirst();
+    const rollups = await sql<
+      Record<string, unknown>
+    >`select * from usage_rollups order by bucket_start, model`.execute(db);
+    const latency = await sql<{ n: number | string }>`select sum(count) as n from usage_latency_rollups`.execute(db);
+    const records = await sql<{ n: number | string }>`select count(*) as n from usage_records`.execute(db);
+    return {
+      token: token?.request_count,
+      project: project?.request_count,
+      records: Number(records.rows[0]?.n),
+      latency: Number(latency.rows[0]?.n ?? 0),
+      rollups: rollups.rows,
+    };
+  };
+
+  it('writes finished and unfinished records once, however often the same journal is replayed', async () => {
+    // A process that admitted eight requests, finished five, and died (close() without stored()
+    // keeps every segment, like a crash). Rotation puts the lines in several segments.
+    const live = dir();
+    const journal = new UsageJournal({ dir: path.join(live, 'journal'), fsyncMs: 0, logger, rotateMs: 0, tickMs: 5 });
+    const admitted = Array.from({ length: 8 }, (_, i) => admission(tokenId, projectId, i));
+    const marks = admitted.map((a) => journal.admitted(a));
+    // The next tick rotates: the admissions stay in a segment of their own, the finished lines go to the next.
+    await until(() => journal.segmentCount > 1);
+    for (let i = 0; i < 5; i++) journal.finished(finished(admitted[i] as AdmittedUsage), marks[i]);
+    journal.close();
+    const segments = readdirSync(path.join(live, 'journal'));
+    expect(segments.length).toBeGreaterThan(1);
+
+    // Two of the finished records had reached the store before the crash.
+    expect(await repo.writeBatch(toBatch(admitted.slice(0, 2).map(finished)))).toBe(2);
+    const copy = dir();
+    cpSync(path.join(live, 'journal'), path.join(copy, 'journal'), { recursive: true });
+
+    const write = (rows: NewUsageRow[]) => repo.writeBatch(toBatch(rows));
+    const first = await replayJournal(path.join(live, 'journal'), write, logger);
+    expect(first).toEqual({ segments: segments.length, records: 8, unfinished: 3, inserted: 6, badLines: 0 });
+    expect(readdirSync(path.join(live, 'journal'))).toEqual([]);
+    const after = await counts();
+    expect(after).toMatchObject({ token: 8, project: 8, records: 8, latency: 8 });
+
+    // The same segments again (a replay that crashed after writing but before deleting them).
+    const second = await replayJournal(path.join(copy, 'journal'), write, logger);
+    expect(second).toMatchObject({ records: 8, unfinished: 3, inserted: 0 });
+    expect(await counts()).toEqual(after);
+
+    const rows = await repo.listByToken(tokenId, 100);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(admitted[4]?.id as string)).toMatchObject({
+      model: 'gpt-4o-mini-"quoted"\\',
+      status: 200,
+      usage_status: 'reported',
+      ttfb_ms: 2.25,
+      cost_micro_usd: 7,
+    });
+    for (const a of admitted.slice(5)) {
+      expect(byId.get(a.id)).toMatchObject({
+        status: 0,
+        usage_status: 'unfinished',
+        error: 'interrupted',
+        model: 'gpt-4o-mini',
+        cost_micro_usd: a.estimatedCostMicroUsd,
+        created_at: a.at,
+      });
+    }
+    // Unfinished records are errors and estimates in the rollups, and their reservation is spent.
+    const sums = after.rollups.reduce<{ errors: number; estimated: number; cost: number }>(
+      (acc, r) => ({
+        errors: acc.errors + Number(r.errors),
+        estimated: acc.estimated + Number(r.estimated_requests),
+        cost: acc.cost + Number(r.cost_micro_usd),
+      }),
+      { errors: 0, estimated: 0, cost: 0 },
+    );
+    expect(sums).toEqual({ errors: 3, estimated: 3, cost: 5 * 7 + 45 + 46 + 47 });
+    expect(await repo.spentSince('token', tokenId, 0)).toBe(5 * 7 + 45 + 46 + 47);
+  });
+});

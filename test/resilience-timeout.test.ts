@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from '../src/mock-upstream/index.js';
+import { postgresDatabase, type TestDatabase } from './helpers/databases.js';
+import { until } from './helpers/proxy.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { serviceAvailable } from './helpers/services.js';
+
+/**
+ * A TCP forwarder in front of PostgreSQL that can turn into a blackhole: connections stay open,
+ * but no byte moves in either direction (what a dropped network path or a frozen server looks
+ * like), until it resumes and the held bytes flow again.
+ */
+class Forwarder {
+  private readonly server: net.Server;
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
+  private readonly frozen = new Set<[net.Socket, net.Socket]>();
+  private holding = false;
+  port = 0;
+
+  constructor(private readonly target: number) {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target, '127.0.0.1');
+      const pair: [net.Socket, net.Socket] = [client, upstream];
+      this.pairs.add(pair);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+      if (this.holding) this.hold(pair);
+      else this.flow(pair);
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  blackhole(): void {
+    this.holding = true;
+    for (const p of this.pairs) this.hold(p);
+  }
+
+  /** Freezes the connections open now; new ones flow. */
+  freezeOpen(): void {
+    for (const p of this.pairs) {
+      this.hold(p);
+      this.frozen.add(p);
+    }
+  }
+
+  resume(): void {
+    this.holding = false;
+    for (const p of this.pairs) this.flow(p);
+    this.frozen.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private hold([a, b]: [net.Socket, net.Socket]): void {
+    a.unpipe(b);
+    b.unpipe(a);
+    a.pause();
+    b.pause();
+  }
+
+  private flow([a, b]: [net.Socket, net.Socket]): void {
+    a.pipe(b);
+    b.pipe(a);
+  }
+}
+
+describe('a PostgreSQL that stops answering on open connections (blackhole)', () => {
+  let tdb: TestDatabase | undefined;
+  let fwd: Forwarder;
+  let s: TestServer;
+  let mock: MockUpstream;
+
+  beforeAll(async () => {
+    if (!(await serviceAvailable('postgres'))) return;
+    tdb = await postgresDatabase();
+    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+    fwd = new Forwarder(5432);
+    await fwd.listen();
+    const url = new URL(tdb.config.url);
+    url.host = `127.0.0.1:${fwd.port}`;
+    mock = await startMockUpstream({ apiKey: 'sk-upstream' });
+    s = await startTestServer({
+      DATABASE_URL: url.toString(),
+      DATABASE_QUERY_TIMEOUT_MS: '500',
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      OPENAI_API_URL: mock.url,
+      USAGE_FLUSH_INTERVAL_MS: '50',
+    });
+  });
+  afterAll(async () => {
+    if (!tdb) return;
+    fwd?.resume();
+    await s?.stop();
+    await mock?.close();
+    await fwd?.close();
+    await tdb.drop();
+  });
+
+  it('times queries out: usage writes fail and are retried, management answers 503, readiness says why', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const p = await s.manage('POST', '/projects', { name: 'blackholed', api_key: 'sk-upstream' });
+    const t = await s.manage('POST', '/tokens', { project_id: p.body.id });
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: t.body.token, maxRetries: 0 });
+    await client.models.list(); // warms the token cache
+    const usage = s.server.runtime.usage;
+    await until(() => usage.pending === 0 && usage.written === 1);
+
+    fwd.blackhole();
+    const chat = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hold on' }],
+    });
+    expect(chat.usage?.total_tokens).toBeGreaterThan(0); // the proxy never waits on the database
+    // The write times out (instead of hanging for the TCP timeout) and the writer says so.
+    await until(() => usage.health().failing !== undefined);
+    expect(usage.health().failing).toMatch(/^timeout/);
+    expect(usage.pending).toBe(1);
+
+    const list = await s.manage('GET', '/projects');
+    expect(list.status).toBe(503);
+    expect(list.body.error).toMatchObject({ code: 'store_unavailable', type: 'server_error' });
+    const ready = await fetch(`${s.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { database: 'unreachable', usage_writer: expect.stringMatching(/^failing: timeout/) },
+      usage_pending: 1,
+    });
+
+    fwd.resume();
+    // Retried on the flush timer, on fresh connections: the wedged ones were discarded.
+    await until(() => usage.pending === 0 && usage.health().failing === undefined);
+    expect((await s.server.runtime.usageRepo.listByToken(t.body.id)).length).toBe(2);
+    expect((await s.manage('GET', `/tokens/${t.body.id}`)).body.request_count).toBe(2);
+    expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+
+    // Only the connections open now freeze: a connection whose query timed out is discarded, not
+    // handed out again, so the pool soon serves from fresh connections.
+    fwd.freezeOpen();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12 && statuses.at(-1) !== 200; i++) statuses.push((await s.manage('GET', '/projects')).status);
+    expect(statuses[0]).toBe(503);
+    expect(statuses.at(-1)).toBe(200);
+  });
+});
