@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       queryTimeoutMs: 10_000,
     });
     expect(
-      loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: 'k', DATABASE_QUERY_TIMEOUT_MS: '0' })
+      loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: key, DATABASE_QUERY_TIMEOUT_MS: '0' })
         .database,
     ).toMatchObject({ queryTimeoutMs: 0 });
     expect(loadConfig({}, { DATABASE_URL: 'sqlite:/tmp/x.db' }).database).toEqual({
