@@ -1,15 +1,9 @@
 import { Pool } from 'undici';
+import type { Config } from '../config/config.js';
 import { UpstreamGate } from './upstream-gate.js';
 
-export interface UpstreamOptions {
-  connectTimeoutMs: number;
-  headersTimeoutMs: number;
-  idleTimeoutMs: number;
-  maxConnections: number;
-  queueTimeoutMs: number;
-  queueLimit: number;
-  tenantSharePercent: number;
-}
+/** The upstream settings (UPSTREAM_*), as config.ts documents them. */
+export type UpstreamOptions = Config['proxy']['upstream'];
 
 /** One upstream origin: its connection pool and the gate that hands out its connection slots. */
 export interface Upstream {

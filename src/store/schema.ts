@@ -103,6 +103,35 @@ export interface UsageRollupsTable {
 export const HOUR = 3_600_000;
 export const hourStart = (ms: number) => ms - (ms % HOUR);
 
+/** Every column of usage_records: `satisfies` fails to compile when one is missing or unknown. */
+export const RECORD_COLUMN_SET = {
+  id: true,
+  request_id: true,
+  token_id: true,
+  project_id: true,
+  method: true,
+  path: true,
+  model: true,
+  status: true,
+  is_stream: true,
+  prompt_tokens: true,
+  completion_tokens: true,
+  total_tokens: true,
+  cached_tokens: true,
+  reasoning_tokens: true,
+  finish_reason: true,
+  upstream_ms: true,
+  ttfb_ms: true,
+  duration_ms: true,
+  bytes_in: true,
+  bytes_out: true,
+  error: true,
+  cost_micro_usd: true,
+  usage_status: true,
+  created_at: true,
+} satisfies Record<keyof NewUsageRow, true>;
+export const RECORD_COLUMNS = Object.keys(RECORD_COLUMN_SET) as (keyof NewUsageRow)[];
+
 /** The additive columns of usage_rollups: what a batch adds and a query sums. */
 export const ROLLUP_SUM_COLUMNS = [
   'requests',

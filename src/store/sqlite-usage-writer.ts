@@ -1,35 +1,6 @@
 import type SQLite from 'better-sqlite3';
-import { type NewUsageRow, ROLLUP_SUM_COLUMNS } from './schema.js';
+import { RECORD_COLUMNS, ROLLUP_SUM_COLUMNS } from './schema.js';
 import { insertedRows, type UsageBatch } from './usage-repo.js';
-
-/** Every column of usage_records: `satisfies` fails to compile when one is missing or unknown. */
-const RECORD_COLUMN_SET = {
-  id: true,
-  request_id: true,
-  token_id: true,
-  project_id: true,
-  method: true,
-  path: true,
-  model: true,
-  status: true,
-  is_stream: true,
-  prompt_tokens: true,
-  completion_tokens: true,
-  total_tokens: true,
-  cached_tokens: true,
-  reasoning_tokens: true,
-  finish_reason: true,
-  upstream_ms: true,
-  ttfb_ms: true,
-  duration_ms: true,
-  bytes_in: true,
-  bytes_out: true,
-  error: true,
-  cost_micro_usd: true,
-  usage_status: true,
-  created_at: true,
-} satisfies Record<keyof NewUsageRow, true>;
-const RECORD_COLUMNS = Object.keys(RECORD_COLUMN_SET) as (keyof NewUsageRow)[];
 
 const ROLLUP_KEY = ['bucket_start', 'token_id', 'project_id', 'model'] as const;
 const LATENCY_COLUMNS = ['bucket_start', 'token_id', 'project_id', 'model', 'le', 'count'] as const;

@@ -1,4 +1,4 @@
-import type { NewUsageRow } from '../store/schema.js';
+import { type NewUsageRow, RECORD_COLUMN_SET, RECORD_COLUMNS } from '../store/schema.js';
 
 /**
  * The usage journal's line format: one JSON array per line, the first element its kind.
@@ -28,34 +28,8 @@ export interface AdmittedUsage {
 
 export const JOURNAL_VERSION = 1;
 
-/** Every column of a usage record: `satisfies` fails to compile when one is missing or unknown. */
-const FIELD_SET = {
-  id: true,
-  request_id: true,
-  token_id: true,
-  project_id: true,
-  method: true,
-  path: true,
-  model: true,
-  status: true,
-  is_stream: true,
-  prompt_tokens: true,
-  completion_tokens: true,
-  total_tokens: true,
-  cached_tokens: true,
-  reasoning_tokens: true,
-  finish_reason: true,
-  upstream_ms: true,
-  ttfb_ms: true,
-  duration_ms: true,
-  bytes_in: true,
-  bytes_out: true,
-  error: true,
-  cost_micro_usd: true,
-  usage_status: true,
-  created_at: true,
-} satisfies Record<keyof NewUsageRow, true>;
-export const RECORD_FIELDS = Object.keys(FIELD_SET) as (keyof NewUsageRow)[];
+/** The record's fields in the journal's column order: the store's column list. */
+export const RECORD_FIELDS = RECORD_COLUMNS;
 
 export const headerLine = (): string => `${JSON.stringify(['v', JOURNAL_VERSION, RECORD_FIELDS])}\n`;
 
@@ -148,7 +122,7 @@ function finishedRecord(v: unknown[], fields: readonly string[]): NewUsageRow | 
   const r: Record<string, unknown> = {};
   for (const f of RECORD_FIELDS) r[f] = null;
   fields.forEach((f, i) => {
-    if (f in FIELD_SET) r[f] = v[i + 1] ?? null;
+    if (f in RECORD_COLUMN_SET) r[f] = v[i + 1] ?? null;
   });
   const ok =
     isStr(r.id) &&

@@ -7,22 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { unavailable } from '../helpers/services.js';
 
 /**
  * A real full disk: the data directory is a small tmpfs, filled up by the test. (SQLite's
  * max_page_count would be a lighter stand-in, but it is per connection and the server's two
- * connections are out of a test's reach.) Mounting needs root, which CI has; elsewhere the test
- * skips and says why.
+ * connections are out of a test's reach.) Mounting needs root, which CI has (and where a skip is a
+ * failure); elsewhere the test skips and says why.
  */
 function mountTmpfs(dir: string): boolean {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
     return true;
   } catch (err) {
-    process.stderr.write(
-      `[skip] cannot mount a tmpfs (${(err as Error).message.split('\n')[0]}): skipping disk-full tests\n`,
-    );
-    return false;
+    return unavailable(`cannot mount a tmpfs (${(err as Error).message.split('\n')[0]}): skipping disk-full tests`);
   }
 }
 

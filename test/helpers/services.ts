@@ -34,7 +34,11 @@ const checks = {
 /** Resolves true when the service is there; otherwise prints why and resolves false (or throws in CI). */
 export async function serviceAvailable(name: keyof typeof checks): Promise<boolean> {
   if (await checks[name]()) return true;
-  const msg = `${name} is not available: skipping the tests that need it`;
+  return unavailable(`${name} is not available: skipping the tests that need it`);
+}
+
+/** A test's precondition is missing (a service, root for a mount): prints why and returns false, or throws in CI. */
+export function unavailable(msg: string): false {
   if (required) throw new Error(`${msg} (REQUIRE_SERVICES=1 forbids skipping)`);
   process.stderr.write(`[skip] ${msg}\n`);
   return false;
