@@ -31,7 +31,7 @@ export async function createApp(
     pricing: runtime.pricing,
     pools: runtime.pools,
     bodyIdle: new BodyIdleWatch(config.proxy.requestBodyIdleTimeoutMs),
-    admitUsage: (a) => runtime.usage.admitted(a),
+    admitUsage: (a, dispatch) => runtime.usage.admitted(a, dispatch),
     recordUsage: (rec, admission) => runtime.usage.record(rec, admission),
     logger,
     accessLog: createAccessLog(logger),

@@ -42,8 +42,8 @@ export interface ProxyDeps {
   pools: UpstreamPools;
   /** Cuts request bodies that stall (PROXY_BODY_IDLE_TIMEOUT_MS). */
   bodyIdle: BodyIdleWatch;
-  /** Journals an admitted request right before its dispatch, so a crash cannot lose its accounting. */
-  admitUsage: (a: AdmittedUsage) => UsageAdmission;
+  /** Journals an admitted request, then calls `dispatch`: a crash cannot lose its accounting. */
+  admitUsage: (a: AdmittedUsage, dispatch: () => void) => UsageAdmission;
   recordUsage: (rec: UsageRecord, admission: UsageAdmission) => void;
   logger: Logger;
   accessLog: (e: AccessEntry) => void;
@@ -333,17 +333,6 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
   private forwardAdmitted(identity: TokenIdentity): Promise<void> {
     const { res } = this;
     const ticket = this.ticket as Ticket;
-    this.admission = this.deps.admitUsage({
-      id: this.id,
-      tokenId: identity.tokenId,
-      projectId: identity.projectId,
-      method: this.req.method ?? 'GET',
-      path: this.path,
-      model: this.facts?.model ?? null,
-      estimatedTokens: ticket.estimatedTokens,
-      estimatedCostMicroUsd: ticket.estimatedCostMicroUsd,
-      at: ticket.admittedAt,
-    });
     // From here on the request counts: every path below ends in exactly one usage record.
     const finished = new Promise<void>((resolve) => {
       this.done = resolve;
@@ -353,7 +342,23 @@ class Exchange implements Dispatcher.DispatchHandler, SlotWaiter, BodyReceiver {
       this.clientGone = true;
       this.controller?.abort(new Error('client closed the connection'));
     });
-    this.send(identity).catch((err: unknown) => this.failBeforeHeaders(err));
+    // Dispatched once the admission is journaled (at the end of this event-loop turn, with the others).
+    this.admission = this.deps.admitUsage(
+      {
+        id: this.id,
+        tokenId: identity.tokenId,
+        projectId: identity.projectId,
+        method: this.req.method ?? 'GET',
+        path: this.path,
+        model: this.facts?.model ?? null,
+        estimatedTokens: ticket.estimatedTokens,
+        estimatedCostMicroUsd: ticket.estimatedCostMicroUsd,
+        at: ticket.admittedAt,
+      },
+      () => {
+        this.send(identity).catch((err: unknown) => this.failBeforeHeaders(err));
+      },
+    );
     return finished;
   }
 

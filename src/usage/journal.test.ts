@@ -48,6 +48,8 @@ async function waitFor(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
+const dispatch = () => {};
+
 describe('usage journal', () => {
   it('keeps a segment while a request admitted in it is in flight or a record in it is not stored', async () => {
     const dir = fresh();
@@ -56,8 +58,8 @@ describe('usage journal', () => {
     const [first] = readdirSync(dir);
     expect(statSync(path.join(dir, first as string)).mode & 0o777).toBe(0o600);
 
-    const m0 = j.admitted(admission(0));
-    const m1 = j.admitted(admission(1));
+    const m0 = j.admitted(admission(0), dispatch);
+    const m1 = j.admitted(admission(1), dispatch);
     await waitFor(() => j.segmentCount === 2); // rotated: the admissions' segment waits
     j.finished(record(0), m0);
     j.stored(1);
@@ -79,7 +81,7 @@ describe('usage journal', () => {
   it('keeps every segment after records were dropped from memory, for the next start', async () => {
     const dir = fresh();
     const j = new UsageJournal({ dir, fsyncMs: 0, logger, tickMs: 2, rotateMs: 0 });
-    j.finished(record(0), j.admitted(admission(0)));
+    j.finished(record(0), j.admitted(admission(0), dispatch));
     j.keepForReplay();
     j.stored(1);
     j.close();
@@ -88,11 +90,26 @@ describe('usage journal', () => {
     expect([...contents.finished.keys()]).toEqual(['req-0']);
   });
 
+  it('dispatches an admitted request only once its line is in the file, with one write for the turn', async () => {
+    const dir = fresh();
+    const j = new UsageJournal({ dir, fsyncMs: 0, logger });
+    const file = path.join(dir, readdirSync(dir)[0] as string);
+    const seen: string[] = [];
+    const go = (id: string) => () =>
+      seen.push(readFileSync(file, 'utf8').includes(`"${id}"`) ? id : `${id} not written`);
+    j.admitted(admission(1), go('req-1'));
+    j.admitted(admission(2), go('req-2'));
+    expect(seen).toEqual([]); // nothing is dispatched before the turn's write
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(['req-1', 'req-2']);
+    j.close();
+  });
+
   it('reads back every field, and skips lines torn by an OS crash', () => {
     const dir = fresh();
     const j = new UsageJournal({ dir, fsyncMs: 0, logger });
-    j.admitted(admission(1));
-    j.admitted(admission(2));
+    j.admitted(admission(1), dispatch);
+    j.admitted(admission(2), dispatch);
     j.finished(record(2), undefined);
     j.close();
     const [file] = readdirSync(dir);

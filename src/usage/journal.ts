@@ -50,14 +50,18 @@ export const isSegmentFile = (name: string) => name.startsWith(FILE_PREFIX) && n
  * crash can lose the last interval. Segments are rotated and deleted once every record in them is
  * in the store, which keeps the journal small.
  *
- * Cost per request: the admitted line is one writeSync of ~200 bytes (it must reach the kernel
- * before the upstream can act on the request); finished lines are gathered and written with the
- * next admitted line, or at the end of the event-loop turn, whichever comes first.
+ * Cost per request: two short lines built, and a share of one writeSync per event-loop turn: every
+ * line of a turn (admitted and finished) goes out in one write at its end, and the dispatches
+ * admitted in the turn run right after it, so an admitted line always reaches the kernel before
+ * the upstream can act on its request. One write(2) per request cost ~13% of the proxy's CPU
+ * (ext4 starts a journal handle for every extending write); batching per turn removes most of it.
  */
 export class UsageJournal {
   private current: JournalSegment;
   private readonly waiting: JournalSegment[] = [];
   private pending = '';
+  /** Dispatches waiting for this turn's write. */
+  private gated: Array<() => void> = [];
   private flushScheduled = false;
   private finishedSeq = 0;
   private storedSeq = 0;
@@ -88,18 +92,22 @@ export class UsageJournal {
     }
   }
 
-  /** Hot path: one write(2), before the request is dispatched. Returns the segment to pass to `finished`. */
-  admitted(a: AdmittedUsage): JournalSegment {
+  /**
+   * Hot path: journals an admitted request, then calls `go` (its dispatch) once the line has
+   * reached the kernel. Lines of one event-loop turn go out in one write(2) at the end of the turn
+   * (setImmediate), so under load many admissions share a syscall; `go` runs right after it.
+   * Returns the segment to pass to `finished`.
+   */
+  admitted(a: AdmittedUsage, go: () => void): JournalSegment {
     const seg = this.current;
-    if (this.closed) return seg;
-    seg.inflight++;
-    const line = admittedLine(a);
-    if (this.pending === '') this.write(line);
-    else {
-      const text = this.pending + line;
-      this.pending = '';
-      this.write(text);
+    if (this.closed) {
+      go();
+      return seg;
     }
+    seg.inflight++;
+    this.pending += admittedLine(a);
+    this.gated.push(go);
+    this.schedule();
     return seg;
   }
 
@@ -109,10 +117,13 @@ export class UsageJournal {
     if (admittedIn) admittedIn.inflight--;
     this.finishedSeq++;
     this.pending += finishedLine(rec);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushPending);
-    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushPending);
   }
 
   /** The store has confirmed the next `n` records in `finished` order. */
@@ -157,10 +168,16 @@ export class UsageJournal {
 
   private readonly flushPending = (): void => {
     this.flushScheduled = false;
-    if (this.pending === '') return;
-    const text = this.pending;
-    this.pending = '';
-    this.write(text);
+    if (this.pending !== '') {
+      const text = this.pending;
+      this.pending = '';
+      this.write(text);
+    }
+    // Dispatches wait for their admitted line; they go even if the write failed (see `fail`).
+    const gated = this.gated;
+    if (gated.length === 0) return;
+    this.gated = [];
+    for (const go of gated) go();
   };
 
   private write(text: string): void {

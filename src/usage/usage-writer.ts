@@ -53,9 +53,13 @@ export class UsageWriter {
     this.timer.unref();
   }
 
-  /** Hot path, right before the upstream dispatch: journals the admission (one write(2)), never waits. */
-  admitted(a: AdmittedUsage): UsageAdmission {
-    return this.journal?.admitted(a);
+  /** Hot path: journals the admission, then calls `go` (the dispatch; see UsageJournal.admitted). */
+  admitted(a: AdmittedUsage, go: () => void): UsageAdmission {
+    if (!this.journal) {
+      go();
+      return undefined;
+    }
+    return this.journal.admitted(a, go);
   }
 
   /** Hot path: O(1), never waits. `admission` is what `admitted()` returned for this request. */

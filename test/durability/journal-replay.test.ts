@@ -133,7 +133,7 @@ describe.each(dialects)('journal replay on %s', (_name, make) => {
     const live = dir();
     const journal = new UsageJournal({ dir: path.join(live, 'journal'), fsyncMs: 0, logger, rotateMs: 0, tickMs: 5 });
     const admitted = Array.from({ length: 8 }, (_, i) => admission(tokenId, projectId, i));
-    const marks = admitted.map((a) => journal.admitted(a));
+    const marks = admitted.map((a) => journal.admitted(a, () => {}));
     // The next tick rotates: the admissions stay in a segment of their own, the finished lines go to the next.
     await until(() => journal.segmentCount > 1);
     for (let i = 0; i < 5; i++) journal.finished(finished(admitted[i] as AdmittedUsage), marks[i]);
