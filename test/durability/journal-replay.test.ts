@@ -15,7 +15,7 @@ import type { AdmittedUsage } from '../../src/usage/journal-format.js';
 import { replayJournal } from '../../src/usage/journal-replay.js';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
-import { projectRow, tokenRow } from '../helpers/rows.js';
+import { projectRow, tokenRow, usageRow } from '../helpers/rows.js';
 import { serviceAvailable } from '../helpers/services.js';
 
 /** Replaying a journal is idempotent by record id on every dialect: no record is counted twice. */
@@ -42,33 +42,16 @@ function admission(tokenId: string, projectId: string, i: number): AdmittedUsage
 }
 
 function finished(a: AdmittedUsage): NewUsageRow {
-  return {
+  return usageRow(a.tokenId, a.projectId, {
     id: a.id,
-    request_id: a.id,
-    token_id: a.tokenId,
-    project_id: a.projectId,
     method: a.method,
     path: a.path,
     // Text that needs escaping survives the line format.
     model: 'gpt-4o-mini-"quoted"\\',
-    status: 200,
     is_stream: 1,
-    prompt_tokens: 10,
-    completion_tokens: 5,
-    total_tokens: 15,
     cached_tokens: 0,
-    reasoning_tokens: null,
-    finish_reason: 'stop',
-    upstream_ms: 1.5,
-    ttfb_ms: 2.25,
-    duration_ms: 3.125,
-    bytes_in: 100,
-    bytes_out: 200,
-    error: null,
-    cost_micro_usd: 7,
-    usage_status: 'reported',
     created_at: a.at + 5,
-  };
+  });
 }
 
 describe.each(dialects)('journal replay on %s', (_name, make) => {

@@ -1,5 +1,5 @@
 import { uuidv7 } from '../../src/crypto/ids.js';
-import type { NewProjectRow, NewTokenRow } from '../../src/store/schema.js';
+import type { NewProjectRow, NewTokenRow, NewUsageRow } from '../../src/store/schema.js';
 
 /** Row builders for store-level tests: valid defaults (unique name and hash), any field overridden. */
 const CREATED = 1_700_000_000_000;
@@ -32,3 +32,35 @@ export const tokenRow = (projectId: string, over: Partial<NewTokenRow> = {}): Ne
   updated_at: CREATED,
   ...over,
 });
+
+/** A reported chat completion's usage record of this token and project; its id doubles as the request id. */
+export const usageRow = (tokenId: string, projectId: string, over: Partial<NewUsageRow> = {}): NewUsageRow => {
+  const id = over.id ?? uuidv7();
+  return {
+    id,
+    request_id: id,
+    token_id: tokenId,
+    project_id: projectId,
+    method: 'POST',
+    path: '/v1/chat/completions',
+    model: 'gpt-4o',
+    status: 200,
+    is_stream: 0,
+    prompt_tokens: 10,
+    completion_tokens: 5,
+    total_tokens: 15,
+    cached_tokens: null,
+    reasoning_tokens: null,
+    finish_reason: 'stop',
+    upstream_ms: 1.5,
+    ttfb_ms: 2.25,
+    duration_ms: 3.125,
+    bytes_in: 100,
+    bytes_out: 200,
+    error: null,
+    cost_micro_usd: 7,
+    usage_status: 'reported',
+    created_at: CREATED,
+    ...over,
+  };
+};

@@ -9,7 +9,7 @@ import { TokensRepo } from '../../src/store/tokens-repo.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
 import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
-import { projectRow as project, tokenRow as token } from '../helpers/rows.js';
+import { projectRow as project, tokenRow as token, usageRow } from '../helpers/rows.js';
 import { serviceAvailable } from '../helpers/services.js';
 
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
@@ -160,32 +160,13 @@ describe.each(dialects)('store on %s', (_name, make) => {
     const usage = new UsageRepo(db);
     const p = await projects.insert(project());
     const t = await tokens.insert(token(p.id));
-    const rec = (i: number) => ({
-      id: uuidv7(),
-      request_id: `r${i}`,
-      token_id: t.id,
-      project_id: p.id,
-      method: 'POST',
-      path: '/v1/chat/completions',
-      model: 'gpt-4o',
-      status: 200,
-      is_stream: i % 2,
-      prompt_tokens: 10,
-      completion_tokens: 5,
-      total_tokens: 15,
-      cached_tokens: null,
-      reasoning_tokens: null,
-      finish_reason: 'stop',
-      upstream_ms: 1.5,
-      ttfb_ms: 2.25,
-      duration_ms: 3.125,
-      bytes_in: 100,
-      bytes_out: 200,
-      error: null,
-      cost_micro_usd: i % 10 === 0 ? null : 7,
-      usage_status: 'reported',
-      created_at: 1_700_000_000_000 + i * 10_000,
-    });
+    const rec = (i: number) =>
+      usageRow(t.id, p.id, {
+        request_id: `r${i}`,
+        is_stream: i % 2,
+        cost_micro_usd: i % 10 === 0 ? null : 7,
+        created_at: 1_700_000_000_000 + i * 10_000,
+      });
     const rows = Array.from({ length: 1200 }, (_, i) => rec(i));
     await usage.writeBatch(toBatch(rows));
     // A second batch adds to the same hour's rollup (upsert) and must not move last_used_at back.
