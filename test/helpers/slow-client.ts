@@ -12,6 +12,34 @@ export interface SlowUploadResult {
 }
 
 /**
+ * A raw POST through the proxy on a connection of its own (no agent): the body is the caller's to
+ * write, with a declared `length` or, without one, chunked.
+ */
+export function rawPost(
+  st: ProxyStack,
+  path: string,
+  opts: { token?: string | undefined; type: string; length?: number | undefined },
+  onResponse?: (res: http.IncomingMessage) => void,
+): http.ClientRequest {
+  const url = new URL(st.url);
+  return http.request(
+    {
+      host: url.hostname,
+      port: url.port,
+      path,
+      method: 'POST',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${opts.token ?? st.token}`,
+        'content-type': opts.type,
+        ...(opts.length === undefined ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(opts.length) }),
+      },
+    },
+    onResponse,
+  );
+}
+
+/**
  * A POST that sends `sent` bytes of a body it declares (or sends chunked) and then goes quiet,
  * the way a slow or stuck uploader does. Resolves with the proxy's answer once the proxy closes the
  * connection; `abortAfterMs` (a guard for a proxy that never answers) fails it instead.
@@ -21,21 +49,13 @@ export function slowUpload(
   path: string,
   opts: { token?: string; declared?: number; sent?: number; chunked?: boolean; abortAfterMs?: number } = {},
 ): Promise<SlowUploadResult> {
-  const url = new URL(st.url);
   const { declared = 1000, sent = 10, chunked = false, abortAfterMs = 10_000 } = opts;
   return new Promise((resolve, reject) => {
     let answer: Omit<SlowUploadResult, 'closed'> | undefined;
-    const req = http.request({
-      host: url.hostname,
-      port: url.port,
-      path,
-      method: 'POST',
-      agent: false,
-      headers: {
-        authorization: `Bearer ${opts.token ?? st.token}`,
-        'content-type': 'application/json',
-        ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(declared) }),
-      },
+    const req = rawPost(st, path, {
+      token: opts.token,
+      type: 'application/json',
+      length: chunked ? undefined : declared,
     });
     const guard = setTimeout(() => {
       req.destroy();

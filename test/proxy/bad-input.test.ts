@@ -1,6 +1,7 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
+import { rawPost } from '../helpers/slow-client.js';
 
 const LIMIT = 1024;
 let st: ProxyStack;
@@ -24,22 +25,12 @@ function post(
   pieces: Buffer[],
   opts: { chunked?: boolean; token?: string } = {},
 ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  const url = new URL(st.url);
   const length = pieces.reduce((n, p) => n + p.length, 0);
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path,
-        method: 'POST',
-        agent: false,
-        headers: {
-          authorization: `Bearer ${opts.token ?? st.token}`,
-          'content-type': 'application/json',
-          ...(opts.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }),
-        },
-      },
+    const req = rawPost(
+      st,
+      path,
+      { token: opts.token, type: 'application/json', length: opts.chunked ? undefined : length },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

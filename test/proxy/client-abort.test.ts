@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import http from 'node:http';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ended, json, type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
+import { rawPost } from '../helpers/slow-client.js';
 
 /*
  * The requests that get aborted go through an agent of their own. After an abort, undici (the
@@ -119,15 +119,7 @@ describe('proxy: client aborts', () => {
 
   /** Starts a 1 MiB upload, sends 64 KiB of it, and returns a function that abandons it. */
   function startUpload(token: string, path: string, type: string): () => void {
-    const url = new URL(st.url);
-    const req = http.request({
-      host: url.hostname,
-      port: url.port,
-      path,
-      method: 'POST',
-      agent: false,
-      headers: { authorization: `Bearer ${token}`, 'content-type': type, 'content-length': String(1 << 20) },
-    });
+    const req = rawPost(st, path, { token, type, length: 1 << 20 });
     req.on('error', () => {});
     req.write(Buffer.alloc(64 * 1024, 0x20));
     return () => req.destroy();
