@@ -1,7 +1,11 @@
 import pino from 'pino';
 import type { Logger } from './logger.js';
 
-/** One proxied request, as logged. Strings from outside (path, model) are JSON-escaped. */
+/**
+ * One proxied request, as logged: the fields of its usage record that the line shows, under the
+ * record's own names, so the proxy hands over the record itself (nothing copied field by field).
+ * Strings from outside (path, model) are JSON-escaped.
+ */
 export interface AccessEntry {
   request_id: string;
   token_id: string;
@@ -9,12 +13,12 @@ export interface AccessEntry {
   method: string;
   path: string;
   status: number;
-  model: string | null;
-  stream: boolean;
-  total_tokens: number | null;
+  model?: string | null;
+  is_stream?: number;
+  total_tokens?: number | null;
   duration_ms: number;
-  upstream_ms: number | null;
-  error: string | null;
+  upstream_ms?: number | null;
+  error?: string | null;
 }
 
 /**
@@ -30,9 +34,9 @@ export function createAccessLog(logger: Logger): (e: AccessEntry) => void {
     stream.write(
       `{"level":"info","time":"${new Date().toISOString()}","service":"llm-proxy","request_id":"${e.request_id}",` +
         `"token_id":"${e.token_id}","project_id":"${e.project_id}","method":${JSON.stringify(e.method)},` +
-        `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model === null ? 'null' : JSON.stringify(e.model)},` +
-        `"stream":${e.stream},"total_tokens":${e.total_tokens},"duration_ms":${e.duration_ms},` +
-        `"upstream_ms":${e.upstream_ms}${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
+        `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model == null ? 'null' : JSON.stringify(e.model)},` +
+        `"stream":${e.is_stream === 1},"total_tokens":${e.total_tokens ?? null},"duration_ms":${e.duration_ms},` +
+        `"upstream_ms":${e.upstream_ms ?? null}${e.error == null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
     );
   };
 }

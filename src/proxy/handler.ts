@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { uuidv7 } from '../crypto/ids.js';
-import { forward, type ProxyDeps } from './forward.js';
+import { forward } from './forward.js';
+import type { ProxyDeps } from './proxy-deps.js';
 
 export interface ProxyHandler {
   /** True for the paths the proxy serves: everything under /v1/. */

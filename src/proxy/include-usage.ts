@@ -1,3 +1,4 @@
+import type { RequestBody } from './request-body.js';
 import { SseParser } from './sse-parser.js';
 import type { CapturedUsage } from './usage-extract.js';
 import type { SseUsageSniffer } from './usage-sniffer.js';
@@ -10,23 +11,19 @@ export const INCLUDE_USAGE_PATHS = new Set(['/v1/chat/completions', '/v1/complet
  * `stream_options.include_usage: true` added; otherwise undefined (forward the original bytes).
  * Bodies that are not JSON objects are never touched: the upstream judges them.
  */
-export function withIncludeUsage(body: Buffer): Buffer | undefined {
+export function withIncludeUsage(body: RequestBody): Buffer | undefined {
   // Most requests are not streamed: skip parsing those that cannot be (no `"stream": true` anywhere).
-  if (!mentionsStreamTrue(body)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const req = parsed as { stream?: unknown; stream_options?: unknown };
-  if (req.stream !== true) return undefined;
+  if (!mentionsStreamTrue(body.bytes)) return undefined;
+  const req = body.object();
+  if (req?.stream !== true) return undefined;
   const opts = req.stream_options;
   if (opts !== undefined && opts !== null && (typeof opts !== 'object' || Array.isArray(opts))) return undefined;
   if ((opts as { include_usage?: unknown } | null | undefined)?.include_usage !== undefined) return undefined;
-  req.stream_options = { ...(opts as object | null), include_usage: true };
-  return Buffer.from(JSON.stringify(req), 'utf8');
+  // A copy: the parsed body also answers the limits and the accounting, which must see what the client sent.
+  return Buffer.from(
+    JSON.stringify({ ...req, stream_options: { ...(opts as object | null), include_usage: true } }),
+    'utf8',
+  );
 }
 
 /** Whether `"stream"`, then `:`, then `true` occurs anywhere (searched in the bytes, no decoding). */

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { IncludeUsageFilter, withIncludeUsage } from './include-usage.js';
+import { RequestBody } from './request-body.js';
 import { JsonUsageSniffer, SseUsageSniffer } from './usage-sniffer.js';
+
+const jsonBody = (text: string) => new RequestBody(Buffer.from(text), 'application/json');
 
 const usage = {
   prompt_tokens: 11,
@@ -31,25 +34,25 @@ function run(filter: IncludeUsageFilter, input: Buffer, chunkSize: number): stri
 
 describe('include_usage injection', () => {
   it('adds include_usage only to streamed requests that did not choose', () => {
-    const added = withIncludeUsage(Buffer.from('{"model":"m","stream":true,"messages":[]}'));
+    const added = withIncludeUsage(jsonBody('{"model":"m","stream":true,"messages":[]}'));
     expect(JSON.parse(String(added))).toEqual({
       model: 'm',
       stream: true,
       messages: [],
       stream_options: { include_usage: true },
     });
-    const kept = withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"foo":1}}'));
+    const kept = withIncludeUsage(jsonBody('{"stream":true,"stream_options":{"foo":1}}'));
     expect(JSON.parse(String(kept)).stream_options).toEqual({ foo: 1, include_usage: true });
-    expect(withIncludeUsage(Buffer.from('{"stream":false}'))).toBeUndefined();
-    expect(withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"include_usage":false}}'))).toBeUndefined();
-    expect(withIncludeUsage(Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}'))).toBeUndefined();
-    expect(withIncludeUsage(Buffer.from('{"stream":tru'))).toBeUndefined();
-    expect(withIncludeUsage(Buffer.from('[1,2]'))).toBeUndefined();
+    expect(withIncludeUsage(jsonBody('{"stream":false}'))).toBeUndefined();
+    expect(withIncludeUsage(jsonBody('{"stream":true,"stream_options":{"include_usage":false}}'))).toBeUndefined();
+    expect(withIncludeUsage(jsonBody('{"stream":true,"stream_options":{"include_usage":true}}'))).toBeUndefined();
+    expect(withIncludeUsage(jsonBody('{"stream":tru'))).toBeUndefined();
+    expect(withIncludeUsage(jsonBody('[1,2]'))).toBeUndefined();
     // Whitespace around the colon, as pretty-printed JSON has it.
-    expect(withIncludeUsage(Buffer.from('{\n  "stream" :\n\ttrue\n}'))).toBeDefined();
+    expect(withIncludeUsage(jsonBody('{\n  "stream" :\n\ttrue\n}'))).toBeDefined();
     // "stream" inside a message is not the stream flag.
     const mention = '{"messages":[{"role":"user","content":"say \\"stream\\": true"}],"stream":false}';
-    expect(withIncludeUsage(Buffer.from(mention))).toBeUndefined();
+    expect(withIncludeUsage(jsonBody(mention))).toBeUndefined();
   });
 
   it('filters the stream back to exactly what the client would have seen, at any chunking', () => {

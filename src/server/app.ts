@@ -10,8 +10,8 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { errors } from '../errors.js';
 import { type ManageOptions, manageApi } from '../manage/index.js';
 import type { Logger } from '../observability/logger.js';
-import { REQUEST_ID_HEADER } from '../proxy/forward.js';
 import type { ProxyHandler } from '../proxy/handler.js';
+import { REQUEST_ID_HEADER } from '../proxy/reply.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
 import { answerSpecialRequests, expectsContinue } from './http-events.js';

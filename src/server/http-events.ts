@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { Duplex } from 'node:stream';
 import { uuidv7 } from '../crypto/ids.js';
 import { type AppError, errors } from '../errors.js';
-import { REQUEST_ID_HEADER } from '../proxy/forward.js';
+import { REQUEST_ID_HEADER } from '../proxy/reply.js';
 import { FORWARDED_METHODS } from '../proxy/request-line.js';
 
 /** Requests that came with `Expect: 100-continue` and have not had their `100 Continue` yet. */

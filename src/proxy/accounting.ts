@@ -1,0 +1,93 @@
+import { performance } from 'node:perf_hooks';
+import type { TokenIdentity } from '../tokens/authenticator.js';
+import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
+import type { Admitted } from './admission.js';
+import type { ProxyDeps } from './proxy-deps.js';
+import type { ProxyRequest } from './proxy-request.js';
+import type { UpstreamLeg } from './upstream-leg.js';
+import type { UsageCapture } from './usage-capture.js';
+import type { CapturedUsage } from './usage-extract.js';
+
+/** What an exchange measured, for its one usage record. */
+export interface Measured {
+  leg: UpstreamLeg;
+  capture: UsageCapture;
+  /** Bytes of the request body. */
+  bytesIn: number;
+  /** The final status: the upstream's, the proxy's error (502, 504) or 499 (client gone first). */
+  status: number;
+  bytesOut: number;
+  error: string | null;
+  /** Where the admission was journaled (usage-writer.ts). */
+  journaled: UsageAdmission;
+}
+
+/**
+ * Accounting, once per admitted request: the one usage record, built from what was measured;
+ * the limiter settled with the actual use (and its slots released); the record handed to the
+ * writer; the access-log line derived from it.
+ */
+export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps: ProxyDeps): UsageRecord {
+  admitted.releaseSlot();
+  const identity = pr.identity as TokenIdentity;
+  const { leg } = m;
+  const { u, status, cost } = measuredUsage(admitted, m.capture, deps);
+  deps.limiter.settle(admitted.ticket, u.totalTokens ?? 0, cost ?? 0);
+  const rec: UsageRecord = {
+    id: pr.id,
+    request_id: pr.id,
+    token_id: identity.tokenId,
+    project_id: identity.projectId,
+    method: pr.method,
+    path: pr.path,
+    model: u.model,
+    status: m.status,
+    is_stream: leg.stream ? 1 : 0,
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.totalTokens,
+    cached_tokens: u.cachedTokens,
+    reasoning_tokens: u.reasoningTokens,
+    finish_reason: u.finishReason,
+    upstream_ms: leg.tHeaders === undefined ? null : round(leg.tHeaders - leg.tSent),
+    ttfb_ms: leg.tFirstByte === undefined ? null : round(leg.tFirstByte - pr.t0),
+    duration_ms: round(performance.now() - pr.t0),
+    bytes_in: m.bytesIn,
+    bytes_out: m.bytesOut,
+    error: m.error,
+    cost_micro_usd: cost,
+    usage_status: status,
+    created_at: deps.now(),
+  };
+  deps.recordUsage(rec, m.journaled);
+  deps.accessLog(rec);
+  return rec;
+}
+
+/**
+ * What the request used: as reported by the upstream, else estimated from what was actually
+ * streamed (a stream cut short is billed for the text it produced, never for max_tokens), else
+ * missing. Cost follows from the pricing table; unknown models get no cost, not zero.
+ */
+function measuredUsage(
+  admitted: Admitted,
+  capture: UsageCapture,
+  deps: ProxyDeps,
+): { u: CapturedUsage; status: 'reported' | 'estimated' | 'missing'; cost: number | null } {
+  const u = capture.usage();
+  // The request's own facts fill gaps (images report no model; cut streams report no usage).
+  const facts = admitted.facts ?? (u.model === null || u.totalTokens === null ? admitted.body?.facts() : undefined);
+  if (u.model === null) u.model = facts?.model ?? null;
+  let status: 'reported' | 'estimated' | 'missing' = 'missing';
+  if (u.totalTokens !== null) status = 'reported';
+  else if (capture.textEvents > 0) {
+    status = 'estimated';
+    u.promptTokens = facts ? Math.ceil(facts.bytes / 4) : null;
+    u.completionTokens = capture.textEvents;
+    u.totalTokens = (u.promptTokens ?? 0) + u.completionTokens;
+  }
+  const cost = status === 'missing' ? null : deps.pricing.cost(u.model, u);
+  return { u, status, cost };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,0 +1,23 @@
+import type { AppError } from '../errors.js';
+import type { UsageRecord } from '../usage/usage-writer.js';
+import type { ProxyRequest } from './proxy-request.js';
+
+/**
+ * Where metrics and tracing attach to the request path. Every hook is optional and called as
+ * `hooks?.name?.(…)`: with nothing attached, a request pays one property read per point.
+ * Hooks run synchronously on the hot path: they must be cheap and must not throw.
+ */
+export interface ProxyHooks {
+  /** The request reached the proxy (before anything is checked). */
+  start?(pr: ProxyRequest): void;
+  /** It passed every check and limit and is about to go upstream. */
+  admitted?(pr: ProxyRequest): void;
+  /** The proxy answered it itself; `err.code` is the reason. */
+  refused?(pr: ProxyRequest, err: AppError): void;
+  /** The upstream's status line and headers arrived. */
+  upstreamHeaders?(pr: ProxyRequest, status: number): void;
+  /** The first response body byte went to the client. */
+  firstByte?(pr: ProxyRequest): void;
+  /** The exchange is accounted for: the record says how it ended (status, error, usage, timings). */
+  end?(pr: ProxyRequest, rec: UsageRecord): void;
+}

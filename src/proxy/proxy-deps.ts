@@ -1,0 +1,32 @@
+import type { Limiter } from '../limits/limits.js';
+import type { AccessEntry } from '../observability/access-log.js';
+import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../shared/clock.js';
+import type { Authenticator } from '../tokens/authenticator.js';
+import type { AdmittedUsage } from '../usage/journal-format.js';
+import type { PricingTable } from '../usage/pricing.js';
+import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
+import type { BodyIdleWatch } from './body-idle.js';
+import type { ProxyHooks } from './hooks.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+/** What the request path uses, wired by the composition root (main.ts). */
+export interface ProxyDeps {
+  authenticator: Authenticator;
+  limiter: Limiter;
+  pricing: PricingTable;
+  pools: UpstreamPools;
+  /** Cuts request bodies that stall (PROXY_BODY_IDLE_TIMEOUT_MS). */
+  bodyIdle: BodyIdleWatch;
+  /** Journals an admitted request, then calls `dispatch`: a crash cannot lose its accounting. */
+  admitUsage: (a: AdmittedUsage, dispatch: () => void) => UsageAdmission;
+  recordUsage: (rec: UsageRecord, admission: UsageAdmission) => void;
+  logger: Logger;
+  accessLog: (e: AccessEntry) => void;
+  bodyLimitBytes: number;
+  streamIncludeUsage: boolean;
+  /** The runtime's clock: what rate limits and budget periods count time by. */
+  now: Clock;
+  /** Metrics and tracing (none yet): see hooks.ts. */
+  hooks?: ProxyHooks;
+}

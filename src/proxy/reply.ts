@@ -1,0 +1,56 @@
+import { performance } from 'node:perf_hooks';
+import type { AppError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { ProxyHooks } from './hooks.js';
+import type { ProxyRequest } from './proxy-request.js';
+
+export const REQUEST_ID_HEADER = 'x-llm-proxy-request-id';
+
+/**
+ * A refusal by the proxy itself (400, 401, 403, 405, 408, 413, 429, 503): answered in OpenAI's
+ * error shape, logged, never forwarded, not a usage record.
+ */
+export function refuse(pr: ProxyRequest, err: AppError, logger: Logger, hooks: ProxyHooks | undefined): Promise<void> {
+  discardBody(pr);
+  sendError(pr, err);
+  logger.info(
+    {
+      request_id: pr.id,
+      method: pr.method,
+      path: pr.path,
+      status: err.status,
+      code: err.code,
+      token_id: pr.identity?.tokenId,
+    },
+    'proxy refused',
+  );
+  hooks?.refused?.(pr, err);
+  return Promise.resolve();
+}
+
+/**
+ * A body that will not be forwarded is drained and discarded, and the connection closed after
+ * the reply, so the client reads our answer instead of a reset.
+ */
+export function discardBody(pr: ProxyRequest): void {
+  if (pr.req.complete || pr.res.headersSent) return;
+  pr.res.setHeader('connection', 'close');
+  pr.req.resume();
+}
+
+/** Writes the error (unless a response has started); returns the body's length in bytes. */
+export function sendError(pr: ProxyRequest, err: AppError): number {
+  if (pr.res.headersSent) return 0;
+  const body = JSON.stringify(err.toBody());
+  const length = Buffer.byteLength(body);
+  pr.res.writeHead(err.status, {
+    ...err.headers(),
+    'content-type': 'application/json',
+    'content-length': length,
+    [REQUEST_ID_HEADER]: pr.id,
+    // The contract promises Server-Timing on every response, the proxy's own answers included.
+    'server-timing': `proxy;dur=${(performance.now() - pr.t0).toFixed(3)}`,
+  });
+  pr.res.end(body);
+  return length;
+}

@@ -1,0 +1,129 @@
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { AppError } from '../errors.js';
+import { responseHeaderList } from './headers.js';
+import type { ProxyHooks } from './hooks.js';
+import type { ProxyRequest } from './proxy-request.js';
+import { REQUEST_ID_HEADER } from './reply.js';
+
+/** What started a leg and hears how it ended: the exchange (forward.ts). */
+export interface LegOwner {
+  /** The response went to the client in full, or was cut after its status was sent (`leg.error`). */
+  onLegEnd(leg: UpstreamLeg): void;
+  /**
+   * The leg failed before any byte reached the client (connect, timeout, reset, refused body).
+   * Nothing has been written, so the owner may answer with an error or start the request again
+   * on another upstream key (retry and failover attach here).
+   */
+  onLegFailed(leg: UpstreamLeg, err: Error): void;
+}
+
+/**
+ * One attempt at the upstream, and the innermost undici dispatch handler: response bytes go
+ * straight from the upstream socket to the client's, with backpressure both ways (pause the
+ * upstream while the client's buffer is full, resume on drain). Decorating handlers (usage
+ * capture, the include_usage filter; later a cache tee) wrap it the way undici's interceptors do.
+ * It measures what it sees: times, status, bytes.
+ */
+export class UpstreamLeg implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | undefined;
+  tSent = 0;
+  tHeaders: number | undefined;
+  tFirstByte: number | undefined;
+  status = 0;
+  /** The response is an event stream. */
+  stream = false;
+  bytesOut = 0;
+  /** Why a response that had started ended early (the client saw it cut). */
+  error: string | null = null;
+
+  constructor(
+    private readonly pr: ProxyRequest,
+    private readonly owner: LegOwner,
+    private readonly hooks: ProxyHooks | undefined,
+    /** Called when undici starts sending (a streamed body is watched from then on). */
+    private readonly onStart?: (controller: Dispatcher.DispatchController) => void,
+  ) {}
+
+  /** Sends the request upstream through `handler` (this leg, or decorators around it). */
+  dispatch(
+    dispatcher: Dispatcher,
+    path: string,
+    headers: Record<string, string | string[]>,
+    body: Readable | Buffer | null,
+    handler: Dispatcher.DispatchHandler = this,
+  ): void {
+    this.tSent = performance.now();
+    dispatcher.dispatch({ method: this.pr.method as Dispatcher.HttpMethod, path, headers, body }, handler);
+  }
+
+  abort(reason: Error): void {
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pr.clientGone) controller.abort(new Error('client closed the connection'));
+    else this.onStart?.(controller);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    const { pr } = this;
+    const tHeaders = performance.now();
+    this.tHeaders = tHeaders;
+    this.status = statusCode;
+    this.stream = String(headers['content-type'] ?? '').startsWith('text/event-stream');
+    // A decorator that rewrites the body removes content-length from the parsed headers.
+    const dropLength = headers['content-length'] === undefined;
+    const { list, upstreamTiming } = responseHeaderList(controller.rawHeaders as Buffer[], dropLength);
+    const proxyMs = this.tSent - pr.t0 + (performance.now() - tHeaders);
+    const timing = `proxy;dur=${proxyMs.toFixed(3)}, upstream;dur=${(tHeaders - this.tSent).toFixed(3)}`;
+    list.push(REQUEST_ID_HEADER, pr.id, 'server-timing', upstreamTiming ? `${upstreamTiming}, ${timing}` : timing);
+    if (this.stream) list.push('x-accel-buffering', 'no');
+    pr.res.writeHead(statusCode, list);
+    if (this.stream) pr.res.flushHeaders();
+    this.hooks?.upstreamHeaders?.(pr, statusCode);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.tFirstByte === undefined) {
+      this.tFirstByte = performance.now();
+      this.hooks?.firstByte?.(this.pr);
+    }
+    this.bytesOut += chunk.length;
+    const { res } = this.pr;
+    if (!res.write(chunk)) {
+      // The client reads slower than the upstream sends: hold the upstream until it catches up.
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.pr.res.end();
+    this.owner.onLegEnd(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const { pr } = this;
+    if (!pr.res.headersSent) {
+      this.owner.onLegFailed(this, err);
+      return;
+    }
+    // Mid-stream: the status is already sent, so the client sees the stream end abruptly.
+    this.error = pr.clientGone ? 'client_aborted' : streamError(err);
+    pr.res.destroy();
+    this.owner.onLegEnd(this);
+  }
+}
+
+function streamError(err: unknown): string {
+  // Our own errors (a body cut by the idle timeout) carry their catalogue code.
+  if (err instanceof AppError) return err.code;
+  return (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT' ? 'upstream_idle_timeout' : 'upstream_stream_error';
+}
