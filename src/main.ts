@@ -15,6 +15,8 @@ export interface RunningServer {
   url: string;
   app: FastifyInstance;
   runtime: Runtime;
+  /** The proxy's request handler (attach metrics or tracing hooks to it). */
+  proxy: ProxyHandler;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the store. */
   stop(): Promise<void>;
 }
@@ -119,5 +121,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, app, runtime, stop };
+  return { url, app, runtime, proxy, stop };
 }

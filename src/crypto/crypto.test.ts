@@ -88,4 +88,16 @@ describe('uuidv7', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(uuidv7(1_800_000_000_000) > (ids.at(-1) as string)).toBe(true);
   });
+
+  it('carries its millisecond, version 7 and the RFC 9562 variant in every id', () => {
+    // Later than any id made before in this file: ids never go back in time.
+    for (const now of [1_950_000_000_000, 2_000_000_000_123, 2 ** 47 + 5]) {
+      const id = uuidv7(now);
+      const hex = id.replace(/-/g, '');
+      expect(hex).toHaveLength(32);
+      expect(Number.parseInt(hex.slice(0, 12), 16)).toBe(now);
+      expect(id[14]).toBe('7');
+      expect('89ab').toContain(id[19]);
+    }
+  });
 });

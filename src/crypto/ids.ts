@@ -31,15 +31,17 @@ export function uuidv7(now = Date.now()): string {
     lastMs = now;
     seq = random(2).readUInt16BE() & 0x7ff; // random start, room to count up
   }
-  const b = Buffer.allocUnsafe(16);
-  random(10).copy(b, 6);
-  b.writeUIntBE(now, 0, 6);
-  b[6] = 0x70 | (seq >> 8);
-  b[7] = seq & 0xff;
-  b[8] = 0x80 | ((b[8] as number) & 0x3f);
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // Written straight as hex (no Buffer per id): one is made for every proxied request.
+  const r = random(8);
+  const ts = now.toString(16).padStart(12, '0');
+  return (
+    `${ts.slice(0, 8)}-${ts.slice(8)}-7${(0x1000 | seq).toString(16).slice(1)}-` +
+    `${HEX[0x80 | ((r[0] as number) & 0x3f)]}${HEX[r[1] as number]}-` +
+    `${HEX[r[2] as number]}${HEX[r[3] as number]}${HEX[r[4] as number]}${HEX[r[5] as number]}${HEX[r[6] as number]}${HEX[r[7] as number]}`
+  );
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isUuid = (s: string): boolean => UUID_RE.test(s);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Proxy tokens look like `sk-llmp-<43 base64url chars>`: 256 random bits, easy to spot in a leak scan. */
 export const TOKEN_PREFIX = 'sk-llmp-';
@@ -12,8 +12,9 @@ export function generateManagementToken(): string {
   return `mgmt-${randomBytes(32).toString('base64url')}`;
 }
 
+/** One-shot hash (no Hash object): runs for every proxied request, to look its token up. */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 /**

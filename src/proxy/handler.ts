@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { uuidv7 } from '../crypto/ids.js';
 import { forward } from './forward.js';
+import type { ProxyHooks } from './hooks.js';
 import type { ProxyDeps } from './proxy-deps.js';
 
 export interface ProxyHandler {
@@ -13,6 +14,8 @@ export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
   /** Resolves when every admitted exchange has been accounted for, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
+  /** Attaches metrics or tracing to every request from now on (hooks.ts). */
+  attach(hooks: ProxyHooks): void;
 }
 
 /**
@@ -29,6 +32,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       const p = forward(req, res, uuidv7(), deps, expectsContinue);
       inFlight.add(p);
       p.finally(() => inFlight.delete(p));
+    },
+    attach(hooks) {
+      deps.hooks = hooks;
     },
     async drain(timeoutMs) {
       if (inFlight.size === 0) return;

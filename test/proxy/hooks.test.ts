@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProxyHooks } from '../../src/proxy/hooks.js';
+import { closedPort, json, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
+
+/** Where metrics and tracing will attach: every point fires once, in order, with what it promises. */
+describe('proxy hooks', () => {
+  let st: ProxyStack;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    st = await startProxyStack();
+    const hooks: ProxyHooks = {
+      start: (pr) => seen.push(`start ${pr.method} ${pr.path}`),
+      admitted: (pr) => seen.push(`admitted ${pr.identity?.tokenId === st.tokenId}`),
+      refused: (_pr, err) => seen.push(`refused ${err.status} ${err.code}`),
+      upstreamHeaders: (_pr, status) => seen.push(`headers ${status}`),
+      firstByte: () => seen.push('first byte'),
+      end: (_pr, rec) => seen.push(`end ${rec.status} ${rec.total_tokens !== null} ${rec.error}`),
+    };
+    st.s.server.proxy.attach(hooks);
+  });
+  afterAll(() => st.stop());
+
+  it('an admitted request: start, admitted, upstream headers, first byte, end with its record', async () => {
+    seen.length = 0;
+    const res = await st.proxy('/v1/chat/completions', json({ model: 'gpt-4o-mini', messages: [] }));
+    expect(res.status).toBe(200);
+    await res.text();
+    await st.recordOf(res);
+    expect(seen).toEqual([
+      'start POST /v1/chat/completions',
+      'admitted true',
+      'headers 200',
+      'first byte',
+      'end 200 true null',
+    ]);
+  });
+
+  it('a refusal: start, then refused with its reason, and nothing else', async () => {
+    seen.length = 0;
+    const res = await st.proxy('/v1/models', { token: 'sk-llmp-not-a-token' });
+    expect(res.status).toBe(401);
+    await res.text();
+    expect(seen).toEqual(['start GET /v1/models', 'refused 401 invalid_api_key']);
+  });
+
+  it('an upstream that cannot be reached: admitted, then end with the error, no headers hook', async () => {
+    const dead = await st.addProject('dead upstream', `http://127.0.0.1:${await closedPort()}`);
+    seen.length = 0;
+    const res = await st.proxy('/v1/models', { token: dead.token });
+    expect(res.status).toBe(502);
+    await res.text();
+    expect(seen).toEqual(['start GET /v1/models', 'admitted false', 'end 502 false upstream_unavailable']);
+  });
+});
