@@ -4,31 +4,45 @@ import { bodyPlan, MAX_INSPECTED_BODY, MAX_MODEL_LENGTH, RequestBody } from './r
 const JSON_TYPE = 'application/json';
 
 describe('bodyPlan: whether a body is read, decided once', () => {
-  const plan = (over: Partial<Parameters<typeof bodyPlan>> = {}) => {
-    const args: Parameters<typeof bodyPlan> = ['POST', '/v1/embeddings', JSON_TYPE, 100, false, false, true];
-    Object.assign(args, over);
-    return bodyPlan(...args);
-  };
+  interface Case {
+    method?: string;
+    path?: string;
+    type?: string;
+    declared?: number;
+    chunked?: boolean;
+    inspect?: boolean;
+    setting?: boolean;
+  }
+  const plan = (c: Case = {}) =>
+    bodyPlan(
+      c.method ?? 'POST',
+      c.path ?? '/v1/embeddings',
+      c.type ?? JSON_TYPE,
+      c.declared ?? 100,
+      c.chunked ?? false,
+      c.inspect ?? false,
+      c.setting ?? true,
+    );
 
   it('reads when a check needs the inside, and only bodies it can hold', () => {
     expect(plan()).toEqual({ read: false, includeUsage: false });
-    expect(plan({ 5: true })).toEqual({ read: true, includeUsage: false });
-    expect(plan({ 5: true, 4: true })).toEqual({ read: false, includeUsage: false });
-    expect(plan({ 5: true, 3: MAX_INSPECTED_BODY + 1 })).toEqual({ read: false, includeUsage: false });
-    expect(plan({ 5: true, 3: 0 })).toEqual({ read: false, includeUsage: false });
+    expect(plan({ inspect: true })).toEqual({ read: true, includeUsage: false });
+    expect(plan({ inspect: true, chunked: true })).toEqual({ read: false, includeUsage: false });
+    expect(plan({ inspect: true, declared: MAX_INSPECTED_BODY + 1 })).toEqual({ read: false, includeUsage: false });
+    expect(plan({ inspect: true, declared: 0 })).toEqual({ read: false, includeUsage: false });
   });
 
   it('reads JSON completions for include_usage, unless the setting is off', () => {
-    expect(plan({ 1: '/v1/chat/completions' })).toEqual({ read: true, includeUsage: true });
-    expect(plan({ 1: '/v1/completions' })).toEqual({ read: true, includeUsage: true });
-    expect(plan({ 1: '/v1/chat/completions', 6: false })).toEqual({ read: false, includeUsage: false });
-    expect(plan({ 1: '/v1/chat/completions', 2: 'text/plain' })).toEqual({ read: false, includeUsage: false });
-    expect(plan({ 1: '/v1/chat/completions', 0: 'GET' })).toEqual({ read: false, includeUsage: false });
+    expect(plan({ path: '/v1/chat/completions' })).toEqual({ read: true, includeUsage: true });
+    expect(plan({ path: '/v1/completions' })).toEqual({ read: true, includeUsage: true });
+    expect(plan({ path: '/v1/chat/completions', setting: false })).toEqual({ read: false, includeUsage: false });
+    expect(plan({ path: '/v1/chat/completions', type: 'text/plain' })).toEqual({ read: false, includeUsage: false });
+    expect(plan({ path: '/v1/chat/completions', method: 'GET' })).toEqual({ read: false, includeUsage: false });
   });
 
   it('reads where only the request names the model, so usage can be priced', () => {
-    expect(plan({ 1: '/v1/audio/transcriptions', 2: 'multipart/form-data; boundary=x' }).read).toBe(true);
-    expect(plan({ 1: '/v1/images/generations' }).read).toBe(true);
+    expect(plan({ path: '/v1/audio/transcriptions', type: 'multipart/form-data; boundary=x' }).read).toBe(true);
+    expect(plan({ path: '/v1/images/generations' }).read).toBe(true);
   });
 });
 
