@@ -79,9 +79,7 @@ class Exchange implements LegOwner {
     private readonly admitted: Admitted,
     private readonly deps: ProxyDeps,
   ) {
-    this.leg = new UpstreamLeg(pr, this, deps.hooks, (controller) =>
-      this.upload?.start((err) => controller.abort(err)),
-    );
+    this.leg = new UpstreamLeg(pr, this, deps.hooks);
     this.capture = new UsageCapture(this.leg);
   }
 
@@ -90,11 +88,7 @@ class Exchange implements LegOwner {
     const finished = new Promise<void>((resolve) => {
       this.done = resolve;
     });
-    pr.res.once('close', () => {
-      if (pr.res.writableFinished) return;
-      pr.clientGone = true;
-      this.leg.abort(new Error('client closed the connection'));
-    });
+    pr.res.on('close', this.onClose);
     const identity = pr.identity as TokenIdentity;
     // From here on the request counts: the journal line reaches the kernel before the upstream is
     // called (at the end of this event-loop turn, with the turn's others), and every path below
@@ -115,6 +109,12 @@ class Exchange implements LegOwner {
     );
     return finished;
   }
+
+  private readonly onClose = (): void => {
+    if (this.pr.res.writableFinished) return;
+    this.pr.clientGone = true;
+    this.leg.abort(new Error('client closed the connection'));
+  };
 
   private readonly send = (): void => {
     const { pr, admitted } = this;
@@ -147,6 +147,7 @@ class Exchange implements LegOwner {
     if (!admitted.body) {
       if (chunked) delete headers['content-length'];
       this.upload = new StreamedUpload(pr.req, deps.bodyIdle, deps.bodyLimitBytes);
+      this.leg.upload = this.upload;
       this.bytesIn = this.upload.bytesIn;
       return this.upload.source();
     }

@@ -50,7 +50,7 @@ export class StreamedUpload implements BodyReceiver {
   /** Bytes of the body: the declared length, or what a chunked body has sent so far. */
   bytesIn: number;
   private seen = 0;
-  private abort: ((err: Error) => void) | undefined;
+  private controller: { abort(reason: Error): void } | undefined;
   private readonly chunked: boolean;
 
   constructor(
@@ -68,9 +68,9 @@ export class StreamedUpload implements BodyReceiver {
     return pipeline(this.req, new ByteLimit(this.limitBytes, this), () => {});
   }
 
-  /** The upstream request has started: watch the rest of the body. */
-  start(abort: (err: Error) => void): void {
-    this.abort = abort;
+  /** The upstream request has started: watch the rest of the body (a stall aborts it). */
+  start(controller: { abort(reason: Error): void }): void {
+    this.controller = controller;
     const { req, idle } = this;
     if (req.complete || idle.timeoutMs === 0) return;
     idle.watch(this);
@@ -86,7 +86,7 @@ export class StreamedUpload implements BodyReceiver {
   onBodyIdle(): void {
     // A declared body counts what actually arrived before it stalled.
     if (!this.chunked) this.bytesIn = this.seen;
-    this.abort?.(errors.requestBodyTimeout(this.idle.timeoutMs));
+    this.controller?.abort(errors.requestBodyTimeout(this.idle.timeoutMs));
   }
 
   onBodyBytes(n: number): void {

@@ -6,6 +6,7 @@ import { responseHeaderList } from './headers.js';
 import type { ProxyHooks } from './hooks.js';
 import type { ProxyRequest } from './proxy-request.js';
 import { REQUEST_ID_HEADER } from './reply.js';
+import type { StreamedUpload } from './upload.js';
 
 /** What started a leg and hears how it ended: the exchange (forward.ts). */
 export interface LegOwner {
@@ -37,13 +38,13 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler {
   bytesOut = 0;
   /** Why a response that had started ended early (the client saw it cut). */
   error: string | null = null;
+  /** A body piped upstream as it arrives: watched for stalls from the moment undici starts sending it. */
+  upload: StreamedUpload | undefined;
 
   constructor(
     private readonly pr: ProxyRequest,
     private readonly owner: LegOwner,
     private readonly hooks: ProxyHooks | undefined,
-    /** Called when undici starts sending (a streamed body is watched from then on). */
-    private readonly onStart?: (controller: Dispatcher.DispatchController) => void,
   ) {}
 
   /** Sends the request upstream through `handler` (this leg, or decorators around it). */
@@ -65,7 +66,7 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.pr.clientGone) controller.abort(new Error('client closed the connection'));
-    else this.onStart?.(controller);
+    else this.upload?.start(controller);
   }
 
   onResponseStart(
