@@ -3,7 +3,7 @@
  * listed with its status, type, cause and retry advice in docs/api.md#error-codes; a test holds
  * the two together) and one constructor per refusal (`errors`). Code below the edge throws these;
  * the HTTP edge sends them as the `{ error: { message, type, code, param } }` body exactly once
- * (forward.ts `sendError`, server/error-handler.ts, the not-found handler, the CONNECT and
+ * (the proxy's `sendError`, server/error-handler.ts, the not-found handler, the CONNECT and
  * `Expect` answers in server/http-events.ts). Messages are written for the API caller and never
  * include secrets or stack traces.
  *
@@ -230,7 +230,7 @@ export const errors = {
     errors.concurrencyLimited(`${whose(subject)} is limited to ${limit} concurrent requests.`, headers),
   /**
    * @deprecated The admission 429s by a free code: use requestLimitReached, requestRateExceeded,
-   * tokenRateExceeded, budgetExceeded. Goes once proxy/admission.ts has moved over.
+   * tokenRateExceeded, budgetExceeded. Goes once the proxy's refusalError has moved over.
    */
   limitReached: (
     code: 'request_limit_reached' | 'rate_limit_exceeded' | 'tokens_rate_limit_exceeded' | 'budget_exceeded',
