@@ -1,10 +1,14 @@
 /**
- * The error catalogue. Code below the edge throws these; the HTTP edge maps them to a status and
- * the `{ error: { message, type, code } }` body exactly once (see server/error-handler.ts).
- * Messages are written for the API caller and never include secrets or stack traces.
+ * The error catalogue: every code the proxy and the management API answer with (`ERROR_CODES`,
+ * listed with its status, type, cause and retry advice in docs/api.md#error-codes; a test holds
+ * the two together) and one constructor per refusal (`errors`). Code below the edge throws these;
+ * the HTTP edge sends them as the `{ error: { message, type, code, param } }` body exactly once
+ * (the proxy's `sendError`, server/error-handler.ts, the not-found handler, the CONNECT and
+ * `Expect` answers in server/http-events.ts). Messages are written for the API caller and never
+ * include secrets or stack traces.
  *
  * Retry advice is decided here too, never at a call site. Every error answers `headers()`, which
- * the edge sends as is (forward.ts `sendError`, error-handler.ts, the CONNECT answer):
+ * the edge sends as is:
  * - `retryAfterMs` set: the same request can succeed after that wait (a rate window, a budget
  *   period) → `retry-after` (whole seconds, rounded up), `retry-after-ms`, and `x-should-retry:
  *   true`, or `false` when the wait is longer than SDKs wait (RETRY_WINDOW_MS) so they fail at
@@ -14,8 +18,11 @@
  *   false`; a 5xx gives no advice (upstream failures: the SDK's own rules apply).
  * New refusals (e.g. concurrency caps, a saturated upstream pool) only set `retryAfterMs` or
  * `retryable` in their catalogue entry.
+ *
+ * This module imports nothing (layer 1). What a database error means (an outage, a unique
+ * violation) is the store's knowledge (store/store-errors.ts); callers that meet one ask the store
+ * and pass the answer to `errors.storeUnavailable`.
  */
-import { storeOutage } from './store/store-errors.js';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -26,6 +33,44 @@ export type ErrorType =
   | 'rate_limit_error'
   | 'upstream_error'
   | 'server_error';
+
+/**
+ * Every error code, with the status and type it is always sent with (`invalid_request` alone may
+ * carry another 4xx that Fastify chose). The one list: `AppError` takes only these codes.
+ */
+export const ERROR_CODES = {
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_path: { status: 400, type: 'invalid_request_error' },
+  invalid_model: { status: 400, type: 'invalid_request_error' },
+  invalid_management_token: { status: 401, type: 'authentication_error' },
+  invalid_api_key: { status: 401, type: 'invalid_request_error' },
+  endpoint_not_allowed: { status: 403, type: 'permission_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  model_required: { status: 403, type: 'permission_error' },
+  model_not_priced: { status: 403, type: 'permission_error' },
+  not_found: { status: 404, type: 'not_found_error' },
+  unknown_url: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  request_body_timeout: { status: 408, type: 'invalid_request_error' },
+  conflict: { status: 409, type: 'conflict_error' },
+  request_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  expectation_failed: { status: 417, type: 'invalid_request_error' },
+  request_limit_reached: { status: 429, type: 'rate_limit_error' },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  tokens_rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  budget_exceeded: { status: 429, type: 'rate_limit_error' },
+  concurrency_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  management_rate_limited: { status: 429, type: 'rate_limit_error' },
+  internal_error: { status: 500, type: 'server_error' },
+  upstream_unavailable: { status: 502, type: 'upstream_error' },
+  upstream_saturated: { status: 503, type: 'upstream_error' },
+  store_unavailable: { status: 503, type: 'server_error' },
+  upstream_timeout: { status: 504, type: 'upstream_error' },
+} as const satisfies Record<string, { status: number; type: ErrorType }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
  * The longest Retry-After worth a retry: the OpenAI SDKs honour a Retry-After of up to 60 s and
@@ -44,16 +89,28 @@ export interface ErrorExtra {
   retryable?: boolean;
 }
 
+/** Who a limit belongs to, as a refusal names it. */
+export type LimitSubject = 'token' | 'project';
+
+/** Why the database cannot serve (store/store-errors.ts `storeOutage` tells). */
+export type OutageKind = 'disk_full' | 'timeout' | 'unavailable';
+
 export class AppError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+
+  /** Use the constructors in `errors`; `status` overrides the code's own only for `clientError`. */
   constructor(
-    readonly status: number,
-    readonly type: ErrorType,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly extra: ErrorExtra = {},
+    status?: number,
   ) {
     super(message);
     this.name = 'AppError';
+    const entry = ERROR_CODES[code];
+    this.status = status ?? entry.status;
+    this.type = entry.type;
   }
 
   /** The response headers of this error: its own plus the retry advice. */
@@ -70,19 +127,18 @@ export class AppError extends Error {
   }
 
   /** OpenAI's error shape: `param` is always present (null when no single field is at fault). */
-  toBody(): { error: { message: string; type: ErrorType; code: string; param: string | null } } {
+  toBody(): { error: { message: string; type: ErrorType; code: ErrorCode; param: string | null } } {
     return { error: { message: this.message, type: this.type, code: this.code, param: this.extra.param ?? null } };
   }
 }
 
 /**
- * Maps an unexpected error to the catalogue: a store outage (down, timed out, out of disk; the codes
- * live in store/store-errors.ts, a leaf module that imports nothing) is a 503, anything else a 500.
+ * An error that is not in the catalogue (a bug, or a failure nobody below the edge translated):
+ * a 500 whose details are logged, never returned. Store outages are translated where the store is
+ * called (see `errors.storeUnavailable`), so they arrive here as catalogue errors.
  */
 export function fromUnexpected(err: unknown): AppError {
-  const outage = storeOutage(err);
-  if (outage === 'disk_full') return errors.storeFull();
-  return outage ? errors.storeUnavailable() : errors.internal();
+  return err instanceof AppError ? err : errors.internal();
 }
 
 /** Start-up configuration problems: printed and the process exits non-zero. */
@@ -90,148 +146,173 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** "This token" or "This token's project": whose limit a refusal names. */
+const whose = (subject: LimitSubject) => (subject === 'token' ? 'This token' : "This token's project");
+
+/** `n thing` or `n things`. */
+const count = (n: number, thing: string) => `${n} ${n === 1 ? thing : `${thing}s`}`;
+
+/** Micro-dollars as dollars, with cents always and sub-cent digits only when set: 2.00, 0.0024. */
+const dollars = (micro: number) => (micro / 1e6).toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
+
 export const errors = {
-  validation: (message: string, param: string | null = null) =>
-    new AppError(400, 'invalid_request_error', 'invalid_request', message, { param }),
-  invalidJson: (detail: string) =>
-    new AppError(400, 'invalid_request_error', 'invalid_json', `Request body is not valid JSON: ${detail}`),
+  validation: (message: string, param: string | null = null) => new AppError('invalid_request', message, { param }),
+  /** A 4xx that Fastify raised and the catalogue has no closer code for: its status, its message. */
+  clientError: (status: number, message: string) => new AppError('invalid_request', message, {}, status),
+  invalidJson: (detail: string) => new AppError('invalid_json', `Request body is not valid JSON: ${detail}`),
   managementUnauthorized: () =>
     new AppError(
-      401,
-      'authentication_error',
       'invalid_management_token',
       'Missing or invalid management token. Send it as "Authorization: Bearer <MANAGEMENT_TOKEN>".',
     ),
   missingApiKey: () =>
     new AppError(
-      401,
-      'invalid_request_error',
       'invalid_api_key',
       "You didn't provide an API key. Send your proxy token as 'Authorization: Bearer <token>' (or an 'api-key' header).",
     ),
-  /** A limit of the token or project; `retryAfterMs` when a later retry can pass (rates, period budgets). */
-  limitReached: (code: string, message: string, headers: Record<string, string>, retryAfterMs?: number) =>
+  invalidApiKey: (reason: string) => new AppError('invalid_api_key', `Incorrect API key provided: ${reason}.`),
+
+  // The limiter's refusals (headers: the `x-ratelimit-*` state). Each says when a retry can pass.
+  /** `max_requests` spent: final, the cap is lifelong. */
+  requestLimitReached: (subject: LimitSubject, limit: number, headers: Record<string, string>) =>
     new AppError(
-      429,
-      'rate_limit_error',
-      code,
-      message,
-      retryAfterMs === undefined ? { headers } : { headers, retryAfterMs },
+      'request_limit_reached',
+      limit === 1
+        ? `${whose(subject)} has used its 1 request.`
+        : `${whose(subject)} has used all of its ${limit} requests.`,
+      { headers },
     ),
-  endpointNotAllowed: (method: string, path: string) =>
-    new AppError(403, 'permission_error', 'endpoint_not_allowed', `This token may not call ${method} ${path}.`),
-  modelNotAllowed: (model: string) =>
-    new AppError(403, 'permission_error', 'model_not_allowed', `This token may not use the model ${model}.`, {
-      param: 'model',
+  /** `requests_per_minute`: a retry passes after `retryAfterMs`. */
+  requestRateExceeded: (
+    subject: LimitSubject,
+    limit: number,
+    headers: Record<string, string>,
+    retryAfterMs: number | undefined,
+  ) =>
+    new AppError('rate_limit_exceeded', `${whose(subject)} is limited to ${count(limit, 'request')} per minute.`, {
+      headers,
+      retryAfterMs,
     }),
+  /** `tokens_per_minute`: a retry passes after `retryAfterMs`. */
+  tokenRateExceeded: (
+    subject: LimitSubject,
+    limit: number,
+    headers: Record<string, string>,
+    retryAfterMs: number | undefined,
+  ) =>
+    new AppError('tokens_rate_limit_exceeded', `${whose(subject)} is limited to ${count(limit, 'token')} per minute.`, {
+      headers,
+      retryAfterMs,
+    }),
+  /**
+   * A budget spent. A day or month budget comes back at the next period (`periodEndsInMs`, from the
+   * limiter); a lifetime one never does, nor does any budget for a request estimated to cost more
+   * than the whole of it: then no retry is advised.
+   */
+  budgetExceeded: (
+    subject: LimitSubject,
+    limitMicroUsd: number,
+    period: 'total' | 'day' | 'month',
+    headers: Record<string, string>,
+    periodEndsInMs: number | undefined,
+    estimatedCostMicroUsd = 0,
+  ) =>
+    new AppError(
+      'budget_exceeded',
+      `${whose(subject)} has reached its budget of $${dollars(limitMicroUsd)} for the ${period === 'total' ? 'lifetime' : period}.`,
+      {
+        headers,
+        retryAfterMs: period === 'total' || estimatedCostMicroUsd > limitMicroUsd ? undefined : periodEndsInMs,
+      },
+    ),
+  /** `max_concurrent`: a retry passes once a request in flight ends (advised after 1 s). */
+  maxConcurrentReached: (subject: LimitSubject, limit: number, headers: Record<string, string>) =>
+    errors.concurrencyLimited(`${whose(subject)} is limited to ${limit} concurrent requests.`, headers),
+  /**
+   * @deprecated The admission 429s by a free code: use requestLimitReached, requestRateExceeded,
+   * tokenRateExceeded, budgetExceeded. Goes once the proxy's refusalError has moved over.
+   */
+  limitReached: (
+    code: 'request_limit_reached' | 'rate_limit_exceeded' | 'tokens_rate_limit_exceeded' | 'budget_exceeded',
+    message: string,
+    headers: Record<string, string>,
+    retryAfterMs?: number,
+  ) => new AppError(code, message, retryAfterMs === undefined ? { headers } : { headers, retryAfterMs }),
+
+  endpointNotAllowed: (method: string, path: string) =>
+    new AppError('endpoint_not_allowed', `This token may not call ${method} ${path}.`),
+  modelNotAllowed: (model: string) =>
+    new AppError('model_not_allowed', `This token may not use the model ${model}.`, { param: 'model' }),
   modelRequired: () =>
     new AppError(
-      403,
-      'permission_error',
       'model_required',
       'This token is limited to certain models, and the model of this request could not be read.',
       { param: 'model' },
     ),
   modelNotPriced: (model: string) =>
     new AppError(
-      403,
-      'permission_error',
       'model_not_priced',
       `The model ${model} has no price, so its cost cannot be held against this token's budget. Set one with PUT /manage/pricing/${model}.`,
       { param: 'model' },
     ),
-  invalidApiKey: (reason: string) =>
-    new AppError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${reason}.`),
-  notFound: (what: string, id: string) =>
-    new AppError(404, 'not_found_error', 'not_found', `No ${what} with id ${id}.`),
-  routeNotFound: (method: string, url: string) =>
-    new AppError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${method} ${url}.`),
+  notFound: (what: string, id: string) => new AppError('not_found', `No ${what} with id ${id}.`),
+  pricingOverrideNotFound: (model: string) => new AppError('not_found', `No pricing override for the model ${model}.`),
+  routeNotFound: (method: string, url: string) => new AppError('unknown_url', `Unknown request URL: ${method} ${url}.`),
   methodNotAllowed: (method: string, allow: string) =>
-    new AppError(
-      405,
-      'invalid_request_error',
-      'method_not_allowed',
-      `The method ${method} is not supported; use one of ${allow}.`,
-      { headers: { allow } },
-    ),
+    new AppError('method_not_allowed', `The method ${method} is not supported; use one of ${allow}.`, {
+      headers: { allow },
+    }),
   unsafePath: () =>
     new AppError(
-      400,
-      'invalid_request_error',
       'invalid_path',
       "The request path contains a '.' or '..' segment or a backslash (also percent-encoded), which the proxy does not forward.",
     ),
   modelTooLong: (max: number) =>
-    new AppError(400, 'invalid_request_error', 'invalid_model', `The model name is longer than ${max} characters.`, {
-      param: 'model',
-    }),
+    new AppError('invalid_model', `The model name is longer than ${max} characters.`, { param: 'model' }),
   expectationFailed: (expect: string) =>
     new AppError(
-      417,
-      'invalid_request_error',
       'expectation_failed',
       `Unsupported Expect header "${expect.slice(0, 64)}"; only "100-continue" is supported.`,
     ),
-  conflict: (message: string) => new AppError(409, 'conflict_error', 'conflict', message),
+  conflict: (message: string) => new AppError('conflict', message),
   bodyTooLarge: (limit: number) =>
-    new AppError(
-      413,
-      'invalid_request_error',
-      'request_too_large',
-      `Request body exceeds the limit of ${limit} bytes.`,
-    ),
+    new AppError('request_too_large', `Request body exceeds the limit of ${limit} bytes.`),
   unsupportedMediaType: (type: string) =>
-    new AppError(
-      415,
-      'invalid_request_error',
-      'unsupported_media_type',
-      `Unsupported content type ${type}; send application/json.`,
-    ),
-  rateLimited: (message: string, code: string, retryAfterSeconds?: number) =>
-    new AppError(
-      429,
-      'rate_limit_error',
-      code,
-      message,
-      retryAfterSeconds === undefined ? {} : { retryAfterMs: retryAfterSeconds * 1000 },
-    ),
+    new AppError('unsupported_media_type', `Unsupported content type ${type}; send application/json.`),
+  /** Over MANAGE_RATE_LIMIT_PER_MINUTE: a retry passes when the window ends. */
+  managementRateLimited: (retryAfterSeconds: number) =>
+    new AppError('management_rate_limited', `Too many management requests; retry in ${retryAfterSeconds}s.`, {
+      retryAfterMs: retryAfterSeconds * 1000,
+    }),
   /** A token or project over its concurrency cap, or holding its share of an upstream's connections. */
   concurrencyLimited: (message: string, headers: Record<string, string> = {}) =>
-    new AppError(429, 'rate_limit_error', 'concurrency_limit_exceeded', message, { headers, retryAfterMs: 1000 }),
+    new AppError('concurrency_limit_exceeded', message, { headers, retryAfterMs: 1000 }),
   /** Every connection to the upstream busy for longer than the queue allows (or the queue full). */
   upstreamSaturated: (detail: string) =>
-    new AppError(
-      503,
-      'upstream_error',
-      'upstream_saturated',
-      `The upstream API is at capacity: ${detail}; retry shortly.`,
-      { retryAfterMs: 1000 },
-    ),
-  /** The client stopped sending its request body. */
-  requestBodyTimeout: (ms: number) =>
-    new AppError(
-      408,
-      'invalid_request_error',
-      'request_body_timeout',
-      `No request body data arrived for ${ms} ms; the request was cancelled.`,
-      { retryable: true },
-    ),
-  upstreamUnavailable: (detail: string) =>
-    new AppError(502, 'upstream_error', 'upstream_unavailable', `The upstream API could not be reached: ${detail}.`),
-  upstreamTimeout: (what: string) =>
-    new AppError(504, 'upstream_error', 'upstream_timeout', `The upstream API did not answer in time (${what}).`),
-  notReady: (detail: string) => new AppError(503, 'server_error', 'not_ready', detail),
-  storeUnavailable: () =>
-    new AppError(503, 'server_error', 'store_unavailable', 'The database is unavailable; retry shortly.', {
+    new AppError('upstream_saturated', `The upstream API is at capacity: ${detail}; retry shortly.`, {
       retryAfterMs: 1000,
     }),
-  storeFull: () =>
-    new AppError(
-      503,
-      'server_error',
-      'store_unavailable',
-      'The database has no disk space left; retry once an operator has freed space.',
-      { headers: { 'retry-after': '10' } },
-    ),
-  internal: () => new AppError(500, 'server_error', 'internal_error', 'Internal server error.'),
+  /** The client stopped sending its request body. */
+  requestBodyTimeout: (ms: number) =>
+    new AppError('request_body_timeout', `No request body data arrived for ${ms} ms; the request was cancelled.`, {
+      retryable: true,
+    }),
+  upstreamUnavailable: (detail: string) =>
+    new AppError('upstream_unavailable', `The upstream API could not be reached: ${detail}.`),
+  upstreamTimeout: (what: string) =>
+    new AppError('upstream_timeout', `The upstream API did not answer in time (${what}).`),
+  /**
+   * The database cannot serve: down, timed out or overloaded (retry in a second), or out of disk
+   * (retry-after 10 s, no SDK retry: an operator must free space). The kind comes from the store
+   * (`storeOutage(err)` in store/store-errors.ts).
+   */
+  storeUnavailable: (kind: OutageKind = 'unavailable') =>
+    kind === 'disk_full'
+      ? new AppError(
+          'store_unavailable',
+          'The database has no disk space left; retry once an operator has freed space.',
+          { headers: { 'retry-after': '10' } },
+        )
+      : new AppError('store_unavailable', 'The database is unavailable; retry shortly.', { retryAfterMs: 1000 }),
+  internal: () => new AppError('internal_error', 'Internal server error.'),
 };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from './config/config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, errors } from './errors.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { Maintenance } from './maintenance/maintenance.js';
@@ -13,6 +13,7 @@ import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js'
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
+import { storeOutage } from './store/store-errors.js';
 import { TokensRepo } from './store/tokens-repo.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
@@ -121,7 +122,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     defaultUpstream: config.openaiApiUrl,
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
-  const limiter = new MemoryLimiter((subject, from) => usageRepo.spentSince(subject.kind, subject.id, from));
+  // Budgets are seeded from the store on the request path: an outage there is the catalogue's 503.
+  const limiter = new MemoryLimiter((subject, from) =>
+    usageRepo.spentSince(subject.kind, subject.id, from).catch((err: unknown) => {
+      const outage = storeOutage(err);
+      throw outage ? errors.storeUnavailable(outage) : err;
+    }),
+  );
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const maintenance = new Maintenance(

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
-import { ConfigError, fromUnexpected } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { isStoreOutage } from '../store/store-errors.js';
 
 const LISTEN_PROBLEMS: Record<string, string> = {
   EADDRINUSE: 'the address is already in use',
@@ -46,7 +47,7 @@ export function nameStartupError(err: unknown, config: Config): unknown {
   const cause = (err as { cause?: unknown } | null)?.cause ?? err;
   const code = String((cause as { code?: unknown } | null)?.code ?? '');
   const down =
-    fromUnexpected(cause).code === 'store_unavailable' ||
+    isStoreOutage(cause) ||
     PG_LOGIN_CODES.has(code) ||
     ['ENOTFOUND', 'ENOENT', 'ENOTDIR', 'EEXIST', 'EACCES', 'EROFS'].includes(code);
   if (!down) return err;

@@ -70,11 +70,12 @@ export type AdmitResult =
 
 /**
  * The limiter: one interface, an in-memory backend now and a shared backend for many instances
- * later. Both run the same algorithms (gcra.ts, budget.ts) over the same state, and both decide
- * every limit of every subject of a request as one atomic step: all pass and are charged, or
- * nothing is charged. `max_concurrent` is acquired in that same step and released by `settle`, which
- * every admitted request reaches exactly once (a shared backend would hold each slot as a lease
- * that expires, so an instance that dies cannot keep its slots).
+ * later. Both run the same algorithms (gcra.ts for the rates, `periodOf` below for budget periods)
+ * over the same state, and both decide every limit of every subject of a request as one atomic
+ * step: all pass and are charged, or nothing is charged. `max_concurrent` is acquired in that
+ * same step and released by `settle`, which every admitted request reaches exactly once (a shared
+ * backend would hold each slot as a lease that expires, so an instance that dies cannot keep its
+ * slots).
  */
 export interface Limiter {
   admit(a: Admission): Promise<AdmitResult>;

@@ -51,12 +51,7 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
       // Limit before authentication so guessing the management token is throttled too.
       await secured.register(rateLimit, {
         global: false,
-        errorResponseBuilder: (_req, ctx) =>
-          errors.rateLimited(
-            `Too many management requests; retry in ${Math.ceil(ctx.ttl / 1000)}s.`,
-            'management_rate_limited',
-            Math.ceil(ctx.ttl / 1000),
-          ),
+        errorResponseBuilder: (_req, ctx) => errors.managementRateLimited(Math.ceil(ctx.ttl / 1000)),
       });
       // An instance-level hook, added before the auth hook, so it runs first on every route.
       secured.addHook('onRequest', secured.rateLimit({ max: opts.rateLimitPerMinute, timeWindow: 60_000 }));

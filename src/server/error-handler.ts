@@ -1,8 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, errors, fromUnexpected } from '../errors.js';
+import { storeOutage } from '../store/store-errors.js';
 
-/** Maps any thrown error to the catalogue's HTTP form, once, at the edge. */
+/**
+ * Maps any thrown error to the catalogue's HTTP form, once, at the edge: catalogue errors as they
+ * are, Fastify's own by their codes, a database outage (as the store classifies it) to 503
+ * `store_unavailable`, anything else to 500 `internal_error`.
+ */
 export function toAppError(err: FastifyError | Error, req: FastifyRequest): AppError {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
@@ -28,9 +33,10 @@ export function toAppError(err: FastifyError | Error, req: FastifyRequest): AppE
   }
   if (fe.statusCode === 400 && err instanceof SyntaxError) return errors.invalidJson(err.message);
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new AppError(fe.statusCode, 'invalid_request_error', 'invalid_request', fe.message);
+    return errors.clientError(fe.statusCode, fe.message);
   }
-  return fromUnexpected(err);
+  const outage = storeOutage(err);
+  return outage ? errors.storeUnavailable(outage) : fromUnexpected(err);
 }
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {

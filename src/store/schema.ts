@@ -152,6 +152,10 @@ export const ROLLUP_SUM_COLUMNS = [
 /** Column sums of usage_rollups over a group. */
 export type RollupSums = Pick<UsageRollupsTable, (typeof ROLLUP_SUM_COLUMNS)[number]>;
 
+/** Every sum at zero: where a new rollup row or a total starts. */
+export const zeroSums = (): RollupSums =>
+  Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums;
+
 export interface UsageLatencyRollupsTable {
   bucket_start: number;
   token_id: string;

@@ -1,7 +1,9 @@
 /**
  * What the two dialects' errors mean, in one place (SQLite's codes from better-sqlite3, PostgreSQL's
- * SQLSTATEs and node-postgres's own errors). Imports nothing, so the error catalogue can map these
- * without depending on the rest of the store.
+ * SQLSTATEs and node-postgres's own errors). Imports nothing. The store only says what an error
+ * means; whoever meets one turns an outage into the catalogue's `errors.storeUnavailable(kind)`:
+ * the server's error handler, and the services the proxy reads the store through (the
+ * authenticator, the limiter's spend loader), so a store error never reaches the proxy as such.
  */
 
 /** True for a unique-constraint violation in either dialect (SQLite or PostgreSQL 23505). */

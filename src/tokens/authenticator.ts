@@ -7,6 +7,8 @@ import type { LimitRow } from '../limits/limit-fields.js';
 import type { BudgetPeriod, SubjectLimits } from '../limits/limits.js';
 import type { Clock } from '../shared/clock.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
+import type { ProjectRow, TokenRow } from '../store/schema.js';
+import { storeOutage } from '../store/store-errors.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 
 /** Everything the proxy needs about a token, resolved once and then served from memory. */
@@ -71,7 +73,8 @@ export class Authenticator {
 
   /**
    * Resolves a presented token to its identity or throws 401 `invalid_api_key`, reading the store
-   * only on a cache miss. Use `cached` first on the hot path: it answers synchronously.
+   * only on a cache miss (a store that cannot answer: 503 `store_unavailable`, never the driver's
+   * error). Use `cached` first on the hot path: it answers synchronously.
    */
   async authenticate(presented: string): Promise<TokenIdentity> {
     const hash = sha256Hex(presented);
@@ -116,8 +119,16 @@ export class Authenticator {
 
   private async fetch(hash: string): Promise<Entry> {
     const generation = this.generation;
-    const token = await this.tokens.findByHash(hash);
-    const project = token ? await this.projects.findById(token.project_id) : undefined;
+    let token: TokenRow | undefined;
+    let project: ProjectRow | undefined;
+    try {
+      token = await this.tokens.findByHash(hash);
+      project = token ? await this.projects.findById(token.project_id) : undefined;
+    } catch (err) {
+      // A database that cannot answer is a 503 the client may retry, not a failed check.
+      const outage = storeOutage(err);
+      throw outage ? errors.storeUnavailable(outage) : err;
+    }
     if (!token || !project) {
       if (generation === this.generation) this.cache.set(hash, UNKNOWN, { ttl: Math.min(this.opts.cacheTtlMs, 5_000) });
       return UNKNOWN;

@@ -5,7 +5,7 @@ import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
-import type { TokenPatch } from '../store/schema.js';
+import type { NewTokenRow, TokenPatch } from '../store/schema.js';
 import type { TokenFilter, TokensRepo } from '../store/tokens-repo.js';
 import { type TokenView, toTokenView } from './token-view.js';
 
@@ -60,22 +60,8 @@ export class TokensService {
   async issue(input: IssueTokenInput): Promise<TokenView & { token: string }> {
     if (!(await this.projects.findById(input.project_id))) throw errors.notFound('project', input.project_id);
     const now = this.now();
-    const token = generateToken();
-    const row = await this.tokens.insert({
-      id: uuidv7(now),
-      project_id: input.project_id,
-      token_hash: sha256Hex(token),
-      token_hint: maskSecret(token),
-      name: input.name ?? null,
-      is_active: 1,
-      expires_at: this.expiry(input, now) ?? null,
-      revoked_at: null,
-      ...NO_LIMITS,
-      ...limitColumns(input),
-      last_used_at: null,
-      created_at: now,
-      updated_at: now,
-    });
+    const { token, row: newRow } = newToken(input, input.name ?? null, this.expiry(input, now) ?? null, now);
+    const row = await this.tokens.insert(newRow);
     return { ...toTokenView(row, now), token };
   }
 
@@ -87,23 +73,10 @@ export class TokensService {
     const width = String(input.count).length;
     const plaintexts: string[] = [];
     const rows = Array.from({ length: input.count }, (_, i) => {
-      const token = generateToken();
+      const name = input.name_prefix ? `${input.name_prefix}-${String(i + 1).padStart(width, '0')}` : null;
+      const { token, row } = newToken(input, name, expiresAt, now);
       plaintexts.push(token);
-      return {
-        id: uuidv7(now),
-        project_id: input.project_id,
-        token_hash: sha256Hex(token),
-        token_hint: maskSecret(token),
-        name: input.name_prefix ? `${input.name_prefix}-${String(i + 1).padStart(width, '0')}` : null,
-        is_active: 1,
-        expires_at: expiresAt,
-        revoked_at: null,
-        ...NO_LIMITS,
-        ...limitColumns(input),
-        last_used_at: null,
-        created_at: now,
-        updated_at: now,
-      };
+      return row;
     });
     const inserted = await this.tokens.insertMany(rows);
     const plainById = new Map(rows.map((r, i) => [r.id, plaintexts[i] as string]));
@@ -207,4 +180,30 @@ export class TokensService {
     if (at <= now) throw errors.validation('expires_at must be in the future.', 'expires_at');
     return at;
   }
+}
+
+/** A fresh token: its plaintext (shown once, never stored) and the row that stores its hash. */
+function newToken(
+  input: IssueTokenInput | IssueBatchInput,
+  name: string | null,
+  expiresAt: number | null,
+  now: number,
+): { token: string; row: NewTokenRow } {
+  const token = generateToken();
+  const row: NewTokenRow = {
+    id: uuidv7(now),
+    project_id: input.project_id,
+    token_hash: sha256Hex(token),
+    token_hint: maskSecret(token),
+    name,
+    is_active: 1,
+    expires_at: expiresAt,
+    revoked_at: null,
+    ...NO_LIMITS,
+    ...limitColumns(input),
+    last_used_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  return { token, row };
 }

@@ -1,4 +1,10 @@
-import { hourStart, type NewUsageRow, type UsageLatencyRollupsTable, type UsageRollupsTable } from '../store/schema.js';
+import {
+  hourStart,
+  type NewUsageRow,
+  type UsageLatencyRollupsTable,
+  type UsageRollupsTable,
+  zeroSums,
+} from '../store/schema.js';
 import type { SubjectUse, UsageBatch } from '../store/usage-repo.js';
 import { latencyBucket } from './latency-buckets.js';
 
@@ -20,25 +26,7 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     const key = `${bucket}|${r.token_id}|${model}`;
     let g = rollups.get(key);
     if (!g) {
-      g = {
-        bucket_start: bucket,
-        token_id: r.token_id,
-        project_id: r.project_id,
-        model,
-        requests: 0,
-        errors: 0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        total_tokens: 0,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
-        cost_micro_usd: 0,
-        unpriced_requests: 0,
-        estimated_requests: 0,
-        duration_ms_sum: 0,
-        bytes_in: 0,
-        bytes_out: 0,
-      };
+      g = { bucket_start: bucket, token_id: r.token_id, project_id: r.project_id, model, ...zeroSums() };
       rollups.set(key, g);
     }
     g.requests++;

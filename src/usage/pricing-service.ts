@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { errors } from '../errors.js';
 import type { Clock } from '../shared/clock.js';
 import { toIso } from '../shared/clock.js';
 import type { PricingOverrideRow, PricingRepo } from '../store/pricing-repo.js';
@@ -78,8 +78,7 @@ export class PricingService {
   async unset(model: string): Promise<void> {
     const removed = await this.repo.delete(model);
     await this.reload();
-    if (!removed)
-      throw new AppError(404, 'not_found_error', 'not_found', `No pricing override for the model ${model}.`);
+    if (!removed) throw errors.pricingOverrideNotFound(model);
   }
 
   private toView(model: string, source: PriceSource, p: ModelPrice): PriceView {

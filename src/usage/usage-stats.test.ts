@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { zeroSums } from '../store/schema.js';
 import { ceilHour, floorHour, formatMicroUsd, toTotals, type UsageReport, usageCsv } from './usage-stats.js';
 
 const H = 3_600_000;
@@ -22,21 +23,7 @@ describe('usage statistics shaping', () => {
   });
 
   it('derives totals: average duration, null without requests', () => {
-    const zero = {
-      requests: 0,
-      errors: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      total_tokens: 0,
-      cached_tokens: 0,
-      reasoning_tokens: 0,
-      cost_micro_usd: 0,
-      unpriced_requests: 0,
-      estimated_requests: 0,
-      duration_ms_sum: 0,
-      bytes_in: 0,
-      bytes_out: 0,
-    };
+    const zero = zeroSums();
     expect(toTotals(zero)).toMatchObject({ requests: 0, avg_duration_ms: null, cost_usd: '0.000000' });
     expect(toTotals({ ...zero, requests: 3, duration_ms_sum: 10 }).avg_duration_ms).toBe(3.33);
   });

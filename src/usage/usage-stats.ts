@@ -1,5 +1,5 @@
 import { toIso } from '../shared/clock.js';
-import { HOUR, ROLLUP_SUM_COLUMNS } from '../store/schema.js';
+import { HOUR, ROLLUP_SUM_COLUMNS, zeroSums } from '../store/schema.js';
 import type { GroupKey, RollupSums, StatsFilter, StatsGroup, UsageStatsRepo } from '../store/usage-stats-repo.js';
 import { percentileOf } from './latency-buckets.js';
 
@@ -79,8 +79,6 @@ export function formatMicroUsd(micro: number): string {
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 export const ceilHour = (ms: number) => Math.ceil(ms / HOUR) * HOUR;
 
-const emptySums = (): RollupSums => Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums;
-
 function addSums(into: RollupSums, s: RollupSums): void {
   for (const c of ROLLUP_SUM_COLUMNS) into[c] += s[c];
 }
@@ -131,7 +129,7 @@ export class UsageStats {
       this.repo.latency(filter, q.groupBy),
     ]);
 
-    const totals = emptySums();
+    const totals = zeroSums();
     const overallHist = new Map<number, number>();
     const histByGroup = new Map<string, Map<number, number>>();
     for (const l of latencyRows) {
@@ -167,7 +165,7 @@ export class UsageStats {
   /** Lifetime totals of one token or project (what GET /manage/tokens/{id} shows under `usage`). */
   async totalsOf(kind: 'token' | 'project', id: string): Promise<UsageTotals> {
     const rows = await this.repo.sums(kind === 'token' ? { tokenId: id } : { projectId: id });
-    return toTotals(rows[0]?.sums ?? emptySums());
+    return toTotals(rows[0]?.sums ?? zeroSums());
   }
 
   private async names(

@@ -13,16 +13,9 @@ import { toBatch } from '../../src/usage/batch.js';
 import { UsageJournal } from '../../src/usage/journal.js';
 import type { AdmittedUsage } from '../../src/usage/journal-format.js';
 import { replayJournal } from '../../src/usage/journal-replay.js';
-import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
 import { projectRow, tokenRow, usageRow } from '../helpers/rows.js';
-import { serviceAvailable } from '../helpers/services.js';
-
-/** Replaying a journal is idempotent by record id on every dialect: no record is counted twice. */
-const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
-  ['sqlite', async () => sqliteDatabase()],
-  ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
-];
 
 const logger = createLogger({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 26, 9, 30);
@@ -54,7 +47,8 @@ function finished(a: AdmittedUsage): NewUsageRow {
   });
 }
 
-describe.each(dialects)('journal replay on %s', (_name, make) => {
+/** Replaying a journal is idempotent by record id on every dialect: no record is counted twice. */
+describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
   let tdb: TestDatabase | undefined;
   let db: Db;
   let repo: UsageRepo;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config/config.js';
-import { POSTGRES_URL } from './services.js';
+import { POSTGRES_URL, serviceAvailable } from './services.js';
 
 export interface TestDatabase {
   config: DatabaseConfig;
@@ -36,3 +36,13 @@ export async function postgresDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Every dialect the store runs on, declared once: contract suites loop over it with
+ * `describe.each(DIALECTS)`. `make` resolves undefined when the database is not there (the suite
+ * skips; under REQUIRE_SERVICES=1 serviceAvailable throws instead).
+ */
+export const DIALECTS: Array<[name: string, make: () => Promise<TestDatabase | undefined>]> = [
+  ['sqlite', async () => sqliteDatabase()],
+  ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
+];

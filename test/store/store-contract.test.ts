@@ -8,18 +8,12 @@ import { isUniqueViolation } from '../../src/store/store-errors.js';
 import { TokensRepo } from '../../src/store/tokens-repo.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
-import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { projectRow as project, tokenRow as token, usageRow } from '../helpers/rows.js';
-import { serviceAvailable } from '../helpers/services.js';
-
-/** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
-const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
-  ['sqlite', async () => sqliteDatabase()],
-  ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
-];
 
 const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records', '0003-limits-and-rollups', '0004-max-concurrent'];
-describe.each(dialects)('store on %s', (_name, make) => {
+/** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
+describe.each(DIALECTS)('store on %s', (_name, make) => {
   let tdb: TestDatabase | undefined;
   let db: Db;
   let projects: ProjectsRepo;

@@ -16,16 +16,9 @@ import {
 } from '../../src/store/usage-stats-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
 import { latencyBucket } from '../../src/usage/latency-buckets.js';
-import { postgresDatabase, sqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { tokenRow as baseTokenRow, projectRow } from '../helpers/rows.js';
-import { serviceAvailable } from '../helpers/services.js';
 import { recomputeFromRecords } from '../helpers/usage-recompute.js';
-
-/** The statistics, pricing and bulk-token queries, run against SQLite and PostgreSQL alike. */
-const dialects: Array<[string, () => Promise<TestDatabase | undefined>]> = [
-  ['sqlite', async () => sqliteDatabase()],
-  ['postgres', async () => ((await serviceAvailable('postgres')) ? postgresDatabase() : undefined)],
-];
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0); // a Friday, 00:00 UTC
 const DAY = 24 * HOUR;
@@ -55,7 +48,8 @@ function expectSame(actual: Map<string, RollupSums>, expected: Map<string, Recor
   }
 }
 
-describe.each(dialects)('usage statistics, pricing and bulk tokens on %s', (_name, make) => {
+/** The statistics, pricing and bulk-token queries, run against SQLite and PostgreSQL alike. */
+describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_name, make) => {
   let tdb: TestDatabase | undefined;
   let db: Db;
   let stats: UsageStatsRepo;
