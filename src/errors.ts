@@ -228,16 +228,6 @@ export const errors = {
   /** `max_concurrent`: a retry passes once a request in flight ends (advised after 1 s). */
   maxConcurrentReached: (subject: LimitSubject, limit: number, headers: Record<string, string>) =>
     errors.concurrencyLimited(`${whose(subject)} is limited to ${limit} concurrent requests.`, headers),
-  /**
-   * @deprecated The admission 429s by a free code: use requestLimitReached, requestRateExceeded,
-   * tokenRateExceeded, budgetExceeded. Goes once the proxy's refusalError has moved over.
-   */
-  limitReached: (
-    code: 'request_limit_reached' | 'rate_limit_exceeded' | 'tokens_rate_limit_exceeded' | 'budget_exceeded',
-    message: string,
-    headers: Record<string, string>,
-    retryAfterMs?: number,
-  ) => new AppError(code, message, retryAfterMs === undefined ? { headers } : { headers, retryAfterMs }),
 
   endpointNotAllowed: (method: string, path: string) =>
     new AppError('endpoint_not_allowed', `This token may not call ${method} ${path}.`),

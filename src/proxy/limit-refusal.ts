@@ -8,45 +8,27 @@ import type { UpstreamGate } from './upstream-gate.js';
  * A request estimated to cost more than a whole budget can never pass, whatever the period.
  */
 export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd = 0): AppError {
-  const who = r.subject.kind === 'token' ? 'This token' : "This token's project";
-  const headers: Record<string, string> = rateHeaders(rate);
-  const retryAfterMs = r.kind === 'budget' && estimatedCostMicroUsd > r.limit ? undefined : r.retryAfterMs;
+  const headers = rateHeaders(rate);
+  const who = r.subject.kind;
   switch (r.kind) {
     case 'requests':
-      return errors.limitReached(
-        'request_limit_reached',
-        r.limit === 1 ? `${who} has used its 1 request.` : `${who} has used all of its ${r.limit} requests.`,
-        headers,
-      );
+      return errors.requestLimitReached(who, r.limit, headers);
     case 'requests_per_minute':
-      return errors.limitReached(
-        'rate_limit_exceeded',
-        `${who} is limited to ${r.limit} ${r.limit === 1 ? 'request' : 'requests'} per minute.`,
-        headers,
-        retryAfterMs,
-      );
+      return errors.requestRateExceeded(who, r.limit, headers, r.retryAfterMs);
     case 'max_concurrent':
-      return errors.concurrencyLimited(`${who} is limited to ${r.limit} concurrent requests.`, headers);
+      return errors.maxConcurrentReached(who, r.limit, headers);
     case 'tokens_per_minute':
-      return errors.limitReached(
-        'tokens_rate_limit_exceeded',
-        `${who} is limited to ${r.limit} ${r.limit === 1 ? 'token' : 'tokens'} per minute.`,
-        headers,
-        retryAfterMs,
-      );
+      return errors.tokenRateExceeded(who, r.limit, headers, r.retryAfterMs);
     case 'budget':
-      return errors.limitReached(
-        'budget_exceeded',
-        `${who} has reached its budget of $${dollars(r.limit)} for the ${r.subject.budgetPeriod === 'total' ? 'lifetime' : r.subject.budgetPeriod}.`,
+      return errors.budgetExceeded(
+        who,
+        r.limit,
+        r.subject.budgetPeriod,
         headers,
-        retryAfterMs,
+        r.retryAfterMs,
+        estimatedCostMicroUsd,
       );
   }
-}
-
-/** Micro-dollars as dollars, with cents always and sub-cent digits only when set: 2.00, 0.0024. */
-function dollars(micro: number): string {
-  return (micro / 1e6).toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
 }
 
 /** `x-ratelimit-*` headers in OpenAI's format (reset as a duration such as `1.5s` or `6m0s`). */
