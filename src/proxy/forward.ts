@@ -45,9 +45,11 @@ export function forward(
   return deps.authenticator.authenticate(token).then(
     (found) => admitThenForward(pr, found, deps),
     (err: unknown) => {
-      if (!(err instanceof AppError))
+      const appErr = fromUnexpected(err);
+      // A 401 is the client's; a 5xx (the store is down) is the operator's to hear about.
+      if (appErr.status >= 500)
         deps.logger.error({ err: (err as Error).message, request_id: id }, 'token lookup failed');
-      return refuse(pr, err instanceof AppError ? err : fromUnexpected(err), deps.logger, deps.hooks);
+      return refuse(pr, appErr, deps.logger, deps.hooks);
     },
   );
 }
