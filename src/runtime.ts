@@ -15,6 +15,7 @@ import { PricingRepo } from './store/pricing-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
 import { storeOutage } from './store/store-errors.js';
 import { TokensRepo } from './store/tokens-repo.js';
+import { toUsageRow } from './store/usage-record.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
@@ -188,5 +189,5 @@ function usageSink(config: Config, repo: UsageRepo, logger: Logger): UsageSink {
   if (config.database.kind === 'sqlite' && config.database.path !== ':memory:') {
     return new WorkerSink(config.database.path, logger);
   }
-  return { write: (rows) => repo.writeBatch(toBatch(rows)), close: async () => {} };
+  return { write: (records) => repo.writeBatch(toBatch(records.map(toUsageRow))), close: async () => {} };
 }

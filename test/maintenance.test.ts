@@ -6,36 +6,26 @@ import { uuidv7 } from '../src/crypto/ids.js';
 import type { UsageRecord } from '../src/usage/usage-writer.js';
 import { runCli } from './helpers/cli.js';
 import { type ProxyStack, startProxyStack, until } from './helpers/proxy.js';
+import { usageRecord } from './helpers/rows.js';
 import { startTestServer } from './helpers/server.js';
 
 const DAY = 86_400_000;
 const messages = [{ role: 'user' as const, content: 'hi' }];
 
-function record(over: Partial<UsageRecord> & Pick<UsageRecord, 'token_id' | 'project_id' | 'created_at'>): UsageRecord {
-  return {
-    id: uuidv7(over.created_at),
-    request_id: `m-${Math.random()}`,
-    method: 'POST',
-    path: '/v1/chat/completions',
+function record(over: Partial<UsageRecord> & Pick<UsageRecord, 'tokenId' | 'projectId' | 'createdAt'>): UsageRecord {
+  return usageRecord(over.tokenId, over.projectId, {
+    id: uuidv7(over.createdAt),
     model: 'gpt-4o-mini',
-    status: 200,
-    is_stream: 0,
-    prompt_tokens: 10,
-    completion_tokens: 20,
-    total_tokens: 30,
-    cached_tokens: 0,
-    reasoning_tokens: 0,
-    finish_reason: 'stop',
-    upstream_ms: 5,
-    ttfb_ms: 6,
-    duration_ms: 7,
-    bytes_in: 100,
-    bytes_out: 200,
-    error: null,
-    cost_micro_usd: 15,
-    usage_status: 'reported',
+    completionTokens: 20,
+    totalTokens: 30,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    upstreamMs: 5,
+    ttfbMs: 6,
+    durationMs: 7,
+    costMicroUsd: 15,
     ...over,
-  };
+  });
 }
 
 /** Status of one chat completion through the proxy with this token, and the error message if any. */
@@ -70,12 +60,12 @@ describe('maintenance pass (run on demand)', () => {
     const now = Date.now();
     for (let i = 0; i < 2600; i++) {
       runtime.usage.record(
-        record({ token_id: st.tokenId, project_id: st.projectId, created_at: now - 10 * DAY + i * 1000 }),
+        record({ tokenId: st.tokenId, projectId: st.projectId, createdAt: now - 10 * DAY + i * 1000 }),
       );
     }
     for (let i = 0; i < 300; i++) {
       runtime.usage.record(
-        record({ token_id: st.tokenId, project_id: st.projectId, created_at: now - DAY + i * 1000, model: 'o3' }),
+        record({ tokenId: st.tokenId, projectId: st.projectId, createdAt: now - DAY + i * 1000, model: 'o3' }),
       );
     }
     await runtime.usage.flush();
@@ -216,7 +206,7 @@ describe('maintenance in the background (MAINTENANCE_INTERVAL_MS)', () => {
         .where('id', '=', t.id)
         .execute();
       st.s.server.runtime.usage.record(
-        record({ token_id: t.id, project_id: st.projectId, created_at: Date.now() - 30 * DAY }),
+        record({ tokenId: t.id, projectId: st.projectId, createdAt: Date.now() - 30 * DAY }),
       );
       await st.s.server.runtime.usage.flush();
       await new Promise((r) => setTimeout(r, 400));
@@ -253,7 +243,7 @@ describe('llm-proxy maintenance (one pass from the command line)', () => {
       .execute();
     for (let i = 0; i < 1500; i++) {
       s.server.runtime.usage.record(
-        record({ token_id: token.id, project_id: projectId, created_at: Date.now() - 200 * DAY + i }),
+        record({ tokenId: token.id, projectId: projectId, createdAt: Date.now() - 200 * DAY + i }),
       );
     }
     await s.server.runtime.usage.flush();

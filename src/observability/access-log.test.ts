@@ -11,17 +11,17 @@ describe('access log', () => {
     const logger = createLogger({ level: 'info', stream });
     const log = createAccessLog(logger);
     log({
-      request_id: 'r1',
-      token_id: 't1',
-      project_id: 'p1',
+      id: 'r1',
+      tokenId: 't1',
+      projectId: 'p1',
       method: 'POST',
       path: '/v1/x"y\\z',
       status: 200,
       model: 'gpt-"4o"',
-      is_stream: 0,
-      total_tokens: 12,
-      duration_ms: 1.5,
-      upstream_ms: null,
+      stream: false,
+      totalTokens: 12,
+      durationMs: 1.5,
+      upstreamMs: null,
       error: 'client_aborted',
     });
     logger.info({ a: 1 }, 'regular');
@@ -50,17 +50,17 @@ describe('access log', () => {
     stream.on('data', (c: Buffer) => (written += c.toString()));
     const log = createAccessLog(createLogger({ level: 'warn', stream }));
     log({
-      request_id: 'r',
-      token_id: 't',
-      project_id: 'p',
+      id: 'r',
+      tokenId: 't',
+      projectId: 'p',
       method: 'GET',
       path: '/v1/models',
       status: 200,
       model: null,
-      is_stream: 0,
-      total_tokens: null,
-      duration_ms: 1,
-      upstream_ms: 1,
+      stream: false,
+      totalTokens: null,
+      durationMs: 1,
+      upstreamMs: 1,
       error: null,
     });
     expect(written).toBe('');

@@ -7,18 +7,18 @@ import type { Logger } from './logger.js';
  * Strings from outside (path, model) are JSON-escaped.
  */
 export interface AccessEntry {
-  request_id: string;
-  token_id: string;
-  project_id: string;
+  id: string;
+  tokenId: string;
+  projectId: string;
   method: string;
   path: string;
   status: number;
-  model?: string | null;
-  is_stream?: number;
-  total_tokens?: number | null;
-  duration_ms: number;
-  upstream_ms?: number | null;
-  error?: string | null;
+  model: string | null;
+  stream: boolean;
+  totalTokens: number | null;
+  durationMs: number;
+  upstreamMs: number | null;
+  error: string | null;
 }
 
 /**
@@ -32,11 +32,11 @@ export function createAccessLog(logger: Logger): (e: AccessEntry) => void {
   return (e) => {
     if (!logger.isLevelEnabled('info') || !stream) return;
     stream.write(
-      `{"level":"info","time":"${new Date().toISOString()}","service":"llm-proxy","request_id":"${e.request_id}",` +
-        `"token_id":"${e.token_id}","project_id":"${e.project_id}","method":${JSON.stringify(e.method)},` +
-        `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model == null ? 'null' : JSON.stringify(e.model)},` +
-        `"stream":${e.is_stream === 1},"total_tokens":${e.total_tokens ?? null},"duration_ms":${e.duration_ms},` +
-        `"upstream_ms":${e.upstream_ms ?? null}${e.error == null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
+      `{"level":"info","time":"${new Date().toISOString()}","service":"llm-proxy","request_id":"${e.id}",` +
+        `"token_id":"${e.tokenId}","project_id":"${e.projectId}","method":${JSON.stringify(e.method)},` +
+        `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model === null ? 'null' : JSON.stringify(e.model)},` +
+        `"stream":${e.stream},"total_tokens":${e.totalTokens},"duration_ms":${e.durationMs},` +
+        `"upstream_ms":${e.upstreamMs}${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
     );
   };
 }

@@ -1,4 +1,5 @@
 import { type NewUsageRow, RECORD_COLUMN_SET, RECORD_COLUMNS } from '../store/schema.js';
+import { type UsageRecord, usageColumnValues } from '../store/usage-record.js';
 
 /**
  * The usage journal's line format: one JSON array per line, the first element its kind.
@@ -37,35 +38,9 @@ export function admittedLine(a: AdmittedUsage): string {
   return `${JSON.stringify(['a', a.id, a.tokenId, a.projectId, a.method, a.path, a.model, a.estimatedTokens, a.estimatedCostMicroUsd, a.at])}\n`;
 }
 
-/** In RECORD_FIELDS order (journal.test.ts holds the two together); a literal array is the cheapest to build. */
-export function finishedLine(r: NewUsageRow): string {
-  return `${JSON.stringify([
-    'f',
-    r.id,
-    r.request_id,
-    r.token_id,
-    r.project_id,
-    r.method,
-    r.path,
-    r.model ?? null,
-    r.status,
-    r.is_stream,
-    r.prompt_tokens ?? null,
-    r.completion_tokens ?? null,
-    r.total_tokens ?? null,
-    r.cached_tokens ?? null,
-    r.reasoning_tokens ?? null,
-    r.finish_reason ?? null,
-    r.upstream_ms ?? null,
-    r.ttfb_ms ?? null,
-    r.duration_ms,
-    r.bytes_in,
-    r.bytes_out,
-    r.error ?? null,
-    r.cost_micro_usd ?? null,
-    r.usage_status,
-    r.created_at,
-  ])}\n`;
+/** The record's column values in RECORD_FIELDS order (store/usage-record.ts): one array, one stringify. */
+export function finishedLine(r: UsageRecord): string {
+  return `["f",${JSON.stringify(usageColumnValues(r)).slice(1)}\n`;
 }
 
 /** What the segments of a journal say, merged: the latest line per record id wins. */

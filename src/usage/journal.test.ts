@@ -3,17 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { usageRecord } from '../../test/helpers/rows.js';
 import { createLogger } from '../observability/logger.js';
-import type { NewUsageRow } from '../store/schema.js';
+import { toUsageRow, type UsageRecord, usageColumnValues } from '../store/usage-record.js';
 import { UsageJournal } from './journal.js';
-import {
-  type AdmittedUsage,
-  emptyContents,
-  finishedLine,
-  parseSegment,
-  RECORD_FIELDS,
-  unfinishedRecord,
-} from './journal-format.js';
+import { type AdmittedUsage, emptyContents, finishedLine, parseSegment, RECORD_FIELDS } from './journal-format.js';
 
 const logger = createLogger({ level: 'silent' });
 const dirs: string[] = [];
@@ -37,11 +31,8 @@ const admission = (i: number): AdmittedUsage => ({
   estimatedCostMicroUsd: 0,
   at: 1_700_000_000_000 + i,
 });
-const record = (i: number): NewUsageRow => ({
-  ...unfinishedRecord(admission(i)),
-  status: 200,
-  usage_status: 'missing',
-});
+const record = (i: number): UsageRecord =>
+  usageRecord('tok', 'proj', { id: `req-${i}`, createdAt: 1_700_000_000_000 + i, usageStatus: 'missing' });
 
 async function waitFor(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await sleep(5);
@@ -118,11 +109,16 @@ describe('usage journal', () => {
     parseSegment(readFileSync(path.join(dir, file as string), 'utf8'), contents);
     expect(contents.badLines).toBe(1);
     expect(contents.admitted.get('req-1')).toEqual(admission(1));
-    expect(contents.finished.get('req-2')).toEqual(record(2));
-    // Every column goes through the line format.
-    const full = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, typeof record(9)[f] === 'string' ? `v${i}` : i]));
+    expect(contents.finished.get('req-2')).toEqual(toUsageRow(record(2)));
+    // Every field goes through the line format: distinct values, so a swapped column shows.
+    const values = usageColumnValues(record(9));
+    const full = Object.fromEntries(
+      RECORD_FIELDS.map((f, i) => [f, typeof values[i] === 'string' || values[i] === null ? `v${i}` : i]),
+    );
+    full.request_id = full.id as string;
     const back = emptyContents();
-    parseSegment(finishedLine(full as unknown as NewUsageRow), back);
-    expect(back.finished.get('v0')).toEqual(full);
+    parseSegment(`["f",${JSON.stringify(RECORD_FIELDS.map((f) => full[f])).slice(1)}\n`, back);
+    expect(back.finished.get(full.id as string)).toEqual(full);
+    expect(finishedLine(record(9))).toBe(`["f",${JSON.stringify(Object.values(toUsageRow(record(9)))).slice(1)}\n`);
   });
 });

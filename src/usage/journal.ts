@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../observability/logger.js';
-import type { NewUsageRow } from '../store/schema.js';
 import { describeStoreFailure } from '../store/store-errors.js';
+import type { UsageRecord } from '../store/usage-record.js';
 import { type AdmittedUsage, admittedLine, finishedLine, headerLine } from './journal-format.js';
 
 export interface JournalOptions {
@@ -112,7 +112,7 @@ export class UsageJournal {
   }
 
   /** Hot path: queues the record's line for this event-loop turn's write. Call once per record, in queue order. */
-  finished(rec: NewUsageRow, admittedIn: JournalSegment | undefined): void {
+  finished(rec: UsageRecord, admittedIn: JournalSegment | undefined): void {
     if (this.closed) return;
     if (admittedIn) admittedIn.inflight--;
     this.finishedSeq++;

@@ -1,4 +1,4 @@
-import type { NewUsageRow } from '../store/schema.js';
+import type { UsageRecord } from '../store/usage-record.js';
 
 /**
  * Where the usage writer sends its records: the store directly, or a worker thread in front of
@@ -7,6 +7,6 @@ import type { NewUsageRow } from '../store/schema.js';
  * are idempotent by record id; a sink resolves with how many records were new.
  */
 export interface UsageSink {
-  write(rows: NewUsageRow[]): Promise<number>;
+  write(records: UsageRecord[]): Promise<number>;
   close(): Promise<void>;
 }

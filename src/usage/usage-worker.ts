@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqlite } from '../store/sqlite.js';
 import { SqliteUsageWriter } from '../store/sqlite-usage-writer.js';
+import { toUsageRow } from '../store/usage-record.js';
 import { toBatch } from './batch.js';
 import type { WorkerReply, WorkerRequest } from './worker-sink.js';
 
@@ -23,7 +24,7 @@ port.on('message', (msg: WorkerRequest) => {
   }
   let reply: WorkerReply;
   try {
-    reply = { id: msg.id, ok: true, inserted: writer.write(toBatch(msg.rows)) };
+    reply = { id: msg.id, ok: true, inserted: writer.write(toBatch(msg.records.map(toUsageRow))) };
   } catch (err) {
     const e = err as { message?: string; code?: string };
     reply = { id: msg.id, ok: false, message: e.message ?? String(err), code: e.code };

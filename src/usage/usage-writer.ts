@@ -1,12 +1,11 @@
 import type { Logger } from '../observability/logger.js';
-import type { NewUsageRow } from '../store/schema.js';
 import { describeStoreFailure } from '../store/store-errors.js';
+import type { UsageRecord } from '../store/usage-record.js';
 import type { JournalSegment, UsageJournal } from './journal.js';
 import type { AdmittedUsage } from './journal-format.js';
 import type { UsageSink } from './usage-sink.js';
 
-/** A usage record as the proxy produces it: its id is the request id (a UUIDv7, so ids ascend with time). */
-export type UsageRecord = NewUsageRow;
+export type { UsageRecord } from '../store/usage-record.js';
 
 /** What `admitted()` returns and `record()` takes back: where the admission was journaled, if anywhere. */
 export type UsageAdmission = JournalSegment | undefined;
@@ -34,7 +33,7 @@ export interface UsageWriterOptions {
  * replays what the store never confirmed.
  */
 export class UsageWriter {
-  private queue: NewUsageRow[] = [];
+  private queue: UsageRecord[] = [];
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private failures = 0;
@@ -65,7 +64,7 @@ export class UsageWriter {
   /** Hot path: O(1), never waits. `admission` is what `admitted()` returned for this request. */
   record(rec: UsageRecord, admission?: UsageAdmission): void {
     if (this.closed) {
-      this.logger.error({ request_id: rec.request_id }, 'usage record arrived after shutdown: not written');
+      this.logger.error({ request_id: rec.id }, 'usage record arrived after shutdown: not written');
       return;
     }
     this.journal?.finished(rec, admission);

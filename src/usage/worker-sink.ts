@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.js';
-import type { NewUsageRow } from '../store/schema.js';
+import type { UsageRecord } from '../store/usage-record.js';
 import type { UsageSink } from './usage-sink.js';
 
-export type WorkerRequest = { kind: 'write'; id: number; rows: NewUsageRow[] } | { kind: 'close' };
+export type WorkerRequest = { kind: 'write'; id: number; records: UsageRecord[] } | { kind: 'close' };
 export type WorkerReply =
   | { id: number; ok: true; inserted: number }
   | { id: number; ok: false; message: string; code?: string | undefined };
@@ -25,12 +25,12 @@ export class WorkerSink implements UsageSink {
     private readonly logger: Logger,
   ) {}
 
-  write(rows: NewUsageRow[]): Promise<number> {
+  write(records: UsageRecord[]): Promise<number> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: 'write', id, rows } satisfies WorkerRequest);
+      worker.postMessage({ kind: 'write', id, records } satisfies WorkerRequest);
     });
   }
 

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { type Db, openDatabase } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import type { NewUsageRow } from '../../src/store/schema.js';
+import { toUsageRow, type UsageRecord } from '../../src/store/usage-record.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
 import { UsageJournal } from '../../src/usage/journal.js';
@@ -15,7 +16,7 @@ import type { AdmittedUsage } from '../../src/usage/journal-format.js';
 import { replayJournal } from '../../src/usage/journal-replay.js';
 import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
-import { projectRow, tokenRow, usageRow } from '../helpers/rows.js';
+import { projectRow, tokenRow, usageRecord } from '../helpers/rows.js';
 
 const logger = createLogger({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 26, 9, 30);
@@ -34,16 +35,16 @@ function admission(tokenId: string, projectId: string, i: number): AdmittedUsage
   };
 }
 
-function finished(a: AdmittedUsage): NewUsageRow {
-  return usageRow(a.tokenId, a.projectId, {
+function finished(a: AdmittedUsage): UsageRecord {
+  return usageRecord(a.tokenId, a.projectId, {
     id: a.id,
     method: a.method,
     path: a.path,
     // Text that needs escaping survives the line format.
     model: 'gpt-4o-mini-"quoted"\\',
-    is_stream: 1,
-    cached_tokens: 0,
-    created_at: a.at + 5,
+    stream: true,
+    cachedTokens: 0,
+    createdAt: a.at + 5,
   });
 }
 
@@ -119,7 +120,7 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
     expect(segments.length).toBeGreaterThan(1);
 
     // Two of the finished records had reached the store before the crash.
-    expect(await repo.writeBatch(toBatch(admitted.slice(0, 2).map(finished)))).toBe(2);
+    expect(await repo.writeBatch(toBatch(admitted.slice(0, 2).map((a) => toUsageRow(finished(a)))))).toBe(2);
     const copy = dir();
     cpSync(path.join(live, 'journal'), path.join(copy, 'journal'), { recursive: true });
 

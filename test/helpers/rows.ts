@@ -1,5 +1,6 @@
 import { uuidv7 } from '../../src/crypto/ids.js';
 import type { NewProjectRow, NewTokenRow, NewUsageRow } from '../../src/store/schema.js';
+import { toUsageRow, type UsageRecord } from '../../src/store/usage-record.js';
 
 /** Row builders for store-level tests: valid defaults (unique name and hash), any field overridden. */
 const CREATED = 1_700_000_000_000;
@@ -33,34 +34,36 @@ export const tokenRow = (projectId: string, over: Partial<NewTokenRow> = {}): Ne
   ...over,
 });
 
-/** A reported chat completion's usage record of this token and project; its id doubles as the request id. */
+/** A reported chat completion's usage row (usageRecord as the store maps it); its id doubles as the request id. */
 export const usageRow = (tokenId: string, projectId: string, over: Partial<NewUsageRow> = {}): NewUsageRow => {
-  const id = over.id ?? uuidv7();
-  return {
-    id,
-    request_id: id,
-    token_id: tokenId,
-    project_id: projectId,
-    method: 'POST',
-    path: '/v1/chat/completions',
-    model: 'gpt-4o',
-    status: 200,
-    is_stream: 0,
-    prompt_tokens: 10,
-    completion_tokens: 5,
-    total_tokens: 15,
-    cached_tokens: null,
-    reasoning_tokens: null,
-    finish_reason: 'stop',
-    upstream_ms: 1.5,
-    ttfb_ms: 2.25,
-    duration_ms: 3.125,
-    bytes_in: 100,
-    bytes_out: 200,
-    error: null,
-    cost_micro_usd: 7,
-    usage_status: 'reported',
-    created_at: CREATED,
-    ...over,
-  };
+  const row = toUsageRow(usageRecord(tokenId, projectId, over.id === undefined ? {} : { id: over.id }));
+  return { ...row, ...over, request_id: over.request_id ?? row.id };
 };
+
+/** A reported chat completion as the proxy hands it to the usage writer (the domain record). */
+export const usageRecord = (tokenId: string, projectId: string, over: Partial<UsageRecord> = {}): UsageRecord => ({
+  id: uuidv7(),
+  tokenId,
+  projectId,
+  method: 'POST',
+  path: '/v1/chat/completions',
+  model: 'gpt-4o',
+  status: 200,
+  stream: false,
+  promptTokens: 10,
+  completionTokens: 5,
+  totalTokens: 15,
+  cachedTokens: null,
+  reasoningTokens: null,
+  finishReason: 'stop',
+  upstreamMs: 1.5,
+  ttfbMs: 2.25,
+  durationMs: 3.125,
+  bytesIn: 100,
+  bytesOut: 200,
+  error: null,
+  costMicroUsd: 7,
+  usageStatus: 'reported',
+  createdAt: CREATED,
+  ...over,
+});

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/crypto/ids.js';
+import type { UsageStatus } from '../../src/store/usage-record.js';
 import { TOTAL_COLUMNS } from '../../src/usage/usage-stats.js';
 import type { UsageRecord } from '../../src/usage/usage-writer.js';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
@@ -285,36 +286,36 @@ describe('rollups after thousands of random requests equal a recomputation from 
       const tokenId = t === tokenIds.length ? ghost : (tokenIds[t] as string);
       const projectId = (t < 3 ? projectIds[0] : projectIds[1]) as string;
       const status = rand() < 0.08 ? pick([400, 401, 429, 500, 503]) : 200;
-      const usageStatus = status === 200 ? pick(['reported', 'reported', 'estimated', 'missing']) : 'missing';
+      const usageStatus: UsageStatus =
+        status === 200 ? pick(['reported', 'reported', 'estimated', 'missing'] as const) : 'missing';
       const prompt = usageStatus === 'missing' ? null : Math.floor(rand() * 8000);
       const completion = usageStatus === 'missing' ? null : Math.floor(rand() * 1500);
       const model = pick(models);
       const rec: UsageRecord = {
         id: uuidv7(),
-        request_id: `rand-${i}`,
-        token_id: tokenId,
-        project_id: projectId,
+        tokenId: tokenId,
+        projectId: projectId,
         method: 'POST',
         path: pick(['/v1/chat/completions', '/v1/responses', '/v1/embeddings']),
         model,
         status,
-        is_stream: i % 2,
-        prompt_tokens: prompt,
-        completion_tokens: completion,
-        total_tokens: prompt === null ? null : prompt + (completion ?? 0),
-        cached_tokens: prompt === null ? null : Math.floor(prompt * rand() * 0.3),
-        reasoning_tokens: model === 'o3' && completion !== null ? Math.floor(completion * rand()) : null,
-        finish_reason: null,
-        upstream_ms: rand() * 900,
-        ttfb_ms: rand() * 200,
-        duration_ms: rand() * rand() * 20_000,
-        bytes_in: Math.floor(rand() * 20_000),
-        bytes_out: Math.floor(rand() * 80_000),
+        stream: i % 2 === 1,
+        promptTokens: prompt,
+        completionTokens: completion,
+        totalTokens: prompt === null ? null : prompt + (completion ?? 0),
+        cachedTokens: prompt === null ? null : Math.floor(prompt * rand() * 0.3),
+        reasoningTokens: model === 'o3' && completion !== null ? Math.floor(completion * rand()) : null,
+        finishReason: null,
+        upstreamMs: rand() * 900,
+        ttfbMs: rand() * 200,
+        durationMs: rand() * rand() * 20_000,
+        bytesIn: Math.floor(rand() * 20_000),
+        bytesOut: Math.floor(rand() * 80_000),
         error: status === 200 && rand() < 0.03 ? 'stream cut' : null,
-        cost_micro_usd:
+        costMicroUsd:
           model === 'my-llm' || model === null || usageStatus === 'missing' ? null : Math.floor(rand() * 250_000),
-        usage_status: usageStatus,
-        created_at: start + Math.floor(rand() * 5 * DAY_MS),
+        usageStatus,
+        createdAt: start + Math.floor(rand() * 5 * DAY_MS),
       };
       s.server.runtime.usage.record(rec);
     }

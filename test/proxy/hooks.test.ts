@@ -14,7 +14,7 @@ describe('proxy hooks', () => {
       refused: (_pr, err) => seen.push(`refused ${err.status} ${err.code}`),
       upstreamHeaders: (_pr, status) => seen.push(`headers ${status}`),
       firstByte: () => seen.push('first byte'),
-      end: (_pr, rec) => seen.push(`end ${rec.status} ${rec.total_tokens !== null} ${rec.error}`),
+      end: (_pr, rec) => seen.push(`end ${rec.status} ${rec.totalTokens !== null} ${rec.error}`),
     };
     st.s.server.proxy.attach(hooks);
   });
