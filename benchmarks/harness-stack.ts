@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import type { BenchReport } from './result.js';
+import type { BenchReport } from '../src/bench/result.js';
 
 /** A process the harness started and must stop. */
 export interface Child {
@@ -304,10 +304,21 @@ export async function issueBenchToken(
   return { projectId: project.body.id, token: token.body.token };
 }
 
-/** The repository root (one level above dist/ and src/) and the built entry points the runs start. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The repository root: the nearest folder above this file with a package.json. This file runs from
+ * dist-bench/benchmarks/ and, in tests, from benchmarks/, at different depths.
+ */
+export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+/** The built entry points the runs start (`npm run build`). */
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-export const BENCH = path.join(ROOT, 'dist', 'bench', 'main.js');
+export const BENCH = path.join(ROOT, 'dist', 'cli', 'bench-main.js');
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${dir}`);
+  }
+}
 /** The key the mock upstream requires in the benchmark runs (not a real key). */
 export const UPSTREAM_KEY = 'sk-bench-upstream-key-0123456789';
 

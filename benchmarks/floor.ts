@@ -8,13 +8,14 @@
  * worktree of an older commit) to the same rounds, so a change's CPU cost is read in one run.
  * Writes bench/results/floor.{json,md}.
  *
- *   node dist/bench/floor.js [--duration 4s] [--out dir] [--before ../old/dist/cli/main.js]
+ *   node dist-bench/benchmarks/floor.js [--duration 4s] [--out dir] [--before ../old/dist/cli/main.js]
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { BenchReport, RunResult } from '../src/bench/result.js';
 import {
   type Child,
   CLI,
@@ -33,7 +34,6 @@ import {
   waitForOutput,
   writeReport,
 } from './harness-stack.js';
-import type { BenchReport, RunResult } from './result.js';
 
 const FLOOR = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 const CELLS: Array<[string, number]> = [
