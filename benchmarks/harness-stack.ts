@@ -333,13 +333,20 @@ export interface Scenario {
   args: string[];
 }
 
+/** How the mock paces the streamed scenarios: 16 chunks, 1 ms apart (`x-mock-*` request headers). */
+export const STREAM_PACING: Readonly<Record<string, string>> = { 'x-mock-chunks': '16', 'x-mock-chunk-delay-ms': '1' };
+
+/** Headers as the load generator's `-H "Name: value"` arguments. */
+export const headerArgs = (headers: Readonly<Record<string, string>>): string[] =>
+  Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+
 /** The harness's request kinds (`npm run bench` runs each at several concurrencies). */
 export const SCENARIOS: Scenario[] = [
   { name: 'chat', title: 'chat completions, non-streamed', args: ['-e', 'chat'] },
   {
     name: 'chat-stream',
     title: 'chat completions, streamed (16 chunks, 1 ms apart)',
-    args: ['-e', 'chat', '--stream', '-H', 'x-mock-chunks: 16', '-H', 'x-mock-chunk-delay-ms: 1'],
+    args: ['-e', 'chat', '--stream', ...headerArgs(STREAM_PACING)],
   },
   { name: 'embeddings', title: 'embeddings (one input, 1536 dimensions)', args: ['-e', 'embeddings'] },
 ];
