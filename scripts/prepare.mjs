@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { pruneDist } from './prune-dist.mjs';
 
 let tsc;
 try {
@@ -13,4 +14,6 @@ try {
   process.stderr.write('prepare: TypeScript is not installed (dev dependencies omitted): dist/ not built\n');
   process.exit(0);
 }
+// `npm publish` runs prepare too: what it packs must hold no output of a source that is gone.
+pruneDist();
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

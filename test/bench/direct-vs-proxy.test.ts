@@ -1,26 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/bench/result.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
-import { type ServeProcess, spawnServe } from '../helpers/cli.js';
-
-/** `llm-proxy bench` as a user runs it (the standalone entry, same command). */
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.resolve('dist/bench/main.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runBench, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 const UPSTREAM_KEY = 'sk-upstream-bench-e2e-key';
 

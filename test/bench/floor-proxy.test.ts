@@ -15,7 +15,7 @@ let client: OpenAI;
 beforeAll(async () => {
   mock = await startMockUpstream({ apiKey: 'sk-floor-upstream' });
   floor = spawn(process.execPath, [
-    path.resolve('dist/bench/floor-proxy.js'),
+    path.resolve('dist-bench/benchmarks/floor-proxy.js'),
     '--upstream',
     mock.url,
     '--key',

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const CLI = path.resolve('dist/cli/main.js');
+/** `llm-proxy bench` as a user runs it, through its standalone entry (the same command). */
+export const BENCH = path.resolve('dist/cli/bench-main.js');
 
 export interface CliResult {
   code: number | null;
@@ -11,8 +13,17 @@ export interface CliResult {
 
 /** Runs the built CLI to completion. `env` replaces the environment (plus PATH) so the host's settings never leak in. */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return runScript(CLI, args, env, cwd);
+}
+
+/** Runs `llm-proxy bench` (the standalone entry) to completion, in a clean environment like runCli. */
+export function runBench(args: string[]): Promise<CliResult> {
+  return runScript(BENCH, args, {});
+}
+
+function runScript(script: string, args: string[], env: Record<string, string>, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd });
+    const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

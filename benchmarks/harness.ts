@@ -6,7 +6,7 @@
  * alternating rounds by a load generator in a process of its own. Writes bench/results/latest.{json,md}
  * and dated copies.
  *
- *   node dist/bench/harness.js [--quick] [--no-nginx] [--no-hold] [--out dir] [--note text] [--wait-quiet 5m]
+ *   node dist-bench/benchmarks/harness.js [--quick] [--no-nginx] [--no-hold] [--out dir] [--note text] [--wait-quiet 5m]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/bench/units.js';
 import { type CellResult, HARNESS_SCHEMA, type HarnessReport, headline, renderMarkdown } from './harness-report.js';
 import {
   BENCH,
@@ -38,7 +39,6 @@ import {
   waitForHttp,
   waitForOutput,
 } from './harness-stack.js';
-import { parseDuration } from './units.js';
 
 const HOLD: Scenario = {
   name: 'stream-hold',

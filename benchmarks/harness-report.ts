@@ -1,5 +1,5 @@
-import type { Summary } from './histogram.js';
-import type { BenchReport, PairComparison, RunResult } from './result.js';
+import type { Summary } from '../src/bench/histogram.js';
+import type { BenchReport, PairComparison, RunResult } from '../src/bench/result.js';
 
 export const HARNESS_SCHEMA = 'llm-proxy-bench-harness/1';
 

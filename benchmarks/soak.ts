@@ -6,7 +6,7 @@
  * seconds, and writes bench/results/soak.{json,md}: RSS after warm-up, at each quarter and at the
  * end, so growth (a leak) shows as a rising series rather than a plateau.
  *
- *   node dist/bench/soak.js [--requests 1000000] [--concurrency 32] [--out dir]
+ *   node dist-bench/benchmarks/soak.js [--requests 1000000] [--concurrency 32] [--out dir]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

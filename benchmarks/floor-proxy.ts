@@ -6,7 +6,7 @@
  * limits, no usage capture, no logging. `npm run bench:floor` measures it beside the proxy and
  * nginx, so the proxy's own cost reads as the distance from this floor.
  *
- *   node dist/bench/floor-proxy.js --upstream URL --key KEY [--port 0]
+ *   node dist-bench/benchmarks/floor-proxy.js --upstream URL --key KEY [--port 0]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `node dist/bench/main.js …` is `llm-proxy bench …` without the rest of the CLI: the harness and
- * the tests run the load generator through it, in a process of its own.
+ * `node dist/cli/bench-main.js …` is `llm-proxy bench …` without the rest of the CLI: the harness and
+ * the tests run the load generator through it, in a process of its own. It lives in cli/ because it
+ * is a command-line entry: cli imports bench, never the other way round.
  */
 import { Command, CommanderError } from 'commander';
-import { benchCommand } from '../cli/bench-command.js';
-import { CliError } from '../cli/client.js';
+import { benchCommand } from './bench-command.js';
+import { CliError } from './client.js';
 
 const program = new Command('llm-proxy').exitOverride();
 benchCommand(program);

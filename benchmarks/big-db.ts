@@ -6,7 +6,7 @@
  * through the fresh proxy and through the big one, alternating, at c=1 and c=32,
  * and writes bench/results/big-db.{json,md}.
  *
- *   node dist/bench/big-db.js [--tokens 100000] [--records 10000000] [--duration 8s] [--out dir]
+ *   node dist-bench/benchmarks/big-db.js [--tokens 100000] [--records 10000000] [--duration 8s] [--out dir]
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
-import { uuidv7 } from '../crypto/ids.js';
+import type { BenchReport } from '../src/bench/result.js';
+import { uuidv7 } from '../src/crypto/ids.js';
 import {
   BENCH,
   CLI,
@@ -29,7 +30,6 @@ import {
   UPSTREAM_KEY,
   writeReport,
 } from './harness-stack.js';
-import type { BenchReport } from './result.js';
 
 /** Adds `tokens` tokens and `records` usage records (spread over 90 days) to a migrated database. */
 export function seed(file: string, projectId: string, tokens: number, records: number): void {

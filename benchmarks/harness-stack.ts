@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import type { BenchReport } from './result.js';
+import type { BenchReport } from '../src/bench/result.js';
 
 /** A process the harness started and must stop. */
 export interface Child {
@@ -304,10 +304,21 @@ export async function issueBenchToken(
   return { projectId: project.body.id, token: token.body.token };
 }
 
-/** The repository root (one level above dist/ and src/) and the built entry points the runs start. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The repository root: the nearest folder above this file with a package.json. This file runs from
+ * dist-bench/benchmarks/ and, in tests, from benchmarks/, at different depths.
+ */
+export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+/** The built entry points the runs start (`npm run build`). */
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-export const BENCH = path.join(ROOT, 'dist', 'bench', 'main.js');
+export const BENCH = path.join(ROOT, 'dist', 'cli', 'bench-main.js');
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${dir}`);
+  }
+}
 /** The key the mock upstream requires in the benchmark runs (not a real key). */
 export const UPSTREAM_KEY = 'sk-bench-upstream-key-0123456789';
 
@@ -322,13 +333,20 @@ export interface Scenario {
   args: string[];
 }
 
+/** How the mock paces the streamed scenarios: 16 chunks, 1 ms apart (`x-mock-*` request headers). */
+export const STREAM_PACING: Readonly<Record<string, string>> = { 'x-mock-chunks': '16', 'x-mock-chunk-delay-ms': '1' };
+
+/** Headers as the load generator's `-H "Name: value"` arguments. */
+export const headerArgs = (headers: Readonly<Record<string, string>>): string[] =>
+  Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+
 /** The harness's request kinds (`npm run bench` runs each at several concurrencies). */
 export const SCENARIOS: Scenario[] = [
   { name: 'chat', title: 'chat completions, non-streamed', args: ['-e', 'chat'] },
   {
     name: 'chat-stream',
     title: 'chat completions, streamed (16 chunks, 1 ms apart)',
-    args: ['-e', 'chat', '--stream', '-H', 'x-mock-chunks: 16', '-H', 'x-mock-chunk-delay-ms: 1'],
+    args: ['-e', 'chat', '--stream', ...headerArgs(STREAM_PACING)],
   },
   { name: 'embeddings', title: 'embeddings (one input, 1536 dimensions)', args: ['-e', 'embeddings'] },
 ];
