@@ -39,9 +39,10 @@ export class MemoryLimiter implements Limiter {
 
   constructor(private readonly loadSpent: SpentLoader) {}
 
-  async admit(a: Admission): Promise<AdmitResult> {
-    await this.seedBudgets(a);
-    return this.decide(a);
+  /** Synchronous unless a budget's spend for its current period must first be read from the store. */
+  admit(a: Admission): AdmitResult | Promise<AdmitResult> {
+    const seeding = this.seedBudgets(a);
+    return seeding === undefined ? this.decide(a) : seeding.then(() => this.decide(a));
   }
 
   settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
@@ -174,9 +175,12 @@ export class MemoryLimiter implements Limiter {
     };
   }
 
-  /** Loads each budget's spend for its current period once (concurrent requests share the read). */
-  private async seedBudgets(a: Admission): Promise<void> {
-    const pending: Promise<void>[] = [];
+  /**
+   * Loads each budget's spend for its current period once (concurrent requests share the read).
+   * Undefined when every budget is already in memory: the common case allocates nothing.
+   */
+  private seedBudgets(a: Admission): Promise<unknown> | undefined {
+    let pending: Promise<void>[] | undefined;
     for (const s of a.subjects) {
       if (s.budgetMicroUsd === null) continue;
       const period = periodOf(s.budgetPeriod, a.now);
@@ -192,9 +196,10 @@ export class MemoryLimiter implements Limiter {
           .finally(() => this.seeding.delete(bkey));
         this.seeding.set(bkey, p);
       }
-      pending.push(p);
+      if (pending) pending.push(p);
+      else pending = [p];
     }
-    if (pending.length > 0) await Promise.all(pending);
+    return pending && Promise.all(pending);
   }
 }
 
