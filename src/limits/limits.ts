@@ -70,15 +70,24 @@ export type AdmitResult =
 
 /**
  * The limiter: one interface, an in-memory backend now and a shared backend for many instances
- * later. Both run the same algorithms (gcra.ts for the rates, `periodOf` below for budget periods)
- * over the same state, and both decide every limit of every subject of a request as one atomic
- * step: all pass and are charged, or nothing is charged. `max_concurrent` is acquired in that
- * same step and released by `settle`, which every admitted request reaches exactly once (a shared
- * backend would hold each slot as a lease that expires, so an instance that dies cannot keep its
- * slots).
+ * later. Both run the same algorithms over the same state: GCRA for the rates (gcra.ts), and for
+ * budgets the UTC periods of `periodOf` below with spent + reserved checked against the cap in the
+ * backend's decision step (memory-limiter.ts), seeded with the store's spend in the period
+ * (UsageRepo.spentSince). Both decide every limit of every subject of a request as one atomic step:
+ * all pass and are charged, or nothing is charged. `max_concurrent` is acquired in that same step
+ * and released by `settle`, which every admitted request reaches exactly once (a shared backend
+ * would hold each slot as a lease that expires, so an instance that dies cannot keep its slots).
  */
 export interface Limiter {
-  admit(a: Admission): Promise<AdmitResult>;
+  /**
+   * Decides and charges a request. A backend returns a plain result when it can decide
+   * synchronously (the memory backend, once a subject's budget is seeded), and a promise only when
+   * it must wait (a store read, a Redis round trip): the hot path then costs no promise and no
+   * microtask hop. Callers must handle both: `await` works on either; a hot path tests
+   * `result instanceof Promise` first. Failures may come either way: a synchronous throw or a
+   * rejected promise.
+   */
+  admit(a: Admission): AdmitResult | Promise<AdmitResult>;
   /** Replaces the estimate with the actual use and releases the request's in-flight slots (fire and forget; never throws). */
   settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
 }

@@ -21,6 +21,19 @@ interface BudgetState {
   reserved: number;
 }
 
+/** Read-only view of one subject's state in this instance (see MemoryLimiter.inspect). */
+export interface SubjectState {
+  /** Requests admitted, seeded from the persisted request_count; counted with or without a cap. */
+  requests?: number;
+  /** Requests holding an in-flight slot (counted only while max_concurrent is set). */
+  inFlight?: number;
+  /** GCRA theoretical arrival times (epoch ms) of the rate windows; at or before now: a full window. */
+  requestsTat?: number;
+  tokensTat?: number;
+  /** Budget state by period key (`total`, `day:2026-01-31`, `month:2026-01`; see periodOf). */
+  budgets: Record<string, { spentMicroUsd: number; reservedMicroUsd: number }>;
+}
+
 /**
  * In-memory limiter for one instance. Every check and charge for a request happens in one
  * synchronous step, so on one event loop limits are exact under any concurrency. Persisted
@@ -39,9 +52,40 @@ export class MemoryLimiter implements Limiter {
 
   constructor(private readonly loadSpent: SpentLoader) {}
 
-  async admit(a: Admission): Promise<AdmitResult> {
-    await this.seedBudgets(a);
-    return this.decide(a);
+  /** Synchronous unless a budget's spend for its current period must first be read from the store. */
+  admit(a: Admission): AdmitResult | Promise<AdmitResult> {
+    const seeding = this.seedBudgets(a);
+    return seeding === undefined ? this.decide(a) : seeding.then(() => this.decide(a));
+  }
+
+  /**
+   * A copy of what this instance holds for a subject (for tests and the admin UI), or undefined
+   * when it holds nothing. Limits are not held here (each admission brings them), so remaining
+   * amounts are the caller's arithmetic: e.g. `maxRequests - requests`, `budget - spent - reserved`.
+   */
+  inspect(kind: SubjectLimits['kind'], id: string): SubjectState | undefined {
+    const key = `${kind}:${id}`;
+    const state: SubjectState = { budgets: {} };
+    const fields = [
+      ['requests', this.counts],
+      ['inFlight', this.inFlight],
+      ['requestsTat', this.rpm],
+      ['tokensTat', this.tpm],
+    ] as const;
+    let held = false;
+    for (const [field, map] of fields) {
+      const v = map.get(key);
+      if (v === undefined) continue;
+      state[field] = v;
+      held = true;
+    }
+    const prefix = `${key}|`;
+    for (const [bkey, b] of this.budgets) {
+      if (!bkey.startsWith(prefix)) continue;
+      state.budgets[bkey.slice(prefix.length)] = { spentMicroUsd: b.spent, reservedMicroUsd: b.reserved };
+      held = true;
+    }
+    return held ? state : undefined;
   }
 
   settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
@@ -174,9 +218,12 @@ export class MemoryLimiter implements Limiter {
     };
   }
 
-  /** Loads each budget's spend for its current period once (concurrent requests share the read). */
-  private async seedBudgets(a: Admission): Promise<void> {
-    const pending: Promise<void>[] = [];
+  /**
+   * Loads each budget's spend for its current period once (concurrent requests share the read).
+   * Undefined when every budget is already in memory: the common case allocates nothing.
+   */
+  private seedBudgets(a: Admission): Promise<unknown> | undefined {
+    let pending: Promise<void>[] | undefined;
     for (const s of a.subjects) {
       if (s.budgetMicroUsd === null) continue;
       const period = periodOf(s.budgetPeriod, a.now);
@@ -192,9 +239,10 @@ export class MemoryLimiter implements Limiter {
           .finally(() => this.seeding.delete(bkey));
         this.seeding.set(bkey, p);
       }
-      pending.push(p);
+      if (pending) pending.push(p);
+      else pending = [p];
     }
-    if (pending.length > 0) await Promise.all(pending);
+    return pending && Promise.all(pending);
   }
 }
 

@@ -65,6 +65,10 @@ export class Authenticator {
     this.cache = new LRUCache<string, Entry>({
       max: opts.cacheSize,
       ttl: opts.cacheTtlMs,
+      // The TTL runs on the same clock as token expiry, so a test that moves the clock moves both.
+      // No debounce of that clock (lru-cache's default caches it for 1 ms of real time).
+      perf: { now },
+      ttlResolution: 0,
       dispose: (value, key) => {
         if (!('unknown' in value) && this.hashById.get(value.tokenId) === key) this.hashById.delete(value.tokenId);
       },

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
 import type { ProxyInit, ProxyStack } from '../helpers/proxy.js';
 
 /**
@@ -164,18 +165,16 @@ export function costSum(rows: Array<{ cost_micro_usd: number | null }>): number 
 }
 
 /**
- * The in-memory budget state of a subject (white box: what the limiter holds as spent and
- * reserved in the current period), to compare with what the usage records say.
+ * What the in-memory limiter holds as spent and reserved for a subject in a budget period, to
+ * compare with what the usage records say.
  */
 export function budgetState(
   st: ProxyStack,
   kind: 'token' | 'project',
   id: string,
   period = 'total',
-): { spent: number; reserved: number } | undefined {
-  const limiter = st.s.server.runtime.limiter as unknown as {
-    budgets: Map<string, { spent: number; reserved: number }>;
-  };
-  const b = limiter.budgets.get(`${kind}:${id}|${period}`);
-  return b && { ...b };
+): { spentMicroUsd: number; reservedMicroUsd: number } | undefined {
+  const limiter = st.s.server.runtime.limiter;
+  if (!(limiter instanceof MemoryLimiter)) throw new Error('budgetState reads the in-memory limiter');
+  return limiter.inspect(kind, id)?.budgets[period];
 }
