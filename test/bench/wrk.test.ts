@@ -6,13 +6,14 @@ import { CELLS, type Cell } from '../../benchmarks/floor-cells.js';
 import type { Target } from '../../benchmarks/floor-targets.js';
 import { findWrk, wrkGenerator } from '../../benchmarks/wrk.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { unavailable } from '../helpers/services.js';
 
 /**
  * bench:floor's wrk scripts send the request the cells describe and report wrk's counts. wrk is
  * optional (bench:floor falls back to the Node load generator): without it this skips.
  */
 const wrk = findWrk();
-if (!wrk) process.stderr.write('[skip] wrk is not on PATH: skipping the wrk load-generator test\n');
+if (!wrk) unavailable('wrk is not on PATH: skipping the wrk load-generator test');
 
 let mock: MockUpstream;
 let dir: string;
