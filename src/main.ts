@@ -1,12 +1,15 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { createAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
 import { BodyIdleWatch } from './proxy/body-idle.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
+import { metricsHooks } from './proxy/metrics-hooks.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
 import { trackConnections } from './server/connections.js';
+import { metricsRoutes } from './server/metrics-routes.js';
 import type { Clock } from './shared/clock.js';
 import { pingDatabase } from './store/database.js';
 import { VERSION } from './version.js';
@@ -15,6 +18,8 @@ export interface RunningServer {
   url: string;
   app: FastifyInstance;
   runtime: Runtime;
+  /** Where the separate metrics listener (METRICS_LISTEN_ADDR) serves, if one was asked for. */
+  metricsUrl: string | undefined;
   /** The proxy's request handler (attach metrics or tracing hooks to it). */
   proxy: ProxyHandler;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the store. */
@@ -25,7 +30,7 @@ export interface RunningServer {
 export async function createApp(
   runtime: Runtime,
   isShuttingDown: () => boolean,
-): Promise<{ app: FastifyInstance; proxy: ProxyHandler }> {
+): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics }> {
   const { config, logger } = runtime;
   const proxy = createProxyHandler({
     authenticator: runtime.authenticator,
@@ -41,6 +46,14 @@ export async function createApp(
     streamIncludeUsage: config.proxy.streamIncludeUsage,
     now: runtime.clock,
   });
+  const metrics = new Metrics(config.metrics, {
+    inFlight: () => proxy.inFlight,
+    usagePending: () => runtime.usage.pending,
+    usageWritten: () => runtime.usage.written,
+    usageDropped: () => runtime.usage.dropped,
+    tokenCache: () => runtime.authenticator,
+  });
+  proxy.attach(metricsHooks(metrics));
   const app = await buildApp({
     logger,
     manageBodyLimitBytes: config.manage.bodyLimitBytes,
@@ -60,8 +73,9 @@ export async function createApp(
       usageHealth: () => runtime.usage.health(),
       isShuttingDown,
     },
+    metrics: { registry: metrics.registry, managementToken: runtime.secrets.managementToken },
   });
-  return { app, proxy };
+  return { app, proxy, metrics };
 }
 
 /** Composition root: config → logger → store → services → HTTP server. */
@@ -73,14 +87,24 @@ export async function startServer(
   // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
   const runtime = await createRuntime(config, logger, { journal: true, clock });
   let shuttingDown = false;
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
   let proxy: ProxyHandler;
   let connections: ReturnType<typeof trackConnections>;
+  let metricsApp: FastifyInstance | undefined;
   try {
-    ({ app, proxy } = await createApp(runtime, () => shuttingDown));
+    let metrics: Metrics;
+    ({ app, proxy, metrics } = await createApp(runtime, () => shuttingDown));
     connections = trackConnections(app.server);
     await app.listen({ host: config.listen.host, port: config.listen.port });
+    if (config.metrics.listen) {
+      // Only /metrics, without the management token: for a network that only the scraper reaches.
+      metricsApp = Fastify({ logger: false });
+      await metricsApp.register(metricsRoutes, { registry: metrics.registry, managementToken: undefined });
+      await metricsApp.listen({ host: config.metrics.listen.host, port: config.metrics.listen.port });
+    }
   } catch (err) {
+    await metricsApp?.close();
+    await app?.close();
     await runtime.close();
     throw err;
   }
@@ -89,7 +113,12 @@ export async function startServer(
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? 'localhost' : config.listen.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
+  const metricsAddr = metricsApp?.server.address();
+  const metricsUrl =
+    metricsAddr && typeof metricsAddr === 'object'
+      ? `http://${metricsAddr.address}:${metricsAddr.port}/metrics`
+      : undefined;
+  logger.info({ url, metrics: metricsUrl, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
   // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
   runtime.maintenance.start();
 
@@ -109,6 +138,7 @@ export async function startServer(
       try {
         await runtime.maintenance.stop();
         await app.close();
+        await metricsApp?.close();
         // Exchanges cut at the deadline still write their usage record before the writer closes.
         await proxy.drain(1_000);
       } finally {
@@ -121,5 +151,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, app, runtime, proxy, stop };
+  return { url, metricsUrl, app, runtime, proxy, stop };
 }

@@ -18,6 +18,11 @@ export interface Config {
   log: { level: RawConfig['LOG_LEVEL']; file: string | undefined };
   manage: { rateLimitPerMinute: number; bodyLimitBytes: number };
   shutdownTimeoutMs: number;
+  metrics: {
+    listen: { host: string; port: number } | undefined;
+    tokenLabels: boolean;
+    maxLabelValues: number;
+  };
   proxy: {
     bodyLimitBytes: number;
     /** Add stream_options.include_usage to streamed completions and hide the extra usage chunk. */
@@ -91,6 +96,11 @@ export function toConfig(raw: RawConfig): Config {
     log: { level: raw.LOG_LEVEL, file: raw.LOG_FILE },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    metrics: {
+      listen: raw.METRICS_LISTEN_ADDR === undefined ? undefined : parseListenAddr(raw.METRICS_LISTEN_ADDR),
+      tokenLabels: raw.METRICS_TOKEN_LABELS,
+      maxLabelValues: raw.METRICS_MAX_LABEL_VALUES,
+    },
     proxy: {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
       streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,

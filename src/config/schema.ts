@@ -98,6 +98,13 @@ export const configSchema = z.object({
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),
+  // Metrics
+  /** A second listener serving only GET /metrics, without the management token (e.g. cluster-internal). */
+  METRICS_LISTEN_ADDR: text.superRefine(check(listenAddrProblem)).optional(),
+  /** Label proxy metrics with token and project ids too (cost, requests), within METRICS_MAX_LABEL_VALUES. */
+  METRICS_TOKEN_LABELS: bool.default(false),
+  /** Distinct values a metric label (model, token, project) takes before further ones count as `other`. */
+  METRICS_MAX_LABEL_VALUES: int(1).default(200),
   // The proxy path
   PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms().default(10_000),

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { uuidv7 } from '../crypto/ids.js';
 import { forward } from './forward.js';
-import type { ProxyHooks } from './hooks.js';
+import { combineHooks, type ProxyHooks } from './hooks.js';
 import type { ProxyDeps } from './proxy-deps.js';
 
 export interface ProxyHandler {
@@ -14,7 +14,9 @@ export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
   /** Resolves when every admitted exchange has been accounted for, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
-  /** Attaches metrics or tracing to every request from now on (hooks.ts). */
+  /** Requests being served now. */
+  readonly inFlight: number;
+  /** Attaches metrics or tracing to every request from now on, beside what is attached already (hooks.ts). */
   attach(hooks: ProxyHooks): void;
 }
 
@@ -33,8 +35,11 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       inFlight.add(p);
       p.finally(() => inFlight.delete(p));
     },
+    get inFlight() {
+      return inFlight.size;
+    },
     attach(hooks) {
-      deps.hooks = hooks;
+      deps.hooks = combineHooks(deps.hooks, hooks);
     },
     async drain(timeoutMs) {
       if (inFlight.size === 0) return;

@@ -7,6 +7,23 @@ import type { ProxyRequest } from './proxy-request.js';
  * `hooks?.name?.(…)`: with nothing attached, a request pays one property read per point.
  * Hooks run synchronously on the hot path: they must be cheap and must not throw.
  */
+/** Both sets of hooks, `a`'s first at every point. */
+export function combineHooks(a: ProxyHooks | undefined, b: ProxyHooks): ProxyHooks {
+  if (!a) return b;
+  const both: ProxyHooks = {};
+  for (const name of ['start', 'admitted', 'refused', 'upstreamHeaders', 'firstByte', 'end'] as const) {
+    const x = a[name] as ((...args: unknown[]) => void) | undefined;
+    const y = b[name] as ((...args: unknown[]) => void) | undefined;
+    if (x && y)
+      (both as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        x(...args);
+        y(...args);
+      };
+    else if (x || y) (both as Record<string, unknown>)[name] = x ?? y;
+  }
+  return both;
+}
+
 export interface ProxyHooks {
   /** The request reached the proxy (before anything is checked). */
   start?(pr: ProxyRequest): void;

@@ -15,6 +15,7 @@ import { REQUEST_ID_HEADER } from '../proxy/reply.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
 import { answerSpecialRequests, expectsContinue } from './http-events.js';
+import { type MetricsRouteOptions, metricsRoutes } from './metrics-routes.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -22,6 +23,7 @@ export interface AppOptions {
   manage: ManageOptions;
   proxy: ProxyHandler;
   health: HealthOptions;
+  metrics: MetricsRouteOptions;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, opts.health);
+  await app.register(metricsRoutes, opts.metrics);
   await app.register(manageApi, { ...opts.manage, prefix: '/manage' });
   return app;
 }

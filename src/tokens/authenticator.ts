@@ -54,6 +54,9 @@ export class Authenticator {
   private readonly loading = new Map<string, Promise<Entry>>();
   /** Bumped by every invalidation: a read that started before one must not fill the cache. */
   private generation = 0;
+  /** Lookups answered from the cache, and store reads (for metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly tokens: TokensRepo,
@@ -91,7 +94,9 @@ export class Authenticator {
    */
   cached(presented: string): TokenIdentity | undefined {
     const entry = this.cache.get(sha256Hex(presented));
-    return entry === undefined ? undefined : this.check(entry);
+    if (entry === undefined) return undefined;
+    this.hits++;
+    return this.check(entry);
   }
 
   private check(entry: Entry): TokenIdentity {
@@ -123,6 +128,7 @@ export class Authenticator {
 
   private async fetch(hash: string): Promise<Entry> {
     const generation = this.generation;
+    this.misses++;
     let token: TokenRow | undefined;
     let project: ProjectRow | undefined;
     try {

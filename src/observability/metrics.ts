@@ -1,0 +1,209 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Seconds: from a fast refusal to a ten-minute completion. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+/** The proxy's own time per request is counted in microseconds (10 µs to 50 ms). */
+const OVERHEAD_BUCKETS = [10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3];
+
+export interface MetricsOptions {
+  /** Also label cost and requests by token and project id. */
+  tokenLabels: boolean;
+  /** Distinct values per free label (model, token, project) before the rest count as `other`. */
+  maxLabelValues: number;
+}
+
+/** Live values read at scrape time (nothing is counted per request for them). */
+export interface MetricsSources {
+  inFlight(): number;
+  usagePending(): number;
+  usageWritten(): number;
+  usageDropped(): number;
+  tokenCache(): { hits: number; misses: number };
+}
+
+/** One request's end, as the proxy reports it (ids only, never a token or a key). */
+export interface RequestEnd {
+  family: string;
+  method: string;
+  status: number;
+  model: string | null;
+  tokenId: string;
+  projectId: string;
+  durationMs: number;
+  upstreamMs: number | null;
+  ttfbMs: number | null;
+  error: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  cachedTokens: number | null;
+  reasoningTokens: number | null;
+  costMicroUsd: number | null;
+}
+
+/**
+ * The Prometheus registry of one process (prom-client): the proxy's request metrics, the usage
+ * writer's and token cache's state, and Node's process metrics (event-loop lag included). Label
+ * values are bounded: endpoint families and status classes by construction, models, tokens and
+ * projects by `maxLabelValues` (later ones count as `other`).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<string>;
+  private readonly duration: Histogram<string>;
+  private readonly upstream: Histogram<string>;
+  private readonly ttfb: Histogram<string>;
+  private readonly overhead: Histogram<string>;
+  private readonly tokens: Counter<string>;
+  private readonly cost: Counter<string>;
+  private readonly refusals: Counter<string>;
+  private readonly upstreamErrors: Counter<string>;
+  private readonly models: LabelCap;
+  private readonly ids: LabelCap;
+
+  constructor(
+    private readonly opts: MetricsOptions,
+    sources: MetricsSources,
+  ) {
+    const registers = [this.registry];
+    const who = opts.tokenLabels ? ['token_id', 'project_id'] : [];
+    this.models = new LabelCap(opts.maxLabelValues);
+    this.ids = new LabelCap(opts.maxLabelValues);
+    this.requests = new Counter({
+      name: 'llm_proxy_requests_total',
+      help: 'Proxied requests that reached the upstream, by endpoint family, method, status class and model.',
+      labelNames: ['family', 'method', 'status_class', 'model', ...who],
+      registers,
+    });
+    this.duration = histogram('llm_proxy_request_duration_seconds', 'Whole request, as the client saw it.');
+    this.upstream = histogram('llm_proxy_upstream_duration_seconds', 'From sending upstream to its response headers.');
+    this.ttfb = histogram('llm_proxy_time_to_first_byte_seconds', 'From arrival to the first body byte sent back.');
+    this.overhead = new Histogram({
+      name: 'llm_proxy_overhead_seconds',
+      help: "The proxy's own time before a request goes upstream (token, limits, body checks).",
+      labelNames: ['family'],
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'llm_proxy_tokens_total',
+      help: 'Tokens used, by model and kind (input, output, cached, reasoning).',
+      labelNames: ['model', 'kind'],
+      registers,
+    });
+    this.cost = new Counter({
+      name: 'llm_proxy_cost_usd_total',
+      help: 'Cost of the usage recorded, in US dollars, by model.',
+      labelNames: ['model', ...who],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'llm_proxy_refusals_total',
+      help: 'Requests the proxy answered itself, by reason (the error code of docs/api.md).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'llm_proxy_upstream_errors_total',
+      help: 'Upstream failures by kind: the proxy error code (connect, timeout, cut stream) or 4xx/5xx answers.',
+      labelNames: ['kind'],
+      registers,
+    });
+    new Gauge({
+      name: 'llm_proxy_in_flight_requests',
+      help: 'Requests being served now.',
+      registers,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_usage_queue_depth',
+      help: 'Usage records waiting in memory for the store.',
+      registers,
+      collect() {
+        this.set(sources.usagePending());
+      },
+    });
+    counterFrom('llm_proxy_usage_records_written_total', 'Usage records the store confirmed.', sources.usageWritten);
+    counterFrom(
+      'llm_proxy_usage_records_dropped_total',
+      'Usage records dropped from a full queue.',
+      sources.usageDropped,
+    );
+    counterFrom(
+      'llm_proxy_token_cache_hits_total',
+      'Token lookups answered from the cache.',
+      () => sources.tokenCache().hits,
+    );
+    counterFrom(
+      'llm_proxy_token_cache_misses_total',
+      'Token lookups that read the store.',
+      () => sources.tokenCache().misses,
+    );
+    collectDefaultMetrics({ register: this.registry });
+
+    function histogram(name: string, help: string): Histogram<string> {
+      return new Histogram({ name, help, labelNames: ['family'], buckets: DURATION_BUCKETS, registers });
+    }
+    function counterFrom(name: string, help: string, read: () => number): void {
+      // A counter whose value lives elsewhere: set (not incremented) at scrape time.
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    }
+  }
+
+  /** The proxy refused a request itself. */
+  refused(reason: string): void {
+    this.refusals.inc({ reason });
+  }
+
+  /** Time from arrival to admission. */
+  admitted(family: string, overheadMs: number): void {
+    this.overhead.observe({ family }, overheadMs / 1000);
+  }
+
+  /** An admitted request was accounted for. */
+  ended(e: RequestEnd): void {
+    const model = this.models.value(e.model ?? 'none');
+    const statusClass = `${Math.floor(e.status / 100)}xx`;
+    const who: Record<string, string> = this.opts.tokenLabels
+      ? { token_id: this.ids.value(e.tokenId), project_id: this.ids.value(e.projectId) }
+      : {};
+    this.requests.inc({ family: e.family, method: e.method, status_class: statusClass, model, ...who });
+    const family = { family: e.family };
+    this.duration.observe(family, e.durationMs / 1000);
+    if (e.upstreamMs !== null) this.upstream.observe(family, e.upstreamMs / 1000);
+    if (e.ttfbMs !== null) this.ttfb.observe(family, e.ttfbMs / 1000);
+    if (e.promptTokens) this.tokens.inc({ model, kind: 'input' }, e.promptTokens);
+    if (e.completionTokens) this.tokens.inc({ model, kind: 'output' }, e.completionTokens);
+    if (e.cachedTokens) this.tokens.inc({ model, kind: 'cached' }, e.cachedTokens);
+    if (e.reasoningTokens) this.tokens.inc({ model, kind: 'reasoning' }, e.reasoningTokens);
+    if (e.costMicroUsd) this.cost.inc({ model, ...who }, e.costMicroUsd / 1e6);
+    // The upstream's own 4xx/5xx answers, or the proxy's upstream_* codes; a client that left is not one.
+    const kind = e.error?.startsWith('upstream_')
+      ? e.error
+      : e.error === null && e.status >= 400 && e.status < 600
+        ? statusClass
+        : undefined;
+    if (kind) this.upstreamErrors.inc({ kind });
+  }
+}
+
+/** A label's values, at most `cap` distinct ones; the rest are `other`. */
+class LabelCap {
+  private readonly seen = new Set<string>();
+  constructor(private readonly cap: number) {}
+  value(v: string): string {
+    if (this.seen.has(v)) return v;
+    if (this.seen.size >= this.cap) return 'other';
+    this.seen.add(v);
+    return v;
+  }
+}

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { endpointFamily } from './metrics-hooks.js';
+
+describe('endpointFamily', () => {
+  it('names the families and keeps the label set bounded', () => {
+    expect(endpointFamily('/v1/chat/completions')).toBe('chat.completions');
+    expect(endpointFamily('/v1/audio/transcriptions')).toBe('audio.transcriptions');
+    expect(endpointFamily('/v1/files/file-abc/content')).toBe('files');
+    expect(endpointFamily('/v1/responses/resp_1')).toBe('responses');
+    expect(endpointFamily('/v1/chat/anything')).toBe('other');
+    expect(endpointFamily(`/v1/${'x'.repeat(50)}`)).toBe('other');
+    expect(endpointFamily('/v1/')).toBe('other');
+  });
+});

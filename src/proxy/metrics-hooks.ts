@@ -1,0 +1,65 @@
+import { performance } from 'node:perf_hooks';
+import type { Metrics } from '../observability/metrics.js';
+import type { ProxyHooks } from './hooks.js';
+
+/** Endpoint families: the first path segment under /v1 (two for chat, audio and images); others are `other`. */
+const FAMILIES = new Set([
+  'chat.completions',
+  'completions',
+  'embeddings',
+  'responses',
+  'audio.transcriptions',
+  'audio.translations',
+  'audio.speech',
+  'images.generations',
+  'images.edits',
+  'images.variations',
+  'moderations',
+  'models',
+  'files',
+  'uploads',
+  'batches',
+  'fine_tuning',
+  'assistants',
+  'threads',
+  'vector_stores',
+  'realtime',
+  'conversations',
+  'evals',
+  'containers',
+]);
+const TWO_SEGMENTS = new Set(['chat', 'audio', 'images']);
+
+/** `/v1/chat/completions` → `chat.completions`; a bounded set, whatever the path. */
+export function endpointFamily(path: string): string {
+  const parts = path.split('/', 4);
+  const first = parts[2] ?? '';
+  const name = TWO_SEGMENTS.has(first) ? `${first}.${parts[3] ?? ''}` : first;
+  return FAMILIES.has(name) ? name : 'other';
+}
+
+/** The proxy's hooks that feed the Prometheus metrics. */
+export function metricsHooks(metrics: Metrics): ProxyHooks {
+  return {
+    refused: (_pr, err) => metrics.refused(err.code),
+    admitted: (pr) => metrics.admitted(endpointFamily(pr.path), performance.now() - pr.t0),
+    end: (pr, rec) =>
+      metrics.ended({
+        family: endpointFamily(pr.path),
+        method: rec.method,
+        status: rec.status,
+        model: rec.model,
+        tokenId: rec.tokenId,
+        projectId: rec.projectId,
+        durationMs: rec.durationMs,
+        upstreamMs: rec.upstreamMs,
+        ttfbMs: rec.ttfbMs,
+        error: rec.error,
+        promptTokens: rec.promptTokens,
+        completionTokens: rec.completionTokens,
+        cachedTokens: rec.cachedTokens,
+        reasoningTokens: rec.reasoningTokens,
+        costMicroUsd: rec.costMicroUsd,
+      }),
+  };
+}
