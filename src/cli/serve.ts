@@ -36,7 +36,7 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Last, so whoever waits for the banner can signal the process at once.
-  process.stderr.write(banner(server.url, server.runtime.secrets, config));
+  process.stderr.write(banner(server.url, server.metricsUrl, server.runtime.secrets, config));
 }
 
 /**
@@ -61,6 +61,7 @@ function exitOnFatal(logger: Logger): void {
 
 function banner(
   url: string,
+  metricsUrl: string | undefined,
   secrets: { managementToken: string; tokenFile?: string; tokenGenerated: boolean },
   config: Config,
 ): string {
@@ -76,6 +77,7 @@ function banner(
     `  Proxy (base_url):  ${url}/v1`,
     `  Management API:    ${url}/manage   (spec: ${url}/manage/openapi.json)`,
     `  Health:            ${url}/health`,
+    `  Metrics:           ${metricsUrl ?? `${url}/metrics   (with the management token)`}`,
     `  Database:          ${db}`,
     `  Management token:  ${token}`,
     '',
