@@ -51,6 +51,9 @@ export async function createApp(
     usagePending: () => runtime.usage.pending,
     usageWritten: () => runtime.usage.written,
     usageDropped: () => runtime.usage.dropped,
+    usageBatches: () => runtime.usage.batches,
+    usageRetries: () => runtime.usage.retries,
+    upstreams: () => runtime.pools.stats(),
     tokenCache: () => runtime.authenticator,
   });
   proxy.attach(metricsHooks(metrics));

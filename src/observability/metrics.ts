@@ -18,7 +18,18 @@ export interface MetricsSources {
   usagePending(): number;
   usageWritten(): number;
   usageDropped(): number;
+  usageBatches(): number;
+  usageRetries(): number;
+  upstreams(): UpstreamState[];
   tokenCache(): { hits: number; misses: number };
+}
+
+/** An upstream origin's connection slots (the gate in front of its pool). */
+export interface UpstreamState {
+  origin: string;
+  busy: number;
+  queued: number;
+  slots: number;
 }
 
 /** One request's end, as the proxy reports it (ids only, never a token or a key). */
@@ -26,6 +37,8 @@ export interface RequestEnd {
   family: string;
   method: string;
   status: number;
+  /** The response was an event stream (counted in open streams since `streamStarted`). */
+  stream: boolean;
   model: string | null;
   tokenId: string;
   projectId: string;
@@ -57,6 +70,7 @@ export class Metrics {
   private readonly cost: Counter<string>;
   private readonly refusals: Counter<string>;
   private readonly upstreamErrors: Counter<string>;
+  private readonly openStreams: Gauge<string>;
   private readonly models: LabelCap;
   private readonly ids: LabelCap;
 
@@ -108,6 +122,11 @@ export class Metrics {
       labelNames: ['kind'],
       registers,
     });
+    this.openStreams = new Gauge({
+      name: 'llm_proxy_open_streams',
+      help: 'Event-stream responses being sent now.',
+      registers,
+    });
     new Gauge({
       name: 'llm_proxy_in_flight_requests',
       help: 'Requests being served now.',
@@ -125,6 +144,15 @@ export class Metrics {
       },
     });
     counterFrom('llm_proxy_usage_records_written_total', 'Usage records the store confirmed.', sources.usageWritten);
+    counterFrom('llm_proxy_usage_batches_total', 'Usage batches the store confirmed.', sources.usageBatches);
+    counterFrom(
+      'llm_proxy_usage_write_retries_total',
+      'Failed usage writes (the batch stays queued).',
+      sources.usageRetries,
+    );
+    upstreamGauge('llm_proxy_upstream_connections_busy', 'Connection slots of an upstream in use.', (u) => u.busy);
+    upstreamGauge('llm_proxy_upstream_connections_queued', 'Requests waiting for a connection slot.', (u) => u.queued);
+    upstreamGauge('llm_proxy_upstream_connections_max', 'Connection slots per upstream.', (u) => u.slots);
     counterFrom(
       'llm_proxy_usage_records_dropped_total',
       'Usage records dropped from a full queue.',
@@ -144,6 +172,18 @@ export class Metrics {
 
     function histogram(name: string, help: string): Histogram<string> {
       return new Histogram({ name, help, labelNames: ['family'], buckets: DURATION_BUCKETS, registers });
+    }
+    function upstreamGauge(name: string, help: string, read: (u: UpstreamState) => number): void {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['upstream'],
+        registers,
+        collect() {
+          this.reset();
+          for (const u of sources.upstreams()) this.set({ upstream: u.origin }, read(u));
+        },
+      });
     }
     function counterFrom(name: string, help: string, read: () => number): void {
       // A counter whose value lives elsewhere: set (not incremented) at scrape time.
@@ -169,8 +209,14 @@ export class Metrics {
     this.overhead.observe({ family }, overheadMs / 1000);
   }
 
+  /** An event stream started (its upstream headers arrived); `ended` with `stream` closes it. */
+  streamStarted(): void {
+    this.openStreams.inc();
+  }
+
   /** An admitted request was accounted for. */
   ended(e: RequestEnd): void {
+    if (e.stream) this.openStreams.dec();
     const model = this.models.value(e.model ?? 'none');
     const statusClass = `${Math.floor(e.status / 100)}xx`;
     const who: Record<string, string> = this.opts.tokenLabels

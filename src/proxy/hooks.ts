@@ -31,8 +31,8 @@ export interface ProxyHooks {
   admitted?(pr: ProxyRequest): void;
   /** The proxy answered it itself; `err.code` is the reason. */
   refused?(pr: ProxyRequest, err: AppError): void;
-  /** The upstream's status line and headers arrived. */
-  upstreamHeaders?(pr: ProxyRequest, status: number): void;
+  /** The upstream's status line and headers arrived; `stream`: an event stream follows. */
+  upstreamHeaders?(pr: ProxyRequest, status: number, stream: boolean): void;
   /** The first response body byte went to the client. */
   firstByte?(pr: ProxyRequest): void;
   /** The exchange is accounted for: the record says how it ended (status, error, usage, timings). */

@@ -42,12 +42,16 @@ export function endpointFamily(path: string): string {
 export function metricsHooks(metrics: Metrics): ProxyHooks {
   return {
     refused: (_pr, err) => metrics.refused(err.code),
+    upstreamHeaders: (_pr, _status, stream) => {
+      if (stream) metrics.streamStarted();
+    },
     admitted: (pr) => metrics.admitted(endpointFamily(pr.path), performance.now() - pr.t0),
     end: (pr, rec) =>
       metrics.ended({
         family: endpointFamily(pr.path),
         method: rec.method,
         status: rec.status,
+        stream: rec.stream,
         model: rec.model,
         tokenId: rec.tokenId,
         projectId: rec.projectId,

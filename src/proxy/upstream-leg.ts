@@ -88,7 +88,7 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler {
     if (this.stream) list.push('x-accel-buffering', 'no');
     pr.res.writeHead(statusCode, list);
     if (this.stream) pr.res.flushHeaders();
-    this.hooks?.upstreamHeaders?.(pr, statusCode);
+    this.hooks?.upstreamHeaders?.(pr, statusCode, this.stream);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -52,6 +52,16 @@ export class UpstreamPools {
     await Promise.all(upstreams.map((u) => (u.pool.destroyed ? undefined : u.pool.close())));
   }
 
+  /** Per origin: connection slots in use, requests waiting for one, and the slots there are (for metrics). */
+  stats(): { origin: string; busy: number; queued: number; slots: number }[] {
+    return [...this.upstreams].map(([origin, u]) => ({
+      origin,
+      busy: u.gate.active,
+      queued: u.gate.waiting,
+      slots: u.gate.slots,
+    }));
+  }
+
   /** Aborts whatever is still running or waiting (used when the shutdown deadline passes). */
   async destroy(): Promise<void> {
     const upstreams = this.take();

@@ -41,6 +41,9 @@ export class UsageWriter {
   private closed = false;
   dropped = 0;
   written = 0;
+  /** Batches the store confirmed, and failed attempts that leave their batch queued for the next try. */
+  batches = 0;
+  retries = 0;
 
   constructor(
     private readonly sink: UsageSink,
@@ -113,6 +116,7 @@ export class UsageWriter {
         await this.sink.write(batch);
       } catch (err) {
         this.failures++;
+        this.retries++;
         this.lastFailure = describeStoreFailure(err);
         // Log the first failure and then every 60th, not one line per tick while the database is down.
         if (this.failures === 1 || this.failures % 60 === 0) {
@@ -128,6 +132,7 @@ export class UsageWriter {
       this.lastFailure = undefined;
       this.queue.splice(0, batch.length);
       this.written += batch.length;
+      this.batches++;
       this.journal?.stored(batch.length);
     }
   }

@@ -62,6 +62,27 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('sk-llmp-unknown-token');
   });
 
+  it('shows an event stream as open while it is sent, and the upstream connection slots', async () => {
+    const res = await st.proxy('/v1/chat/completions', {
+      ...json({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      headers: { 'content-type': 'application/json', 'x-mock-chunks': '3', 'x-mock-chunk-delay-ms': '300' },
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // the stream has started
+    const during = await scrape();
+    expect(sample(during, 'llm_proxy_open_streams')).toBe(1);
+    expect(sample(during, 'llm_proxy_in_flight_requests')).toBeGreaterThanOrEqual(1);
+    expect(sample(during, 'llm_proxy_upstream_connections_busy')).toBe(1);
+    expect(sample(during, 'llm_proxy_upstream_connections_max')).toBeGreaterThan(0);
+    while (!(await reader.read()).done);
+    await st.recordOf(res);
+    const after = await scrape();
+    expect(sample(after, 'llm_proxy_open_streams')).toBe(0);
+    expect(sample(after, 'llm_proxy_upstream_connections_busy')).toBe(0);
+    expect(sample(after, 'llm_proxy_usage_batches_total')).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'llm_proxy_usage_write_retries_total')).toBe(0);
+  });
+
   it('is served without a token on METRICS_LISTEN_ADDR, and only /metrics there', async () => {
     const url = st.s.server.metricsUrl as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
