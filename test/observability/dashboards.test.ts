@@ -33,7 +33,7 @@ describe('deploy/grafana and deploy/prometheus', () => {
     const labels = new Set<string>(['le']);
     for (const m of exported) {
       names.add(m.name);
-      if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+      if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
     }
     for (const m of metrics.registry.getMetricsAsArray()) {
       for (const l of (m as unknown as { labelNames: string[] }).labelNames ?? []) labels.add(l);
