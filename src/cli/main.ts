@@ -79,7 +79,8 @@ export function buildProgram(): Command {
     const config = configFrom(cmd);
     const { createLogger, flushLogger } = await import('../observability/logger.js');
     const { createRuntime } = await import('../runtime.js');
-    const logger = createLogger({ ...config.log, level: 'warn' });
+    // One-shot commands append to LOG_FILE without rotating it: the server owns its rotation.
+    const logger = createLogger({ ...config.log, level: 'warn', rotation: undefined });
     const runtime = await opened(config, () => createRuntime(config, logger));
     try {
       const n = await runtime.projects.rekey();
@@ -116,7 +117,7 @@ export function buildProgram(): Command {
     const { createLogger, flushLogger } = await import('../observability/logger.js');
     const { createRuntime } = await import('../runtime.js');
     // Quiet for cron: only failures are logged; the summary goes to stdout.
-    const logger = createLogger({ ...config.log, level: 'error' });
+    const logger = createLogger({ ...config.log, level: 'error', rotation: undefined });
     const runtime = await opened(config, () => createRuntime(config, logger));
     try {
       const report = await runtime.maintenance.runOnce();

@@ -15,7 +15,11 @@ export interface Config {
   autoMigrate: boolean;
   openaiApiUrl: string;
   encryption: { key: string | undefined; previous: string[]; required: boolean };
-  log: { level: RawConfig['LOG_LEVEL']; file: string | undefined };
+  log: {
+    level: RawConfig['LOG_LEVEL'];
+    file: string | undefined;
+    rotation: { maxBytes: number; intervalMs: number; keep: number };
+  };
   manage: { rateLimitPerMinute: number; bodyLimitBytes: number };
   shutdownTimeoutMs: number;
   metrics: {
@@ -93,7 +97,11 @@ export function toConfig(raw: RawConfig): Config {
         .filter(Boolean),
       required: raw.REQUIRE_ENCRYPTION_KEY,
     },
-    log: { level: raw.LOG_LEVEL, file: raw.LOG_FILE },
+    log: {
+      level: raw.LOG_LEVEL,
+      file: raw.LOG_FILE,
+      rotation: { maxBytes: raw.LOG_ROTATE_BYTES, intervalMs: raw.LOG_ROTATE_INTERVAL_MS, keep: raw.LOG_ROTATE_KEEP },
+    },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
     metrics: {

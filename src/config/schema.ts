@@ -95,6 +95,12 @@ export const configSchema = z.object({
   REQUIRE_ENCRYPTION_KEY: bool.default(false),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FILE: text.optional(),
+  /** LOG_FILE is rotated to LOG_FILE.1 at this size; 0 = never by size. */
+  LOG_ROTATE_BYTES: int().default(104_857_600),
+  /** …and once it is this old; 0 = never by time. */
+  LOG_ROTATE_INTERVAL_MS: ms().default(0),
+  /** Rotated files kept (LOG_FILE.1 … LOG_FILE.N). */
+  LOG_ROTATE_KEEP: int(1).default(10),
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),

@@ -1,4 +1,4 @@
-import { fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { fchmodSync, fstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
@@ -25,9 +25,20 @@ const REDACT_PATHS = [
 const BUFFER_BYTES = 4096;
 const FLUSH_INTERVAL_MS = 250;
 
+/** Rotation of LOG_FILE: at a size, after a time, keeping a number of old files. */
+export interface LogRotation {
+  /** Rotate once the file reaches this many bytes; 0 = never by size. */
+  maxBytes: number;
+  /** Rotate once the file is this old; 0 = never by time. */
+  intervalMs: number;
+  /** Rotated files kept (`file.1` the newest … `file.N`); older ones are deleted. */
+  keep: number;
+}
+
 export interface LoggerOptions {
   level: string;
   file?: string | undefined;
+  rotation?: LogRotation | undefined;
   /** Tests pass a stream to capture output. */
   stream?: NodeJS.WritableStream;
 }
@@ -52,24 +63,40 @@ class LineBatcher {
   /** A block was handed to the asynchronous destination and it has not drained since. */
   private pending = false;
   private waiting: Array<() => void> = [];
-  private readonly dest: Destination;
+  private dest: Destination;
   /** Synchronous destination on the same descriptor, used after the final flush and on exit. */
   private sync: Destination | undefined;
   private failed = false;
+  /** Bytes in the current file, and when it was started (for rotation). */
+  private fileBytes = 0;
+  private fileStarted = Date.now();
+  /** Destinations of rotated files still writing what they were given. */
+  private readonly retiring = new Set<Promise<void>>();
 
-  constructor(private readonly fd: number) {
-    this.dest = pino.destination({ fd, sync: false });
-    this.dest.on('drain', () => {
+  constructor(
+    private fd: number,
+    private readonly file?: string,
+    private readonly rotation?: LogRotation,
+  ) {
+    this.dest = this.destination(fd);
+    if (file) this.fileBytes = fstatSync(fd).size;
+  }
+
+  private destination(fd: number): Destination {
+    const dest = pino.destination({ fd, sync: false });
+    dest.on('drain', () => {
+      if (dest !== this.dest) return;
       this.pending = false;
       this.wake();
     });
-    this.dest.on('error', (err: Error) => {
+    dest.on('error', (err: Error) => {
       // A failing sink must not stop the proxy, nor leave shutdown waiting for bytes that never land.
       if (!this.failed) process.stderr.write(`llm-proxy: writing the log failed: ${err.message}\n`);
       this.failed = true;
       this.pending = false;
       this.wake();
     });
+    return dest;
   }
 
   write(line: string): boolean {
@@ -90,8 +117,12 @@ class LineBatcher {
       this.sync ??= pino.destination({ fd: this.fd, sync: true });
       cb?.();
     };
-    if (this.pending) this.waiting.push(done);
-    else done();
+    const afterRetired = () => {
+      if (this.retiring.size === 0) done();
+      else void Promise.all(this.retiring).then(done);
+    };
+    if (this.pending) this.waiting.push(afterRetired);
+    else afterRetired();
   }
 
   /**
@@ -123,6 +154,54 @@ class LineBatcher {
     // A failed sink may never drain again (EPIPE turns its writes into no-ops).
     if (!this.failed) this.pending = true;
     this.dest.write(block);
+    this.fileBytes += Buffer.byteLength(block);
+    if (this.dueForRotation()) this.rotate();
+  }
+
+  private dueForRotation(): boolean {
+    const r = this.rotation;
+    if (!r || !this.file) return false;
+    return (
+      (r.maxBytes > 0 && this.fileBytes >= r.maxBytes) ||
+      (r.intervalMs > 0 && Date.now() - this.fileStarted >= r.intervalMs)
+    );
+  }
+
+  /**
+   * Renames the file to `file.1` (shifting older ones up, deleting past `keep`) and carries on in
+   * a new file at the path. Writes still in flight land in the renamed file: they go to its
+   * descriptor, not its name. Renames are metadata operations; the writes stay asynchronous.
+   */
+  private rotate(): void {
+    const file = this.file as string;
+    const rotation = this.rotation as LogRotation;
+    try {
+      rmSync(`${file}.${rotation.keep}`, { force: true });
+      for (let i = rotation.keep - 1; i >= 1; i--) {
+        try {
+          renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+        } catch {}
+      }
+      renameSync(file, `${file}.1`);
+      const fd = openLogFile(file);
+      const old = this.dest;
+      // The old destination drains into the renamed file on its own; a flush waits for it.
+      const retired = new Promise<void>((resolve) => {
+        old.once('close', () => resolve());
+        old.once('error', () => resolve());
+      });
+      this.retiring.add(retired);
+      void retired.then(() => this.retiring.delete(retired));
+      old.end();
+      this.fd = fd;
+      this.dest = this.destination(fd);
+      this.pending = false;
+      this.wake();
+    } catch (err) {
+      process.stderr.write(`llm-proxy: rotating the log failed: ${(err as Error).message}\n`);
+    }
+    this.fileBytes = 0;
+    this.fileStarted = Date.now();
   }
 
   private wake(): void {
@@ -173,7 +252,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (opts.stream) return pino(options, opts.stream);
-  const batcher = new LineBatcher(opts.file ? openLogFile(opts.file) : 1);
+  const batcher = opts.file ? new LineBatcher(openLogFile(opts.file), opts.file, opts.rotation) : new LineBatcher(1);
   setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
   if (batchers.size === 0) {
     process.once('exit', () => {
