@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { usageRecord } from '../../test/helpers/rows.js';
 import { createAccessLog } from './access-log.js';
 import { createLogger } from './logger.js';
 
@@ -10,20 +11,17 @@ describe('access log', () => {
     stream.on('data', (c: Buffer) => out.push(c.toString()));
     const logger = createLogger({ level: 'info', stream });
     const log = createAccessLog(logger);
-    log({
-      id: 'r1',
-      tokenId: 't1',
-      projectId: 'p1',
-      method: 'POST',
-      path: '/v1/x"y\\z',
-      status: 200,
-      model: 'gpt-"4o"',
-      stream: false,
-      totalTokens: 12,
-      durationMs: 1.5,
-      upstreamMs: null,
-      error: 'client_aborted',
-    });
+    log(
+      usageRecord('t1', 'p1', {
+        id: 'r1',
+        path: '/v1/x"y\\z',
+        model: 'gpt-"4o"',
+        totalTokens: 12,
+        upstreamMs: null,
+        error: 'client_aborted',
+      }),
+      { ip: '::1', userAgent: `OpenAI/JS 6.0 "quoted" ${'x'.repeat(300)}` },
+    );
     logger.info({ a: 1 }, 'regular');
     const [line, regular] = out
       .join('')
@@ -36,10 +34,19 @@ describe('access log', () => {
       path: '/v1/x"y\\z',
       model: 'gpt-"4o"',
       total_tokens: 12,
+      prompt_tokens: 10,
+      cost_micro_usd: 7,
+      usage_status: 'reported',
+      ttfb_ms: 2.25,
+      bytes_in: 100,
+      bytes_out: 200,
       upstream_ms: null,
+      client_ip: '::1',
       error: 'client_aborted',
       msg: 'proxy request',
     });
+    expect(line.user_agent).toHaveLength(200);
+    expect(line.user_agent.startsWith('OpenAI/JS 6.0 "quoted"')).toBe(true);
     expect(Object.keys(regular)).toEqual(expect.arrayContaining(['level', 'time', 'service', 'msg']));
     expect(Number.isNaN(Date.parse(line.time))).toBe(false);
   });
@@ -49,20 +56,7 @@ describe('access log', () => {
     let written = '';
     stream.on('data', (c: Buffer) => (written += c.toString()));
     const log = createAccessLog(createLogger({ level: 'warn', stream }));
-    log({
-      id: 'r',
-      tokenId: 't',
-      projectId: 'p',
-      method: 'GET',
-      path: '/v1/models',
-      status: 200,
-      model: null,
-      stream: false,
-      totalTokens: null,
-      durationMs: 1,
-      upstreamMs: 1,
-      error: null,
-    });
+    log(usageRecord('t', 'p', { path: '/v1/models' }), { ip: undefined, userAgent: undefined });
     expect(written).toBe('');
   });
 });

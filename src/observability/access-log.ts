@@ -18,7 +18,20 @@ export interface AccessEntry {
   totalTokens: number | null;
   durationMs: number;
   upstreamMs: number | null;
+  ttfbMs: number | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  costMicroUsd: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  usageStatus: string;
   error: string | null;
+}
+
+/** Where the request came from: the peer address and the client's User-Agent (cut to 200 characters). */
+export interface AccessClient {
+  ip: string | undefined;
+  userAgent: string | undefined;
 }
 
 /**
@@ -27,16 +40,20 @@ export interface AccessEntry {
  * pino's generic serialisation and redaction (its fields are ids, numbers and escaped strings
  * by construction, never secrets): about a tenth of the CPU of a regular log call.
  */
-export function createAccessLog(logger: Logger): (e: AccessEntry) => void {
+export function createAccessLog(logger: Logger): (e: AccessEntry, client: AccessClient) => void {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
-  return (e) => {
+  return (e, client) => {
     if (!logger.isLevelEnabled('info') || !stream) return;
     stream.write(
       `{"level":"info","time":"${new Date().toISOString()}","service":"llm-proxy","request_id":"${e.id}",` +
         `"token_id":"${e.tokenId}","project_id":"${e.projectId}","method":${JSON.stringify(e.method)},` +
         `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model === null ? 'null' : JSON.stringify(e.model)},` +
-        `"stream":${e.stream},"total_tokens":${e.totalTokens},"duration_ms":${e.durationMs},` +
-        `"upstream_ms":${e.upstreamMs}${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
+        `"stream":${e.stream},"prompt_tokens":${e.promptTokens},"completion_tokens":${e.completionTokens},` +
+        `"total_tokens":${e.totalTokens},"cost_micro_usd":${e.costMicroUsd},"usage_status":"${e.usageStatus}",` +
+        `"duration_ms":${e.durationMs},"upstream_ms":${e.upstreamMs},"ttfb_ms":${e.ttfbMs},"bytes_in":${e.bytesIn},` +
+        `"bytes_out":${e.bytesOut},"client_ip":${client.ip === undefined ? 'null' : JSON.stringify(client.ip)},` +
+        `"user_agent":${client.userAgent === undefined ? 'null' : JSON.stringify(client.userAgent.slice(0, 200))}` +
+        `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
     );
   };
 }

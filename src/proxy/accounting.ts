@@ -59,7 +59,8 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     createdAt: deps.now(),
   };
   deps.recordUsage(rec, m.journaled);
-  deps.accessLog(rec);
+  const ua = pr.req.headers['user-agent'];
+  deps.accessLog(rec, { ip: pr.req.socket.remoteAddress, userAgent: typeof ua === 'string' ? ua : undefined });
   return rec;
 }
 
