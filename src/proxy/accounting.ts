@@ -60,7 +60,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
   };
   deps.recordUsage(rec, m.journaled);
   const ua = pr.req.headers['user-agent'];
-  deps.accessLog(rec, { ip: pr.req.socket.remoteAddress, userAgent: typeof ua === 'string' ? ua : undefined });
+  deps.accessLog(rec, { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined });
   return rec;
 }
 

@@ -13,6 +13,8 @@ export class ProxyRequest implements SlotWaiter {
   readonly method: string;
   /** The URL path without the query string. */
   readonly path: string;
+  /** The peer's address, read on arrival: a connection that is gone by the end has no socket left. */
+  readonly clientIp: string | undefined;
   /** Set once the token is known. */
   identity: TokenIdentity | undefined;
   /** The client closed its connection before the exchange ended. */
@@ -29,6 +31,7 @@ export class ProxyRequest implements SlotWaiter {
     private continuePending: boolean,
   ) {
     this.method = req.method ?? 'GET';
+    this.clientIp = req.socket?.remoteAddress;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q === -1 ? url : url.slice(0, q);
