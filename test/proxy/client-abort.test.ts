@@ -74,6 +74,17 @@ describe('proxy: client aborts', () => {
     const rec = await st.recordOf(res);
     expect(rec).toMatchObject({ path, status: 200, is_stream: 1, error: 'client_aborted' });
     expect(rec.bytes_out).toBeGreaterThanOrEqual(Buffer.byteLength(read));
+    // The access line is written for it too, with the client's address (read on arrival: its
+    // socket is gone by the end).
+    await until(() => st.s.logs().includes(`"request_id":"${rec.id}"`));
+    const line = JSON.parse(
+      st.s
+        .logs()
+        .split('\n')
+        .find((l) => l.includes(`"request_id":"${rec.id}"`)) as string,
+    );
+    expect(line).toMatchObject({ msg: 'proxy request', error: 'client_aborted' });
+    expect(line.client_ip).toMatch(/127\.0\.0\.1|::1/);
     // Usage never arrived: the record bills what was produced before the abort (a few of the 100
     // text chunks), never the whole stream.
     // (or, if no text had been generated yet, nothing at all).
