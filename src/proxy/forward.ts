@@ -70,8 +70,6 @@ async function admitThenForward(pr: ProxyRequest, identity: TokenIdentity, deps:
 class Exchange implements LegOwner {
   private readonly leg: UpstreamLeg;
   private readonly capture: UsageCapture;
-  private upload: StreamedUpload | undefined;
-  private bytesIn = 0;
   private journaled: UsageAdmission;
   private done: (() => void) | undefined;
   private accounted = false;
@@ -148,12 +146,11 @@ class Exchange implements LegOwner {
     if (!chunked && (length === undefined || length === '0')) return null;
     if (!admitted.body) {
       if (chunked) delete headers['content-length'];
-      this.upload = new StreamedUpload(pr.req, deps.bodyIdle, deps.bodyLimitBytes);
-      this.leg.upload = this.upload;
-      this.bytesIn = this.upload.bytesIn;
-      return this.upload.source();
+      // The leg starts watching it when undici starts sending; its byte count is the record's.
+      const upload = new StreamedUpload(pr.req, deps.bodyIdle, deps.bodyLimitBytes);
+      this.leg.upload = upload;
+      return upload.source();
     }
-    this.bytesIn = admitted.body.bytes.length;
     const rewritten = admitted.includeUsage ? withIncludeUsage(admitted.body) : undefined;
     if (!rewritten) return admitted.body.bytes;
     this.capture.injected = true;
@@ -180,8 +177,9 @@ class Exchange implements LegOwner {
   private finish(status: number, bytesOut: number, error: string | null): void {
     if (this.accounted) return;
     this.accounted = true;
-    this.upload?.stop();
-    const bytesIn = this.upload ? this.upload.bytesIn : this.bytesIn;
+    const { upload } = this.leg;
+    upload?.stop();
+    const bytesIn = upload ? upload.bytesIn : (this.admitted.body?.bytes.length ?? 0);
     const rec = account(
       this.pr,
       this.admitted,
