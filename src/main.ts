@@ -72,6 +72,12 @@ export async function createApp(
     proxy,
     health: {
       version: VERSION,
+      detail: () => ({
+        storeKind: config.database.kind,
+        usage: { ...runtime.usage.health(), written: runtime.usage.written, dropped: runtime.usage.dropped },
+        inFlight: proxy.inFlight,
+        upstreams: runtime.pools.stats(),
+      }),
       checkReady: () => pingDatabase(runtime.db),
       usageHealth: () => runtime.usage.health(),
       isShuttingDown,

@@ -11,8 +11,18 @@ export interface UsageHealth {
   pending: number;
 }
 
+/** What /health shows beyond the version: the state of the store, the queues and the upstreams. */
+export interface HealthDetail {
+  /** `sqlite` or `postgres`. */
+  storeKind: string;
+  usage: UsageHealth & { written: number; dropped: number };
+  inFlight: number;
+  upstreams: { origin: string; busy: number; queued: number; slots: number }[];
+}
+
 export interface HealthOptions {
   version: string;
+  detail: () => HealthDetail;
   /** Throws when a dependency (the database) cannot serve. */
   checkReady: () => Promise<void>;
   /** The usage writer's state: an instance whose accounting cannot be written is not ready. */
@@ -26,11 +36,35 @@ export interface HealthOptions {
  */
 export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): Promise<void> {
   const started = Date.now();
-  app.get('/health', async () => ({
-    status: 'ok',
-    version: opts.version,
-    uptime_seconds: Math.round((Date.now() - started) / 1000),
-  }));
+  // Detail for a person or a dashboard: always 200 while the process serves; `status` says
+  // `degraded` when something is failing. It pings the store but never fails on it (that is /ready).
+  app.get('/health', async () => {
+    const d = opts.detail();
+    let store = 'ok';
+    try {
+      await opts.checkReady();
+    } catch {
+      store = 'unreachable';
+    }
+    const u = d.usage;
+    const degraded = store !== 'ok' || u.failing !== undefined || u.journalFailing !== undefined;
+    return {
+      status: degraded ? 'degraded' : 'ok',
+      version: opts.version,
+      uptime_seconds: Math.round((Date.now() - started) / 1000),
+      draining: opts.isShuttingDown(),
+      store: { kind: d.storeKind, status: store },
+      in_flight: d.inFlight,
+      usage: {
+        pending: u.pending,
+        written: u.written,
+        dropped: u.dropped,
+        failing: u.failing ?? null,
+        journal: !u.journaled ? 'off' : u.journalFailing === undefined ? 'ok' : `failing: ${u.journalFailing}`,
+      },
+      upstreams: d.upstreams.map((x) => ({ origin: x.origin, busy: x.busy, queued: x.queued, slots: x.slots })),
+    };
+  });
   app.get('/live', async () => ({ status: 'ok' }));
   app.get('/ready', async (_req, reply) => {
     if (opts.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' });

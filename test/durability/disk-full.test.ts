@@ -91,6 +91,14 @@ describe('the SQLite disk fills up', () => {
       checks: { database: 'ok', usage_writer: 'failing: disk full (SQLITE_FULL)' },
       usage_pending: 1,
     });
+    // /health still answers 200, with the detail of what is failing.
+    const health = await fetch(`${s.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'degraded',
+      store: { status: 'ok' },
+      usage: { pending: 1, failing: 'disk full (SQLITE_FULL)', journal: 'ok' },
+    });
 
     rmSync(filler);
     await until(() => usage.pending === 0 && usage.health().failing === undefined);
