@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
+import { logsCommand } from './logs-command.js';
 import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
 
 /** Flags shared by commands that open the store themselves; each maps to a setting. */
@@ -138,6 +139,7 @@ export function buildProgram(): Command {
   tokenCommands(program);
   usageCommand(program);
   pricingCommands(program);
+  logsCommand(program);
   mockUpstreamCommand(program);
   chatCommand(program);
   benchCommand(program);

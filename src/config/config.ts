@@ -20,6 +20,8 @@ export interface Config {
     file: string | undefined;
     rotation: { maxBytes: number; intervalMs: number; keep: number };
   };
+  /** The per-request `proxy request` line: sampling of successes, and bodies (off by default). */
+  accessLog: { sampleRate: number; bodies: boolean; bodyMaxBytes: number };
   manage: { rateLimitPerMinute: number; bodyLimitBytes: number };
   shutdownTimeoutMs: number;
   metrics: {
@@ -102,6 +104,7 @@ export function toConfig(raw: RawConfig): Config {
       file: raw.LOG_FILE,
       rotation: { maxBytes: raw.LOG_ROTATE_BYTES, intervalMs: raw.LOG_ROTATE_INTERVAL_MS, keep: raw.LOG_ROTATE_KEEP },
     },
+    accessLog: { sampleRate: raw.LOG_SAMPLE_RATE, bodies: raw.LOG_BODIES, bodyMaxBytes: raw.LOG_BODY_MAX_BYTES },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
     metrics: {

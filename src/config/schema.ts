@@ -23,6 +23,12 @@ const int = (min = 0, max = Number.MAX_SAFE_INTEGER) => {
 /** Milliseconds for a timer: Node turns a delay above 2^31-1 into 1 ms, so that is the ceiling. */
 const ms = (min = 0) => int(min, 2_147_483_647);
 
+/** A fraction from 0 to 1 (0.1 = one in ten). */
+const fraction = () => {
+  const expected = 'expected a number from 0 to 1, e.g. 0.1';
+  return z.coerce.number({ error: expected }).min(0, { error: expected }).max(1, { error: expected });
+};
+
 /** Days of retention: up to a century (further would overflow date arithmetic). */
 const days = () => int(0, 36_500);
 
@@ -101,6 +107,11 @@ export const configSchema = z.object({
   LOG_ROTATE_INTERVAL_MS: ms().default(0),
   /** Rotated files kept (LOG_FILE.1 … LOG_FILE.N). */
   LOG_ROTATE_KEEP: int(1).default(10),
+  /** Fraction of successful proxied requests that get a `proxy request` line; errors always do. */
+  LOG_SAMPLE_RATE: fraction().default(1),
+  /** Log request and response bodies (cut to LOG_BODY_MAX_BYTES, secrets masked) in the request line. */
+  LOG_BODIES: bool.default(false),
+  LOG_BODY_MAX_BYTES: int(1, 1_048_576).default(4096),
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),

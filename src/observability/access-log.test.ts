@@ -60,3 +60,25 @@ describe('access log', () => {
     expect(written).toBe('');
   });
 });
+
+describe('access log sampling', () => {
+  it('drops successes past LOG_SAMPLE_RATE and keeps every failure', () => {
+    const out: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => out.push(c.toString()));
+    const logger = createLogger({ level: 'info', stream });
+    const none = createAccessLog(logger, { sampleRate: 0 });
+    for (let i = 0; i < 50; i++)
+      none(usageRecord('t1', 'p1', { id: `ok-${i}` }), { ip: undefined, userAgent: undefined });
+    none(usageRecord('t1', 'p1', { id: 'bad', status: 503 }), { ip: undefined, userAgent: undefined });
+    none(usageRecord('t1', 'p1', { id: 'cut', error: 'upstream_reset' }), { ip: undefined, userAgent: undefined });
+    const all = createAccessLog(logger, { sampleRate: 1 });
+    all(usageRecord('t1', 'p1', { id: 'kept' }), { ip: undefined, userAgent: undefined });
+    const ids = out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).request_id);
+    expect(ids).toEqual(['bad', 'cut', 'kept']);
+  });
+});

@@ -34,16 +34,33 @@ export interface AccessClient {
   userAgent: string | undefined;
 }
 
+/** Bodies of the exchange as logged (LOG_BODIES): already cut and masked (body-redaction.ts). */
+export interface AccessBodies {
+  request: string | undefined;
+  response: string | undefined;
+}
+
+export interface AccessLogOptions {
+  /** Fraction of successful requests logged (LOG_SAMPLE_RATE); errors always are. */
+  sampleRate: number;
+}
+
 /**
  * The per-request `proxy request` line, written straight to the logger's destination in the same
  * JSON-lines format as every other line. It is the one line per proxied request, so it skips
  * pino's generic serialisation and redaction (its fields are ids, numbers and escaped strings
  * by construction, never secrets): about a tenth of the CPU of a regular log call.
  */
-export function createAccessLog(logger: Logger): (e: AccessEntry, client: AccessClient) => void {
+export function createAccessLog(
+  logger: Logger,
+  opts: AccessLogOptions = { sampleRate: 1 },
+): (e: AccessEntry, client: AccessClient, bodies?: AccessBodies) => void {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
-  return (e, client) => {
+  const rate = opts.sampleRate;
+  return (e, client, bodies) => {
     if (!logger.isLevelEnabled('info') || !stream) return;
+    // Sampling drops successes only: every failure (status >= 400, or a transport error) is logged.
+    if (rate < 1 && e.status < 400 && e.error === null && Math.random() >= rate) return;
     stream.write(
       `{"level":"info","time":"${new Date().toISOString()}","service":"llm-proxy","request_id":"${e.id}",` +
         `"token_id":"${e.tokenId}","project_id":"${e.projectId}","method":${JSON.stringify(e.method)},` +
@@ -53,7 +70,12 @@ export function createAccessLog(logger: Logger): (e: AccessEntry, client: Access
         `"duration_ms":${e.durationMs},"upstream_ms":${e.upstreamMs},"ttfb_ms":${e.ttfbMs},"bytes_in":${e.bytesIn},` +
         `"bytes_out":${e.bytesOut},"client_ip":${client.ip === undefined ? 'null' : JSON.stringify(client.ip)},` +
         `"user_agent":${client.userAgent === undefined ? 'null' : JSON.stringify(client.userAgent.slice(0, 200))}` +
-        `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`},"msg":"proxy request"}\n`,
+        `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +
+        `${bodies === undefined ? '' : bodyMembers(bodies)},"msg":"proxy request"}\n`,
     );
   };
 }
+
+const bodyMembers = (b: AccessBodies) =>
+  `${b.request === undefined ? '' : `,"request_body":${JSON.stringify(b.request)}`}` +
+  `${b.response === undefined ? '' : `,"response_body":${JSON.stringify(b.response)}`}`;

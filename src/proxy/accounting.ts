@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import type { AccessBodies } from '../observability/access-log.js';
+import { loggedBody } from '../observability/body-redaction.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
@@ -60,8 +62,25 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
   };
   deps.recordUsage(rec, m.journaled);
   const ua = pr.req.headers['user-agent'];
-  deps.accessLog(rec, { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined });
+  deps.accessLog(
+    rec,
+    { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined },
+    deps.logBodyMaxBytes > 0 ? loggedBodies(pr, admitted, m, deps.logBodyMaxBytes) : undefined,
+  );
   return rec;
+}
+
+/** LOG_BODIES: both bodies cut and masked; a request body that streamed through unread is shown by size. */
+function loggedBodies(pr: ProxyRequest, admitted: Admitted, m: Measured, max: number): AccessBodies {
+  const type = String(pr.req.headers['content-type'] ?? '');
+  const request = admitted.body
+    ? loggedBody(admitted.body.bytes, type, max)
+    : m.bytesIn === 0
+      ? undefined
+      : `[${m.bytesIn} bytes of ${type || 'unknown type'}, streamed]`;
+  const head = m.capture.responseHead();
+  const response = m.bytesOut === 0 ? undefined : loggedBody(head, m.capture.responseType, max);
+  return { request, response };
 }
 
 /**

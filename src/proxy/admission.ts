@@ -1,6 +1,7 @@
 import { AppError, errors, fromUnexpected } from '../errors.js';
 import { endpointAllowed, modelAllowed } from '../limits/allowlist.js';
 import type { AdmitResult, Ticket } from '../limits/limits.js';
+import { isTextBody } from '../observability/body-redaction.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import type { PricingTable } from '../usage/pricing.js';
 import { refusalError, shareRefusal } from './limit-refusal.js';
@@ -57,7 +58,9 @@ export async function admit(pr: ProxyRequest, identity: TokenIdentity, deps: Pro
   const inspect = needsBody(identity);
   const contentType = String(req.headers['content-type'] ?? '');
   const chunked = req.headers['transfer-encoding'] !== undefined;
-  const plan = bodyPlan(pr.method, pr.path, contentType, declared, chunked, inspect, deps.streamIncludeUsage);
+  // A text body to be logged (LOG_BODIES) is read whole too; uploads and audio stream as always.
+  const toLog = deps.logBodyMaxBytes > 0 && isTextBody(contentType);
+  const plan = bodyPlan(pr.method, pr.path, contentType, declared, chunked, inspect || toLog, deps.streamIncludeUsage);
   let body: RequestBody | undefined;
   if (plan.read) {
     pr.letBodyIn();

@@ -80,7 +80,7 @@ class Exchange implements LegOwner {
     private readonly deps: ProxyDeps,
   ) {
     this.leg = new UpstreamLeg(pr, this, deps.hooks);
-    this.capture = new UsageCapture(this.leg);
+    this.capture = new UsageCapture(this.leg, deps.logBodyMaxBytes);
   }
 
   run(): Promise<void> {

@@ -16,7 +16,15 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
   /** The request had include_usage added: undo it in the stream. */
   injected = false;
 
-  constructor(private readonly inner: Dispatcher.DispatchHandler) {}
+  /** LOG_BODIES: the first bytes of the response as the client got it, and its content type. */
+  private head: Buffer[] | undefined;
+  private headBytes = 0;
+  responseType = '';
+
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandler,
+    private readonly keepBytes = 0,
+  ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
     this.inner.onRequestStart?.(controller, context);
@@ -29,6 +37,7 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     const type = String(headers['content-type'] ?? '');
+    this.responseType = type;
     if (type.startsWith('text/event-stream')) {
       this.sse = new SseUsageSniffer();
       if (this.injected) {
@@ -43,11 +52,25 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.filter) {
       const out = this.filter.transform(chunk);
-      if (out.length > 0) this.inner.onResponseData?.(controller, out);
+      if (out.length > 0) this.pass(controller, out);
       return;
     }
     this.sniffer?.push(chunk);
+    this.pass(controller, chunk);
+  }
+
+  private pass(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.keepBytes > 0 && this.headBytes <= this.keepBytes) {
+      if (!this.head) this.head = [];
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+    }
     this.inner.onResponseData?.(controller, chunk);
+  }
+
+  /** The first LOG_BODY_MAX_BYTES (or more) of the response body, with the total size known to the caller. */
+  responseHead(): Buffer {
+    return this.head ? Buffer.concat(this.head) : Buffer.alloc(0);
   }
 
   onResponseEnd(
@@ -56,7 +79,7 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
   ): void {
     if (this.filter) {
       const rest = this.filter.flush();
-      if (rest.length > 0) this.inner.onResponseData?.(controller, rest);
+      if (rest.length > 0) this.pass(controller, rest);
     }
     this.inner.onResponseEnd?.(controller, trailers);
   }
