@@ -56,6 +56,7 @@ export async function createApp(
     usageRetries: () => runtime.usage.retries,
     upstreams: () => runtime.pools.stats(),
     tokenCache: () => runtime.authenticator,
+    budgets: () => runtime.limiter.budgetUse(runtime.clock()),
   });
   proxy.attach(metricsHooks(metrics));
   const app = await buildApp({

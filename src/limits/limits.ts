@@ -90,6 +90,15 @@ export interface Limiter {
   admit(a: Admission): AdmitResult | Promise<AdmitResult>;
   /** Replaces the estimate with the actual use and releases the request's in-flight slots (fire and forget; never throws). */
   settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
+  /** Each budget's use in its current period, as far as this backend knows (for the metrics). */
+  budgetUse(now: number): BudgetUse[];
+}
+
+/** One budget's use in its current period (1 = all of it committed: spent plus reserved). */
+export interface BudgetUse {
+  kind: SubjectLimits['kind'];
+  id: string;
+  used: number;
 }
 
 /**

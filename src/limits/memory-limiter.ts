@@ -3,6 +3,7 @@ import {
   type Admission,
   type AdmitResult,
   type BudgetPeriod,
+  type BudgetUse,
   type Limiter,
   periodOf,
   type RateState,
@@ -19,6 +20,8 @@ export type SpentLoader = (subject: SubjectLimits, periodStart: number) => Promi
 interface BudgetState {
   spent: number;
   reserved: number;
+  /** The budget the last admission brought (micro-dollars); 0 until one has. */
+  limit: number;
 }
 
 /** Read-only view of one subject's state in this instance (see MemoryLimiter.inspect). */
@@ -56,6 +59,27 @@ export class MemoryLimiter implements Limiter {
   admit(a: Admission): AdmitResult | Promise<AdmitResult> {
     const seeding = this.seedBudgets(a);
     return seeding === undefined ? this.decide(a) : seeding.then(() => this.decide(a));
+  }
+
+  /**
+   * How much of each budget in its current period is committed (spent + reserved) ÷ the budget
+   * the subject's last admission brought, for the metrics. Read at scrape time, never per request.
+   */
+  budgetUse(now: number): BudgetUse[] {
+    const current = new Set(PERIODS.map((p) => periodOf(p, now).key));
+    const out: BudgetUse[] = [];
+    for (const [bkey, b] of this.budgets) {
+      if (b.limit <= 0) continue;
+      const bar = bkey.indexOf('|');
+      if (!current.has(bkey.slice(bar + 1))) continue;
+      const colon = bkey.indexOf(':');
+      out.push({
+        kind: bkey.slice(0, colon) as SubjectLimits['kind'],
+        id: bkey.slice(colon + 1, bar),
+        used: (b.spent + b.reserved) / b.limit,
+      });
+    }
+    return out;
   }
 
   /**
@@ -197,8 +221,10 @@ export class MemoryLimiter implements Limiter {
             rate,
           );
         }
+        const limit = s.budgetMicroUsd;
         plans.push(() => {
           b.reserved += a.estimatedCostMicroUsd;
+          b.limit = limit;
         });
       }
     }
@@ -233,7 +259,7 @@ export class MemoryLimiter implements Limiter {
       if (!p) {
         p = this.loadSpent(s, period.start)
           .then((spent) => {
-            if (!this.budgets.has(bkey)) this.budgets.set(bkey, { spent, reserved: 0 });
+            if (!this.budgets.has(bkey)) this.budgets.set(bkey, { spent, reserved: 0, limit: 0 });
             this.budgeted.add(keyOf(s));
           })
           .finally(() => this.seeding.delete(bkey));

@@ -2,6 +2,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 /** Seconds: from a fast refusal to a ten-minute completion. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+/** Chunks per streamed response, and the longest pause within one (seconds). */
+const CHUNK_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+const GAP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** The proxy's own time per request is counted in microseconds (10 µs to 50 ms). */
 const OVERHEAD_BUCKETS = [10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3];
 
@@ -22,7 +25,12 @@ export interface MetricsSources {
   usageRetries(): number;
   upstreams(): UpstreamState[];
   tokenCache(): { hits: number; misses: number };
+  /** Budgets with their use in the current period (1 = all of it). */
+  budgets(): { kind: string; id: string; used: number }[];
 }
+
+/** Budget use the metrics count subjects at or over. */
+const BUDGET_THRESHOLDS = [0.5, 0.8, 0.9, 1];
 
 /** An upstream origin's connection slots (the gate in front of its pool). */
 export interface UpstreamState {
@@ -51,6 +59,19 @@ export interface RequestEnd {
   cachedTokens: number | null;
   reasoningTokens: number | null;
   costMicroUsd: number | null;
+  /** Event streams: chunks relayed and the longest pause between two (ms); undefined otherwise. */
+  streamChunks: number | undefined;
+  streamMaxGapMs: number | undefined;
+}
+
+/** What an upstream's response said about its rate limits (x-ratelimit-* headers). */
+export interface RateLimitHeadroom {
+  upstream: string;
+  projectId: string;
+  remainingRequests: number | undefined;
+  remainingTokens: number | undefined;
+  limitRequests: number | undefined;
+  limitTokens: number | undefined;
 }
 
 /**
@@ -71,8 +92,13 @@ export class Metrics {
   private readonly refusals: Counter<string>;
   private readonly upstreamErrors: Counter<string>;
   private readonly openStreams: Gauge<string>;
+  private readonly streamChunks: Histogram<string>;
+  private readonly streamGap: Histogram<string>;
+  private readonly ratelimitRemaining: Gauge<string>;
+  private readonly ratelimitLimit: Gauge<string>;
   private readonly models: LabelCap;
   private readonly ids: LabelCap;
+  private readonly upstreams: LabelCap;
 
   constructor(
     private readonly opts: MetricsOptions,
@@ -82,6 +108,7 @@ export class Metrics {
     const who = opts.tokenLabels ? ['token_id', 'project_id'] : [];
     this.models = new LabelCap(opts.maxLabelValues);
     this.ids = new LabelCap(opts.maxLabelValues);
+    this.upstreams = new LabelCap(opts.maxLabelValues);
     this.requests = new Counter({
       name: 'llm_proxy_requests_total',
       help: 'Proxied requests that reached the upstream, by endpoint family, method, status class and model.',
@@ -127,6 +154,33 @@ export class Metrics {
       help: 'Event-stream responses being sent now.',
       registers,
     });
+    this.streamChunks = new Histogram({
+      name: 'llm_proxy_stream_chunks',
+      help: 'Body chunks relayed per event-stream response.',
+      labelNames: ['family'],
+      buckets: CHUNK_BUCKETS,
+      registers,
+    });
+    this.streamGap = new Histogram({
+      name: 'llm_proxy_stream_max_gap_seconds',
+      help: 'The longest pause between two chunks of each event-stream response.',
+      labelNames: ['family'],
+      buckets: GAP_BUCKETS,
+      registers,
+    });
+    const headroomLabels = ['upstream', 'kind', ...(opts.tokenLabels ? ['project_id'] : [])];
+    this.ratelimitRemaining = new Gauge({
+      name: 'llm_proxy_upstream_ratelimit_remaining',
+      help: 'Requests or tokens left in the upstream rate-limit window, as its last response said (x-ratelimit-remaining-*).',
+      labelNames: headroomLabels,
+      registers,
+    });
+    this.ratelimitLimit = new Gauge({
+      name: 'llm_proxy_upstream_ratelimit_limit',
+      help: 'The upstream rate limit per window, as its last response said (x-ratelimit-limit-*).',
+      labelNames: headroomLabels,
+      registers,
+    });
     new Gauge({
       name: 'llm_proxy_in_flight_requests',
       help: 'Requests being served now.',
@@ -168,6 +222,43 @@ export class Metrics {
       'Token lookups that read the store.',
       () => sources.tokenCache().misses,
     );
+    new Gauge({
+      name: 'llm_proxy_budgets_used',
+      help: 'Tokens and projects whose budget use in the current period is at or over the threshold (0.8 = 80%).',
+      labelNames: ['kind', 'threshold'],
+      registers,
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const kind of ['token', 'project']) for (const t of BUDGET_THRESHOLDS) counts.set(`${kind} ${t}`, 0);
+        for (const b of sources.budgets()) {
+          for (const t of BUDGET_THRESHOLDS) {
+            const k = `${b.kind} ${t}`;
+            if (b.used >= t) counts.set(k, (counts.get(k) ?? 0) + 1);
+          }
+        }
+        for (const [k, n] of counts) {
+          const [kind, threshold] = k.split(' ') as [string, string];
+          this.set({ kind, threshold }, n);
+        }
+      },
+    });
+    if (opts.tokenLabels) {
+      const ids = this.ids;
+      new Gauge({
+        name: 'llm_proxy_budget_used_ratio',
+        help: 'Budget use in the current period per token or project (METRICS_TOKEN_LABELS; 1 = all of it).',
+        labelNames: ['kind', 'id'],
+        registers,
+        collect() {
+          this.reset();
+          for (const b of sources.budgets()) {
+            const id = ids.value(b.id);
+            if (id !== 'other') this.set({ kind: b.kind, id }, b.used);
+          }
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry });
 
     function histogram(name: string, help: string): Histogram<string> {
@@ -214,6 +305,20 @@ export class Metrics {
     this.openStreams.inc();
   }
 
+  /**
+   * The upstream's rate-limit headers. Without project labels the gauge holds the latest any
+   * project's key reported for the upstream (keys of one organisation share its limits).
+   */
+  headroom(h: RateLimitHeadroom): void {
+    const base: Record<string, string> = { upstream: this.upstreams.value(h.upstream) };
+    if (this.opts.tokenLabels) base.project_id = this.ids.value(h.projectId);
+    if (h.remainingRequests !== undefined)
+      this.ratelimitRemaining.set({ ...base, kind: 'requests' }, h.remainingRequests);
+    if (h.remainingTokens !== undefined) this.ratelimitRemaining.set({ ...base, kind: 'tokens' }, h.remainingTokens);
+    if (h.limitRequests !== undefined) this.ratelimitLimit.set({ ...base, kind: 'requests' }, h.limitRequests);
+    if (h.limitTokens !== undefined) this.ratelimitLimit.set({ ...base, kind: 'tokens' }, h.limitTokens);
+  }
+
   /** An admitted request was accounted for. */
   ended(e: RequestEnd): void {
     if (e.stream) this.openStreams.dec();
@@ -227,6 +332,10 @@ export class Metrics {
     this.duration.observe(family, e.durationMs / 1000);
     if (e.upstreamMs !== null) this.upstream.observe(family, e.upstreamMs / 1000);
     if (e.ttfbMs !== null) this.ttfb.observe(family, e.ttfbMs / 1000);
+    if (e.streamChunks !== undefined) {
+      this.streamChunks.observe(family, e.streamChunks);
+      if (e.streamChunks > 1) this.streamGap.observe(family, (e.streamMaxGapMs as number) / 1000);
+    }
     if (e.promptTokens) this.tokens.inc({ model, kind: 'input' }, e.promptTokens);
     if (e.completionTokens) this.tokens.inc({ model, kind: 'output' }, e.completionTokens);
     if (e.cachedTokens) this.tokens.inc({ model, kind: 'cached' }, e.cachedTokens);

@@ -186,7 +186,7 @@ class Exchange implements LegOwner {
       { leg: this.leg, capture: this.capture, bytesIn, status, bytesOut, error, journaled: this.journaled },
       this.deps,
     );
-    this.deps.hooks?.end?.(this.pr, rec);
+    this.deps.hooks?.end?.(this.pr, rec, this.leg.stream ? this.leg : undefined);
     this.done?.();
   }
 }

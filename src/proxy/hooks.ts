@@ -24,6 +24,14 @@ export function combineHooks(a: ProxyHooks | undefined, b: ProxyHooks): ProxyHoo
   return both;
 }
 
+/** What an event stream's pacing looked like (the leg measures it for streams only). */
+export interface StreamStats {
+  /** Body chunks relayed to the client. */
+  chunks: number;
+  /** The longest pause between two chunks, in milliseconds (0 with fewer than two). */
+  maxGapMs: number;
+}
+
 export interface ProxyHooks {
   /** The request reached the proxy (before anything is checked). */
   start?(pr: ProxyRequest): void;
@@ -32,9 +40,14 @@ export interface ProxyHooks {
   /** The proxy answered it itself; `err.code` is the reason. */
   refused?(pr: ProxyRequest, err: AppError): void;
   /** The upstream's status line and headers arrived; `stream`: an event stream follows. */
-  upstreamHeaders?(pr: ProxyRequest, status: number, stream: boolean): void;
+  upstreamHeaders?(
+    pr: ProxyRequest,
+    status: number,
+    stream: boolean,
+    headers: Record<string, string | string[] | undefined>,
+  ): void;
   /** The first response body byte went to the client. */
   firstByte?(pr: ProxyRequest): void;
   /** The exchange is accounted for: the record says how it ended (status, error, usage, timings). */
-  end?(pr: ProxyRequest, rec: UsageRecord): void;
+  end?(pr: ProxyRequest, rec: UsageRecord, stream: StreamStats | undefined): void;
 }

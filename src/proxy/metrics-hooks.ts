@@ -42,11 +42,23 @@ export function endpointFamily(path: string): string {
 export function metricsHooks(metrics: Metrics): ProxyHooks {
   return {
     refused: (_pr, err) => metrics.refused(err.code),
-    upstreamHeaders: (_pr, _status, stream) => {
+    upstreamHeaders: (pr, _status, stream, headers) => {
       if (stream) metrics.streamStarted();
+      const remaining = headers['x-ratelimit-remaining-requests'];
+      if (remaining === undefined && headers['x-ratelimit-remaining-tokens'] === undefined) return;
+      const identity = pr.identity;
+      if (!identity) return;
+      metrics.headroom({
+        upstream: identity.upstreamOrigin,
+        projectId: identity.projectId,
+        remainingRequests: count(remaining),
+        remainingTokens: count(headers['x-ratelimit-remaining-tokens']),
+        limitRequests: count(headers['x-ratelimit-limit-requests']),
+        limitTokens: count(headers['x-ratelimit-limit-tokens']),
+      });
     },
     admitted: (pr) => metrics.admitted(endpointFamily(pr.path), performance.now() - pr.t0),
-    end: (pr, rec) =>
+    end: (pr, rec, stream) =>
       metrics.ended({
         family: endpointFamily(pr.path),
         method: rec.method,
@@ -64,6 +76,15 @@ export function metricsHooks(metrics: Metrics): ProxyHooks {
         cachedTokens: rec.cachedTokens,
         reasoningTokens: rec.reasoningTokens,
         costMicroUsd: rec.costMicroUsd,
+        streamChunks: stream?.chunks,
+        streamMaxGapMs: stream?.maxGapMs,
       }),
   };
+}
+
+/** A rate-limit header's number; anything else (absent, repeated, not a number) is no reading. */
+function count(v: string | string[] | undefined): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AppError } from '../errors.js';
 import { responseHeaderList } from './headers.js';
-import type { ProxyHooks } from './hooks.js';
+import type { ProxyHooks, StreamStats } from './hooks.js';
 import type { ProxyRequest } from './proxy-request.js';
 import { REQUEST_ID_HEADER } from './reply.js';
 import type { StreamedUpload } from './upload.js';
@@ -27,7 +27,7 @@ export interface LegOwner {
  * capture, the include_usage filter; later a cache tee) wrap it the way undici's interceptors do.
  * It measures what it sees: times, status, bytes.
  */
-export class UpstreamLeg implements Dispatcher.DispatchHandler {
+export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
   controller: Dispatcher.DispatchController | undefined;
   tSent = 0;
   tHeaders: number | undefined;
@@ -36,6 +36,10 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler {
   /** The response is an event stream. */
   stream = false;
   bytesOut = 0;
+  /** Streams only: chunks relayed, the longest pause between two, and when the last one came. */
+  chunks = 0;
+  maxGapMs = 0;
+  private tLastChunk = 0;
   /** Why a response that had started ended early (the client saw it cut). */
   error: string | null = null;
   /** A body piped upstream as it arrives: watched for stalls from the moment undici starts sending it. */
@@ -88,13 +92,19 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler {
     if (this.stream) list.push('x-accel-buffering', 'no');
     pr.res.writeHead(statusCode, list);
     if (this.stream) pr.res.flushHeaders();
-    this.hooks?.upstreamHeaders?.(pr, statusCode, this.stream);
+    this.hooks?.upstreamHeaders?.(pr, statusCode, this.stream, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.tFirstByte === undefined) {
       this.tFirstByte = performance.now();
       this.hooks?.firstByte?.(this.pr);
+    }
+    if (this.stream) {
+      const t = this.chunks === 0 ? (this.tFirstByte as number) : performance.now();
+      if (this.chunks > 0 && t - this.tLastChunk > this.maxGapMs) this.maxGapMs = t - this.tLastChunk;
+      this.tLastChunk = t;
+      this.chunks++;
     }
     this.bytesOut += chunk.length;
     const { res } = this.pr;

@@ -26,6 +26,7 @@ describe('deploy/grafana and deploy/prometheus', () => {
         usageRetries: () => 0,
         upstreams: () => [],
         tokenCache: () => ({ hits: 0, misses: 0 }),
+        budgets: () => [],
       },
     );
     const exported = await metrics.registry.getMetricsAsJSON();

@@ -75,9 +75,26 @@ describe('GET /metrics', () => {
     expect(sample(during, 'llm_proxy_upstream_connections_busy')).toBe(1);
     expect(sample(during, 'llm_proxy_upstream_connections_max')).toBeGreaterThan(0);
     while (!(await reader.read()).done);
-    await st.recordOf(res);
+    const rec = await st.recordOf(res);
     const after = await scrape();
     expect(sample(after, 'llm_proxy_open_streams')).toBe(0);
+    // Its pacing: chunks relayed, and its longest pause, which lies within first byte → end.
+    const family = { family: 'chat.completions' };
+    expect(sample(after, 'llm_proxy_stream_chunks_count', family)).toBe(1);
+    const chunks = sample(after, 'llm_proxy_stream_chunks_sum', family) as number;
+    expect(chunks).toBeGreaterThanOrEqual(1);
+    expect(chunks).toBeLessThanOrEqual(rec.bytes_out);
+    if (chunks > 1) {
+      expect(sample(after, 'llm_proxy_stream_max_gap_seconds_count', family)).toBe(1);
+      const gap = sample(after, 'llm_proxy_stream_max_gap_seconds_sum', family) as number;
+      expect(gap).toBeGreaterThan(0);
+      expect(gap * 1000).toBeLessThanOrEqual(rec.duration_ms - (rec.ttfb_ms as number) + 0.01);
+    }
+    // The upstream's rate-limit headers (the mock sends a quiet account's values).
+    const upstream = { upstream: new URL(st.mock.url).origin };
+    expect(sample(after, 'llm_proxy_upstream_ratelimit_remaining', { ...upstream, kind: 'requests' })).toBe(9999);
+    expect(sample(after, 'llm_proxy_upstream_ratelimit_remaining', { ...upstream, kind: 'tokens' })).toBe(29999000);
+    expect(sample(after, 'llm_proxy_upstream_ratelimit_limit', { ...upstream, kind: 'tokens' })).toBe(30000000);
     expect(sample(after, 'llm_proxy_upstream_connections_busy')).toBe(0);
     expect(sample(after, 'llm_proxy_usage_batches_total')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'llm_proxy_usage_write_retries_total')).toBe(0);
