@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Where the workers keep the secrets they create and the output they see, for the end-of-run leak
+// scan (test/helpers/secret-watch.ts); the workers inherit it.
+process.env.LLMP_TEST_RUN_DIR ??= mkdtempSync(path.join(tmpdir(), 'llmp-run-'));
 
 export default defineConfig({
   test: {

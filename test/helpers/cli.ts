@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { keepOutput, registerSecret } from './secret-watch.js';
+import { currentTestFile } from './test-file.js';
 
 export const CLI = path.resolve('dist/cli/main.js');
 /** `llm-proxy bench` as a user runs it, through its standalone entry (the same command). */
@@ -21,7 +23,16 @@ export function runBench(args: string[]): Promise<CliResult> {
   return runScript(BENCH, args, {});
 }
 
+/** Secrets a test hands a process through its environment. */
+function registerEnvSecrets(env: Record<string, string>): void {
+  registerSecret(env.MANAGEMENT_TOKEN);
+  registerSecret(env.ENCRYPTION_KEY);
+  for (const k of (env.ENCRYPTION_KEY_PREVIOUS ?? '').split(',')) registerSecret(k.trim());
+}
+
 function runScript(script: string, args: string[], env: Record<string, string>, cwd?: string): Promise<CliResult> {
+  registerEnvSecrets(env);
+  const label = `${currentTestFile()}: ${path.basename(script)} ${args.slice(0, 2).join(' ')}`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd });
     let stdout = '';
@@ -29,7 +40,10 @@ function runScript(script: string, args: string[], env: Record<string, string>, 
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      keepOutput(`${label} (stderr)`, stderr);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -44,6 +58,7 @@ export interface ServeProcess {
 
 /** Starts `llm-proxy serve` as a child process and waits until it is listening. */
 export async function spawnServe(env: Record<string, string>, args: string[] = []): Promise<ServeProcess> {
+  registerEnvSecrets(env);
   const child = spawn(process.execPath, [CLI, 'serve', ...args], {
     env: { PATH: process.env.PATH ?? '', LISTEN_ADDR: '127.0.0.1:0', ...env },
   });
@@ -51,7 +66,13 @@ export async function spawnServe(env: Record<string, string>, args: string[] = [
   let err = '';
   child.stdout?.on('data', (c) => (out += c));
   child.stderr?.on('data', (c) => (err += c));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const label = `${currentTestFile()}: serve`;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      keepOutput(`${label} (stdout and stderr)`, `${out}\n${err}`);
+      resolve(code);
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 20_000);
     const check = () => {

@@ -4,10 +4,12 @@ import OpenAI from 'openai';
 import { type MockUpstream, type MockUpstreamOptions, startMockUpstream } from '../../src/mock-upstream/index.js';
 import type { Clock } from '../../src/shared/clock.js';
 import type { UsageRow } from '../../src/store/schema.js';
+import { registerSecret } from './secret-watch.js';
 import { startTestServer, type TestServer } from './server.js';
 
 /** The project's real upstream key: the mock accepts only this one. */
 export const UPSTREAM_KEY = 'sk-upstream-real-key-4f1c9d2e7a';
+registerSecret(UPSTREAM_KEY);
 
 export interface IssuedToken {
   id: string;

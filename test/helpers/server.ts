@@ -6,6 +6,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { Clock } from '../../src/shared/clock.js';
+import { keepOutput, registerExchangeSecrets, registerSecret } from './secret-watch.js';
+import { currentTestFile } from './test-file.js';
 
 export interface TestServer {
   url: string;
@@ -28,6 +30,8 @@ export async function startTestServer(env: Record<string, string> = {}, clock?: 
   stream.on('data', (c: Buffer) => captured.push(c));
   const server = await startServer(config, createLogger({ level: config.log.level, stream }), clock);
   const managementToken = server.runtime.secrets.managementToken;
+  registerSecret(managementToken);
+  const label = `${currentTestFile()}: server at ${server.url}`;
   const manage: TestServer['manage'] = async (method, route, body) => {
     const res = await fetch(`${server.url}/manage${route}`, {
       method,
@@ -38,7 +42,9 @@ export async function startTestServer(env: Record<string, string> = {}, clock?: 
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    const parsed = text ? JSON.parse(text) : null;
+    registerExchangeSecrets(body, parsed);
+    return { status: res.status, body: parsed, headers: res.headers };
   };
   return {
     url: server.url,
@@ -49,6 +55,7 @@ export async function startTestServer(env: Record<string, string> = {}, clock?: 
     manage,
     stop: async () => {
       await server.stop();
+      keepOutput(label, Buffer.concat(captured).toString('utf8'));
       if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
     },
   };

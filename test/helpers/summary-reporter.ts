@@ -1,7 +1,20 @@
+import { rmSync } from 'node:fs';
+import type { UserConsoleLog } from 'vitest';
 import type { Reporter, TestModule } from 'vitest/node';
+import { scanLeaks } from './secret-watch.js';
 
-/** Ends every run with one machine-readable line: `N passed, N failed, N skipped`. */
+/**
+ * Ends every run with one machine-readable line: `N passed, N failed, N skipped`. Before it, the
+ * whole run's output is searched for every secret the tests created; each one found counts as a
+ * failure (see secret-watch.ts).
+ */
 export default class SummaryReporter implements Reporter {
+  private readonly console: string[] = [];
+
+  onUserConsoleLog(log: UserConsoleLog): void {
+    this.console.push(log.content);
+  }
+
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     let passed = 0;
     let failed = 0;
@@ -15,6 +28,18 @@ export default class SummaryReporter implements Reporter {
       }
       // A file that failed to load has no tests but must still count as a failure.
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+    }
+    const dir = process.env.LLMP_TEST_RUN_DIR;
+    if (dir) {
+      const leaks = scanLeaks(dir, this.console);
+      for (const l of leaks) {
+        process.stdout.write(`\nFAIL secret leaked: ${l.secret.slice(0, 6)}… appears in the output of ${l.where}\n`);
+      }
+      if (leaks.length > 0) {
+        failed += leaks.length;
+        process.exitCode = 1;
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
