@@ -181,7 +181,7 @@ describe('start-up and shutdown (real process)', () => {
         draining: false,
         store: { kind: 'sqlite', status: 'ok' },
         in_flight: 0,
-        usage: { pending: 0, written: 0, dropped: 0, failing: null, journal: 'ok' },
+        usage: { pending: 0, written: 0, dropped: 0, failing: null, writer: 'ok', journal: 'ok' },
         upstreams: [],
       });
       expect((await fetch(`${srv.url}/live`)).status).toBe(200);

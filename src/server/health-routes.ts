@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 export interface UsageHealth {
   /** Set while the last usage write to the store failed (a short, safe description). */
   failing: string | undefined;
+  /** How long the usage write in progress has run (ms); 0 when none is. */
+  writingForMs: number;
   /** Whether admitted requests are journaled (the server: yes; one-shot commands: no). */
   journaled: boolean;
   /** Set while the last write to the crash journal failed. */
@@ -30,6 +32,16 @@ export interface HealthOptions {
   isShuttingDown: () => boolean;
 }
 
+/** A usage write running this long is wedged (a store that stopped answering without a query timeout). */
+export const WEDGED_AFTER_MS = 60_000;
+
+/** The usage writer's state as the probes say it: ok, failing, or wedged. */
+function writerState(u: UsageHealth): string {
+  if (u.failing !== undefined) return `failing: ${u.failing}`;
+  if (u.writingForMs >= WEDGED_AFTER_MS) return `wedged: writing for ${Math.round(u.writingForMs / 1000)} s`;
+  return 'ok';
+}
+
 /**
  * Liveness says the process runs; readiness says it can serve: database reachable, usage
  * accounting being written (store and journal), not draining.
@@ -47,7 +59,8 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       store = 'unreachable';
     }
     const u = d.usage;
-    const degraded = store !== 'ok' || u.failing !== undefined || u.journalFailing !== undefined;
+    const writer = writerState(u);
+    const degraded = store !== 'ok' || writer !== 'ok' || u.journalFailing !== undefined;
     return {
       status: degraded ? 'degraded' : 'ok',
       version: opts.version,
@@ -60,6 +73,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
         written: u.written,
         dropped: u.dropped,
         failing: u.failing ?? null,
+        writer,
         journal: !u.journaled ? 'off' : u.journalFailing === undefined ? 'ok' : `failing: ${u.journalFailing}`,
       },
       upstreams: d.upstreams.map((x) => ({ origin: x.origin, busy: x.busy, queued: x.queued, slots: x.slots })),
@@ -77,14 +91,14 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
     const usage = opts.usageHealth();
     const checks = {
       database,
-      usage_writer: usage.failing === undefined ? 'ok' : `failing: ${usage.failing}`,
+      usage_writer: writerState(usage),
       usage_journal: !usage.journaled
         ? 'off'
         : usage.journalFailing === undefined
           ? 'ok'
           : `failing: ${usage.journalFailing}`,
     };
-    const ready = database === 'ok' && usage.failing === undefined && usage.journalFailing === undefined;
+    const ready = database === 'ok' && checks.usage_writer === 'ok' && usage.journalFailing === undefined;
     return reply
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not_ready', checks, usage_pending: usage.pending });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import { describeStoreFailure } from '../store/store-errors.js';
 import type { UsageRecord } from '../store/usage-record.js';
@@ -13,6 +14,8 @@ export type UsageAdmission = JournalSegment | undefined;
 /** The writer's state for readiness: `failing` is set while the last write attempt failed. */
 export interface UsageWriterHealth {
   failing: string | undefined;
+  /** How long the write in progress has been running (ms); 0 when none is. */
+  writingForMs: number;
   journaled: boolean;
   journalFailing: string | undefined;
   pending: number;
@@ -35,6 +38,7 @@ export interface UsageWriterOptions {
 export class UsageWriter {
   private queue: UsageRecord[] = [];
   private flushing: Promise<void> | undefined;
+  private flushStarted = 0;
   private readonly timer: NodeJS.Timeout;
   private failures = 0;
   private lastFailure: string | undefined;
@@ -93,6 +97,7 @@ export class UsageWriter {
   health(): UsageWriterHealth {
     return {
       failing: this.lastFailure,
+      writingForMs: this.flushing ? performance.now() - this.flushStarted : 0,
       journaled: this.journal !== undefined,
       journalFailing: this.journal?.failure,
       pending: this.queue.length,
@@ -103,6 +108,7 @@ export class UsageWriter {
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     if (this.queue.length === 0) return Promise.resolve();
+    this.flushStarted = performance.now();
     this.flushing = this.drain().finally(() => {
       this.flushing = undefined;
     });
