@@ -3,6 +3,7 @@ import type { Config } from './config/config.js';
 import { createAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { auditHooks } from './proxy/audit-hooks.js';
 import { BodyIdleWatch } from './proxy/body-idle.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { metricsHooks } from './proxy/metrics-hooks.js';
@@ -59,6 +60,9 @@ export async function createApp(
     budgets: () => runtime.limiter.budgetUse(runtime.clock()),
   });
   proxy.attach(metricsHooks(metrics));
+  // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
+  if (config.audit.refusedRequests)
+    proxy.attach(auditHooks(runtime.audit.refusals, runtime.authenticator, runtime.clock));
   const app = await buildApp({
     logger,
     manageBodyLimitBytes: config.manage.bodyLimitBytes,
@@ -70,6 +74,7 @@ export async function createApp(
       tokens: runtime.tokens,
       usage: runtime.usageStats,
       pricing: runtime.pricingService,
+      audit: runtime.audit,
     },
     proxy,
     health: {
@@ -132,6 +137,7 @@ export async function startServer(
   logger.info({ url, metrics: metricsUrl, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
   // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
   runtime.maintenance.start();
+  if (config.audit.refusedRequests) runtime.audit.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -1,4 +1,7 @@
 import path from 'node:path';
+import { AuditFile } from './audit/audit-file.js';
+import { AuditTrail } from './audit/audit-trail.js';
+import { AuditChain } from './audit/chain.js';
 import type { Config } from './config/config.js';
 import { ConfigError, errors } from './errors.js';
 import type { Limiter } from './limits/limits.js';
@@ -47,6 +50,8 @@ export interface Runtime {
   usageRepo: UsageRepo;
   usageStats: UsageStats;
   tokensRepo: TokensRepo;
+  /** The tamper-evident audit trail: management changes, failed authentications, refusal summaries. */
+  audit: AuditTrail;
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
   pools: UpstreamPools;
@@ -83,7 +88,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     logger.warn({ err: err.message }, 'database connection lost; will reconnect on next use'),
   );
   let secrets: Secrets;
-  const pricingService = new PricingService(new PricingRepo(db), pricing, clock);
+  let audit: AuditTrail;
+  let auditFile: AuditFile | undefined;
+  let pricingService: PricingService;
   const usageRepo = new UsageRepo(db);
   // An in-memory database starts empty: there is nothing a journal could be replayed into.
   const journaled =
@@ -92,6 +99,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   try {
     await prepareSchema(db, config, logger);
     secrets = loadSecrets(config);
+    auditFile = config.audit.file ? new AuditFile(config.audit.file, logger) : undefined;
+    audit = new AuditTrail(db, AuditChain.fromKeyring(secrets.keyring), auditFile, logger, clock, {
+      clientIp: config.audit.clientIp,
+    });
+    pricingService = new PricingService(new PricingRepo(db), pricing, clock, audit);
     const overrides = await pricingService.reload();
     if (overrides > 0) logger.debug({ overrides }, 'pricing overrides loaded');
     if (journaled) {
@@ -100,6 +112,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       journal = new UsageJournal({ dir: journalDir(config), fsyncMs: config.usage.journalFsyncMs, logger });
     }
   } catch (err) {
+    await auditFile?.close();
     await db.destroy();
     throw err;
   }
@@ -115,8 +128,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
 
   const projectsRepo = new ProjectsRepo(db);
   const tokensRepo = new TokensRepo(db);
-  const tokens = new TokensService(tokensRepo, projectsRepo, clock);
-  const projects = new ProjectsService(projectsRepo, tokensRepo, tokens, secrets.keyring, clock);
+  const tokens = new TokensService(tokensRepo, projectsRepo, clock, audit);
+  const projects = new ProjectsService(projectsRepo, tokens, secrets.keyring, clock, audit);
   const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, clock, {
     cacheSize: config.tokenCache.size,
     cacheTtlMs: config.tokenCache.ttlMs,
@@ -133,7 +146,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const maintenance = new Maintenance(
-    { usageRepo, tokensRepo, tokens, pricing: pricingService, logger, now: clock },
+    { usageRepo, tokensRepo, tokens, audit, pricing: pricingService, logger, now: clock },
     config.maintenance,
   );
   return {
@@ -151,6 +164,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     usageRepo,
     usageStats: new UsageStats(new UsageStatsRepo(db)),
     tokensRepo,
+    audit,
     maintenance,
     pools,
     clock,
@@ -158,6 +172,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       await maintenance.stop();
       await pools.close();
       await usage.close();
+      // Pending refusal summaries are written before the store closes.
+      await audit.close();
       await db.destroy();
     },
   };

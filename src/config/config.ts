@@ -49,6 +49,14 @@ export interface Config {
     };
   };
   tokenCache: { size: number; ttlMs: number };
+  audit: {
+    /** The JSON-lines copy of every event this process appends; undefined for none. */
+    file: string | undefined;
+    /** Record client addresses (false: never stored, in the database or the file). */
+    clientIp: boolean;
+    /** Summaries of refused proxy requests, per token, reason and minute. */
+    refusedRequests: boolean;
+  };
   usage: {
     flushIntervalMs: number;
     batchSize: number;
@@ -65,6 +73,8 @@ export interface Config {
     usageRetentionDays: number;
     /** Expired or revoked tokens are deleted this long after they ended; 0 keeps them forever. */
     tokenRetentionDays: number;
+    /** Audit events older than this many whole days are deleted (with an anchor); 0 keeps them forever. */
+    auditRetentionDays: number;
   };
 }
 
@@ -127,6 +137,16 @@ export function toConfig(raw: RawConfig): Config {
       },
     },
     tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS },
+    audit: {
+      file:
+        raw.AUDIT_LOG_FILE === undefined
+          ? path.join(dataDir, 'audit.log')
+          : raw.AUDIT_LOG_FILE === 'off'
+            ? undefined
+            : path.resolve(raw.AUDIT_LOG_FILE),
+      clientIp: raw.AUDIT_CLIENT_IP,
+      refusedRequests: raw.AUDIT_REFUSED_REQUESTS,
+    },
     usage: {
       flushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
       batchSize: raw.USAGE_BATCH_SIZE,
@@ -138,6 +158,7 @@ export function toConfig(raw: RawConfig): Config {
       intervalMs: raw.MAINTENANCE_INTERVAL_MS,
       usageRetentionDays: raw.USAGE_RETENTION_DAYS,
       tokenRetentionDays: raw.TOKEN_RETENTION_DAYS,
+      auditRetentionDays: raw.AUDIT_RETENTION_DAYS,
     },
   };
 }

@@ -122,6 +122,15 @@ export const configSchema = z.object({
   METRICS_TOKEN_LABELS: bool.default(false),
   /** Distinct values a metric label (model, token, project) takes before further ones count as `other`. */
   METRICS_MAX_LABEL_VALUES: int(1).default(200),
+  // Audit trail
+  /** The JSON-lines copy of the audit events; `off` for none. Default: DATA_DIR/audit.log. */
+  AUDIT_LOG_FILE: text.optional(),
+  /** Record client addresses in audit events. */
+  AUDIT_CLIENT_IP: bool.default(true),
+  /** Summarise refused proxy requests in the audit trail (per token, reason and minute). */
+  AUDIT_REFUSED_REQUESTS: bool.default(true),
+  /** Audit events older than this are deleted by the maintenance job (an anchor keeps the chain verifiable). */
+  AUDIT_RETENTION_DAYS: days().default(365),
   // The proxy path
   PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms().default(10_000),

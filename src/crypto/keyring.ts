@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 const ALGO = 'aes-256-gcm';
@@ -56,6 +56,17 @@ export class Keyring {
     const decipher = createDecipheriv(ALGO, key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  /**
+   * Keys for another purpose than encryption, one per key of the ring (the current one first), by
+   * key id: HKDF-SHA256 with `label` as its info, so they are unrelated to the encryption keys and to
+   * each other's purposes, and rotate with ENCRYPTION_KEY.
+   */
+  derive(label: string): Map<string, Buffer> {
+    const out = new Map<string, Buffer>();
+    for (const [id, key] of this.keys) out.set(id, Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), label, 32)));
+    return out;
   }
 
   /** True when a stored value was encrypted with a key other than the current one. */

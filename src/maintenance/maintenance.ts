@@ -1,4 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { listedIds, systemActor } from '../audit/audit-event.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
@@ -17,12 +19,15 @@ export interface MaintenanceSettings {
   usageRetentionDays: number;
   /** Tokens revoked or expired longer ago than this are deleted; 0 keeps them. */
   tokenRetentionDays: number;
+  /** Audit events older than this (whole UTC days) are deleted, leaving a verifiable anchor; 0 keeps them. */
+  auditRetentionDays: number;
 }
 
 export interface MaintenanceDeps {
   usageRepo: UsageRepo;
   tokensRepo: TokensRepo;
   tokens: TokensService;
+  audit: AuditTrail;
   /** Reloads pricing overrides, so changes made on another instance arrive here too. */
   pricing?: PricingService | undefined;
   logger: Logger;
@@ -34,6 +39,7 @@ export interface MaintenanceReport {
   usage_records_deleted: number;
   tokens_deactivated: number;
   tokens_deleted: number;
+  audit_events_deleted: number;
   duration_ms: number;
   /** Steps that failed (the others still ran). */
   errors: string[];
@@ -46,6 +52,8 @@ export interface MaintenanceReport {
  * - token cleanup: tokens past their expiry are deactivated (is_active = 0; they still show as
  *   `expired`), and tokens that ended (revoked or expired) more than TOKEN_RETENTION_DAYS ago are
  *   deleted, their usage records and rollups kept; the token cache forgets every token touched;
+ * - audit retention: events older than AUDIT_RETENTION_DAYS are deleted after an `audit.pruned`
+ *   event anchors what remains (see AuditTrail.prune);
  * - pricing overrides are re-read from the store.
  * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
  * process alive.
@@ -83,6 +91,7 @@ export class Maintenance {
       usage_records_deleted: 0,
       tokens_deactivated: 0,
       tokens_deleted: 0,
+      audit_events_deleted: 0,
       duration_ms: 0,
       errors: [],
     };
@@ -113,17 +122,41 @@ export class Maintenance {
       if (this.settings.tokenRetentionDays <= 0) return;
       const before = this.deps.now() - this.settings.tokenRetentionDays * DAY_MS;
       report.tokens_deleted = await this.inBatches(async (n) => {
-        const ids = await this.deps.tokensRepo.deleteEndedBefore(before, n);
+        const ids = await this.deps.audit.change({ actor: systemActor('maintenance') }, async (tx) => {
+          const ids = await tx.repos.tokens.deleteEndedBefore(before, n);
+          if (ids.length > 0) {
+            tx.record({
+              action: 'tokens.deleted',
+              target: { type: 'token', id: null },
+              details: {
+                reason: 'retention',
+                ended_before: new Date(before).toISOString(),
+                count: ids.length,
+                ...listedIds('token_ids', ids),
+              },
+            });
+          }
+          return ids;
+        });
         this.deps.tokens.invalidate(ids);
         return ids.length;
       });
+    });
+    await step('audit_retention', async () => {
+      if (this.settings.auditRetentionDays <= 0) return;
+      // Whole UTC days: at most one audit.pruned anchor a day, however often the job runs.
+      const now = this.deps.now();
+      const before = now - (now % DAY_MS) - this.settings.auditRetentionDays * DAY_MS;
+      report.audit_events_deleted = await this.deps.audit.prune(before, this.batchSize * 10, () => this.stopped);
     });
     await step('pricing_reload', async () => {
       await this.deps.pricing?.reload();
     });
 
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
-    const changed = report.usage_records_deleted + report.tokens_deactivated + report.tokens_deleted > 0;
+    const changed =
+      report.usage_records_deleted + report.tokens_deactivated + report.tokens_deleted + report.audit_events_deleted >
+      0;
     const { errors: _errors, ...summary } = report;
     if (changed) logger.info(summary, 'maintenance pass');
     else logger.debug(summary, 'maintenance pass: nothing to do');

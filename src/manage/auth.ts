@@ -10,10 +10,15 @@ export function bearer(req: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-/** onRequest hook factory: constant-time check of the management token. */
-export function requireManagementToken(expected: string) {
+/** onRequest hook factory: constant-time check of the management token; `rejected` hears of each failure first. */
+export function requireManagementToken(
+  expected: string,
+  rejected: (req: FastifyRequest, reason: 'missing' | 'invalid') => Promise<void> = async () => {},
+) {
   return async (req: FastifyRequest): Promise<void> => {
     const given = bearer(req);
-    if (given === undefined || !safeEqual(given, expected)) throw errors.managementUnauthorized();
+    if (given !== undefined && safeEqual(given, expected)) return;
+    await rejected(req, given === undefined ? 'missing' : 'invalid');
+    throw errors.managementUnauthorized();
   };
 }

@@ -2,11 +2,14 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import { errors } from '../errors.js';
 import type { ProjectsService } from '../projects/projects-service.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
 import type { UsageStats } from '../usage/usage-stats.js';
+import { recordAuthFailure } from './audit-context.js';
+import { auditRoutes } from './audit-routes.js';
 import { requireManagementToken } from './auth.js';
 import { pricingRoutes } from './pricing-routes.js';
 import { projectsRoutes } from './projects-routes.js';
@@ -21,6 +24,7 @@ export interface ManageOptions {
   tokens: TokensService;
   usage: UsageStats;
   pricing: PricingService;
+  audit: AuditTrail;
 }
 
 /** The management API, mounted under /manage. Encapsulated: its hooks do not touch the proxy path. */
@@ -33,7 +37,7 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
         title: 'llm-proxy management API',
         version: opts.version,
         description:
-          'Manage projects (upstream keys), the proxy tokens issued for them, usage statistics and model prices.',
+          'Manage projects (upstream keys), the proxy tokens issued for them, usage statistics, model prices and the audit trail.',
       },
       components: {
         securitySchemes: { managementToken: { type: 'http', scheme: 'bearer', description: 'MANAGEMENT_TOKEN' } },
@@ -56,7 +60,10 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
       // An instance-level hook, added before the auth hook, so it runs first on every route.
       secured.addHook('onRequest', secured.rateLimit({ max: opts.rateLimitPerMinute, timeWindow: 60_000 }));
     }
-    secured.addHook('onRequest', requireManagementToken(opts.managementToken));
+    secured.addHook(
+      'onRequest',
+      requireManagementToken(opts.managementToken, (req, reason) => recordAuthFailure(opts.audit, req, reason)),
+    );
     // The API speaks JSON only: anything else is a 415, not a confusing schema error.
     secured.removeContentTypeParser('text/plain');
     // An empty JSON body (curl -X DELETE -H 'content-type: application/json') means "no body".
@@ -69,9 +76,10 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
         done(errors.invalidJson((err as Error).message), undefined);
       }
     });
-    await secured.register(projectsRoutes(opts.projects, opts.tokens, opts.usage));
+    await secured.register(projectsRoutes(opts.projects, opts.usage));
     await secured.register(tokensRoutes(opts.tokens, opts.usage));
     await secured.register(usageRoutes(opts.usage));
     await secured.register(pricingRoutes(opts.pricing));
+    await secured.register(auditRoutes(opts.audit));
   });
 }

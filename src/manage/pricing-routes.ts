@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { PricingService } from '../usage/pricing-service.js';
+import { auditContext } from './audit-context.js';
 import * as s from './schemas.js';
 
 const tags = ['pricing'];
@@ -32,7 +33,7 @@ export const pricingRoutes =
           response: { 200: s.priceEntry, ...errors },
         },
       },
-      async (req) => pricing.set(req.params.model, req.body),
+      async (req) => pricing.set(req.params.model, req.body, auditContext(req)),
     );
 
     app.delete(
@@ -46,7 +47,7 @@ export const pricingRoutes =
         },
       },
       async (req, reply) => {
-        await pricing.unset(req.params.model);
+        await pricing.unset(req.params.model, auditContext(req));
         return reply.code(204).send(null);
       },
     );

@@ -1,21 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ProjectsService } from '../projects/projects-service.js';
-import type { TokensService } from '../tokens/tokens-service.js';
 import type { UsageStats } from '../usage/usage-stats.js';
+import { auditContext } from './audit-context.js';
 import * as s from './schemas.js';
 
 const tags = ['projects'];
 const errors = { 400: s.errorBody, 401: s.errorBody, 404: s.errorBody, 409: s.errorBody };
 
 export const projectsRoutes =
-  (projects: ProjectsService, tokens: TokensService, usage: UsageStats): FastifyPluginAsyncZod =>
+  (projects: ProjectsService, usage: UsageStats): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/projects',
       {
         schema: { tags, summary: 'Create a project', body: s.createProject, response: { 201: s.project, ...errors } },
       },
-      async (req, reply) => reply.code(201).send(await projects.create(req.body)),
+      async (req, reply) => reply.code(201).send(await projects.create(req.body, auditContext(req))),
     );
 
     app.get(
@@ -51,7 +51,7 @@ export const projectsRoutes =
           response: { 200: s.project, ...errors },
         },
       },
-      async (req) => projects.update(req.params.id, req.body),
+      async (req) => projects.update(req.params.id, req.body, auditContext(req)),
     );
 
     app.delete(
@@ -65,7 +65,7 @@ export const projectsRoutes =
         },
       },
       async (req, reply) => {
-        await projects.delete(req.params.id);
+        await projects.delete(req.params.id, auditContext(req));
         return reply.code(204).send(null);
       },
     );
@@ -80,6 +80,6 @@ export const projectsRoutes =
           response: { 200: s.revokeResult, ...errors },
         },
       },
-      async (req) => tokens.revokeProject(req.params.id),
+      async (req) => projects.revokeTokens(req.params.id, auditContext(req)),
     );
   };

@@ -361,3 +361,64 @@ export const revokeTokensWhere = z
   .refine((b) => Object.values(b).some((v) => v !== undefined), {
     message: 'give at least one of project_id, name_prefix, ids, expired',
   });
+
+// Audit trail
+
+const auditWord = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@/ {}-]+$/, 'letters, digits and . _ : @ / - { } and spaces');
+
+export const auditQuery = z
+  .object({
+    limit: pageQuery.shape.limit,
+    cursor: z
+      .string()
+      .max(40)
+      .refine((c) => /^\d{1,16}$/.test(decodeCursor(c) ?? ''), 'not a cursor returned by this API')
+      .optional()
+      .describe('next_cursor of the previous page'),
+    action: z
+      .string()
+      .max(100)
+      .regex(/^[a-z_.]*\*?$/, 'an action such as token.created, or a prefix ending in * such as token.*')
+      .optional()
+      .describe('Exact action, or a prefix ending in * (token.*)'),
+    target_type: auditWord.optional().describe('project, token, model, route, audit'),
+    target_id: auditWord.optional(),
+    actor: auditWord
+      .optional()
+      .describe('Actor type (management-token, system, token, anonymous), or type:id (token:<id>, system:maintenance)'),
+    from: timeParam.optional().describe('Start, RFC 3339 or epoch ms (inclusive)'),
+    to: timeParam.optional().describe('End, RFC 3339 or epoch ms (exclusive)'),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.to > q.from, {
+    message: 'to must be after from',
+    path: ['to'],
+  });
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const auditEvent = z
+  .object({
+    id: z.string(),
+    seq: z.number().int().describe('Position in the chain (1, 2, 3, …)'),
+    time: isoTime,
+    actor_type: z.string().describe('management-token, system, token, anonymous (later user)'),
+    actor_id: z.string().nullable(),
+    client_ip: z.string().nullable().describe('null when unknown, or with AUDIT_CLIENT_IP=false'),
+    action: z.string(),
+    target_type: z.string().nullable(),
+    target_id: z.string().nullable(),
+    changes: z
+      .object({ before: jsonObject.nullable(), after: jsonObject.nullable() })
+      .nullable()
+      .describe('The changed fields before and after; never a secret (an upstream key only as its hint)'),
+    details: jsonObject.nullable().describe('Counts, ids, filters, reasons: see docs/observability.md#audit-trail'),
+    request_id: z.string().nullable(),
+    key_id: z.string().describe('Id of the encryption key whose derived audit key signed the event'),
+    prev_hash: z.string().describe('Hash of the event before ("" for the first)'),
+    hash: z.string().describe('HMAC-SHA256 over prev_hash and this event'),
+  })
+  .describe('AuditEvent');

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { UsageStats } from '../usage/usage-stats.js';
+import { auditContext } from './audit-context.js';
 import * as s from './schemas.js';
 
 const tags = ['tokens'];
@@ -20,7 +21,7 @@ export const tokensRoutes =
           response: { 201: s.createdToken, ...errors },
         },
       },
-      async (req, reply) => reply.code(201).send(await tokens.issue(req.body)),
+      async (req, reply) => reply.code(201).send(await tokens.issue(req.body, auditContext(req))),
     );
 
     app.post(
@@ -33,7 +34,7 @@ export const tokensRoutes =
           response: { 201: z.object({ data: z.array(s.createdToken) }), ...errors },
         },
       },
-      async (req, reply) => reply.code(201).send({ data: await tokens.issueBatch(req.body) }),
+      async (req, reply) => reply.code(201).send({ data: await tokens.issueBatch(req.body, auditContext(req)) }),
     );
 
     app.post(
@@ -46,7 +47,7 @@ export const tokensRoutes =
           response: { 200: s.revokeResult, ...errors },
         },
       },
-      async (req) => tokens.revokeWhere(req.body),
+      async (req) => tokens.revokeWhere(req.body, auditContext(req)),
     );
 
     app.get(
@@ -90,7 +91,7 @@ export const tokensRoutes =
           response: { 200: s.token, ...errors },
         },
       },
-      async (req) => tokens.update(req.params.id, req.body),
+      async (req) => tokens.update(req.params.id, req.body, auditContext(req)),
     );
 
     app.delete(
@@ -99,7 +100,7 @@ export const tokensRoutes =
         schema: { tags, summary: 'Revoke a token', params: s.idParams, response: { 204: s.emptyBody, ...errors } },
       },
       async (req, reply) => {
-        await tokens.revoke(req.params.id);
+        await tokens.revoke(req.params.id, auditContext(req));
         return reply.code(204).send(null);
       },
     );

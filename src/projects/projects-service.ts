@@ -1,3 +1,14 @@
+import {
+  type AuditContext,
+  type AuditDraft,
+  created,
+  deleted,
+  diff,
+  fieldsOf,
+  listedIds,
+  systemActor,
+} from '../audit/audit-event.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import { upstreamUrlProblem } from '../config/upstream-url.js';
 import { uuidv7 } from '../crypto/ids.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -7,9 +18,8 @@ import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
-import type { ProjectPatch } from '../store/schema.js';
+import type { ProjectPatch, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/store-errors.js';
-import type { TokensRepo } from '../store/tokens-repo.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import { type ProjectView, toProjectView } from './project-view.js';
 import { upstreamKeyProblem } from './upstream-key.js';
@@ -29,31 +39,42 @@ export interface UpdateProjectInput extends LimitInput {
   revoke_tokens?: boolean | undefined;
 }
 
-/** Project rules: unique names, upstream keys encrypted before they reach the store. */
+/** What an audit event records of a project: its settings and key hint, not its counters or times. */
+const audited = (row: ProjectRow) => fieldsOf(toProjectView(row), ['id', 'request_count', 'created_at', 'updated_at']);
+const target = (id: string) => ({ type: 'project', id });
+
+/**
+ * Project rules: unique names, upstream keys encrypted before they reach the store. Every change
+ * is written with its audit event in one transaction.
+ */
 export class ProjectsService {
   constructor(
     private readonly projects: ProjectsRepo,
-    private readonly tokenRows: TokensRepo,
     private readonly tokens: TokensService,
     private readonly keyring: Keyring,
     private readonly now: Clock,
+    private readonly audit: AuditTrail,
   ) {}
 
-  async create(input: CreateProjectInput): Promise<ProjectView> {
+  async create(input: CreateProjectInput, ctx: AuditContext): Promise<ProjectView> {
     checkUpstream(input);
     const now = this.now();
     const row = await this.unique(input.name, () =>
-      this.projects.insert({
-        id: uuidv7(now),
-        name: input.name,
-        api_key_encrypted: this.keyring.encrypt(input.api_key),
-        api_key_hint: maskSecret(input.api_key),
-        base_url: normaliseBaseUrl(input.base_url),
-        is_active: input.is_active === false ? 0 : 1,
-        ...NO_LIMITS,
-        ...limitColumns(input),
-        created_at: now,
-        updated_at: now,
+      this.audit.change(ctx, async (tx) => {
+        const row = await tx.repos.projects.insert({
+          id: uuidv7(now),
+          name: input.name,
+          api_key_encrypted: this.keyring.encrypt(input.api_key),
+          api_key_hint: maskSecret(input.api_key),
+          base_url: normaliseBaseUrl(input.base_url),
+          is_active: input.is_active === false ? 0 : 1,
+          ...NO_LIMITS,
+          ...limitColumns(input),
+          created_at: now,
+          updated_at: now,
+        });
+        tx.record({ action: 'project.created', target: target(row.id), changes: created(audited(row)) });
+        return row;
       }),
     );
     return toProjectView(row);
@@ -70,9 +91,10 @@ export class ProjectsService {
     return { data: res.rows.map(toProjectView), next_cursor: res.nextCursor };
   }
 
-  async update(id: string, input: UpdateProjectInput): Promise<ProjectView> {
+  async update(id: string, input: UpdateProjectInput, ctx: AuditContext): Promise<ProjectView> {
     checkUpstream(input);
-    const patch: ProjectPatch = { updated_at: this.now(), ...limitColumns(input) };
+    const now = this.now();
+    const patch: ProjectPatch = { updated_at: now, ...limitColumns(input) };
     if (input.name !== undefined) patch.name = input.name;
     if (input.base_url !== undefined) patch.base_url = normaliseBaseUrl(input.base_url);
     if (input.is_active !== undefined) patch.is_active = input.is_active ? 1 : 0;
@@ -80,29 +102,86 @@ export class ProjectsService {
       patch.api_key_encrypted = this.keyring.encrypt(input.api_key);
       patch.api_key_hint = maskSecret(input.api_key);
     }
-    const row = await this.unique(input.name, () => this.projects.update(id, patch));
-    if (!row) throw errors.notFound('project', id);
-    if (input.revoke_tokens) await this.tokens.revokeProject(id);
+    const { row, tokenIds } = await this.unique(input.name, () =>
+      this.audit.change(ctx, async (tx) => {
+        const before = await tx.repos.projects.findById(id);
+        const row = before && (await tx.repos.projects.update(id, patch));
+        if (!before || !row) throw errors.notFound('project', id);
+        const { api_key_hint: hintBefore, ...was } = audited(before);
+        const { api_key_hint: hintAfter, ...is } = audited(row);
+        const changes = diff(was, is);
+        if (changes) tx.record({ action: 'project.updated', target: target(id), changes });
+        // A new key is a rotation even when its hint is the old one's: the event says so either way.
+        if (input.api_key !== undefined) {
+          tx.record({
+            action: 'project.key_rotated',
+            target: target(id),
+            changes: { before: { api_key_hint: hintBefore }, after: { api_key_hint: hintAfter } },
+          });
+        }
+        if (input.revoke_tokens) {
+          const revoked = await tx.repos.tokens.revokeByProject(id, now);
+          tx.record(tokensRevoked(id, revoked));
+        }
+        return { row, tokenIds: await tx.repos.tokens.idsByProject(id) };
+      }),
+    );
     // Any project change (key, upstream, activity) alters what its tokens resolve to.
-    this.tokens.invalidate(await this.tokenRows.idsByProject(id));
+    this.tokens.invalidate(tokenIds);
     return toProjectView(row);
   }
 
-  async delete(id: string): Promise<void> {
-    const ids = await this.tokenRows.idsByProject(id);
-    if (!(await this.projects.delete(id))) throw errors.notFound('project', id);
+  async delete(id: string, ctx: AuditContext): Promise<void> {
+    const ids = await this.audit.change(ctx, async (tx) => {
+      const before = await tx.repos.projects.findById(id);
+      const ids = await tx.repos.tokens.idsByProject(id);
+      if (!before || !(await tx.repos.projects.delete(id))) throw errors.notFound('project', id);
+      tx.record({
+        action: 'project.deleted',
+        target: target(id),
+        changes: deleted(audited(before)),
+        details: { tokens_deleted: ids.length },
+      });
+      return ids;
+    });
     this.tokens.invalidate(ids);
   }
 
-  /** Re-encrypts keys stored under an older key with the current one; returns how many changed. */
-  async rekey(): Promise<number> {
-    let changed = 0;
-    for (const row of await this.projects.all()) {
-      if (!this.keyring.needsRekey(row.api_key_encrypted)) continue;
-      const plain = this.keyring.decrypt(row.api_key_encrypted);
-      if (await this.projects.replaceKey(row.id, row.api_key_encrypted, this.keyring.encrypt(plain))) changed++;
-    }
-    return changed;
+  /** Revokes every active token of a project; the proxy refuses them from their next request. */
+  async revokeTokens(projectId: string, ctx: AuditContext): Promise<{ revoked: number }> {
+    const ids = await this.audit.change(ctx, async (tx) => {
+      if (!(await tx.repos.projects.findById(projectId))) throw errors.notFound('project', projectId);
+      const ids = await tx.repos.tokens.revokeByProject(projectId, this.now());
+      tx.record(tokensRevoked(projectId, ids));
+      return ids;
+    });
+    this.tokens.invalidate(ids);
+    return { revoked: ids.length };
+  }
+
+  /**
+   * Re-encrypts keys stored under an older key with the current one; returns how many changed.
+   * One transaction, one `encryption.rekeyed` event (when anything changed).
+   */
+  async rekey(ctx: AuditContext = { actor: systemActor('cli') }): Promise<number> {
+    return this.audit.change(ctx, async (tx) => {
+      const changed: string[] = [];
+      for (const row of await tx.repos.projects.all()) {
+        if (!this.keyring.needsRekey(row.api_key_encrypted)) continue;
+        const plain = this.keyring.decrypt(row.api_key_encrypted);
+        if (await tx.repos.projects.replaceKey(row.id, row.api_key_encrypted, this.keyring.encrypt(plain))) {
+          changed.push(row.id);
+        }
+      }
+      if (changed.length > 0) {
+        tx.record({
+          action: 'encryption.rekeyed',
+          target: { type: 'project', id: null },
+          details: { projects: changed.length, key_id: this.keyring.currentId, ...listedIds('project_ids', changed) },
+        });
+      }
+      return changed.length;
+    });
   }
 
   private async unique<T>(name: string | undefined, write: () => Promise<T>): Promise<T> {
@@ -113,6 +192,15 @@ export class ProjectsService {
       throw err;
     }
   }
+}
+
+/** A project's tokens revoked at once (`POST /projects/{id}/tokens/revoke`, or PATCH with revoke_tokens). */
+function tokensRevoked(projectId: string, ids: readonly string[]): AuditDraft {
+  return {
+    action: 'project.tokens_revoked',
+    target: target(projectId),
+    details: { revoked: ids.length, ...listedIds('token_ids', ids) },
+  };
 }
 
 /** The API's schemas check these already; callers that bypass them get the same answer. */

@@ -11,6 +11,10 @@ export class PricingRepo {
     return this.db.selectFrom('pricing_overrides').selectAll().orderBy('model').execute();
   }
 
+  async find(model: string): Promise<PricingOverrideRow | undefined> {
+    return this.db.selectFrom('pricing_overrides').selectAll().where('model', '=', model).executeTakeFirst();
+  }
+
   /** Inserts or replaces the override of one model. */
   async upsert(row: PricingOverrideRow): Promise<PricingOverrideRow> {
     const { model: _model, ...rest } = row;

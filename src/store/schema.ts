@@ -174,6 +174,38 @@ export interface PricingOverridesTable {
   updated_at: number;
 }
 
+/** One audit event (migration 0005); `hash` chains it to the event before (src/audit/chain.ts). */
+export interface AuditEventsTable {
+  id: string;
+  /** Position in the chain: 1, 2, 3, … with no gaps (pruning removes the oldest, see audit.pruned). */
+  seq: number;
+  time: number;
+  /** `management-token`, `system`, `token`, `anonymous` (later `user`). */
+  actor_type: string;
+  actor_id: string | null;
+  client_ip: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  /** JSON `{ before, after }` of the changed fields; never a secret. */
+  changes: string | null;
+  /** JSON of what else the event says (counts, ids, a filter, a reason). */
+  details: string | null;
+  request_id: string | null;
+  /** Id of the encryption key whose derived audit key signed the event. */
+  key_id: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The chain's head, one row (`id` = 'main'): locked by every append, it serialises them. */
+export interface AuditChainTable {
+  id: string;
+  seq: number;
+  hash: string;
+  updated_at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   tokens: TokensTable;
@@ -181,6 +213,8 @@ export interface Database {
   usage_rollups: UsageRollupsTable;
   usage_latency_rollups: UsageLatencyRollupsTable;
   pricing_overrides: PricingOverridesTable;
+  audit_events: AuditEventsTable;
+  audit_chain: AuditChainTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;
@@ -191,3 +225,4 @@ export type NewTokenRow = Insertable<TokensTable>;
 export type TokenPatch = Updateable<TokensTable>;
 export type UsageRow = Selectable<UsageRecordsTable>;
 export type NewUsageRow = Insertable<UsageRecordsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -26,9 +26,11 @@ export class TokensRepo {
     return this.db.insertInto('tokens').values(row).returningAll().executeTakeFirstOrThrow();
   }
 
-  /** Inserts many tokens in one transaction: all are created or none. */
+  /** Inserts many tokens in one transaction (the caller's, if it is in one): all are created or none. */
   async insertMany(rows: NewTokenRow[]): Promise<TokenRow[]> {
-    return this.db.transaction().execute(async (trx) => {
+    const inTransaction = (fn: (trx: Db) => Promise<TokenRow[]>) =>
+      this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
+    return inTransaction(async (trx) => {
       const out: TokenRow[] = [];
       // Chunks keep each statement under SQLite's bound-parameter limit.
       for (let i = 0; i < rows.length; i += 100) {

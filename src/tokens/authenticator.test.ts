@@ -3,8 +3,12 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { manualClock } from '../../test/helpers/clock.js';
 import { sqliteDatabase, type TestDatabase } from '../../test/helpers/databases.js';
+import type { AuditContext } from '../audit/audit-event.js';
+import { AuditTrail } from '../audit/audit-trail.js';
+import { AuditChain } from '../audit/chain.js';
 import { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
+import { createLogger } from '../observability/logger.js';
 import { ProjectsService } from '../projects/projects-service.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
@@ -14,6 +18,7 @@ import { Authenticator } from './authenticator.js';
 import { type IssueTokenInput, TokensService } from './tokens-service.js';
 
 const TTL = 30_000;
+const ctx: AuditContext = { actor: { type: 'management-token', id: null } };
 const clock = manualClock(Date.UTC(2026, 0, 15, 12));
 let tdb: TestDatabase;
 let db: Db;
@@ -30,8 +35,18 @@ beforeAll(async () => {
   tokensRepo = new TokensRepo(db);
   const projectsRepo = new ProjectsRepo(db);
   const keyring = new Keyring(randomBytes(32));
-  tokens = new TokensService(tokensRepo, projectsRepo, clock.now);
-  projects = new ProjectsService(projectsRepo, tokensRepo, tokens, keyring, clock.now);
+  const audit = new AuditTrail(
+    db,
+    AuditChain.fromKeyring(keyring),
+    undefined,
+    createLogger({ level: 'silent' }),
+    clock.now,
+    {
+      clientIp: true,
+    },
+  );
+  tokens = new TokensService(tokensRepo, projectsRepo, clock.now, audit);
+  projects = new ProjectsService(projectsRepo, tokens, keyring, clock.now, audit);
   auth = new Authenticator(tokensRepo, projectsRepo, keyring, clock.now, {
     cacheSize: 100,
     cacheTtlMs: TTL,
@@ -40,13 +55,16 @@ beforeAll(async () => {
   // As the runtime wires it: management changes drop the cached entries at once.
   tokens.onInvalidate((ids) => auth.invalidate(ids));
   projectId = (
-    await projects.create({
-      name: 'auth-unit',
-      api_key: 'sk-upstream-secret-1234',
-      base_url: 'https://upstream.example/openai/v1/',
-      max_requests: 500,
-      allowed_models: ['gpt-4o*'],
-    })
+    await projects.create(
+      {
+        name: 'auth-unit',
+        api_key: 'sk-upstream-secret-1234',
+        base_url: 'https://upstream.example/openai/v1/',
+        max_requests: 500,
+        allowed_models: ['gpt-4o*'],
+      },
+      ctx,
+    )
   ).id;
 });
 afterAll(async () => {
@@ -61,7 +79,7 @@ beforeEach(() => {
   reads = vi.spyOn(tokensRepo, 'findByHash');
 });
 
-const issue = (over: Partial<IssueTokenInput> = {}) => tokens.issue({ project_id: projectId, ...over });
+const issue = (over: Partial<IssueTokenInput> = {}) => tokens.issue({ project_id: projectId, ...over }, ctx);
 
 /** The 401 message an authentication fails with (fails the test if it succeeds or fails otherwise). */
 async function refusal(presented: string): Promise<string> {
@@ -133,15 +151,15 @@ describe('Authenticator', () => {
   it('revoking, updating or deactivating the project takes effect at the next request, TTL or not', async () => {
     const t = await issue({ max_requests: 5 });
     await auth.authenticate(t.token);
-    await tokens.update(t.id, { max_requests: 9 });
+    await tokens.update(t.id, { max_requests: 9 }, ctx);
     expect((await auth.authenticate(t.token)).limits[0].maxRequests).toBe(9);
-    await tokens.revoke(t.id);
+    await tokens.revoke(t.id, ctx);
     expect(await refusal(t.token)).toContain('the token has been revoked');
-    await tokens.update(t.id, { is_active: true });
+    await tokens.update(t.id, { is_active: true }, ctx);
     await auth.authenticate(t.token);
-    await projects.update(projectId, { is_active: false });
+    await projects.update(projectId, { is_active: false }, ctx);
     expect(await refusal(t.token)).toContain("the token's project is inactive");
-    await projects.update(projectId, { is_active: true });
+    await projects.update(projectId, { is_active: true }, ctx);
     await auth.authenticate(t.token);
     expect(reads).toHaveBeenCalledTimes(6); // each change re-read once
   });
@@ -159,7 +177,7 @@ describe('Authenticator', () => {
       return row;
     });
     const inFlight = auth.authenticate(t.token);
-    await tokens.revoke(t.id);
+    await tokens.revoke(t.id, ctx);
     release();
     expect((await inFlight).tokenActive).toBe(true);
     expect(await refusal(t.token)).toContain('the token has been revoked');
@@ -173,7 +191,7 @@ describe('Authenticator', () => {
     clock.advance(1);
     expect(await refusal(t.token)).toContain('the token has expired');
     expect(reads).toHaveBeenCalledTimes(1);
-    await tokens.revoke(t.id);
+    await tokens.revoke(t.id, ctx);
     expect(await refusal(t.token)).toContain('the token has expired');
   });
 

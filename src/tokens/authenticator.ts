@@ -38,6 +38,15 @@ export interface AuthenticatorOptions {
   defaultUpstream: string;
 }
 
+/** Why a presented token does not pass, each with the message of its 401. */
+const REFUSALS = {
+  unknown_token: 'the token is not known to this proxy',
+  token_expired: 'the token has expired',
+  token_revoked: 'the token has been revoked',
+  project_inactive: "the token's project is inactive",
+} as const;
+export type TokenRefusal = keyof typeof REFUSALS;
+
 // lru-cache values must be objects; unknown tokens are cached as this marker.
 const UNKNOWN = { unknown: true } as const;
 type Entry = TokenIdentity | typeof UNKNOWN;
@@ -99,13 +108,30 @@ export class Authenticator {
     return this.check(entry);
   }
 
+  /**
+   * Why a presented token was refused, from the cache alone (no store read, no hit counted): what the
+   * audit trail's refusal summaries need. Undefined when the cache does not know the token (or it passes now).
+   */
+  refusalOf(presented: string): { tokenId?: string; projectId?: string; reason: TokenRefusal } | undefined {
+    const entry = this.cache.peek(sha256Hex(presented));
+    const reason = entry && this.problem(entry);
+    if (!entry || !reason) return undefined;
+    return 'unknown' in entry ? { reason } : { tokenId: entry.tokenId, projectId: entry.projectId, reason };
+  }
+
   private check(entry: Entry): TokenIdentity {
-    if ('unknown' in entry) throw errors.invalidApiKey('the token is not known to this proxy');
+    const problem = this.problem(entry);
+    if (problem) throw errors.invalidApiKey(REFUSALS[problem]);
+    return entry as TokenIdentity;
+  }
+
+  private problem(entry: Entry): TokenRefusal | undefined {
+    if ('unknown' in entry) return 'unknown_token';
     // Expiry first: the maintenance job deactivates expired tokens, which are expired, not revoked.
-    if (entry.expiresAt !== null && entry.expiresAt <= this.now()) throw errors.invalidApiKey('the token has expired');
-    if (!entry.tokenActive) throw errors.invalidApiKey('the token has been revoked');
-    if (!entry.projectActive) throw errors.invalidApiKey("the token's project is inactive");
-    return entry;
+    if (entry.expiresAt !== null && entry.expiresAt <= this.now()) return 'token_expired';
+    if (!entry.tokenActive) return 'token_revoked';
+    if (!entry.projectActive) return 'project_inactive';
+    return undefined;
   }
 
   invalidate(tokenIds: readonly string[]): void {

@@ -1,3 +1,5 @@
+import { type AuditContext, created, diff, fieldsOf, listedIds } from '../audit/audit-event.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import { uuidv7 } from '../crypto/ids.js';
 import { generateToken, maskSecret, sha256Hex } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
@@ -5,7 +7,7 @@ import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
-import type { NewTokenRow, TokenPatch } from '../store/schema.js';
+import type { NewTokenRow, TokenPatch, TokenRow } from '../store/schema.js';
 import type { TokenFilter, TokensRepo } from '../store/tokens-repo.js';
 import { type TokenView, toTokenView } from './token-view.js';
 
@@ -40,6 +42,12 @@ export interface RevokeWhereInput {
 /** Called with the ids of tokens whose cached state is stale, so caches drop them at once. */
 export type TokenInvalidation = (tokenIds: readonly string[]) => void;
 
+/** What an audit event records of a token: its settings and hint (never the token), not its counters or times. */
+const audited = (row: TokenRow, now: number) =>
+  fieldsOf(toTokenView(row, now), ['id', 'status', 'request_count', 'last_used_at', 'created_at', 'updated_at']);
+const target = (id: string | null) => ({ type: 'token', id });
+
+/** Token rules: expiry, revocation, cache invalidation. Every change is written with its audit event in one transaction. */
 export class TokensService {
   private readonly listeners: TokenInvalidation[] = [];
 
@@ -47,6 +55,7 @@ export class TokensService {
     private readonly tokens: TokensRepo,
     private readonly projects: ProjectsRepo,
     private readonly now: Clock,
+    private readonly audit: AuditTrail,
   ) {}
 
   onInvalidate(fn: TokenInvalidation): void {
@@ -57,17 +66,20 @@ export class TokensService {
     if (ids.length > 0) for (const fn of this.listeners) fn(ids);
   }
 
-  async issue(input: IssueTokenInput): Promise<TokenView & { token: string }> {
-    if (!(await this.projects.findById(input.project_id))) throw errors.notFound('project', input.project_id);
+  async issue(input: IssueTokenInput, ctx: AuditContext): Promise<TokenView & { token: string }> {
     const now = this.now();
     const { token, row: newRow } = newToken(input, input.name ?? null, this.expiry(input, now) ?? null, now);
-    const row = await this.tokens.insert(newRow);
+    const row = await this.audit.change(ctx, async (tx) => {
+      if (!(await tx.repos.projects.findById(input.project_id))) throw errors.notFound('project', input.project_id);
+      const row = await tx.repos.tokens.insert(newRow);
+      tx.record({ action: 'token.created', target: target(row.id), changes: created(audited(row, now)) });
+      return row;
+    });
     return { ...toTokenView(row, now), token };
   }
 
   /** Issues `count` tokens with the same settings in one transaction: all are created or none. */
-  async issueBatch(input: IssueBatchInput): Promise<Array<TokenView & { token: string }>> {
-    if (!(await this.projects.findById(input.project_id))) throw errors.notFound('project', input.project_id);
+  async issueBatch(input: IssueBatchInput, ctx: AuditContext): Promise<Array<TokenView & { token: string }>> {
     const now = this.now();
     const expiresAt = this.expiry(input, now) ?? null;
     const width = String(input.count).length;
@@ -78,7 +90,27 @@ export class TokensService {
       plaintexts.push(token);
       return row;
     });
-    const inserted = await this.tokens.insertMany(rows);
+    const inserted = await this.audit.change(ctx, async (tx) => {
+      if (!(await tx.repos.projects.findById(input.project_id))) throw errors.notFound('project', input.project_id);
+      const inserted = await tx.repos.tokens.insertMany(rows);
+      const first = inserted[0] as TokenRow;
+      // The settings every token of the batch shares, once; names and hints differ per token.
+      const { name: _name, token_hint: _hint, ...shared } = audited(first, now);
+      tx.record({
+        action: 'tokens.batch_created',
+        target: { type: 'project', id: input.project_id },
+        details: {
+          count: inserted.length,
+          name_prefix: input.name_prefix ?? null,
+          settings: shared,
+          ...listedIds(
+            'token_ids',
+            inserted.map((r) => r.id),
+          ),
+        },
+      });
+      return inserted;
+    });
     const plainById = new Map(rows.map((r, i) => [r.id, plaintexts[i] as string]));
     this.invalidate(inserted.map((r) => r.id));
     return inserted
@@ -90,21 +122,33 @@ export class TokensService {
    * Revokes every active token that matches all the given conditions (at least one is required, so
    * an empty filter can never revoke everything); the proxy refuses them from their next request.
    */
-  async revokeWhere(input: RevokeWhereInput): Promise<{ revoked: number }> {
+  async revokeWhere(input: RevokeWhereInput, ctx: AuditContext): Promise<{ revoked: number }> {
     const given = [input.project_id, input.name_prefix, input.ids, input.expired].filter((v) => v !== undefined);
     if (given.length === 0) {
       throw errors.validation('Give at least one of project_id, name_prefix, ids or expired.', null);
     }
     const now = this.now();
-    const ids = await this.tokens.revokeWhere(
-      {
-        projectId: input.project_id,
-        namePrefix: input.name_prefix,
-        ids: input.ids,
-        expiredAt: input.expired ? now : undefined,
-      },
-      now,
-    );
+    const ids = await this.audit.change(ctx, async (tx) => {
+      const ids = await tx.repos.tokens.revokeWhere(
+        {
+          projectId: input.project_id,
+          namePrefix: input.name_prefix,
+          ids: input.ids,
+          expiredAt: input.expired ? now : undefined,
+        },
+        now,
+      );
+      tx.record({
+        action: 'tokens.batch_revoked',
+        target: target(null),
+        details: {
+          filter: input,
+          revoked: ids.length,
+          ...listedIds('token_ids', ids),
+        },
+      });
+      return ids;
+    });
     this.invalidate(ids);
     return { revoked: ids.length };
   }
@@ -121,48 +165,44 @@ export class TokensService {
     return { data: res.rows.map((r) => toTokenView(r, now)), next_cursor: res.nextCursor };
   }
 
-  async update(id: string, input: UpdateTokenInput): Promise<TokenView> {
+  async update(id: string, input: UpdateTokenInput, ctx: AuditContext): Promise<TokenView> {
     const now = this.now();
     const patch: TokenPatch = { updated_at: now, ...limitColumns(input) };
     if (input.name !== undefined) patch.name = input.name;
-    if (input.is_active !== undefined) {
-      const current = await this.tokens.findById(id);
-      if (!current) throw errors.notFound('token', id);
-      // Revoking twice keeps the first revocation time. A token the maintenance job deactivated
-      // after it expired has no revoked_at yet: revoking it records one.
-      if (!input.is_active && current.revoked_at === null) {
-        patch.is_active = 0;
-        patch.revoked_at = now;
-      } else if (input.is_active && current.is_active === 0) {
-        patch.is_active = 1;
-        patch.revoked_at = null;
-      }
-    }
     const expiry = this.expiry(input, now);
-    if (expiry !== undefined) {
-      patch.expires_at = expiry;
-      // A token the maintenance job deactivated only because it expired (revoked_at is null) works
-      // again once its expiry is extended; a revoked token stays revoked.
-      if (input.is_active === undefined) {
-        const current = await this.tokens.findById(id);
-        if (current && current.is_active === 0 && current.revoked_at === null) patch.is_active = 1;
+    if (expiry !== undefined) patch.expires_at = expiry;
+    const row = await this.audit.change(ctx, async (tx) => {
+      const current = await tx.repos.tokens.findById(id);
+      if (!current) throw errors.notFound('token', id);
+      let revoked = false;
+      if (input.is_active !== undefined) {
+        // Revoking twice keeps the first revocation time. A token the maintenance job deactivated
+        // after it expired has no revoked_at yet: revoking it records one.
+        if (!input.is_active && current.revoked_at === null) {
+          patch.is_active = 0;
+          patch.revoked_at = now;
+          revoked = true;
+        } else if (input.is_active && current.is_active === 0) {
+          patch.is_active = 1;
+          patch.revoked_at = null;
+        }
+      } else if (expiry !== undefined && current.is_active === 0 && current.revoked_at === null) {
+        // A token the maintenance job deactivated only because it expired (revoked_at is null) works
+        // again once its expiry is extended; a revoked token stays revoked.
+        patch.is_active = 1;
       }
-    }
-    const row = await this.tokens.update(id, patch);
-    if (!row) throw errors.notFound('token', id);
+      const row = await tx.repos.tokens.update(id, patch);
+      if (!row) throw errors.notFound('token', id);
+      const changes = diff(audited(current, now), audited(row, now));
+      if (changes) tx.record({ action: revoked ? 'token.revoked' : 'token.updated', target: target(id), changes });
+      return row;
+    });
     this.invalidate([id]);
     return toTokenView(row, now);
   }
 
-  async revoke(id: string): Promise<TokenView> {
-    return this.update(id, { is_active: false });
-  }
-
-  async revokeProject(projectId: string): Promise<{ revoked: number }> {
-    if (!(await this.projects.findById(projectId))) throw errors.notFound('project', projectId);
-    const ids = await this.tokens.revokeByProject(projectId, this.now());
-    this.invalidate(ids);
-    return { revoked: ids.length };
+  async revoke(id: string, ctx: AuditContext): Promise<TokenView> {
+    return this.update(id, { is_active: false }, ctx);
   }
 
   /** Resolves `duration_minutes` or `expires_at` to epoch ms; undefined means "not given", null "never". */

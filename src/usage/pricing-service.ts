@@ -1,3 +1,5 @@
+import { type AuditContext, diff } from '../audit/audit-event.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import { errors } from '../errors.js';
 import type { Clock } from '../shared/clock.js';
 import { toIso } from '../shared/clock.js';
@@ -24,6 +26,14 @@ export interface PricingView {
   aliases: Record<string, string>;
 }
 
+/** What an audit event records of an override: the prices (USD per 1M tokens). */
+const priceFields = (r: PricingOverrideRow) => ({
+  input: r.input,
+  cached_input: r.cached_input,
+  output: r.output,
+  reasoning: r.reasoning,
+});
+
 const toPrice = (r: PricingOverrideRow): ModelPrice => ({
   input: r.input,
   output: r.output,
@@ -43,6 +53,7 @@ export class PricingService {
     private readonly repo: PricingRepo,
     private readonly table: PricingTable,
     private readonly now: Clock,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** Reads the overrides from the store into the pricing table; returns how many there are. */
@@ -61,24 +72,41 @@ export class PricingService {
     };
   }
 
-  async set(model: string, price: ModelPrice): Promise<PriceView> {
-    const row = await this.repo.upsert({
-      model,
-      input: price.input,
-      cached_input: price.cached_input ?? null,
-      output: price.output,
-      reasoning: price.reasoning ?? null,
-      updated_at: this.now(),
+  async set(model: string, price: ModelPrice, ctx: AuditContext): Promise<PriceView> {
+    const row = await this.audit.change(ctx, async (tx) => {
+      const before = await tx.repos.pricing.find(model);
+      const row = await tx.repos.pricing.upsert({
+        model,
+        input: price.input,
+        cached_input: price.cached_input ?? null,
+        output: price.output,
+        reasoning: price.reasoning ?? null,
+        updated_at: this.now(),
+      });
+      const changes = before ? diff(priceFields(before), priceFields(row)) : { before: null, after: priceFields(row) };
+      if (changes) tx.record({ action: 'pricing.set', target: { type: 'model', id: model }, changes });
+      return row;
     });
     await this.reload();
     return this.toView(row.model, 'override', toPrice(row));
   }
 
   /** Removes an override; the model falls back to the pricing files (or to no price). */
-  async unset(model: string): Promise<void> {
-    const removed = await this.repo.delete(model);
-    await this.reload();
-    if (!removed) throw errors.pricingOverrideNotFound(model);
+  async unset(model: string, ctx: AuditContext): Promise<void> {
+    try {
+      await this.audit.change(ctx, async (tx) => {
+        const before = await tx.repos.pricing.find(model);
+        if (!before || !(await tx.repos.pricing.delete(model))) throw errors.pricingOverrideNotFound(model);
+        tx.record({
+          action: 'pricing.unset',
+          target: { type: 'model', id: model },
+          changes: { before: priceFields(before), after: null },
+        });
+      });
+    } finally {
+      // Also when this instance had it and the store no longer does (another instance removed it).
+      await this.reload();
+    }
   }
 
   private toView(model: string, source: PriceSource, p: ModelPrice): PriceView {

@@ -11,7 +11,13 @@ import { toBatch } from '../../src/usage/batch.js';
 import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { projectRow as project, tokenRow as token, usageRow } from '../helpers/rows.js';
 
-const ALL_MIGRATIONS = ['0001-initial', '0002-usage-records', '0003-limits-and-rollups', '0004-max-concurrent'];
+const ALL_MIGRATIONS = [
+  '0001-initial',
+  '0002-usage-records',
+  '0003-limits-and-rollups',
+  '0004-max-concurrent',
+  '0005-audit-events',
+];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
   let tdb: TestDatabase | undefined;

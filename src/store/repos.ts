@@ -1,0 +1,22 @@
+import { AuditRepo } from './audit-repo.js';
+import type { Db } from './database.js';
+import { PricingRepo } from './pricing-repo.js';
+import { ProjectsRepo } from './projects-repo.js';
+import { TokensRepo } from './tokens-repo.js';
+
+/** The repositories over one connection or transaction: what a change and its audit event share. */
+export interface Repos {
+  projects: ProjectsRepo;
+  tokens: TokensRepo;
+  pricing: PricingRepo;
+  audit: AuditRepo;
+}
+
+export function reposOf(db: Db): Repos {
+  return {
+    projects: new ProjectsRepo(db),
+    tokens: new TokensRepo(db),
+    pricing: new PricingRepo(db),
+    audit: new AuditRepo(db),
+  };
+}
