@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { auditCommand, verifyAudit } from './audit-commands.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
@@ -106,14 +107,19 @@ export function buildProgram(): Command {
   storeFlags(
     program
       .command('maintenance')
-      .description('run one maintenance pass (usage retention, token cleanup) and exit; for cron')
+      .description('run one maintenance pass (usage, token and audit retention, token cleanup) and exit; for cron')
       .option('--usage-retention-days <n>', 'delete usage records older than this; 0 keeps them (USAGE_RETENTION_DAYS)')
-      .option('--token-retention-days <n>', 'delete tokens ended longer ago; 0 keeps them (TOKEN_RETENTION_DAYS)'),
+      .option('--token-retention-days <n>', 'delete tokens ended longer ago; 0 keeps them (TOKEN_RETENTION_DAYS)')
+      .option(
+        '--audit-retention-days <n>',
+        'delete audit events older than this many whole days; 0 keeps them (AUDIT_RETENTION_DAYS)',
+      ),
   ).action(async (_o, cmd: Command) => {
-    const o = cmd.opts<{ usageRetentionDays?: string; tokenRetentionDays?: string }>();
+    const o = cmd.opts<{ usageRetentionDays?: string; tokenRetentionDays?: string; auditRetentionDays?: string }>();
     const config = configFrom(cmd, {
       USAGE_RETENTION_DAYS: o.usageRetentionDays,
       TOKEN_RETENTION_DAYS: o.tokenRetentionDays,
+      AUDIT_RETENTION_DAYS: o.auditRetentionDays,
     });
     const { createLogger, flushLogger } = await import('../observability/logger.js');
     const { createRuntime } = await import('../runtime.js');
@@ -122,11 +128,12 @@ export function buildProgram(): Command {
     const runtime = await opened(config, () => createRuntime(config, logger));
     try {
       const report = await runtime.maintenance.runOnce();
-      const { usageRetentionDays: u, tokenRetentionDays: t } = config.maintenance;
+      const { usageRetentionDays: u, tokenRetentionDays: t, auditRetentionDays: a } = config.maintenance;
       process.stdout.write(
         `${u === 0 ? 'usage retention off (USAGE_RETENTION_DAYS=0)' : `deleted ${report.usage_records_deleted} usage record(s) older than ${u} day(s)`}\n` +
           `deactivated ${report.tokens_deactivated} expired token(s)\n` +
-          `${t === 0 ? 'token retention off (TOKEN_RETENTION_DAYS=0)' : `deleted ${report.tokens_deleted} token(s) that ended more than ${t} day(s) ago`}\n`,
+          `${t === 0 ? 'token retention off (TOKEN_RETENTION_DAYS=0)' : `deleted ${report.tokens_deleted} token(s) that ended more than ${t} day(s) ago`}\n` +
+          `${a === 0 ? 'audit retention off (AUDIT_RETENTION_DAYS=0)' : `deleted ${report.audit_events_deleted} audit event(s) older than ${a} day(s)`}\n`,
       );
       if (report.errors.length > 0) throw new CliError(`maintenance failed: ${report.errors.join('; ')}`);
     } finally {
@@ -140,6 +147,17 @@ export function buildProgram(): Command {
   usageCommand(program);
   pricingCommands(program);
   logsCommand(program);
+  storeFlags(
+    auditCommand(program)
+      .command('verify')
+      .description(
+        'check the audit chain in the database (with the configured ENCRYPTION_KEY); exits 1 at the first broken link',
+      )
+      .option('--json', 'print the result as JSON'),
+  ).action(async (o: { json?: boolean }, cmd: Command) => {
+    const config = configFrom(cmd);
+    await opened(config, () => verifyAudit(config, Boolean(o.json)));
+  });
   mockUpstreamCommand(program);
   chatCommand(program);
   benchCommand(program);

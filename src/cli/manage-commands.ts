@@ -6,7 +6,7 @@ import { print } from './output.js';
 type Opts = Record<string, unknown>;
 
 /** Adds --url/--management-token/--json to a client command and runs it against the server. */
-function clientAction(
+export function clientAction(
   cmd: Command,
   run: (client: ManageClient, args: string[], opts: Opts) => Promise<unknown>,
 ): Command {
@@ -29,7 +29,7 @@ function clientAction(
     });
 }
 
-const int = (v: string) => {
+export const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new Error(`not an integer: ${v}`);
   return n;
@@ -411,7 +411,8 @@ export function pricingCommands(program: Command): void {
   );
 }
 
-function query(params: Record<string, unknown>): string {
+/** `?a=1&b=2` of the parameters that are set ('' when none is). */
+export function query(params: Record<string, unknown>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
   const s = q.toString();

@@ -26,7 +26,7 @@ export interface Secrets {
  */
 export function loadSecrets(config: Config): Secrets {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const previous = config.encryption.previous.map((k, i) => parseConfigKey(k, `ENCRYPTION_KEY_PREVIOUS[${i}]`));
+  const previous = previousKeys(config);
   let keyring: Keyring;
   let keyFile: string | undefined;
   let keyGenerated = false;
@@ -57,6 +57,25 @@ export function loadSecrets(config: Config): Secrets {
     ...(tokenFile ? { tokenFile } : {}),
     tokenGenerated,
   };
+}
+
+/**
+ * The keyring as configured, for tools that only read (`audit verify`): from ENCRYPTION_KEY or the
+ * key file, never generating one.
+ */
+export function readKeyring(config: Config): Keyring {
+  if (config.encryption.key)
+    return new Keyring(parseConfigKey(config.encryption.key, 'ENCRYPTION_KEY'), previousKeys(config));
+  const file = path.join(config.dataDir, ENCRYPTION_KEY_FILE);
+  const text = readSecretFile(file);
+  if (text === undefined) {
+    throw new ConfigError(`No encryption key: ENCRYPTION_KEY is not set and ${file} does not exist.`);
+  }
+  return new Keyring(parseConfigKey(text, file), previousKeys(config));
+}
+
+function previousKeys(config: Config): Buffer[] {
+  return config.encryption.previous.map((k, i) => parseConfigKey(k, `ENCRYPTION_KEY_PREVIOUS[${i}]`));
 }
 
 function parseConfigKey(text: string, setting: string): Buffer {
