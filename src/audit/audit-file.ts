@@ -1,7 +1,5 @@
-import { createWriteStream, fchmodSync, mkdirSync, openSync, type WriteStream } from 'node:fs';
-import path from 'node:path';
-import { ConfigError } from '../errors.js';
-import type { Logger } from '../observability/logger.js';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { type Logger, openPrivateFile } from '../observability/logger.js';
 import type { AuditEventView } from './audit-view.js';
 
 /**
@@ -17,21 +15,7 @@ export class AuditFile {
     readonly file: string,
     private readonly logger: Logger,
   ) {
-    let fd: number;
-    try {
-      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-      fd = openSync(file, 'a', 0o600);
-    } catch (err) {
-      throw new ConfigError(
-        `Invalid configuration:\n  AUDIT_LOG_FILE: cannot open ${file} for appending: ${(err as Error).message}`,
-      );
-    }
-    try {
-      fchmodSync(fd, 0o600);
-    } catch {
-      // Someone else's file that we may append to: its owner chose its mode.
-    }
-    this.stream = createWriteStream('', { fd });
+    this.stream = createWriteStream('', { fd: openPrivateFile(file, 'AUDIT_LOG_FILE') });
     this.stream.on('error', (err) => {
       // The events are in the database; the file is a copy. Said once, loudly, not once per event.
       if (!this.failed)

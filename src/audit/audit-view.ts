@@ -2,23 +2,11 @@ import { toIso } from '../shared/clock.js';
 import type { AuditEventRow } from '../store/schema.js';
 import type { Changes } from './audit-event.js';
 
-/** An audit event as the API, the CLI and the audit file show it. */
-export interface AuditEventView {
-  id: string;
-  seq: number;
+/** An audit event as the API, the CLI and the audit file show it: the row with its time in RFC 3339 and its JSON parsed. */
+export interface AuditEventView extends Omit<AuditEventRow, 'time' | 'changes' | 'details'> {
   time: string;
-  actor_type: string;
-  actor_id: string | null;
-  client_ip: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
   changes: Changes | null;
   details: Record<string, unknown> | null;
-  request_id: string | null;
-  key_id: string;
-  prev_hash: string;
-  hash: string;
 }
 
 export function toAuditView(row: AuditEventRow): AuditEventView {

@@ -1,23 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { AuditEventView } from '../audit/audit-view.js';
 import type { Config } from '../config/config.js';
 import { CliError } from './client.js';
 import { clientAction, int, query } from './manage-commands.js';
 import { print } from './output.js';
-
-interface AuditEventJson {
-  seq: number;
-  time: string;
-  actor_type: string;
-  actor_id: string | null;
-  client_ip: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  changes: unknown;
-  details: unknown;
-  [k: string]: unknown;
-}
 
 /** Longest `what` cell in the table (the full event is in --json). */
 const WHAT_WIDTH = 100;
@@ -38,7 +25,7 @@ export function auditCommand(program: Command): Command {
       .option('--limit <n>', 'page size (default 100, at most 1000)', int)
       .option('--cursor <c>', 'next page'),
     async (c, _a, o) => {
-      const res = await c.call<{ data: AuditEventJson[]; next_cursor: string | null }>(
+      const res = await c.call<{ data: AuditEventView[]; next_cursor: string | null }>(
         'GET',
         `/audit${query({
           action: o.action,
@@ -77,8 +64,8 @@ export function auditCommand(program: Command): Command {
 }
 
 /** The changed fields as `field: before → after`, or the details, on one line. */
-function what(e: AuditEventJson): string {
-  const changes = e.changes as { before: Record<string, unknown> | null; after: Record<string, unknown> | null } | null;
+function what(e: AuditEventView): string {
+  const { changes } = e;
   let text: string;
   if (changes?.before && changes.after) {
     text = Object.keys(changes.after)

@@ -217,16 +217,24 @@ const batchers = new Set<LineBatcher>();
 /**
  * LOG_FILE is opened here, synchronously, before anything else starts: an unusable path stops the
  * start with a message naming the setting, and the descriptor is ready before the first line.
- * The file is private (0600) like the other files llm-proxy writes; an existing file is made so too.
  */
 function openLogFile(file: string): number {
+  return openPrivateFile(file, 'LOG_FILE');
+}
+
+/**
+ * Opens a file llm-proxy appends to (a log, the audit file): private (0600) like every file it
+ * writes, an existing one made so too. A path that cannot be opened is a configuration error naming
+ * `setting`.
+ */
+export function openPrivateFile(file: string, setting: string): number {
   let fd: number;
   try {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fd = openSync(file, 'a', 0o600);
   } catch (err) {
     throw new ConfigError(
-      `Invalid configuration:\n  LOG_FILE: cannot open ${file} for appending: ${(err as Error).message}`,
+      `Invalid configuration:\n  ${setting}: cannot open ${file} for appending: ${(err as Error).message}`,
     );
   }
   try {
