@@ -1,31 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventView } from '../../src/audit/audit-view.js';
 import { runCli } from '../helpers/cli.js';
 import { manualClock } from '../helpers/clock.js';
-import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
+import { DIALECTS } from '../helpers/databases.js';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { auditEvents, dbEnv } from './helpers.js';
+import { auditEvents, stackOn } from './helpers.js';
 
 const MINUTE = 60_000;
 
 /** GET /manage/audit: filters, newest-first pages, bad queries; and `llm-proxy audit list` over it. */
 describe.each(DIALECTS)('GET /manage/audit on %s', (_name, make) => {
-  let tdb: TestDatabase | undefined;
-  let st: ProxyStack;
   const clock = manualClock(Date.UTC(2026, 2, 1, 10));
   const t0 = clock.now();
+  const stack = stackOn(make, { clock: clock.now });
+  let st: ProxyStack;
   let projects: string[] = [];
 
   beforeAll(async () => {
-    tdb = await make();
-    if (!tdb) return;
-    st = await startProxyStack({
-      env: { ...dbEnv(tdb, randomBytes(32).toString('base64')), MAINTENANCE_INTERVAL_MS: '0' },
-      clock: clock.now,
-    });
+    st = stack.st;
+    if (!st) return;
     // Seven projects a minute apart, then a token update and a failed authentication.
     projects = [];
     for (let i = 0; i < 7; i++) {
@@ -37,13 +32,6 @@ describe.each(DIALECTS)('GET /manage/audit on %s', (_name, make) => {
     clock.advance(MINUTE);
     await st.s.manage('PATCH', `/tokens/${st.tokenId}`, { name: 'renamed' });
     await fetch(`${st.url}/manage/projects`, { headers: { authorization: 'Bearer not-the-token-at-all' } });
-  });
-  afterAll(async () => {
-    await st?.stop();
-    await tdb?.drop();
-  });
-  beforeEach((ctx) => {
-    if (!tdb) ctx.skip();
   });
 
   it('pages newest first with a cursor, every event exactly once', async () => {

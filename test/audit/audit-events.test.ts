@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
-import { type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
-import { auditEvents, dbEnv, eventOf } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/databases.js';
+import { type ProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
+import { auditEvents, eventOf, stackOn } from './helpers.js';
 
 const NO_LIMITS = {
   max_requests: null,
@@ -19,25 +19,13 @@ const NO_LIMITS = {
 
 /** One audit event per management change, with what changed, who, from where and in which request: on both stores. */
 describe.each(DIALECTS)('audit events on %s', (_name, make) => {
-  let tdb: TestDatabase | undefined;
-  let st: ProxyStack;
+  const stack = stackOn(make);
   /** Every secret the test hands the server or gets back from it: none may reach the trail. */
   const secrets: string[] = [];
-
-  beforeAll(async () => {
-    tdb = await make();
-    if (!tdb) return;
-    st = await startProxyStack({
-      env: { ...dbEnv(tdb, randomBytes(32).toString('base64')), MAINTENANCE_INTERVAL_MS: '0' },
-    });
-    secrets.push(UPSTREAM_KEY, st.token, st.s.managementToken);
-  });
-  afterAll(async () => {
-    await st?.stop();
-    await tdb?.drop();
-  });
-  beforeEach((ctx) => {
-    if (!tdb) ctx.skip();
+  let st: ProxyStack;
+  beforeAll(() => {
+    st = stack.st;
+    if (st) secrets.push(UPSTREAM_KEY, st.token, st.s.managementToken);
   });
 
   it('records projects created, updated, with a rotated key, and deleted', async () => {

@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { AuditEventView } from '../../src/audit/audit-view.js';
+import type { Clock } from '../../src/shared/clock.js';
 import type { TestDatabase } from '../helpers/databases.js';
+import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
 import type { TestServer } from '../helpers/server.js';
 
 /** The settings that point a server (or the CLI) at a test database, with the given encryption key. */
@@ -29,4 +33,37 @@ export async function eventOf(s: TestServer, action: string, targetId?: string):
   const events = await auditEvents(s, { action, ...(targetId ? { target_id: targetId } : {}) });
   if (events.length !== 1) throw new Error(`expected one ${action} event, found ${events.length}`);
   return events[0] as AuditEventView;
+}
+
+/**
+ * For a `describe.each(DIALECTS)` suite: a proxy stack on a fresh database of that dialect (its own
+ * encryption key, no background maintenance), stopped and dropped after the suite; every test skips
+ * where the database is absent.
+ */
+export function stackOn(
+  make: () => Promise<TestDatabase | undefined>,
+  opts: { env?: Record<string, string>; clock?: Clock } = {},
+): { readonly st: ProxyStack } {
+  let tdb: TestDatabase | undefined;
+  let st: ProxyStack | undefined;
+  beforeAll(async () => {
+    tdb = await make();
+    if (!tdb) return;
+    st = await startProxyStack({
+      env: { ...dbEnv(tdb, randomBytes(32).toString('base64')), MAINTENANCE_INTERVAL_MS: '0', ...opts.env },
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+  });
+  afterAll(async () => {
+    await st?.stop();
+    await tdb?.drop();
+  });
+  beforeEach((ctx) => {
+    if (!tdb) ctx.skip();
+  });
+  return {
+    get st() {
+      return st as ProxyStack;
+    },
+  };
 }

@@ -1,35 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../helpers/clock.js';
-import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
+import { DIALECTS } from '../helpers/databases.js';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { auditEvents, dbEnv } from './helpers.js';
+import { auditEvents, stackOn } from './helpers.js';
 
 const MINUTE = 60_000;
 const badToken = () => `sk-llmp-${randomBytes(32).toString('base64url')}`;
 
 /** Refused proxy requests become one audit row per token, reason and minute, with a count. */
 describe.each(DIALECTS)('refused-request summaries on %s', (_name, make) => {
-  let tdb: TestDatabase | undefined;
-  let st: ProxyStack;
   // 10 s into a minute, so every request of the test lands in this one.
   const clock = manualClock(Date.UTC(2026, 4, 4, 8, 30, 10));
   const minute = Date.UTC(2026, 4, 4, 8, 30);
-
-  beforeAll(async () => {
-    tdb = await make();
-    if (!tdb) return;
-    st = await startProxyStack({
-      env: { ...dbEnv(tdb, randomBytes(32).toString('base64')), MAINTENANCE_INTERVAL_MS: '0' },
-      clock: clock.now,
-    });
-  });
-  afterAll(async () => {
-    await st?.stop();
-    await tdb?.drop();
-  });
-  beforeEach((ctx) => {
-    if (!tdb) ctx.skip();
+  const stack = stackOn(make, { clock: clock.now });
+  let st: ProxyStack;
+  beforeAll(() => {
+    st = stack.st;
   });
 
   it('counts 500 unknown tokens as one row, and each known token and reason as its own', async () => {
