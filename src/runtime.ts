@@ -128,7 +128,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
 
   const projectsRepo = new ProjectsRepo(db);
   const tokensRepo = new TokensRepo(db);
-  const tokens = new TokensService(tokensRepo, projectsRepo, clock, audit);
+  const tokens = new TokensService(tokensRepo, clock, audit);
   const projects = new ProjectsService(projectsRepo, tokens, secrets.keyring, clock, audit);
   const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, clock, {
     cacheSize: config.tokenCache.size,

@@ -45,7 +45,7 @@ beforeAll(async () => {
       clientIp: true,
     },
   );
-  tokens = new TokensService(tokensRepo, projectsRepo, clock.now, audit);
+  tokens = new TokensService(tokensRepo, clock.now, audit);
   projects = new ProjectsService(projectsRepo, tokens, keyring, clock.now, audit);
   auth = new Authenticator(tokensRepo, projectsRepo, keyring, clock.now, {
     cacheSize: 100,

@@ -6,7 +6,6 @@ import { errors } from '../errors.js';
 import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields.js';
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
-import type { ProjectsRepo } from '../store/projects-repo.js';
 import type { NewTokenRow, TokenPatch, TokenRow } from '../store/schema.js';
 import type { TokenFilter, TokensRepo } from '../store/tokens-repo.js';
 import { type TokenView, toTokenView } from './token-view.js';
@@ -53,7 +52,6 @@ export class TokensService {
 
   constructor(
     private readonly tokens: TokensRepo,
-    private readonly projects: ProjectsRepo,
     private readonly now: Clock,
     private readonly audit: AuditTrail,
   ) {}
