@@ -6,6 +6,7 @@ import type { AuditFilter, ChainHead } from '../store/audit-repo.js';
 import type { Db } from '../store/database.js';
 import { type Repos, reposOf } from '../store/repos.js';
 import type { AuditEventRow } from '../store/schema.js';
+import { inTransaction } from '../store/transaction.js';
 import { type AuditContext, type AuditDraft, systemActor } from './audit-event.js';
 import type { AuditFile } from './audit-file.js';
 import { type AuditEventView, toAuditView } from './audit-view.js';
@@ -56,7 +57,7 @@ export class AuditTrail {
   change<T>(ctx: AuditContext, fn: (tx: AuditTx) => Promise<T>): Promise<T> {
     return this.serial(async () => {
       const drafts: AuditDraft[] = [];
-      const { value, sealed } = await this.db.transaction().execute(async (trx) => {
+      const { value, sealed } = await inTransaction(this.db, async (trx) => {
         const repos = reposOf(trx);
         const head = await repos.audit.lockHead();
         const value = await fn({ repos, record: (d) => drafts.push(d) });

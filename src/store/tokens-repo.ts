@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { decodeCursor, type Page, type PageRequest, toPage } from './pagination.js';
 import type { NewTokenRow, TokenPatch, TokenRow } from './schema.js';
+import { inTransaction } from './transaction.js';
 
 export interface TokenFilter {
   projectId?: string | undefined;
@@ -28,9 +29,7 @@ export class TokensRepo {
 
   /** Inserts many tokens in one transaction (the caller's, if it is in one): all are created or none. */
   async insertMany(rows: NewTokenRow[]): Promise<TokenRow[]> {
-    const inTransaction = (fn: (trx: Db) => Promise<TokenRow[]>) =>
-      this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
-    return inTransaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const out: TokenRow[] = [];
       // Chunks keep each statement under SQLite's bound-parameter limit.
       for (let i = 0; i < rows.length; i += 100) {
