@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { createAccessLog } from './observability/access-log.js';
@@ -58,11 +59,15 @@ export async function createApp(
     upstreams: () => runtime.pools.stats(),
     tokenCache: () => runtime.authenticator,
     budgets: () => runtime.limiter.budgetUse(runtime.clock()),
+    shipping: () => runtime.shipping?.status() ?? [],
   });
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
   if (config.audit.refusedRequests)
     proxy.attach(auditHooks(runtime.audit.refusals, runtime.authenticator, runtime.clock));
+  const shipping = runtime.shipping;
+  // Only with a sink configured: otherwise the request path has no hook to call.
+  if (shipping) proxy.attach({ end: (_pr, rec) => shipping.enqueue(rec) });
   const app = await buildApp({
     logger,
     manageBodyLimitBytes: config.manage.bodyLimitBytes,
@@ -84,6 +89,7 @@ export async function createApp(
         usage: { ...runtime.usage.health(), written: runtime.usage.written, dropped: runtime.usage.dropped },
         inFlight: proxy.inFlight,
         upstreams: runtime.pools.stats(),
+        sinks: runtime.shipping?.status() ?? [],
       }),
       checkReady: () => pingDatabase(runtime.db),
       usageHealth: () => runtime.usage.health(),
@@ -101,7 +107,7 @@ export async function startServer(
   clock?: Clock,
 ): Promise<RunningServer> {
   // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
-  const runtime = await createRuntime(config, logger, { journal: true, clock });
+  const runtime = await createRuntime(config, logger, { journal: true, shipping: true, clock });
   let shuttingDown = false;
   let app: FastifyInstance | undefined;
   let proxy: ProxyHandler;
@@ -143,6 +149,7 @@ export async function startServer(
   const stop = () => {
     stopping ??= (async () => {
       shuttingDown = true;
+      const began = performance.now();
       const deadline = setTimeout(() => {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached: closing open connections');
         app.server.closeAllConnections();
@@ -158,6 +165,8 @@ export async function startServer(
         await metricsApp?.close();
         // Exchanges cut at the deadline still write their usage record before the writer closes.
         await proxy.drain(1_000);
+        // Usage events get what is left of SHUTDOWN_TIMEOUT_MS; what they cannot deliver is spilled.
+        await runtime.shipping?.close(Math.max(0, config.shutdownTimeoutMs - (performance.now() - began)));
       } finally {
         clearTimeout(deadline);
         clearInterval(reaper);

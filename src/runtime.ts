@@ -11,6 +11,7 @@ import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { createShipping, type Shipping } from './shipping/shipping.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
@@ -55,6 +56,8 @@ export interface Runtime {
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
   pools: UpstreamPools;
+  /** The log dispatcher, when a sink is configured and the runtime is the server's. */
+  shipping: Shipping | undefined;
   /** The time source of expiry, limits and housekeeping (tests pass one they can move). */
   clock: Clock;
   /** Stops maintenance, closes upstream connections, flushes pending usage, then closes the store. */
@@ -70,6 +73,11 @@ export interface RuntimeOptions {
   journal?: boolean;
   /** Time for every service (tests move it); the system clock by default. */
   clock?: Clock;
+  /**
+   * Ship usage events to the configured sinks, resending what a previous process spilled. Only for
+   * the server, for the same reason as the journal.
+   */
+  shipping?: boolean;
 }
 
 /** Where the usage journal lives: per instance, on local disk. */
@@ -145,6 +153,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   );
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
+  const shipping = opts.shipping ? createShipping(config.shipping, config.dataDir, logger) : undefined;
   const maintenance = new Maintenance(
     { usageRepo, tokensRepo, tokens, audit, pricing: pricingService, logger, now: clock },
     config.maintenance,
@@ -167,10 +176,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     audit,
     maintenance,
     pools,
+    shipping,
     clock,
     close: async () => {
       await maintenance.stop();
       await pools.close();
+      // Normally closed already, with the time shutdown had left; here whatever is unsent is spilled at once.
+      await shipping?.close(0);
       await usage.close();
       // Pending refusal summaries are written before the store closes.
       await audit.close();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { RawConfig } from './schema.js';
+import { parseHeaderList, type RawConfig } from './schema.js';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -29,6 +29,7 @@ export interface Config {
     tokenLabels: boolean;
     maxLabelValues: number;
   };
+  shipping: ShippingConfig;
   proxy: {
     bodyLimitBytes: number;
     /** Add stream_options.include_usage to streamed completions and hide the extra usage chunk. */
@@ -78,6 +79,30 @@ export interface Config {
   };
 }
 
+/** Log shipping (src/shipping/): the sinks that are on, and how each one's queue behaves. */
+export interface ShippingConfig {
+  webhook: { url: string; secret: string } | undefined;
+  /** `url` is the full <endpoint>/v1/logs. */
+  otlp: { url: string; headers: Record<string, string> } | undefined;
+  file: string | undefined;
+  batchSize: number;
+  flushIntervalMs: number;
+  /** Events held in memory per sink. */
+  queueLimit: number;
+  /** Bytes of spill files per sink; 0 = no spill. */
+  spillMaxBytes: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  timeoutMs: number;
+}
+
+/** OTLP/HTTP's rule: signal paths are appended to a base endpoint (unless it already names one). */
+function otlpLogsUrl(endpoint: string): string {
+  const base = endpoint.replace(/\/+$/, '');
+  return base.endsWith('/v1/logs') ? base : `${base}/v1/logs`;
+}
+
 function parseListenAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   let host = addr.slice(0, i);
@@ -121,6 +146,28 @@ export function toConfig(raw: RawConfig): Config {
       listen: raw.METRICS_LISTEN_ADDR === undefined ? undefined : parseListenAddr(raw.METRICS_LISTEN_ADDR),
       tokenLabels: raw.METRICS_TOKEN_LABELS,
       maxLabelValues: raw.METRICS_MAX_LABEL_VALUES,
+    },
+    shipping: {
+      webhook:
+        raw.SHIPPING_WEBHOOK_URL === undefined
+          ? undefined
+          : { url: raw.SHIPPING_WEBHOOK_URL, secret: raw.SHIPPING_WEBHOOK_SECRET ?? '' },
+      otlp:
+        raw.SHIPPING_OTLP_LOGS_ENDPOINT === undefined
+          ? undefined
+          : {
+              url: otlpLogsUrl(raw.SHIPPING_OTLP_LOGS_ENDPOINT),
+              headers: parseHeaderList(raw.SHIPPING_OTLP_LOGS_HEADERS ?? ''),
+            },
+      file: raw.SHIPPING_FILE === undefined ? undefined : path.resolve(raw.SHIPPING_FILE),
+      batchSize: raw.SHIPPING_BATCH_SIZE,
+      flushIntervalMs: raw.SHIPPING_FLUSH_INTERVAL_MS,
+      queueLimit: raw.SHIPPING_QUEUE_LIMIT,
+      spillMaxBytes: raw.SHIPPING_SPILL_MAX_BYTES,
+      maxRetries: raw.SHIPPING_MAX_RETRIES,
+      retryBaseMs: raw.SHIPPING_RETRY_BASE_MS,
+      retryMaxMs: raw.SHIPPING_RETRY_MAX_MS,
+      timeoutMs: raw.SHIPPING_TIMEOUT_MS,
     },
     proxy: {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,

@@ -35,6 +35,12 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
       'Invalid configuration:\n  ENCRYPTION_KEY: must be set when DATABASE_URL points to PostgreSQL',
     );
   }
+  if (c.SHIPPING_WEBHOOK_URL && !c.SHIPPING_WEBHOOK_SECRET) {
+    // Unsigned events could be forged by anyone who can reach the receiver.
+    throw new ConfigError(
+      'Invalid configuration:\n  SHIPPING_WEBHOOK_SECRET: required with SHIPPING_WEBHOOK_URL (the key that signs every batch)',
+    );
+  }
   return toConfig(c);
 }
 

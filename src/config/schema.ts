@@ -66,6 +66,40 @@ function databaseUrlProblem(url: string): string | undefined {
   return URL.canParse(url) ? undefined : `not a valid URL: ${expected}`;
 }
 
+/** A sink's destination: an http(s) URL (it may hold a path and query; it is never logged). */
+function sinkUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return 'expected an http(s) URL such as https://logs.example.com/ingest';
+  const { protocol } = new URL(value);
+  return protocol === 'http:' || protocol === 'https:'
+    ? undefined
+    : `expected an http:// or https:// URL, not ${protocol}`;
+}
+
+/** `name=value,name2=value2` as OTEL_EXPORTER_OTLP_HEADERS spells it (values URL-encoded). */
+export function parseHeaderList(value: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const parts = value.split(',');
+  for (const [n, part] of parts.entries()) {
+    if (part.trim() === '') continue;
+    const i = part.indexOf('=');
+    const name = part.slice(0, Math.max(i, 0)).trim().toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new Error(`entry ${n + 1} has no header name before "="`);
+    headers[name] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return headers;
+}
+
+const headerListProblem = (v: string) => {
+  try {
+    parseHeaderList(v);
+    return undefined;
+  } catch (err) {
+    // Never echo a value: it is usually a credential.
+    const reason = err instanceof URIError ? 'a value is not valid URL encoding' : (err as Error).message;
+    return `${reason}: expected name=value,name2=value2`;
+  }
+};
+
 const keyProblem = (v: string) => {
   try {
     parseKey(v, 'the key');
@@ -131,6 +165,29 @@ export const configSchema = z.object({
   AUDIT_REFUSED_REQUESTS: bool.default(true),
   /** Audit events older than this are deleted by the maintenance job (an anchor keeps the chain verifiable). */
   AUDIT_RETENTION_DAYS: days().default(365),
+  // Log shipping (src/shipping/): each sink is on when its destination is set.
+  /** POST usage events in JSON batches here, signed with SHIPPING_WEBHOOK_SECRET. */
+  SHIPPING_WEBHOOK_URL: text.superRefine(check(sinkUrlProblem)).optional(),
+  /** HMAC-SHA256 key of the webhook signature (required with SHIPPING_WEBHOOK_URL). */
+  SHIPPING_WEBHOOK_SECRET: text.min(16, 'must be at least 16 characters').optional(),
+  /** OTLP/HTTP base URL: events go to <endpoint>/v1/logs as OTLP JSON log records. */
+  SHIPPING_OTLP_LOGS_ENDPOINT: text.superRefine(check(sinkUrlProblem)).optional(),
+  /** Headers of every OTLP request (`name=value,name2=value2`, values URL-encoded), e.g. an API key. */
+  SHIPPING_OTLP_LOGS_HEADERS: text.superRefine(check(headerListProblem)).optional(),
+  /** Append usage events to this file as JSON lines (0600). */
+  SHIPPING_FILE: text.optional(),
+  SHIPPING_BATCH_SIZE: int(1, 10_000).default(500),
+  SHIPPING_FLUSH_INTERVAL_MS: ms(10).default(1_000),
+  /** Events held in memory per sink; past it new events are dropped (and counted). */
+  SHIPPING_QUEUE_LIMIT: int(1).default(10_000),
+  /** Bytes of events spilled to DATA_DIR/shipping/<sink>/ per sink while it is slow or down; 0 = no spill. */
+  SHIPPING_SPILL_MAX_BYTES: int().default(268_435_456),
+  /** Failed attempts of a batch retried before it goes to the sink's dead-letter file. */
+  SHIPPING_MAX_RETRIES: int(0, 100).default(10),
+  SHIPPING_RETRY_BASE_MS: ms(1).default(500),
+  SHIPPING_RETRY_MAX_MS: ms(1).default(60_000),
+  /** A sink request (connect to end of reply) that takes longer fails and is retried. */
+  SHIPPING_TIMEOUT_MS: ms(1).default(10_000),
   // The proxy path
   PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms().default(10_000),

@@ -27,6 +27,21 @@ export interface MetricsSources {
   tokenCache(): { hits: number; misses: number };
   /** Budgets with their use in the current period (1 = all of it). */
   budgets(): { kind: string; id: string; used: number }[];
+  /** Each log-shipping sink's state (src/shipping/); none when shipping is off. */
+  shipping?(): ShippingSinkState[];
+}
+
+/** One log-shipping sink, as the metrics read it. */
+export interface ShippingSinkState {
+  sink: string;
+  /** Events not acknowledged yet (memory, in flight, spilled). */
+  queued: number;
+  spilledBytes: number;
+  shipped: number;
+  retries: number;
+  deadLettered: number;
+  /** Events given up, by reason. */
+  dropped: Record<string, number>;
 }
 
 /** Budget use the metrics count subjects at or over. */
@@ -259,7 +274,68 @@ export class Metrics {
         },
       });
     }
+    const sinks = () => sources.shipping?.() ?? [];
+    sinkMetric(
+      Gauge,
+      'llm_proxy_shipping_queue_depth',
+      'Usage events a sink has not acknowledged yet (memory, in flight, spilled).',
+      (s) => s.queued,
+    );
+    sinkMetric(
+      Gauge,
+      'llm_proxy_shipping_spill_bytes',
+      'Bytes of spill files a sink has on disk.',
+      (s) => s.spilledBytes,
+    );
+    sinkMetric(
+      Counter,
+      'llm_proxy_shipping_events_shipped_total',
+      'Usage events a sink acknowledged.',
+      (s) => s.shipped,
+    );
+    sinkMetric(
+      Counter,
+      'llm_proxy_shipping_retries_total',
+      'Failed deliveries to a sink that were retried.',
+      (s) => s.retries,
+    );
+    sinkMetric(
+      Counter,
+      'llm_proxy_shipping_events_dead_lettered_total',
+      "Usage events written to a sink's dead-letter file (refused, or past the retry budget).",
+      (s) => s.deadLettered,
+    );
+    new Counter({
+      name: 'llm_proxy_shipping_events_dropped_total',
+      help: 'Usage events a sink gave up, by reason (queue_full, spill_full, spill_error, dead_letter_error, shutdown).',
+      labelNames: ['sink', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sinks())
+          for (const [reason, n] of Object.entries(s.dropped)) this.inc({ sink: s.sink, reason }, n);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
+
+    /** A value per sink read at scrape time (a counter's is set, not incremented, as in counterFrom). */
+    function sinkMetric(
+      Kind: typeof Gauge | typeof Counter,
+      name: string,
+      help: string,
+      read: (s: ShippingSinkState) => number,
+    ): void {
+      new Kind({
+        name,
+        help,
+        labelNames: ['sink'],
+        registers,
+        collect(this: Gauge<string> | Counter<string>) {
+          this.reset();
+          for (const s of sinks()) this.inc({ sink: s.sink }, read(s));
+        },
+      });
+    }
 
     function histogram(name: string, help: string): Histogram<string> {
       return new Histogram({ name, help, labelNames: ['family'], buckets: DURATION_BUCKETS, registers });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { SinkStatus } from '../shipping/shipping.js';
 
 export interface UsageHealth {
   /** Set while the last usage write to the store failed (a short, safe description). */
@@ -20,6 +21,8 @@ export interface HealthDetail {
   usage: UsageHealth & { written: number; dropped: number };
   inFlight: number;
   upstreams: { origin: string; busy: number; queued: number; slots: number }[];
+  /** Each log-shipping sink's state; none when shipping is off. */
+  sinks: SinkStatus[];
 }
 
 export interface HealthOptions {
@@ -60,7 +63,11 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
     }
     const u = d.usage;
     const writer = writerState(u);
-    const degraded = store !== 'ok' || writer !== 'ok' || u.journalFailing !== undefined;
+    const degraded =
+      store !== 'ok' ||
+      writer !== 'ok' ||
+      u.journalFailing !== undefined ||
+      d.sinks.some((s) => s.lastError !== undefined);
     return {
       status: degraded ? 'degraded' : 'ok',
       version: opts.version,
@@ -77,6 +84,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
         journal: !u.journaled ? 'off' : u.journalFailing === undefined ? 'ok' : `failing: ${u.journalFailing}`,
       },
       upstreams: d.upstreams.map((x) => ({ origin: x.origin, busy: x.busy, queued: x.queued, slots: x.slots })),
+      sinks: sinksView(d.sinks),
     };
   });
   app.get('/live', async () => ({ status: 'ok' }));
@@ -103,4 +111,24 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not_ready', checks, usage_pending: usage.pending });
   });
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/**
+ * The log-shipping sinks by name. Only counts, times and a short reason (a status or an error
+ * code): /health needs no token, so never a URL, a header or a receiver's answer.
+ */
+function sinksView(sinks: SinkStatus[]): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const s of sinks) {
+    view[s.sink] = {
+      queue_depth: s.queued,
+      spilled_bytes: s.spilledBytes,
+      last_error: s.lastError ?? null,
+      last_error_at: iso(s.lastErrorAt),
+      last_success_at: iso(s.lastSuccessAt),
+    };
+  }
+  return view;
 }
