@@ -138,6 +138,48 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { DATABASE_URL: 'postgres://u@h/db' })).toThrow(/ENCRYPTION_KEY: must be set/);
   });
 
+  it('turns on a shipping sink per destination, and says what is wrong with one without echoing secrets', () => {
+    expect(loadConfig({}, {}).shipping).toMatchObject({ webhook: undefined, otlp: undefined, file: undefined });
+    const c = loadConfig(
+      {},
+      {
+        SHIPPING_WEBHOOK_URL: 'https://hooks.example.com/in?k=1',
+        SHIPPING_WEBHOOK_SECRET: 'a-secret-of-16-chars',
+        SHIPPING_OTLP_LOGS_ENDPOINT: 'http://collector:4318/',
+        SHIPPING_OTLP_LOGS_HEADERS: 'Authorization=Bearer%20abc, x-tenant=acme',
+        SHIPPING_FILE: 'events.jsonl',
+      },
+    ).shipping;
+    expect(c.webhook).toEqual({ url: 'https://hooks.example.com/in?k=1', secret: 'a-secret-of-16-chars' });
+    expect(c.otlp).toEqual({
+      url: 'http://collector:4318/v1/logs',
+      headers: { authorization: 'Bearer abc', 'x-tenant': 'acme' },
+    });
+    expect(c.file).toBe(path.resolve('events.jsonl'));
+    expect(loadConfig({}, { SHIPPING_OTLP_LOGS_ENDPOINT: 'http://c:4318/v1/logs' }).shipping.otlp?.url).toBe(
+      'http://c:4318/v1/logs',
+    );
+    expect(() => loadConfig({}, { SHIPPING_WEBHOOK_URL: 'https://h.example.com' })).toThrow(
+      /SHIPPING_WEBHOOK_SECRET: required with SHIPPING_WEBHOOK_URL/,
+    );
+    expect(() => loadConfig({}, { SHIPPING_WEBHOOK_URL: 'ftp://h', SHIPPING_WEBHOOK_SECRET: 'x'.repeat(16) })).toThrow(
+      /SHIPPING_WEBHOOK_URL: expected an http:\/\/ or https:\/\/ URL/,
+    );
+    expect(() => loadConfig({}, { SHIPPING_WEBHOOK_URL: 'https://h', SHIPPING_WEBHOOK_SECRET: 'short' })).toThrow(
+      /SHIPPING_WEBHOOK_SECRET: must be at least 16 characters/,
+    );
+    for (const bad of ['Bearer sk-leak-123', 'a=b,=sk-leak-123', 'x=%E0%A4%A']) {
+      let message = '';
+      try {
+        loadConfig({}, { SHIPPING_OTLP_LOGS_HEADERS: bad });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/SHIPPING_OTLP_LOGS_HEADERS: .*expected name=value,name2=value2/);
+      expect(message).not.toContain('sk-leak');
+    }
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({}, { LISTEN_ADDR: '' }).listen.port).toBe(8080);
   });

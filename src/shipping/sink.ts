@@ -33,6 +33,7 @@ export function failureReason(err: unknown): string {
   const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
   if (e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED') return 'aborted';
   if (typeof e.code === 'string' && TIMEOUTS.has(e.code)) return 'timeout';
+  if (e.code === 'UND_ERR_SOCKET') return 'connection closed';
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
   return code ?? 'failed';
 }

@@ -44,6 +44,7 @@ export class Spill {
   private skip: { name: string; count: number } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private torn = false;
+  private full = false;
   private seq = 0;
   private readonly segmentBytes: number;
   /** Lines of all segments (events, until a read finds some torn). */
@@ -88,13 +89,19 @@ export class Spill {
    */
   append(events: UsageEventV1[]): Promise<number> {
     return this.run(async () => {
+      // Once full, everything newer is dropped until the sink has taken a segment off the disk,
+      // so what is kept is always the oldest events (never a smaller later one slipped in).
+      if (this.full) return events.length;
       let text = this.torn ? '\n' : '';
       let bytes = text.length;
       let written = 0;
       for (const e of events) {
         const line = `${JSON.stringify(e)}\n`;
         const size = Buffer.byteLength(line);
-        if (this.bytes + bytes + size > this.opts.maxBytes) break;
+        if (this.bytes + bytes + size > this.opts.maxBytes) {
+          this.full = true;
+          break;
+        }
         text += line;
         bytes += size;
         written++;
@@ -187,6 +194,7 @@ export class Spill {
     if (this.current === seg) this.current = undefined;
     this.bytes -= seg.bytes;
     this.lines -= seg.lines;
+    this.full = false;
     await fs.promises.rm(path.join(this.opts.dir, seg.name), { force: true });
   }
 
