@@ -104,6 +104,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const journaled =
     opts.journal === true && !(config.database.kind === 'sqlite' && config.database.path === ':memory:');
   let journal: UsageJournal | undefined;
+  let shipping: Shipping | undefined;
   try {
     await prepareSchema(db, config, logger);
     secrets = loadSecrets(config);
@@ -119,7 +120,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       await replayJournal(journalDir(config), (rows) => usageRepo.writeBatch(toBatch(rows)), logger);
       journal = new UsageJournal({ dir: journalDir(config), fsyncMs: config.usage.journalFsyncMs, logger });
     }
+    if (opts.shipping) shipping = createShipping(config.shipping, config.dataDir, logger);
   } catch (err) {
+    journal?.close();
     await auditFile?.close();
     await db.destroy();
     throw err;
@@ -153,7 +156,6 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   );
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
-  const shipping = opts.shipping ? createShipping(config.shipping, config.dataDir, logger) : undefined;
   const maintenance = new Maintenance(
     { usageRepo, tokensRepo, tokens, audit, pricing: pricingService, logger, now: clock },
     config.maintenance,

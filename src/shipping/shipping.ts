@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ShippingConfig } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { UsageRecord } from '../store/usage-record.js';
 import { DeadLetter } from './dead-letter.js';
@@ -29,17 +30,8 @@ export class Shipping {
     for (const c of this.channels) c.push(rec);
   }
 
-  get sinks(): string[] {
-    return this.channels.map((c) => c.name);
-  }
-
   status(): SinkStatus[] {
     return this.channels.map((c) => c.status());
-  }
-
-  /** Sends or spills what is due now (the timers do this on their own). */
-  tick(): void {
-    for (const c of this.channels) c.tick();
   }
 
   /** Delivers what it can within `timeoutMs`, spills the rest for the next start, closes the sinks. */
@@ -59,11 +51,14 @@ export function createShipping(config: ShippingConfig, dataDir: string, logger: 
       ),
     );
   }
-  if (config.file) sinks.push(new FileSink(config.file));
+  if (config.file) {
+    const file = config.file;
+    sinks.push(startupStep('SHIPPING_FILE', () => new FileSink(file)));
+  }
   if (sinks.length === 0) return undefined;
   const channels = sinks.map((sink) => {
     const dir = shippingDir(dataDir, sink.name);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    startupStep('DATA_DIR', () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
     const spill = config.spillMaxBytes > 0 ? new Spill({ dir, maxBytes: config.spillMaxBytes, logger }) : undefined;
     if (spill && spill.pending > 0) {
       logger.info(
@@ -75,4 +70,16 @@ export function createShipping(config: ShippingConfig, dataDir: string, logger: 
   });
   logger.info({ sinks: sinks.map((s) => s.name) }, 'log shipping: on');
   return new Shipping(channels);
+}
+
+/** A file-system step at start-up whose failure is a configuration problem of `setting`. */
+function startupStep<T>(setting: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(
+      `Invalid configuration:\n  ${setting}: log shipping cannot use ${e.path ?? 'the path'} (${e.code ?? e.message})`,
+    );
+  }
 }

@@ -134,8 +134,8 @@ export class SinkChannel {
     };
   }
 
-  /** Sends (or spills) what is due now; the timer calls it, and tests may too. */
-  tick(): void {
+  /** Sends (or spills) what is due now: on the timer, after a full batch, when a retry is due. */
+  private tick(): void {
     if (this.state !== 'open') return;
     // The request path only counts what a full memory queue turned away; it is reported here.
     const full = this.stats.dropped.queue_full - this.reportedQueueFull;
