@@ -183,6 +183,7 @@ describe('start-up and shutdown (real process)', () => {
         in_flight: 0,
         usage: { pending: 0, written: 0, dropped: 0, failing: null, writer: 'ok', journal: 'ok' },
         upstreams: [],
+        sinks: {},
       });
       expect((await fetch(`${srv.url}/live`)).status).toBe(200);
       const ready = await fetch(`${srv.url}/ready`);
