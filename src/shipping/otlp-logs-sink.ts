@@ -4,71 +4,58 @@ import { HttpPoster } from './http-post.js';
 import type { Sink } from './sink.js';
 import { USAGE_EVENT_FIELDS, type UsageEventV1 } from './usage-event.js';
 
-type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
-interface KeyValue {
-  key: string;
-  value: AnyValue;
-}
-
 /** OTLP severity numbers (logs data model): INFO, and WARN for a failed or refused exchange. */
-const INFO = 9;
-const WARN = 13;
+const INFO = '"severityNumber":9,"severityText":"INFO"';
+const WARN = '"severityNumber":13,"severityText":"WARN"';
 
-const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
+/** Each field's attribute up to its value, by type: OTLP/JSON writes int64 as a decimal string. */
+const ATTRIBUTE_PREFIX = Object.entries(USAGE_EVENT_FIELDS).map(([key, type]) => {
+  const member = { string: 'stringValue', int: 'intValue', double: 'doubleValue', bool: 'boolValue' }[type];
+  return { key: key as keyof UsageEventV1, type, prefix: `{"key":"${key}","value":{"${member}":` };
+});
+
+const stringAttribute = (key: string, v: string) => `{"key":"${key}","value":{"stringValue":${JSON.stringify(v)}}}`;
 
 /**
- * One OTLP log record per event: the event's fields as attributes under their own names (typed by
- * USAGE_EVENT_FIELDS; int64 as decimal strings, as OTLP/JSON encodes them; null fields left out),
- * `event.name` = `llm-proxy.usage`, the body `<method> <path> <status>`, the time the exchange was
- * accounted.
+ * One OTLP log record per event, as OTLP/JSON text (built directly: a record of objects per
+ * attribute cost three times as much CPU): the event's fields as attributes under their own names
+ * (typed by USAGE_EVENT_FIELDS; null fields left out), `event.name` = `llm-proxy.usage`, the body
+ * `<method> <path> <status>`, the time the exchange was accounted.
  */
-export function otlpLogRecord(e: UsageEventV1, observedNanos: string) {
-  const attributes: KeyValue[] = [str('event.name', 'llm-proxy.usage')];
-  for (const [key, type] of Object.entries(USAGE_EVENT_FIELDS)) {
-    const v = e[key as keyof UsageEventV1];
+export function otlpLogRecord(e: UsageEventV1, observedNanos: string): string {
+  let attributes = stringAttribute('event.name', 'llm-proxy.usage');
+  for (const { key, type, prefix } of ATTRIBUTE_PREFIX) {
+    const v = e[key];
     if (v === null || v === undefined) continue;
-    const value: AnyValue =
-      type === 'int'
-        ? { intValue: String(v) }
-        : type === 'double'
-          ? { doubleValue: Number(v) }
-          : type === 'bool'
-            ? { boolValue: v === true }
-            : { stringValue: String(v) };
-    attributes.push({ key, value });
+    let value: string;
+    if (type === 'string') value = JSON.stringify(String(v));
+    else if (type === 'bool') value = String(v === true);
+    else {
+      const n = Number(v);
+      if (!Number.isFinite(n)) continue; // not expressible in JSON (never measured that way)
+      value = type === 'int' ? `"${Math.trunc(n)}"` : String(n);
+    }
+    attributes += `,${prefix}${value}}}`;
   }
   const failed = e.status >= 400 || e.error !== null;
-  return {
-    timeUnixNano: `${Date.parse(e.time)}000000`,
-    observedTimeUnixNano: observedNanos,
-    severityNumber: failed ? WARN : INFO,
-    severityText: failed ? 'WARN' : 'INFO',
-    body: { stringValue: `${e.method} ${e.path} ${e.status}` },
-    attributes,
-  };
+  return (
+    `{"timeUnixNano":"${Date.parse(e.time)}000000","observedTimeUnixNano":"${observedNanos}",${failed ? WARN : INFO},` +
+    `"body":{"stringValue":${JSON.stringify(`${e.method} ${e.path} ${e.status}`)}},"attributes":[${attributes}]}`
+  );
 }
 
-/** The ExportLogsServiceRequest of a batch (OTLP/HTTP, JSON encoding). */
-export function otlpLogsRequest(events: UsageEventV1[], observedNanos: string) {
-  return {
-    resourceLogs: [
-      {
-        resource: {
-          attributes: [
-            str('service.name', 'llm-proxy'),
-            str('service.version', VERSION),
-            str('host.name', os.hostname()),
-          ],
-        },
-        scopeLogs: [
-          {
-            scope: { name: 'llm-proxy.shipping', version: VERSION },
-            logRecords: events.map((e) => otlpLogRecord(e, observedNanos)),
-          },
-        ],
-      },
-    ],
-  };
+/** The ExportLogsServiceRequest of a batch (OTLP/HTTP, JSON encoding), as text. */
+export function otlpLogsRequest(events: UsageEventV1[], observedNanos: string): string {
+  const resource = [
+    stringAttribute('service.name', 'llm-proxy'),
+    stringAttribute('service.version', VERSION),
+    stringAttribute('host.name', os.hostname()),
+  ].join(',');
+  const records = events.map((e) => otlpLogRecord(e, observedNanos)).join(',');
+  return (
+    `{"resourceLogs":[{"resource":{"attributes":[${resource}]},"scopeLogs":[{"scope":{"name":"llm-proxy.shipping",` +
+    `"version":${JSON.stringify(VERSION)}},"logRecords":[${records}]}]}]}`
+  );
 }
 
 /**
@@ -92,7 +79,7 @@ export class OtlpLogsSink implements Sink {
 
   async deliver(events: UsageEventV1[], signal: AbortSignal): Promise<void> {
     const observed = `${Date.now()}000000`;
-    const reply = await this.poster.post(JSON.stringify(otlpLogsRequest(events, observed)), this.headers, signal);
+    const reply = await this.poster.post(otlpLogsRequest(events, observed), this.headers, signal);
     const rejected = rejectedRecords(reply);
     if (rejected > 0) this.onPartial(rejected);
   }

@@ -199,13 +199,28 @@ export class SinkChannel {
     return this.pumping;
   }
 
-  /** Delivers batches back to back until there is nothing to send, a retry is due later, or shutdown gives up. */
+  /**
+   * Delivers batches back to back while full ones wait (or the spill holds some, or shutdown wants
+   * memory emptied); a partial batch waits for the next tick, so batches grow with the traffic
+   * instead of one small request per delivery. Stops when a retry is due later or shutdown gives up.
+   */
   private async deliverAll(): Promise<void> {
+    let first = true;
     while (!this.givenUp) {
+      if (!this.batch && !first && !this.fullBatchWaiting()) return;
+      first = false;
       this.batch ??= await this.nextBatch();
       if (!this.batch) return;
       if (!(await this.attempt(this.batch))) return;
     }
+  }
+
+  private fullBatchWaiting(): boolean {
+    return (
+      this.state !== 'open' ||
+      this.memory.length >= this.opts.batchSize ||
+      (this.spill !== undefined && (this.spill.pending > 0 || this.spilling !== undefined))
+    );
   }
 
   /** The spill's oldest events while there are any (then memory would jump the queue), else memory's. */
