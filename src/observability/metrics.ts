@@ -275,36 +275,24 @@ export class Metrics {
       });
     }
     const sinks = () => sources.shipping?.() ?? [];
-    sinkMetric(
-      Gauge,
-      'llm_proxy_shipping_queue_depth',
-      'Usage events a sink has not acknowledged yet (memory, in flight, spilled).',
-      (s) => s.queued,
-    );
-    sinkMetric(
-      Gauge,
-      'llm_proxy_shipping_spill_bytes',
-      'Bytes of spill files a sink has on disk.',
-      (s) => s.spilledBytes,
-    );
-    sinkMetric(
-      Counter,
-      'llm_proxy_shipping_events_shipped_total',
-      'Usage events a sink acknowledged.',
-      (s) => s.shipped,
-    );
-    sinkMetric(
-      Counter,
-      'llm_proxy_shipping_retries_total',
-      'Failed deliveries to a sink that were retried.',
-      (s) => s.retries,
-    );
-    sinkMetric(
-      Counter,
-      'llm_proxy_shipping_events_dead_lettered_total',
-      "Usage events written to a sink's dead-letter file (refused, or past the retry budget).",
-      (s) => s.deadLettered,
-    );
+    const perSink: [typeof Gauge | typeof Counter, string, string, (s: ShippingSinkState) => number][] = [
+      [
+        Gauge,
+        'queue_depth',
+        'Usage events a sink has not acknowledged yet (memory, in flight, spilled).',
+        (s) => s.queued,
+      ],
+      [Gauge, 'spill_bytes', 'Bytes of spill files a sink has on disk.', (s) => s.spilledBytes],
+      [Counter, 'events_shipped_total', 'Usage events a sink acknowledged.', (s) => s.shipped],
+      [Counter, 'retries_total', 'Failed deliveries to a sink that were retried.', (s) => s.retries],
+      [
+        Counter,
+        'events_dead_lettered_total',
+        "Usage events written to a sink's dead-letter file (refused, or past the retry budget).",
+        (s) => s.deadLettered,
+      ],
+    ];
+    for (const [Kind, name, help, read] of perSink) sinkMetric(Kind, `llm_proxy_shipping_${name}`, help, read);
     new Counter({
       name: 'llm_proxy_shipping_events_dropped_total',
       help: 'Usage events a sink gave up, by reason (queue_full, spill_full, spill_error, dead_letter_error, shutdown).',

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { FAST, SECRET, sample, traffic, verifiedEvents } from './helpers.js';
+import { FAST, jsonLines, SECRET, sample, scrape, traffic, verifiedEvents } from './helpers.js';
 
 interface DeadLine {
   dead_lettered_at: string;
@@ -17,15 +17,7 @@ describe('the dead-letter file', () => {
   let rx: Receiver;
   let st: ProxyStack;
   let file: string;
-  const lines = (): DeadLine[] =>
-    existsSync(file)
-      ? readFileSync(file, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as DeadLine)
-      : [];
-  const scrape = async () =>
-    (await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })).text();
+  const lines = () => jsonLines<DeadLine>(file);
 
   beforeAll(async () => {
     rx = await startReceiver(503);
@@ -66,7 +58,7 @@ describe('the dead-letter file', () => {
     for (const r of rx.requests) for (const e of verifiedEvents(r)) attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);
     expect([...attempts.values()]).toEqual([3, 3, 3]);
 
-    const text = await scrape();
+    const text = await scrape(st);
     expect(sample(text, 'llm_proxy_shipping_events_dead_lettered_total', { sink: 'webhook' })).toBe(3);
     expect(sample(text, 'llm_proxy_shipping_retries_total', { sink: 'webhook' })).toBe(2 * (rx.requests.length / 3));
     expect(sample(text, 'llm_proxy_shipping_queue_depth', { sink: 'webhook' })).toBe(0);

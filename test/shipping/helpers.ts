@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type OpenAI from 'openai';
 import { expect } from 'vitest';
+import type { ProxyStack } from '../helpers/proxy.js';
 import type { Received, Receiver } from '../helpers/receiver.js';
 
 export const SECRET = 'whsec-test-5b1f0c8e9a7d4c2b';
@@ -70,4 +72,19 @@ export function sample(text: string, name: string, labels: Record<string, string
     }
   }
   return undefined;
+}
+
+/** The proxy's Prometheus text, read with the management token. */
+export async function scrape(st: ProxyStack): Promise<string> {
+  const res = await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } });
+  return res.text();
+}
+
+/** A JSON-lines file's objects (none while it does not exist yet). */
+export function jsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 }

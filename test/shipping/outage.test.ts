@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { acceptedEvents, FAST, ids, SECRET, sample, traffic } from './helpers.js';
+import { acceptedEvents, FAST, ids, SECRET, sample, scrape, traffic } from './helpers.js';
 
 describe('log shipping across a sink outage', () => {
   let rx: Receiver;
   let st: ProxyStack;
   const sink = async () =>
     ((await (await fetch(`${st.url}/health`)).json()) as { sinks: Record<string, any> }).sinks.webhook;
-  const scrape = async () =>
-    (await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })).text();
 
   beforeAll(async () => {
     rx = await startReceiver();
@@ -30,7 +28,7 @@ describe('log shipping across a sink outage', () => {
     rx.mode = 503;
     await traffic(st.client, 6);
     await until(async () => (await sink()).spilled_bytes > 0 && (await sink()).last_error === 'HTTP 503');
-    const during = await scrape();
+    const during = await scrape(st);
     expect(sample(during, 'llm_proxy_shipping_retries_total', { sink: 'webhook' })).toBeGreaterThan(0);
     expect(sample(during, 'llm_proxy_shipping_queue_depth', { sink: 'webhook' })).toBeGreaterThan(0);
     expect(sample(during, 'llm_proxy_shipping_spill_bytes', { sink: 'webhook' })).toBeGreaterThan(0);
@@ -49,7 +47,7 @@ describe('log shipping across a sink outage', () => {
 
     await until(async () => (await sink()).queue_depth === 0 && (await sink()).spilled_bytes === 0);
     expect(await sink()).toMatchObject({ last_error: null, last_error_at: expect.any(String) });
-    const after = await scrape();
+    const after = await scrape(st);
     expect(sample(after, 'llm_proxy_shipping_events_shipped_total', { sink: 'webhook' })).toBeGreaterThanOrEqual(15);
     expect(sample(after, 'llm_proxy_shipping_events_dead_lettered_total', { sink: 'webhook' })).toBe(0);
     for (const reason of ['queue_full', 'spill_full', 'spill_error', 'shutdown']) {

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { acceptedEvents, FAST, ids, SECRET, type ShippedEvent, traffic } from './helpers.js';
+import { acceptedEvents, FAST, ids, jsonLines, SECRET, type ShippedEvent, traffic } from './helpers.js';
 
 const OTLP_KEY = 'otlp-key-3c9e1f7a5b';
 
@@ -63,13 +63,7 @@ describe('OTLP logs and file sinks, beside a webhook that is down', () => {
   let st: ProxyStack;
   let dir: string;
   let file: string;
-  const fileEvents = (): ShippedEvent[] =>
-    existsSync(file)
-      ? readFileSync(file, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as ShippedEvent)
-      : [];
+  const fileEvents = () => jsonLines<ShippedEvent>(file);
   const otlpAll = () => otlp.accepted().flatMap((r) => otlpRecords(r.body));
 
   beforeAll(async () => {

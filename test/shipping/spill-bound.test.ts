@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { acceptedEvents, FAST, ids, SECRET, sample, traffic } from './helpers.js';
+import { acceptedEvents, FAST, ids, SECRET, sample, scrape, traffic } from './helpers.js';
 
 const SPILL_MAX = 2000;
 
@@ -39,9 +39,7 @@ describe('the spill bound', () => {
     if (!s) throw new Error('no sink');
     expect(s.spilledBytes).toBeGreaterThan(0);
     expect(s.spilledBytes).toBeLessThanOrEqual(SPILL_MAX);
-    const text = await (
-      await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })
-    ).text();
+    const text = await scrape(st);
     expect(sample(text, 'llm_proxy_shipping_events_dropped_total', { sink: 'webhook', reason: 'spill_full' })).toBe(
       s.dropped.spill_full,
     );

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { acceptedEvents, FAST, ids, SECRET, sample, traffic } from './helpers.js';
+import { acceptedEvents, FAST, ids, SECRET, sample, scrape, traffic } from './helpers.js';
 
 /** The webhook sink end to end: the official client → proxy → mock upstream; events → a real receiver. */
 describe('log shipping to a webhook', () => {
   let rx: Receiver;
   let st: ProxyStack;
-  const scrape = async () =>
-    (await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })).text();
   const health = async () => (await (await fetch(`${st.url}/health`)).json()) as { sinks: Record<string, any> };
 
   beforeAll(async () => {
@@ -90,7 +88,7 @@ describe('log shipping to a webhook', () => {
       last_error_at: null,
       last_success_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
-    const text = await scrape();
+    const text = await scrape(st);
     expect(sample(text, 'llm_proxy_shipping_events_shipped_total', { sink: 'webhook' })).toBeGreaterThanOrEqual(13);
     expect(sample(text, 'llm_proxy_shipping_queue_depth', { sink: 'webhook' })).toBe(0);
     expect(sample(text, 'llm_proxy_shipping_events_dropped_total', { sink: 'webhook', reason: 'queue_full' })).toBe(0);
