@@ -48,7 +48,7 @@ interface Batch {
 /**
  * One sink's queue: the request path appends a record to an array (`push`, O(1), never waits);
  * a timer, or a full batch, sends batches one at a time. While the sink is failing or falls behind
- * (a full batch waits behind the one being delivered), memory is moved to the spill on disk in one
+ * (two full batches wait behind the one being delivered), memory is moved to the spill on disk in one
  * write per tick, and once anything is spilled new events follow it there, so they are sent in
  * order, oldest first. A failed batch is retried after a backoff with full jitter; past the retry
  * budget, or when the sink refuses it outright, it goes to the dead-letter file and the next one
@@ -154,7 +154,8 @@ export class SinkChannel {
 
   private shouldSpill(): boolean {
     if (!this.spill || this.memory.length === 0) return false;
-    const behind = this.pumping !== undefined && this.memory.length >= this.opts.batchSize;
+    // One full batch waiting behind a delivery is the next one; two mean the sink cannot keep up.
+    const behind = this.pumping !== undefined && this.memory.length >= 2 * this.opts.batchSize;
     return this.failures > 0 || behind || this.spill.pending > 0 || this.inSpillWrite > 0;
   }
 
