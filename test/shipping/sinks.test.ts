@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
+import { type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { acceptedEvents, FAST, ids, jsonLines, SECRET, type ShippedEvent, traffic } from './helpers.js';
 
@@ -123,6 +123,11 @@ describe('OTLP logs and file sinks, beside a webhook that is down', () => {
     const lines = fileEvents();
     expect(ids(lines)).toEqual(expected);
     for (const e of lines) expect(e.schema).toBe('llm-proxy.usage/v1');
+    // Ids only: never the proxy token or the upstream key, in any sink.
+    for (const text of [readFileSync(file, 'utf8'), ...otlp.requests.map((r) => r.body)]) {
+      expect(text).not.toContain(st.token);
+      expect(text).not.toContain(UPSTREAM_KEY);
+    }
 
     // The webhook has every event still waiting; when it comes back it gets them all.
     const health = (await (await fetch(`${st.url}/health`)).json()) as { sinks: Record<string, any> };
