@@ -4,8 +4,10 @@ import type OpenAI from 'openai';
 import { expect } from 'vitest';
 import type { ProxyStack } from '../helpers/proxy.js';
 import type { Received, Receiver } from '../helpers/receiver.js';
+import { registerSecret } from '../helpers/secret-watch.js';
 
 export const SECRET = 'whsec-test-5b1f0c8e9a7d4c2b';
+registerSecret(SECRET);
 
 /** Fast timers so an outage and its recovery take milliseconds; the retry budget outlasts any test's outage. */
 export const FAST = {

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { registerSecret } from '../helpers/secret-watch.js';
 import { acceptedEvents, FAST, ids, jsonLines, SECRET, type ShippedEvent, traffic } from './helpers.js';
 
 const OTLP_KEY = 'otlp-key-3c9e1f7a5b';
+registerSecret(OTLP_KEY);
 
 interface OtlpValue {
   stringValue?: string;

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { registerSecret } from '../helpers/secret-watch.js';
 import { acceptedEvents, FAST, ids, SECRET, sample, scrape, traffic } from './helpers.js';
+
+// A receiver's key in the URL's query: never logged either.
+const QUERY_SECRET = 'rx-query-secret-77';
+registerSecret(QUERY_SECRET);
 
 /** The webhook sink end to end: the official client → proxy → mock upstream; events → a real receiver. */
 describe('log shipping to a webhook', () => {
@@ -15,7 +20,7 @@ describe('log shipping to a webhook', () => {
       env: {
         ...FAST,
         // The URL may carry a path and a query (some receivers put their key there): never logged.
-        SHIPPING_WEBHOOK_URL: `${rx.url}/ingest?key=rx-query-secret-77`,
+        SHIPPING_WEBHOOK_URL: `${rx.url}/ingest?key=${QUERY_SECRET}`,
         SHIPPING_WEBHOOK_SECRET: SECRET,
         SHIPPING_BATCH_SIZE: '4',
       },
@@ -40,7 +45,7 @@ describe('log shipping to a webhook', () => {
 
     const events = acceptedEvents(rx);
     expect(ids(events)).toEqual(new Set(rows.map((r) => r.request_id)));
-    for (const r of rx.requests) expect(r.path).toBe('/ingest?key=rx-query-secret-77');
+    for (const r of rx.requests) expect(r.path).toBe(`/ingest?key=${QUERY_SECRET}`);
     // Batches of at most SHIPPING_BATCH_SIZE.
     expect(Math.max(...rx.accepted().map((r) => JSON.parse(r.body).events.length))).toBeLessThanOrEqual(4);
 
@@ -99,6 +104,6 @@ describe('log shipping to a webhook', () => {
     const logs = st.s.logs();
     expect(logs).toContain('log shipping: on');
     expect(logs).not.toContain(SECRET);
-    expect(logs).not.toContain('rx-query-secret-77');
+    expect(logs).not.toContain(QUERY_SECRET);
   });
 });
