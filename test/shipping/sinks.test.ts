@@ -135,7 +135,8 @@ describe('OTLP logs and file sinks, beside a webhook that is down', () => {
     const health = (await (await fetch(`${st.url}/health`)).json()) as { sinks: Record<string, any> };
     expect(Object.keys(health.sinks).sort()).toEqual(['file', 'otlp', 'webhook']);
     expect(health.sinks.webhook.queue_depth).toBe(6);
-    expect(health.sinks.webhook.last_error).toBe('connection closed');
+    // The connection is cut as it opens: how the client notices depends on timing.
+    expect(health.sinks.webhook.last_error).toMatch(/^(connection closed|ECONNRESET|EPIPE)$/);
     expect(health.sinks.otlp).toMatchObject({ queue_depth: 0, last_error: null });
     expect(health.sinks.file).toMatchObject({ queue_depth: 0, last_error: null });
     hook.mode = 'ok';
