@@ -5,6 +5,7 @@ import { createAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { auditHooks } from './proxy/audit-hooks.js';
+import { startTelemetry, type Telemetry } from './observability/telemetry.js';
 import { BodyIdleWatch } from './proxy/body-idle.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { metricsHooks } from './proxy/metrics-hooks.js';
@@ -32,6 +33,7 @@ export interface RunningServer {
 export async function createApp(
   runtime: Runtime,
   isShuttingDown: () => boolean,
+  telemetry?: Telemetry,
 ): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics }> {
   const { config, logger } = runtime;
   const proxy = createProxyHandler({
@@ -68,6 +70,8 @@ export async function createApp(
   const shipping = runtime.shipping;
   // Only with a sink configured: otherwise the request path has no hook to call.
   if (shipping) proxy.attach({ end: (_pr, rec) => shipping.enqueue(rec) });
+  // Loaded and attached only when OpenTelemetry is on: with it off the request path has no such hook.
+  if (telemetry) proxy.attach((await import('./proxy/telemetry-hooks.js')).telemetryHooks(telemetry));
   const app = await buildApp({
     logger,
     manageBodyLimitBytes: config.manage.bodyLimitBytes,
@@ -96,6 +100,7 @@ export async function createApp(
       isShuttingDown,
     },
     metrics: { registry: metrics.registry, managementToken: runtime.secrets.managementToken },
+    telemetry,
   });
   return { app, proxy, metrics };
 }
@@ -113,9 +118,11 @@ export async function startServer(
   let proxy: ProxyHandler;
   let connections: ReturnType<typeof trackConnections>;
   let metricsApp: FastifyInstance | undefined;
+  let telemetry: Telemetry | undefined;
   try {
+    telemetry = await startTelemetry(config.telemetry, logger, { maxLabelValues: config.metrics.maxLabelValues });
     let metrics: Metrics;
-    ({ app, proxy, metrics } = await createApp(runtime, () => shuttingDown));
+    ({ app, proxy, metrics } = await createApp(runtime, () => shuttingDown, telemetry));
     connections = trackConnections(app.server);
     await app.listen({ host: config.listen.host, port: config.listen.port });
     if (config.metrics.listen) {
@@ -127,6 +134,7 @@ export async function startServer(
   } catch (err) {
     await metricsApp?.close();
     await app?.close();
+    await telemetry?.shutdown();
     await runtime.close();
     throw err;
   }
@@ -141,6 +149,10 @@ export async function startServer(
       ? `http://${metricsAddr.address}:${metricsAddr.port}/metrics`
       : undefined;
   logger.info({ url, metrics: metricsUrl, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
+  if (telemetry) {
+    const { traces, metrics, protocol } = config.telemetry;
+    logger.info({ traces: traces?.url, metrics: metrics?.url, protocol }, 'OpenTelemetry export on');
+  }
   // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
   runtime.maintenance.start();
   if (config.audit.refusedRequests) runtime.audit.start();
@@ -170,6 +182,10 @@ export async function startServer(
       } finally {
         clearTimeout(deadline);
         clearInterval(reaper);
+        // The last requests' spans and a final metrics collection go out (bounded by OTEL_EXPORTER_OTLP_TIMEOUT).
+        await telemetry?.shutdown().catch((err: unknown) => {
+          logger.warn({ err: (err as Error).message }, 'OpenTelemetry shutdown failed');
+        });
         await runtime.close();
         logger.info('llm-proxy stopped');
         await flushLogger(logger);

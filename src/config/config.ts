@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseHeaderList, type RawConfig } from './schema.js';
+import { type TelemetryConfig, toTelemetryConfig } from './telemetry-config.js';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -30,6 +31,8 @@ export interface Config {
     maxLabelValues: number;
   };
   shipping: ShippingConfig;
+  /** OpenTelemetry: spans and GenAI metrics over OTLP/HTTP (both off by default). */
+  telemetry: TelemetryConfig;
   proxy: {
     bodyLimitBytes: number;
     /** Add stream_options.include_usage to streamed completions and hide the extra usage chunk. */
@@ -169,6 +172,7 @@ export function toConfig(raw: RawConfig): Config {
       retryMaxMs: raw.SHIPPING_RETRY_MAX_MS,
       timeoutMs: raw.SHIPPING_TIMEOUT_MS,
     },
+    telemetry: toTelemetryConfig(raw, parseHeaderList(raw.OTEL_EXPORTER_OTLP_HEADERS ?? '')),
     proxy: {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
       streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseKey } from '../crypto/keyring.js';
+import { keyValueListProblem, otlpUrlProblem, SAMPLERS } from './telemetry-config.js';
 import { upstreamUrlProblem } from './upstream-url.js';
 
 /** Settings given as text (env values are strings; a JSON CONFIG_FILE must quote them too). */
@@ -188,6 +189,43 @@ export const configSchema = z.object({
   SHIPPING_RETRY_MAX_MS: ms(1).default(60_000),
   /** A sink request (connect to end of reply) that takes longer fails and is retried. */
   SHIPPING_TIMEOUT_MS: ms(1).default(10_000),
+  // OpenTelemetry (the standard OTEL_* names; off unless an OTLP endpoint or exporter is named)
+  /** Turns all of OpenTelemetry off, whatever else is set. */
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** service.name of spans and metrics (default: service.name of OTEL_RESOURCE_ATTRIBUTES, else llm-proxy). */
+  OTEL_SERVICE_NAME: text.optional(),
+  /** More resource attributes: key=value pairs, comma-separated, values percent-encoded. */
+  OTEL_RESOURCE_ATTRIBUTES: text.superRefine(check(keyValueListProblem)).optional(),
+  /** Base URL of an OTLP/HTTP receiver; /v1/traces and /v1/metrics are appended. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: text.superRefine(check(otlpUrlProblem)).optional(),
+  /** Full URL for spans (used as is), over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: text.superRefine(check(otlpUrlProblem)).optional(),
+  /** Full URL for metrics (used as is), over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: text.superRefine(check(otlpUrlProblem)).optional(),
+  /** Headers sent with every export (e.g. a collector's API key): key=value pairs, comma-separated. */
+  OTEL_EXPORTER_OTLP_HEADERS: text.superRefine(check(headerListProblem)).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z
+    .enum(['http/protobuf', 'http/json'], {
+      error: 'expected http/protobuf or http/json (grpc is not supported: use an OTLP/HTTP receiver, port 4318)',
+    })
+    .default('http/protobuf'),
+  /** Longest wait for one export request. */
+  OTEL_EXPORTER_OTLP_TIMEOUT: ms(1).default(10_000),
+  /** `otlp` exports spans (to http://localhost:4318 when no endpoint is set); `none` turns tracing off. */
+  OTEL_TRACES_EXPORTER: oneOf(['otlp', 'none']).optional(),
+  /** `otlp` exports the GenAI metrics; `none` turns them off (the Prometheus /metrics is separate). */
+  OTEL_METRICS_EXPORTER: oneOf(['otlp', 'none']).optional(),
+  OTEL_TRACES_SAMPLER: oneOf(SAMPLERS).default('parentbased_always_on'),
+  /** The ratio of the *traceidratio samplers, from 0 to 1. */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ error: 'expected a number from 0 to 1' })
+    .min(0, { error: 'expected a number from 0 to 1' })
+    .max(1, { error: 'expected a number from 0 to 1' })
+    .optional(),
+  /** Spans are sent in batches at least this often. */
+  OTEL_BSP_SCHEDULE_DELAY: ms(1).default(5_000),
+  /** Metrics are sent this often. */
+  OTEL_METRIC_EXPORT_INTERVAL: ms(1).default(60_000),
   // The proxy path
   PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms().default(10_000),

@@ -21,6 +21,7 @@ describe('access log', () => {
         error: 'client_aborted',
       }),
       { ip: '::1', userAgent: `OpenAI/JS 6.0 "quoted" ${'x'.repeat(300)}` },
+      undefined,
     );
     logger.info({ a: 1 }, 'regular');
     const [line, regular] = out
@@ -45,6 +46,7 @@ describe('access log', () => {
       error: 'client_aborted',
       msg: 'proxy request',
     });
+    expect(line).not.toHaveProperty('trace_id');
     expect(line.user_agent).toHaveLength(200);
     expect(line.user_agent.startsWith('OpenAI/JS 6.0 "quoted"')).toBe(true);
     expect(Object.keys(regular)).toEqual(expect.arrayContaining(['level', 'time', 'service', 'msg']));
@@ -56,8 +58,18 @@ describe('access log', () => {
     let written = '';
     stream.on('data', (c: Buffer) => (written += c.toString()));
     const log = createAccessLog(createLogger({ level: 'warn', stream }));
-    log(usageRecord('t', 'p', { path: '/v1/models' }), { ip: undefined, userAgent: undefined });
+    log(usageRecord('t', 'p', { path: '/v1/models' }), { ip: undefined, userAgent: undefined }, undefined);
     expect(written).toBe('');
+  });
+
+  it('carries the trace and span id of the request when tracing is on', () => {
+    const stream = new PassThrough();
+    let written = '';
+    stream.on('data', (c: Buffer) => (written += c.toString()));
+    const log = createAccessLog(createLogger({ level: 'info', stream }));
+    const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    log(usageRecord('t', 'p', { path: '/v1/models' }), { ip: undefined, userAgent: undefined }, trace);
+    expect(JSON.parse(written)).toMatchObject({ trace_id: trace.traceId, span_id: trace.spanId, msg: 'proxy request' });
   });
 });
 

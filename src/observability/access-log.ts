@@ -45,6 +45,17 @@ export interface AccessLogOptions {
   sampleRate: number;
 }
 
+/** The ids of a request's server span (W3C trace context: 32 and 16 lowercase hex digits). */
+export interface TraceIds {
+  traceId: string;
+  spanId: string;
+}
+
+/** `trace_id` and `span_id` for a log line, when tracing is on (nothing when it is off). */
+export function traceFields(trace: TraceIds | undefined): { trace_id: string; span_id: string } | undefined {
+  return trace ? { trace_id: trace.traceId, span_id: trace.spanId } : undefined;
+}
+
 /**
  * The per-request `proxy request` line, written straight to the logger's destination in the same
  * JSON-lines format as every other line. It is the one line per proxied request, so it skips
@@ -54,10 +65,10 @@ export interface AccessLogOptions {
 export function createAccessLog(
   logger: Logger,
   opts: AccessLogOptions = { sampleRate: 1 },
-): (e: AccessEntry, client: AccessClient, bodies?: AccessBodies) => void {
+): (e: AccessEntry, client: AccessClient, trace?: TraceIds, bodies?: AccessBodies) => void {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
   const rate = opts.sampleRate;
-  return (e, client, bodies) => {
+  return (e, client, trace, bodies) => {
     if (!logger.isLevelEnabled('info') || !stream) return;
     // Sampling drops successes only: every failure (status >= 400, or a transport error) is logged.
     if (rate < 1 && e.status < 400 && e.error === null && Math.random() >= rate) return;
@@ -71,7 +82,10 @@ export function createAccessLog(
         `"bytes_out":${e.bytesOut},"client_ip":${client.ip === undefined ? 'null' : JSON.stringify(client.ip)},` +
         `"user_agent":${client.userAgent === undefined ? 'null' : JSON.stringify(client.userAgent.slice(0, 200))}` +
         `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +
-        `${bodies === undefined ? '' : bodyMembers(bodies)},"msg":"proxy request"}\n`,
+        // Span ids are hex by construction (the SDK makes them): no escaping needed.
+        `${trace ? `,"trace_id":"${trace.traceId}","span_id":"${trace.spanId}"` : ''}` +
+        `${bodies === undefined ? '' : bodyMembers(bodies)},"msg":"proxy request"}
+`,
     );
   };
 }

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { LabelCap } from './label-cap.js';
 
 /** Seconds: from a fast refusal to a ten-minute completion. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -412,17 +413,5 @@ export class Metrics {
         ? statusClass
         : undefined;
     if (kind) this.upstreamErrors.inc({ kind });
-  }
-}
-
-/** A label's values, at most `cap` distinct ones; the rest are `other`. */
-class LabelCap {
-  private readonly seen = new Set<string>();
-  constructor(private readonly cap: number) {}
-  value(v: string): string {
-    if (this.seen.has(v)) return v;
-    if (this.seen.size >= this.cap) return 'other';
-    this.seen.add(v);
-    return v;
   }
 }

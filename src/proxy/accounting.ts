@@ -65,6 +65,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
   deps.accessLog(
     rec,
     { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined },
+    pr.trace,
     deps.logBodyMaxBytes > 0 ? loggedBodies(pr, admitted, m, deps.logBodyMaxBytes) : undefined,
   );
   return rec;

@@ -57,9 +57,12 @@ export function forward(
 async function admitThenForward(pr: ProxyRequest, identity: TokenIdentity, deps: ProxyDeps): Promise<void> {
   pr.identity = identity;
   const admitted = await admit(pr, identity, deps);
-  if (admitted === null) return;
+  if (admitted === null) {
+    deps.hooks?.left?.(pr);
+    return;
+  }
   if (admitted instanceof AppError) return refuse(pr, admitted, deps.logger, deps.hooks);
-  deps.hooks?.admitted?.(pr);
+  deps.hooks?.admitted?.(pr, admitted);
   return new Exchange(pr, admitted, deps).run();
 }
 
@@ -124,6 +127,7 @@ class Exchange implements LegOwner {
     }
     const identity = pr.identity as TokenIdentity;
     const headers = upstreamRequestHeaders(pr.req.headers, identity.upstreamKey);
+    this.deps.hooks?.upstreamRequest?.(pr, headers);
     try {
       const body = this.requestBody(headers);
       pr.letBodyIn();

@@ -1,17 +1,25 @@
 import type { AppError } from '../errors.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
+import type { Admitted } from './admission.js';
 import type { ProxyRequest } from './proxy-request.js';
 
-/**
- * Where metrics and tracing attach to the request path. Every hook is optional and called as
- * `hooks?.name?.(…)`: with nothing attached, a request pays one property read per point.
- * Hooks run synchronously on the hot path: they must be cheap and must not throw.
- */
+/** Every hook point, for combineHooks. */
+const HOOK_NAMES = [
+  'start',
+  'admitted',
+  'refused',
+  'left',
+  'upstreamRequest',
+  'upstreamHeaders',
+  'firstByte',
+  'end',
+] as const;
+
 /** Both sets of hooks, `a`'s first at every point. */
 export function combineHooks(a: ProxyHooks | undefined, b: ProxyHooks): ProxyHooks {
   if (!a) return b;
   const both: ProxyHooks = {};
-  for (const name of ['start', 'admitted', 'refused', 'upstreamHeaders', 'firstByte', 'end'] as const) {
+  for (const name of HOOK_NAMES) {
     const x = a[name] as ((...args: unknown[]) => void) | undefined;
     const y = b[name] as ((...args: unknown[]) => void) | undefined;
     if (x && y)
@@ -32,13 +40,25 @@ export interface StreamStats {
   maxGapMs: number;
 }
 
+/**
+ * Where metrics and tracing attach to the request path. Every hook is optional and called as
+ * `hooks?.name?.(…)`: with nothing attached, a request pays one property read per point.
+ * Hooks run synchronously on the hot path: they must be cheap and must not throw.
+ */
 export interface ProxyHooks {
   /** The request reached the proxy (before anything is checked). */
   start?(pr: ProxyRequest): void;
-  /** It passed every check and limit and is about to go upstream. */
-  admitted?(pr: ProxyRequest): void;
+  /** It passed every check and limit and is about to go upstream; `a` holds its body facts if they were read. */
+  admitted?(pr: ProxyRequest, a: Admitted): void;
   /** The proxy answered it itself; `err.code` is the reason. */
   refused?(pr: ProxyRequest, err: AppError): void;
+  /** The client left before its request was admitted or refused: nothing was answered or accounted. */
+  left?(pr: ProxyRequest): void;
+  /**
+   * The request is about to be sent upstream with these headers (once per attempt). A hook may
+   * set headers here, and only headers meant for the upstream: tracing writes its `traceparent`.
+   */
+  upstreamRequest?(pr: ProxyRequest, headers: Record<string, string | string[]>): void;
   /** The upstream's status line and headers arrived; `stream`: an event stream follows. */
   upstreamHeaders?(
     pr: ProxyRequest,

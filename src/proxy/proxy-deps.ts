@@ -1,5 +1,5 @@
 import type { Limiter } from '../limits/limits.js';
-import type { AccessBodies, AccessClient, AccessEntry } from '../observability/access-log.js';
+import type { AccessBodies, AccessClient, AccessEntry, TraceIds } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
 import type { Authenticator } from '../tokens/authenticator.js';
@@ -22,13 +22,13 @@ export interface ProxyDeps {
   admitUsage: (a: AdmittedUsage, dispatch: () => void) => UsageAdmission;
   recordUsage: (rec: UsageRecord, admission: UsageAdmission) => void;
   logger: Logger;
-  accessLog: (e: AccessEntry, client: AccessClient, bodies?: AccessBodies) => void;
+  accessLog: (e: AccessEntry, client: AccessClient, trace?: TraceIds, bodies?: AccessBodies) => void;
   /** LOG_BODIES: bytes of each body kept for the request line; 0 = bodies are not logged. */
   logBodyMaxBytes: number;
   bodyLimitBytes: number;
   streamIncludeUsage: boolean;
   /** The runtime's clock: what rate limits and budget periods count time by. */
   now: Clock;
-  /** Metrics and tracing (none yet): see hooks.ts. */
+  /** Metrics and tracing: see hooks.ts. */
   hooks?: ProxyHooks;
 }

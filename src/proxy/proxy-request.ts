@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { TraceIds } from '../observability/access-log.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import type { SlotWaiter } from './upstream-gate.js';
 
@@ -19,6 +20,8 @@ export class ProxyRequest implements SlotWaiter {
   identity: TokenIdentity | undefined;
   /** The client closed its connection before the exchange ended. */
   clientGone = false;
+  /** The request's server span, when tracing is on (set by its `start` hook): logged with every line about it. */
+  trace: TraceIds | undefined;
   /** Set while it waits in an upstream's queue for a connection slot (admission.ts). */
   slotWait: ((granted: boolean) => void) | undefined;
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AppError } from '../errors.js';
+import { traceFields } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProxyHooks } from './hooks.js';
 import type { ProxyRequest } from './proxy-request.js';
@@ -21,6 +22,7 @@ export function refuse(pr: ProxyRequest, err: AppError, logger: Logger, hooks: P
       status: err.status,
       code: err.code,
       token_id: pr.identity?.tokenId,
+      ...traceFields(pr.trace),
     },
     'proxy refused',
   );

@@ -9,7 +9,9 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { errors } from '../errors.js';
 import { type ManageOptions, manageApi } from '../manage/index.js';
+import { traceFields } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { ProxyHandler } from '../proxy/handler.js';
 import { REQUEST_ID_HEADER } from '../proxy/reply.js';
 import { errorHandler } from './error-handler.js';
@@ -24,6 +26,8 @@ export interface AppOptions {
   proxy: ProxyHandler;
   health: HealthOptions;
   metrics: MetricsRouteOptions;
+  /** OpenTelemetry, when on: management requests get spans (manage-tracing.ts, loaded only then). */
+  telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -72,6 +76,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.code(err.status).headers(err.headers()).send(err.toBody());
   });
 
+  const tracer = opts.telemetry?.tracer;
+  const traceIds =
+    opts.telemetry && tracer
+      ? (await import('./manage-tracing.js')).traceManagement(app, opts.telemetry, tracer)
+      : undefined;
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id);
   });
@@ -82,6 +91,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         path: req.url.split('?')[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
+        ...traceFields(traceIds?.(req.raw)),
       },
       'request',
     );

@@ -1,0 +1,214 @@
+import { performance } from 'node:perf_hooks';
+import { type Attributes, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { AppError } from '../errors.js';
+import { ATTR, genAiOperation, PROVIDER } from '../observability/otel/semconv.js';
+import type { Telemetry } from '../observability/telemetry.js';
+import type { UsageRecord } from '../usage/usage-writer.js';
+import type { Admitted } from './admission.js';
+import type { ProxyHooks } from './hooks.js';
+import { endpointFamily } from './metrics-hooks.js';
+import type { ProxyRequest } from './proxy-request.js';
+
+/** What the hooks keep of one request between its points. */
+interface RequestTelemetry {
+  operation: string;
+  requestModel: string | null;
+  server: Span | undefined;
+  client: Span | undefined;
+}
+
+/**
+ * The proxy's OpenTelemetry hooks (loaded only when tracing or OTLP metrics are on): a SERVER span
+ * per request named and attributed by the GenAI conventions (`chat gpt-4o`), continuing the
+ * client's W3C trace context; a CLIENT child span per upstream attempt whose context travels
+ * upstream as `traceparent`; the GenAI metrics at the end. Times are the proxy's own measurements
+ * (performance.now() from the request's arrival), so spans and the usage record agree.
+ */
+export function telemetryHooks(t: Telemetry): ProxyHooks {
+  const { tracer, genAi } = t;
+  const requests = new WeakMap<ProxyRequest, RequestTelemetry>();
+  // Upstream origins are few (one per distinct base_url): parsed once each.
+  const origins = new Map<string, { origin: string; host: string; port: number }>();
+  const upstream = (origin: string) => {
+    let o = origins.get(origin);
+    if (!o) {
+      const u = new URL(origin);
+      o = { origin: u.origin, host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+      origins.set(origin, o);
+    }
+    return o;
+  };
+
+  const start = (pr: ProxyRequest): void => {
+    const operation = genAiOperation(endpointFamily(pr.path));
+    let server: Span | undefined;
+    if (tracer) {
+      const ua = pr.req.headers['user-agent'];
+      server = tracer.startSpan(
+        operation,
+        {
+          kind: SpanKind.SERVER,
+          startTime: pr.t0,
+          attributes: {
+            [ATTR.genAiOperation]: operation,
+            [ATTR.genAiProvider]: PROVIDER,
+            [ATTR.httpMethod]: pr.method,
+            [ATTR.urlPath]: pr.path,
+            [ATTR.urlScheme]: 'http',
+            [ATTR.requestId]: pr.id,
+            [ATTR.clientAddress]: pr.clientIp,
+            [ATTR.userAgent]: typeof ua === 'string' ? ua.slice(0, 200) : undefined,
+          },
+        },
+        t.extract(pr.req.headers),
+      );
+      pr.trace = server.spanContext();
+    }
+    requests.set(pr, { operation, requestModel: null, server, client: undefined });
+  };
+
+  const admitted = (pr: ProxyRequest, a: Admitted): void => {
+    const r = requests.get(pr);
+    if (!r) return;
+    // The body is parsed for its model only if the proxy read it anyway (never read for this).
+    r.requestModel = (a.facts ?? a.body?.facts())?.model ?? null;
+    const { server } = r;
+    if (!server?.isRecording()) return;
+    server.updateName(spanName(r));
+    server.setAttributes({
+      [ATTR.genAiRequestModel]: r.requestModel ?? undefined,
+      [ATTR.tokenId]: pr.identity?.tokenId,
+      [ATTR.projectId]: pr.identity?.projectId,
+    });
+  };
+
+  const upstreamRequest = (pr: ProxyRequest, headers: Record<string, string | string[]>): void => {
+    const r = requests.get(pr);
+    if (!r?.server || !tracer) return;
+    // Whatever trace context the client sent is replaced by ours, which continues it.
+    delete headers.traceparent;
+    delete headers.tracestate;
+    const origin = pr.identity ? upstream(pr.identity.upstreamOrigin) : undefined;
+    r.client?.end();
+    r.client = tracer.startSpan(
+      spanName(r),
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR.genAiOperation]: r.operation,
+          [ATTR.genAiProvider]: PROVIDER,
+          [ATTR.genAiRequestModel]: r.requestModel ?? undefined,
+          [ATTR.httpMethod]: pr.method,
+          [ATTR.serverAddress]: origin?.host,
+          [ATTR.serverPort]: origin?.port,
+          [ATTR.urlFull]: origin ? `${origin.origin}${pr.identity?.upstreamPrefix ?? ''}${pr.path}` : undefined,
+        },
+      },
+      // The server span as parent, passed explicitly: no context manager, no async hooks.
+      trace.setSpan(ROOT_CONTEXT, r.server),
+    );
+    t.inject(r.client, headers);
+  };
+
+  const refused = (pr: ProxyRequest, err: AppError): void => {
+    const r = requests.get(pr);
+    if (!r) return;
+    requests.delete(pr);
+    const now = performance.now();
+    const { server } = r;
+    if (server?.isRecording()) {
+      server.setAttributes({
+        [ATTR.httpStatus]: err.status,
+        [ATTR.errorType]: err.code,
+        [ATTR.tokenId]: pr.identity?.tokenId,
+        [ATTR.projectId]: pr.identity?.projectId,
+      });
+      if (err.status >= 500) server.setStatus({ code: SpanStatusCode.ERROR, message: err.code });
+    }
+    server?.end(now);
+    genAi?.record({
+      operation: r.operation,
+      requestModel: r.requestModel,
+      responseModel: null,
+      errorType: err.code,
+      durationMs: now - pr.t0,
+      stream: false,
+      ttfbMs: null,
+      inputTokens: null,
+      outputTokens: null,
+    });
+  };
+
+  const left = (pr: ProxyRequest): void => {
+    const r = requests.get(pr);
+    if (!r) return;
+    requests.delete(pr);
+    r.server?.setAttribute(ATTR.errorType, 'client_aborted');
+    r.server?.end(performance.now());
+  };
+
+  const end = (pr: ProxyRequest, rec: UsageRecord): void => {
+    const r = requests.get(pr);
+    if (!r) return;
+    requests.delete(pr);
+    const now = performance.now();
+    const errorType = rec.error ?? (rec.status >= 400 ? String(rec.status) : undefined);
+    const { client, server } = r;
+    if (client?.isRecording()) {
+      client.setAttributes(outcome(rec));
+      // A leg that failed before any answer has no status of the upstream's to report.
+      if (rec.upstreamMs !== null) client.setAttribute(ATTR.httpStatus, rec.status);
+      if (errorType !== undefined) {
+        client.setAttribute(ATTR.errorType, errorType);
+        client.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+      }
+    }
+    client?.end(now);
+    if (server?.isRecording()) {
+      server.setAttributes(outcome(rec));
+      server.setAttribute(ATTR.httpStatus, rec.status);
+      if (errorType !== undefined) server.setAttribute(ATTR.errorType, errorType);
+      // A server span is in error for its 5xx and for a response cut short, not for the client's 4xx.
+      if (rec.status >= 500 || (rec.error !== null && rec.error !== 'client_aborted')) {
+        server.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+      }
+    }
+    server?.end(now);
+    genAi?.record({
+      operation: r.operation,
+      requestModel: r.requestModel,
+      responseModel: rec.model,
+      errorType,
+      durationMs: rec.durationMs,
+      stream: rec.stream,
+      ttfbMs: rec.ttfbMs,
+      inputTokens: rec.promptTokens,
+      outputTokens: rec.completionTokens,
+    });
+  };
+
+  const hooks: ProxyHooks = { start, admitted, refused, left, end };
+  if (tracer) hooks.upstreamRequest = upstreamRequest;
+  return hooks;
+}
+
+/** `{gen_ai.operation.name} {gen_ai.request.model}`, or the operation alone while the model is unknown. */
+function spanName(r: RequestTelemetry): string {
+  return r.requestModel === null ? r.operation : `${r.operation} ${r.requestModel}`;
+}
+
+/** The GenAI attributes of how an exchange ended, for both of its spans. */
+function outcome(rec: UsageRecord): Attributes {
+  return {
+    [ATTR.genAiResponseModel]: rec.model ?? undefined,
+    [ATTR.genAiRequestStream]: rec.stream,
+    [ATTR.genAiInputTokens]: rec.promptTokens ?? undefined,
+    [ATTR.genAiOutputTokens]: rec.completionTokens ?? undefined,
+    [ATTR.genAiCachedInputTokens]: rec.cachedTokens ?? undefined,
+    [ATTR.genAiReasoningTokens]: rec.reasoningTokens ?? undefined,
+    [ATTR.genAiFinishReasons]: rec.finishReason === null ? undefined : [rec.finishReason],
+    [ATTR.genAiTimeToFirstChunk]: rec.stream && rec.ttfbMs !== null ? rec.ttfbMs / 1000 : undefined,
+    [ATTR.usageStatus]: rec.usageStatus,
+    [ATTR.costUsd]: rec.costMicroUsd === null ? undefined : rec.costMicroUsd / 1e6,
+  };
+}
