@@ -1,5 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { type Attributes, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type HrTime,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
 import type { AppError } from '../errors.js';
 import { ATTR, genAiOperation, PROVIDER } from '../observability/otel/semconv.js';
 import type { Telemetry } from '../observability/telemetry.js';
@@ -11,6 +20,8 @@ import type { ProxyRequest } from './proxy-request.js';
 
 /** What the hooks keep of one request between its points. */
 interface RequestTelemetry {
+  /** Wall-clock milliseconds at performance.now() = 0, taken once so that all the request's spans share one clock. */
+  epochMs: number;
   operation: string;
   requestModel: string | null;
   server: Span | undefined;
@@ -41,6 +52,7 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
 
   const start = (pr: ProxyRequest): void => {
     const operation = genAiOperation(endpointFamily(pr.path));
+    const epochMs = Date.now() - performance.now();
     let server: Span | undefined;
     if (tracer) {
       const ua = pr.req.headers['user-agent'];
@@ -48,7 +60,7 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
         operation,
         {
           kind: SpanKind.SERVER,
-          startTime: pr.t0,
+          startTime: at(epochMs, pr.t0),
           attributes: {
             [ATTR.genAiOperation]: operation,
             [ATTR.genAiProvider]: PROVIDER,
@@ -64,7 +76,7 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
       );
       pr.trace = server.spanContext();
     }
-    requests.set(pr, { operation, requestModel: null, server, client: undefined });
+    requests.set(pr, { epochMs, operation, requestModel: null, server, client: undefined });
   };
 
   const admitted = (pr: ProxyRequest, a: Admitted): void => {
@@ -89,11 +101,12 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
     delete headers.traceparent;
     delete headers.tracestate;
     const origin = pr.identity ? upstream(pr.identity.upstreamOrigin) : undefined;
-    r.client?.end();
+    r.client?.end(at(r.epochMs, performance.now()));
     r.client = tracer.startSpan(
       spanName(r),
       {
         kind: SpanKind.CLIENT,
+        startTime: at(r.epochMs, performance.now()),
         attributes: {
           [ATTR.genAiOperation]: r.operation,
           [ATTR.genAiProvider]: PROVIDER,
@@ -125,7 +138,7 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
       });
       if (err.status >= 500) server.setStatus({ code: SpanStatusCode.ERROR, message: err.code });
     }
-    server?.end(now);
+    server?.end(at(r.epochMs, now));
     genAi?.record({
       operation: r.operation,
       requestModel: r.requestModel,
@@ -144,14 +157,14 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
     if (!r) return;
     requests.delete(pr);
     r.server?.setAttribute(ATTR.errorType, 'client_aborted');
-    r.server?.end(performance.now());
+    r.server?.end(at(r.epochMs, performance.now()));
   };
 
   const end = (pr: ProxyRequest, rec: UsageRecord): void => {
     const r = requests.get(pr);
     if (!r) return;
     requests.delete(pr);
-    const now = performance.now();
+    const now = at(r.epochMs, performance.now());
     const errorType = rec.error ?? (rec.status >= 400 ? String(rec.status) : undefined);
     const { client, server } = r;
     if (client?.isRecording()) {
@@ -190,6 +203,15 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
   const hooks: ProxyHooks = { start, admitted, refused, left, end };
   if (tracer) hooks.upstreamRequest = upstreamRequest;
   return hooks;
+}
+
+/**
+ * A performance.now() time on the wall clock of the request. The SDK would convert each span's
+ * times with an offset of its own, taken in whole milliseconds, so a client span could end
+ * "after" its parent; one offset per request keeps its spans in order to the microsecond.
+ */
+function at(epochMs: number, perf: number): HrTime {
+  return millisToHrTime(epochMs + perf);
 }
 
 /** `{gen_ai.operation.name} {gen_ai.request.model}`, or the operation alone while the model is unknown. */
