@@ -56,10 +56,14 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `llm-proxy serve` as a child process and waits until it is listening. */
-export async function spawnServe(env: Record<string, string>, args: string[] = []): Promise<ServeProcess> {
+/** Starts `llm-proxy serve` as a child process (`nodeArgs` go to node itself) and waits until it is listening. */
+export async function spawnServe(
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<ServeProcess> {
   registerEnvSecrets(env);
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', ...args], {
     env: { PATH: process.env.PATH ?? '', LISTEN_ADDR: '127.0.0.1:0', ...env },
   });
   let out = '';

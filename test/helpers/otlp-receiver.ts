@@ -29,14 +29,20 @@ export interface ReceivedPoint {
   resource: Attrs;
 }
 
+export interface ExportRequest {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
 export interface OtlpReceiver {
   /** Base URL, for OTEL_EXPORTER_OTLP_ENDPOINT. */
   url: string;
   spans(): ReceivedSpan[];
   /** Histogram data points of the latest export that carried each metric (cumulative, so the latest is the total). */
   points(): ReceivedPoint[];
-  /** Headers of every export request received. */
-  requests(): { path: string; headers: IncomingHttpHeaders }[];
+  /** Every export request received, JSON or protobuf, as sent. */
+  requests(): ExportRequest[];
   close(): Promise<void>;
 }
 
@@ -67,12 +73,13 @@ function attrs(list: { key: string; value: AnyValue }[] | undefined): Attrs {
 /**
  * A real OTLP/HTTP receiver for tests: a plain node:http server that accepts the JSON protocol at
  * /v1/traces and /v1/metrics (as a collector would), answers 200 with an empty partial-success
- * body, and keeps what it was sent, decoded. Anything else is refused with 415 or 404.
+ * body, and keeps what it was sent, decoded. Protobuf exports are accepted and kept undecoded;
+ * anything else is refused with 415 or 404.
  */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const latest = new Map<string, ReceivedPoint[]>();
-  const requests: { path: string; headers: IncomingHttpHeaders }[] = [];
+  const requests: ExportRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -81,12 +88,20 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         res.writeHead(404).end();
         return;
       }
-      if (!String(req.headers['content-type']).startsWith('application/json')) {
+      const type = String(req.headers['content-type']);
+      const raw = Buffer.concat(chunks);
+      if (type === 'application/x-protobuf') {
+        // Kept as sent, not decoded: an empty message is a protobuf export's success reply.
+        requests.push({ path: req.url, headers: req.headers, body: raw });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
+      if (!type.startsWith('application/json')) {
         res.writeHead(415).end();
         return;
       }
-      requests.push({ path: req.url, headers: req.headers });
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      requests.push({ path: req.url, headers: req.headers, body: raw });
+      const body = JSON.parse(raw.toString('utf8'));
       if (req.url === '/v1/traces') {
         for (const rs of body.resourceSpans ?? []) {
           const resource = attrs(rs.resource?.attributes);

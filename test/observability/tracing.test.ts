@@ -332,3 +332,37 @@ describe('OTLP metrics alone, with model names capped', () => {
     expect(st.s.logs()).not.toContain('trace_id');
   });
 });
+
+describe('OTLP/HTTP protobuf', () => {
+  let rx: OtlpReceiver;
+  let st: ProxyStack;
+  beforeAll(async () => {
+    rx = await startOtlpReceiver();
+    st = await startProxyStack({ env: otlp(rx, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }) });
+  });
+  afterAll(async () => {
+    await st?.stop();
+    await rx?.close();
+  });
+
+  it('exports spans and metrics as protobuf messages', async () => {
+    const tag = randomUUID();
+    await st.client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+      { headers: { 'x-test-case': tag } },
+    );
+    const traceId = (upstreamHeaders(st, tag)?.traceparent as string).split('-')[1] as string;
+    const traceBytes = Buffer.from(traceId, 'hex');
+    // The span name and its 16 trace-id bytes are fields of the ExportTraceServiceRequest as sent.
+    await until(() =>
+      rx
+        .requests()
+        .some((r) => r.path === '/v1/traces' && r.body.includes('chat gpt-4o-mini') && r.body.includes(traceBytes)),
+    );
+    await until(() =>
+      rx.requests().some((r) => r.path === '/v1/metrics' && r.body.includes('gen_ai.client.token.usage')),
+    );
+    for (const r of rx.requests()) expect(r.headers['content-type']).toBe('application/x-protobuf');
+    expect(rx.spans()).toEqual([]);
+  });
+});
