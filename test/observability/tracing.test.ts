@@ -351,7 +351,9 @@ describe('OTLP/HTTP protobuf', () => {
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
       { headers: { 'x-test-case': tag } },
     );
-    const traceId = (upstreamHeaders(st, tag)?.traceparent as string).split('-')[1] as string;
+    const traceparent = upstreamHeaders(st, tag)?.traceparent ?? '';
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const traceId = traceparent.split('-')[1] as string;
     const traceBytes = Buffer.from(traceId, 'hex');
     // The span name and its 16 trace-id bytes are fields of the ExportTraceServiceRequest as sent.
     await until(() =>
