@@ -9,6 +9,8 @@ export interface FloorRun {
   seconds: number;
   /** The CLI `before` was started from, when given. */
   before: string | null;
+  /** `before` ran with tracing and OTLP metrics on (`--before-tracing`). */
+  beforeTracing?: boolean;
   targets: Target[];
   cells: CellResult[];
 }
@@ -63,7 +65,7 @@ function header(run: FloorRun): string[] {
     `Node ${process.version}`,
     `load: ${run.generator}`,
     `${run.rounds} round${run.rounds === 1 ? '' : 's'} of ${run.seconds} s per target, order reversed on odd rounds`,
-    `reproduce: \`npm run bench:floor -- --rounds ${run.rounds} --duration ${run.seconds}s\``,
+    `reproduce: \`npm run bench:floor -- --rounds ${run.rounds} --duration ${run.seconds}s${run.beforeTracing ? ' --before-tracing' : ''}\``,
   ];
   return [
     '# The floor: llm-proxy beside a bare Node.js proxy and nginx',
@@ -71,7 +73,11 @@ function header(run: FloorRun): string[] {
     about.join(' · '),
     '',
     "`direct` calls the mock upstream. The `bare Node proxy` is Node's HTTP server in front of an undici pool, swapping the key and forwarding bytes, and nothing else (`benchmarks/floor-proxy.ts`). `llm-proxy` runs its full pipeline: token check, limits, usage capture into SQLite, an info-level log line per request (`UPSTREAM_SHARE_PERCENT=100`: one token drives the load). nginx: one worker, keep-alive to the upstream." +
-      (run.before ? ` \`before\` is llm-proxy started from \`${run.before}\`.` : ''),
+      (run.before && run.beforeTracing
+        ? ` \`tracing on\` is llm-proxy started from \`${run.before}\` with OpenTelemetry on: a span pair per request and the GenAI metrics, exported over OTLP/HTTP protobuf (batches every 5 s, metrics every 60 s) to a sink that discards them.`
+        : run.before
+          ? ` \`before\` is llm-proxy started from \`${run.before}\`.`
+          : ''),
     '',
     'Streams are 16 chunks 1 ms apart. Each figure is the median over the rounds; a ratio or an added latency is the median of per-round pairs (both sides measured in the same round, seconds apart).',
     '',

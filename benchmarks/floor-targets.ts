@@ -36,7 +36,13 @@ const BARE = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
  * nginx when installed, and `before` (llm-proxy from another build's CLI) when given. `children`
  * receives each process as soon as it starts, so the caller stops them even when a later start fails.
  */
-export async function startTargets(dir: string, before: string | null, children: Child[]): Promise<Target[]> {
+export async function startTargets(
+  dir: string,
+  before: string | null,
+  children: Child[],
+  beforeEnv: Record<string, string> = {},
+  beforeTitle = 'before',
+): Promise<Target[]> {
   const mock = await startMockChild(CLI, UPSTREAM_KEY);
   children.push(mock.child);
   const targets: Target[] = [{ key: 'direct', title: 'direct', url: mock.url, token: UPSTREAM_KEY, pid: null }];
@@ -58,7 +64,9 @@ export async function startTargets(dir: string, before: string | null, children:
   }
   if (before) {
     const cli = path.resolve(before);
-    targets.push(await startLlmProxy('before', 'before', cli, path.join(dir, 'before'), mock.url, children));
+    targets.push(
+      await startLlmProxy('before', beforeTitle, cli, path.join(dir, 'before'), mock.url, children, beforeEnv),
+    );
   }
   return targets;
 }
@@ -71,9 +79,10 @@ async function startLlmProxy(
   data: string,
   upstream: string,
   children: Child[],
+  env: Record<string, string> = {},
 ): Promise<Target> {
   // startProxyChild sets UPSTREAM_SHARE_PERCENT=100: one token drives the whole load.
-  const proxy = await startProxyChild(cli, data, upstream, { LOG_LEVEL: 'info' });
+  const proxy = await startProxyChild(cli, data, upstream, { LOG_LEVEL: 'info', ...env });
   children.push(proxy.child);
   const { token } = await issueBenchToken(proxy.url, data, UPSTREAM_KEY);
   return { key, title, url: proxy.url, token, pid: proxy.child.pid };
