@@ -78,6 +78,9 @@ describe('OpenTelemetry settings', () => {
     );
     expect(problem({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: /);
     expect(problem({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://c/x' })).toMatch(/not ftp:/);
+    const withCredentials = problem({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:pw-9x8@collector:4318' }) as string;
+    expect(withCredentials).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: must not contain credentials/);
+    expect(withCredentials).not.toContain('pw-9x8');
     expect(problem({ OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toMatch(/OTEL_TRACES_SAMPLER: expected one of/);
     expect(problem({ OTEL_TRACES_SAMPLER_ARG: '1.5' })).toMatch(
       /OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1/,

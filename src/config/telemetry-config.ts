@@ -37,6 +37,10 @@ export function otlpUrlProblem(value: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `expected an http:// or https:// URL such as http://otel-collector:4318, not ${url.protocol}`;
   }
+  // The URL is logged at start; credentials belong in OTEL_EXPORTER_OTLP_HEADERS, which is not.
+  if (url.username || url.password) {
+    return 'must not contain credentials (user:password@); send them as OTEL_EXPORTER_OTLP_HEADERS, e.g. Authorization=Basic%20…';
+  }
   return undefined;
 }
 

@@ -52,9 +52,10 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
 
   const start = (pr: ProxyRequest): void => {
     const operation = genAiOperation(endpointFamily(pr.path));
-    const epochMs = Date.now() - performance.now();
+    let epochMs = 0;
     let server: Span | undefined;
     if (tracer) {
+      epochMs = Date.now() - performance.now();
       const ua = pr.req.headers['user-agent'];
       server = tracer.startSpan(
         operation,
