@@ -169,7 +169,7 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
     const errorType = rec.error ?? (rec.status >= 400 ? String(rec.status) : undefined);
     const { client, server } = r;
     if (client?.isRecording()) {
-      client.setAttributes(outcome(rec));
+      client.setAttributes(genAiOutcome(rec));
       // A leg that failed before any answer has no status of the upstream's to report.
       if (rec.upstreamMs !== null) client.setAttribute(ATTR.httpStatus, rec.status);
       if (errorType !== undefined) {
@@ -179,7 +179,8 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
     }
     client?.end(now);
     if (server?.isRecording()) {
-      server.setAttributes(outcome(rec));
+      server.setAttributes(genAiOutcome(rec));
+      server.setAttributes(proxyOutcome(rec));
       server.setAttribute(ATTR.httpStatus, rec.status);
       if (errorType !== undefined) server.setAttribute(ATTR.errorType, errorType);
       // A server span is in error for its 5xx and for a response cut short, not for the client's 4xx.
@@ -220,16 +221,25 @@ function spanName(r: RequestTelemetry): string {
   return r.requestModel === null ? r.operation : `${r.operation} ${r.requestModel}`;
 }
 
-/** The GenAI attributes of how an exchange ended, for both of its spans. */
-function outcome(rec: UsageRecord): Attributes {
+/** The GenAI attributes of how an exchange ended, on both of its spans. */
+function genAiOutcome(rec: UsageRecord): Attributes {
   return {
     [ATTR.genAiResponseModel]: rec.model ?? undefined,
-    [ATTR.genAiRequestStream]: rec.stream,
     [ATTR.genAiInputTokens]: rec.promptTokens ?? undefined,
     [ATTR.genAiOutputTokens]: rec.completionTokens ?? undefined,
+    [ATTR.genAiFinishReasons]: rec.finishReason === null ? undefined : [rec.finishReason],
+  };
+}
+
+/**
+ * The rest of the usage record, on the server span only: every attribute is serialised and sent
+ * per span, so the client span does not repeat them.
+ */
+function proxyOutcome(rec: UsageRecord): Attributes {
+  return {
+    [ATTR.genAiRequestStream]: rec.stream,
     [ATTR.genAiCachedInputTokens]: rec.cachedTokens ?? undefined,
     [ATTR.genAiReasoningTokens]: rec.reasoningTokens ?? undefined,
-    [ATTR.genAiFinishReasons]: rec.finishReason === null ? undefined : [rec.finishReason],
     [ATTR.genAiTimeToFirstChunk]: rec.stream && rec.ttfbMs !== null ? rec.ttfbMs / 1000 : undefined,
     [ATTR.usageStatus]: rec.usageStatus,
     [ATTR.costUsd]: rec.costMicroUsd === null ? undefined : rec.costMicroUsd / 1e6,

@@ -29,8 +29,9 @@ function delegateOptions(cfg: TelemetryConfig, url: string) {
     url,
     headers: async () => headers,
     timeoutMillis: cfg.timeoutMs,
-    // Exports in flight at once; past it a batch is dropped (and the failure logged), never queued without bound.
-    concurrencyLimit: 4,
+    // Exports in flight at once; past it a batch is dropped (and the failure logged), never queued
+    // without bound. A flush at shutdown sends the whole span queue at once: 8192 / 512 = 16 batches.
+    concurrencyLimit: 32,
     compression: 'none' as const,
     agentFactory: httpAgentFactoryFromOptions({ keepAlive: true }),
     userAgent: `llm-proxy/${VERSION}`,
