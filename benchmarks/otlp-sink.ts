@@ -1,5 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * An OTLP/HTTP receiver that reads and discards what it is sent (a collector that keeps up), so a
@@ -26,4 +28,9 @@ export async function startOtlpSink(): Promise<{ url: string; exports: () => num
         server.close(() => resolve());
       }),
   };
+}
+
+// Run directly (`node dist-bench/benchmarks/otlp-sink.js`), it prints its URL and serves until killed.
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  startOtlpSink().then((sink) => process.stdout.write(`listening on ${sink.url}\n`));
 }
