@@ -1,6 +1,14 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyHooks } from '../../src/proxy/hooks.js';
-import { closedPort, json, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
+import {
+  closedPort,
+  json,
+  type ProxyStack,
+  startProxyStack,
+  UPSTREAM_KEY as UPSTREAM,
+  until,
+} from '../helpers/proxy.js';
 
 /** Where metrics and tracing will attach: every point fires once, in order, with what it promises. */
 describe('proxy hooks', () => {
@@ -12,6 +20,9 @@ describe('proxy hooks', () => {
       start: (pr) => seen.push(`start ${pr.method} ${pr.path}`),
       admitted: (pr) => seen.push(`admitted ${pr.identity?.tokenId === st.tokenId}`),
       refused: (_pr, err) => seen.push(`refused ${err.status} ${err.code}`),
+      left: (pr) => seen.push(`left ${pr.path}`),
+      upstreamRequest: (_pr, headers) =>
+        seen.push(`upstream request ${headers.authorization === `Bearer ${UPSTREAM}`}`),
       upstreamHeaders: (_pr, status) => seen.push(`headers ${status}`),
       firstByte: () => seen.push('first byte'),
       end: (_pr, rec) => seen.push(`end ${rec.status} ${rec.totalTokens !== null} ${rec.error}`),
@@ -20,7 +31,7 @@ describe('proxy hooks', () => {
   });
   afterAll(() => st.stop());
 
-  it('an admitted request: start, admitted, upstream headers, first byte, end with its record', async () => {
+  it('an admitted request: start, admitted, upstream request, upstream headers, first byte, end with its record', async () => {
     seen.length = 0;
     const res = await st.proxy('/v1/chat/completions', json({ model: 'gpt-4o-mini', messages: [] }));
     expect(res.status).toBe(200);
@@ -29,6 +40,7 @@ describe('proxy hooks', () => {
     expect(seen).toEqual([
       'start POST /v1/chat/completions',
       'admitted true',
+      'upstream request true',
       'headers 200',
       'first byte',
       'end 200 true null',
@@ -49,6 +61,26 @@ describe('proxy hooks', () => {
     const res = await st.proxy('/v1/models', { token: dead.token });
     expect(res.status).toBe(502);
     await res.text();
-    expect(seen).toEqual(['start GET /v1/models', 'admitted false', 'end 502 false upstream_unavailable']);
+    expect(seen).toEqual([
+      'start GET /v1/models',
+      'admitted false',
+      'upstream request true',
+      'end 502 false upstream_unavailable',
+    ]);
+  });
+
+  it('a client that leaves while its body is read: start, then left, and nothing else', async () => {
+    seen.length = 0;
+    // A streamed chat body is read before forwarding (include_usage); this one never arrives whole.
+    const socket = net.connect(Number(new URL(st.url).port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${st.token}\r\n` +
+        'content-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"gpt-4o-mini","stream":true',
+    );
+    await until(() => seen.length > 0);
+    socket.destroy();
+    await until(() => seen.length > 1);
+    expect(seen).toEqual(['start POST /v1/chat/completions', 'left /v1/chat/completions']);
   });
 });
