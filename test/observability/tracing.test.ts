@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
-import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
+import { type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -255,6 +255,7 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
     expect(spans).not.toContain('collector-secret-1f2e');
     expect(spans).not.toContain(st.token);
     expect(spans).not.toContain(st.s.managementToken);
+    expect(spans).not.toContain(UPSTREAM_KEY);
     expect(st.s.logs()).not.toContain('collector-secret-1f2e');
   });
 
