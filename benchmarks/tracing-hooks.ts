@@ -90,7 +90,7 @@ async function drive(hooks: ProxyHooks, count: number): Promise<void> {
     hooks.start?.(pr);
     hooks.admitted?.(pr, admitted);
     hooks.upstreamRequest?.(pr, { 'content-type': 'application/json', 'user-agent': 'OpenAI/JS 6.49.0' });
-    hooks.end?.(pr, record(pr));
+    hooks.end?.(pr, record(pr), undefined);
     if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
   }
 }

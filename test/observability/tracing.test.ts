@@ -3,6 +3,11 @@ import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
+import { registerSecret } from '../helpers/secret-watch.js';
+
+/** A collector's credential, sent as an export header: it must appear nowhere but in those requests. */
+const COLLECTOR_KEY = 'collector-secret-1f2e9d8c';
+registerSecret(COLLECTOR_KEY);
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -12,7 +17,7 @@ const ERROR = 2;
 const otlp = (rx: OtlpReceiver, more: Record<string, string> = {}) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
   OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-  OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=collector-secret-1f2e',
+  OTEL_EXPORTER_OTLP_HEADERS: `x-collector-key=${COLLECTOR_KEY}`,
   OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=ml%20ops',
   OTEL_BSP_SCHEDULE_DELAY: '20',
   OTEL_METRIC_EXPORT_INTERVAL: '100',
@@ -250,13 +255,13 @@ describe('OpenTelemetry tracing (OTLP/HTTP JSON to a real receiver)', () => {
 
   it('sends the configured headers with every export, and never puts them in a span or a log line', async () => {
     await until(() => rx.requests().some((r) => r.path === '/v1/traces'));
-    for (const r of rx.requests()) expect(r.headers['x-collector-key']).toBe('collector-secret-1f2e');
+    for (const r of rx.requests()) expect(r.headers['x-collector-key']).toBe(COLLECTOR_KEY);
     const spans = JSON.stringify(rx.spans(), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
-    expect(spans).not.toContain('collector-secret-1f2e');
+    expect(spans).not.toContain(COLLECTOR_KEY);
     expect(spans).not.toContain(st.token);
     expect(spans).not.toContain(st.s.managementToken);
     expect(spans).not.toContain(UPSTREAM_KEY);
-    expect(st.s.logs()).not.toContain('collector-secret-1f2e');
+    expect(st.s.logs()).not.toContain(COLLECTOR_KEY);
   });
 
   it('exports the GenAI metrics with their attributes', async () => {
