@@ -84,8 +84,7 @@ export function createAccessLog(
         `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +
         // Span ids are hex by construction (the SDK makes them): no escaping needed.
         `${trace ? `,"trace_id":"${trace.traceId}","span_id":"${trace.spanId}"` : ''}` +
-        `${bodies === undefined ? '' : bodyMembers(bodies)},"msg":"proxy request"}
-`,
+        `${bodies === undefined ? '' : bodyMembers(bodies)},"msg":"proxy request"}\n`,
     );
   };
 }
