@@ -43,13 +43,22 @@ export const ERROR_CODES = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_path: { status: 400, type: 'invalid_request_error' },
   invalid_model: { status: 400, type: 'invalid_request_error' },
+  oidc_state_invalid: { status: 400, type: 'invalid_request_error' },
   invalid_management_token: { status: 401, type: 'authentication_error' },
+  invalid_credentials: { status: 401, type: 'authentication_error' },
+  session_required: { status: 401, type: 'authentication_error' },
+  session_expired: { status: 401, type: 'authentication_error' },
+  oidc_token_invalid: { status: 401, type: 'authentication_error' },
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   endpoint_not_allowed: { status: 403, type: 'permission_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   model_required: { status: 403, type: 'permission_error' },
   model_not_priced: { status: 403, type: 'permission_error' },
+  csrf_token_invalid: { status: 403, type: 'permission_error' },
+  insufficient_role: { status: 403, type: 'permission_error' },
+  oidc_not_allowed: { status: 403, type: 'permission_error' },
   not_found: { status: 404, type: 'not_found_error' },
+  oidc_not_configured: { status: 404, type: 'not_found_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_body_timeout: { status: 408, type: 'invalid_request_error' },
@@ -63,8 +72,10 @@ export const ERROR_CODES = {
   budget_exceeded: { status: 429, type: 'rate_limit_error' },
   concurrency_limit_exceeded: { status: 429, type: 'rate_limit_error' },
   management_rate_limited: { status: 429, type: 'rate_limit_error' },
+  sign_in_rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'server_error' },
   upstream_unavailable: { status: 502, type: 'upstream_error' },
+  oidc_provider_error: { status: 502, type: 'upstream_error' },
   upstream_saturated: { status: 503, type: 'upstream_error' },
   store_unavailable: { status: 503, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'upstream_error' },
@@ -163,8 +174,40 @@ export const errors = {
   managementUnauthorized: () =>
     new AppError(
       'invalid_management_token',
-      'Missing or invalid management token. Send it as "Authorization: Bearer <MANAGEMENT_TOKEN>".',
+      'Missing or invalid management token. Send it as "Authorization: Bearer <MANAGEMENT_TOKEN>", or sign in (POST /manage/session).',
     ),
+
+  // Sign-in and access (the admin UI's sessions, users and roles: docs/security.md).
+  /** A wrong management token, username or password, a disabled user: the reply never says which. */
+  invalidCredentials: () => new AppError('invalid_credentials', 'Wrong credentials.'),
+  /** Too many failed sign-ins from this address or for this username: a retry passes after the window. */
+  signInRateLimited: (retryAfterMs: number) =>
+    new AppError(
+      'sign_in_rate_limited',
+      `Too many failed sign-ins; retry in ${Math.max(1, Math.ceil(retryAfterMs / 1000))}s.`,
+      { retryAfterMs },
+    ),
+  /** A route about the browser session itself, called without one. */
+  sessionRequired: () => new AppError('session_required', 'Not signed in: this route needs a session cookie.'),
+  /** A session cookie that is unknown, signed out, ended by an admin, or past its idle or absolute expiry. */
+  sessionExpired: () => new AppError('session_expired', 'Your session has ended; sign in again.'),
+  csrfTokenInvalid: () =>
+    new AppError(
+      'csrf_token_invalid',
+      'Missing or wrong x-csrf-token header: a change made with a session cookie must carry the csrf_token of the session.',
+    ),
+  insufficientRole: (role: string, needed: string) =>
+    new AppError('insufficient_role', `Your role (${role}) may not do this; it needs the role ${needed}.`),
+  oidcNotConfigured: () =>
+    new AppError('oidc_not_configured', 'Single sign-on is not configured on this server (OIDC_ISSUER).'),
+  oidcStateInvalid: (detail: string) =>
+    new AppError('oidc_state_invalid', `The sign-in attempt could not be matched (${detail}); start again.`),
+  oidcTokenInvalid: (detail: string) =>
+    new AppError('oidc_token_invalid', `The identity provider's answer failed verification: ${detail}.`),
+  oidcProviderError: (detail: string) =>
+    new AppError('oidc_provider_error', `The identity provider could not complete the sign-in: ${detail}.`),
+  oidcNotAllowed: () =>
+    new AppError('oidc_not_allowed', 'Your account is not allowed to use this server (OIDC_ALLOWED_EMAILS, groups).'),
   missingApiKey: () =>
     new AppError(
       'invalid_api_key',

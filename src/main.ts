@@ -75,6 +75,7 @@ export async function createApp(
   const app = await buildApp({
     logger,
     manageBodyLimitBytes: config.manage.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     manage: {
       managementToken: runtime.secrets.managementToken,
       rateLimitPerMinute: config.manage.rateLimitPerMinute,
@@ -84,6 +85,8 @@ export async function createApp(
       usage: runtime.usageStats,
       pricing: runtime.pricingService,
       audit: runtime.audit,
+      access: runtime.access,
+      now: runtime.clock,
     },
     proxy,
     health: {

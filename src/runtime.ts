@@ -1,4 +1,9 @@
 import path from 'node:path';
+import { OidcSignOn } from './access/oidc.js';
+import { SessionsService } from './access/sessions-service.js';
+import { SignIn } from './access/sign-in.js';
+import { SignInLimiter } from './access/sign-in-limiter.js';
+import { UsersService } from './access/users-service.js';
 import { AuditFile } from './audit/audit-file.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { AuditChain } from './audit/chain.js';
@@ -7,12 +12,15 @@ import { ConfigError, errors } from './errors.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { Maintenance } from './maintenance/maintenance.js';
+import type { AccessServices } from './manage/index.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { createShipping, type Shipping } from './shipping/shipping.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
+import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
+import { AdminUsersRepo } from './store/admin-users-repo.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
@@ -53,6 +61,8 @@ export interface Runtime {
   tokensRepo: TokensRepo;
   /** The tamper-evident audit trail: management changes, failed authentications, refusal summaries. */
   audit: AuditTrail;
+  /** Sign-in and access to the management API: admin users, sessions, single sign-on. */
+  access: AccessServices;
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
   pools: UpstreamPools;
@@ -156,8 +166,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   );
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
+  const access = accessServices(config, db, secrets, audit, clock);
   const maintenance = new Maintenance(
-    { usageRepo, tokensRepo, tokens, audit, pricing: pricingService, logger, now: clock },
+    { usageRepo, tokensRepo, tokens, audit, pricing: pricingService, sessions: access.sessions, logger, now: clock },
     config.maintenance,
   );
   return {
@@ -176,6 +187,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     usageStats: new UsageStats(new UsageStatsRepo(db)),
     tokensRepo,
     audit,
+    access,
     maintenance,
     pools,
     shipping,
@@ -190,6 +202,23 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       await audit.close();
       await db.destroy();
     },
+  };
+}
+
+function accessServices(config: Config, db: Db, secrets: Secrets, audit: AuditTrail, clock: Clock): AccessServices {
+  const { access } = config;
+  const users = new UsersService(new AdminUsersRepo(db), audit, clock);
+  const sessions = new SessionsService(new AdminSessionsRepo(db), audit, clock, {
+    idleMs: access.sessionIdleMs,
+    maxMs: access.sessionMaxMs,
+    clientIp: config.audit.clientIp,
+  });
+  const limiter = new SignInLimiter(access.signInAttemptsPerMinute, clock);
+  return {
+    users,
+    sessions,
+    signIn: new SignIn(secrets.managementToken, users, sessions, audit, limiter),
+    oidc: access.oidc ? new OidcSignOn(access.oidc, secrets.keyring, clock) : undefined,
   };
 }
 

@@ -18,15 +18,25 @@ export const AUDIT_ACTIONS = [
   'pricing.unset',
   'encryption.rekeyed',
   'management.auth_failed',
+  'management.access_denied',
+  'session.signed_in',
+  'session.sign_in_failed',
+  'session.signed_out',
+  'session.ended',
+  'user.created',
+  'user.updated',
+  'user.password_changed',
+  'user.deleted',
   'proxy.refused',
   'audit.pruned',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /**
- * Who did it: the management token (the only credential of the management API today), the proxy
- * itself (`system`, id `maintenance` or `cli`), a proxy token (its refused requests), someone who
- * presented no valid credential (`anonymous`). Admin users will be `user` with their id.
+ * Who did it: the management token (as a bearer token, or a session signed in with it), an admin
+ * user (`user`: an admin_users id, or `oidc:<subject>` for single sign-on), the proxy itself
+ * (`system`, id `maintenance` or `cli`), a proxy token (its refused requests), someone who presented
+ * no valid credential (`anonymous`).
  */
 export type ActorType = 'management-token' | 'system' | 'token' | 'anonymous' | 'user';
 export interface Actor {

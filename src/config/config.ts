@@ -7,6 +7,24 @@ export type DatabaseConfig =
   /** `queryTimeoutMs`: undefined or 0 waits forever (migrations, tools). */
   | { kind: 'postgres'; url: string; queryTimeoutMs?: number | undefined };
 
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** OpenID Connect single sign-on (OIDC_*); undefined when OIDC_ISSUER is unset. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Undefined: a public client (PKCE only). */
+  clientSecret: string | undefined;
+  /** Undefined: derived from each request's origin. */
+  redirectUrl: string | undefined;
+  scopes: string;
+  /** Lower-cased emails, and `@domain` entries for a whole domain. */
+  allowedEmails: string[];
+  defaultRole: Role;
+  roleClaim: string;
+  groups: Record<Role, string[]>;
+}
+
 /** The typed configuration every other module receives; nothing below config reads the environment. */
 export interface Config {
   managementToken: string | undefined;
@@ -24,6 +42,18 @@ export interface Config {
   /** The per-request `proxy request` line: sampling of successes, and bodies (off by default). */
   accessLog: { sampleRate: number; bodies: boolean; bodyMaxBytes: number };
   manage: { rateLimitPerMinute: number; bodyLimitBytes: number };
+  /**
+   * Whose X-Forwarded-For / X-Forwarded-Proto the management API believes: false (the socket peer
+   * and the socket's TLS only), true (any peer's), or the proxies' addresses / CIDR ranges.
+   */
+  trustProxy: boolean | string[];
+  /** Sign-in to the management API with a session cookie (the admin UI): sessions, limits, SSO. */
+  access: {
+    sessionIdleMs: number;
+    sessionMaxMs: number;
+    signInAttemptsPerMinute: number;
+    oidc: OidcConfig | undefined;
+  };
   shutdownTimeoutMs: number;
   metrics: {
     listen: { host: string; port: number } | undefined;
@@ -113,6 +143,15 @@ function parseListenAddr(addr: string): { host: string; port: number } {
   return { host: host || '0.0.0.0', port: Number(addr.slice(i + 1)) };
 }
 
+function parseTrustProxy(v: string): boolean | string[] {
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
 export function toConfig(raw: RawConfig): Config {
   const dataDir = path.resolve(raw.DATA_DIR);
   const url = raw.DATABASE_URL;
@@ -145,6 +184,30 @@ export function toConfig(raw: RawConfig): Config {
     accessLog: { sampleRate: raw.LOG_SAMPLE_RATE, bodies: raw.LOG_BODIES, bodyMaxBytes: raw.LOG_BODY_MAX_BYTES },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    access: {
+      sessionIdleMs: raw.ADMIN_SESSION_IDLE_MINUTES * 60_000,
+      sessionMaxMs: raw.ADMIN_SESSION_MAX_HOURS * 3_600_000,
+      signInAttemptsPerMinute: raw.ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE,
+      oidc:
+        raw.OIDC_ISSUER === undefined || raw.OIDC_CLIENT_ID === undefined
+          ? undefined
+          : {
+              issuer: raw.OIDC_ISSUER,
+              clientId: raw.OIDC_CLIENT_ID,
+              clientSecret: raw.OIDC_CLIENT_SECRET,
+              redirectUrl: raw.OIDC_REDIRECT_URL,
+              scopes: raw.OIDC_SCOPES,
+              allowedEmails: (raw.OIDC_ALLOWED_EMAILS ?? []).map((e) => e.toLowerCase()),
+              defaultRole: raw.OIDC_DEFAULT_ROLE,
+              roleClaim: raw.OIDC_ROLE_CLAIM,
+              groups: {
+                admin: raw.OIDC_ADMIN_GROUPS ?? [],
+                operator: raw.OIDC_OPERATOR_GROUPS ?? [],
+                viewer: raw.OIDC_VIEWER_GROUPS ?? [],
+              },
+            },
+    },
     metrics: {
       listen: raw.METRICS_LISTEN_ADDR === undefined ? undefined : parseListenAddr(raw.METRICS_LISTEN_ADDR),
       tokenLabels: raw.METRICS_TOKEN_LABELS,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { type Config, toConfig } from './config.js';
-import { configSchema } from './schema.js';
+import { configSchema, type RawConfig } from './schema.js';
 
 type Source = Record<string, unknown>;
 
@@ -41,7 +41,30 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
       'Invalid configuration:\n  SHIPPING_WEBHOOK_SECRET: required with SHIPPING_WEBHOOK_URL (the key that signs every batch)',
     );
   }
+  const oidcProblem = oidcSettingsProblem(c);
+  if (oidcProblem) throw new ConfigError(`Invalid configuration:\n  ${oidcProblem}`);
   return toConfig(c);
+}
+
+/** Single sign-on needs a client id and someone to let in; the other OIDC_* settings need OIDC_ISSUER. */
+function oidcSettingsProblem(c: RawConfig): string | undefined {
+  const dependent = [
+    'OIDC_CLIENT_ID',
+    'OIDC_CLIENT_SECRET',
+    'OIDC_REDIRECT_URL',
+    'OIDC_ALLOWED_EMAILS',
+    'OIDC_ADMIN_GROUPS',
+    'OIDC_OPERATOR_GROUPS',
+    'OIDC_VIEWER_GROUPS',
+  ] as const;
+  const given = dependent.filter((k) => c[k] !== undefined);
+  if (!c.OIDC_ISSUER) return given.length > 0 ? `OIDC_ISSUER: required by ${given.join(', ')}` : undefined;
+  if (!c.OIDC_CLIENT_ID) return 'OIDC_CLIENT_ID: required when OIDC_ISSUER is set';
+  const who = [c.OIDC_ALLOWED_EMAILS, c.OIDC_ADMIN_GROUPS, c.OIDC_OPERATOR_GROUPS, c.OIDC_VIEWER_GROUPS];
+  if (!who.some((l) => l && l.length > 0))
+    return 'OIDC_ALLOWED_EMAILS: set it or one of OIDC_ADMIN_GROUPS, OIDC_OPERATOR_GROUPS, OIDC_VIEWER_GROUPS, or nobody can sign in with OIDC_ISSUER';
+  if (!c.OIDC_SCOPES.split(/\s+/).includes('openid')) return 'OIDC_SCOPES: must include openid';
+  return undefined;
 }
 
 function readConfigFile(file: string | undefined): Record<string, unknown> {

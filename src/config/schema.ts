@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseKey } from '../crypto/keyring.js';
 import { keyValueListProblem, otlpUrlProblem, SAMPLERS } from './telemetry-config.js';
@@ -43,6 +44,39 @@ const check =
     const message = problem(v);
     if (message) ctx.addIssue({ code: 'custom', message });
   };
+
+/** A comma-separated list: trimmed, empty items dropped. */
+const list = text.transform((v) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+/** TRUST_PROXY: off, on (any peer), or the addresses / CIDR ranges of the proxies in front. */
+function trustProxyProblem(v: string): string | undefined {
+  if (BOOL_WORDS.includes(v as (typeof BOOL_WORDS)[number])) return undefined;
+  for (const item of v.split(',').map((x) => x.trim())) {
+    const [addr, bits, extra] = item.split('/');
+    const family = isIP(addr ?? '');
+    const max = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max)))
+      return `"${item}" is not an IP address or CIDR range: expected true, false, or a comma-separated list such as 10.0.0.0/8,127.0.0.1`;
+  }
+  return undefined;
+}
+
+/** An http(s) URL; plain http only on a loopback host (a provider on the same machine, in development). */
+function oidcUrlProblem(v: string): string | undefined {
+  if (!URL.canParse(v)) return 'expected an https:// URL';
+  const u = new URL(v);
+  if (u.protocol === 'https:') return undefined;
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || u.hostname.startsWith('127.');
+  if (u.protocol === 'http:' && loopback) return undefined;
+  return 'expected an https:// URL (http:// only on localhost / 127.0.0.1 / [::1])';
+}
+
+const ROLES = ['viewer', 'operator', 'admin'] as const;
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*)$/;
 
@@ -150,6 +184,30 @@ export const configSchema = z.object({
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),
+  /** Believe X-Forwarded-For / -Proto from these peers (management API and sign-in only; the proxy path never reads them). */
+  TRUST_PROXY: text.superRefine(check(trustProxyProblem)).default('false'),
+  // Sign-in and access (admin UI sessions, users, roles, single sign-on)
+  /** A session unused for this long ends. */
+  ADMIN_SESSION_IDLE_MINUTES: int(1, 10_080).default(30),
+  /** A session ends this long after sign-in, however busy. */
+  ADMIN_SESSION_MAX_HOURS: int(1, 8_760).default(12),
+  /** Failed sign-ins per client address, and per username, in a minute before further attempts get 429. */
+  ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE: int(1).default(10),
+  OIDC_ISSUER: text.superRefine(check(oidcUrlProblem)).optional(),
+  OIDC_CLIENT_ID: text.optional(),
+  /** Absent: a public client (PKCE only, no client authentication). */
+  OIDC_CLIENT_SECRET: text.optional(),
+  /** Default: <the request's origin>/manage/oidc/callback. */
+  OIDC_REDIRECT_URL: text.superRefine(check(oidcUrlProblem)).optional(),
+  OIDC_SCOPES: text.default('openid email profile'),
+  /** Emails (or @domain) allowed in, with OIDC_DEFAULT_ROLE unless a group gives another. */
+  OIDC_ALLOWED_EMAILS: list.optional(),
+  OIDC_DEFAULT_ROLE: oneOf(ROLES).default('viewer'),
+  /** The ID token claim that lists the user's groups. */
+  OIDC_ROLE_CLAIM: text.default('groups'),
+  OIDC_ADMIN_GROUPS: list.optional(),
+  OIDC_OPERATOR_GROUPS: list.optional(),
+  OIDC_VIEWER_GROUPS: list.optional(),
   // Metrics
   /** A second listener serving only GET /metrics, without the management token (e.g. cluster-internal). */
   METRICS_LISTEN_ADDR: text.superRefine(check(listenAddrProblem)).optional(),

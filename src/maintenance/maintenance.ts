@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { SessionsService } from '../access/sessions-service.js';
 import { listedIds, systemActor } from '../audit/audit-event.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import type { Logger } from '../observability/logger.js';
@@ -30,6 +31,8 @@ export interface MaintenanceDeps {
   audit: AuditTrail;
   /** Reloads pricing overrides, so changes made on another instance arrive here too. */
   pricing?: PricingService | undefined;
+  /** Deletes the rows of ended sessions (they stopped working when they ended). */
+  sessions?: SessionsService | undefined;
   logger: Logger;
   now: Clock;
 }
@@ -40,6 +43,8 @@ export interface MaintenanceReport {
   tokens_deactivated: number;
   tokens_deleted: number;
   audit_events_deleted: number;
+  /** Rows of expired admin sessions removed. */
+  sessions_deleted: number;
   duration_ms: number;
   /** Steps that failed (the others still ran). */
   errors: string[];
@@ -54,7 +59,8 @@ export interface MaintenanceReport {
  *   deleted, their usage records and rollups kept; the token cache forgets every token touched;
  * - audit retention: events older than AUDIT_RETENTION_DAYS are deleted after an `audit.pruned`
  *   event anchors what remains (see AuditTrail.prune);
- * - pricing overrides are re-read from the store.
+ * - pricing overrides are re-read from the store;
+ * - the rows of expired admin sessions are deleted.
  * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
  * process alive.
  */
@@ -92,6 +98,7 @@ export class Maintenance {
       tokens_deactivated: 0,
       tokens_deleted: 0,
       audit_events_deleted: 0,
+      sessions_deleted: 0,
       duration_ms: 0,
       errors: [],
     };
@@ -152,10 +159,17 @@ export class Maintenance {
     await step('pricing_reload', async () => {
       await this.deps.pricing?.reload();
     });
+    await step('session_cleanup', async () => {
+      report.sessions_deleted = (await this.deps.sessions?.deleteExpired()) ?? 0;
+    });
 
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
     const changed =
-      report.usage_records_deleted + report.tokens_deactivated + report.tokens_deleted + report.audit_events_deleted >
+      report.usage_records_deleted +
+        report.tokens_deactivated +
+        report.tokens_deleted +
+        report.audit_events_deleted +
+        report.sessions_deleted >
       0;
     const { errors: _errors, ...summary } = report;
     if (changed) logger.info(summary, 'maintenance pass');

@@ -2,19 +2,37 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { OidcSignOn } from '../access/oidc.js';
+import type { SessionsService } from '../access/sessions-service.js';
+import type { SignIn } from '../access/sign-in.js';
+import type { UsersService } from '../access/users-service.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import { errors } from '../errors.js';
 import type { ProjectsService } from '../projects/projects-service.js';
+import type { Clock } from '../shared/clock.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
 import type { UsageStats } from '../usage/usage-stats.js';
-import { recordAuthFailure } from './audit-context.js';
 import { auditRoutes } from './audit-routes.js';
-import { requireManagementToken } from './auth.js';
+import { authenticate } from './auth.js';
+import { oidcRoutes } from './oidc-routes.js';
 import { pricingRoutes } from './pricing-routes.js';
 import { projectsRoutes } from './projects-routes.js';
+import { accessOf } from './route-access.js';
+import { sessionRoutes } from './session-routes.js';
+import { sessionsRoutes } from './sessions-routes.js';
 import { tokensRoutes } from './tokens-routes.js';
 import { usageRoutes } from './usage-routes.js';
+import { usersRoutes } from './users-routes.js';
+
+/** Sign-in and access: admin users, sessions, single sign-on (src/access/). */
+export interface AccessServices {
+  users: UsersService;
+  sessions: SessionsService;
+  signIn: SignIn;
+  /** Undefined without OIDC_ISSUER. */
+  oidc: OidcSignOn | undefined;
+}
 
 export interface ManageOptions {
   managementToken: string;
@@ -25,6 +43,8 @@ export interface ManageOptions {
   usage: UsageStats;
   pricing: PricingService;
   audit: AuditTrail;
+  access: AccessServices;
+  now: Clock;
 }
 
 /** The management API, mounted under /manage. Encapsulated: its hooks do not touch the proxy path. */
@@ -40,11 +60,50 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
           'Manage projects (upstream keys), the proxy tokens issued for them, usage statistics, model prices and the audit trail.',
       },
       components: {
-        securitySchemes: { managementToken: { type: 'http', scheme: 'bearer', description: 'MANAGEMENT_TOKEN' } },
+        securitySchemes: {
+          managementToken: { type: 'http', scheme: 'bearer', description: 'MANAGEMENT_TOKEN (role admin)' },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'llmp_session',
+            description: 'The session cookie set by POST /manage/session or the single sign-on callback',
+          },
+          csrfToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-csrf-token',
+            description: "The session's csrf_token: required with the cookie on POST, PUT, PATCH and DELETE",
+          },
+        },
       },
-      security: [{ managementToken: [] }],
+      security: [{ managementToken: [] }, { sessionCookie: [], csrfToken: [] }],
     },
     transform: jsonSchemaTransform,
+  });
+
+  // Every route gets its rule from ROUTE_ACCESS as it is registered; one without a rule stops the start.
+  api.decorateRequest('principal', undefined);
+  api.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const rules = new Set(methods.map((m) => accessOf(m, route.url)));
+    const access = [...rules][0];
+    if (access === undefined || rules.size !== 1)
+      throw new Error(
+        `management route ${methods.join(',')} ${route.url} has no rule in ROUTE_ACCESS (manage/route-access.ts)`,
+      );
+    route.config = { ...route.config, access };
+    if (route.schema && access !== 'public') {
+      // A copy: GET and its HEAD route share one schema object.
+      const who = access === 'session' ? 'a session cookie' : `the role \`${access}\` or a stronger one`;
+      const description = `${route.schema.description ? `${route.schema.description}\n\n` : ''}Needs ${who}.`;
+      route.schema = {
+        ...route.schema,
+        description,
+        ...(access === 'session'
+          ? { security: [methods.includes('GET') ? { sessionCookie: [] } : { sessionCookie: [], csrfToken: [] }] }
+          : {}),
+      };
+    }
   });
 
   // The spec is public: it describes routes, not data, and tooling fetches it without credentials.
@@ -62,7 +121,7 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
     }
     secured.addHook(
       'onRequest',
-      requireManagementToken(opts.managementToken, (req, reason) => recordAuthFailure(opts.audit, req, reason)),
+      authenticate({ managementToken: opts.managementToken, sessions: opts.access.sessions, audit: opts.audit }),
     );
     // The API speaks JSON only: anything else is a 415, not a confusing schema error.
     secured.removeContentTypeParser('text/plain');
@@ -81,5 +140,10 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
     await secured.register(usageRoutes(opts.usage));
     await secured.register(pricingRoutes(opts.pricing));
     await secured.register(auditRoutes(opts.audit));
+    const { users, sessions, signIn, oidc } = opts.access;
+    await secured.register(sessionRoutes({ signIn, sessions, users, oidcConfigured: oidc !== undefined }, opts.now));
+    await secured.register(sessionsRoutes(sessions));
+    await secured.register(usersRoutes(users));
+    await secured.register(oidcRoutes(oidc, signIn, opts.now));
   });
 }

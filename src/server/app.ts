@@ -22,6 +22,8 @@ import { type MetricsRouteOptions, metricsRoutes } from './metrics-routes.js';
 export interface AppOptions {
   logger: Logger;
   manageBodyLimitBytes: number;
+  /** TRUST_PROXY: whose X-Forwarded-* headers set req.ip and req.protocol (the /v1 path never reads them). */
+  trustProxy: boolean | string[];
   manage: ManageOptions;
   proxy: ProxyHandler;
   health: HealthOptions;
@@ -61,6 +63,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // One log line per request comes from our onResponse hook instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: opts.manageBodyLimitBytes,
+    trustProxy: opts.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // Let in-flight requests finish on close while idle keep-alive sockets are dropped at once.

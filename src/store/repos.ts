@@ -1,3 +1,5 @@
+import { AdminSessionsRepo } from './admin-sessions-repo.js';
+import { AdminUsersRepo } from './admin-users-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import type { Db } from './database.js';
 import { PricingRepo } from './pricing-repo.js';
@@ -10,6 +12,8 @@ export interface Repos {
   tokens: TokensRepo;
   pricing: PricingRepo;
   audit: AuditRepo;
+  users: AdminUsersRepo;
+  sessions: AdminSessionsRepo;
 }
 
 export function reposOf(db: Db): Repos {
@@ -18,5 +22,7 @@ export function reposOf(db: Db): Repos {
     tokens: new TokensRepo(db),
     pricing: new PricingRepo(db),
     audit: new AuditRepo(db),
+    users: new AdminUsersRepo(db),
+    sessions: new AdminSessionsRepo(db),
   };
 }

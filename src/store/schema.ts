@@ -206,6 +206,42 @@ export interface AuditChainTable {
   updated_at: number;
 }
 
+/** An admin user of the management API (migration 0006). */
+export interface AdminUsersTable {
+  id: string;
+  /** Lower-cased, unique. */
+  username: string;
+  /** `viewer`, `operator` or `admin`. */
+  role: string;
+  /** `scrypt$N$r$p$<salt>$<hash>` (src/access/passwords.ts); never leaves the server. */
+  password_hash: string;
+  disabled: number;
+  last_sign_in_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A signed-in browser session (migration 0006); the cookie's value is stored only as its hash. */
+export interface AdminSessionsTable {
+  /** Public UUIDv7 (lists, `DELETE /manage/sessions/{id}`); not the cookie. */
+  id: string;
+  secret_hash: string;
+  secret_hint: string;
+  /** An admin_users id, `management-token`, or `oidc:<subject>`. */
+  user_id: string;
+  username: string;
+  role: string;
+  /** How the session was signed in: `token`, `password`, `oidc`. */
+  method: string;
+  client_ip: string | null;
+  user_agent: string | null;
+  created_at: number;
+  /** Written at most once a minute per session; idle expiry counts from it. */
+  last_seen_at: number;
+  /** Absolute expiry. */
+  expires_at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   tokens: TokensTable;
@@ -215,6 +251,8 @@ export interface Database {
   pricing_overrides: PricingOverridesTable;
   audit_events: AuditEventsTable;
   audit_chain: AuditChainTable;
+  admin_users: AdminUsersTable;
+  admin_sessions: AdminSessionsTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;
@@ -226,3 +264,6 @@ export type TokenPatch = Updateable<TokensTable>;
 export type UsageRow = Selectable<UsageRecordsTable>;
 export type NewUsageRow = Insertable<UsageRecordsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type AdminUserRow = Selectable<AdminUsersTable>;
+export type AdminUserPatch = Updateable<AdminUsersTable>;
+export type AdminSessionRow = Selectable<AdminSessionsTable>;

@@ -1,0 +1,63 @@
+import type { Role } from '../access/roles.js';
+
+/**
+ * Who may call each management route, by method and path (under /manage):
+ * - `public`: anyone (the spec, the sign-in options, signing in, the single sign-on redirects);
+ * - `session`: a signed-in browser session (the session's own routes);
+ * - a role: the management token (always `admin`) or a session whose user has that role or a
+ *   stronger one (`viewer` < `operator` < `admin`).
+ * Viewers read everything but users and sessions (no route returns a secret); operators also issue,
+ * update and revoke tokens (one, a batch, by filter, or all of a project's); admins also change
+ * projects, upstream keys and pricing, and manage users and sessions.
+ *
+ * Every route must be listed: registering one that is not fails at start (and so every test), so a
+ * new route cannot slip out without a rule. HEAD follows GET.
+ */
+export const ROUTE_ACCESS = {
+  'GET /openapi.json': 'public',
+  'GET /auth-methods': 'public',
+  'POST /session': 'public',
+  'GET /oidc/login': 'public',
+  'GET /oidc/callback': 'public',
+  'GET /session': 'session',
+  'DELETE /session': 'session',
+  'GET /me': 'session',
+
+  'GET /projects': 'viewer',
+  'GET /projects/:id': 'viewer',
+  'POST /projects': 'admin',
+  'PATCH /projects/:id': 'admin',
+  'DELETE /projects/:id': 'admin',
+  'POST /projects/:id/tokens/revoke': 'operator',
+
+  'GET /tokens': 'viewer',
+  'GET /tokens/:id': 'viewer',
+  'POST /tokens': 'operator',
+  'POST /tokens/batch': 'operator',
+  'POST /tokens/revoke': 'operator',
+  'PATCH /tokens/:id': 'operator',
+  'DELETE /tokens/:id': 'operator',
+
+  'GET /usage': 'viewer',
+  'GET /pricing': 'viewer',
+  'PUT /pricing/:model': 'admin',
+  'DELETE /pricing/:model': 'admin',
+  'GET /audit': 'viewer',
+
+  'GET /users': 'admin',
+  'GET /users/:id': 'admin',
+  'POST /users': 'admin',
+  'PATCH /users/:id': 'admin',
+  'DELETE /users/:id': 'admin',
+  'GET /sessions': 'admin',
+  'DELETE /sessions/:id': 'admin',
+} as const satisfies Record<string, RouteAccess>;
+
+export type RouteAccess = 'public' | 'session' | Role;
+
+/** The rule of a route as Fastify registers it (`url` with the /manage prefix); undefined when it has none. */
+export function accessOf(method: string, url: string, prefix = '/manage'): RouteAccess | undefined {
+  const path = url.startsWith(prefix) ? url.slice(prefix.length) : url;
+  const key = `${method === 'HEAD' ? 'GET' : method} ${path}`;
+  return (ROUTE_ACCESS as Record<string, RouteAccess>)[key];
+}
