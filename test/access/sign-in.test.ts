@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { auditEvents, stackOn } from '../audit/helpers.js';
+import { manualClock } from '../helpers/clock.js';
+import { DIALECTS } from '../helpers/databases.js';
+import { call, signIn, signedIn, withSession } from '../helpers/session.js';
+
+/** A client address of its own per test: the sign-in limiter counts per address (TRUST_PROXY believes X-Forwarded-For). */
+let nextIp = 10;
+const fromIp = () => ({ 'x-forwarded-for': `203.0.113.${nextIp++}` });
+
+/** Sign-in with the token and with a password, wrong credentials, the limiter, the cookie's flags, CSRF, sign-out: on both stores. */
+describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
+  const clock = manualClock();
+  const stack = stackOn(make, { clock: clock.now, env: { TRUST_PROXY: 'true', ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE: '3' } });
+  const url = () => stack.st.url;
+
+  async function addUser(username: string, role: string, password = `pw-${username}-long-enough`) {
+    const res = await stack.st.s.manage('POST', '/users', { username, role, password });
+    expect(res.status).toBe(201);
+    return { id: res.body.id as string, username, password };
+  }
+
+  it('signs in with the management token: an admin session, an HttpOnly SameSite=Strict cookie, an audit event', async () => {
+    const headers = fromIp();
+    const { reply, session } = await signIn(url(), { token: stack.st.s.managementToken }, headers);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({
+      session_id: expect.any(String),
+      user: { id: 'management-token', username: 'management token', role: 'admin' },
+      auth_method: 'token',
+      csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      created_at: new Date(clock.now()).toISOString(),
+      expires_at: new Date(clock.now() + 12 * 3_600_000).toISOString(),
+      idle_expires_at: new Date(clock.now() + 30 * 60_000).toISOString(),
+    });
+    const s = session as NonNullable<typeof session>;
+    // 32 random bytes, base64url; the cookie is not the CSRF token and the body does not hold it.
+    expect(s.cookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(s.cookie).not.toBe(s.csrf);
+    expect(JSON.stringify(reply.body)).not.toContain(s.cookie);
+    const attrs = s.setCookie.split(';').map((p) => p.trim());
+    expect(attrs).toEqual(
+      expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', `Max-Age=${12 * 3600}`]),
+    );
+    expect(attrs).not.toContain('Secure'); // plain http
+    // The cookie works on the management API; GET /session and /me say who it is.
+    expect((await withSession(url(), s, 'GET', '/projects')).status).toBe(200);
+    for (const route of ['/session', '/me']) {
+      const me = await withSession(url(), s, 'GET', route);
+      expect(me.status).toBe(200);
+      expect(me.body).toEqual(reply.body);
+    }
+    const [event] = (await auditEvents(stack.st.s, { action: 'session.signed_in' })).filter(
+      (e) => e.target_id === reply.body.session_id,
+    );
+    expect(event).toMatchObject({
+      actor_type: 'management-token',
+      actor_id: null,
+      client_ip: headers['x-forwarded-for'],
+      target_type: 'session',
+      details: { method: 'token', username: 'management token', role: 'admin' },
+    });
+  });
+
+  it('signs in with a username and password (any case), as that user, recording when', async () => {
+    const alice = await addUser('alice', 'operator');
+    const session = await signedIn(url(), { username: 'Alice', password: alice.password }, fromIp());
+    expect(session.body.user).toEqual({ id: alice.id, username: 'alice', role: 'operator' });
+    expect(session.body.auth_method).toBe('password');
+    const user = await stack.st.s.manage('GET', `/users/${alice.id}`);
+    expect(user.body.last_sign_in_at).toBe(new Date(clock.now()).toISOString());
+    const events = await auditEvents(stack.st.s, { action: 'session.signed_in', actor: `user:${alice.id}` });
+    expect(events.map((e) => e.details)).toEqual([{ method: 'password', username: 'alice', role: 'operator' }]);
+    // What an operator may do, it does with its cookie; the audit trail names the user.
+    const token = await withSession(url(), session, 'POST', '/tokens', { project_id: stack.st.projectId });
+    expect(token.status).toBe(201);
+    const created = await auditEvents(stack.st.s, { action: 'token.created', target_id: token.body.id });
+    expect(created.map((e) => [e.actor_type, e.actor_id])).toEqual([['user', alice.id]]);
+  });
+
+  it('refuses wrong credentials with one answer, audits each failure, then limits the address and the username', async () => {
+    const bob = await addUser('bob', 'viewer');
+    const ip = fromIp();
+    const wrong = [
+      { token: 'not-the-management-token-at-all' },
+      { username: 'bob', password: 'wrong-password-123' },
+      { username: 'nobody-here', password: 'wrong-password-123' },
+    ];
+    for (const credentials of wrong) {
+      const { reply, session } = await signIn(url(), credentials, ip);
+      expect([reply.status, reply.body.error.code, session]).toEqual([401, 'invalid_credentials', undefined]);
+      expect(reply.body.error.message).toBe('Wrong credentials.');
+      expect(reply.headers.get('set-cookie')).toBeNull();
+    }
+    // The fourth attempt from that address is refused before the credentials are looked at, even right ones.
+    const limited = await signIn(url(), { username: 'bob', password: bob.password }, ip);
+    expect([limited.reply.status, limited.reply.body.error.code]).toEqual([429, 'sign_in_rate_limited']);
+    expect(Number(limited.reply.headers.get('retry-after'))).toBe(60);
+    expect((await signIn(url(), { token: stack.st.s.managementToken }, ip)).reply.status).toBe(429);
+    // Another address may still sign in.
+    expect((await signIn(url(), { token: stack.st.s.managementToken }, fromIp())).reply.status).toBe(200);
+
+    // A username takes failures from every address: with the one above, two more from two others lock bob out.
+    for (let i = 0; i < 2; i++)
+      expect((await signIn(url(), { username: 'bob', password: `wrong-password-${i}xx` }, fromIp())).reply.status).toBe(401);
+    expect((await signIn(url(), { username: 'bob', password: bob.password }, fromIp())).reply.status).toBe(429);
+
+    clock.advance(60_000);
+    expect((await signIn(url(), { username: 'bob', password: bob.password }, ip)).reply.status).toBe(200);
+
+    const failures = (await auditEvents(stack.st.s, { action: 'session.sign_in_failed' })).filter(
+      (e) => e.client_ip === ip['x-forwarded-for'],
+    );
+    expect(failures.map((e) => [e.actor_type, e.target_id, e.details])).toEqual([
+      ['anonymous', null, { method: 'token', reason: 'wrong_token' }],
+      ['anonymous', bob.id, { method: 'password', reason: 'wrong_password', username: 'bob' }],
+      // An unknown username is not kept (it may be a password typed in the wrong field).
+      ['anonymous', null, { method: 'password', reason: 'unknown_user' }],
+      ['anonymous', null, { method: 'password', reason: 'rate_limited' }],
+      ['anonymous', null, { method: 'token', reason: 'rate_limited' }],
+    ]);
+    // No credential that was tried is in the trail.
+    const trail = JSON.stringify(await auditEvents(stack.st.s));
+    for (const c of wrong) for (const v of Object.values(c)) if (v !== 'bob') expect(trail).not.toContain(v);
+    expect(trail).not.toContain(bob.password);
+  });
+
+  it('refuses a disabled user, and ends their sessions when they are disabled', async () => {
+    const carol = await addUser('carol', 'viewer');
+    const credentials = { username: carol.username, password: carol.password };
+    const session = await signedIn(url(), credentials, fromIp());
+    await stack.st.s.manage('PATCH', `/users/${carol.id}`, { disabled: true });
+    expect((await withSession(url(), session, 'GET', '/projects')).body.error.code).toBe('session_expired');
+    const { reply } = await signIn(url(), credentials, fromIp());
+    expect([reply.status, reply.body.error.code]).toEqual([401, 'invalid_credentials']);
+  });
+
+  it('sets Secure when a trusted proxy says the browser is on https', async () => {
+    const { session } = await signIn(url(), { token: stack.st.s.managementToken }, {
+      ...fromIp(),
+      'x-forwarded-proto': 'https',
+    });
+    expect(session?.setCookie.split(';').map((p) => p.trim())).toContain('Secure');
+  });
+
+  it('refuses a change made with the cookie but without the right CSRF token; reads need none', async () => {
+    const s = await signedIn(url(), { token: stack.st.s.managementToken }, fromIp());
+    const body = { name: 'csrf-project', api_key: 'sk-csrf-test-key-000000000' };
+    for (const csrf of [null, 'wrong', `${s.csrf}x`, '']) {
+      const res = await withSession(url(), s, 'POST', '/projects', body, { csrf });
+      expect([res.status, res.body.error.code]).toEqual([403, 'csrf_token_invalid']);
+    }
+    // Another session's token is wrong too.
+    const other = await signedIn(url(), { token: stack.st.s.managementToken }, fromIp());
+    expect((await withSession(url(), s, 'DELETE', `/tokens/${stack.st.tokenId}`, undefined, { csrf: other.csrf })).status).toBe(
+      403,
+    );
+    expect((await stack.st.s.manage('GET', `/tokens/${stack.st.tokenId}`)).body.is_active).toBe(true);
+    const names = (await stack.st.s.manage('GET', '/projects')).body.data.map((p: { name: string }) => p.name);
+    expect(names).not.toContain('csrf-project');
+    const ok = await withSession(url(), s, 'POST', '/projects', body);
+    expect(ok.status).toBe(201);
+    expect((await withSession(url(), s, 'GET', `/projects/${ok.body.id}`, undefined, { csrf: null })).status).toBe(200);
+    const refused = (await auditEvents(stack.st.s, { action: 'management.auth_failed' })).filter(
+      (e) => e.details?.reason === 'csrf_token_invalid',
+    );
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a bearer token decides alone: a wrong one is refused beside a valid cookie, and the bearer needs no CSRF token', async () => {
+    const s = await signedIn(url(), { token: stack.st.s.managementToken }, fromIp());
+    const res = await withSession(url(), s, 'GET', '/projects', undefined, {
+      headers: { authorization: 'Bearer wrong-token-wrong-token' },
+    });
+    expect([res.status, res.body.error.code]).toEqual([401, 'invalid_management_token']);
+    const bearer = await call(url(), 'POST', `/projects/${stack.st.projectId}/tokens/revoke`, undefined, {
+      authorization: `Bearer ${stack.st.s.managementToken}`,
+    });
+    expect(bearer.status).toBe(200);
+    // GET /session is about a browser session: the bearer token has none.
+    const none = await call(url(), 'GET', '/session', undefined, { authorization: `Bearer ${stack.st.s.managementToken}` });
+    expect([none.status, none.body.error.code]).toEqual([401, 'session_required']);
+    expect((await call(url(), 'GET', '/me')).body.error.code).toBe('session_required');
+  });
+
+  it('signs out on the server: the old cookie stops working, the cookie is cleared, an event says so', async () => {
+    const s = await signedIn(url(), { token: stack.st.s.managementToken }, fromIp());
+    // Signing out is a change: it needs the CSRF token too.
+    expect((await withSession(url(), s, 'DELETE', '/session', undefined, { csrf: null })).status).toBe(403);
+    const out = await withSession(url(), s, 'DELETE', '/session');
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/^llmp_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
+    for (const route of ['/session', '/projects']) {
+      const res = await withSession(url(), s, 'GET', route);
+      expect([res.status, res.body.error.code]).toEqual([401, 'session_expired']);
+    }
+    expect((await withSession(url(), s, 'DELETE', '/session')).status).toBe(401);
+    const events = await auditEvents(stack.st.s, { action: 'session.signed_out', target_id: s.body.session_id });
+    expect(events.map((e) => [e.actor_type, e.details?.method])).toEqual([['management-token', 'token']]);
+  });
+
+  it('says which sign-in methods exist', async () => {
+    const methods = await call(url(), 'GET', '/auth-methods');
+    expect(methods).toMatchObject({ status: 200, body: { token: true, password: true, oidc: false } });
+  });
+});
+
+/** With no users, password sign-in is not offered; an empty body is a 400. */
+describe('sign-in without users', () => {
+  const stack = stackOn(DIALECTS[0][1]);
+  it('offers only the token, and validates the body', async () => {
+    expect((await call(stack.st.url, 'GET', '/auth-methods')).body).toEqual({ token: true, password: false, oidc: false });
+    for (const body of [{}, { token: '' }, { username: 'x' }, { token: 'x', password: 'y' }]) {
+      const res = await call(stack.st.url, 'POST', '/session', body);
+      expect([res.status, res.body.error.code]).toEqual([400, 'invalid_request']);
+    }
+  });
+});
