@@ -18,7 +18,7 @@ import { authenticate } from './auth.js';
 import { oidcRoutes } from './oidc-routes.js';
 import { pricingRoutes } from './pricing-routes.js';
 import { projectsRoutes } from './projects-routes.js';
-import { accessOf } from './route-access.js';
+import { applyRouteAccess } from './route-access.js';
 import { sessionRoutes } from './session-routes.js';
 import { sessionsRoutes } from './sessions-routes.js';
 import { tokensRoutes } from './tokens-routes.js';
@@ -83,28 +83,7 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
 
   // Every route gets its rule from ROUTE_ACCESS as it is registered; one without a rule stops the start.
   api.decorateRequest('principal', undefined);
-  api.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const rules = new Set(methods.map((m) => accessOf(m, route.url)));
-    const access = [...rules][0];
-    if (access === undefined || rules.size !== 1)
-      throw new Error(
-        `management route ${methods.join(',')} ${route.url} has no rule in ROUTE_ACCESS (manage/route-access.ts)`,
-      );
-    route.config = { ...route.config, access };
-    if (route.schema && access !== 'public') {
-      // A copy: GET and its HEAD route share one schema object.
-      const who = access === 'session' ? 'a session cookie' : `the role \`${access}\` or a stronger one`;
-      const description = `${route.schema.description ? `${route.schema.description}\n\n` : ''}Needs ${who}.`;
-      route.schema = {
-        ...route.schema,
-        description,
-        ...(access === 'session'
-          ? { security: [methods.includes('GET') ? { sessionCookie: [] } : { sessionCookie: [], csrfToken: [] }] }
-          : {}),
-      };
-    }
-  });
+  api.addHook('onRoute', applyRouteAccess);
 
   // The spec is public: it describes routes, not data, and tooling fetches it without credentials.
   api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,3 +1,4 @@
+import type { RouteOptions } from 'fastify';
 import type { Role } from '../access/roles.js';
 
 /**
@@ -60,4 +61,29 @@ export function accessOf(method: string, url: string, prefix = '/manage'): Route
   const path = url.startsWith(prefix) ? url.slice(prefix.length) : url;
   const key = `${method === 'HEAD' ? 'GET' : method} ${path}`;
   return (ROUTE_ACCESS as Record<string, RouteAccess>)[key];
+}
+
+/**
+ * onRoute hook of the management API: gives each route its rule (in its config, for the auth hook)
+ * and says it in the OpenAPI description; a route without a rule throws, so the server cannot start.
+ */
+export function applyRouteAccess(route: RouteOptions): void {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const rules = new Set(methods.map((m) => accessOf(m, route.url)));
+  const access = [...rules][0];
+  if (access === undefined || rules.size !== 1)
+    throw new Error(
+      `management route ${methods.join(',')} ${route.url} has no rule in ROUTE_ACCESS (manage/route-access.ts)`,
+    );
+  route.config = { ...route.config, access };
+  if (!route.schema || access === 'public') return;
+  const who = access === 'session' ? 'a session cookie' : `the role \`${access}\` or a stronger one`;
+  // A copy: GET and its HEAD route share one schema object.
+  route.schema = {
+    ...route.schema,
+    description: `${route.schema.description ? `${route.schema.description}\n\n` : ''}Needs ${who}.`,
+    ...(access === 'session'
+      ? { security: [methods.includes('GET') ? { sessionCookie: [] } : { sessionCookie: [], csrfToken: [] }] }
+      : {}),
+  };
 }

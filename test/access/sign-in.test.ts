@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { auditEvents, stackOn } from '../audit/helpers.js';
 import { manualClock } from '../helpers/clock.js';
-import { DIALECTS } from '../helpers/databases.js';
-import { call, signIn, signedIn, withSession } from '../helpers/session.js';
+import { DIALECTS, sqliteDatabase } from '../helpers/databases.js';
+import { call, signedIn, signIn, withSession } from '../helpers/session.js';
 
 /** A client address of its own per test: the sign-in limiter counts per address (TRUST_PROXY believes X-Forwarded-For). */
 let nextIp = 10;
@@ -11,7 +11,10 @@ const fromIp = () => ({ 'x-forwarded-for': `203.0.113.${nextIp++}` });
 /** Sign-in with the token and with a password, wrong credentials, the limiter, the cookie's flags, CSRF, sign-out: on both stores. */
 describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
   const clock = manualClock();
-  const stack = stackOn(make, { clock: clock.now, env: { TRUST_PROXY: 'true', ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE: '3' } });
+  const stack = stackOn(make, {
+    clock: clock.now,
+    env: { TRUST_PROXY: 'true', ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE: '3' },
+  });
   const url = () => stack.st.url;
 
   async function addUser(username: string, role: string, password = `pw-${username}-long-enough`) {
@@ -39,9 +42,7 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     expect(s.cookie).not.toBe(s.csrf);
     expect(JSON.stringify(reply.body)).not.toContain(s.cookie);
     const attrs = s.setCookie.split(';').map((p) => p.trim());
-    expect(attrs).toEqual(
-      expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', `Max-Age=${12 * 3600}`]),
-    );
+    expect(attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', `Max-Age=${12 * 3600}`]));
     expect(attrs).not.toContain('Secure'); // plain http
     // The cookie works on the management API; GET /session and /me say who it is.
     expect((await withSession(url(), s, 'GET', '/projects')).status).toBe(200);
@@ -102,7 +103,9 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
 
     // A username takes failures from every address: with the one above, two more from two others lock bob out.
     for (let i = 0; i < 2; i++)
-      expect((await signIn(url(), { username: 'bob', password: `wrong-password-${i}xx` }, fromIp())).reply.status).toBe(401);
+      expect((await signIn(url(), { username: 'bob', password: `wrong-password-${i}xx` }, fromIp())).reply.status).toBe(
+        401,
+      );
     expect((await signIn(url(), { username: 'bob', password: bob.password }, fromIp())).reply.status).toBe(429);
 
     clock.advance(60_000);
@@ -136,10 +139,14 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
   });
 
   it('sets Secure when a trusted proxy says the browser is on https', async () => {
-    const { session } = await signIn(url(), { token: stack.st.s.managementToken }, {
-      ...fromIp(),
-      'x-forwarded-proto': 'https',
-    });
+    const { session } = await signIn(
+      url(),
+      { token: stack.st.s.managementToken },
+      {
+        ...fromIp(),
+        'x-forwarded-proto': 'https',
+      },
+    );
     expect(session?.setCookie.split(';').map((p) => p.trim())).toContain('Secure');
   });
 
@@ -152,9 +159,9 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     }
     // Another session's token is wrong too.
     const other = await signedIn(url(), { token: stack.st.s.managementToken }, fromIp());
-    expect((await withSession(url(), s, 'DELETE', `/tokens/${stack.st.tokenId}`, undefined, { csrf: other.csrf })).status).toBe(
-      403,
-    );
+    expect(
+      (await withSession(url(), s, 'DELETE', `/tokens/${stack.st.tokenId}`, undefined, { csrf: other.csrf })).status,
+    ).toBe(403);
     expect((await stack.st.s.manage('GET', `/tokens/${stack.st.tokenId}`)).body.is_active).toBe(true);
     const names = (await stack.st.s.manage('GET', '/projects')).body.data.map((p: { name: string }) => p.name);
     expect(names).not.toContain('csrf-project');
@@ -178,7 +185,9 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     });
     expect(bearer.status).toBe(200);
     // GET /session is about a browser session: the bearer token has none.
-    const none = await call(url(), 'GET', '/session', undefined, { authorization: `Bearer ${stack.st.s.managementToken}` });
+    const none = await call(url(), 'GET', '/session', undefined, {
+      authorization: `Bearer ${stack.st.s.managementToken}`,
+    });
     expect([none.status, none.body.error.code]).toEqual([401, 'session_required']);
     expect((await call(url(), 'GET', '/me')).body.error.code).toBe('session_required');
   });
@@ -207,9 +216,13 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
 
 /** With no users, password sign-in is not offered; an empty body is a 400. */
 describe('sign-in without users', () => {
-  const stack = stackOn(DIALECTS[0][1]);
+  const stack = stackOn(async () => sqliteDatabase());
   it('offers only the token, and validates the body', async () => {
-    expect((await call(stack.st.url, 'GET', '/auth-methods')).body).toEqual({ token: true, password: false, oidc: false });
+    expect((await call(stack.st.url, 'GET', '/auth-methods')).body).toEqual({
+      token: true,
+      password: false,
+      oidc: false,
+    });
     for (const body of [{}, { token: '' }, { username: 'x' }, { token: 'x', password: 'y' }]) {
       const res = await call(stack.st.url, 'POST', '/session', body);
       expect([res.status, res.body.error.code]).toEqual([400, 'invalid_request']);
