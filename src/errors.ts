@@ -289,6 +289,7 @@ export const errors = {
       { param: 'model' },
     ),
   notFound: (what: string, id: string) => new AppError('not_found', `No ${what} with id ${id}.`),
+  userNotFound: (username: string) => new AppError('not_found', `No user named "${username}".`),
   pricingOverrideNotFound: (model: string) => new AppError('not_found', `No pricing override for the model ${model}.`),
   routeNotFound: (method: string, url: string) => new AppError('unknown_url', `Unknown request URL: ${method} ${url}.`),
   methodNotAllowed: (method: string, allow: string) =>

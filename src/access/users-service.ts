@@ -123,7 +123,7 @@ export class UsersService {
   /** The user of a username (as typed: it is normalised), for the CLI. */
   async byUsername(username: string): Promise<UserView> {
     const row = await this.repo.findByUsername(normalizeUsername(username));
-    if (!row) throw errors.notFound('user', normalizeUsername(username));
+    if (!row) throw errors.userNotFound(normalizeUsername(username));
     return toUserView(row);
   }
 

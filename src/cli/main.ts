@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { adminUserCommands, type WithRuntime } from './admin-user-commands.js';
 import { auditCommand, verifyAudit } from './audit-commands.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
@@ -41,6 +42,21 @@ async function opened<T>(config: Config, open: () => Promise<T>): Promise<T> {
     throw nameStartupError(err, config);
   }
 }
+
+/** Opens the store and services for a one-shot command, quietly (warnings and worse are logged), and closes them. */
+const withRuntime: WithRuntime = async (cmd, fn) => {
+  const config = configFrom(cmd);
+  const { createLogger, flushLogger } = await import('../observability/logger.js');
+  const { createRuntime } = await import('../runtime.js');
+  const logger = createLogger({ ...config.log, level: 'warn', rotation: undefined });
+  const runtime = await opened(config, () => createRuntime(config, logger));
+  try {
+    await fn(runtime);
+  } finally {
+    await runtime.close();
+    await flushLogger(logger);
+  }
+};
 
 export function buildProgram(): Command {
   const program = new Command('llm-proxy')
@@ -142,6 +158,7 @@ export function buildProgram(): Command {
     }
   });
 
+  adminUserCommands(program, storeFlags, withRuntime);
   projectCommands(program);
   tokenCommands(program);
   usageCommand(program);

@@ -13,9 +13,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI to completion. `env` replaces the environment (plus PATH) so the host's settings never leak in. */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  return runScript(CLI, args, env, cwd);
+/**
+ * Runs the built CLI to completion. `env` replaces the environment (plus PATH) so the host's settings
+ * never leak in; `input`, when given, is its standard input.
+ */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+  input?: string,
+): Promise<CliResult> {
+  return runScript(CLI, args, env, cwd, input);
 }
 
 /** Runs `llm-proxy bench` (the standalone entry) to completion, in a clean environment like runCli. */
@@ -30,7 +38,13 @@ function registerEnvSecrets(env: Record<string, string>): void {
   for (const k of (env.ENCRYPTION_KEY_PREVIOUS ?? '').split(',')) registerSecret(k.trim());
 }
 
-function runScript(script: string, args: string[], env: Record<string, string>, cwd?: string): Promise<CliResult> {
+function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+  input?: string,
+): Promise<CliResult> {
   registerEnvSecrets(env);
   const label = `${currentTestFile()}: ${path.basename(script)} ${args.slice(0, 2).join(' ')}`;
   return new Promise((resolve, reject) => {
@@ -40,6 +54,7 @@ function runScript(script: string, args: string[], env: Record<string, string>, 
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
+    if (input !== undefined) child.stdin.end(input);
     child.on('close', (code) => {
       keepOutput(`${label} (stderr)`, stderr);
       resolve({ code, stdout, stderr });
