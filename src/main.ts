@@ -86,7 +86,6 @@ export async function createApp(
       pricing: runtime.pricingService,
       audit: runtime.audit,
       access: runtime.access,
-      now: runtime.clock,
     },
     proxy,
     health: {

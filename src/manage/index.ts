@@ -9,7 +9,6 @@ import type { UsersService } from '../access/users-service.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import { errors } from '../errors.js';
 import type { ProjectsService } from '../projects/projects-service.js';
-import type { Clock } from '../shared/clock.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
 import type { UsageStats } from '../usage/usage-stats.js';
@@ -44,7 +43,6 @@ export interface ManageOptions {
   pricing: PricingService;
   audit: AuditTrail;
   access: AccessServices;
-  now: Clock;
 }
 
 /** The management API, mounted under /manage. Encapsulated: its hooks do not touch the proxy path. */
@@ -120,9 +118,9 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
     await secured.register(pricingRoutes(opts.pricing));
     await secured.register(auditRoutes(opts.audit));
     const { users, sessions, signIn, oidc } = opts.access;
-    await secured.register(sessionRoutes({ signIn, sessions, users, oidcConfigured: oidc !== undefined }, opts.now));
+    await secured.register(sessionRoutes({ signIn, sessions, users, oidcConfigured: oidc !== undefined }));
     await secured.register(sessionsRoutes(sessions));
     await secured.register(usersRoutes(users));
-    await secured.register(oidcRoutes(oidc, signIn, opts.now));
+    await secured.register(oidcRoutes(oidc, signIn));
   });
 }

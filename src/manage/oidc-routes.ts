@@ -26,7 +26,7 @@ const wantsPage = (req: FastifyRequest) => /\btext\/html\b/i.test(req.headers.ac
  * `/oidc/callback` takes it back, verifies everything, signs the user in and sends them to the UI.
  */
 export const oidcRoutes =
-  (oidc: OidcSignOn | undefined, signIn: SignIn, now: () => number): FastifyPluginAsyncZod =>
+  (oidc: OidcSignOn | undefined, signIn: SignIn): FastifyPluginAsyncZod =>
   async (app) => {
     const configured = () => {
       if (!oidc) throw errors.oidcNotConfigured();
@@ -97,7 +97,7 @@ export const oidcRoutes =
             await signIn.failed(client, 'oidc', 'not_allowed', undefined, seen);
             throw errors.oidcNotAllowed();
           }
-          setSessionCookie(req, reply, await signIn.withOidc(outcome.user, client, seen), now());
+          setSessionCookie(req, reply, await signIn.withOidc(outcome.user, client, seen));
           return reply.redirect(ADMIN_HOME, 302);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;

@@ -21,11 +21,12 @@ export interface SessionRoutesOptions {
 }
 
 /** Sets the session cookie of a new sign-in: it lives as long as the session can. */
-export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, now: number): void {
+export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, signedIn: SignedIn): void {
+  const { row } = signedIn.session;
   setCookie(req, reply, SESSION_COOKIE, signedIn.secret, {
     path: '/',
     sameSite: 'Strict',
-    maxAge: (signedIn.session.row.expires_at - now) / 1000,
+    maxAge: (row.expires_at - row.created_at) / 1000,
   });
 }
 
@@ -37,7 +38,7 @@ const sessionOf = (req: FastifyRequest) => {
 
 /** Signing in and out of the management API with a session cookie (the admin UI), and what sign-in offers. */
 export const sessionRoutes =
-  (o: SessionRoutesOptions, now: () => number): FastifyPluginAsyncZod =>
+  (o: SessionRoutesOptions): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/auth-methods',
@@ -72,7 +73,7 @@ export const sessionRoutes =
           'token' in body
             ? await o.signIn.withToken(body.token, clientInfo(req))
             : await o.signIn.withPassword(body.username, body.password, clientInfo(req));
-        setSessionCookie(req, reply, signedIn, now());
+        setSessionCookie(req, reply, signedIn);
         return o.sessions.view(signedIn.session);
       },
     );
