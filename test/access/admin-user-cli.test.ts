@@ -25,7 +25,7 @@ describe.each(DIALECTS)('admin-user CLI on %s', (_name, make) => {
     if (!tdb) return;
     env = {
       ...dbEnv(tdb, randomBytes(32).toString('base64')),
-      DATA_DIR: `/tmp/llmp-cli-${randomBytes(6).toString('hex')}`,
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'llmp-cli-')),
     };
     server = await startTestServer({ ...env, MAINTENANCE_INTERVAL_MS: '0' });
   });
