@@ -22,7 +22,7 @@ describe.each(DIALECTS)('OIDC sign-in on %s', (_name, make) => {
   let idp: TestOidcProvider;
   const env: Record<string, string> = {};
   beforeAll(async () => {
-    idp = await startOidcProvider(ACCOUNTS);
+    idp = await startOidcProvider(ACCOUNTS, () => `${stack.st.url}/manage/oidc/callback`);
     Object.assign(env, {
       OIDC_ISSUER: idp.issuer,
       OIDC_CLIENT_ID: idp.clientId,
@@ -34,9 +34,6 @@ describe.each(DIALECTS)('OIDC sign-in on %s', (_name, make) => {
   });
   // Registered after the provider's hook, so the stack starts with its settings.
   const stack = stackOn(make, { env });
-  beforeAll(() => {
-    if (stack.st) idp.start(`${stack.st.url}/manage/oidc/callback`);
-  });
   afterAll(async () => idp?.close());
 
   const isAdminUi = (u: URL) => u.origin === stack.st.url && u.pathname === '/admin/';

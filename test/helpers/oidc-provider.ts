@@ -17,8 +17,6 @@ export interface TestOidcProvider {
   clientSecret: string;
   /** Who the next sign-in at the provider will be (the test's stand-in for typing a password there). */
   signInAs(accountId: string): void;
-  /** Registers the relying party's callback once its URL is known; the provider answers only after this. */
-  start(redirectUri: string): void;
   close(): Promise<void>;
 }
 
@@ -28,11 +26,14 @@ export interface TestOidcProvider {
  * with `signInAs` at once; consent is granted for the scopes asked, so a sign-in is the real
  * protocol (authorization endpoint, code, token endpoint, signed ID token, JWKS) without a form.
  */
-export async function startOidcProvider(accounts: Record<string, TestAccount>): Promise<TestOidcProvider> {
+export async function startOidcProvider(
+  accounts: Record<string, TestAccount>,
+  redirectUri: () => string,
+): Promise<TestOidcProvider> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server: Server = createServer((req, res) => {
-    if (handler) handler(req, res);
-    else res.writeHead(503).end();
+    handler ??= providerHandler(redirectUri());
+    handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -48,64 +49,66 @@ export async function startOidcProvider(accounts: Record<string, TestAccount>): 
     signInAs: (id) => {
       next = id;
     },
-    start(redirectUri) {
-      const provider = new Provider(issuer, {
-        clients: [
-          {
-            client_id: clientId,
-            client_secret: clientSecret,
-            redirect_uris: [redirectUri],
-            grant_types: ['authorization_code'],
-            response_types: ['code'],
-            token_endpoint_auth_method: 'client_secret_basic',
-          },
-        ],
-        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'groups'] },
-        // The scopes' claims go in the ID token, which is what the relying party reads.
-        conformIdTokenClaims: false,
-        findAccount: async (_ctx, id) =>
-          accounts[id] ? { accountId: id, claims: async () => ({ sub: id, ...accounts[id] }) } : undefined,
-        interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-        features: { devInteractions: { enabled: false } },
-        // Consent for whatever was asked (no consent page in tests).
-        loadExistingGrant: async (ctx) => {
-          const grantId =
-            ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client?.clientId ?? '');
-          if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-          const grant = new ctx.oidc.provider.Grant({
-            clientId: ctx.oidc.client?.clientId,
-            accountId: ctx.oidc.session?.accountId,
-          });
-          grant.addOIDCScope('openid email profile');
-          await grant.save();
-          return grant;
-        },
-        cookies: { keys: ['test-cookie-key-aaaaaaaaaaaaaaaaaaaa'] },
-      });
-      const callback = provider.callback();
-      handler = (req, res) => {
-        if (!req.url?.startsWith('/interaction/')) return callback(req, res);
-        void (async () => {
-          try {
-            if (next === undefined) throw new Error('signInAs() was not called');
-            await provider.interactionFinished(
-              req,
-              res,
-              { login: { accountId: next } },
-              { mergeWithLastSubmission: false },
-            );
-          } catch (err) {
-            res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err));
-          }
-        })();
-      };
-    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+
+  /** The provider, made at its first request: the relying party's callback URL is known by then. */
+  function providerHandler(redirectUri: string) {
+    const provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: [redirectUri],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_basic',
+        },
+      ],
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'groups'] },
+      // The scopes' claims go in the ID token, which is what the relying party reads.
+      conformIdTokenClaims: false,
+      findAccount: async (_ctx, id) =>
+        accounts[id] ? { accountId: id, claims: async () => ({ sub: id, ...accounts[id] }) } : undefined,
+      interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      features: { devInteractions: { enabled: false } },
+      // Consent for whatever was asked (no consent page in tests).
+      loadExistingGrant: async (ctx) => {
+        const grantId =
+          ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client?.clientId ?? '');
+        if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+        const grant = new ctx.oidc.provider.Grant({
+          clientId: ctx.oidc.client?.clientId,
+          accountId: ctx.oidc.session?.accountId,
+        });
+        grant.addOIDCScope('openid email profile');
+        await grant.save();
+        return grant;
+      },
+      cookies: { keys: ['test-cookie-key-aaaaaaaaaaaaaaaaaaaa'] },
+    });
+    const callback = provider.callback();
+    return (req: IncomingMessage, res: ServerResponse) => {
+      if (!req.url?.startsWith('/interaction/')) return callback(req, res);
+      void (async () => {
+        try {
+          if (next === undefined) throw new Error('signInAs() was not called');
+          await provider.interactionFinished(
+            req,
+            res,
+            { login: { accountId: next } },
+            { mergeWithLastSubmission: false },
+          );
+        } catch (err) {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err));
+        }
+      })();
+    };
+  }
 }
 
 /** A browser's cookie jar, enough for two servers on one host (cookies ignore ports): names and paths. */
