@@ -262,6 +262,7 @@ describe('llm-proxy maintenance (one pass from the command line)', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('usage retention off');
     expect(again.stdout).toContain('deactivated 0 expired token(s)');
+    expect(again.stdout).toContain('deleted 0 ended admin session(s)');
 
     const check = await startTestServer(env);
     try {

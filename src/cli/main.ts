@@ -123,7 +123,7 @@ export function buildProgram(): Command {
   storeFlags(
     program
       .command('maintenance')
-      .description('run one maintenance pass (usage, token and audit retention, token cleanup) and exit; for cron')
+      .description('run one maintenance pass (usage, token and audit retention, token and session cleanup) and exit; for cron')
       .option('--usage-retention-days <n>', 'delete usage records older than this; 0 keeps them (USAGE_RETENTION_DAYS)')
       .option('--token-retention-days <n>', 'delete tokens ended longer ago; 0 keeps them (TOKEN_RETENTION_DAYS)')
       .option(
@@ -149,7 +149,8 @@ export function buildProgram(): Command {
         `${u === 0 ? 'usage retention off (USAGE_RETENTION_DAYS=0)' : `deleted ${report.usage_records_deleted} usage record(s) older than ${u} day(s)`}\n` +
           `deactivated ${report.tokens_deactivated} expired token(s)\n` +
           `${t === 0 ? 'token retention off (TOKEN_RETENTION_DAYS=0)' : `deleted ${report.tokens_deleted} token(s) that ended more than ${t} day(s) ago`}\n` +
-          `${a === 0 ? 'audit retention off (AUDIT_RETENTION_DAYS=0)' : `deleted ${report.audit_events_deleted} audit event(s) older than ${a} day(s)`}\n`,
+          `${a === 0 ? 'audit retention off (AUDIT_RETENTION_DAYS=0)' : `deleted ${report.audit_events_deleted} audit event(s) older than ${a} day(s)`}\n` +
+          `deleted ${report.sessions_deleted} ended admin session(s)\n`,
       );
       if (report.errors.length > 0) throw new CliError(`maintenance failed: ${report.errors.join('; ')}`);
     } finally {
