@@ -54,7 +54,7 @@ export interface AuthDeps {
  */
 export function authenticate(deps: AuthDeps) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    // A route without a rule cannot be registered (see manage/index.ts); admin is the safe reading.
+    // A route without a rule cannot be registered (applyRouteAccess); admin is the safe reading.
     const access = req.routeOptions.config.access ?? 'admin';
     if (access === 'public') return;
     const refuse = async (reason: AuthFailure, err: Error, details?: Record<string, unknown>) => {

@@ -6,7 +6,6 @@ import type { UsersService } from '../access/users-service.js';
 import { errors } from '../errors.js';
 import * as a from './access-schemas.js';
 import { auditContext, clientInfo } from './audit-context.js';
-import type { Principal } from './auth.js';
 import { clearCookie, SESSION_COOKIE, setCookie } from './cookies.js';
 import * as s from './schemas.js';
 
@@ -31,7 +30,7 @@ export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, signe
 }
 
 const sessionOf = (req: FastifyRequest) => {
-  const session = (req.principal as Principal | undefined)?.session;
+  const session = req.principal?.session;
   if (!session) throw errors.sessionRequired();
   return session;
 };
