@@ -83,7 +83,8 @@ export const oidcRoutes =
       async (req, reply) => {
         const sso = configured();
         const client = clientInfo(req);
-        const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length));
+        // As sent, every parameter (the schema only guarantees they are strings).
+        const query = new URL(req.url, 'http://callback').searchParams;
         clearCookie(req, reply, OIDC_COOKIE, COOKIE_PATH, 'Lax');
         try {
           const outcome = await sso.complete(query, cookieOf(req, OIDC_COOKIE));

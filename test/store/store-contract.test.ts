@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/crypto/ids.js';
+import { AdminSessionsRepo } from '../../src/store/admin-sessions-repo.js';
+import { AdminUsersRepo } from '../../src/store/admin-users-repo.js';
 import { type Db, openDatabase, pingDatabase } from '../../src/store/database.js';
 import { migrateToLatest, pendingMigrations } from '../../src/store/migrate.js';
 import { ProjectsRepo } from '../../src/store/projects-repo.js';
@@ -17,6 +19,7 @@ const ALL_MIGRATIONS = [
   '0003-limits-and-rollups',
   '0004-max-concurrent',
   '0005-audit-events',
+  '0006-admin-access',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
@@ -202,5 +205,49 @@ describe.each(DIALECTS)('store on %s', (_name, make) => {
 
   it('refuses a token for a project that does not exist (foreign key)', async () => {
     await expect(tokens.insert(token(uuidv7()))).rejects.toThrow();
+  });
+
+  it('keeps admin users unique by name, and sessions by secret hash; touches last-seen only when due; deletes ended sessions', async () => {
+    const users = new AdminUsersRepo(db);
+    const sessions = new AdminSessionsRepo(db);
+    const t = 1_800_000_000_000;
+    const u = { id: uuidv7(t), username: 'contract', role: 'viewer', password_hash: 'h', disabled: 0 };
+    await users.insert({ ...u, last_sign_in_at: null, created_at: t, updated_at: t });
+    const twin = users.insert({ ...u, id: uuidv7(t), last_sign_in_at: null, created_at: t, updated_at: t });
+    expect(isUniqueViolation(await twin.catch((e: unknown) => e))).toBe(true);
+    expect(await users.anyEnabled()).toBe(true);
+
+    const row = (id: string, hash: string, seen: number, expires: number) => ({
+      id,
+      secret_hash: hash,
+      secret_hint: 'abcd',
+      user_id: u.id,
+      username: u.username,
+      role: u.role,
+      method: 'password',
+      client_ip: null,
+      user_agent: null,
+      created_at: t,
+      last_seen_at: seen,
+      expires_at: expires,
+    });
+    const live = await sessions.insert(row(uuidv7(t), 'hash-live', t, t + 3_600_000));
+    await sessions.insert(row(uuidv7(t + 1), 'hash-idle', t - 31 * 60_000, t + 3_600_000));
+    await sessions.insert(row(uuidv7(t + 2), 'hash-over', t, t - 1));
+    const dup = sessions.insert(row(uuidv7(t + 3), 'hash-live', t, t + 1));
+    expect(isUniqueViolation(await dup.catch((e: unknown) => e))).toBe(true);
+
+    // Written only when last-seen is at or before `since`: a second instance's touch adds no write.
+    await sessions.touch(live.id, t + 30_000, t + 30_000 - 60_000);
+    expect((await sessions.findByHash('hash-live'))?.last_seen_at).toBe(t);
+    await sessions.touch(live.id, t + 60_000, t);
+    expect((await sessions.findByHash('hash-live'))?.last_seen_at).toBe(t + 60_000);
+
+    const listed = await sessions.listLive(t, t - 30 * 60_000, { limit: 10 });
+    expect(listed.rows.map((r) => r.secret_hash)).toEqual(['hash-live']);
+    expect(await sessions.deleteExpired(t, t - 30 * 60_000)).toBe(2);
+    await sessions.updateUser(u.id, { role: 'admin' });
+    expect((await sessions.findById(live.id))?.role).toBe('admin');
+    expect(await sessions.deleteByUser(u.id)).toBe(1);
   });
 });
