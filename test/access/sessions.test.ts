@@ -165,6 +165,14 @@ describe.each(DIALECTS)('sessions on %s', (_name, make) => {
     expect(left).toEqual([]);
   });
 
+  it('without TRUST_PROXY, X-Forwarded-For and X-Forwarded-Proto are ignored', async () => {
+    const spoof = { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' };
+    const s = await signedIn(a.url, token(), spoof);
+    expect(s.setCookie).not.toMatch(/Secure/);
+    const list = await withSession(a.url, s, 'GET', '/sessions');
+    expect(list.body.data.find((x: { current: boolean }) => x.current)?.client_ip).toBe('127.0.0.1');
+  });
+
   it('a session cookie that never existed is refused like an ended one', async () => {
     const res = await call(a.url, 'GET', '/projects', undefined, { cookie: 'llmp_session=made-up-value' });
     expect([res.status, res.body.error.code]).toEqual([401, 'session_expired']);
