@@ -123,7 +123,9 @@ export function buildProgram(): Command {
   storeFlags(
     program
       .command('maintenance')
-      .description('run one maintenance pass (usage, token and audit retention, token and session cleanup) and exit; for cron')
+      .description(
+        'run one maintenance pass (usage, token and audit retention, token and session cleanup) and exit; for cron',
+      )
       .option('--usage-retention-days <n>', 'delete usage records older than this; 0 keeps them (USAGE_RETENTION_DAYS)')
       .option('--token-retention-days <n>', 'delete tokens ended longer ago; 0 keeps them (TOKEN_RETENTION_DAYS)')
       .option(

@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { FastCounter, FastHistogram, SEP } from './fast-metrics.js';
 import { LabelCap } from './label-cap.js';
 
 /** Seconds: from a fast refusal to a ten-minute completion. */
@@ -98,20 +99,20 @@ export interface RateLimitHeadroom {
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
-  private readonly upstream: Histogram<string>;
-  private readonly ttfb: Histogram<string>;
-  private readonly overhead: Histogram<string>;
-  private readonly tokens: Counter<string>;
-  private readonly cost: Counter<string>;
+  private readonly requests: FastCounter;
+  private readonly duration: FastHistogram;
+  private readonly upstream: FastHistogram;
+  private readonly ttfb: FastHistogram;
+  private readonly overhead: FastHistogram;
+  private readonly tokens: FastCounter;
+  private readonly cost: FastCounter;
   private readonly refusals: Counter<string>;
   private readonly upstreamErrors: Counter<string>;
   private readonly openStreams: Gauge<string>;
-  private readonly streamChunks: Histogram<string>;
-  private readonly streamGap: Histogram<string>;
-  private readonly ratelimitRemaining: Gauge<string>;
-  private readonly ratelimitLimit: Gauge<string>;
+  private readonly streamChunks: FastHistogram;
+  private readonly streamGap: FastHistogram;
+  /** The latest rate-limit headers per upstream (and project), turned into gauges at scrape time. */
+  private readonly headrooms = new Map<string, { labels: Record<string, string>; h: RateLimitHeadroom }>();
   private readonly models: LabelCap;
   private readonly ids: LabelCap;
   private readonly upstreams: LabelCap;
@@ -125,34 +126,54 @@ export class Metrics {
     this.models = new LabelCap(opts.maxLabelValues);
     this.ids = new LabelCap(opts.maxLabelValues);
     this.upstreams = new LabelCap(opts.maxLabelValues);
-    this.requests = new Counter({
-      name: 'llm_proxy_requests_total',
-      help: 'Proxied requests that reached the upstream, by endpoint family, method, status class and model.',
-      labelNames: ['family', 'method', 'status_class', 'model', ...who],
-      registers,
-    });
-    this.duration = histogram('llm_proxy_request_duration_seconds', 'Whole request, as the client saw it.');
-    this.upstream = histogram('llm_proxy_upstream_duration_seconds', 'From sending upstream to its response headers.');
-    this.ttfb = histogram('llm_proxy_time_to_first_byte_seconds', 'From arrival to the first body byte sent back.');
-    this.overhead = new Histogram({
-      name: 'llm_proxy_overhead_seconds',
-      help: "The proxy's own time before a request goes upstream (token, limits, body checks).",
-      labelNames: ['family'],
-      buckets: OVERHEAD_BUCKETS,
-      registers,
-    });
-    this.tokens = new Counter({
-      name: 'llm_proxy_tokens_total',
-      help: 'Tokens used, by model and kind (input, output, cached, reasoning).',
-      labelNames: ['model', 'kind'],
-      registers,
-    });
-    this.cost = new Counter({
-      name: 'llm_proxy_cost_usd_total',
-      help: 'Cost of the usage recorded, in US dollars, by model.',
-      labelNames: ['model', ...who],
-      registers,
-    });
+    const reg = this.registry;
+    this.requests = new FastCounter(
+      reg,
+      'llm_proxy_requests_total',
+      'Proxied requests that reached the upstream, by endpoint family, method, status class and model.',
+      ['family', 'method', 'status_class', 'model', ...who],
+    );
+    const family = ['family'];
+    this.duration = new FastHistogram(
+      reg,
+      'llm_proxy_request_duration_seconds',
+      'Whole request, as the client saw it.',
+      family,
+      DURATION_BUCKETS,
+    );
+    this.upstream = new FastHistogram(
+      reg,
+      'llm_proxy_upstream_duration_seconds',
+      'From sending upstream to its response headers.',
+      family,
+      DURATION_BUCKETS,
+    );
+    this.ttfb = new FastHistogram(
+      reg,
+      'llm_proxy_time_to_first_byte_seconds',
+      'From arrival to the first body byte sent back.',
+      family,
+      DURATION_BUCKETS,
+    );
+    this.overhead = new FastHistogram(
+      reg,
+      'llm_proxy_overhead_seconds',
+      "The proxy's own time before a request goes upstream (token, limits, body checks).",
+      family,
+      OVERHEAD_BUCKETS,
+    );
+    this.tokens = new FastCounter(
+      reg,
+      'llm_proxy_tokens_total',
+      'Tokens used, by model and kind (input, output, cached, reasoning).',
+      ['model', 'kind'],
+    );
+    this.cost = new FastCounter(
+      reg,
+      'llm_proxy_cost_usd_total',
+      'Cost of the usage recorded, in US dollars, by model.',
+      ['model', ...who],
+    );
     this.refusals = new Counter({
       name: 'llm_proxy_refusals_total',
       help: 'Requests the proxy answered itself, by reason (the error code of docs/api.md).',
@@ -170,33 +191,52 @@ export class Metrics {
       help: 'Event-stream responses being sent now.',
       registers,
     });
-    this.streamChunks = new Histogram({
-      name: 'llm_proxy_stream_chunks',
-      help: 'Body chunks relayed per event-stream response.',
-      labelNames: ['family'],
-      buckets: CHUNK_BUCKETS,
-      registers,
-    });
-    this.streamGap = new Histogram({
-      name: 'llm_proxy_stream_max_gap_seconds',
-      help: 'The longest pause between two chunks of each event-stream response.',
-      labelNames: ['family'],
-      buckets: GAP_BUCKETS,
-      registers,
-    });
+    this.streamChunks = new FastHistogram(
+      reg,
+      'llm_proxy_stream_chunks',
+      'Body chunks relayed per event-stream response.',
+      family,
+      CHUNK_BUCKETS,
+    );
+    this.streamGap = new FastHistogram(
+      reg,
+      'llm_proxy_stream_max_gap_seconds',
+      'The longest pause between two chunks of each event-stream response.',
+      family,
+      GAP_BUCKETS,
+    );
     const headroomLabels = ['upstream', 'kind', ...(opts.tokenLabels ? ['project_id'] : [])];
-    this.ratelimitRemaining = new Gauge({
-      name: 'llm_proxy_upstream_ratelimit_remaining',
-      help: 'Requests or tokens left in the upstream rate-limit window, as its last response said (x-ratelimit-remaining-*).',
-      labelNames: headroomLabels,
-      registers,
-    });
-    this.ratelimitLimit = new Gauge({
-      name: 'llm_proxy_upstream_ratelimit_limit',
-      help: 'The upstream rate limit per window, as its last response said (x-ratelimit-limit-*).',
-      labelNames: headroomLabels,
-      registers,
-    });
+    const headrooms = this.headrooms;
+    const headroomGauge = (
+      name: string,
+      help: string,
+      read: (h: RateLimitHeadroom, kind: string) => number | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: headroomLabels,
+        registers,
+        collect() {
+          this.reset();
+          for (const { labels, h } of headrooms.values()) {
+            for (const kind of ['requests', 'tokens']) {
+              const v = read(h, kind);
+              if (v !== undefined) this.set({ ...labels, kind }, v);
+            }
+          }
+        },
+      });
+    headroomGauge(
+      'llm_proxy_upstream_ratelimit_remaining',
+      'Requests or tokens left in the upstream rate-limit window, as its last response said (x-ratelimit-remaining-*).',
+      (h, kind) => (kind === 'requests' ? h.remainingRequests : h.remainingTokens),
+    );
+    headroomGauge(
+      'llm_proxy_upstream_ratelimit_limit',
+      'The upstream rate limit per window, as its last response said (x-ratelimit-limit-*).',
+      (h, kind) => (kind === 'requests' ? h.limitRequests : h.limitTokens),
+    );
     new Gauge({
       name: 'llm_proxy_in_flight_requests',
       help: 'Requests being served now.',
@@ -326,9 +366,6 @@ export class Metrics {
       });
     }
 
-    function histogram(name: string, help: string): Histogram<string> {
-      return new Histogram({ name, help, labelNames: ['family'], buckets: DURATION_BUCKETS, registers });
-    }
     function upstreamGauge(name: string, help: string, read: (u: UpstreamState) => number): void {
       new Gauge({
         name,
@@ -362,7 +399,7 @@ export class Metrics {
 
   /** Time from arrival to admission. */
   admitted(family: string, overheadMs: number): void {
-    this.overhead.observe({ family }, overheadMs / 1000);
+    this.overhead.observe(family, overheadMs / 1000);
   }
 
   /** An event stream started (its upstream headers arrived); `ended` with `stream` closes it. */
@@ -375,25 +412,28 @@ export class Metrics {
    * project's key reported for the upstream (keys of one organisation share its limits).
    */
   headroom(h: RateLimitHeadroom): void {
-    const base: Record<string, string> = { upstream: this.upstreams.value(h.upstream) };
-    if (this.opts.tokenLabels) base.project_id = this.ids.value(h.projectId);
-    if (h.remainingRequests !== undefined)
-      this.ratelimitRemaining.set({ ...base, kind: 'requests' }, h.remainingRequests);
-    if (h.remainingTokens !== undefined) this.ratelimitRemaining.set({ ...base, kind: 'tokens' }, h.remainingTokens);
-    if (h.limitRequests !== undefined) this.ratelimitLimit.set({ ...base, kind: 'requests' }, h.limitRequests);
-    if (h.limitTokens !== undefined) this.ratelimitLimit.set({ ...base, kind: 'tokens' }, h.limitTokens);
+    // Kept as it came; the gauges read the latest per upstream (and project) at scrape time.
+    const projectId = this.opts.tokenLabels ? this.ids.value(h.projectId) : undefined;
+    const key = projectId === undefined ? h.upstream : `${h.upstream}${SEP}${projectId}`;
+    const held = this.headrooms.get(key);
+    if (held) held.h = h;
+    else {
+      const labels: Record<string, string> = { upstream: this.upstreams.value(h.upstream) };
+      if (projectId !== undefined) labels.project_id = projectId;
+      this.headrooms.set(key, { labels, h });
+    }
   }
 
   /** An admitted request was accounted for. */
   ended(e: RequestEnd): void {
     if (e.stream) this.openStreams.dec();
-    const model = this.models.value(e.model ?? 'none');
+    // A client names the model: a SEP in it would shift the series key's labels.
+    const named = e.model ?? 'none';
+    const model = this.models.value(named.includes(SEP) ? named.replaceAll(SEP, '?') : named);
     const statusClass = `${Math.floor(e.status / 100)}xx`;
-    const who: Record<string, string> = this.opts.tokenLabels
-      ? { token_id: this.ids.value(e.tokenId), project_id: this.ids.value(e.projectId) }
-      : {};
-    this.requests.inc({ family: e.family, method: e.method, status_class: statusClass, model, ...who });
-    const family = { family: e.family };
+    const who = this.opts.tokenLabels ? `${SEP}${this.ids.value(e.tokenId)}${SEP}${this.ids.value(e.projectId)}` : '';
+    this.requests.inc(`${e.family}${SEP}${e.method}${SEP}${statusClass}${SEP}${model}${who}`);
+    const family = e.family;
     this.duration.observe(family, e.durationMs / 1000);
     if (e.upstreamMs !== null) this.upstream.observe(family, e.upstreamMs / 1000);
     if (e.ttfbMs !== null) this.ttfb.observe(family, e.ttfbMs / 1000);
@@ -401,11 +441,11 @@ export class Metrics {
       this.streamChunks.observe(family, e.streamChunks);
       if (e.streamChunks > 1) this.streamGap.observe(family, (e.streamMaxGapMs as number) / 1000);
     }
-    if (e.promptTokens) this.tokens.inc({ model, kind: 'input' }, e.promptTokens);
-    if (e.completionTokens) this.tokens.inc({ model, kind: 'output' }, e.completionTokens);
-    if (e.cachedTokens) this.tokens.inc({ model, kind: 'cached' }, e.cachedTokens);
-    if (e.reasoningTokens) this.tokens.inc({ model, kind: 'reasoning' }, e.reasoningTokens);
-    if (e.costMicroUsd) this.cost.inc({ model, ...who }, e.costMicroUsd / 1e6);
+    if (e.promptTokens) this.tokens.inc(`${model}${SEP}input`, e.promptTokens);
+    if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);
+    if (e.cachedTokens) this.tokens.inc(`${model}${SEP}cached`, e.cachedTokens);
+    if (e.reasoningTokens) this.tokens.inc(`${model}${SEP}reasoning`, e.reasoningTokens);
+    if (e.costMicroUsd) this.cost.inc(`${model}${who}`, e.costMicroUsd / 1e6);
     // The upstream's own 4xx/5xx answers, or the proxy's upstream_* codes; a client that left is not one.
     const kind = e.error?.startsWith('upstream_')
       ? e.error

@@ -10,5 +10,9 @@ describe('endpointFamily', () => {
     expect(endpointFamily('/v1/chat/anything')).toBe('other');
     expect(endpointFamily(`/v1/${'x'.repeat(50)}`)).toBe('other');
     expect(endpointFamily('/v1/')).toBe('other');
+    expect(endpointFamily('/v1/chat')).toBe('other');
+    expect(endpointFamily('/v1/images/edits')).toBe('images.edits');
+    expect(endpointFamily('/v1/chat/completions/chatcmpl-1/messages')).toBe('chat.completions');
+    expect(endpointFamily('/v1/models')).toBe('models');
   });
 });

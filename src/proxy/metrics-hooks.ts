@@ -32,9 +32,15 @@ const TWO_SEGMENTS = new Set(['chat', 'audio', 'images']);
 
 /** `/v1/chat/completions` → `chat.completions`; a bounded set, whatever the path. */
 export function endpointFamily(path: string): string {
-  const parts = path.split('/', 4);
-  const first = parts[2] ?? '';
-  const name = TWO_SEGMENTS.has(first) ? `${first}.${parts[3] ?? ''}` : first;
+  // The second and third segments (after `/v1`), cut without splitting the path (called twice a request).
+  const start = path.indexOf('/', 1) + 1;
+  if (start === 0) return 'other';
+  const end = path.indexOf('/', start);
+  const first = end < 0 ? path.slice(start) : path.slice(start, end);
+  if (!TWO_SEGMENTS.has(first)) return FAMILIES.has(first) ? first : 'other';
+  const end2 = end < 0 ? -1 : path.indexOf('/', end + 1);
+  const second = end < 0 ? '' : end2 < 0 ? path.slice(end + 1) : path.slice(end + 1, end2);
+  const name = `${first}.${second}`;
   return FAMILIES.has(name) ? name : 'other';
 }
 
