@@ -132,7 +132,13 @@ describe('OTLP logs and file sinks, beside a webhook that is down', () => {
     }
 
     // The webhook has every event still waiting; when it comes back it gets them all.
-    const health = (await (await fetch(`${st.url}/health`)).json()) as { sinks: Record<string, any> };
+    // A receiver holds a batch before its answer reaches the sink: wait for the sinks to hear it.
+    const readHealth = async () => (await (await fetch(`${st.url}/health`)).json()) as { sinks: Record<string, any> };
+    let health = await readHealth();
+    await until(async () => {
+      health = await readHealth();
+      return health.sinks.otlp.queue_depth === 0 && health.sinks.file.queue_depth === 0;
+    });
     expect(Object.keys(health.sinks).sort()).toEqual(['file', 'otlp', 'webhook']);
     expect(health.sinks.webhook.queue_depth).toBe(6);
     // The connection is cut as it opens: how the client notices depends on timing.
