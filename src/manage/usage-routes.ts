@@ -26,7 +26,7 @@ export const usageRoutes =
         },
       },
       async (req, reply) => {
-        const { project_id, token_id, model, from, to, group_by, format } = req.query;
+        const { project_id, token_id, model, from, to, group_by, format, limit } = req.query;
         const report = await stats.report({
           projectId: project_id,
           tokenId: token_id,
@@ -34,6 +34,7 @@ export const usageRoutes =
           from,
           to,
           groupBy: group_by,
+          limit,
         });
         const wantsCsv = format === 'csv' || (format !== 'json' && /\btext\/csv\b/i.test(req.headers.accept ?? ''));
         if (!wantsCsv) return report;

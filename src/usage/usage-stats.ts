@@ -1,6 +1,13 @@
 import { toIso } from '../shared/clock.js';
 import { HOUR, ROLLUP_SUM_COLUMNS, zeroSums } from '../store/schema.js';
-import type { GroupKey, RollupSums, StatsFilter, StatsGroup, UsageStatsRepo } from '../store/usage-stats-repo.js';
+import type {
+  GroupKey,
+  RollupSums,
+  StatsFilter,
+  StatsGroup,
+  SumsRow,
+  UsageStatsRepo,
+} from '../store/usage-stats-repo.js';
 import { percentileOf } from './latency-buckets.js';
 
 export type { StatsGroup } from '../store/usage-stats-repo.js';
@@ -66,6 +73,8 @@ export interface UsageQuery {
   /** Epoch ms; rounded up to the hour. */
   to?: number | undefined;
   groupBy?: StatsGroup | undefined;
+  /** For `model`, `token` and `project`: only the first N groups (the costliest) in `data`. */
+  limit?: number | undefined;
 }
 
 /** Micro-dollars as exact decimal dollars with six decimals, by integer arithmetic (no float rounding). */
@@ -144,13 +153,15 @@ export class UsageStats {
     }
     for (const r of sumRows) addSums(totals, r.sums);
 
-    const names = await this.names(q.groupBy, sumRows);
-    const data: UsageGroup[] = sumRows.map((r) => ({
+    sortGroups(sumRows, q.groupBy);
+    // Only ranked groups are cut (the top N by cost); the totals still cover every group.
+    const shown = q.limit !== undefined && isRanked(q.groupBy) ? sumRows.slice(0, q.limit) : sumRows;
+    const names = await this.names(q.groupBy, shown);
+    const data: UsageGroup[] = shown.map((r) => ({
       ...this.groupFields(q.groupBy, r, names),
       ...toTotals(r.sums),
       latency_ms: percentiles(histByGroup.get(groupId(r))),
     }));
-    sortGroups(data, sumRows, q.groupBy);
 
     return {
       from: toIso(filter.from ?? null),
@@ -216,21 +227,20 @@ export class UsageStats {
   }
 }
 
+/** Groups other than time buckets are ranked: by cost, then requests. */
+const isRanked = (group: StatsGroup | undefined) => group === 'model' || group === 'token' || group === 'project';
+
 /** Time groups in time order; other groups by cost, then requests (largest first), then id. */
-function sortGroups(data: UsageGroup[], rows: GroupKey[], group: StatsGroup | undefined): void {
-  const keyed = data.map((d, i) => ({ d, k: rows[i]?.key ?? null }));
-  if (group === 'hour' || group === 'day') keyed.sort((a, b) => Number(a.k) - Number(b.k));
+function sortGroups(rows: SumsRow[], group: StatsGroup | undefined): void {
+  if (group === 'hour' || group === 'day') rows.sort((a, b) => Number(a.key) - Number(b.key));
   else {
-    keyed.sort(
+    rows.sort(
       (a, b) =>
-        b.d.cost_micro_usd - a.d.cost_micro_usd ||
-        b.d.requests - a.d.requests ||
-        String(a.k ?? '').localeCompare(String(b.k ?? '')),
+        b.sums.cost_micro_usd - a.sums.cost_micro_usd ||
+        b.sums.requests - a.sums.requests ||
+        String(a.key ?? '').localeCompare(String(b.key ?? '')),
     );
   }
-  keyed.forEach((x, i) => {
-    data[i] = x.d;
-  });
 }
 
 export const TOTAL_COLUMNS: Array<keyof UsageTotals> = [

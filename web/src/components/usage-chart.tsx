@@ -1,0 +1,49 @@
+import { useMemo } from 'preact/hooks';
+import type { UsageReport } from '../api/types';
+import { compact, usd } from '../lib/format';
+import { bucketStarts, fillSeries, type Window } from '../lib/range';
+import { TimeChart } from './chart';
+
+/** Requests and errors, tokens, or cost over a window, from a usage report grouped by hour or day. */
+export function UsageChart(props: {
+  report: UsageReport;
+  window: Window;
+  metric: 'requests' | 'tokens' | 'cost';
+  height?: number;
+}) {
+  const { report, window: w, metric } = props;
+  const x = useMemo(() => bucketStarts(w).map((t) => t / 1000), [w]);
+  const series = useMemo(() => {
+    if (metric === 'requests') {
+      return [
+        { label: 'Requests', values: fillSeries(w, report.data, (e) => e.requests), color: '--chart-1', fill: true },
+        { label: 'Errors', values: fillSeries(w, report.data, (e) => e.errors), color: '--chart-4' },
+      ];
+    }
+    if (metric === 'tokens') {
+      return [
+        { label: 'Prompt', values: fillSeries(w, report.data, (e) => e.prompt_tokens), color: '--chart-2', fill: true },
+        { label: 'Completion', values: fillSeries(w, report.data, (e) => e.completion_tokens), color: '--chart-1' },
+      ];
+    }
+    return [
+      {
+        label: 'Cost',
+        values: fillSeries(w, report.data, (e) => e.cost_micro_usd / 1e6),
+        color: '--chart-3',
+        fill: true,
+        format: (v: number) => usd(v),
+      },
+    ];
+  }, [report, w, metric]);
+  const label = `${metric === 'cost' ? 'Cost' : metric === 'tokens' ? 'Tokens' : 'Requests and errors'} per ${w.bucket}`;
+  return (
+    <TimeChart
+      x={x}
+      series={series}
+      height={props.height}
+      label={label}
+      yFormat={metric === 'cost' ? (v) => usd(v) : (v) => compact(v)}
+    />
+  );
+}

@@ -1,0 +1,330 @@
+import { useState } from 'preact/hooks';
+import type { Role } from '../api/auth';
+import { requestJson } from '../api/client';
+import {
+  Badge,
+  Button,
+  Card,
+  Confirm,
+  Dialog,
+  Empty,
+  ErrorNote,
+  Loading,
+  PageHead,
+  SelectField,
+  TextField,
+  toast,
+} from '../components/ui';
+import { dateTime, relative } from '../lib/format';
+import { useLoad, useTitle } from '../lib/hooks';
+
+/** Admin users and active sessions (`/manage/users`, `/manage/sessions`; admins only, enforced by the API). */
+interface User {
+  id: string;
+  username: string;
+  role: Role;
+  created_at?: string;
+  last_sign_in_at?: string | null;
+}
+
+interface Session {
+  id: string;
+  user_id?: string | null;
+  username?: string | null;
+  role?: Role;
+  created_at?: string;
+  expires_at?: string;
+  idle_expires_at?: string;
+  last_seen_at?: string | null;
+  client_ip?: string | null;
+  user_agent?: string | null;
+  current?: boolean;
+}
+
+const ROLES: Array<{ value: Role; label: string }> = [
+  { value: 'viewer', label: 'Viewer: reads everything but secrets' },
+  { value: 'operator', label: 'Operator: also issues, edits and revokes tokens' },
+  { value: 'admin', label: 'Admin: everything (projects, keys, pricing, users)' },
+];
+
+const ROLE_TONE: Record<Role, 'muted' | 'accent' | 'ok'> = { viewer: 'muted', operator: 'accent', admin: 'ok' };
+
+export function UsersPage({ sessions }: { sessions: boolean }) {
+  useTitle('Users and sessions');
+  if (!sessions) {
+    return (
+      <>
+        <PageHead title="Users and sessions" />
+        <Card>
+          <Empty icon="users" title="This server has no user accounts">
+            It accepts the management token only. A version of llm-proxy with sign-in sessions adds users with roles
+            (viewer, operator, admin) and single sign-on.
+          </Empty>
+        </Card>
+      </>
+    );
+  }
+  return <UsersAndSessions />;
+}
+
+function UsersAndSessions() {
+  const users = useLoad(() => requestJson<{ data: User[] }>('GET', '/manage/users'), []);
+  const sessions = useLoad(() => requestJson<{ data: Session[] }>('GET', '/manage/sessions'), [], 15_000);
+  const [dialog, setDialog] = useState<
+    | { kind: 'new' }
+    | { kind: 'edit'; user: User }
+    | { kind: 'delete'; user: User }
+    | { kind: 'end'; session: Session }
+    | undefined
+  >();
+  return (
+    <>
+      <PageHead title="Users and sessions" sub="Who can sign in, with which role, and who is signed in now.">
+        <Button variant="primary" icon="plus" onClick={() => setDialog({ kind: 'new' })}>
+          Add user
+        </Button>
+      </PageHead>
+      <div class="stack">
+        <Card title="Users" flush>
+          <ErrorNote error={users.error} onRetry={users.reload} />
+          {!users.data ? (
+            <Loading rows={3} label="Loading users" />
+          ) : users.data.data.length === 0 ? (
+            <Empty icon="users" title="No users yet">
+              Add users here or with <code>llm-proxy admin-user add</code>. The management token always works.
+            </Empty>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">User</th>
+                    <th scope="col">Role</th>
+                    <th scope="col" class="hide-sm">
+                      Created
+                    </th>
+                    <th scope="col">
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {users.data.data.map((u) => (
+                    <tr key={u.id}>
+                      <td class="cell-main">{u.username}</td>
+                      <td>
+                        <Badge tone={ROLE_TONE[u.role]} plain>
+                          {u.role}
+                        </Badge>
+                      </td>
+                      <td class="hide-sm muted">{dateTime(u.created_at)}</td>
+                      <td class="num">
+                        <div class="row">
+                          <Button
+                            size="sm"
+                            onClick={() => setDialog({ kind: 'edit', user: u })}
+                            aria-label={`Edit ${u.username}`}
+                          >
+                            Edit
+                          </Button>
+                          <Button
+                            size="sm"
+                            variant="ghost"
+                            onClick={() => setDialog({ kind: 'delete', user: u })}
+                            aria-label={`Remove ${u.username}`}
+                          >
+                            Remove
+                          </Button>
+                        </div>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+        <Card title="Active sessions" sub="Ending a session signs that browser out at once." flush>
+          <ErrorNote error={sessions.error} onRetry={sessions.reload} />
+          {!sessions.data ? (
+            <Loading rows={3} label="Loading sessions" />
+          ) : sessions.data.data.length === 0 ? (
+            <Empty icon="users" title="No active sessions" />
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Who</th>
+                    <th scope="col" class="hide-sm">
+                      From
+                    </th>
+                    <th scope="col">Signed in</th>
+                    <th scope="col">Ends</th>
+                    <th scope="col">
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {sessions.data.data.map((s) => (
+                    <tr key={s.id}>
+                      <td>
+                        <span class="cell-main">{s.username ?? 'management token'}</span>{' '}
+                        {s.current && <Badge tone="accent">this browser</Badge>}
+                      </td>
+                      <td class="hide-sm muted">
+                        {s.client_ip ?? '–'}
+                        {s.user_agent && <div class="cell-sub">{s.user_agent.slice(0, 60)}</div>}
+                      </td>
+                      <td class="muted">{relative(s.created_at)}</td>
+                      <td class="muted">{relative(s.idle_expires_at ?? s.expires_at)}</td>
+                      <td class="num">
+                        <Button size="sm" onClick={() => setDialog({ kind: 'end', session: s })}>
+                          End
+                        </Button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+      </div>
+      {(dialog?.kind === 'new' || dialog?.kind === 'edit') && (
+        <UserDialog
+          user={dialog.kind === 'edit' ? dialog.user : undefined}
+          onClose={() => setDialog(undefined)}
+          onSaved={(msg) => {
+            setDialog(undefined);
+            toast(msg);
+            users.reload();
+          }}
+        />
+      )}
+      <Confirm
+        open={dialog?.kind === 'delete'}
+        title={`Remove ${dialog?.kind === 'delete' ? dialog.user.username : ''}?`}
+        confirmLabel="Remove user"
+        danger
+        onClose={() => setDialog(undefined)}
+        onConfirm={async () => {
+          if (dialog?.kind !== 'delete') return;
+          await requestJson('DELETE', `/manage/users/${encodeURIComponent(dialog.user.id)}`);
+          toast(`${dialog.user.username} removed; their sessions ended.`);
+          users.reload();
+          sessions.reload();
+        }}
+      >
+        They can no longer sign in, and their sessions end now.
+      </Confirm>
+      <Confirm
+        open={dialog?.kind === 'end'}
+        title="End this session?"
+        confirmLabel="End session"
+        danger
+        onClose={() => setDialog(undefined)}
+        onConfirm={async () => {
+          if (dialog?.kind !== 'end') return;
+          await requestJson('DELETE', `/manage/sessions/${encodeURIComponent(dialog.session.id)}`);
+          toast('Session ended.');
+          sessions.reload();
+        }}
+      >
+        That browser is signed out on its next request.
+      </Confirm>
+    </>
+  );
+}
+
+function UserDialog(props: { user?: User | undefined; onClose: () => void; onSaved: (message: string) => void }) {
+  const u = props.user;
+  const [username, setUsername] = useState(u?.username ?? '');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<Role>(u?.role ?? 'viewer');
+  const [show, setShow] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const problems = {
+    username: u
+      ? undefined
+      : username.trim() === ''
+        ? 'A username is required.'
+        : username.length > 200
+          ? 'At most 200 characters.'
+          : undefined,
+    password:
+      password === ''
+        ? u
+          ? undefined
+          : 'A password is required.'
+        : password.length < 12
+          ? 'At least 12 characters.'
+          : undefined,
+  };
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setShow(true);
+    if (problems.username || problems.password) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (u) {
+        await requestJson('PATCH', `/manage/users/${encodeURIComponent(u.id)}`, {
+          role,
+          ...(password ? { password } : {}),
+        });
+        props.onSaved(`${u.username} saved.`);
+      } else {
+        await requestJson('POST', '/manage/users', { username: username.trim(), password, role });
+        props.onSaved(`${username.trim()} can now sign in.`);
+      }
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const p = show ? problems : ({} as Partial<typeof problems>);
+  return (
+    <Dialog
+      open
+      title={u ? `Edit ${u.username}` : 'Add a user'}
+      onClose={props.onClose}
+      footer={
+        <>
+          <Button onClick={props.onClose}>Cancel</Button>
+          <Button variant="primary" type="submit" form="user-form" busy={busy}>
+            {u ? 'Save' : 'Add user'}
+          </Button>
+        </>
+      }
+    >
+      <form id="user-form" class="form" onSubmit={submit} noValidate>
+        {!u && (
+          <TextField
+            label="Username"
+            name="new_username"
+            value={username}
+            onInput={setUsername}
+            problem={p.username}
+            autoFocus
+          />
+        )}
+        <TextField
+          label={u ? 'New password' : 'Password'}
+          name="new_password"
+          type="password"
+          autoComplete="new-password"
+          value={password}
+          onInput={setPassword}
+          problem={p.password}
+          hint={u ? 'Empty keeps the current password.' : 'At least 12 characters; stored as a scrypt hash.'}
+        />
+        <SelectField label="Role" name="role" value={role} onChange={(r) => setRole(r as Role)} options={ROLES} />
+        <ErrorNote error={error} />
+      </form>
+    </Dialog>
+  );
+}
