@@ -73,18 +73,20 @@ function pageFor(path: string, methods: AuthMethods): ComponentChildren {
 const THEME_NEXT: Record<ThemeChoice, ThemeChoice> = { system: 'light', light: 'dark', dark: 'system' };
 const THEME_ICON: Record<ThemeChoice, IconName> = { system: 'monitor', light: 'sun', dark: 'moon' };
 
+const THEME_LABEL: Record<ThemeChoice, string> = { system: 'System theme', light: 'Light theme', dark: 'Dark theme' };
+
+/** Cycles system → light → dark; the visible text is the button's name, the title says what comes next. */
 function ThemeToggle({ choice, onChange }: { choice: ThemeChoice; onChange: (c: ThemeChoice) => void }) {
   return (
     <Button
       variant="ghost"
       size="sm"
-      aria-label={`Theme: ${choice}. Switch to ${THEME_NEXT[choice]}.`}
-      title={`Theme: ${choice}`}
+      title={`Switch to ${THEME_LABEL[THEME_NEXT[choice]].toLowerCase()}`}
       onClick={() => onChange(THEME_NEXT[choice])}
       data-testid="theme-toggle"
     >
       <Icon name={THEME_ICON[choice]} size={16} />
-      <span class="theme-label">{choice === 'system' ? 'System theme' : choice === 'light' ? 'Light' : 'Dark'}</span>
+      {THEME_LABEL[choice]}
     </Button>
   );
 }

@@ -1,6 +1,6 @@
 import { type Auth, type SessionUser, setAuth } from './auth';
-import { api, ok, requestJson } from './client';
-import { ApiError } from './errors';
+import { requestJson } from './client';
+import { ApiError, toApiError } from './errors';
 
 /** How the server lets people sign in (`GET /manage/auth-methods`). */
 export interface AuthMethods {
@@ -62,15 +62,14 @@ export async function signInWithToken(token: string, methods: AuthMethods): Prom
     setAuth(toAuth(await requestJson<SessionReply>('POST', '/manage/session', { token })));
     return;
   }
+  // Checked before it is kept, so a wrong token never shows the app for a moment.
+  const res = await fetch('/manage/projects?limit=1', {
+    headers: { authorization: `Bearer ${token}` },
+    credentials: 'omit',
+  });
+  if (res.status === 401) throw new ApiError(401, 'invalid_credentials', 'Wrong management token.');
+  if (!res.ok) throw toApiError(res, await res.json().catch(() => null));
   setAuth({ kind: 'bearer', token, user: { id: 'management-token', username: 'management token', role: 'admin' } });
-  try {
-    await ok(api.GET('/manage/projects', { params: { query: { limit: 1 } } }));
-  } catch (err) {
-    setAuth({ kind: 'none' });
-    throw err instanceof ApiError && err.status === 401
-      ? new ApiError(401, 'invalid_credentials', 'Wrong management token.')
-      : err;
-  }
 }
 
 /** Ends the session on the server (so the cookie is worthless even if kept), then forgets it here. */
