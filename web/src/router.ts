@@ -66,6 +66,8 @@ export function interceptLinks(root: HTMLElement): void {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const a = (e.target as Element).closest('a');
     if (!a || a.target || a.hasAttribute('download') || a.origin !== location.origin) return;
+    // In-page anchors (the skip link) keep the browser's own behaviour: scroll to and focus the target.
+    if (a.hash && a.pathname === location.pathname && a.search === location.search) return;
     if (!a.pathname.startsWith(`${BASE}/`) && a.pathname !== BASE) return;
     e.preventDefault();
     navigate(a.pathname.slice(BASE.length) + a.search);

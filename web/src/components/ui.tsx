@@ -64,9 +64,10 @@ export function Stat(props: {
   );
 }
 
-export function Meter({ fraction, label }: { fraction: number; label: string }) {
+/** A bar of how much of something is used; `share` bars (a part of a whole) never turn to a warning colour. */
+export function Meter({ fraction, label, share }: { fraction: number; label: string; share?: boolean }) {
   const f = Math.max(0, Math.min(1, fraction));
-  const tone = f >= 0.9 ? 'danger' : f >= 0.75 ? 'warn' : '';
+  const tone = share ? '' : f >= 0.9 ? 'danger' : f >= 0.75 ? 'warn' : '';
   return (
     // biome-ignore lint/a11y/useSemanticElements: a styled bar; the native <meter> cannot be styled alike across browsers.
     <div

@@ -16,13 +16,13 @@ export function UsageChart(props: {
   const series = useMemo(() => {
     if (metric === 'requests') {
       return [
-        { label: 'Requests', values: fillSeries(w, report.data, (e) => e.requests), color: '--chart-1', fill: true },
+        { label: 'Requests', values: fillSeries(w, report.data, (e) => e.requests), color: '--chart-1' },
         { label: 'Errors', values: fillSeries(w, report.data, (e) => e.errors), color: '--chart-4' },
       ];
     }
     if (metric === 'tokens') {
       return [
-        { label: 'Prompt', values: fillSeries(w, report.data, (e) => e.prompt_tokens), color: '--chart-2', fill: true },
+        { label: 'Prompt', values: fillSeries(w, report.data, (e) => e.prompt_tokens), color: '--chart-2' },
         { label: 'Completion', values: fillSeries(w, report.data, (e) => e.completion_tokens), color: '--chart-1' },
       ];
     }

@@ -188,7 +188,7 @@ export function AuditPage() {
                         </button>{' '}
                         <span class="small">{what(e).slice(0, 120)}</span>
                         {open === e.id && (
-                          <pre>
+                          <pre tabIndex={0}>
                             {JSON.stringify(
                               { changes: e.changes, details: e.details, request_id: e.request_id, hash: e.hash },
                               null,

@@ -59,6 +59,7 @@ function TopList(props: {
               <Meter
                 fraction={max > 0 ? r.cost_micro_usd / max : maxReq > 0 ? r.requests / maxReq : 0}
                 label={`Share of ${props.title}`}
+                share
               />
             </div>
           ))}

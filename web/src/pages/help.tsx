@@ -111,7 +111,10 @@ export function HelpPage() {
             </div>
             {current && (
               <div id="snippet" role="tabpanel" aria-labelledby={`tab-${current.id}`} class="stack">
-                <pre data-testid="snippet">{current.code}</pre>
+                {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a code block that scrolls sideways on a phone must be reachable by keyboard. */}
+                <pre data-testid="snippet" tabIndex={0} aria-label={`${current.label} example`}>
+                  {current.code}
+                </pre>
                 <div>
                   <CopyButton text={current.code} label="Copy snippet" />
                 </div>

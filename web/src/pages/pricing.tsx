@@ -108,7 +108,7 @@ export function PricingPage() {
                     {can('admin') && (
                       <td class="num">
                         <div class="row">
-                          <Button size="sm" onClick={() => setEditing(p)} aria-label={`Set the price of ${p.model}`}>
+                          <Button size="sm" onClick={() => setEditing(p)} aria-label={`Edit the price of ${p.model}`}>
                             Edit
                           </Button>
                           {p.source === 'override' && (
