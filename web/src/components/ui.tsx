@@ -455,6 +455,24 @@ export function Confirm(props: {
   );
 }
 
+/** Code or JSON; it may scroll sideways (on a phone), so it is a labelled region the keyboard can focus. */
+export function CodeBlock({
+  label,
+  children,
+  testId,
+}: {
+  label: string;
+  children: ComponentChildren;
+  testId?: string;
+}) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard.
+    <section class="code" tabIndex={0} aria-label={label} data-testid={testId}>
+      <pre>{children}</pre>
+    </section>
+  );
+}
+
 /** Copies text to the clipboard and says so. */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
   const [done, setDone] = useState(false);

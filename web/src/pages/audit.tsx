@@ -5,6 +5,7 @@ import {
   Badge,
   Button,
   Card,
+  CodeBlock,
   Empty,
   ErrorNote,
   Loading,
@@ -188,13 +189,13 @@ export function AuditPage() {
                         </button>{' '}
                         <span class="small">{what(e).slice(0, 120)}</span>
                         {open === e.id && (
-                          <pre tabIndex={0}>
+                          <CodeBlock label={`Event ${e.seq} in full`}>
                             {JSON.stringify(
                               { changes: e.changes, details: e.details, request_id: e.request_id, hash: e.hash },
                               null,
                               2,
                             )}
-                          </pre>
+                          </CodeBlock>
                         )}
                       </td>
                     </tr>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Card, CopyButton, PageHead } from '../components/ui';
+import { Card, CodeBlock, CopyButton, PageHead } from '../components/ui';
 import { useTitle } from '../lib/hooks';
 import { href } from '../router';
 
@@ -111,10 +111,9 @@ export function HelpPage() {
             </div>
             {current && (
               <div id="snippet" role="tabpanel" aria-labelledby={`tab-${current.id}`} class="stack">
-                {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a code block that scrolls sideways on a phone must be reachable by keyboard. */}
-                <pre data-testid="snippet" tabIndex={0} aria-label={`${current.label} example`}>
+                <CodeBlock label={`${current.label} example`} testId="snippet">
                   {current.code}
-                </pre>
+                </CodeBlock>
                 <div>
                   <CopyButton text={current.code} label="Copy snippet" />
                 </div>
