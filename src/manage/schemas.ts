@@ -326,6 +326,46 @@ export const usageReport = z
   })
   .describe('UsageReport');
 
+export const usageOverviewQuery = z
+  .object({
+    from: timeParam.describe('Start, RFC 3339 or epoch ms; rounded down to the hour'),
+    to: timeParam.optional().describe('End (exclusive), RFC 3339 or epoch ms, rounded up to the hour; default now'),
+    bucket: z
+      .enum(['hour', 'day'])
+      .optional()
+      .describe('Series resolution; default hour for windows up to 7 days, else day (UTC days)'),
+    top: z.coerce.number().int().min(1).max(100).default(5).describe('How many projects, tokens and models to rank'),
+    project_id: z.string().min(1).max(200).optional().describe('Only this project'),
+  })
+  .refine((q) => q.to === undefined || q.to > q.from, { message: 'to must be after from', path: ['to'] });
+
+const rankedTotals = <T extends z.ZodRawShape>(fields: T) => z.object({ ...fields, ...usageTotals.shape });
+
+export const usageOverview = z
+  .object({
+    from: isoTime.describe('Start of the window covered (rounded down to the hour)'),
+    to: isoTime.describe('End of the window covered, exclusive (rounded up to the hour)'),
+    bucket: z.enum(['hour', 'day']),
+    series: z
+      .array(rankedTotals({ start: isoTime.describe('Start of the hour or UTC day') }))
+      .describe('Buckets with traffic, oldest first; buckets without traffic are absent'),
+    totals: usageTotals,
+    latency_ms: latencyPercentiles,
+    top: z.object({
+      projects: z.array(rankedTotals({ project_id: z.string(), project_name: z.string().nullable() })),
+      tokens: z.array(
+        rankedTotals({
+          token_id: z.string(),
+          token_name: z.string().nullable(),
+          project_id: z.string(),
+          project_name: z.string().nullable(),
+        }),
+      ),
+      models: z.array(rankedTotals({ model: z.string().nullable() })),
+    }),
+  })
+  .describe('UsageOverview');
+
 export const tokenWithUsage = token
   .extend({ usage: usageTotals.describe('Lifetime usage, from the rollups') })
   .describe('Token with usage');

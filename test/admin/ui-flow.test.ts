@@ -15,6 +15,9 @@ import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
 
+// Browser globals, for the callbacks that page.evaluate runs in the page (this file's own types are Node's).
+declare const navigator: any;
+
 const hasChromium = await serviceAvailable('chromium');
 
 describe.runIf(hasChromium)('admin UI: from a new project to a revoked token', () => {

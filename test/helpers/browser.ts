@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
+// Browser globals, for the callbacks that page.evaluate runs in the page (this file's own types are Node's).
+declare const document: any;
+declare const window: any;
+
 /**
  * Real headless Chromium (Debian's /usr/bin/chromium) driven through playwright-core, with a fresh
  * profile per session. Every page it opens is watched: console errors, uncaught exceptions and
@@ -63,7 +67,7 @@ export async function startBrowser(origin: string): Promise<BrowserSession> {
       });
       page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
       await page.addInitScript(() => {
-        document.addEventListener('securitypolicyviolation', (e) => {
+        document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) => {
           console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
         });
       });

@@ -2099,6 +2099,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/manage/usage/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage overview of a window: series, totals, latency and top lists in one answer
+         * @description What the admin dashboard shows: sums per hour or UTC day, the totals and latency percentiles, and the costliest projects, tokens and models, from three reads of the rollups however long the window.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Series resolution; default hour for windows up to 7 days, else day (UTC days) */
+                    bucket?: "hour" | "day";
+                    /** @description Start, RFC 3339 or epoch ms; rounded down to the hour */
+                    from: string;
+                    /** @description Only this project */
+                    project_id?: string;
+                    /** @description End (exclusive), RFC 3339 or epoch ms, rounded up to the hour; default now */
+                    to?: string;
+                    /** @description How many projects, tokens and models to rank */
+                    top?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description UsageOverview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            bucket: "hour" | "day";
+                            /**
+                             * Format: date-time
+                             * @description Start of the window covered (rounded down to the hour)
+                             */
+                            from: string;
+                            /** @description Latency percentiles in ms: upper bound of the histogram bucket each falls in */
+                            latency_ms: {
+                                p50: number | null;
+                                p90: number | null;
+                                p99: number | null;
+                            };
+                            /** @description Buckets with traffic, oldest first; buckets without traffic are absent */
+                            series: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                /**
+                                 * Format: date-time
+                                 * @description Start of the hour or UTC day
+                                 */
+                                start: string;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description End of the window covered, exclusive (rounded up to the hour)
+                             */
+                            to: string;
+                            top: {
+                                models: {
+                                    avg_duration_ms: number | null;
+                                    bytes_in: number;
+                                    bytes_out: number;
+                                    cached_tokens: number;
+                                    completion_tokens: number;
+                                    /** @description The same cost in integer micro-dollars */
+                                    cost_micro_usd: number;
+                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    cost_usd: string;
+                                    /** @description Requests answered with status >= 400 or ended by an error */
+                                    errors: number;
+                                    /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                    estimated_requests: number;
+                                    model: string | null;
+                                    prompt_tokens: number;
+                                    reasoning_tokens: number;
+                                    requests: number;
+                                    total_tokens: number;
+                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    unpriced_requests: number;
+                                }[];
+                                projects: {
+                                    avg_duration_ms: number | null;
+                                    bytes_in: number;
+                                    bytes_out: number;
+                                    cached_tokens: number;
+                                    completion_tokens: number;
+                                    /** @description The same cost in integer micro-dollars */
+                                    cost_micro_usd: number;
+                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    cost_usd: string;
+                                    /** @description Requests answered with status >= 400 or ended by an error */
+                                    errors: number;
+                                    /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                    estimated_requests: number;
+                                    project_id: string;
+                                    project_name: string | null;
+                                    prompt_tokens: number;
+                                    reasoning_tokens: number;
+                                    requests: number;
+                                    total_tokens: number;
+                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    unpriced_requests: number;
+                                }[];
+                                tokens: {
+                                    avg_duration_ms: number | null;
+                                    bytes_in: number;
+                                    bytes_out: number;
+                                    cached_tokens: number;
+                                    completion_tokens: number;
+                                    /** @description The same cost in integer micro-dollars */
+                                    cost_micro_usd: number;
+                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    cost_usd: string;
+                                    /** @description Requests answered with status >= 400 or ended by an error */
+                                    errors: number;
+                                    /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                    estimated_requests: number;
+                                    project_id: string;
+                                    project_name: string | null;
+                                    prompt_tokens: number;
+                                    reasoning_tokens: number;
+                                    requests: number;
+                                    token_id: string;
+                                    token_name: string | null;
+                                    total_tokens: number;
+                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    unpriced_requests: number;
+                                }[];
+                            };
+                            /** @description UsageTotals */
+                            totals: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -24,6 +24,7 @@ export type UsageReport = Json<paths['/manage/usage']['get']['responses'][200]>;
 export type UsageQuery = NonNullable<paths['/manage/usage']['get']['parameters']['query']>;
 export type UsageGroup = UsageReport['data'][number];
 export type UsageTotals = UsageReport['totals'];
+export type UsageOverview = Json<paths['/manage/usage/overview']['get']['responses'][200]>;
 export type PricingTable = Json<paths['/manage/pricing']['get']['responses'][200]>;
 export type Price = PricingTable['data'][number];
 export type AuditEvent = Json<paths['/manage/audit']['get']['responses'][200]>['data'][number];

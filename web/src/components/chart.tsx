@@ -13,6 +13,8 @@ export interface ChartSeries {
 
 const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
+const HOUR_TICKS = [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400];
+const DAY_TICKS = [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400];
 const two = (n: number) => String(n).padStart(2, '0');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -61,7 +63,12 @@ export function TimeChart(props: {
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
       },
       axes: [
-        { ...axis, values: (_u, splits) => splits.map((v) => timeLabel(v, spanSec)) },
+        {
+          ...axis,
+          // Ticks on whole hours, or whole days beyond two days, so no label repeats.
+          incrs: spanSec > 2 * 86_400 ? DAY_TICKS : HOUR_TICKS,
+          values: (_u, splits) => splits.map((v) => timeLabel(v, spanSec)),
+        },
         { ...axis, size: 64, values: (_u, vals) => vals.map((v) => yFmt(v)) },
       ],
       series: [

@@ -37,14 +37,14 @@ export function bucketStarts(w: Window): number[] {
 }
 
 /** Values per bucket start from the API's entries (keyed by `hour` or `day`), zero where absent. */
-export function fillSeries<T extends { hour?: string; day?: string }>(
+export function fillSeries<T extends { start?: string; hour?: string; day?: string }>(
   w: Window,
   entries: T[],
   value: (e: T) => number,
 ): number[] {
   const byStart = new Map<number, number>();
   for (const e of entries) {
-    const key = e.hour ?? (e.day ? `${e.day}T00:00:00Z` : undefined);
+    const key = e.start ?? e.hour ?? (e.day ? `${e.day}T00:00:00Z` : undefined);
     if (key) byStart.set(Date.parse(key), value(e));
   }
   return bucketStarts(w).map((t) => byStart.get(t) ?? 0);

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
-import type { UsageGroup } from '../api/types';
+import type { UsageTotals } from '../api/types';
 import { Card, Empty, ErrorNote, Loading, Meter, PageHead, Segmented, Stat } from '../components/ui';
 import { UsageChart } from '../components/usage-chart';
 import { compact, count, ms, percent, usd } from '../lib/format';
@@ -11,17 +11,15 @@ import { href, setQuery, useRoute } from '../router';
 
 const TOP = 5;
 
-/** One dashboard load: the series and three top-N lists, each one server-side aggregation over the rollups. */
+/** One request per load: the server folds series, totals, latency and the top lists from the rollups. */
 async function loadDashboard(range: RangeKey) {
   const w = windowOf(range);
-  const base = { from: String(w.from), to: String(w.to) };
-  const [series, projects, tokens, models] = await Promise.all([
-    ok(api.GET('/manage/usage', { params: { query: { ...base, group_by: w.bucket } } })),
-    ok(api.GET('/manage/usage', { params: { query: { ...base, group_by: 'project', limit: TOP } } })),
-    ok(api.GET('/manage/usage', { params: { query: { ...base, group_by: 'token', limit: TOP } } })),
-    ok(api.GET('/manage/usage', { params: { query: { ...base, group_by: 'model', limit: TOP } } })),
-  ]);
-  return { w, series, projects, tokens, models };
+  const overview = await ok(
+    api.GET('/manage/usage/overview', {
+      params: { query: { from: String(w.from), to: String(w.to), bucket: w.bucket, top: TOP } },
+    }),
+  );
+  return { w, overview };
 }
 
 interface Health {
@@ -36,10 +34,10 @@ async function loadHealth(): Promise<Health> {
   return (await res.json()) as Health;
 }
 
-function TopList(props: {
+function TopList<R extends UsageTotals>(props: {
   title: string;
-  rows: UsageGroup[];
-  name: (g: UsageGroup) => ComponentChildren;
+  rows: R[];
+  name: (g: R) => ComponentChildren;
   empty: string;
 }) {
   const max = Math.max(...props.rows.map((r) => r.cost_micro_usd), 0);
@@ -77,8 +75,8 @@ export function DashboardPage() {
   const health = useLoad(loadHealth, [], 5_000);
   const [metric, setMetric] = useState<'requests' | 'tokens' | 'cost'>('requests');
   const d = data.data;
-  const t = d?.series.totals;
-  const latency = d?.series.latency_ms;
+  const t = d?.overview.totals;
+  const latency = d?.overview.latency_ms;
   const hasTraffic = (t?.requests ?? 0) > 0;
 
   const errorRate = useMemo(() => (t && t.requests > 0 ? percent(t.errors, t.requests) : '–'), [t]);
@@ -159,7 +157,7 @@ export function DashboardPage() {
               SDK at this server.
             </Empty>
           ) : (
-            <UsageChart report={d.series} window={d.w} metric={metric} />
+            <UsageChart entries={d.overview.series} window={d.w} metric={metric} />
           )}
         </Card>
         <div class="grid grid-3">
@@ -183,7 +181,7 @@ export function DashboardPage() {
             <>
               <TopList
                 title="Top projects"
-                rows={d.projects.data}
+                rows={d.overview.top.projects}
                 empty="No project had traffic."
                 name={(g) =>
                   g.project_name ? (
@@ -195,7 +193,7 @@ export function DashboardPage() {
               />
               <TopList
                 title="Top models"
-                rows={d.models.data}
+                rows={d.overview.top.models}
                 empty="No model was used."
                 name={(g) => g.model ?? <span class="muted">no model</span>}
               />
@@ -214,7 +212,7 @@ export function DashboardPage() {
         {d && (
           <TopList
             title="Top tokens"
-            rows={d.tokens.data}
+            rows={d.overview.top.tokens}
             empty="No token was used."
             name={(g) => (
               <a href={href(`/tokens/${g.token_id}`)}>

@@ -128,7 +128,7 @@ export function ProjectPage({ id }: { id: string }) {
           {d.usage.totals.requests === 0 ? (
             <p class="muted">No requests in the last 30 days.</p>
           ) : (
-            <UsageChart report={d.usage} window={d.w} metric="requests" height={200} />
+            <UsageChart entries={d.usage.data} window={d.w} metric="requests" height={200} />
           )}
         </Card>
         <div class="grid grid-2">

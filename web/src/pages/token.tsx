@@ -187,7 +187,7 @@ export function TokenPage({ id }: { id: string }) {
           ) : usage.data.r.totals.requests === 0 ? (
             <p class="muted">No requests in this range.</p>
           ) : (
-            <UsageChart report={usage.data.r} window={usage.data.w} metric="requests" height={200} />
+            <UsageChart entries={usage.data.r.data} window={usage.data.w} metric="requests" height={200} />
           )}
         </Card>
         <div class="grid grid-2">
