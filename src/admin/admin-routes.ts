@@ -39,7 +39,7 @@ export async function adminUiRoutes(app: FastifyInstance, opts: AdminUiOptions):
     const file = opts.files.get(rel);
     if (file) return send(req, reply, file);
     // A missing file (an asset of an older build) is a 404, not the page: a script tag must not get HTML.
-    if (rel.startsWith('assets/') || /\.[a-z0-9]+$/i.test(rel)) {
+    if (rel.startsWith('assets/') || /(^|\/)\.|\.[a-z0-9]+$/i.test(rel)) {
       return reply.code(404).headers(ADMIN_SECURITY_HEADERS).type('text/plain; charset=utf-8').send('Not found\n');
     }
     return send(req, reply, index);
