@@ -46,7 +46,7 @@ export function describeError(err: unknown): string {
   switch (err.code) {
     case 'invalid_management_token':
     case 'session_expired':
-    case 'not_authenticated':
+    case 'session_required':
       return 'Your sign-in is no longer valid. Sign in again.';
     case 'invalid_credentials':
       return 'Wrong username, password or token.';

@@ -4,6 +4,23 @@ import { Icon } from '../components/icons';
 import { Button, ErrorNote, TextField } from '../components/ui';
 import { useTitle } from '../lib/hooks';
 
+/** Why a single sign-on came back without a session (`/admin/?sign_in_error=<code>`). */
+const SSO_ERRORS: Record<string, string> = {
+  oidc_not_allowed:
+    'Single sign-on worked, but your account is not allowed here. Ask an admin to add your email or group.',
+  oidc_state_invalid: 'The single sign-on took too long or was started in another tab. Try again.',
+  oidc_token_invalid: 'The identity provider’s answer could not be verified. Try again, or ask an admin.',
+  oidc_provider_error: 'The identity provider refused or could not be reached. Try again later.',
+};
+
+function ssoError(): string | undefined {
+  const code = new URLSearchParams(location.search).get('sign_in_error');
+  if (!code) return undefined;
+  // Said once: a reload or a bookmark of this address must not repeat it.
+  history.replaceState(null, '', location.pathname);
+  return SSO_ERRORS[code] ?? `Single sign-on failed (${code}).`;
+}
+
 export function SignInPage(props: { methods: AuthMethods; notice?: string | undefined; onSignedIn: () => void }) {
   useTitle('Sign in');
   const { methods } = props;
@@ -14,6 +31,7 @@ export function SignInPage(props: { methods: AuthMethods; notice?: string | unde
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [touched, setTouched] = useState(false);
+  const [sso] = useState(ssoError);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -55,6 +73,11 @@ export function SignInPage(props: { methods: AuthMethods; notice?: string | unde
                 : 'Sign in with your admin user.'}
             </p>
           </div>
+          {sso && (
+            <div class="alert danger" role="alert">
+              {sso}
+            </div>
+          )}
           {props.notice && (
             <div class="alert warn" role="status">
               {props.notice}

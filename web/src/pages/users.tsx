@@ -5,6 +5,7 @@ import {
   Badge,
   Button,
   Card,
+  Checkbox,
   Confirm,
   Dialog,
   Empty,
@@ -15,7 +16,7 @@ import {
   TextField,
   toast,
 } from '../components/ui';
-import { dateTime, relative } from '../lib/format';
+import { relative } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 
 /** Admin users and active sessions (`/manage/users`, `/manage/sessions`; admins only, enforced by the API). */
@@ -23,23 +24,33 @@ interface User {
   id: string;
   username: string;
   role: Role;
-  created_at?: string;
-  last_sign_in_at?: string | null;
+  disabled: boolean;
+  last_sign_in_at: string | null;
+  created_at: string;
 }
 
 interface Session {
   id: string;
-  user_id?: string | null;
-  username?: string | null;
-  role?: Role;
-  created_at?: string;
-  expires_at?: string;
-  idle_expires_at?: string;
-  last_seen_at?: string | null;
-  client_ip?: string | null;
-  user_agent?: string | null;
-  current?: boolean;
+  id_hint: string;
+  user: { id: string; username: string; role: Role };
+  auth_method: 'token' | 'password' | 'oidc';
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  idle_expires_at: string;
+  client_ip: string | null;
+  user_agent: string | null;
+  current: boolean;
 }
+
+const METHOD: Record<Session['auth_method'], string> = {
+  token: 'management token',
+  password: 'password',
+  oidc: 'single sign-on',
+};
+
+/** The API's rule for usernames (lower-cased by the server). */
+const USERNAME = /^[a-z0-9][a-z0-9._@+-]{0,63}$/;
 
 const ROLES: Array<{ value: Role; label: string }> = [
   { value: 'viewer', label: 'Viewer: reads everything but secrets' },
@@ -101,7 +112,7 @@ function UsersAndSessions() {
                     <th scope="col">User</th>
                     <th scope="col">Role</th>
                     <th scope="col" class="hide-sm">
-                      Created
+                      Last sign-in
                     </th>
                     <th scope="col">
                       <span class="sr-only">Actions</span>
@@ -115,9 +126,10 @@ function UsersAndSessions() {
                       <td>
                         <Badge tone={ROLE_TONE[u.role]} plain>
                           {u.role}
-                        </Badge>
+                        </Badge>{' '}
+                        {u.disabled && <Badge tone="danger">disabled</Badge>}
                       </td>
-                      <td class="hide-sm muted">{dateTime(u.created_at)}</td>
+                      <td class="hide-sm muted">{u.last_sign_in_at ? relative(u.last_sign_in_at) : 'never'}</td>
                       <td class="num">
                         <div class="row">
                           <Button
@@ -170,8 +182,11 @@ function UsersAndSessions() {
                   {sessions.data.data.map((s) => (
                     <tr key={s.id}>
                       <td>
-                        <span class="cell-main">{s.username ?? 'management token'}</span>{' '}
+                        <span class="cell-main">{s.user.username}</span>{' '}
                         {s.current && <Badge tone="accent">this browser</Badge>}
+                        <div class="cell-sub">
+                          {s.user.role} · {METHOD[s.auth_method]} · <code>{s.id_hint}</code>
+                        </div>
                       </td>
                       <td class="hide-sm muted">
                         {s.client_ip ?? '–'}
@@ -243,6 +258,7 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
   const [username, setUsername] = useState(u?.username ?? '');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>(u?.role ?? 'viewer');
+  const [disabled, setDisabled] = useState(u?.disabled ?? false);
   const [show, setShow] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -251,8 +267,8 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
       ? undefined
       : username.trim() === ''
         ? 'A username is required.'
-        : username.length > 200
-          ? 'At most 200 characters.'
+        : !USERNAME.test(username.trim().toLowerCase())
+          ? 'Up to 64 letters, digits and . _ @ + -, starting with a letter or digit.'
           : undefined,
     password:
       password === ''
@@ -261,7 +277,9 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
           : 'A password is required.'
         : password.length < 12
           ? 'At least 12 characters.'
-          : undefined,
+          : password.length > 1024
+            ? 'At most 1024 characters.'
+            : undefined,
   };
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -273,6 +291,7 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
       if (u) {
         await requestJson('PATCH', `/manage/users/${encodeURIComponent(u.id)}`, {
           role,
+          disabled,
           ...(password ? { password } : {}),
         });
         props.onSaved(`${u.username} saved.`);
@@ -320,9 +339,21 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
           value={password}
           onInput={setPassword}
           problem={p.password}
-          hint={u ? 'Empty keeps the current password.' : 'At least 12 characters; stored as a scrypt hash.'}
+          hint={
+            u
+              ? 'Empty keeps the current password; a new one ends their sessions.'
+              : 'At least 12 characters; stored as a scrypt hash.'
+          }
         />
         <SelectField label="Role" name="role" value={role} onChange={(r) => setRole(r as Role)} options={ROLES} />
+        {u && (
+          <Checkbox
+            label="Disabled (cannot sign in; ends their sessions)"
+            checked={disabled}
+            onChange={setDisabled}
+            name="disabled"
+          />
+        )}
         <ErrorNote error={error} />
       </form>
     </Dialog>
