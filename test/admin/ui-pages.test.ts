@@ -100,6 +100,8 @@ describe.runIf(hasChromium)('admin UI pages', () => {
   });
 
   async function signedIn(opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<Page> {
+    // Each page signs in afresh (with server sessions, the last sign-in's cookie would skip the form).
+    await browser.context.clearCookies();
     const page = await browser.page(opts);
     await page.goto(`${s.url}/admin/`);
     await page.getByLabel('Management token').fill(s.managementToken);
@@ -238,7 +240,6 @@ describe.runIf(hasChromium)('admin UI pages', () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.reload();
     await theme('dark');
-    await page.getByLabel('Management token').waitFor();
     expect(await page.evaluate(() => localStorage.getItem('llmp-theme'))).toBe('dark');
     await page.evaluate(() => localStorage.clear());
     await page.close();
