@@ -11,6 +11,8 @@ export interface paths {
         /**
          * List audit events, newest first
          * @description Management changes, failed management authentications and refused proxy requests (per token, reason and minute), with who, from where and what changed. Filters combine; `action` takes a prefix ending in `*`.
+         *
+         *     Needs the role `viewer` or a stronger one.
          */
         get: {
             parameters: {
@@ -127,6 +129,332 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/manage/auth-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How one can sign in here (no authentication) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Single sign-on is configured (GET /manage/oidc/login) */
+                            oidc: boolean;
+                            /** @description At least one enabled admin user exists */
+                            password: boolean;
+                            /** @description Sign-in with the management token (always) */
+                            token: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user (same as GET /manage/session)
+         * @description Needs a session cookie.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The signed-in session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            auth_method: "token" | "password" | "oidc";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            /** @description Send as x-csrf-token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Absolute expiry (ADMIN_SESSION_MAX_HOURS after sign-in)
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends unless used (ADMIN_SESSION_IDLE_MINUTES)
+                             */
+                            idle_expires_at: string;
+                            /** @description Public id of the session (not the cookie) */
+                            session_id: string;
+                            user: {
+                                /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                id: string;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                username: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider's redirect back: signs in and redirects to /admin/
+         * @description Verifies the state, exchanges the code, verifies the ID token (issuer, audience, nonce, expiry, signature against the JWKS) and maps the user to a role. On failure a browser is redirected to `/admin/?sign_in_error=<code>`; other clients get the error as JSON.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The authorization code */
+                    code?: string | string[];
+                    /** @description The provider refused: access_denied, login_required, … */
+                    error?: string | string[];
+                    error_description?: string | string[];
+                    /** @description The issuer (RFC 9207), when the provider sends it */
+                    iss?: string | string[];
+                    /** @description The state sent with /manage/oidc/login */
+                    state?: string | string[];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start single sign-on: redirects to the identity provider
+         * @description Authorization code flow with PKCE (S256); state, nonce and verifier travel sealed in a 10-minute HttpOnly `llmp_oidc` cookie (SameSite=Lax, Path=/manage/oidc).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/manage/pricing": {
         parameters: {
             query?: never;
@@ -134,7 +462,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The effective pricing table (USD per 1M tokens) */
+        /**
+         * The effective pricing table (USD per 1M tokens)
+         * @description Needs the role `viewer` or a stronger one.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -208,7 +539,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set a model's price (an override, applied to the next request) */
+        /**
+         * Set a model's price (an override, applied to the next request)
+         * @description Needs the role `admin` or a stronger one.
+         */
         put: {
             parameters: {
                 query?: never;
@@ -307,7 +641,10 @@ export interface paths {
             };
         };
         post?: never;
-        /** Remove a model's override (back to the pricing files) */
+        /**
+         * Remove a model's override (back to the pricing files)
+         * @description Needs the role `admin` or a stronger one.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -389,7 +726,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List projects */
+        /**
+         * List projects
+         * @description Needs the role `viewer` or a stronger one.
+         */
         get: {
             parameters: {
                 query?: {
@@ -463,7 +803,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a project */
+        /**
+         * Create a project
+         * @description Needs the role `admin` or a stronger one.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -617,7 +960,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a project, with its lifetime usage */
+        /**
+         * Get a project, with its lifetime usage
+         * @description Needs the role `viewer` or a stronger one.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -756,7 +1102,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete a project and its tokens */
+        /**
+         * Delete a project and its tokens
+         * @description Needs the role `admin` or a stronger one.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -844,7 +1193,10 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Update a project */
+        /**
+         * Update a project
+         * @description Needs the role `admin` or a stronger one.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -1001,7 +1353,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke all of a project's tokens */
+        /**
+         * Revoke all of a project's tokens
+         * @description Needs the role `operator` or a stronger one.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1097,6 +1452,514 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/manage/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in session (its user, role, CSRF token and expiry)
+         * @description Needs a session cookie.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The signed-in session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            auth_method: "token" | "password" | "oidc";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            /** @description Send as x-csrf-token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Absolute expiry (ADMIN_SESSION_MAX_HOURS after sign-in)
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends unless used (ADMIN_SESSION_IDLE_MINUTES)
+                             */
+                            idle_expires_at: string;
+                            /** @description Public id of the session (not the cookie) */
+                            session_id: string;
+                            user: {
+                                /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                id: string;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                username: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Sign in with the management token or a username and password
+         * @description Sets the `llmp_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure under TLS). Failed attempts are audited and limited per client address and per username (ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Either the management token, or a username and password */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The management token */
+                        token: string;
+                    } | {
+                        password: string;
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The signed-in session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            auth_method: "token" | "password" | "oidc";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            /** @description Send as x-csrf-token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Absolute expiry (ADMIN_SESSION_MAX_HOURS after sign-in)
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends unless used (ADMIN_SESSION_IDLE_MINUTES)
+                             */
+                            idle_expires_at: string;
+                            /** @description Public id of the session (not the cookie) */
+                            session_id: string;
+                            user: {
+                                /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                id: string;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                username: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Sign out: ends the session on the server and clears the cookie
+         * @description Needs a session cookie.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List active sessions
+         * @description Needs the role `admin` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @enum {string} */
+                                auth_method: "token" | "password" | "oidc";
+                                client_ip: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                /** @description The caller's own session */
+                                current: boolean;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                expires_at: string;
+                                id: string;
+                                /** @description The cookie value's last 4 characters */
+                                id_hint: string;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                idle_expires_at: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Updated at most once a minute
+                                 */
+                                last_seen_at: string;
+                                user: {
+                                    /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                    id: string;
+                                    /**
+                                     * @description viewer < operator < admin
+                                     * @enum {string}
+                                     */
+                                    role: "viewer" | "operator" | "admin";
+                                    username: string;
+                                };
+                                user_agent: string | null;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End a session (its cookie stops working on every instance)
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/manage/tokens": {
         parameters: {
             query?: never;
@@ -1107,6 +1970,8 @@ export interface paths {
         /**
          * List tokens
          * @description Filters combine (AND). Sorted by `sort` then id; the cursor carries the sort key, so pass it back with the same `sort` and `order`.
+         *
+         *     Needs the role `viewer` or a stronger one.
          */
         get: {
             parameters: {
@@ -1196,7 +2061,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Issue a token (the plaintext is returned only here) */
+        /**
+         * Issue a token (the plaintext is returned only here)
+         * @description Needs the role `operator` or a stronger one.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1345,7 +2213,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a token, with its lifetime usage */
+        /**
+         * Get a token, with its lifetime usage
+         * @description Needs the role `viewer` or a stronger one.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1473,7 +2344,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Revoke a token */
+        /**
+         * Revoke a token
+         * @description Needs the role `operator` or a stronger one.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1545,7 +2419,10 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Update a token */
+        /**
+         * Update a token
+         * @description Needs the role `operator` or a stronger one.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -1690,7 +2567,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue many tokens with the same settings in one transaction (plaintexts returned only here) */
+        /**
+         * Issue many tokens with the same settings in one transaction (plaintexts returned only here)
+         * @description Needs the role `operator` or a stronger one.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1846,7 +2726,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the active tokens matching a filter (every given condition must hold) */
+        /**
+         * Revoke the active tokens matching a filter (every given condition must hold)
+         * @description Needs the role `operator` or a stronger one.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1947,6 +2830,8 @@ export interface paths {
         /**
          * Usage statistics
          * @description Sums and latency percentiles from the hourly rollups, optionally grouped. `from` rounds down and `to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`.
+         *
+         *     Needs the role `viewer` or a stronger one.
          */
         get: {
             parameters: {
@@ -2109,6 +2994,8 @@ export interface paths {
         /**
          * Usage overview of a window: series, totals, latency and top lists in one answer
          * @description What the admin dashboard shows: sums per hour or UTC day, the totals and latency percentiles, and the costliest projects, tokens and models, from three reads of the rollups however long the window.
+         *
+         *     Needs the role `viewer` or a stronger one.
          */
         get: {
             parameters: {
@@ -2319,6 +3206,680 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/manage/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List admin users
+         * @description Needs the role `admin` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                disabled: boolean;
+                                id: string;
+                                last_sign_in_at: string | null;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                updated_at: string;
+                                username: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an admin user
+         * @description Needs the role `admin` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        disabled?: boolean;
+                        /** @description 12 to 1024 characters; stored as a scrypt hash, never returned */
+                        password: string;
+                        /**
+                         * @description viewer < operator < admin
+                         * @enum {string}
+                         */
+                        role: "viewer" | "operator" | "admin";
+                        /** @description Lower-cased on the way in: letters, digits and . _ @ + -, up to 64 characters */
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            disabled: boolean;
+                            id: string;
+                            last_sign_in_at: string | null;
+                            /**
+                             * @description viewer < operator < admin
+                             * @enum {string}
+                             */
+                            role: "viewer" | "operator" | "admin";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an admin user
+         * @description Needs the role `admin` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            disabled: boolean;
+                            id: string;
+                            last_sign_in_at: string | null;
+                            /**
+                             * @description viewer < operator < admin
+                             * @enum {string}
+                             */
+                            role: "viewer" | "operator" | "admin";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete an admin user and end their sessions
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Update an admin user (a new role applies to their sessions at once)
+         * @description A new password or `disabled: true` ends every session of the user.
+         *
+         *     Needs the role `admin` or a stronger one.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true ends every session of the user */
+                        disabled?: boolean;
+                        /** @description A new password ends every session of the user */
+                        password?: string;
+                        /**
+                         * @description viewer < operator < admin
+                         * @enum {string}
+                         */
+                        role?: "viewer" | "operator" | "admin";
+                        /** @description Lower-cased on the way in: letters, digits and . _ @ + -, up to 64 characters */
+                        username?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            disabled: boolean;
+                            id: string;
+                            last_sign_in_at: string | null;
+                            /**
+                             * @description viewer < operator < admin
+                             * @enum {string}
+                             */
+                            role: "viewer" | "operator" | "admin";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
 }
