@@ -4,9 +4,7 @@
  * SameSite=Strict, unreadable by the page; wrong credentials are refused, then rate limited; a
  * change without the CSRF token is refused; a viewer sees no way to change anything and the API
  * refuses when it tries; signing out ends the session on the server.
- *
- * These need the server's session routes (GET /manage/auth-methods and the rest). A server without
- * them (before sign-in sessions exist) answers 404 there, and the suite says so and skips.
+
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,20 +25,12 @@ const ATTEMPTS = 3;
 describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
   let s: TestServer;
   let browser: BrowserSession;
-  let sessions = false;
 
   beforeAll(async () => {
     s = await startTestServer({
       ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE: String(ATTEMPTS),
       MANAGE_RATE_LIMIT_PER_MINUTE: '0',
     });
-    sessions = (await fetch(`${s.url}/manage/auth-methods`)).status === 200;
-    if (!sessions) {
-      process.stderr.write(
-        '[skip] the server has no sign-in sessions (GET /manage/auth-methods is 404): sign-in UI tests skipped\n',
-      );
-      return;
-    }
     for (const [username, role] of [
       ['ada', 'admin'],
       ['otto', 'operator'],
@@ -76,10 +66,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
 
   const sessionCookie = async (page: Page) => (await page.context().cookies()).find((c) => c.name === 'llmp_session');
 
-  it('signs a user in with a password: HttpOnly, SameSite=Strict cookie the page cannot read; a reload keeps the session', async ({
-    skip,
-  }) => {
-    if (!sessions) skip();
+  it('signs a user in with a password: HttpOnly, SameSite=Strict cookie the page cannot read; a reload keeps the session', async () => {
     const page = await freshPage();
     await page.goto(`${s.url}/admin/`);
     await page.getByLabel('Username').waitFor();
@@ -98,8 +85,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.close();
   });
 
-  it('signs in with the management token into a session too', async ({ skip }) => {
-    if (!sessions) skip();
+  it('signs in with the management token into a session too', async () => {
     const page = await freshPage();
     await page.goto(`${s.url}/admin/`);
     await page.getByRole('button', { name: 'Use the management token' }).click();
@@ -111,8 +97,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.close();
   });
 
-  it('shows a viewer no way to change anything, and the API refuses when the page tries', async ({ skip }) => {
-    if (!sessions) skip();
+  it('shows a viewer no way to change anything, and the API refuses when the page tries', async () => {
     const page = await signIn('vic');
     await page.getByTestId('who').filter({ hasText: 'viewer' }).waitFor();
     await page.getByRole('link', { name: 'Projects' }).click();
@@ -141,8 +126,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.close();
   });
 
-  it('refuses a change made with the cookie but without the CSRF token', async ({ skip }) => {
-    if (!sessions) skip();
+  it('refuses a change made with the cookie but without the CSRF token', async () => {
     const page = await signIn('otto');
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
     const reply = await page.evaluate(async () => {
@@ -157,8 +141,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.close();
   });
 
-  it('ends the session on the server at sign-out: the old cookie no longer works', async ({ skip }) => {
-    if (!sessions) skip();
+  it('ends the session on the server at sign-out: the old cookie no longer works', async () => {
     const page = await signIn('otto');
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
     const cookie = (await sessionCookie(page))?.value as string;
@@ -173,8 +156,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.close();
   });
 
-  it('lets an admin see users and end another browser’s session', async ({ skip }) => {
-    if (!sessions) skip();
+  it('lets an admin see users and end another browser’s session', async () => {
     const second = await startBrowser(s.url);
     const other = await signIn('otto', PASSWORD, second);
     await other.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
@@ -201,8 +183,7 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     expect([...browser.problems, ...second.problems]).toEqual([]);
   });
   // Last: the limit counts failures per address too, and every browser here is 127.0.0.1.
-  it('refuses wrong credentials, then rate limits, with a clear message', async ({ skip }) => {
-    if (!sessions) skip();
+  it('refuses wrong credentials, then rate limits, with a clear message', async () => {
     const page = await signIn('otto', 'wrong-password-1');
     await page.getByRole('alert').filter({ hasText: 'Wrong username, password or token.' }).waitFor();
     for (let i = 1; i < ATTEMPTS; i++) {

@@ -47,7 +47,7 @@ const NAV: Array<{ label: string; items: NavItem[] }> = [
   },
 ];
 
-function pageFor(path: string, methods: AuthMethods): ComponentChildren {
+function pageFor(path: string): ComponentChildren {
   const project = match('/projects/:id', path);
   const token = match('/tokens/:id', path);
   if (match('/', path)) return <DashboardPage />;
@@ -58,7 +58,7 @@ function pageFor(path: string, methods: AuthMethods): ComponentChildren {
   if (match('/try', path)) return <TryItPage />;
   if (match('/audit', path)) return <AuditPage />;
   if (match('/pricing', path)) return <PricingPage />;
-  if (match('/users', path)) return <UsersPage sessions={methods.sessions} />;
+  if (match('/users', path)) return <UsersPage />;
   if (match('/help', path)) return <HelpPage />;
   return (
     <div class="card card-body">
@@ -117,7 +117,7 @@ export function App() {
   useEffect(() => {
     authMethods()
       .then(async (m) => {
-        await resumeSession(m);
+        await resumeSession();
         setMethods(m);
       })
       .catch(setBootError);
@@ -163,7 +163,7 @@ export function App() {
   const doSignOut = async () => {
     setWasIn(false);
     try {
-      await signOut(methods);
+      await signOut();
     } catch (err) {
       toast(describeError(err), 'danger');
     }
@@ -241,7 +241,7 @@ export function App() {
         </div>
       </aside>
       <main id="main" tabIndex={-1}>
-        {pageFor(route.path, methods)}
+        {pageFor(route.path)}
       </main>
       <Toasts />
     </div>

@@ -1,8 +1,7 @@
 /**
- * Who is signed in, held in memory only. With a server session the page holds the CSRF token and
- * the user (the session id is an HttpOnly cookie the page cannot read). Where the server offers no
- * sessions, the management token pasted at sign-in is the credential: it lives in this module's
- * memory only (never localStorage, sessionStorage or a cookie), so a reload signs out.
+ * Who is signed in: the user and the session's CSRF token, in memory only. The session itself is
+ * an HttpOnly cookie the page cannot read; no secret is ever in localStorage, sessionStorage or a
+ * cookie that scripts can read.
  */
 export type Role = 'viewer' | 'operator' | 'admin';
 
@@ -14,8 +13,7 @@ export interface SessionUser {
 
 export type Auth =
   | { kind: 'none' }
-  | { kind: 'session'; user: SessionUser; csrfToken: string; expiresAt: string; idleExpiresAt: string }
-  | { kind: 'bearer'; token: string; user: SessionUser };
+  | { kind: 'session'; user: SessionUser; csrfToken: string; expiresAt: string; idleExpiresAt: string };
 
 let current: Auth = { kind: 'none' };
 const listeners = new Set<() => void>();

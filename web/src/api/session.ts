@@ -1,22 +1,12 @@
-import { type Auth, type SessionUser, setAuth } from './auth';
-import { requestJson } from './client';
-import { ApiError, toApiError } from './errors';
+import { type Auth, setAuth } from './auth';
+import { api, ok } from './client';
+import { ApiError } from './errors';
+import type { paths } from './schema';
 
 /** How the server lets people sign in (`GET /manage/auth-methods`). */
-export interface AuthMethods {
-  token: boolean;
-  password: boolean;
-  oidc: boolean;
-  /** Whether the server has sessions at all (an older server answers 404: only the pasted token works). */
-  sessions: boolean;
-}
+export type AuthMethods = paths['/manage/auth-methods']['get']['responses'][200]['content']['application/json'];
 
-interface SessionReply {
-  user: SessionUser;
-  csrf_token: string;
-  expires_at: string;
-  idle_expires_at: string;
-}
+type SessionReply = NonNullable<paths['/manage/session']['get']['responses'][200]['content']['application/json']>;
 
 const toAuth = (s: SessionReply): Auth => ({
   kind: 'session',
@@ -26,22 +16,12 @@ const toAuth = (s: SessionReply): Auth => ({
   idleExpiresAt: s.idle_expires_at,
 });
 
-export async function authMethods(): Promise<AuthMethods> {
-  try {
-    const m = await requestJson<Omit<AuthMethods, 'sessions'>>('GET', '/manage/auth-methods');
-    return { ...m, sessions: true };
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404)
-      return { token: true, password: false, oidc: false, sessions: false };
-    throw err;
-  }
-}
+export const authMethods = (): Promise<AuthMethods> => ok(api.GET('/manage/auth-methods'));
 
-/** Restores the session the cookie names, if any (after a reload or the OIDC redirect). */
-export async function resumeSession(methods: AuthMethods): Promise<boolean> {
-  if (!methods.sessions) return false;
+/** Restores the session the cookie names, if any (after a reload or the single sign-on redirect). */
+export async function resumeSession(): Promise<boolean> {
   try {
-    setAuth(toAuth(await requestJson<SessionReply>('GET', '/manage/session')));
+    setAuth(toAuth(await ok(api.GET('/manage/session'))));
     return true;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return false;
@@ -50,32 +30,21 @@ export async function resumeSession(methods: AuthMethods): Promise<boolean> {
 }
 
 export async function signInWithPassword(username: string, password: string): Promise<void> {
-  setAuth(toAuth(await requestJson<SessionReply>('POST', '/manage/session', { username, password })));
+  setAuth(toAuth(await ok(api.POST('/manage/session', { body: { username, password } }))));
 }
 
 /**
- * Signs in with the management token: into a server session where the server has them (the token
- * then leaves the page's memory), else by keeping it in memory only, checked by one API call.
+ * Signs in with the management token, into a server session: the page keeps only the session's
+ * CSRF token; the token itself is sent once and forgotten.
  */
-export async function signInWithToken(token: string, methods: AuthMethods): Promise<void> {
-  if (methods.sessions) {
-    setAuth(toAuth(await requestJson<SessionReply>('POST', '/manage/session', { token })));
-    return;
-  }
-  // Checked before it is kept, so a wrong token never shows the app for a moment.
-  const res = await fetch('/manage/projects?limit=1', {
-    headers: { authorization: `Bearer ${token}` },
-    credentials: 'omit',
-  });
-  if (res.status === 401) throw new ApiError(401, 'invalid_credentials', 'Wrong management token.');
-  if (!res.ok) throw toApiError(res, await res.json().catch(() => null));
-  setAuth({ kind: 'bearer', token, user: { id: 'management-token', username: 'management token', role: 'admin' } });
+export async function signInWithToken(token: string): Promise<void> {
+  setAuth(toAuth(await ok(api.POST('/manage/session', { body: { token } }))));
 }
 
 /** Ends the session on the server (so the cookie is worthless even if kept), then forgets it here. */
-export async function signOut(methods: AuthMethods): Promise<void> {
+export async function signOut(): Promise<void> {
   try {
-    if (methods.sessions) await requestJson('DELETE', '/manage/session');
+    await ok(api.DELETE('/manage/session'));
   } finally {
     setAuth({ kind: 'none' });
   }

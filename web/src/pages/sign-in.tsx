@@ -40,7 +40,7 @@ export function SignInPage(props: { methods: AuthMethods; notice?: string | unde
     setBusy(true);
     setError(undefined);
     try {
-      if (mode === 'token') await signInWithToken(token.trim(), methods);
+      if (mode === 'token') await signInWithToken(token.trim());
       else await signInWithPassword(username.trim(), password);
       setToken('');
       setPassword('');
@@ -113,11 +113,7 @@ export function SignInPage(props: { methods: AuthMethods; notice?: string | unde
               onInput={setToken}
               autoComplete="off"
               autoFocus
-              hint={
-                methods.sessions
-                  ? 'It is exchanged for a session; the page does not keep it.'
-                  : 'Kept in this page’s memory only: reloading the page signs you out.'
-              }
+              hint="It is exchanged for a session; the page does not keep it."
               problem={touched && token.trim() === '' ? 'Paste the management token.' : undefined}
             />
           )}

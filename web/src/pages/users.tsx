@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Role } from '../api/auth';
-import { requestJson } from '../api/client';
+import { api, ok } from '../api/client';
+import type { paths } from '../api/schema';
 import {
   Badge,
   Button,
@@ -20,28 +21,8 @@ import { relative } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 
 /** Admin users and active sessions (`/manage/users`, `/manage/sessions`; admins only, enforced by the API). */
-interface User {
-  id: string;
-  username: string;
-  role: Role;
-  disabled: boolean;
-  last_sign_in_at: string | null;
-  created_at: string;
-}
-
-interface Session {
-  id: string;
-  id_hint: string;
-  user: { id: string; username: string; role: Role };
-  auth_method: 'token' | 'password' | 'oidc';
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  idle_expires_at: string;
-  client_ip: string | null;
-  user_agent: string | null;
-  current: boolean;
-}
+type User = paths['/manage/users']['get']['responses'][200]['content']['application/json']['data'][number];
+type Session = paths['/manage/sessions']['get']['responses'][200]['content']['application/json']['data'][number];
 
 const METHOD: Record<Session['auth_method'], string> = {
   token: 'management token',
@@ -60,27 +41,10 @@ const ROLES: Array<{ value: Role; label: string }> = [
 
 const ROLE_TONE: Record<Role, 'muted' | 'accent' | 'ok'> = { viewer: 'muted', operator: 'accent', admin: 'ok' };
 
-export function UsersPage({ sessions }: { sessions: boolean }) {
+export function UsersPage() {
   useTitle('Users and sessions');
-  if (!sessions) {
-    return (
-      <>
-        <PageHead title="Users and sessions" />
-        <Card>
-          <Empty icon="users" title="This server has no user accounts">
-            It accepts the management token only. A version of llm-proxy with sign-in sessions adds users with roles
-            (viewer, operator, admin) and single sign-on.
-          </Empty>
-        </Card>
-      </>
-    );
-  }
-  return <UsersAndSessions />;
-}
-
-function UsersAndSessions() {
-  const users = useLoad(() => requestJson<{ data: User[] }>('GET', '/manage/users'), []);
-  const sessions = useLoad(() => requestJson<{ data: Session[] }>('GET', '/manage/sessions'), [], 15_000);
+  const users = useLoad(() => ok(api.GET('/manage/users', { params: { query: { limit: 1000 } } })), []);
+  const sessions = useLoad(() => ok(api.GET('/manage/sessions', { params: { query: { limit: 1000 } } })), [], 15_000);
   const [dialog, setDialog] = useState<
     | { kind: 'new' }
     | { kind: 'edit'; user: User }
@@ -226,7 +190,7 @@ function UsersAndSessions() {
         onClose={() => setDialog(undefined)}
         onConfirm={async () => {
           if (dialog?.kind !== 'delete') return;
-          await requestJson('DELETE', `/manage/users/${encodeURIComponent(dialog.user.id)}`);
+          await ok(api.DELETE('/manage/users/{id}', { params: { path: { id: dialog.user.id } } }));
           toast(`${dialog.user.username} removed; their sessions ended.`);
           users.reload();
           sessions.reload();
@@ -242,7 +206,7 @@ function UsersAndSessions() {
         onClose={() => setDialog(undefined)}
         onConfirm={async () => {
           if (dialog?.kind !== 'end') return;
-          await requestJson('DELETE', `/manage/sessions/${encodeURIComponent(dialog.session.id)}`);
+          await ok(api.DELETE('/manage/sessions/{id}', { params: { path: { id: dialog.session.id } } }));
           toast('Session ended.');
           sessions.reload();
         }}
@@ -289,14 +253,19 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
     setError(undefined);
     try {
       if (u) {
-        await requestJson('PATCH', `/manage/users/${encodeURIComponent(u.id)}`, {
-          role,
-          disabled,
-          ...(password ? { password } : {}),
-        });
+        await ok(
+          api.PATCH('/manage/users/{id}', {
+            params: { path: { id: u.id } },
+            body: {
+              role,
+              disabled,
+              ...(password ? { password } : {}),
+            },
+          }),
+        );
         props.onSaved(`${u.username} saved.`);
       } else {
-        await requestJson('POST', '/manage/users', { username: username.trim(), password, role });
+        await ok(api.POST('/manage/users', { body: { username: username.trim(), password, role } }));
         props.onSaved(`${username.trim()} can now sign in.`);
       }
     } catch (err) {
