@@ -105,7 +105,10 @@ describe.runIf(hasChromium)('admin UI: from a new project to a revoked token', (
     await page.getByTestId('try-reply').filter({ hasText: 'deterministic reply' }).waitFor();
     await page.getByTestId('try-usage').waitFor();
     await page.getByTestId('try-headers').filter({ hasText: 'x-llm-proxy-request-id' }).waitFor();
-    await page.getByText(/Recorded for this token/).waitFor();
+    await page
+      .getByTestId('try-recorded')
+      .filter({ hasText: /Recorded: request 1 of this token, costing \$0\.0000\d+/ })
+      .waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await browser.screenshot(page, 'try-it');
 

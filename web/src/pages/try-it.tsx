@@ -27,6 +27,19 @@ interface Result {
 const SHOWN_HEADERS = /^(x-llm-proxy-|server-timing|x-ratelimit-|retry-after|x-request-id|openai-|content-type)/;
 
 /**
+ * The token once the usage writer has recorded one more request (it writes in batches, within about
+ * a second): polled a few times, then shown as it is.
+ */
+async function recordedAfter(before: TokenWithUsage): Promise<{ token: TokenWithUsage; costMicro: number }> {
+  let now = before;
+  for (let i = 0; i < 20 && now.request_count <= before.request_count; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    now = await ok(api.GET('/manage/tokens/{id}', { params: { path: { id: before.id } } }));
+  }
+  return { token: now, costMicro: now.usage.cost_micro_usd - before.usage.cost_micro_usd };
+}
+
+/**
  * Sends one chat completion through this server's proxy (/v1) with a token, the way an SDK would,
  * and shows the streamed reply, the response headers and the usage the proxy recorded. The page's
  * own session cookie is never sent to /v1 (`credentials: 'omit'`): only the token authorises it.
@@ -41,7 +54,7 @@ export function TryItPage() {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Result | undefined>();
   const [error, setError] = useState<unknown>();
-  const [recorded, setRecorded] = useState<TokenWithUsage | undefined>();
+  const [recorded, setRecorded] = useState<{ token: TokenWithUsage; costMicro: number } | undefined>();
   const [show, setShow] = useState(false);
   const abort = useRef<AbortController | undefined>();
 
@@ -61,6 +74,11 @@ export function TryItPage() {
     setRecorded(undefined);
     const ctrl = new AbortController();
     abort.current = ctrl;
+    // For a token issued on this page the id is known: what it had recorded before, to show what this request added.
+    const before =
+      handed && handed.token === token.trim()
+        ? await ok(api.GET('/manage/tokens/{id}', { params: { path: { id: handed.id } } })).catch(() => undefined)
+        : undefined;
     const started = performance.now();
     try {
       const res = await fetch('/v1/chat/completions', {
@@ -113,10 +131,7 @@ export function TryItPage() {
           ms: performance.now() - started,
         });
       }
-      if (handed && handed.token === token.trim()) {
-        // The usage writer records the request within moments; read it back as the token page shows it.
-        setRecorded(await ok(api.GET('/manage/tokens/{id}', { params: { path: { id: handed.id } } })));
-      }
+      if (before) setRecorded(await recordedAfter(before));
     } catch (err) {
       if (!(err instanceof DOMException && err.name === 'AbortError')) setError(err);
     } finally {
@@ -209,9 +224,9 @@ export function TryItPage() {
               </dl>
             )}
             {recorded && (
-              <p class="small">
-                Recorded for this token: {recorded.request_count} request{recorded.request_count === 1 ? '' : 's'},{' '}
-                {usd(recorded.usage.cost_usd)} in total. <a href={href(`/tokens/${recorded.id}`)}>Open the token</a>
+              <p class="small" data-testid="try-recorded">
+                Recorded: request {recorded.token.request_count} of this token, costing {usd(recorded.costMicro / 1e6)}.{' '}
+                <a href={href(`/tokens/${recorded.token.id}`)}>Open the token</a>
               </p>
             )}
           </div>
