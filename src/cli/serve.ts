@@ -73,7 +73,7 @@ function banner(server: RunningServer, config: Config): string {
     '  llm-proxy is running',
     `  Proxy (base_url):  ${url}/v1`,
     server.adminUi
-      ? `  Admin UI:          ${url}/admin/   (sign in with the management token below)`
+      ? `  Admin UI:          ${url}/admin/   (sign in with the management token below, or a user: llm-proxy admin-user add)`
       : '  Admin UI:          not built (run npm run build)',
     `  Management API:    ${url}/manage   (spec: ${url}/manage/openapi.json)`,
     `  Health:            ${url}/health`,
@@ -81,7 +81,7 @@ function banner(server: RunningServer, config: Config): string {
     `  Database:          ${db}`,
     `  Management token:  ${token}`,
     '',
-    '  Create a project and a token:',
+    '  Create a project and a token in the admin UI, or here:',
     `    npx llm-proxy project create --name demo --api-key sk-...`,
     '    npx llm-proxy token create --project <project id> --duration-minutes 60',
     '  Stop with Ctrl-C.',
