@@ -55,7 +55,9 @@ function what(e: AuditEvent): string {
       )
       .join(', ');
   }
-  return e.details ? JSON.stringify(e.details) : '';
+  return Object.entries(e.details ?? {})
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(', ');
 }
 
 export function AuditPage() {
@@ -179,15 +181,15 @@ export function AuditPage() {
                         {e.target_id && <div class="cell-sub mono">{e.target_id}</div>}
                       </td>
                       <td class="wrap">
+                        <div class="small clamp">{what(e) || <span class="muted">no details</span>}</div>
                         <button
                           type="button"
                           class="btn btn-ghost btn-sm"
                           aria-expanded={open === e.id}
                           onClick={() => setOpen(open === e.id ? undefined : e.id)}
                         >
-                          {open === e.id ? 'Hide' : 'Show'}
-                        </button>{' '}
-                        <span class="small">{what(e).slice(0, 120)}</span>
+                          {open === e.id ? 'Hide details' : 'Details'}
+                        </button>
                         {open === e.id && (
                           <CodeBlock label={`Event ${e.seq} in full`}>
                             {JSON.stringify(
