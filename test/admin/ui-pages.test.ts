@@ -195,6 +195,19 @@ describe.runIf(hasChromium)('admin UI pages', () => {
     });
   }
 
+  it('shows the API’s own message when it refuses, in the dialog that asked', async () => {
+    const page = await signedIn();
+    await go(page, '/projects');
+    await page.getByRole('button', { name: 'New project' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New project' });
+    await dialog.getByLabel('Name').fill('web-frontend');
+    await dialog.getByLabel('Upstream API key').fill(UPSTREAM_KEY);
+    await dialog.getByRole('button', { name: 'Create project' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'A project named "web-frontend" already exists.' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.close();
+  });
+
   it('opens the menu on a phone and reaches every page from it', async () => {
     const page = await signedIn({ width: 390, height: 844 });
     const nav = page.getByRole('navigation', { name: 'Pages' });
