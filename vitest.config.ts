@@ -9,7 +9,8 @@ process.env.LLMP_TEST_RUN_DIR ??= mkdtempSync(path.join(tmpdir(), 'llmp-run-'));
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
+    globalSetup: ['./test/helpers/build-ui.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

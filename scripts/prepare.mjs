@@ -1,10 +1,11 @@
 /**
- * `npm install` in a clone runs this (`prepare`): it builds dist/ so `npx llm-proxy …` works before
- * the first `npm start`. An install without dev dependencies (`npm ci --omit=dev`) has no
+ * `npm install` in a clone runs this (`prepare`): it builds dist/ (the server, and the admin UI into
+ * dist/web/) so `npx llm-proxy …` works before the first `npm start`. An install without dev dependencies (`npm ci --omit=dev`) has no
  * TypeScript to build with; it skips the build instead of failing, and needs a dist/ built beforehand.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { buildWeb } from './build-web.mjs';
 import { pruneDist } from './prune-dist.mjs';
 
 let tsc;
@@ -17,3 +18,4 @@ try {
 // `npm publish` runs prepare too: what it packs must hold no output of a source that is gone.
 pruneDist();
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+await buildWeb();

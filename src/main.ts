@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { DEFAULT_UI_DIR, loadUiFiles } from './admin/ui-files.js';
 import type { Config } from './config/config.js';
 import { createAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogger, type Logger } from './observability/logger.js';
@@ -25,6 +26,8 @@ export interface RunningServer {
   metricsUrl: string | undefined;
   /** The proxy's request handler (attach metrics or tracing hooks to it). */
   proxy: ProxyHandler;
+  /** Whether the admin UI was built (dist/web/) and is served at /admin/. */
+  adminUi: boolean;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the store. */
   stop(): Promise<void>;
 }
@@ -34,8 +37,9 @@ export async function createApp(
   runtime: Runtime,
   isShuttingDown: () => boolean,
   telemetry?: Telemetry,
-): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics }> {
+): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics; adminUi: boolean }> {
   const { config, logger } = runtime;
+  const uiFiles = loadUiFiles(DEFAULT_UI_DIR);
   const proxy = createProxyHandler({
     authenticator: runtime.authenticator,
     limiter: runtime.limiter,
@@ -103,8 +107,9 @@ export async function createApp(
     },
     metrics: { registry: metrics.registry, managementToken: runtime.secrets.managementToken },
     telemetry,
+    adminUi: { files: uiFiles },
   });
-  return { app, proxy, metrics };
+  return { app, proxy, metrics, adminUi: uiFiles !== undefined };
 }
 
 /** Composition root: config → logger → store → services → HTTP server. */
@@ -121,10 +126,11 @@ export async function startServer(
   let connections: ReturnType<typeof trackConnections>;
   let metricsApp: FastifyInstance | undefined;
   let telemetry: Telemetry | undefined;
+  let adminUi: boolean;
   try {
     telemetry = await startTelemetry(config.telemetry, logger, { maxLabelValues: config.metrics.maxLabelValues });
     let metrics: Metrics;
-    ({ app, proxy, metrics } = await createApp(runtime, () => shuttingDown, telemetry));
+    ({ app, proxy, metrics, adminUi } = await createApp(runtime, () => shuttingDown, telemetry));
     connections = trackConnections(app.server);
     await app.listen({ host: config.listen.host, port: config.listen.port });
     if (config.metrics.listen) {
@@ -195,5 +201,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, metricsUrl, app, runtime, proxy, stop };
+  return { url, metricsUrl, app, runtime, proxy, adminUi, stop };
 }

@@ -36,7 +36,7 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Last, so whoever waits for the banner can signal the process at once.
-  process.stderr.write(banner(server.url, server.metricsUrl, server.runtime.secrets, config));
+  process.stderr.write(banner(server, config));
 }
 
 /**
@@ -59,12 +59,9 @@ function exitOnFatal(logger: Logger): void {
   process.on('unhandledRejection', onFatal);
 }
 
-function banner(
-  url: string,
-  metricsUrl: string | undefined,
-  secrets: { managementToken: string; tokenFile?: string; tokenGenerated: boolean },
-  config: Config,
-): string {
+function banner(server: RunningServer, config: Config): string {
+  const { url, metricsUrl } = server;
+  const secrets = server.runtime.secrets;
   const token = secrets.tokenGenerated
     ? `${secrets.managementToken}\n                    (generated now and saved to ${secrets.tokenFile}, mode 0600)`
     : secrets.tokenFile
@@ -75,13 +72,16 @@ function banner(
     '',
     '  llm-proxy is running',
     `  Proxy (base_url):  ${url}/v1`,
+    server.adminUi
+      ? `  Admin UI:          ${url}/admin/   (sign in with the management token below, or a user: llm-proxy admin-user add)`
+      : '  Admin UI:          not built (run npm run build)',
     `  Management API:    ${url}/manage   (spec: ${url}/manage/openapi.json)`,
     `  Health:            ${url}/health`,
     `  Metrics:           ${metricsUrl ?? `${url}/metrics   (with the management token)`}`,
     `  Database:          ${db}`,
     `  Management token:  ${token}`,
     '',
-    '  Create a project and a token:',
+    '  Create a project and a token in the admin UI, or here:',
     `    npx llm-proxy project create --name demo --api-key sk-...`,
     '    npx llm-proxy token create --project <project id> --duration-minutes 60',
     '  Stop with Ctrl-C.',

@@ -105,5 +105,17 @@ export const updateUser = z.strictObject({
   disabled: z.boolean().optional().describe('true ends every session of the user'),
 });
 
-/** The provider's redirect back: `code` and `state`, or `error` (and whatever else it adds). */
-export const oidcCallbackQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+/**
+ * The provider's redirect back: `code` and `state`, or `error` (and whatever else it adds). An
+ * object with named parameters, not a record: the OpenAPI document lists an object's properties as
+ * the query parameters, and a record's own keywords (`type`, `additionalProperties`) came out as
+ * parameters of those names, which typed clients generated from the document refuse.
+ */
+const callbackParam = z.union([z.string(), z.array(z.string())]);
+export const oidcCallbackQuery = z.looseObject({
+  code: callbackParam.optional().describe('The authorization code'),
+  state: callbackParam.optional().describe('The state sent with /manage/oidc/login'),
+  iss: callbackParam.optional().describe('The issuer (RFC 9207), when the provider sends it'),
+  error: callbackParam.optional().describe('The provider refused: access_denied, login_required, …'),
+  error_description: callbackParam.optional(),
+});

@@ -20,8 +20,18 @@ export const projectsRoutes =
 
     app.get(
       '/projects',
-      { schema: { tags, summary: 'List projects', querystring: s.pageQuery, response: { 200: s.listOf(s.project) } } },
-      async (req) => projects.list(req.query),
+      {
+        schema: {
+          tags,
+          summary: 'List projects',
+          querystring: s.projectListQuery,
+          response: { 200: s.listOf(s.project), 400: s.errorBody },
+        },
+      },
+      async (req) => {
+        const { name, ...page } = req.query;
+        return projects.list(page, { nameContains: name });
+      },
     );
 
     app.get(

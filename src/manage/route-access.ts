@@ -40,6 +40,7 @@ export const ROUTE_ACCESS = {
   'DELETE /tokens/:id': 'operator',
 
   'GET /usage': 'viewer',
+  'GET /usage/overview': 'viewer',
   'GET /pricing': 'viewer',
   'PUT /pricing/:model': 'admin',
   'DELETE /pricing/:model': 'admin',

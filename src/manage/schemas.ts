@@ -4,6 +4,7 @@ import { isUuid } from '../crypto/ids.js';
 import { endpointRuleProblem } from '../limits/allowlist.js';
 import { upstreamKeyProblem } from '../projects/upstream-key.js';
 import { decodeCursor } from '../store/pagination.js';
+import { decodeSortCursor } from '../store/tokens-repo.js';
 
 /** Schemas of the management API: they validate requests and generate the OpenAPI spec. */
 
@@ -28,6 +29,21 @@ const upstreamKey = z
   .superRefine((v, ctx) => {
     const problem = upstreamKeyProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const isoTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** RFC 3339 or epoch milliseconds, as epoch ms. */
+const timeParam = z
+  .string()
+  .max(64)
+  .transform((v, ctx) => {
+    const ms = /^\d{1,16}$/.test(v) ? Number(v) : isoTimeRe.test(v) ? Date.parse(v) : Number.NaN;
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 time or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
   });
 
 export const idParams = z.object({ id: z.string().min(1).max(200).describe('Resource id') });
@@ -191,9 +207,37 @@ export const updateToken = z.strictObject({
   ...limitInputs,
 });
 
+/** Text a list's names must contain (ignoring case). */
+const nameContains = z.string().trim().min(1).max(200).optional().describe('Names containing this text, ignoring case');
+
+export const projectListQuery = pageQuery.extend({ name: nameContains });
+
+const TOKEN_SORTS = ['created', 'name', 'expires_at', 'last_used_at', 'request_count'] as const;
+
 export const tokenListQuery = pageQuery.extend({
+  cursor: z
+    .string()
+    .max(600)
+    .refine((c) => {
+      const id = decodeCursor(c) ?? '';
+      return isUuid(id) || decodeSortCursor(c) !== undefined;
+    }, 'not a cursor returned by this API')
+    .optional()
+    .describe('next_cursor of the previous page (with the same sort and order)'),
   project_id: z.string().optional(),
   active: z.enum(['true', 'false']).optional().describe('Filter on is_active'),
+  status: z.enum(['active', 'expired', 'revoked', 'exhausted']).optional().describe('Only tokens with this status now'),
+  expires_before: timeParam
+    .optional()
+    .describe('Only tokens expiring before this time (RFC 3339 or epoch ms), e.g. now + 7 days for "expiring soon"'),
+  name: nameContains,
+  sort: z
+    .enum(TOKEN_SORTS)
+    .default('created')
+    .describe(
+      'created (the default, creation order), name, expires_at (no expiry last), last_used_at (never used first), request_count',
+    ),
+  order: z.enum(['asc', 'desc']).default('asc'),
 });
 
 export const listOf = <T extends z.ZodType>(item: T) =>
@@ -205,21 +249,6 @@ export const emptyBody = z.null().describe('No content');
 
 // Usage statistics
 
-const isoTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
-
-/** RFC 3339 or epoch milliseconds, as epoch ms. */
-const timeParam = z
-  .string()
-  .max(64)
-  .transform((v, ctx) => {
-    const ms = /^\d{1,16}$/.test(v) ? Number(v) : isoTimeRe.test(v) ? Date.parse(v) : Number.NaN;
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 time or epoch milliseconds' });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
 export const usageQuery = z
   .object({
     project_id: z.string().min(1).max(200).optional(),
@@ -229,10 +258,21 @@ export const usageQuery = z
     to: timeParam.optional().describe('End (exclusive), RFC 3339 or epoch ms; rounded up to the hour'),
     group_by: z.enum(['hour', 'day', 'model', 'token', 'project']).optional().describe('day = UTC days'),
     format: z.enum(['json', 'csv']).optional().describe('csv: same as Accept: text/csv'),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('With group_by=model, token or project: only the first N groups (top N by cost); totals cover all'),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.to > q.from, {
     message: 'to must be after from',
     path: ['to'],
+  })
+  .refine((q) => q.limit === undefined || ['model', 'token', 'project'].includes(q.group_by ?? ''), {
+    message: 'limit applies only with group_by=model, token or project',
+    path: ['limit'],
   });
 
 export const usageTotals = z
@@ -285,6 +325,46 @@ export const usageReport = z
     latency_ms: latencyPercentiles,
   })
   .describe('UsageReport');
+
+export const usageOverviewQuery = z
+  .object({
+    from: timeParam.describe('Start, RFC 3339 or epoch ms; rounded down to the hour'),
+    to: timeParam.optional().describe('End (exclusive), RFC 3339 or epoch ms, rounded up to the hour; default now'),
+    bucket: z
+      .enum(['hour', 'day'])
+      .optional()
+      .describe('Series resolution; default hour for windows up to 7 days, else day (UTC days)'),
+    top: z.coerce.number().int().min(1).max(100).default(5).describe('How many projects, tokens and models to rank'),
+    project_id: z.string().min(1).max(200).optional().describe('Only this project'),
+  })
+  .refine((q) => q.to === undefined || q.to > q.from, { message: 'to must be after from', path: ['to'] });
+
+const rankedTotals = <T extends z.ZodRawShape>(fields: T) => z.object({ ...fields, ...usageTotals.shape });
+
+export const usageOverview = z
+  .object({
+    from: isoTime.describe('Start of the window covered (rounded down to the hour)'),
+    to: isoTime.describe('End of the window covered, exclusive (rounded up to the hour)'),
+    bucket: z.enum(['hour', 'day']),
+    series: z
+      .array(rankedTotals({ start: isoTime.describe('Start of the hour or UTC day') }))
+      .describe('Buckets with traffic, oldest first; buckets without traffic are absent'),
+    totals: usageTotals,
+    latency_ms: latencyPercentiles,
+    top: z.object({
+      projects: z.array(rankedTotals({ project_id: z.string(), project_name: z.string().nullable() })),
+      tokens: z.array(
+        rankedTotals({
+          token_id: z.string(),
+          token_name: z.string().nullable(),
+          project_id: z.string(),
+          project_name: z.string().nullable(),
+        }),
+      ),
+      models: z.array(rankedTotals({ model: z.string().nullable() })),
+    }),
+  })
+  .describe('UsageOverview');
 
 export const tokenWithUsage = token
   .extend({ usage: usageTotals.describe('Lifetime usage, from the rollups') })

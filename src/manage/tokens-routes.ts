@@ -53,13 +53,27 @@ export const tokensRoutes =
     app.get(
       '/tokens',
       {
-        schema: { tags, summary: 'List tokens', querystring: s.tokenListQuery, response: { 200: s.listOf(s.token) } },
+        schema: {
+          tags,
+          summary: 'List tokens',
+          description:
+            'Filters combine (AND). Sorted by `sort` then id; the cursor carries the sort key, so pass it back with the same `sort` and `order`.',
+          querystring: s.tokenListQuery,
+          response: { 200: s.listOf(s.token), 400: s.errorBody },
+        },
       },
       async (req) => {
-        const { project_id, active, ...page } = req.query;
+        const { project_id, active, status, expires_before, name, sort, order, ...page } = req.query;
         return tokens.list(
-          { projectId: project_id, active: active === undefined ? undefined : active === 'true' },
+          {
+            projectId: project_id,
+            active: active === undefined ? undefined : active === 'true',
+            status,
+            expiresBefore: expires_before,
+            nameContains: name,
+          },
           page,
+          { sort, desc: order === 'desc' },
         );
       },
     );

@@ -3,6 +3,7 @@ import { type UsageStats, usageCsv } from '../usage/usage-stats.js';
 import * as s from './schemas.js';
 
 const tags = ['usage'];
+const WEEK_MS = 7 * 86_400_000;
 
 /** Usage statistics from the hourly rollups, as JSON or CSV. */
 export const usageRoutes =
@@ -26,7 +27,7 @@ export const usageRoutes =
         },
       },
       async (req, reply) => {
-        const { project_id, token_id, model, from, to, group_by, format } = req.query;
+        const { project_id, token_id, model, from, to, group_by, format, limit } = req.query;
         const report = await stats.report({
           projectId: project_id,
           tokenId: token_id,
@@ -34,6 +35,7 @@ export const usageRoutes =
           from,
           to,
           groupBy: group_by,
+          limit,
         });
         const wantsCsv = format === 'csv' || (format !== 'json' && /\btext\/csv\b/i.test(req.headers.accept ?? ''));
         if (!wantsCsv) return report;
@@ -44,6 +46,31 @@ export const usageRoutes =
             // A string with a non-JSON content type bypasses the JSON serializer (the schema types only JSON).
             .send(usageCsv(report) as never)
         );
+      },
+    );
+
+    app.get(
+      '/usage/overview',
+      {
+        schema: {
+          tags,
+          summary: 'Usage overview of a window: series, totals, latency and top lists in one answer',
+          description:
+            'What the admin dashboard shows: sums per hour or UTC day, the totals and latency percentiles, and ' +
+            'the costliest projects, tokens and models, from three reads of the rollups however long the window.',
+          querystring: s.usageOverviewQuery,
+          response: { 200: s.usageOverview, 400: s.errorBody, 401: s.errorBody },
+        },
+      },
+      async (req) => {
+        const { from, to = Date.now(), bucket, top, project_id } = req.query;
+        return stats.overview({
+          from,
+          to,
+          bucket: bucket ?? (to - from <= WEEK_MS ? 'hour' : 'day'),
+          top,
+          projectId: project_id,
+        });
       },
     );
   };

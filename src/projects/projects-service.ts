@@ -17,7 +17,7 @@ import { errors } from '../errors.js';
 import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields.js';
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
-import type { ProjectsRepo } from '../store/projects-repo.js';
+import type { ProjectFilter, ProjectsRepo } from '../store/projects-repo.js';
 import type { ProjectPatch, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/store-errors.js';
 import type { TokensService } from '../tokens/tokens-service.js';
@@ -86,8 +86,11 @@ export class ProjectsService {
     return toProjectView(row);
   }
 
-  async list(page: PageRequest): Promise<{ data: ProjectView[]; next_cursor: string | null }> {
-    const res = await this.projects.list(page);
+  async list(
+    page: PageRequest,
+    filter: ProjectFilter = {},
+  ): Promise<{ data: ProjectView[]; next_cursor: string | null }> {
+    const res = await this.projects.list(page, filter);
     return { data: res.rows.map(toProjectView), next_cursor: res.nextCursor };
   }
 

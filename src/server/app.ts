@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { type AdminUiOptions, adminUiRoutes } from '../admin/admin-routes.js';
 import { errors } from '../errors.js';
 import { type ManageOptions, manageApi } from '../manage/index.js';
 import { traceFields } from '../observability/access-log.js';
@@ -30,12 +31,13 @@ export interface AppOptions {
   metrics: MetricsRouteOptions;
   /** OpenTelemetry, when on: management requests get spans (manage-tracing.ts, loaded only then). */
   telemetry?: Telemetry | undefined;
+  adminUi: AdminUiOptions;
 }
 
 /**
  * One HTTP server, one port: `/v1/*` goes straight from the server's request event to the proxy
  * handler (no framework work on the hot path); everything else (management API, health) goes
- * through Fastify. No listening here: main.ts owns the lifecycle.
+ * through Fastify (management API, health, the admin UI at /admin/). No listening here: main.ts owns the lifecycle.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const serverFactory = (fastifyHandler: (req: never, res: never) => void, o: FastifyServerOptions): Server => {
@@ -103,5 +105,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, opts.health);
   await app.register(metricsRoutes, opts.metrics);
   await app.register(manageApi, { ...opts.manage, prefix: '/manage' });
+  await app.register(adminUiRoutes, opts.adminUi);
   return app;
 }

@@ -1,6 +1,13 @@
+import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { decodeCursor, type Page, type PageRequest, toPage } from './pagination.js';
 import type { NewProjectRow, ProjectPatch, ProjectRow } from './schema.js';
+import { containsIgnoringCase } from './text-match.js';
+
+export interface ProjectFilter {
+  /** Names containing this text, ignoring case. */
+  nameContains?: string | undefined;
+}
 
 /** Persistence of projects. No rules here: validation and encryption happen in projects/. */
 export class ProjectsRepo {
@@ -18,12 +25,13 @@ export class ProjectsRepo {
     return this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
-  async list(page: PageRequest): Promise<Page<ProjectRow>> {
+  async list(page: PageRequest, filter: ProjectFilter = {}): Promise<Page<ProjectRow>> {
     let q = this.db
       .selectFrom('projects')
       .selectAll()
       .orderBy('id')
       .limit(page.limit + 1);
+    if (filter.nameContains) q = q.where(containsIgnoringCase(sql.ref('name'), filter.nameContains));
     const after = decodeCursor(page.cursor);
     if (after) q = q.where('id', '>', after);
     return toPage(await q.execute(), page.limit);

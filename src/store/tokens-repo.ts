@@ -1,13 +1,105 @@
-import { sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
-import { decodeCursor, type Page, type PageRequest, toPage } from './pagination.js';
-import type { NewTokenRow, TokenPatch, TokenRow } from './schema.js';
+import { decodeCursor, type Page, type PageRequest, toPage, toPageBy } from './pagination.js';
+import type { Database, NewTokenRow, TokenPatch, TokenRow } from './schema.js';
+import { containsIgnoringCase } from './text-match.js';
 import { inTransaction } from './transaction.js';
+
+/** A token's state as the API shows it (token-view.ts decides it the same way, row by row). */
+export type TokenStatus = 'active' | 'expired' | 'revoked' | 'exhausted';
+
+/** What a token list may be sorted by; `created` (the id) is the default and the tie-breaker of the others. */
+export type TokenSort = 'created' | 'name' | 'expires_at' | 'last_used_at' | 'request_count';
 
 export interface TokenFilter {
   projectId?: string | undefined;
   active?: boolean | undefined;
+  /** With `now`: the status each token has at that time. */
+  status?: TokenStatus | undefined;
+  /** Tokens with an expiry before this time (epoch ms), e.g. "expiring within a week". */
+  expiresBefore?: number | undefined;
+  /** Names containing this text, ignoring case. */
+  nameContains?: string | undefined;
+  /** The time `status` is judged at. */
+  now?: number | undefined;
 }
+
+export interface TokenOrder {
+  sort: TokenSort;
+  desc: boolean;
+}
+
+type TokenEb = ExpressionBuilder<Database, 'tokens'>;
+
+/**
+ * The sort key of each order, never null (a null would fall out of the keyset comparison): no
+ * expiry sorts after every expiry, never used before every use, no name as ''.
+ */
+const SORT_KEYS: Record<Exclude<TokenSort, 'created'>, Expression<unknown>> = {
+  name: sql`coalesce(name, '')`,
+  expires_at: sql`coalesce(expires_at, ${sql.lit(Number.MAX_SAFE_INTEGER)})`,
+  last_used_at: sql`coalesce(last_used_at, 0)`,
+  request_count: sql`request_count`,
+};
+
+/** The SQL of each status, the same decision as token-view.ts's tokenStatus. */
+function statusWhere(eb: TokenEb, status: TokenStatus, now: number) {
+  const notExpired = eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
+  switch (status) {
+    case 'revoked':
+      return eb.and([
+        eb('is_active', '=', 0),
+        eb.or([eb('revoked_at', 'is not', null), eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
+      ]);
+    case 'expired':
+      return eb.and([
+        eb.or([eb('is_active', '=', 1), eb('revoked_at', 'is', null)]),
+        eb('expires_at', 'is not', null),
+        eb('expires_at', '<=', now),
+      ]);
+    case 'exhausted':
+      return eb.and([
+        eb('is_active', '=', 1),
+        notExpired,
+        eb('max_requests', 'is not', null),
+        eb('request_count', '>=', eb.ref('max_requests')),
+      ]);
+    case 'active':
+      return eb.and([
+        eb('is_active', '=', 1),
+        notExpired,
+        eb.or([eb('max_requests', 'is', null), eb('request_count', '<', eb.ref('max_requests'))]),
+      ]);
+  }
+}
+
+/** The cursor of a sorted page: the last row's sort key and id (JSON), base64url-encoded like every cursor. */
+export function decodeSortCursor(cursor: string | undefined): [string | number, string] | undefined {
+  const text = decodeCursor(cursor);
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (Array.isArray(v) && v.length === 2 && ['string', 'number'].includes(typeof v[0]) && typeof v[1] === 'string') {
+      return v as [string | number, string];
+    }
+  } catch {
+    // not a sorted cursor
+  }
+  return undefined;
+}
+
+const sortValue = (row: TokenRow, sort: Exclude<TokenSort, 'created'>): string | number => {
+  switch (sort) {
+    case 'name':
+      return row.name ?? '';
+    case 'expires_at':
+      return row.expires_at ?? Number.MAX_SAFE_INTEGER;
+    case 'last_used_at':
+      return row.last_used_at ?? 0;
+    case 'request_count':
+      return row.request_count;
+  }
+};
 
 /** Which active tokens a bulk revocation applies to; every given condition must hold. */
 export interface RevokeFilter {
@@ -53,17 +145,46 @@ export class TokensRepo {
     return this.db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
   }
 
-  async list(filter: TokenFilter, page: PageRequest): Promise<Page<TokenRow>> {
+  /**
+   * A page of tokens matching every condition of the filter, in the given order. Keyset paging:
+   * the cursor holds the last row's sort key and id, so a page costs the same however deep it is
+   * and rows that change between pages are neither repeated nor skipped by position.
+   */
+  async list(
+    filter: TokenFilter,
+    page: PageRequest,
+    order: TokenOrder = { sort: 'created', desc: false },
+  ): Promise<Page<TokenRow>> {
+    const dir = order.desc ? 'desc' : 'asc';
     let q = this.db
       .selectFrom('tokens')
       .selectAll()
-      .orderBy('id')
       .limit(page.limit + 1);
     if (filter.projectId) q = q.where('project_id', '=', filter.projectId);
     if (filter.active !== undefined) q = q.where('is_active', '=', filter.active ? 1 : 0);
-    const after = decodeCursor(page.cursor);
-    if (after) q = q.where('id', '>', after);
-    return toPage(await q.execute(), page.limit);
+    if (filter.status !== undefined) {
+      const { status } = filter;
+      const now = filter.now ?? Date.now();
+      q = q.where((eb) => statusWhere(eb, status, now));
+    }
+    if (filter.expiresBefore !== undefined) {
+      q = q.where('expires_at', 'is not', null).where('expires_at', '<', filter.expiresBefore);
+    }
+    if (filter.nameContains) {
+      q = q.where(containsIgnoringCase(sql.ref('name'), filter.nameContains));
+    }
+    if (order.sort === 'created') {
+      q = q.orderBy('id', dir);
+      const after = decodeCursor(page.cursor);
+      if (after) q = q.where('id', order.desc ? '<' : '>', after);
+      return toPage(await q.execute(), page.limit);
+    }
+    const key = SORT_KEYS[order.sort];
+    q = q.orderBy(key, dir).orderBy('id', dir);
+    const after = decodeSortCursor(page.cursor);
+    if (after) q = q.where(sql<boolean>`(${key}, id) ${sql.raw(order.desc ? '<' : '>')} (${after[0]}, ${after[1]})`);
+    const sort = order.sort;
+    return toPageBy(await q.execute(), page.limit, (r) => JSON.stringify([sortValue(r, sort), r.id]));
   }
 
   async update(id: string, patch: TokenPatch): Promise<TokenRow | undefined> {

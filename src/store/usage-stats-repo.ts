@@ -105,6 +105,37 @@ export class UsageStatsRepo {
     return out;
   }
 
+  /**
+   * Sums per time bucket, token and model (with the token's project) over the matching hours: the
+   * finest grouping the overview needs, folded by the caller into the series, the totals and the
+   * top projects, tokens and models, so the window is read once. With `hour` the grouping is the
+   * primary key's own order (bucket_start, token_id, model), which SQLite aggregates as it reads.
+   */
+  async sumsPerBucketTokenModel(
+    filter: StatsFilter,
+    bucket: 'hour' | 'day',
+  ): Promise<Array<{ key: number; tokenId: string; projectId: string; model: string; sums: RollupSums }>> {
+    const key = keyExpr(bucket) as RawBuilder<unknown>;
+    const rows = (await filtered(this.db.selectFrom('usage_rollups'), filter)
+      .select([
+        ...ROLLUP_SUM_COLUMNS.map((c) => sql<number | string | null>`sum(${sql.ref(c)})`.as(c)),
+        key.as('g_key'),
+        sql<string>`token_id`.as('token_id'),
+        sql<string>`model`.as('model'),
+        // A token belongs to one project: min() only satisfies PostgreSQL's GROUP BY rule.
+        sql<string>`min(project_id)`.as('project_id'),
+      ])
+      .groupBy([key, sql`token_id`, sql`model`])
+      .execute()) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      key: Number(r.g_key),
+      tokenId: String(r.token_id),
+      projectId: String(r.project_id),
+      model: String(r.model),
+      sums: Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, num(r[c])])) as unknown as RollupSums,
+    }));
+  }
+
   /** Latency histogram counts per group and bucket, summed over the matching hours. */
   async latency(filter: StatsFilter, group?: StatsGroup): Promise<LatencyRow[]> {
     const key = keyExpr(group);

@@ -7,7 +7,7 @@ import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { NewTokenRow, TokenPatch, TokenRow } from '../store/schema.js';
-import type { TokenFilter, TokensRepo } from '../store/tokens-repo.js';
+import type { TokenFilter, TokenOrder, TokensRepo } from '../store/tokens-repo.js';
 import { type TokenView, toTokenView } from './token-view.js';
 
 export interface IssueTokenInput extends LimitInput {
@@ -157,9 +157,14 @@ export class TokensService {
     return toTokenView(row, this.now());
   }
 
-  async list(filter: TokenFilter, page: PageRequest): Promise<{ data: TokenView[]; next_cursor: string | null }> {
+  /** A page of tokens; a `status` filter is judged at the service's clock, as each token's `status` is. */
+  async list(
+    filter: TokenFilter,
+    page: PageRequest,
+    order?: TokenOrder,
+  ): Promise<{ data: TokenView[]; next_cursor: string | null }> {
     const now = this.now();
-    const res = await this.tokens.list(filter, page);
+    const res = await this.tokens.list({ ...filter, now }, page, order);
     return { data: res.rows.map((r) => toTokenView(r, now)), next_cursor: res.nextCursor };
   }
 

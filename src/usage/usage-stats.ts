@@ -1,38 +1,19 @@
 import { toIso } from '../shared/clock.js';
-import { HOUR, ROLLUP_SUM_COLUMNS, zeroSums } from '../store/schema.js';
-import type { GroupKey, RollupSums, StatsFilter, StatsGroup, UsageStatsRepo } from '../store/usage-stats-repo.js';
-import { percentileOf } from './latency-buckets.js';
+import { zeroSums } from '../store/schema.js';
+import type { GroupKey, StatsFilter, StatsGroup, SumsRow, UsageStatsRepo } from '../store/usage-stats-repo.js';
+import { type OverviewQuery, type UsageOverview, usageOverview } from './usage-overview.js';
+import {
+  addSums,
+  ceilHour,
+  floorHour,
+  type LatencyPercentiles,
+  percentiles,
+  toTotals,
+  type UsageTotals,
+} from './usage-totals.js';
 
 export type { StatsGroup } from '../store/usage-stats-repo.js';
-
-/** Usage totals as the API shows them. */
-export interface UsageTotals {
-  requests: number;
-  /** Requests answered with status ≥ 400 or cut by an error. */
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  /** Exact decimal dollars (six decimals), formatted from the integer micro-dollars. */
-  cost_usd: string;
-  cost_micro_usd: number;
-  /** Requests without a cost (no price for the model, or no usage reported): unknown, not in cost_usd. */
-  unpriced_requests: number;
-  /** Requests whose usage the proxy estimated (a stream cut short). */
-  estimated_requests: number;
-  avg_duration_ms: number | null;
-  bytes_in: number;
-  bytes_out: number;
-}
-
-/** Latency percentiles in ms: the upper bound of the histogram bucket each falls in. */
-export interface LatencyPercentiles {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-}
+export * from './usage-totals.js';
 
 /** The fields that name a group; which are present depends on group_by. */
 export interface GroupFields {
@@ -66,45 +47,8 @@ export interface UsageQuery {
   /** Epoch ms; rounded up to the hour. */
   to?: number | undefined;
   groupBy?: StatsGroup | undefined;
-}
-
-/** Micro-dollars as exact decimal dollars with six decimals, by integer arithmetic (no float rounding). */
-export function formatMicroUsd(micro: number): string {
-  const v = BigInt(Math.round(micro));
-  const neg = v < 0n;
-  const abs = neg ? -v : v;
-  return `${neg ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
-}
-
-export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
-export const ceilHour = (ms: number) => Math.ceil(ms / HOUR) * HOUR;
-
-function addSums(into: RollupSums, s: RollupSums): void {
-  for (const c of ROLLUP_SUM_COLUMNS) into[c] += s[c];
-}
-
-export function toTotals(s: RollupSums): UsageTotals {
-  return {
-    requests: s.requests,
-    errors: s.errors,
-    prompt_tokens: s.prompt_tokens,
-    completion_tokens: s.completion_tokens,
-    total_tokens: s.total_tokens,
-    cached_tokens: s.cached_tokens,
-    reasoning_tokens: s.reasoning_tokens,
-    cost_usd: formatMicroUsd(s.cost_micro_usd),
-    cost_micro_usd: s.cost_micro_usd,
-    unpriced_requests: s.unpriced_requests,
-    estimated_requests: s.estimated_requests,
-    avg_duration_ms: s.requests === 0 ? null : Math.round((s.duration_ms_sum / s.requests) * 100) / 100,
-    bytes_in: s.bytes_in,
-    bytes_out: s.bytes_out,
-  };
-}
-
-function percentiles(hist: Map<number, number> | undefined): LatencyPercentiles {
-  const h = hist ?? new Map<number, number>();
-  return { p50: percentileOf(h, 50), p90: percentileOf(h, 90), p99: percentileOf(h, 99) };
+  /** For `model`, `token` and `project`: only the first N groups (the costliest) in `data`. */
+  limit?: number | undefined;
 }
 
 const groupId = (g: GroupKey) => `${g.key ?? ''}|${g.project ?? ''}`;
@@ -144,13 +88,15 @@ export class UsageStats {
     }
     for (const r of sumRows) addSums(totals, r.sums);
 
-    const names = await this.names(q.groupBy, sumRows);
-    const data: UsageGroup[] = sumRows.map((r) => ({
+    sortGroups(sumRows, q.groupBy);
+    // Only ranked groups are cut (the top N by cost); the totals still cover every group.
+    const shown = q.limit !== undefined && isRanked(q.groupBy) ? sumRows.slice(0, q.limit) : sumRows;
+    const names = await this.names(q.groupBy, shown);
+    const data: UsageGroup[] = shown.map((r) => ({
       ...this.groupFields(q.groupBy, r, names),
       ...toTotals(r.sums),
       latency_ms: percentiles(histByGroup.get(groupId(r))),
     }));
-    sortGroups(data, sumRows, q.groupBy);
 
     return {
       from: toIso(filter.from ?? null),
@@ -160,6 +106,11 @@ export class UsageStats {
       totals: toTotals(totals),
       latency_ms: percentiles(overallHist),
     };
+  }
+
+  /** The dashboard's series, totals, latency and top lists for a window, in one answer (usage-overview.ts). */
+  overview(q: OverviewQuery): Promise<UsageOverview> {
+    return usageOverview(this.repo, q);
   }
 
   /** Lifetime totals of one token or project (what GET /manage/tokens/{id} shows under `usage`). */
@@ -216,21 +167,20 @@ export class UsageStats {
   }
 }
 
+/** Groups other than time buckets are ranked: by cost, then requests. */
+const isRanked = (group: StatsGroup | undefined) => group === 'model' || group === 'token' || group === 'project';
+
 /** Time groups in time order; other groups by cost, then requests (largest first), then id. */
-function sortGroups(data: UsageGroup[], rows: GroupKey[], group: StatsGroup | undefined): void {
-  const keyed = data.map((d, i) => ({ d, k: rows[i]?.key ?? null }));
-  if (group === 'hour' || group === 'day') keyed.sort((a, b) => Number(a.k) - Number(b.k));
+function sortGroups(rows: SumsRow[], group: StatsGroup | undefined): void {
+  if (group === 'hour' || group === 'day') rows.sort((a, b) => Number(a.key) - Number(b.key));
   else {
-    keyed.sort(
+    rows.sort(
       (a, b) =>
-        b.d.cost_micro_usd - a.d.cost_micro_usd ||
-        b.d.requests - a.d.requests ||
-        String(a.k ?? '').localeCompare(String(b.k ?? '')),
+        b.sums.cost_micro_usd - a.sums.cost_micro_usd ||
+        b.sums.requests - a.sums.requests ||
+        String(a.key ?? '').localeCompare(String(b.key ?? '')),
     );
   }
-  keyed.forEach((x, i) => {
-    data[i] = x.d;
-  });
 }
 
 export const TOTAL_COLUMNS: Array<keyof UsageTotals> = [

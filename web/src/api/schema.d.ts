@@ -1,0 +1,3896 @@
+// Generated from api/openapi.json by scripts/openapi-client.mjs (`npm run openapi`). Do not edit.
+
+export interface paths {
+    "/manage/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit events, newest first
+         * @description Management changes, failed management authentications and refused proxy requests (per token, reason and minute), with who, from where and what changed. Filters combine; `action` takes a prefix ending in `*`.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Exact action, or a prefix ending in * (token.*) */
+                    action?: string;
+                    /** @description Actor type (management-token, system, token, anonymous), or type:id (token:<id>, system:maintenance) */
+                    actor?: string;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description Start, RFC 3339 or epoch ms (inclusive) */
+                    from?: string;
+                    limit?: number;
+                    target_id?: string;
+                    /** @description project, token, model, route, audit */
+                    target_type?: string;
+                    /** @description End, RFC 3339 or epoch ms (exclusive) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                action: string;
+                                actor_id: string | null;
+                                /** @description management-token, system, token, anonymous (later user) */
+                                actor_type: string;
+                                /** @description The changed fields before and after; never a secret (an upstream key only as its hint) */
+                                changes: {
+                                    after: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    before: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                } | null;
+                                /** @description null when unknown, or with AUDIT_CLIENT_IP=false */
+                                client_ip: string | null;
+                                /** @description Counts, ids, filters, reasons: see docs/observability.md#audit-trail */
+                                details: {
+                                    [key: string]: unknown;
+                                } | null;
+                                /** @description HMAC-SHA256 over prev_hash and this event */
+                                hash: string;
+                                id: string;
+                                /** @description Id of the encryption key whose derived audit key signed the event */
+                                key_id: string;
+                                /** @description Hash of the event before ("" for the first) */
+                                prev_hash: string;
+                                request_id: string | null;
+                                /** @description Position in the chain (1, 2, 3, …) */
+                                seq: number;
+                                target_id: string | null;
+                                target_type: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                time: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/auth-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How one can sign in here (no authentication) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Single sign-on is configured (GET /manage/oidc/login) */
+                            oidc: boolean;
+                            /** @description At least one enabled admin user exists */
+                            password: boolean;
+                            /** @description Sign-in with the management token (always) */
+                            token: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user (same as GET /manage/session)
+         * @description Needs a session cookie.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The signed-in session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            auth_method: "token" | "password" | "oidc";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            /** @description Send as x-csrf-token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Absolute expiry (ADMIN_SESSION_MAX_HOURS after sign-in)
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends unless used (ADMIN_SESSION_IDLE_MINUTES)
+                             */
+                            idle_expires_at: string;
+                            /** @description Public id of the session (not the cookie) */
+                            session_id: string;
+                            user: {
+                                /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                id: string;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                username: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider's redirect back: signs in and redirects to /admin/
+         * @description Verifies the state, exchanges the code, verifies the ID token (issuer, audience, nonce, expiry, signature against the JWKS) and maps the user to a role. On failure a browser is redirected to `/admin/?sign_in_error=<code>`; other clients get the error as JSON.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The authorization code */
+                    code?: string | string[];
+                    /** @description The provider refused: access_denied, login_required, … */
+                    error?: string | string[];
+                    error_description?: string | string[];
+                    /** @description The issuer (RFC 9207), when the provider sends it */
+                    iss?: string | string[];
+                    /** @description The state sent with /manage/oidc/login */
+                    state?: string | string[];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start single sign-on: redirects to the identity provider
+         * @description Authorization code flow with PKCE (S256); state, nonce and verifier travel sealed in a 10-minute HttpOnly `llmp_oidc` cookie (SameSite=Lax, Path=/manage/oidc).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The effective pricing table (USD per 1M tokens)
+         * @description Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description PricingTable */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Model names priced as another model */
+                            aliases: {
+                                [key: string]: string;
+                            };
+                            /** @description Date of the newest pricing file in effect */
+                            as_of: string | null;
+                            data: {
+                                cached_input: number | null;
+                                input: number;
+                                model: string;
+                                output: number;
+                                reasoning: number | null;
+                                /**
+                                 * @description Shipped table, PRICING_FILE, or the API
+                                 * @enum {string}
+                                 */
+                                source: "built_in" | "file" | "override";
+                                /** @description When the override was set; null for file prices */
+                                updated_at: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/pricing/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a model's price (an override, applied to the next request)
+         * @description Needs the role `admin` or a stronger one.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Model name as clients send it (dated snapshots fall back to the undated name) */
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description USD per 1M cached input tokens (default: input) */
+                        cached_input?: number;
+                        /** @description USD per 1M input tokens */
+                        input: number;
+                        /** @description USD per 1M output tokens */
+                        output: number;
+                        /** @description USD per 1M reasoning tokens, where priced apart from output */
+                        reasoning?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Price */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cached_input: number | null;
+                            input: number;
+                            model: string;
+                            output: number;
+                            reasoning: number | null;
+                            /**
+                             * @description Shipped table, PRICING_FILE, or the API
+                             * @enum {string}
+                             */
+                            source: "built_in" | "file" | "override";
+                            /** @description When the override was set; null for file prices */
+                            updated_at: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Remove a model's override (back to the pricing files)
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Model name as clients send it (dated snapshots fall back to the undated name) */
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List projects
+         * @description Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                    /** @description Names containing this text, ignoring case */
+                    name?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                allowed_endpoints: string[] | null;
+                                allowed_models: string[] | null;
+                                /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                                api_key_hint: string;
+                                base_url: string | null;
+                                /** @enum {string} */
+                                budget_period: "total" | "day" | "month";
+                                budget_usd: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                id: string;
+                                is_active: boolean;
+                                max_concurrent: number | null;
+                                max_requests: number | null;
+                                name: string;
+                                request_count: number;
+                                requests_per_minute: number | null;
+                                tokens_per_minute: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                updated_at: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a project
+         * @description Needs the role `admin` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Endpoint rules such as "POST /v1/chat/*" or "/v1/embeddings"; null allows all */
+                        allowed_endpoints?: string[] | null;
+                        /** @description Model globs such as "gpt-4o*"; null allows all */
+                        allowed_models?: string[] | null;
+                        /** @description Real upstream API key; stored encrypted, never returned. Visible ASCII or Latin-1 characters, no surrounding spaces */
+                        api_key: string;
+                        base_url?: string | null;
+                        /**
+                         * @description Budget window: lifetime, UTC day or UTC month (default total)
+                         * @enum {string}
+                         */
+                        budget_period?: "total" | "day" | "month";
+                        /** @description Spending cap in US dollars; null for none */
+                        budget_usd?: number | null;
+                        is_active?: boolean;
+                        /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
+                        max_concurrent?: number | null;
+                        /** @description Lifetime request cap; null for none */
+                        max_requests?: number | null;
+                        name: string;
+                        /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
+                        requests_per_minute?: number | null;
+                        /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
+                        tokens_per_minute?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Project */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed_endpoints: string[] | null;
+                            allowed_models: string[] | null;
+                            /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                            api_key_hint: string;
+                            base_url: string | null;
+                            /** @enum {string} */
+                            budget_period: "total" | "day" | "month";
+                            budget_usd: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            id: string;
+                            is_active: boolean;
+                            max_concurrent: number | null;
+                            max_requests: number | null;
+                            name: string;
+                            request_count: number;
+                            requests_per_minute: number | null;
+                            tokens_per_minute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/projects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a project, with its lifetime usage
+         * @description Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Project with usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed_endpoints: string[] | null;
+                            allowed_models: string[] | null;
+                            /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                            api_key_hint: string;
+                            base_url: string | null;
+                            /** @enum {string} */
+                            budget_period: "total" | "day" | "month";
+                            budget_usd: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            id: string;
+                            is_active: boolean;
+                            max_concurrent: number | null;
+                            max_requests: number | null;
+                            name: string;
+                            request_count: number;
+                            requests_per_minute: number | null;
+                            tokens_per_minute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            /** @description Lifetime usage, from the rollups */
+                            usage: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a project and its tokens
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Update a project
+         * @description Needs the role `admin` or a stronger one.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Endpoint rules such as "POST /v1/chat/*" or "/v1/embeddings"; null allows all */
+                        allowed_endpoints?: string[] | null;
+                        /** @description Model globs such as "gpt-4o*"; null allows all */
+                        allowed_models?: string[] | null;
+                        /** @description New upstream API key (same rules as on create) */
+                        api_key?: string;
+                        base_url?: string | null;
+                        /**
+                         * @description Budget window: lifetime, UTC day or UTC month (default total)
+                         * @enum {string}
+                         */
+                        budget_period?: "total" | "day" | "month";
+                        /** @description Spending cap in US dollars; null for none */
+                        budget_usd?: number | null;
+                        is_active?: boolean;
+                        /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
+                        max_concurrent?: number | null;
+                        /** @description Lifetime request cap; null for none */
+                        max_requests?: number | null;
+                        name?: string;
+                        /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
+                        requests_per_minute?: number | null;
+                        /** @description Also revoke every token of the project */
+                        revoke_tokens?: boolean;
+                        /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
+                        tokens_per_minute?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Project */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed_endpoints: string[] | null;
+                            allowed_models: string[] | null;
+                            /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                            api_key_hint: string;
+                            base_url: string | null;
+                            /** @enum {string} */
+                            budget_period: "total" | "day" | "month";
+                            budget_usd: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            id: string;
+                            is_active: boolean;
+                            max_concurrent: number | null;
+                            max_requests: number | null;
+                            name: string;
+                            request_count: number;
+                            requests_per_minute: number | null;
+                            tokens_per_minute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/manage/projects/{id}/tokens/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke all of a project's tokens
+         * @description Needs the role `operator` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revoked: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in session (its user, role, CSRF token and expiry)
+         * @description Needs a session cookie.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The signed-in session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            auth_method: "token" | "password" | "oidc";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            /** @description Send as x-csrf-token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Absolute expiry (ADMIN_SESSION_MAX_HOURS after sign-in)
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends unless used (ADMIN_SESSION_IDLE_MINUTES)
+                             */
+                            idle_expires_at: string;
+                            /** @description Public id of the session (not the cookie) */
+                            session_id: string;
+                            user: {
+                                /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                id: string;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                username: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Sign in with the management token or a username and password
+         * @description Sets the `llmp_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure under TLS). Failed attempts are audited and limited per client address and per username (ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Either the management token, or a username and password */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The management token */
+                        token: string;
+                    } | {
+                        password: string;
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The signed-in session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            auth_method: "token" | "password" | "oidc";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            /** @description Send as x-csrf-token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Absolute expiry (ADMIN_SESSION_MAX_HOURS after sign-in)
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends unless used (ADMIN_SESSION_IDLE_MINUTES)
+                             */
+                            idle_expires_at: string;
+                            /** @description Public id of the session (not the cookie) */
+                            session_id: string;
+                            user: {
+                                /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                id: string;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                username: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Sign out: ends the session on the server and clears the cookie
+         * @description Needs a session cookie.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List active sessions
+         * @description Needs the role `admin` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @enum {string} */
+                                auth_method: "token" | "password" | "oidc";
+                                client_ip: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                /** @description The caller's own session */
+                                current: boolean;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                expires_at: string;
+                                id: string;
+                                /** @description The cookie value's last 4 characters */
+                                id_hint: string;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                idle_expires_at: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Updated at most once a minute
+                                 */
+                                last_seen_at: string;
+                                user: {
+                                    /** @description An admin user id, `management-token`, or `oidc:<subject>` */
+                                    id: string;
+                                    /**
+                                     * @description viewer < operator < admin
+                                     * @enum {string}
+                                     */
+                                    role: "viewer" | "operator" | "admin";
+                                    username: string;
+                                };
+                                user_agent: string | null;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End a session (its cookie stops working on every instance)
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tokens
+         * @description Filters combine (AND). Sorted by `sort` then id; the cursor carries the sort key, so pass it back with the same `sort` and `order`.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Filter on is_active */
+                    active?: "true" | "false";
+                    /** @description next_cursor of the previous page (with the same sort and order) */
+                    cursor?: string;
+                    /** @description Only tokens expiring before this time (RFC 3339 or epoch ms), e.g. now + 7 days for "expiring soon" */
+                    expires_before?: string;
+                    limit?: number;
+                    /** @description Names containing this text, ignoring case */
+                    name?: string;
+                    order?: "asc" | "desc";
+                    project_id?: string;
+                    /** @description created (the default, creation order), name, expires_at (no expiry last), last_used_at (never used first), request_count */
+                    sort?: "created" | "name" | "expires_at" | "last_used_at" | "request_count";
+                    /** @description Only tokens with this status now */
+                    status?: "active" | "expired" | "revoked" | "exhausted";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                allowed_endpoints: string[] | null;
+                                allowed_models: string[] | null;
+                                /** @enum {string} */
+                                budget_period: "total" | "day" | "month";
+                                budget_usd: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                expires_at: string | null;
+                                id: string;
+                                is_active: boolean;
+                                last_used_at: string | null;
+                                max_concurrent: number | null;
+                                max_requests: number | null;
+                                name: string | null;
+                                project_id: string;
+                                request_count: number;
+                                requests_per_minute: number | null;
+                                revoked_at: string | null;
+                                /** @enum {string} */
+                                status: "active" | "expired" | "revoked" | "exhausted";
+                                /** @description Masked token, e.g. sk-llmp-…abcd */
+                                token_hint: string;
+                                tokens_per_minute: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                updated_at: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Issue a token (the plaintext is returned only here)
+         * @description Needs the role `operator` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Endpoint rules such as "POST /v1/chat/*" or "/v1/embeddings"; null allows all */
+                        allowed_endpoints?: string[] | null;
+                        /** @description Model globs such as "gpt-4o*"; null allows all */
+                        allowed_models?: string[] | null;
+                        /**
+                         * @description Budget window: lifetime, UTC day or UTC month (default total)
+                         * @enum {string}
+                         */
+                        budget_period?: "total" | "day" | "month";
+                        /** @description Spending cap in US dollars; null for none */
+                        budget_usd?: number | null;
+                        /** @description Lifetime from now, in minutes */
+                        duration_minutes?: number;
+                        /**
+                         * Format: date-time
+                         * @description Absolute expiry; omit both this and duration_minutes for no expiry
+                         */
+                        expires_at?: string;
+                        /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
+                        max_concurrent?: number | null;
+                        /** @description Lifetime request cap; null for none */
+                        max_requests?: number | null;
+                        name?: string | null;
+                        project_id: string;
+                        /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
+                        requests_per_minute?: number | null;
+                        /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
+                        tokens_per_minute?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed_endpoints: string[] | null;
+                            allowed_models: string[] | null;
+                            /** @enum {string} */
+                            budget_period: "total" | "day" | "month";
+                            budget_usd: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            expires_at: string | null;
+                            id: string;
+                            is_active: boolean;
+                            last_used_at: string | null;
+                            max_concurrent: number | null;
+                            max_requests: number | null;
+                            name: string | null;
+                            project_id: string;
+                            request_count: number;
+                            requests_per_minute: number | null;
+                            revoked_at: string | null;
+                            /** @enum {string} */
+                            status: "active" | "expired" | "revoked" | "exhausted";
+                            /** @description The plaintext token. Shown only in this response: store it now. */
+                            token: string;
+                            /** @description Masked token, e.g. sk-llmp-…abcd */
+                            token_hint: string;
+                            tokens_per_minute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a token, with its lifetime usage
+         * @description Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Token with usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed_endpoints: string[] | null;
+                            allowed_models: string[] | null;
+                            /** @enum {string} */
+                            budget_period: "total" | "day" | "month";
+                            budget_usd: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            expires_at: string | null;
+                            id: string;
+                            is_active: boolean;
+                            last_used_at: string | null;
+                            max_concurrent: number | null;
+                            max_requests: number | null;
+                            name: string | null;
+                            project_id: string;
+                            request_count: number;
+                            requests_per_minute: number | null;
+                            revoked_at: string | null;
+                            /** @enum {string} */
+                            status: "active" | "expired" | "revoked" | "exhausted";
+                            /** @description Masked token, e.g. sk-llmp-…abcd */
+                            token_hint: string;
+                            tokens_per_minute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            /** @description Lifetime usage, from the rollups */
+                            usage: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a token
+         * @description Needs the role `operator` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Update a token
+         * @description Needs the role `operator` or a stronger one.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Endpoint rules such as "POST /v1/chat/*" or "/v1/embeddings"; null allows all */
+                        allowed_endpoints?: string[] | null;
+                        /** @description Model globs such as "gpt-4o*"; null allows all */
+                        allowed_models?: string[] | null;
+                        /**
+                         * @description Budget window: lifetime, UTC day or UTC month (default total)
+                         * @enum {string}
+                         */
+                        budget_period?: "total" | "day" | "month";
+                        /** @description Spending cap in US dollars; null for none */
+                        budget_usd?: number | null;
+                        /** @description New lifetime from now */
+                        duration_minutes?: number;
+                        /** @description New absolute expiry; null for no expiry */
+                        expires_at?: string | null;
+                        is_active?: boolean;
+                        /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
+                        max_concurrent?: number | null;
+                        /** @description Lifetime request cap; null for none */
+                        max_requests?: number | null;
+                        name?: string | null;
+                        /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
+                        requests_per_minute?: number | null;
+                        /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
+                        tokens_per_minute?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Token */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed_endpoints: string[] | null;
+                            allowed_models: string[] | null;
+                            /** @enum {string} */
+                            budget_period: "total" | "day" | "month";
+                            budget_usd: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            expires_at: string | null;
+                            id: string;
+                            is_active: boolean;
+                            last_used_at: string | null;
+                            max_concurrent: number | null;
+                            max_requests: number | null;
+                            name: string | null;
+                            project_id: string;
+                            request_count: number;
+                            requests_per_minute: number | null;
+                            revoked_at: string | null;
+                            /** @enum {string} */
+                            status: "active" | "expired" | "revoked" | "exhausted";
+                            /** @description Masked token, e.g. sk-llmp-…abcd */
+                            token_hint: string;
+                            tokens_per_minute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/manage/tokens/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue many tokens with the same settings in one transaction (plaintexts returned only here)
+         * @description Needs the role `operator` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Endpoint rules such as "POST /v1/chat/*" or "/v1/embeddings"; null allows all */
+                        allowed_endpoints?: string[] | null;
+                        /** @description Model globs such as "gpt-4o*"; null allows all */
+                        allowed_models?: string[] | null;
+                        /**
+                         * @description Budget window: lifetime, UTC day or UTC month (default total)
+                         * @enum {string}
+                         */
+                        budget_period?: "total" | "day" | "month";
+                        /** @description Spending cap in US dollars; null for none */
+                        budget_usd?: number | null;
+                        /** @description How many tokens to issue (1-1000) */
+                        count: number;
+                        /** @description Lifetime from now, in minutes */
+                        duration_minutes?: number;
+                        /**
+                         * Format: date-time
+                         * @description RFC 3339 timestamp
+                         */
+                        expires_at?: string;
+                        /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
+                        max_concurrent?: number | null;
+                        /** @description Lifetime request cap; null for none */
+                        max_requests?: number | null;
+                        /** @description Names become <prefix>-1, <prefix>-2, …, zero-padded to the width of count (<prefix>-01 … <prefix>-20 for 20); without it the tokens have no name */
+                        name_prefix?: string;
+                        project_id: string;
+                        /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
+                        requests_per_minute?: number | null;
+                        /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
+                        tokens_per_minute?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                allowed_endpoints: string[] | null;
+                                allowed_models: string[] | null;
+                                /** @enum {string} */
+                                budget_period: "total" | "day" | "month";
+                                budget_usd: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                expires_at: string | null;
+                                id: string;
+                                is_active: boolean;
+                                last_used_at: string | null;
+                                max_concurrent: number | null;
+                                max_requests: number | null;
+                                name: string | null;
+                                project_id: string;
+                                request_count: number;
+                                requests_per_minute: number | null;
+                                revoked_at: string | null;
+                                /** @enum {string} */
+                                status: "active" | "expired" | "revoked" | "exhausted";
+                                /** @description The plaintext token. Shown only in this response: store it now. */
+                                token: string;
+                                /** @description Masked token, e.g. sk-llmp-…abcd */
+                                token_hint: string;
+                                tokens_per_minute: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                updated_at: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/tokens/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke the active tokens matching a filter (every given condition must hold)
+         * @description Needs the role `operator` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Only tokens past their expiry
+                         * @enum {boolean}
+                         */
+                        expired?: true;
+                        ids?: string[];
+                        /** @description Names starting with this (case-sensitive) */
+                        name_prefix?: string;
+                        project_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revoked: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage statistics
+         * @description Sums and latency percentiles from the hourly rollups, optionally grouped. `from` rounds down and `to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description csv: same as Accept: text/csv */
+                    format?: "json" | "csv";
+                    /** @description Start, RFC 3339 or epoch ms; rounded down to the hour (rollups are hourly) */
+                    from?: string;
+                    /** @description day = UTC days */
+                    group_by?: "hour" | "day" | "model" | "token" | "project";
+                    /** @description With group_by=model, token or project: only the first N groups (top N by cost); totals cover all */
+                    limit?: number;
+                    /** @description Exact model name as recorded; empty for requests without one */
+                    model?: string;
+                    project_id?: string;
+                    /** @description End (exclusive), RFC 3339 or epoch ms; rounded up to the hour */
+                    to?: string;
+                    token_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description UsageReport */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description group_by=day: UTC date, YYYY-MM-DD */
+                                day?: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                /**
+                                 * Format: date-time
+                                 * @description group_by=hour: start of the hour
+                                 */
+                                hour?: string;
+                                /** @description Latency percentiles in ms: upper bound of the histogram bucket each falls in */
+                                latency_ms: {
+                                    p50: number | null;
+                                    p90: number | null;
+                                    p99: number | null;
+                                };
+                                /** @description group_by=model; null for requests without a model */
+                                model?: string | null;
+                                /** @description group_by=token or project */
+                                project_id?: string;
+                                project_name?: string | null;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                /** @description group_by=token */
+                                token_id?: string;
+                                token_name?: string | null;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            }[];
+                            /** @description Start of the window covered (rounded down to the hour) */
+                            from: string | null;
+                            group_by: ("hour" | "day" | "model" | "token" | "project") | null;
+                            /** @description Latency percentiles in ms: upper bound of the histogram bucket each falls in */
+                            latency_ms: {
+                                p50: number | null;
+                                p90: number | null;
+                                p99: number | null;
+                            };
+                            /** @description End of the window covered, exclusive (rounded up to the hour) */
+                            to: string | null;
+                            /** @description UsageTotals */
+                            totals: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/usage/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage overview of a window: series, totals, latency and top lists in one answer
+         * @description What the admin dashboard shows: sums per hour or UTC day, the totals and latency percentiles, and the costliest projects, tokens and models, from three reads of the rollups however long the window.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Series resolution; default hour for windows up to 7 days, else day (UTC days) */
+                    bucket?: "hour" | "day";
+                    /** @description Start, RFC 3339 or epoch ms; rounded down to the hour */
+                    from: string;
+                    /** @description Only this project */
+                    project_id?: string;
+                    /** @description End (exclusive), RFC 3339 or epoch ms, rounded up to the hour; default now */
+                    to?: string;
+                    /** @description How many projects, tokens and models to rank */
+                    top?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description UsageOverview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            bucket: "hour" | "day";
+                            /**
+                             * Format: date-time
+                             * @description Start of the window covered (rounded down to the hour)
+                             */
+                            from: string;
+                            /** @description Latency percentiles in ms: upper bound of the histogram bucket each falls in */
+                            latency_ms: {
+                                p50: number | null;
+                                p90: number | null;
+                                p99: number | null;
+                            };
+                            /** @description Buckets with traffic, oldest first; buckets without traffic are absent */
+                            series: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                /**
+                                 * Format: date-time
+                                 * @description Start of the hour or UTC day
+                                 */
+                                start: string;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description End of the window covered, exclusive (rounded up to the hour)
+                             */
+                            to: string;
+                            top: {
+                                models: {
+                                    avg_duration_ms: number | null;
+                                    bytes_in: number;
+                                    bytes_out: number;
+                                    cached_tokens: number;
+                                    completion_tokens: number;
+                                    /** @description The same cost in integer micro-dollars */
+                                    cost_micro_usd: number;
+                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    cost_usd: string;
+                                    /** @description Requests answered with status >= 400 or ended by an error */
+                                    errors: number;
+                                    /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                    estimated_requests: number;
+                                    model: string | null;
+                                    prompt_tokens: number;
+                                    reasoning_tokens: number;
+                                    requests: number;
+                                    total_tokens: number;
+                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    unpriced_requests: number;
+                                }[];
+                                projects: {
+                                    avg_duration_ms: number | null;
+                                    bytes_in: number;
+                                    bytes_out: number;
+                                    cached_tokens: number;
+                                    completion_tokens: number;
+                                    /** @description The same cost in integer micro-dollars */
+                                    cost_micro_usd: number;
+                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    cost_usd: string;
+                                    /** @description Requests answered with status >= 400 or ended by an error */
+                                    errors: number;
+                                    /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                    estimated_requests: number;
+                                    project_id: string;
+                                    project_name: string | null;
+                                    prompt_tokens: number;
+                                    reasoning_tokens: number;
+                                    requests: number;
+                                    total_tokens: number;
+                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    unpriced_requests: number;
+                                }[];
+                                tokens: {
+                                    avg_duration_ms: number | null;
+                                    bytes_in: number;
+                                    bytes_out: number;
+                                    cached_tokens: number;
+                                    completion_tokens: number;
+                                    /** @description The same cost in integer micro-dollars */
+                                    cost_micro_usd: number;
+                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    cost_usd: string;
+                                    /** @description Requests answered with status >= 400 or ended by an error */
+                                    errors: number;
+                                    /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                    estimated_requests: number;
+                                    project_id: string;
+                                    project_name: string | null;
+                                    prompt_tokens: number;
+                                    reasoning_tokens: number;
+                                    requests: number;
+                                    token_id: string;
+                                    token_name: string | null;
+                                    total_tokens: number;
+                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    unpriced_requests: number;
+                                }[];
+                            };
+                            /** @description UsageTotals */
+                            totals: {
+                                avg_duration_ms: number | null;
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number;
+                                completion_tokens: number;
+                                /** @description The same cost in integer micro-dollars */
+                                cost_micro_usd: number;
+                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                cost_usd: string;
+                                /** @description Requests answered with status >= 400 or ended by an error */
+                                errors: number;
+                                /** @description Requests with usage estimated by the proxy (stream cut short) */
+                                estimated_requests: number;
+                                prompt_tokens: number;
+                                reasoning_tokens: number;
+                                requests: number;
+                                total_tokens: number;
+                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                unpriced_requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List admin users
+         * @description Needs the role `admin` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                disabled: boolean;
+                                id: string;
+                                last_sign_in_at: string | null;
+                                /**
+                                 * @description viewer < operator < admin
+                                 * @enum {string}
+                                 */
+                                role: "viewer" | "operator" | "admin";
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                updated_at: string;
+                                username: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an admin user
+         * @description Needs the role `admin` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        disabled?: boolean;
+                        /** @description 12 to 1024 characters; stored as a scrypt hash, never returned */
+                        password: string;
+                        /**
+                         * @description viewer < operator < admin
+                         * @enum {string}
+                         */
+                        role: "viewer" | "operator" | "admin";
+                        /** @description Lower-cased on the way in: letters, digits and . _ @ + -, up to 64 characters */
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            disabled: boolean;
+                            id: string;
+                            last_sign_in_at: string | null;
+                            /**
+                             * @description viewer < operator < admin
+                             * @enum {string}
+                             */
+                            role: "viewer" | "operator" | "admin";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an admin user
+         * @description Needs the role `admin` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            disabled: boolean;
+                            id: string;
+                            last_sign_in_at: string | null;
+                            /**
+                             * @description viewer < operator < admin
+                             * @enum {string}
+                             */
+                            role: "viewer" | "operator" | "admin";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete an admin user and end their sessions
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Update an admin user (a new role applies to their sessions at once)
+         * @description A new password or `disabled: true` ends every session of the user.
+         *
+         *     Needs the role `admin` or a stronger one.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true ends every session of the user */
+                        disabled?: boolean;
+                        /** @description A new password ends every session of the user */
+                        password?: string;
+                        /**
+                         * @description viewer < operator < admin
+                         * @enum {string}
+                         */
+                        role?: "viewer" | "operator" | "admin";
+                        /** @description Lower-cased on the way in: letters, digits and . _ @ + -, up to 64 characters */
+                        username?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            disabled: boolean;
+                            id: string;
+                            last_sign_in_at: string | null;
+                            /**
+                             * @description viewer < operator < admin
+                             * @enum {string}
+                             */
+                            role: "viewer" | "operator" | "admin";
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: never;
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export type operations = Record<string, never>;

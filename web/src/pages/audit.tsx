@@ -1,0 +1,220 @@
+import { useState } from 'preact/hooks';
+import { api, ok } from '../api/client';
+import type { AuditEvent, AuditQuery } from '../api/types';
+import {
+  Badge,
+  Button,
+  Card,
+  CodeBlock,
+  Empty,
+  ErrorNote,
+  Loading,
+  PageHead,
+  Pager,
+  SelectField,
+  TextField,
+} from '../components/ui';
+import { dateTime } from '../lib/format';
+import { useLoad, useTitle } from '../lib/hooks';
+import { useCursorPages } from '../lib/paging';
+import { setQuery, useRoute } from '../router';
+
+const PAGE = 50;
+
+const ACTIONS = [
+  { value: '', label: 'Any action' },
+  { value: 'project.*', label: 'Projects' },
+  { value: 'token.*', label: 'Tokens' },
+  { value: 'tokens.*', label: 'Token batches' },
+  { value: 'pricing.*', label: 'Pricing' },
+  { value: 'management.auth_failed', label: 'Failed sign-ins' },
+  { value: 'proxy.*', label: 'Refused proxy requests' },
+  { value: 'user.*', label: 'Users' },
+  { value: 'session.*', label: 'Sessions' },
+  { value: 'audit.*', label: 'Audit trail' },
+];
+
+const tone = (action: string) =>
+  action.endsWith('failed') || action.includes('refused') || action.endsWith('deleted') || action.endsWith('revoked')
+    ? 'danger'
+    : action.endsWith('created')
+      ? 'ok'
+      : 'accent';
+
+/** What changed, in one line: "name: a → b", or the event's details. */
+function what(e: AuditEvent): string {
+  if (e.changes) {
+    const before = e.changes.before ?? {};
+    const after = e.changes.after ?? {};
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys
+      .map((k) =>
+        e.changes?.before
+          ? `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`
+          : `${k}: ${JSON.stringify(after[k])}`,
+      )
+      .join(', ');
+  }
+  return Object.entries(e.details ?? {})
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(', ');
+}
+
+export function AuditPage() {
+  useTitle('Audit log');
+  const q = useRoute().query;
+  const filter = {
+    action: q.get('action') ?? '',
+    actor: q.get('actor') ?? '',
+    target: q.get('target') ?? '',
+    from: q.get('from') ?? '',
+    to: q.get('to') ?? '',
+  };
+  const [typed, setTyped] = useState(filter);
+  const key = JSON.stringify(filter);
+  const pages = useCursorPages(key);
+  const [open, setOpen] = useState<string | undefined>();
+  const list = useLoad(() => {
+    const query: AuditQuery = {
+      limit: PAGE,
+      cursor: pages.cursor,
+      ...(filter.action ? { action: filter.action } : {}),
+      ...(filter.actor ? { actor: filter.actor } : {}),
+      ...(filter.target ? { target_id: filter.target } : {}),
+      ...(filter.from ? { from: new Date(filter.from).toISOString() } : {}),
+      ...(filter.to ? { to: new Date(filter.to).toISOString() } : {}),
+    };
+    return ok(api.GET('/manage/audit', { params: { query } }));
+  }, [key, pages.cursor]);
+  const rows = list.data?.data ?? [];
+  const apply = (next: typeof filter) => setQuery(next);
+
+  return (
+    <>
+      <PageHead
+        title="Audit log"
+        sub="Every management change, failed sign-in and refused request, chained so tampering shows (llm-proxy audit verify)."
+      />
+      <Card flush>
+        <form
+          class="toolbar"
+          onSubmit={(e) => {
+            e.preventDefault();
+            apply(typed);
+          }}
+        >
+          <SelectField
+            label="Action"
+            value={typed.action}
+            onChange={(a) => {
+              setTyped({ ...typed, action: a });
+              apply({ ...typed, action: a });
+            }}
+            options={ACTIONS}
+          />
+          <TextField
+            label="Actor"
+            value={typed.actor}
+            onInput={(a) => setTyped({ ...typed, actor: a })}
+            placeholder="management-token"
+          />
+          <TextField
+            label="Target id"
+            value={typed.target}
+            onInput={(a) => setTyped({ ...typed, target: a })}
+            placeholder="project or token id"
+          />
+          <TextField
+            label="From"
+            type="datetime-local"
+            value={typed.from}
+            onInput={(a) => setTyped({ ...typed, from: a })}
+          />
+          <TextField label="To" type="datetime-local" value={typed.to} onInput={(a) => setTyped({ ...typed, to: a })} />
+          <Button type="submit" icon="search">
+            Apply
+          </Button>
+        </form>
+        {list.error !== undefined && (
+          <div class="card-body">
+            <ErrorNote error={list.error} onRetry={list.reload} />
+          </div>
+        )}
+        {list.loading && !list.data ? (
+          <Loading rows={8} label="Loading the audit log" />
+        ) : rows.length === 0 ? (
+          <Empty icon="audit" title="No events match">
+            Changes made through the API, the CLI or this UI appear here as they happen.
+          </Empty>
+        ) : (
+          <>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Action</th>
+                    <th scope="col">Actor</th>
+                    <th scope="col">Target</th>
+                    <th scope="col">What</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((e) => (
+                    <tr key={e.id}>
+                      <td class="muted">
+                        {dateTime(e.time)}
+                        <div class="cell-sub">#{e.seq}</div>
+                      </td>
+                      <td>
+                        <Badge tone={tone(e.action)} plain>
+                          {e.action}
+                        </Badge>
+                      </td>
+                      <td>
+                        {e.actor_type}
+                        {e.actor_id && <div class="cell-sub mono">{e.actor_id}</div>}
+                        {e.client_ip && <div class="cell-sub">{e.client_ip}</div>}
+                      </td>
+                      <td>
+                        {e.target_type ?? '–'}
+                        {e.target_id && <div class="cell-sub mono">{e.target_id}</div>}
+                      </td>
+                      <td class="wrap">
+                        <div class="small clamp">{what(e) || <span class="muted">no details</span>}</div>
+                        <button
+                          type="button"
+                          class="btn btn-ghost btn-sm"
+                          aria-expanded={open === e.id}
+                          onClick={() => setOpen(open === e.id ? undefined : e.id)}
+                        >
+                          {open === e.id ? 'Hide details' : 'Details'}
+                        </button>
+                        {open === e.id && (
+                          <CodeBlock label={`Event ${e.seq} in full`}>
+                            {JSON.stringify(
+                              { changes: e.changes, details: e.details, request_id: e.request_id, hash: e.hash },
+                              null,
+                              2,
+                            )}
+                          </CodeBlock>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager
+              page={pages.page}
+              hasNext={!!list.data?.next_cursor}
+              onPrev={pages.prev}
+              onNext={() => pages.next(list.data?.next_cursor ?? null)}
+              summary={`Page ${pages.page + 1}`}
+            />
+          </>
+        )}
+      </Card>
+    </>
+  );
+}
