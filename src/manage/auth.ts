@@ -6,7 +6,7 @@ import type { AuditTrail } from '../audit/audit-trail.js';
 import { safeEqual } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
 import { type AuthFailure, recordAccessDenied, recordAuthFailure } from './audit-context.js';
-import { clearCookie, cookieOf, SESSION_COOKIE } from './cookies.js';
+import { clearCookie, cookieOf, SESSION_COOKIE, SESSION_COOKIE_PATH } from './cookies.js';
 import type { RouteAccess } from './route-access.js';
 
 /** Who a request acts as: the management token's user, or a session's. */
@@ -67,11 +67,14 @@ export function authenticate(deps: AuthDeps) {
       req.principal = { user: MANAGEMENT_TOKEN_USER, session: undefined };
     } else {
       const secret = cookieOf(req, SESSION_COOKIE);
-      if (secret === undefined)
+      if (secret === undefined) {
+        // "Am I signed in?" without any credential (the admin UI's first call) is no failed sign-in.
+        if (access === 'session' && req.method === 'GET') throw errors.sessionRequired();
         return refuse('missing', access === 'session' ? errors.sessionRequired() : errors.managementUnauthorized());
+      }
       const session = await deps.sessions.resolve(secret);
       if (!session) {
-        clearCookie(req, reply, SESSION_COOKIE, '/', 'Strict');
+        clearCookie(req, reply, SESSION_COOKIE, SESSION_COOKIE_PATH, 'Strict');
         return refuse('session_expired', errors.sessionExpired());
       }
       if (STATE_CHANGING.has(req.method)) {

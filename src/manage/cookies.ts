@@ -2,6 +2,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The session cookie: a random opaque id, for the server only (HttpOnly), never sent cross-site (Strict). */
 export const SESSION_COOKIE = 'llmp_session';
+/**
+ * Sent with management API calls only: never with `/v1` requests, which the proxy forwards
+ * upstream with their headers (a browser script calling the proxy from the same origin).
+ */
+export const SESSION_COOKIE_PATH = '/manage';
 /** The sign-in in progress with the identity provider: Lax, since the provider's redirect back is cross-site. */
 export const OIDC_COOKIE = 'llmp_oidc';
 

@@ -6,7 +6,7 @@ import type { UsersService } from '../access/users-service.js';
 import { errors } from '../errors.js';
 import * as a from './access-schemas.js';
 import { auditContext, clientInfo } from './audit-context.js';
-import { clearCookie, SESSION_COOKIE, setCookie } from './cookies.js';
+import { clearCookie, SESSION_COOKIE, SESSION_COOKIE_PATH, setCookie } from './cookies.js';
 import * as s from './schemas.js';
 
 const tags = ['session'];
@@ -23,7 +23,7 @@ export interface SessionRoutesOptions {
 export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, signedIn: SignedIn): void {
   const { row } = signedIn.session;
   setCookie(req, reply, SESSION_COOKIE, signedIn.secret, {
-    path: '/',
+    path: SESSION_COOKIE_PATH,
     sameSite: 'Strict',
     maxAge: (row.expires_at - row.created_at) / 1000,
   });
@@ -103,7 +103,7 @@ export const sessionRoutes =
       async (req, reply) => {
         const session = sessionOf(req);
         await o.sessions.end(session.row.id, auditContext(req), 'session.signed_out');
-        clearCookie(req, reply, SESSION_COOKIE, '/', 'Strict');
+        clearCookie(req, reply, SESSION_COOKIE, SESSION_COOKIE_PATH, 'Strict');
         return reply.code(204).send(null);
       },
     );

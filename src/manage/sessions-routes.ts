@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { SessionsService } from '../access/sessions-service.js';
 import * as a from './access-schemas.js';
 import { auditContext } from './audit-context.js';
-import { clearCookie, SESSION_COOKIE } from './cookies.js';
+import { clearCookie, SESSION_COOKIE, SESSION_COOKIE_PATH } from './cookies.js';
 import * as s from './schemas.js';
 
 const tags = ['session'];
@@ -37,7 +37,8 @@ export const sessionsRoutes =
       },
       async (req, reply) => {
         await sessions.end(req.params.id, auditContext(req), 'session.ended');
-        if (req.params.id === req.principal?.session?.row.id) clearCookie(req, reply, SESSION_COOKIE, '/', 'Strict');
+        if (req.params.id === req.principal?.session?.row.id)
+          clearCookie(req, reply, SESSION_COOKIE, SESSION_COOKIE_PATH, 'Strict');
         return reply.code(204).send(null);
       },
     );

@@ -70,7 +70,7 @@ describe.each(DIALECTS)('OIDC sign-in on %s', (_name, make) => {
     expect(landed).toBe('/admin/');
     expect(last.status).toBe(302);
     expect(last.headers.getSetCookie().find((c) => c.startsWith('llmp_session='))).toMatch(
-      /; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/,
+      /; Path=\/manage; Max-Age=43200; HttpOnly; SameSite=Strict$/,
     );
     const me = await call(stack.st.url, 'GET', '/me', undefined, { cookie: `llmp_session=${cookie}` });
     expect(me.body).toMatchObject({

@@ -76,7 +76,7 @@ describe.each(DIALECTS)('sessions on %s', (_name, make) => {
       const res = await withSession(server.url, s, 'GET', '/projects');
       expect([res.status, res.body.error.code]).toEqual([401, 'session_expired']);
       // The refusal clears the browser's cookie.
-      expect(res.headers.get('set-cookie')).toMatch(/^llmp_session=; Path=\/; Max-Age=0/);
+      expect(res.headers.get('set-cookie')).toMatch(/^llmp_session=; Path=\/manage; Max-Age=0/);
     }
   });
 

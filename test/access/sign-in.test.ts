@@ -42,7 +42,9 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     expect(s.cookie).not.toBe(s.csrf);
     expect(JSON.stringify(reply.body)).not.toContain(s.cookie);
     const attrs = s.setCookie.split(';').map((p) => p.trim());
-    expect(attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', `Max-Age=${12 * 3600}`]));
+    expect(attrs).toEqual(
+      expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/manage', `Max-Age=${12 * 3600}`]),
+    );
     expect(attrs).not.toContain('Secure'); // plain http
     // The cookie works on the management API; GET /session and /me say who it is.
     expect((await withSession(url(), s, 'GET', '/projects')).status).toBe(200);
@@ -174,6 +176,16 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     expect(refused.length).toBeGreaterThanOrEqual(5);
   });
 
+  it('answers "am I signed in?" without a credential with 401 session_required, and audits no failure for it', async () => {
+    const before = (await auditEvents(stack.st.s, { action: 'management.auth_failed' })).length;
+    const res = await call(url(), 'GET', '/session', undefined, fromIp());
+    expect([res.status, res.body.error.code]).toEqual([401, 'session_required']);
+    const nothing = await call(url(), 'GET', '/projects', undefined, fromIp());
+    expect(nothing.status).toBe(401);
+    // The probe is no failed sign-in; a management call without credentials is.
+    expect((await auditEvents(stack.st.s, { action: 'management.auth_failed' })).length).toBe(before + 1);
+  });
+
   it('a bearer token decides alone: a wrong one is refused beside a valid cookie, and the bearer needs no CSRF token', async () => {
     const s = await signedIn(url(), { token: stack.st.s.managementToken }, fromIp());
     const res = await withSession(url(), s, 'GET', '/projects', undefined, {
@@ -198,7 +210,9 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     expect((await withSession(url(), s, 'DELETE', '/session', undefined, { csrf: null })).status).toBe(403);
     const out = await withSession(url(), s, 'DELETE', '/session');
     expect(out.status).toBe(204);
-    expect(out.headers.get('set-cookie')).toMatch(/^llmp_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
+    expect(out.headers.get('set-cookie')).toMatch(
+      /^llmp_session=; Path=\/manage; Max-Age=0; HttpOnly; SameSite=Strict$/,
+    );
     for (const route of ['/session', '/projects']) {
       const res = await withSession(url(), s, 'GET', route);
       expect([res.status, res.body.error.code]).toEqual([401, 'session_expired']);

@@ -77,7 +77,8 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
     const cookie = await sessionCookie(page);
-    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+    // Path=/manage: the browser never sends it with a /v1 request, which the proxy forwards upstream.
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/manage' });
     registerSecret(cookie?.value);
     expect(await page.evaluate(() => document.cookie)).not.toContain('llmp_session');
     await page.reload();
