@@ -9,6 +9,7 @@ import {
   type UsageRollupsTable,
   type UsageRow,
 } from './schema.js';
+import { inTransaction } from './transaction.js';
 
 /** Requests and last use per token or project in one batch. */
 export interface SubjectUse {
@@ -56,7 +57,8 @@ export class UsageRepo {
    * the records actually inserted are counted. Returns how many were inserted.
    */
   async writeBatch(batch: UsageBatch): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    // inTransaction: a failed write reports its own error, not the ROLLBACK's (see transaction.ts).
+    return inTransaction(this.db, async (trx) => {
       const ids = new Set<string>();
       // Chunks keep each statement under SQLite's bound-parameter limit.
       for (let i = 0; i < batch.rows.length; i += 400) {
