@@ -97,7 +97,7 @@ describe('the catalogue', () => {
 
   it('has a constructor for every code', () => {
     const source = readFileSync(new URL('./errors.ts', import.meta.url), 'utf8');
-    const constructed = new Set([...source.matchAll(/new AppError\(\s*'([a-z_]+)'/g)].map((m) => m[1]));
+    const constructed = new Set([...source.matchAll(/(?:new AppError|super)\(\s*'([a-z_]+)'/g)].map((m) => m[1]));
     expect(Object.keys(ERROR_CODES).filter((c) => !constructed.has(c))).toEqual([]);
   });
 

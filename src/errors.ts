@@ -144,6 +144,22 @@ export class AppError extends Error {
 }
 
 /**
+ * The 401 of a proxy token that does not pass, saying which refusal it is (`missing_token`,
+ * `unknown_token`, `token_expired`, `token_revoked`, `project_inactive`) and, for a token that is
+ * known, whose: the audit trail's refusal summaries read it off the error, nothing is looked up twice.
+ */
+export class InvalidApiKey extends AppError {
+  constructor(
+    message: string,
+    readonly refusal: string,
+    readonly tokenId?: string,
+    readonly projectId?: string,
+  ) {
+    super('invalid_api_key', message);
+  }
+}
+
+/**
  * An error that is not in the catalogue (a bug, or a failure nobody below the edge translated):
  * a 500 whose details are logged, never returned. Store outages are translated where the store is
  * called (see `errors.storeUnavailable`), so they arrive here as catalogue errors.
@@ -209,11 +225,12 @@ export const errors = {
   oidcNotAllowed: () =>
     new AppError('oidc_not_allowed', 'Your account is not allowed to use this server (OIDC_ALLOWED_EMAILS, groups).'),
   missingApiKey: () =>
-    new AppError(
-      'invalid_api_key',
+    new InvalidApiKey(
       "You didn't provide an API key. Send your proxy token as 'Authorization: Bearer <token>' (or an 'api-key' header).",
+      'missing_token',
     ),
-  invalidApiKey: (reason: string) => new AppError('invalid_api_key', `Incorrect API key provided: ${reason}.`),
+  invalidApiKey: (reason: string, refusal = 'unknown_token', tokenId?: string, projectId?: string) =>
+    new InvalidApiKey(`Incorrect API key provided: ${reason}.`, refusal, tokenId, projectId),
 
   // The limiter's refusals (headers: the `x-ratelimit-*` state). Each says when a retry can pass.
   /** `max_requests` spent: final, the cap is lifelong. */

@@ -69,8 +69,7 @@ export async function createApp(
   });
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
-  if (config.audit.refusedRequests)
-    proxy.attach(auditHooks(runtime.audit.refusals, runtime.authenticator, runtime.clock));
+  if (config.audit.refusedRequests) proxy.attach(auditHooks(runtime.audit.refusals, runtime.clock));
   const shipping = runtime.shipping;
   // Only with a sink configured: otherwise the request path has no hook to call.
   if (shipping) proxy.attach({ end: (_pr, rec) => shipping.enqueue(rec) });

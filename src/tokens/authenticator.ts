@@ -108,20 +108,12 @@ export class Authenticator {
     return this.check(entry);
   }
 
-  /**
-   * Why a presented token was refused, from the cache alone (no store read, no hit counted): what the
-   * audit trail's refusal summaries need. Undefined when the cache does not know the token (or it passes now).
-   */
-  refusalOf(presented: string): { tokenId?: string; projectId?: string; reason: TokenRefusal } | undefined {
-    const entry = this.cache.peek(sha256Hex(presented));
-    const reason = entry && this.problem(entry);
-    if (!entry || !reason) return undefined;
-    return 'unknown' in entry ? { reason } : { tokenId: entry.tokenId, projectId: entry.projectId, reason };
-  }
-
   private check(entry: Entry): TokenIdentity {
     const problem = this.problem(entry);
-    if (problem) throw errors.invalidApiKey(REFUSALS[problem]);
+    if (problem) {
+      const known = 'unknown' in entry ? undefined : entry;
+      throw errors.invalidApiKey(REFUSALS[problem], problem, known?.tokenId, known?.projectId);
+    }
     return entry as TokenIdentity;
   }
 
