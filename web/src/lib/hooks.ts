@@ -60,3 +60,28 @@ export function useTitle(title: string): void {
     document.title = `${title} · llm-proxy`;
   }, [title]);
 }
+
+/**
+ * A form's submit: from the first attempt on `show` is set (the fields show their problems), nothing
+ * is sent while `blocked()` says so, and `busy` and the API's `error` are kept for the dialog.
+ */
+export function useSubmit(blocked: () => boolean, send: () => Promise<void>) {
+  const [show, setShow] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setShow(true);
+    if (blocked()) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await send();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { show, busy, error, submit };
+}

@@ -17,6 +17,7 @@ import {
 } from '../components/ui';
 import { dateTime } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
+import { useSubmit } from '../lib/hooks.js';
 import * as v from '../lib/validate';
 
 const SOURCE: Record<string, { label: string; tone: 'muted' | 'accent' | 'ok' }> = {
@@ -177,9 +178,6 @@ function PriceDialog(props: { price?: Price | undefined; onClose: () => void; on
   const [cached, setCached] = useState(p?.cached_input === null || !p ? '' : String(p.cached_input));
   const [output, setOutput] = useState(p ? String(p.output) : '');
   const [reasoning, setReasoning] = useState(p?.reasoning === null || !p ? '' : String(p.reasoning));
-  const [show, setShow] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const problems = {
     model: v.modelName(model),
     input: v.price(input, true),
@@ -187,13 +185,9 @@ function PriceDialog(props: { price?: Price | undefined; onClose: () => void; on
     output: v.price(output, true),
     reasoning: v.price(reasoning, false),
   };
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setShow(true);
-    if (v.firstProblem(problems)) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { show, busy, error, submit } = useSubmit(
+    () => Boolean(v.firstProblem(problems)),
+    async () => {
       await ok(
         api.PUT('/manage/pricing/{model}', {
           params: { path: { model } },
@@ -206,12 +200,8 @@ function PriceDialog(props: { price?: Price | undefined; onClose: () => void; on
         }),
       );
       props.onSaved(model);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
   const s = show ? problems : ({} as Partial<typeof problems>);
   return (
     <Dialog

@@ -10,6 +10,7 @@ import {
   limitsProblems,
 } from '../components/limits-form';
 import { Button, Checkbox, Dialog, ErrorNote, TextField } from '../components/ui';
+import { useSubmit } from '../lib/hooks.js';
 import * as v from '../lib/validate';
 
 /** Create a project, or edit one (name, upstream, active, limits; the key is rotated apart). */
@@ -25,9 +26,6 @@ export function ProjectDialog(props: {
   const [baseUrl, setBaseUrl] = useState(p?.base_url ?? '');
   const [active, setActive] = useState(p?.is_active ?? true);
   const [limits, setLimits] = useState<LimitsState>(p ? limitsFrom(p) : emptyLimits());
-  const [show, setShow] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
 
   const problems = {
     name: v.projectName(name),
@@ -36,13 +34,9 @@ export function ProjectDialog(props: {
     ...limitsProblems(limits),
   };
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setShow(true);
-    if (v.firstProblem(problems)) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { show, busy, error, submit } = useSubmit(
+    () => Boolean(v.firstProblem(problems)),
+    async () => {
       const common = {
         name: name.trim(),
         base_url: baseUrl.trim() === '' ? null : baseUrl.trim(),
@@ -54,12 +48,8 @@ export function ProjectDialog(props: {
         : await ok(api.POST('/manage/projects', { body: { ...common, api_key: key } }));
       setKey('');
       props.onSaved(saved);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
 
   const s = show ? problems : ({} as typeof problems);
   return (
@@ -130,28 +120,17 @@ export function RotateKeyDialog(props: {
   onSaved: (p: Project) => void;
 }) {
   const [key, setKey] = useState('');
-  const [show, setShow] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const problem = v.apiKey(key, true);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setShow(true);
-    if (problem) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { show, busy, error, submit } = useSubmit(
+    () => Boolean(problem),
+    async () => {
       const saved = await ok(
         api.PATCH('/manage/projects/{id}', { params: { path: { id: props.project.id } }, body: { api_key: key } }),
       );
       setKey('');
       props.onSaved(saved);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
   return (
     <Dialog
       open={props.open}

@@ -5,6 +5,7 @@ import { Icon } from '../components/icons';
 import { emptyLimits, LimitsFields, type LimitsState, limitsBody, limitsProblems } from '../components/limits-form';
 import { Button, CopyButton, Dialog, ErrorNote, Segmented, SelectField, TextField } from '../components/ui';
 import { handOff } from '../lib/handoff';
+import { useSubmit } from '../lib/hooks.js';
 import * as v from '../lib/validate';
 import { navigate } from '../router';
 
@@ -25,9 +26,6 @@ export function CreateTokenDialog(props: {
   const [duration, setDuration] = useState('1440');
   const [at, setAt] = useState('');
   const [limits, setLimits] = useState<LimitsState>(emptyLimits());
-  const [show, setShow] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
 
   const atMs = at ? Date.parse(at) : Number.NaN;
   const problems = {
@@ -47,19 +45,15 @@ export function CreateTokenDialog(props: {
     ...limitsProblems(limits),
   };
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setShow(true);
-    if (v.firstProblem(problems)) return;
-    setBusy(true);
-    setError(undefined);
-    const when =
-      expiry === 'duration'
-        ? { duration_minutes: Number(duration) }
-        : expiry === 'at'
-          ? { expires_at: new Date(atMs).toISOString() }
-          : {};
-    try {
+  const { show, busy, error, submit } = useSubmit(
+    () => Boolean(v.firstProblem(problems)),
+    async () => {
+      const when =
+        expiry === 'duration'
+          ? { duration_minutes: Number(duration) }
+          : expiry === 'at'
+            ? { expires_at: new Date(atMs).toISOString() }
+            : {};
       const created =
         mode === 'one'
           ? [
@@ -83,12 +77,8 @@ export function CreateTokenDialog(props: {
               )
             ).data;
       props.onCreated(created);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
 
   const p = show ? problems : ({} as Partial<typeof problems>);
   return (

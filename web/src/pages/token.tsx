@@ -27,6 +27,7 @@ import {
 import { UsageChart } from '../components/usage-chart';
 import { compact, count, dateTime, ms, relative, span, usd } from '../lib/format';
 import { useLoad, useNow, useTitle } from '../lib/hooks';
+import { useSubmit } from '../lib/hooks.js';
 import { RANGES, type RangeKey, windowOf } from '../lib/range';
 import * as v from '../lib/validate';
 import { href } from '../router';
@@ -266,17 +267,10 @@ function EditTokenDialog(props: { token: TokenWithUsage; onClose: () => void; on
   const [name, setName] = useState(t.name ?? '');
   const [extend, setExtend] = useState('');
   const [limits, setLimits] = useState<LimitsState>(limitsFrom(t));
-  const [show, setShow] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const problems = { name: v.tokenName(name), extend: v.durationMinutes(extend), ...limitsProblems(limits) };
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setShow(true);
-    if (v.firstProblem(problems)) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { show, busy, error, submit } = useSubmit(
+    () => Boolean(v.firstProblem(problems)),
+    async () => {
       await ok(
         api.PATCH('/manage/tokens/{id}', {
           params: { path: { id: t.id } },
@@ -288,12 +282,8 @@ function EditTokenDialog(props: { token: TokenWithUsage; onClose: () => void; on
         }),
       );
       props.onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
   const p = show ? problems : ({} as Partial<typeof problems>);
   return (
     <Dialog

@@ -19,6 +19,7 @@ import {
 } from '../components/ui';
 import { relative } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
+import { useSubmit } from '../lib/hooks.js';
 
 /** Admin users and active sessions (`/manage/users`, `/manage/sessions`; admins only, enforced by the API). */
 type User = paths['/manage/users']['get']['responses'][200]['content']['application/json']['data'][number];
@@ -223,9 +224,6 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>(u?.role ?? 'viewer');
   const [disabled, setDisabled] = useState(u?.disabled ?? false);
-  const [show, setShow] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const problems = {
     username: u
       ? undefined
@@ -245,13 +243,9 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
             ? 'At most 1024 characters.'
             : undefined,
   };
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setShow(true);
-    if (problems.username || problems.password) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { show, busy, error, submit } = useSubmit(
+    () => Boolean(problems.username || problems.password),
+    async () => {
       if (u) {
         await ok(
           api.PATCH('/manage/users/{id}', {
@@ -268,12 +262,8 @@ function UserDialog(props: { user?: User | undefined; onClose: () => void; onSav
         await ok(api.POST('/manage/users', { body: { username: username.trim(), password, role } }));
         props.onSaved(`${username.trim()} can now sign in.`);
       }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
   const p = show ? problems : ({} as Partial<typeof problems>);
   return (
     <Dialog
