@@ -17,6 +17,12 @@ function random(n: number): Buffer {
 
 let lastMs = 0;
 let seq = 0;
+const tsGroups = (ms: number) => {
+  const ts = ms.toString(16).padStart(12, '0');
+  return `${ts.slice(0, 8)}-${ts.slice(8)}`;
+};
+/** `lastMs` as the id's first two groups: a double's hex costs more than the rest of the id. */
+let lastTs = tsGroups(lastMs);
 
 /**
  * UUIDv7 (RFC 9562): 48-bit millisecond timestamp then random bits, so ids sort by creation time
@@ -25,17 +31,19 @@ let seq = 0;
 export function uuidv7(now = Date.now()): string {
   if (now <= lastMs) {
     seq = (seq + 1) & 0xfff;
-    if (seq === 0) lastMs += 1; // counter wrapped: borrow the next millisecond
-    now = lastMs;
+    if (seq === 0) {
+      lastMs += 1; // counter wrapped: borrow the next millisecond
+      lastTs = tsGroups(lastMs);
+    }
   } else {
     lastMs = now;
+    lastTs = tsGroups(now);
     seq = random(2).readUInt16BE() & 0x7ff; // random start, room to count up
   }
   // Written straight as hex (no Buffer per id): one is made for every proxied request.
   const r = random(8);
-  const ts = now.toString(16).padStart(12, '0');
   return (
-    `${ts.slice(0, 8)}-${ts.slice(8)}-7${(0x1000 | seq).toString(16).slice(1)}-` +
+    `${lastTs}-7${(0x1000 | seq).toString(16).slice(1)}-` +
     `${HEX[0x80 | ((r[0] as number) & 0x3f)]}${HEX[r[1] as number]}-` +
     `${HEX[r[2] as number]}${HEX[r[3] as number]}${HEX[r[4] as number]}${HEX[r[5] as number]}${HEX[r[6] as number]}${HEX[r[7] as number]}`
   );

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { usageRecord } from '../../test/helpers/rows.js';
-import { createAccessLog } from './access-log.js';
+import { createAccessLog, LineClock } from './access-log.js';
 import { createLogger } from './logger.js';
 
 describe('access log', () => {
@@ -51,6 +51,20 @@ describe('access log', () => {
     expect(line.user_agent.startsWith('OpenAI/JS 6.0 "quoted"')).toBe(true);
     expect(Object.keys(regular)).toEqual(expect.arrayContaining(['level', 'time', 'service', 'msg']));
     expect(Number.isNaN(Date.parse(line.time))).toBe(false);
+  });
+
+  it('writes the time as toISOString does, and each line its own client', () => {
+    const clock = new LineClock();
+    for (const ms of [0, 9, 10, 99, 100, 999, 1000, 1_764_609_385_007, 1_764_609_385_070, 1_764_609_386_700, 1_764_609_385_999])
+      expect(clock.iso(ms)).toBe(new Date(ms).toISOString());
+    const out: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => out.push(c.toString()));
+    const log = createAccessLog(createLogger({ level: 'info', stream }));
+    const agents = ['a/1', 'a/1', undefined, 'b/2', 'b/2', 'a/1'];
+    for (const userAgent of agents) log(usageRecord('t1', 'p1'), { ip: '::1', userAgent }, undefined);
+    const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.user_agent)).toEqual(agents.map((a) => a ?? null));
   });
 
   it('is silent below info', () => {

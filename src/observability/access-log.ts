@@ -68,19 +68,27 @@ export function createAccessLog(
 ): (e: AccessEntry, client: AccessClient, trace?: TraceIds, bodies?: AccessBodies) => void {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
   const rate = opts.sampleRate;
+  const clock = new LineClock();
+  // Clients send the same User-Agent request after request: its JSON is kept for the next line.
+  let lastUa: string | undefined;
+  let lastUaJson = 'null';
   return (e, client, trace, bodies) => {
     if (!logger.isLevelEnabled('info') || !stream) return;
     // Sampling drops successes only: every failure (status >= 400, or a transport error) is logged.
     if (rate < 1 && e.status < 400 && e.error === null && Math.random() >= rate) return;
+    if (client.userAgent !== lastUa) {
+      lastUa = client.userAgent;
+      lastUaJson = lastUa === undefined ? 'null' : JSON.stringify(lastUa.slice(0, 200));
+    }
     stream.write(
-      `{"level":"info","time":"${new Date().toISOString()}","service":"llm-proxy","request_id":"${e.id}",` +
+      `{"level":"info","time":"${clock.iso(Date.now())}","service":"llm-proxy","request_id":"${e.id}",` +
         `"token_id":"${e.tokenId}","project_id":"${e.projectId}","method":${JSON.stringify(e.method)},` +
         `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model === null ? 'null' : JSON.stringify(e.model)},` +
         `"stream":${e.stream},"prompt_tokens":${e.promptTokens},"completion_tokens":${e.completionTokens},` +
         `"total_tokens":${e.totalTokens},"cost_micro_usd":${e.costMicroUsd},"usage_status":"${e.usageStatus}",` +
         `"duration_ms":${e.durationMs},"upstream_ms":${e.upstreamMs},"ttfb_ms":${e.ttfbMs},"bytes_in":${e.bytesIn},` +
         `"bytes_out":${e.bytesOut},"client_ip":${client.ip === undefined ? 'null' : JSON.stringify(client.ip)},` +
-        `"user_agent":${client.userAgent === undefined ? 'null' : JSON.stringify(client.userAgent.slice(0, 200))}` +
+        `"user_agent":${lastUaJson}` +
         `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +
         // Span ids are hex by construction (the SDK makes them): no escaping needed.
         `${trace ? `,"trace_id":"${trace.traceId}","span_id":"${trace.spanId}"` : ''}` +
@@ -92,3 +100,22 @@ export function createAccessLog(
 const bodyMembers = (b: AccessBodies) =>
   `${b.request === undefined ? '' : `,"request_body":${JSON.stringify(b.request)}`}` +
   `${b.response === undefined ? '' : `,"response_body":${JSON.stringify(b.response)}`}`;
+
+/**
+ * `new Date(ms).toISOString()` for the log lines, keeping the text up to the second while that
+ * second lasts: a Date and its formatting for each line cost more than the rest of the line.
+ */
+export class LineClock {
+  private second = Number.NaN;
+  private head = '';
+
+  iso(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.head = new Date(second * 1000).toISOString().slice(0, 20); // 2026-12-01T17:16:25.
+    }
+    const milli = ms - second * 1000;
+    return `${this.head}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  }
+}

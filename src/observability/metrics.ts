@@ -57,9 +57,8 @@ export interface UpstreamState {
   slots: number;
 }
 
-/** One request's end, as the proxy reports it (ids only, never a token or a key). */
+/** One request's end, as the proxy reports it: fields of its usage record (ids only, never a token or a key). */
 export interface RequestEnd {
-  family: string;
   method: string;
   status: number;
   /** The response was an event stream (counted in open streams since `streamStarted`). */
@@ -76,9 +75,12 @@ export interface RequestEnd {
   cachedTokens: number | null;
   reasoningTokens: number | null;
   costMicroUsd: number | null;
-  /** Event streams: chunks relayed and the longest pause between two (ms); undefined otherwise. */
-  streamChunks: number | undefined;
-  streamMaxGapMs: number | undefined;
+}
+
+/** An event stream's pacing: chunks relayed and the longest pause between two (ms). */
+export interface StreamPacing {
+  chunks: number;
+  maxGapMs: number;
 }
 
 /** What an upstream's response said about its rate limits (x-ratelimit-* headers). */
@@ -425,21 +427,21 @@ export class Metrics {
   }
 
   /** An admitted request was accounted for. */
-  ended(e: RequestEnd): void {
+  /** `family`: the endpoint family (metrics-hooks.ts); `stream`: set for event streams. */
+  ended(e: RequestEnd, family: string, stream: StreamPacing | undefined): void {
     if (e.stream) this.openStreams.dec();
     // A client names the model: a SEP in it would shift the series key's labels.
     const named = e.model ?? 'none';
     const model = this.models.value(named.includes(SEP) ? named.replaceAll(SEP, '?') : named);
     const statusClass = `${Math.floor(e.status / 100)}xx`;
     const who = this.opts.tokenLabels ? `${SEP}${this.ids.value(e.tokenId)}${SEP}${this.ids.value(e.projectId)}` : '';
-    this.requests.inc(`${e.family}${SEP}${e.method}${SEP}${statusClass}${SEP}${model}${who}`);
-    const family = e.family;
+    this.requests.inc(`${family}${SEP}${e.method}${SEP}${statusClass}${SEP}${model}${who}`);
     this.duration.observe(family, e.durationMs / 1000);
     if (e.upstreamMs !== null) this.upstream.observe(family, e.upstreamMs / 1000);
     if (e.ttfbMs !== null) this.ttfb.observe(family, e.ttfbMs / 1000);
-    if (e.streamChunks !== undefined) {
-      this.streamChunks.observe(family, e.streamChunks);
-      if (e.streamChunks > 1) this.streamGap.observe(family, (e.streamMaxGapMs as number) / 1000);
+    if (stream) {
+      this.streamChunks.observe(family, stream.chunks);
+      if (stream.chunks > 1) this.streamGap.observe(family, stream.maxGapMs / 1000);
     }
     if (e.promptTokens) this.tokens.inc(`${model}${SEP}input`, e.promptTokens);
     if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { TraceIds } from '../observability/access-log.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
+import { endpointFamily } from './endpoint-family.js';
 import type { SlotWaiter } from './upstream-gate.js';
 
 /**
@@ -24,6 +25,7 @@ export class ProxyRequest implements SlotWaiter {
   trace: TraceIds | undefined;
   /** Set while it waits in an upstream's queue for a connection slot (admission.ts). */
   slotWait: ((granted: boolean) => void) | undefined;
+  private familyName: string | undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -38,6 +40,12 @@ export class ProxyRequest implements SlotWaiter {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q === -1 ? url : url.slice(0, q);
+  }
+
+  /** The endpoint family of its path (`chat.completions`), for metrics and spans: worked out once. */
+  get family(): string {
+    this.familyName ??= endpointFamily(this.path);
+    return this.familyName;
   }
 
   /**

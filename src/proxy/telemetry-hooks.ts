@@ -15,7 +15,6 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
 import type { ProxyHooks } from './hooks.js';
-import { endpointFamily } from './metrics-hooks.js';
 import type { ProxyRequest } from './proxy-request.js';
 
 /** What the hooks keep of one request between its points. */
@@ -51,7 +50,7 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
   };
 
   const start = (pr: ProxyRequest): void => {
-    const operation = genAiOperation(endpointFamily(pr.path));
+    const operation = genAiOperation(pr.family);
     let epochMs = 0;
     let server: Span | undefined;
     if (tracer) {

@@ -152,9 +152,25 @@ export const ROLLUP_SUM_COLUMNS = [
 /** Column sums of usage_rollups over a group. */
 export type RollupSums = Pick<UsageRollupsTable, (typeof ROLLUP_SUM_COLUMNS)[number]>;
 
-/** Every sum at zero: where a new rollup row or a total starts. */
-export const zeroSums = (): RollupSums =>
-  Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums;
+/**
+ * Every sum at zero: where a new rollup row or a total starts. A literal (the type makes it name
+ * every column), not built from the list: the usage worker makes one per group in every batch.
+ */
+export const zeroSums = (): RollupSums => ({
+  requests: 0,
+  errors: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  cached_tokens: 0,
+  reasoning_tokens: 0,
+  cost_micro_usd: 0,
+  unpriced_requests: 0,
+  estimated_requests: 0,
+  duration_ms_sum: 0,
+  bytes_in: 0,
+  bytes_out: 0,
+});
 
 export interface UsageLatencyRollupsTable {
   bucket_start: number;

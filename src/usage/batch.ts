@@ -26,7 +26,7 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     const key = `${bucket}|${r.token_id}|${model}`;
     let g = rollups.get(key);
     if (!g) {
-      g = { bucket_start: bucket, token_id: r.token_id, project_id: r.project_id, model, ...zeroSums() };
+      g = { ...zeroSums(), bucket_start: bucket, token_id: r.token_id, project_id: r.project_id, model };
       rollups.set(key, g);
     }
     g.requests++;

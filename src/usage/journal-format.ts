@@ -1,5 +1,5 @@
 import { type NewUsageRow, RECORD_COLUMN_SET, RECORD_COLUMNS } from '../store/schema.js';
-import { type UsageRecord, usageColumnValues } from '../store/usage-record.js';
+import type { UsageRecord } from '../store/usage-record.js';
 
 /**
  * The usage journal's line format: one JSON array per line, the first element its kind.
@@ -8,8 +8,8 @@ import { type UsageRecord, usageColumnValues } from '../store/usage-record.js';
  *   ["a", id, token, project, method, path, model, estimated tokens, estimated µ$, time]
  *   ["f", value of each header field…]            the finished usage record
  *
- * Positional arrays keep lines short and cheap to build (one JSON.stringify of a flat array); the
- * header lets a newer version replay a segment written by an older one by field name.
+ * Positional arrays keep lines short and cheap to build; the header lets a newer version replay a
+ * segment written by an older one by field name.
  */
 
 /** What the proxy knows of a request when it lets it through, journaled before the upstream is called. */
@@ -38,9 +38,40 @@ export function admittedLine(a: AdmittedUsage): string {
   return `${JSON.stringify(['a', a.id, a.tokenId, a.projectId, a.method, a.path, a.model, a.estimatedTokens, a.estimatedCostMicroUsd, a.at])}\n`;
 }
 
-/** The record's column values in RECORD_FIELDS order (store/usage-record.ts): one array, one stringify. */
+/**
+ * The record's column values in RECORD_FIELDS order (store/usage-record.ts `usageColumnValues`,
+ * which journal.test.ts holds this to), after the kind: one literal array and one stringify,
+ * whose output is a flat string the journal's write copies as is. (A template literal costs as
+ * much to build and leaves a string of many pieces that the write then has to walk.)
+ */
 export function finishedLine(r: UsageRecord): string {
-  return `["f",${JSON.stringify(usageColumnValues(r)).slice(1)}\n`;
+  return `${JSON.stringify([
+    'f',
+    r.id,
+    r.id,
+    r.tokenId,
+    r.projectId,
+    r.method,
+    r.path,
+    r.model,
+    r.status,
+    r.stream ? 1 : 0,
+    r.promptTokens,
+    r.completionTokens,
+    r.totalTokens,
+    r.cachedTokens,
+    r.reasoningTokens,
+    r.finishReason,
+    r.upstreamMs,
+    r.ttfbMs,
+    r.durationMs,
+    r.bytesIn,
+    r.bytesOut,
+    r.error,
+    r.costMicroUsd,
+    r.usageStatus,
+    r.createdAt,
+  ])}\n`;
 }
 
 /** What the segments of a journal say, merged: the latest line per record id wins. */

@@ -7,7 +7,14 @@ import { usageRecord } from '../../test/helpers/rows.js';
 import { createLogger } from '../observability/logger.js';
 import { toUsageRow, type UsageRecord, usageColumnValues } from '../store/usage-record.js';
 import { UsageJournal } from './journal.js';
-import { type AdmittedUsage, emptyContents, finishedLine, parseSegment, RECORD_FIELDS } from './journal-format.js';
+import {
+  type AdmittedUsage,
+  admittedLine,
+  emptyContents,
+  finishedLine,
+  parseSegment,
+  RECORD_FIELDS,
+} from './journal-format.js';
 
 const logger = createLogger({ level: 'silent' });
 const dirs: string[] = [];
@@ -120,5 +127,31 @@ describe('usage journal', () => {
     parseSegment(`["f",${JSON.stringify(RECORD_FIELDS.map((f) => full[f])).slice(1)}\n`, back);
     expect(back.finished.get(full.id as string)).toEqual(full);
     expect(finishedLine(record(9))).toBe(`["f",${JSON.stringify(Object.values(toUsageRow(record(9)))).slice(1)}\n`);
+  });
+
+  it('writes lines exactly as JSON.stringify would, whatever the strings and numbers from outside', () => {
+    const hostile = ['', '"', '\\', '\n\r\t\u0000\u001f\u007f', '\u2028\u2029', '\ud800', 'é中😀', '"],["f"'];
+    const odd = [0, -0, 1.5, 1e21, 1e-7, Number.MAX_SAFE_INTEGER, Number.NaN, Number.POSITIVE_INFINITY, -1];
+    for (let i = 0; i < hostile.length * odd.length; i++) {
+      const text = hostile[i % hostile.length] as string;
+      const n = odd[i % odd.length] as number;
+      const rec = usageRecord('tok', 'proj', {
+        id: `req-${i}`,
+        path: `/v1/${text}`,
+        model: i % 3 === 0 ? null : text,
+        finishReason: i % 2 ? text : null,
+        error: i % 4 === 1 ? text : null,
+        promptTokens: n,
+        durationMs: n,
+        costMicroUsd: i % 5 ? n : null,
+        stream: i % 2 === 0,
+      });
+      expect(finishedLine(rec)).toBe(`${JSON.stringify(['f', ...usageColumnValues(rec)])}\n`);
+      const a = { ...admission(i), path: `/v1/${text}`, model: i % 3 ? text : null, estimatedTokens: n, estimatedCostMicroUsd: n };
+      const { id, tokenId, projectId, method, path: p, model, estimatedTokens, estimatedCostMicroUsd, at } = a;
+      expect(admittedLine(a)).toBe(
+        `${JSON.stringify(['a', id, tokenId, projectId, method, p, model, estimatedTokens, estimatedCostMicroUsd, at])}\n`,
+      );
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointFamily } from './metrics-hooks.js';
+import { endpointFamily } from './endpoint-family.js';
 
 describe('endpointFamily', () => {
   it('names the families and keeps the label set bounded', () => {
