@@ -1,12 +1,10 @@
 /**
  * `npm run bench:ab -- <label>=<path/to/dist/cli/main.js> <label>=<…> [--rounds 8] [--duration 3s]
- * [--connections 32] [--concurrent]`: CPU per request of two (or more) llm-proxy builds, alone, in paired wrk
+ * [--connections 32]`: CPU per request of two (or more) llm-proxy builds, alone, in paired wrk
  * rounds (order alternating), against one mock upstream. bench:floor measures five targets per
- * round; this measures only the builds, for a change whose cost is a few percent. `--concurrent`
- * loads all builds at once in each round (one wrk each), so a drift in the VM's speed hits them alike.
+ * round; this measures only the builds, for a change whose cost is a few percent.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,9 +39,6 @@ async function main(): Promise<void> {
   const rounds = Number(option(args, '--rounds', '8'));
   const duration = option(args, '--duration', '3s');
   const connections = option(args, '--connections', '32');
-  // Both builds under load at once: a VM whose CPU speed drifts by ±15% slows both alike.
-  const concurrent = args.includes('--concurrent');
-  if (concurrent) args.splice(args.indexOf('--concurrent'), 1);
   const builds: Build[] = args.map((a) => {
     const [label, cli] = a.split('=');
     if (!label || !cli) throw new Error(`expected <label>=<path to dist/cli/main.js>, not "${a}"`);
@@ -75,30 +70,28 @@ async function main(): Promise<void> {
       b.token = (await issueBenchToken(p.url, data, KEY)).token;
       b.script = scriptFor(b);
     }
-    const wrkArgs = (b: Build, d: string) => ['-t1', `-c${connections}`, `-d${d}`, '-s', b.script as string, b.url as string];
-    const completed = (out: string) => Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-    const run = (b: Build, d: string) => completed(execFileSync(wrk, wrkArgs(b, d)).toString());
-    const cpu = (b: Build) => cpuMs((b.child as Child).pid) as number;
+    const run = (b: Build, d: string) => {
+      const out = execFileSync(wrk, [
+        '-t1',
+        `-c${connections}`,
+        `-d${d}`,
+        '-s',
+        b.script as string,
+        b.url as string,
+      ]).toString();
+      return Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+    };
     for (const b of builds) run(b, '6s'); // JIT warm-up
     for (let r = 0; r < rounds; r++) {
-      if (concurrent) {
-        const before = builds.map(cpu);
-        const outs = await Promise.all(builds.map((b) => promisify(execFile)(wrk, wrkArgs(b, duration))));
-        builds.forEach((b, i) => {
-          b.cpuPerRequest.push(((cpu(b) - (before[i] as number)) * 1000) / Math.max(completed(outs[i]?.stdout ?? ''), 1));
-        });
-        continue;
-      }
       for (const b of r % 2 ? [...builds].reverse() : builds) {
-        const before = cpu(b);
+        const pid = (b.child as Child).pid;
+        const before = cpuMs(pid) as number;
         const n = run(b, duration);
-        b.cpuPerRequest.push(((cpu(b) - before) * 1000) / Math.max(n, 1));
+        b.cpuPerRequest.push((((cpuMs(pid) as number) - before) * 1000) / Math.max(n, 1));
       }
     }
     const base = builds[0] as Build;
-    process.stdout.write(
-      `CPU per request, µs (${rounds} ${concurrent ? 'concurrent ' : ''}rounds of ${duration}, wrk -t1 -c${connections})\n`,
-    );
+    process.stdout.write(`CPU per request, µs (${rounds} rounds of ${duration}, wrk -t1 -c${connections})\n`);
     for (const b of builds) {
       const ratios = b.cpuPerRequest.map((v, i) => v / (base.cpuPerRequest[i] as number));
       process.stdout.write(

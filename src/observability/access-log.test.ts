@@ -55,7 +55,9 @@ describe('access log', () => {
 
   it('writes the time as toISOString does, and each line its own client', () => {
     const clock = new LineClock();
-    for (const ms of [0, 9, 10, 99, 100, 999, 1000, 1_764_609_385_007, 1_764_609_385_070, 1_764_609_386_700, 1_764_609_385_999])
+    for (const ms of [
+      0, 9, 10, 99, 100, 999, 1000, 1_764_609_385_007, 1_764_609_385_070, 1_764_609_386_700, 1_764_609_385_999,
+    ])
       expect(clock.iso(ms)).toBe(new Date(ms).toISOString());
     const out: string[] = [];
     const stream = new PassThrough();
@@ -63,7 +65,11 @@ describe('access log', () => {
     const log = createAccessLog(createLogger({ level: 'info', stream }));
     const agents = ['a/1', 'a/1', undefined, 'b/2', 'b/2', 'a/1'];
     for (const userAgent of agents) log(usageRecord('t1', 'p1'), { ip: '::1', userAgent }, undefined);
-    const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.user_agent)).toEqual(agents.map((a) => a ?? null));
   });
 

@@ -147,7 +147,13 @@ describe('usage journal', () => {
         stream: i % 2 === 0,
       });
       expect(finishedLine(rec)).toBe(`${JSON.stringify(['f', ...usageColumnValues(rec)])}\n`);
-      const a = { ...admission(i), path: `/v1/${text}`, model: i % 3 ? text : null, estimatedTokens: n, estimatedCostMicroUsd: n };
+      const a = {
+        ...admission(i),
+        path: `/v1/${text}`,
+        model: i % 3 ? text : null,
+        estimatedTokens: n,
+        estimatedCostMicroUsd: n,
+      };
       const { id, tokenId, projectId, method, path: p, model, estimatedTokens, estimatedCostMicroUsd, at } = a;
       expect(admittedLine(a)).toBe(
         `${JSON.stringify(['a', id, tokenId, projectId, method, p, model, estimatedTokens, estimatedCostMicroUsd, at])}\n`,
