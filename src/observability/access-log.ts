@@ -103,7 +103,7 @@ const bodyMembers = (b: AccessBodies) =>
 
 /**
  * `new Date(ms).toISOString()` for the log lines, keeping the text up to the second while that
- * second lasts: a Date and its formatting for each line cost more than the rest of the line.
+ * second lasts: a Date and its formatting cost about 1 µs for every line.
  */
 export class LineClock {
   private second = Number.NaN;
