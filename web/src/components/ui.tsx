@@ -2,6 +2,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { describeError } from '../api/errors';
+import type { CursorPages } from '../lib/paging';
 import { Icon, type IconName } from './icons';
 
 export function PageHead(props: {
@@ -336,21 +337,20 @@ export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => 
 }
 
 /** Cursor paging: the API gives a next cursor; the page keeps the trail of cursors to go back. */
-export function Pager(props: {
-  page: number;
-  hasNext: boolean;
-  onPrev: () => void;
-  onNext: () => void;
-  summary: string;
-}) {
+/** Previous and Next over cursor pages (useCursorPages); `summary` follows the page number. */
+export function Pager(props: { pages: CursorPages; nextCursor: string | null | undefined; summary?: string }) {
+  const { pages, nextCursor } = props;
   return (
     <nav class="pager" aria-label="Pages">
-      <span>{props.summary}</span>
+      <span>
+        Page {pages.page + 1}
+        {props.summary ? ` · ${props.summary}` : ''}
+      </span>
       <div class="row">
-        <Button size="sm" onClick={props.onPrev} disabled={props.page === 0}>
+        <Button size="sm" onClick={pages.prev} disabled={pages.page === 0}>
           Previous
         </Button>
-        <Button size="sm" onClick={props.onNext} disabled={!props.hasNext}>
+        <Button size="sm" onClick={() => pages.next(nextCursor ?? null)} disabled={!nextCursor}>
           Next
         </Button>
       </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytes, compact, ms, relative, span, usd } from './format';
+import { bytes, compact, ms, plural, relative, span, usd } from './format';
 
 describe('formatting', () => {
   it('shows dollars to the cent from a dollar up, to the micro-dollar below', () => {
@@ -27,5 +27,9 @@ describe('formatting', () => {
     expect(bytes(1536)).toBe('1.5 KiB');
     expect(ms(12)).toBe('12 ms');
     expect(ms(2500)).toBe('2.5 s');
+  });
+
+  it('names a count with its noun', () => {
+    expect([0, 1, 2].map((n) => plural(n, 'token'))).toEqual(['0 tokens', '1 token', '2 tokens']);
   });
 });

@@ -74,3 +74,6 @@ export const dateTime = (iso: string | null | undefined): string => (iso ? dateT
 
 export const percent = (part: number, whole: number): string =>
   whole <= 0 ? '–' : `${((100 * part) / whole).toFixed(part / whole < 0.1 && part > 0 ? 1 : 0)} %`;
+
+/** "1 token", "3 tokens": a count and its noun (nouns whose plural adds an s). */
+export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -18,3 +18,5 @@ export function useCursorPages(resetKey: string) {
     prev: () => trail.length > 1 && setState({ key: resetKey, trail: trail.slice(0, -1) }),
   };
 }
+
+export type CursorPages = ReturnType<typeof useCursorPages>;

@@ -205,13 +205,7 @@ export function AuditPage() {
                 </tbody>
               </table>
             </div>
-            <Pager
-              page={pages.page}
-              hasNext={!!list.data?.next_cursor}
-              onPrev={pages.prev}
-              onNext={() => pages.next(list.data?.next_cursor ?? null)}
-              summary={`Page ${pages.page + 1}`}
-            />
+            <Pager pages={pages} nextCursor={list.data?.next_cursor} />
           </>
         )}
       </Card>

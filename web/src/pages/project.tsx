@@ -16,7 +16,7 @@ import {
   toast,
 } from '../components/ui';
 import { UsageChart } from '../components/usage-chart';
-import { compact, count, dateTime, percent, relative, usd } from '../lib/format';
+import { compact, count, dateTime, percent, plural, relative, usd } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 import { windowOf } from '../lib/range';
 import { href, navigate } from '../router';
@@ -204,7 +204,7 @@ export function ProjectPage({ id }: { id: string }) {
         onClose={() => setDialog(undefined)}
         onConfirm={async () => {
           const r = await ok(api.POST('/manage/projects/{id}/tokens/revoke', { params: { path: { id: p.id } } }));
-          toast(`${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked.`);
+          toast(`${plural(r.revoked, 'token')} revoked.`);
           data.reload();
         }}
       >

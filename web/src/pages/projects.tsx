@@ -3,7 +3,7 @@ import { can } from '../api/auth';
 import { api, ok } from '../api/client';
 import { Icon } from '../components/icons';
 import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHead, Pager, toast } from '../components/ui';
-import { dateTime } from '../lib/format';
+import { dateTime, plural } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 import { useCursorPages } from '../lib/paging';
 import { href, navigate, setQuery, useRoute } from '../router';
@@ -132,13 +132,7 @@ export function ProjectsPage() {
                 </tbody>
               </table>
             </div>
-            <Pager
-              page={pages.page}
-              hasNext={!!list.data?.next_cursor}
-              onPrev={pages.prev}
-              onNext={() => pages.next(list.data?.next_cursor ?? null)}
-              summary={`Page ${pages.page + 1} · ${rows.length} project${rows.length === 1 ? '' : 's'}`}
-            />
+            <Pager pages={pages} nextCursor={list.data?.next_cursor} summary={plural(rows.length, 'project')} />
           </>
         )}
       </Card>

@@ -18,7 +18,7 @@ import {
   TextField,
   toast,
 } from '../components/ui';
-import { count, relative } from '../lib/format';
+import { count, plural, relative } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 import { useCursorPages } from '../lib/paging';
 import { href, setQuery, useRoute } from '../router';
@@ -188,9 +188,7 @@ export function TokensPage() {
         </form>
         {selected.size > 0 && (
           <div class="toolbar spread">
-            <span>
-              {selected.size} token{selected.size === 1 ? '' : 's'} selected
-            </span>
+            <span>{plural(selected.size, 'token')} selected</span>
             <div class="row">
               <Button size="sm" onClick={() => setSelected(new Set())}>
                 Clear
@@ -312,13 +310,7 @@ export function TokensPage() {
                 </tbody>
               </table>
             </div>
-            <Pager
-              page={pages.page}
-              hasNext={!!list.data?.next_cursor}
-              onPrev={pages.prev}
-              onNext={() => pages.next(list.data?.next_cursor ?? null)}
-              summary={`Page ${pages.page + 1} · ${rows.length} token${rows.length === 1 ? '' : 's'}`}
-            />
+            <Pager pages={pages} nextCursor={list.data?.next_cursor} summary={plural(rows.length, 'token')} />
           </>
         )}
       </Card>
@@ -337,13 +329,13 @@ export function TokensPage() {
       {created && <CreatedTokensDialog tokens={created} onClose={() => setCreated(undefined)} />}
       <Confirm
         open={dialog === 'revoke-selected'}
-        title={`Revoke ${selected.size} token${selected.size === 1 ? '' : 's'}?`}
+        title={`Revoke ${plural(selected.size, 'token')}?`}
         confirmLabel="Revoke"
         danger
         onClose={() => setDialog(undefined)}
         onConfirm={async () => {
           const r = await ok(api.POST('/manage/tokens/revoke', { body: { ids: [...selected] } }));
-          toast(`${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked.`);
+          toast(`${plural(r.revoked, 'token')} revoked.`);
           setSelected(new Set());
           list.reload();
         }}
@@ -389,7 +381,7 @@ function RevokeByFilterDialog(props: {
           },
         }),
       );
-      toast(`${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked.`);
+      toast(`${plural(r.revoked, 'token')} revoked.`);
       props.onDone();
     } catch (err) {
       setError(err);
