@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
 import { adminUserCommands, type WithRuntime } from './admin-user-commands.js';
 import { auditCommand, verifyAudit } from './audit-commands.js';
@@ -43,12 +44,18 @@ async function opened<T>(config: Config, open: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Opens the store and services for a one-shot command, quietly (warnings and worse are logged), and closes them. */
-const withRuntime: WithRuntime = async (cmd, fn) => {
-  const config = configFrom(cmd);
+/**
+ * Opens the store and services for a one-shot command, logging only `level` and worse, and closes
+ * them. One-shot commands append to LOG_FILE without rotating it: the server owns its rotation.
+ */
+async function oneShot(
+  config: Config,
+  level: 'warn' | 'error',
+  fn: (runtime: Runtime) => Promise<void>,
+): Promise<void> {
   const { createLogger, flushLogger } = await import('../observability/logger.js');
   const { createRuntime } = await import('../runtime.js');
-  const logger = createLogger({ ...config.log, level: 'warn', rotation: undefined });
+  const logger = createLogger({ ...config.log, level, rotation: undefined });
   const runtime = await opened(config, () => createRuntime(config, logger));
   try {
     await fn(runtime);
@@ -56,7 +63,9 @@ const withRuntime: WithRuntime = async (cmd, fn) => {
     await runtime.close();
     await flushLogger(logger);
   }
-};
+}
+
+const withRuntime: WithRuntime = (cmd, fn) => oneShot(configFrom(cmd), 'warn', fn);
 
 export function buildProgram(): Command {
   const program = new Command('llm-proxy')
@@ -93,21 +102,12 @@ export function buildProgram(): Command {
 
   storeFlags(
     program.command('rekey').description('re-encrypt stored upstream keys with the current ENCRYPTION_KEY'),
-  ).action(async (_o, cmd: Command) => {
-    const config = configFrom(cmd);
-    const { createLogger, flushLogger } = await import('../observability/logger.js');
-    const { createRuntime } = await import('../runtime.js');
-    // One-shot commands append to LOG_FILE without rotating it: the server owns its rotation.
-    const logger = createLogger({ ...config.log, level: 'warn', rotation: undefined });
-    const runtime = await opened(config, () => createRuntime(config, logger));
-    try {
+  ).action((_o, cmd: Command) =>
+    withRuntime(cmd, async (runtime) => {
       const n = await runtime.projects.rekey();
       process.stdout.write(`re-encrypted ${n} project key(s)\n`);
-    } finally {
-      await runtime.close();
-      await flushLogger(logger);
-    }
-  });
+    }),
+  );
 
   program
     .command('openapi')
@@ -139,12 +139,8 @@ export function buildProgram(): Command {
       TOKEN_RETENTION_DAYS: o.tokenRetentionDays,
       AUDIT_RETENTION_DAYS: o.auditRetentionDays,
     });
-    const { createLogger, flushLogger } = await import('../observability/logger.js');
-    const { createRuntime } = await import('../runtime.js');
     // Quiet for cron: only failures are logged; the summary goes to stdout.
-    const logger = createLogger({ ...config.log, level: 'error', rotation: undefined });
-    const runtime = await opened(config, () => createRuntime(config, logger));
-    try {
+    await oneShot(config, 'error', async (runtime) => {
       const report = await runtime.maintenance.runOnce();
       const { usageRetentionDays: u, tokenRetentionDays: t, auditRetentionDays: a } = config.maintenance;
       process.stdout.write(
@@ -155,10 +151,7 @@ export function buildProgram(): Command {
           `deleted ${report.sessions_deleted} ended admin session(s)\n`,
       );
       if (report.errors.length > 0) throw new CliError(`maintenance failed: ${report.errors.join('; ')}`);
-    } finally {
-      await runtime.close();
-      await flushLogger(logger);
-    }
+    });
   });
 
   adminUserCommands(program, storeFlags, withRuntime);
