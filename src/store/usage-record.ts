@@ -1,4 +1,4 @@
-import { type NewUsageRow, RECORD_COLUMNS } from './schema.js';
+import type { NewUsageRow } from './schema.js';
 
 /** How a record's token counts were obtained. `unfinished`: the process died before the request ended. */
 export type UsageStatus = 'reported' | 'estimated' | 'missing' | 'unfinished';
@@ -71,10 +71,4 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     usage_status: r.usageStatus,
     created_at: r.createdAt,
   };
-}
-
-/** The record's column values in RECORD_COLUMNS order (the journal's finished lines hold these). */
-export function usageColumnValues(r: UsageRecord): unknown[] {
-  const row = toUsageRow(r);
-  return RECORD_COLUMNS.map((c) => row[c] ?? null);
 }

@@ -39,10 +39,10 @@ export function admittedLine(a: AdmittedUsage): string {
 }
 
 /**
- * The record's column values in RECORD_FIELDS order (store/usage-record.ts `usageColumnValues`,
- * which journal.test.ts holds this to), after the kind: one literal array and one stringify,
- * whose output is a flat string the journal's write copies as is. (A template literal costs as
- * much to build and leaves a string of many pieces that the write then has to walk.)
+ * The record's column values in RECORD_FIELDS order (its `toUsageRow` row, to which journal.test.ts
+ * holds this), after the kind: one literal array and one stringify, whose output is a flat string
+ * the journal's write copies as is. (A template literal costs as much to build and leaves a string
+ * of many pieces that the write then has to walk.)
  */
 export function finishedLine(r: UsageRecord): string {
   return `${JSON.stringify([

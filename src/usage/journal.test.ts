@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { usageRecord } from '../../test/helpers/rows.js';
 import { createLogger } from '../observability/logger.js';
-import { toUsageRow, type UsageRecord, usageColumnValues } from '../store/usage-record.js';
+import { toUsageRow, type UsageRecord } from '../store/usage-record.js';
 import { UsageJournal } from './journal.js';
 import {
   type AdmittedUsage,
@@ -47,6 +47,11 @@ async function waitFor(check: () => boolean): Promise<void> {
 }
 
 const dispatch = () => {};
+/** The record's row values in the journal's column order. */
+const usageColumnValues = (r: UsageRecord) => {
+  const row = toUsageRow(r);
+  return RECORD_FIELDS.map((c) => row[c] ?? null);
+};
 
 describe('usage journal', () => {
   it('keeps a segment while a request admitted in it is in flight or a record in it is not stored', async () => {
