@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, normaliseIds, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
+import { microUsd } from '../limits/helpers.js';
 
 /*
  * Byte comparisons: the mock mints a random id (crypto.randomBytes) and a wall-clock `created` for
@@ -112,13 +113,17 @@ describe('proxy: streaming', () => {
     const { via, direct, viaRes } = await viaAndDirect(st, '/v1/chat/completions', body, { 'x-mock-chunks': '3' });
     expect(normaliseIds(via)).toBe(normaliseIds(direct));
     expect(st.mock.requests().at(-2)?.bodyBytes).toBe(JSON.stringify(body).length);
-    // No usage was reported: the record estimates from what was streamed (3 text chunks) and the body size.
+    // No usage was reported: the record estimates from what was streamed (3 text chunks) and the body
+    // size (read here to look for include_usage), and prices the estimate (docs/usage-and-limits.md).
+    const prompt = Math.ceil(JSON.stringify(body).length / 4);
     expect(await st.recordOf(viaRes)).toMatchObject({
       is_stream: 1,
       model: 'gpt-4o-mini',
       usage_status: 'estimated',
       completion_tokens: 3,
-      prompt_tokens: Math.ceil(JSON.stringify(body).length / 4),
+      prompt_tokens: prompt,
+      total_tokens: prompt + 3,
+      cost_micro_usd: microUsd('gpt-4o-mini', prompt, 3),
     });
   });
 
@@ -158,11 +163,13 @@ describe('proxy: streaming', () => {
     expect(await plain.recordOf(viaRes)).toMatchObject({
       is_stream: 1,
       model: 'gpt-4o-mini',
-      // The body was not read (nothing needed it), so only the output is estimated: 7 text chunks.
+      // The body was not read (nothing needed it), so only the output is estimated (7 text chunks)
+      // and priced: the cost is that of the output alone (docs/proxy.md#stream_include_usage).
       usage_status: 'estimated',
       prompt_tokens: null,
       completion_tokens: 7,
       total_tokens: 7,
+      cost_micro_usd: microUsd('gpt-4o-mini', 0, 7),
       finish_reason: 'stop',
       bytes_in: Buffer.byteLength(body),
     });
@@ -170,6 +177,19 @@ describe('proxy: streaming', () => {
     // The same request with the feature on is rewritten (so the check above means something).
     await (await st.proxy('/v1/chat/completions', init)).text();
     expect(st.mock.requests().at(-1)?.bodyBytes).not.toBe(Buffer.byteLength(body));
+  });
+
+  it('with STREAM_INCLUDE_USAGE=false a stream that carried no text has no counts and no cost', async () => {
+    const res = await plain.proxy('/v1/chat/completions', json(chat(), { 'x-mock-chunks': '0' }));
+    await res.text();
+    expect(await plain.recordOf(res)).toMatchObject({
+      is_stream: 1,
+      usage_status: 'missing',
+      prompt_tokens: null,
+      completion_tokens: null,
+      total_tokens: null,
+      cost_micro_usd: null,
+    });
   });
 
   it.each([
