@@ -22,9 +22,11 @@ export const ADMIN_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   // The page's addresses hold ids, never secrets, but nothing outside needs to see them.
   'referrer-policy': 'no-referrer',
-  // Powerful features the UI never uses stay off, also for anything injected into it.
+  // Powerful features the UI never uses stay off, also for anything injected into it. Only features
+  // browsers know: an unknown name (Web Bluetooth has no policy feature) makes Chromium log a warning
+  // on every page (test/admin/ui-details.test.ts fails on any console message).
   'permissions-policy':
-    'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), midi=(), interest-cohort=()',
+    'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), midi=(), interest-cohort=()',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };

