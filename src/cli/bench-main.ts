@@ -7,7 +7,9 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
+import { exitQuietlyOnClosedPipes } from './closed-pipes.js';
 
+exitQuietlyOnClosedPipes();
 const program = new Command('llm-proxy').exitOverride();
 benchCommand(program);
 try {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { inTimeOrder, type LogFilterOptions, logFilter, readLogLines, tableHeader, tableRow } from './log-query.js';
 
-/** Writes to stdout, waiting when the pipe is full; a reader that goes away (`| head`) ends the command quietly. */
+/** Writes to stdout, waiting when the pipe is full; a reader that goes away (`| head`) ends the command quietly (closed-pipes.ts). */
 async function writeOut(text: string): Promise<void> {
   if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
 }
@@ -24,10 +24,6 @@ export function logsCommand(program: Command): void {
       const keep = logFilter(o);
       const skipped = { count: 0 };
       let shown = 0;
-      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') process.exit(0);
-        throw err;
-      });
       if (!o.json) await writeOut(tableHeader());
       for await (const line of readLogLines(inTimeOrder(files), skipped)) {
         if (!keep(line)) continue;

@@ -9,6 +9,7 @@ import { adminUserCommands, type WithRuntime } from './admin-user-commands.js';
 import { auditCommand, verifyAudit } from './audit-commands.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
+import { exitQuietlyOnClosedPipes } from './closed-pipes.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
 import { logsCommand } from './logs-command.js';
 import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
@@ -71,7 +72,8 @@ export function buildProgram(): Command {
   const program = new Command('llm-proxy')
     .version(VERSION)
     .description('A transparent, multi-tenant proxy for the OpenAI API.')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nA reader that stops early (| head) ends a command quietly with exit code 0.');
 
   storeFlags(
     program
@@ -178,6 +180,7 @@ export function buildProgram(): Command {
 }
 
 async function run(): Promise<void> {
+  exitQuietlyOnClosedPipes();
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
