@@ -36,8 +36,9 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     g.total_tokens += r.total_tokens ?? 0;
     g.cached_tokens += r.cached_tokens ?? 0;
     g.reasoning_tokens += r.reasoning_tokens ?? 0;
-    if (r.cost_micro_usd === null || r.cost_micro_usd === undefined) g.unpriced_requests++;
-    else g.cost_micro_usd += r.cost_micro_usd;
+    if (r.cost_micro_usd === null || r.cost_micro_usd === undefined) {
+      if (usedUnpriced(r)) g.unpriced_requests++;
+    } else g.cost_micro_usd += r.cost_micro_usd;
     // An unfinished record (see journal-replay.ts) is charged the admission's estimate.
     if (r.usage_status === 'estimated' || r.usage_status === 'unfinished') g.estimated_requests++;
     g.duration_ms_sum += r.duration_ms;
@@ -59,6 +60,18 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     latency: [...latency.values()],
     only: toBatch,
   };
+}
+
+/**
+ * Whether a record without a cost is an unpriced request: one that used a model (its usage was
+ * reported or estimated, or a crash cut a request that named a model) for which there was no price,
+ * so its cost is unknown. A record without a cost that used nothing (refused or failed upstream
+ * without usage, `/v1/models`, files) cost nothing and is not one: that would cry "price missing"
+ * where none is. test/helpers/usage-recompute.ts says the same in SQL.
+ */
+function usedUnpriced(r: NewUsageRow): boolean {
+  if (r.usage_status === 'reported' || r.usage_status === 'estimated') return true;
+  return r.usage_status === 'unfinished' && r.model !== null;
 }
 
 function use(map: Map<string, SubjectUse>, id: string, at: number): void {

@@ -6,6 +6,9 @@ import type { StatsFilter, StatsGroup } from '../../src/store/usage-stats-repo.j
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
+/** Without a cost though it used a model (src/usage/batch.ts): failed and free requests are not unpriced. */
+const UNPRICED = sql`cost_micro_usd is null and (usage_status in ('reported', 'estimated') or (usage_status = 'unfinished' and model is not null))`;
+
 /**
  * Usage sums computed straight from raw usage_records with a plain SQL GROUP BY: the reference the
  * rollups (and so the usage API) must equal. Keys: bucket start in ms (hour, day), model ('' for
@@ -36,7 +39,7 @@ export async function recomputeFromRecords(
       sql<string>`sum(coalesce(cached_tokens, 0))`.as('cached_tokens'),
       sql<string>`sum(coalesce(reasoning_tokens, 0))`.as('reasoning_tokens'),
       sql<string>`sum(coalesce(cost_micro_usd, 0))`.as('cost_micro_usd'),
-      sql<string>`sum(case when cost_micro_usd is null then 1 else 0 end)`.as('unpriced_requests'),
+      sql<string>`sum(case when ${UNPRICED} then 1 else 0 end)`.as('unpriced_requests'),
       sql<string>`sum(case when usage_status = 'estimated' then 1 else 0 end)`.as('estimated_requests'),
       sql<string>`sum(duration_ms)`.as('duration_ms_sum'),
       sql<string>`sum(bytes_in)`.as('bytes_in'),

@@ -32,6 +32,8 @@ describe('usage API over real proxied traffic', () => {
   let second: { id: string; token: string };
   let other: { projectId: string; id: string; token: string };
   const sent = new Map<string, number>();
+  /** Requests that used the model without a price (its failed requests used nothing: not unpriced). */
+  let usedUnpriced = 0;
 
   beforeAll(async () => {
     st = await startProxyStack({ env: { MAINTENANCE_INTERVAL_MS: '0' } });
@@ -48,6 +50,7 @@ describe('usage API over real proxied traffic', () => {
     await pool(plan, 16, async ({ token, model, kind }) => {
       const client = st.clientFor(token);
       sent.set(model, (sent.get(model) ?? 0) + 1);
+      if (model === 'my-local-llm' && kind !== 'fail') usedUnpriced++;
       const messages = [{ role: 'user' as const, content: `hello ${model}` }];
       if (kind === 'embed') await client.embeddings.create({ model, input: 'some text to embed' });
       else if (kind === 'stream') {
@@ -84,7 +87,8 @@ describe('usage API over real proxied traffic', () => {
     expect(all.totals).toEqual(apiTotals(raw));
     expect(all.totals.requests).toBe(240);
     expect(all.totals.errors).toBeGreaterThan(0);
-    expect(all.totals.unpriced_requests).toBeGreaterThan(0); // my-local-llm has no price
+    // my-local-llm has no price; failed requests (to it or any model) used nothing and are not unpriced.
+    expect(all.totals.unpriced_requests).toBe(usedUnpriced);
     expect(all.totals.cost_micro_usd).toBeGreaterThan(0);
     expect(all.group_by).toBeNull();
     expect(all.data).toHaveLength(1);
@@ -95,7 +99,8 @@ describe('usage API over real proxied traffic', () => {
       Object.fromEntries(byModel.data.map((g: { model: string; requests: number }) => [g.model, g.requests])),
     ).toEqual(Object.fromEntries(sent));
     const unpriced = byModel.data.find((g: { model: string }) => g.model === 'my-local-llm');
-    expect(unpriced.unpriced_requests).toBe(unpriced.requests);
+    expect(unpriced.unpriced_requests).toBe(usedUnpriced);
+    expect(unpriced.requests).toBeGreaterThan(usedUnpriced); // some of them failed
     expect(unpriced.cost_micro_usd).toBe(0);
   });
 

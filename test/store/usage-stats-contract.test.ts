@@ -17,7 +17,7 @@ import {
 import { toBatch } from '../../src/usage/batch.js';
 import { latencyBucket } from '../../src/usage/latency-buckets.js';
 import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
-import { tokenRow as baseTokenRow, projectRow } from '../helpers/rows.js';
+import { tokenRow as baseTokenRow, projectRow, usageRow } from '../helpers/rows.js';
 import { recomputeFromRecords } from '../helpers/usage-recompute.js';
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0); // a Friday, 00:00 UTC
@@ -277,5 +277,38 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
     expect(await tokens.findById(oldRevoked.id)).toBeUndefined();
     // Usage of deleted tokens stays: rollups have no foreign key.
     expect((await stats.sums({}))[0]?.sums.requests).toBe(4000);
+  });
+
+  // Last: it adds records of its own to the window the tests above count.
+  it('counts as unpriced only a request that used a model without a price, never a failed or free one', async () => {
+    const tokenId = uuidv7();
+    const at = T0 + 60 * DAY;
+    const row = (over: Partial<NewUsageRow>) => usageRow(tokenId, projectA, { created_at: at, ...over });
+    const nothingUsed = { prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_micro_usd: null };
+    const batch = [
+      row({ model: 'gpt-4o', cost_micro_usd: 42 }), // priced
+      row({ model: 'llama-3-local', cost_micro_usd: null }), // reported usage, no price: unpriced
+      row({ model: 'llama-3-local', usage_status: 'estimated', cost_micro_usd: null }), // a cut stream: unpriced
+      row({ model: 'llama-3-local', status: 400, usage_status: 'missing', ...nothingUsed }), // failed: cost nothing
+      row({ model: 'gpt-4o', status: 429, usage_status: 'missing', ...nothingUsed }), // refused upstream
+      row({ model: 'gpt-4o', status: 502, error: 'upstream_unreachable', usage_status: 'missing', ...nothingUsed }),
+      row({ method: 'GET', path: '/v1/models', model: null, usage_status: 'missing', ...nothingUsed }), // free
+      // Cut by a crash: charged the admission's estimate, or unknown when the model has no price.
+      row({ model: 'llama-3-local', status: 0, error: 'interrupted', usage_status: 'unfinished', ...nothingUsed }),
+      row({
+        method: 'GET',
+        path: '/v1/models',
+        model: null,
+        status: 0,
+        error: 'interrupted',
+        usage_status: 'unfinished',
+        ...nothingUsed,
+      }),
+    ];
+    await new UsageRepo(db).writeBatch(toBatch(batch));
+    const [sums] = await stats.sums({ tokenId });
+    expect(sums?.sums).toMatchObject({ requests: 9, unpriced_requests: 3, cost_micro_usd: 42 });
+    // The reference recomputation from the raw records agrees.
+    expect((await recomputeFromRecords(db, { tokenId })).get('')).toMatchObject({ requests: 9, unpriced_requests: 3 });
   });
 });
