@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './helpers/cli.js';
+import { keepOutput, registerSecret } from './helpers/secret-watch.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
@@ -11,22 +15,43 @@ beforeAll(async () => {
 });
 afterAll(async () => s.stop());
 
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Runs the CLI with its stdout read by nobody: the reading end of the pipe is closed before the
- * command has written anything, as `| head -1` does once it has its line. Every write to stdout then
- * fails with EPIPE, whatever the machine's speed (a command whose output outgrows the pipe's buffer
- * would hit it even if it wrote first).
+ * Runs the built CLI in a process of its own, as a user's shell does: what it writes to each
+ * descriptor is what a terminal or a pipe gets. With `closeStdout` nobody reads its stdout: the
+ * reading end is closed before the command has written anything, as `| head -1` does once it has
+ * its line, so every write to stdout fails with EPIPE whatever the machine's speed (a command whose
+ * output outgrows the pipe's buffer would hit it even if it wrote first).
  */
-function runWithClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function run(
+  args: string[],
+  opts: { env: Record<string, string>; input?: string; closeStdout?: boolean },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    child.stdout.destroy();
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...opts.env } });
+    let stdout = '';
     let stderr = '';
+    if (opts.closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
+    child.stdin.end(opts.input ?? '');
+    child.on('close', (code) => {
+      keepOutput(`cli-stdio: llm-proxy ${args.slice(0, 2).join(' ')} (stderr)`, stderr);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
+
+const runWithClosedStdout = async (args: string[]) => {
+  const { code, stderr } = await run(args, { env, closeStdout: true });
+  return { code, stderr };
+};
 
 describe('CLI output into a reader that stops early (| head)', () => {
   it('openapi (375 kB of JSON) exits 0 quietly, without a stack trace', async () => {
@@ -40,5 +65,71 @@ describe('CLI output into a reader that stops early (| head)', () => {
     });
     const list = await s.manage('GET', '/projects');
     expect(list.body.data.map((p: { name: string }) => p.name)).toContain('piped');
+  });
+});
+
+/**
+ * Commands that open the database themselves log their warnings (here: no ENCRYPTION_KEY, the key
+ * file in DATA_DIR is used) to stderr; stdout holds only their output, so a table or `--json` can be
+ * piped. Each test runs at most two processes.
+ */
+describe('direct-database commands: diagnostics on stderr, output alone on stdout', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-stdio-'));
+  const dbEnv = { DATA_DIR: dataDir };
+  const password = 'a-password-for-stdio-tests';
+  registerSecret(password);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const warning = /"level":"warn".*ENCRYPTION_KEY is not set/;
+  const noJsonLine = (stdout: string) => expect(stdout.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+
+  it('migrate prints only its result; admin-user add the key-file warning on stderr and nothing on stdout', async () => {
+    const migrate = await run(['migrate'], { env: dbEnv });
+    expect([migrate.code, migrate.stderr]).toEqual([0, '']);
+    expect(migrate.stdout).toMatch(/^applied: 0001-initial, .*\n$/);
+    const add = await run(['admin-user', 'add', 'stdio', '--role', 'viewer', '--password-stdin'], {
+      env: dbEnv,
+      input: `${password}\n`,
+    });
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toMatch(warning);
+    noJsonLine(add.stdout);
+  });
+
+  it('admin-user list: the warning on stderr, the table alone on stdout; audit verify its result', async () => {
+    const list = await run(['admin-user', 'list'], { env: dbEnv });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stderr).toMatch(warning);
+    expect(list.stdout).toMatch(
+      /^id\s+username\s+role\s+disabled\s+last_sign_in_at\s+created_at\n\S+\s+stdio\s+viewer\s.*\n$/,
+    );
+    const verify = await run(['audit', 'verify'], { env: dbEnv });
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/^OK: 1 audit event\(s\) verified/);
+    noJsonLine(verify.stdout);
+  });
+
+  it('admin-user passwd and remove: the warning on stderr, one result line on stdout', async () => {
+    const passwd = await run(['admin-user', 'passwd', 'stdio', '--password-stdin'], {
+      env: dbEnv,
+      input: `${password}-2\n`,
+    });
+    expect(passwd.code, passwd.stderr).toBe(0);
+    expect(passwd.stderr).toMatch(warning);
+    expect(passwd.stdout).toBe('password changed for stdio\n');
+    const remove = await run(['admin-user', 'remove', 'stdio'], { env: dbEnv });
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(remove.stderr).toMatch(warning);
+    expect(remove.stdout).toBe('removed stdio\n');
+  });
+
+  it('rekey and maintenance: only their summary on stdout', async () => {
+    const rekey = await run(['rekey'], { env: dbEnv });
+    expect(rekey.code, rekey.stderr).toBe(0);
+    expect(rekey.stderr).toMatch(warning);
+    expect(rekey.stdout).toBe('re-encrypted 0 project key(s)\n');
+    const maintenance = await run(['maintenance'], { env: dbEnv });
+    expect(maintenance.code, maintenance.stderr).toBe(0);
+    expect(maintenance.stdout).toMatch(/^deleted 0 usage record\(s\) older than 90 day\(s\)\n/);
+    noJsonLine(maintenance.stdout);
   });
 });

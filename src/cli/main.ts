@@ -48,6 +48,7 @@ async function opened<T>(config: Config, open: () => Promise<T>): Promise<T> {
 /**
  * Opens the store and services for a one-shot command, logging only `level` and worse, and closes
  * them. One-shot commands append to LOG_FILE without rotating it: the server owns its rotation.
+ * Without LOG_FILE their log lines (warnings) go to stderr: stdout carries the command's output.
  */
 async function oneShot(
   config: Config,
@@ -56,7 +57,7 @@ async function oneShot(
 ): Promise<void> {
   const { createLogger, flushLogger } = await import('../observability/logger.js');
   const { createRuntime } = await import('../runtime.js');
-  const logger = createLogger({ ...config.log, level, rotation: undefined });
+  const logger = createLogger({ ...config.log, level, rotation: undefined, fd: 2 });
   const runtime = await opened(config, () => createRuntime(config, logger));
   try {
     await fn(runtime);
@@ -73,7 +74,11 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description('A transparent, multi-tenant proxy for the OpenAI API.')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nA reader that stops early (| head) ends a command quietly with exit code 0.');
+    .addHelpText(
+      'after',
+      '\nCommands print their results on stdout, warnings and errors on stderr (serve logs JSON lines to\n' +
+        'stdout, or LOG_FILE). A reader that stops early (| head) ends a command quietly with exit code 0.',
+    );
 
   storeFlags(
     program

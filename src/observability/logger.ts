@@ -39,6 +39,11 @@ export interface LoggerOptions {
   level: string;
   file?: string | undefined;
   rotation?: LogRotation | undefined;
+  /**
+   * Where lines go without LOG_FILE: 1 (stdout, the server's default) or 2 (stderr: one-shot CLI
+   * commands, whose stdout is their output).
+   */
+  fd?: 1 | 2 | undefined;
   /** Tests pass a stream to capture output. */
   stream?: NodeJS.WritableStream;
 }
@@ -260,7 +265,9 @@ export function createLogger(opts: LoggerOptions): Logger {
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (opts.stream) return pino(options, opts.stream);
-  const batcher = opts.file ? new LineBatcher(openLogFile(opts.file), opts.file, opts.rotation) : new LineBatcher(1);
+  const batcher = opts.file
+    ? new LineBatcher(openLogFile(opts.file), opts.file, opts.rotation)
+    : new LineBatcher(opts.fd ?? 1);
   setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
   if (batchers.size === 0) {
     process.once('exit', () => {
