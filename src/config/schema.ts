@@ -14,7 +14,11 @@ const bool = z
   .union([z.boolean(), z.enum(BOOL_WORDS)], { error: `expected one of ${BOOL_WORDS.join(', ')}` })
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
 
-/** Integer given as env text; 0 often means "off". Every message states the accepted range. */
+/**
+ * Integer given as env text; 0 often means "off". Every message states the whole accepted range
+ * (ranges.test.ts checks each setting): give both bounds here, never a `.min()`/`.max()` after it,
+ * whose message would not say them.
+ */
 const int = (min = 0, max = Number.MAX_SAFE_INTEGER) => {
   const expected = `expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}`;
   return z.coerce.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, {
@@ -174,8 +178,8 @@ export const configSchema = z.object({
   LOG_ROTATE_BYTES: int().default(104_857_600),
   /** …and once it is this old; 0 = never by time. */
   LOG_ROTATE_INTERVAL_MS: ms().default(0),
-  /** Rotated files kept (LOG_FILE.1 … LOG_FILE.N). */
-  LOG_ROTATE_KEEP: int(1).default(10),
+  /** Rotated files kept (LOG_FILE.1 … LOG_FILE.N); each rotation renames them all, hence the ceiling. */
+  LOG_ROTATE_KEEP: int(1, 1000).default(10),
   /** Fraction of successful proxied requests that get a `proxy request` line; errors always do. */
   LOG_SAMPLE_RATE: fraction().default(1),
   /** Log request and response bodies (cut to LOG_BODY_MAX_BYTES, secrets masked) in the request line. */
@@ -290,12 +294,13 @@ export const configSchema = z.object({
   UPSTREAM_HEADERS_TIMEOUT_MS: ms().default(600_000),
   UPSTREAM_IDLE_TIMEOUT_MS: ms().default(300_000),
   UPSTREAM_MAX_CONNECTIONS: int(1).default(256),
-  UPSTREAM_QUEUE_TIMEOUT_MS: int().default(5_000),
+  UPSTREAM_QUEUE_TIMEOUT_MS: ms().default(5_000),
   UPSTREAM_QUEUE_LIMIT: int().default(1024),
-  UPSTREAM_SHARE_PERCENT: int(1).max(100).default(50),
-  PROXY_BODY_IDLE_TIMEOUT_MS: int().default(30_000),
+  UPSTREAM_SHARE_PERCENT: int(1, 100).default(50),
+  PROXY_BODY_IDLE_TIMEOUT_MS: ms().default(30_000),
   STREAM_INCLUDE_USAGE: bool.default(true),
-  TOKEN_CACHE_SIZE: int(1).default(10_000),
+  /** Entries of the token cache: its index is allocated at start (about 45 bytes an entry), hence a ceiling. */
+  TOKEN_CACHE_SIZE: int(1, 10_000_000).default(10_000),
   TOKEN_CACHE_TTL_MS: ms(1).default(30_000),
   USAGE_FLUSH_INTERVAL_MS: ms(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
