@@ -133,3 +133,31 @@ describe('direct-database commands: diagnostics on stderr, output alone on stdou
     noJsonLine(maintenance.stdout);
   });
 });
+
+/** `token get` and `project get` print a record: its `usage` as rows of their own, not a JSON blob. */
+describe('records with a nested object', () => {
+  it('token get and project get print usage as indented rows under its name', async () => {
+    const project = await s.manage('POST', '/projects', { name: 'records', api_key: 'sk-records-0000' });
+    const token = await s.manage('POST', '/tokens', { project_id: project.body.id, duration_minutes: 60 });
+    for (const args of [
+      ['token', 'get', token.body.id],
+      ['project', 'get', project.body.id],
+    ]) {
+      const res = await run(args, { env });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout, args.join(' ')).not.toContain('{');
+      const lines = res.stdout.split('\n');
+      const at = lines.indexOf('usage');
+      expect(at, res.stdout).toBeGreaterThan(0);
+      // The values line up with the record's own column.
+      const column = (lines[0] as string).search(/ \S+$/);
+      expect(lines.slice(at + 1, at + 4)).toEqual([
+        `${'  requests'.padEnd(column)} 0`,
+        `${'  errors'.padEnd(column)} 0`,
+        `${'  prompt_tokens'.padEnd(column)} 0`,
+      ]);
+      expect(lines).toContain(`${'  cost_usd'.padEnd(column)} 0.000000`);
+      expect(lines).toContain(`${'  avg_duration_ms'.padEnd(column)} -`);
+    }
+  });
+});

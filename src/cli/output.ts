@@ -11,12 +11,35 @@ export function print(value: unknown, json: boolean, columns: readonly string[] 
     return;
   }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    const width = Math.max(...entries.map(([k]) => k.length));
-    for (const [k, v] of entries) process.stdout.write(`${k.padEnd(width)}  ${fmt(v)}\n`);
+    process.stdout.write(record(value as Record<string, unknown>));
     return;
   }
   process.stdout.write(`${fmt(value)}\n`);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
+
+/**
+ * One object as `key  value` rows, values in one column. A nested object (a token's or project's
+ * `usage`) is its key on a row of its own and its fields as rows indented below it.
+ */
+export function record(obj: Record<string, unknown>, indent = ''): string {
+  const entries = Object.entries(obj);
+  const width = Math.max(...entries.flatMap(([k, v]) => [k.length, ...(isRecord(v) ? nestedWidths(v) : [])]));
+  return rows(entries, width, indent);
+}
+
+const nestedWidths = (v: Record<string, unknown>): number[] =>
+  Object.entries(v).flatMap(([k, x]) => [k.length + 2, ...(isRecord(x) ? nestedWidths(x).map((w) => w + 2) : [])]);
+
+function rows(entries: [string, unknown][], width: number, indent: string): string {
+  let out = '';
+  for (const [k, v] of entries) {
+    if (isRecord(v)) out += `${indent}${k}\n${rows(Object.entries(v), width - 2, `${indent}  `)}`;
+    else out += `${indent}${k.padEnd(width)}  ${fmt(v)}\n`;
+  }
+  return out;
 }
 
 const LIST_COLUMNS = [
