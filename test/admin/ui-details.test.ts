@@ -104,4 +104,61 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await page.close();
     expect(messages).toEqual([]);
   });
+
+  it('shows a budget left as precise as the spend it hides, and the spend itself', async () => {
+    await signInByApi();
+    const page = await browser.page();
+    await page.goto(`${s.url}/admin/tokens/${ids.token}`);
+    const spent = (await s.manage('GET', `/tokens/${ids.token}`)).body.usage.cost_micro_usd as number;
+    expect(spent).toBeGreaterThan(0);
+    expect(spent).toBeLessThan(10_000); // under a cent: where "$5.00" hid it
+    const stat = page.getByTestId('budget-left');
+    await stat.locator('.stat-sub').filter({ hasText: 'of $5.00 lifetime' }).waitFor();
+    const left = (await stat.locator('.stat-value').textContent()) ?? '';
+    expect(left).toMatch(/^\$4\.99\d+$/);
+    // What is left and what was spent add up to the budget, to the micro-dollar.
+    expect(Math.round(Number(left.slice(1)) * 1e6) + spent).toBe(5_000_000);
+    expect(await stat.locator('.stat-sub').textContent()).toBe(`$${(spent / 1e6).toFixed(6)} of $5.00 lifetime`);
+    await browser.screenshot(page, 'details-token-budget');
+    await page.close();
+  });
+
+  it('names price sources as the API and CLI do, and shows prices as currency', async () => {
+    await signInByApi();
+    const page = await browser.page();
+    await page.goto(`${s.url}/admin/pricing`);
+    await page.getByLabel('Filter models').fill('gpt-4.1-mini');
+    const row = page.getByRole('row').filter({ hasText: 'gpt-4.1-mini' }).first();
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allTextContents();
+    const api = (await s.manage('GET', '/pricing')).body.data.find(
+      (p: { model: string }) => p.model === 'gpt-4.1-mini',
+    );
+    expect(api).toMatchObject({ source: 'built_in', input: 0.4, cached_input: 0.1, output: 1.6 });
+    expect(cells.slice(0, 5)).toEqual(['gpt-4.1-mini', 'built_in', '$0.40', '$0.10', '$1.60']);
+    await browser.screenshot(page, 'details-pricing');
+    await page.close();
+  });
+
+  it('counts no failed request and no /v1/models call as unpriced on the dashboard and the project page', async () => {
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: pastedToken, maxRetries: 0 });
+    await client.models.list();
+    const failed = await client.chat.completions
+      .create(
+        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] },
+        { headers: { 'x-mock-status': '500' } },
+      )
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
+    await s.server.runtime.usage.flush();
+    const totals = (await s.manage('GET', `/usage?project_id=${ids.project}`)).body.totals;
+    expect(totals).toMatchObject({ errors: 1, unpriced_requests: 0 });
+    await signInByApi();
+    const page = await browser.page();
+    await page.goto(`${s.url}/admin/`);
+    await page.getByTestId('stat-cost').filter({ hasText: 'all requests priced' }).waitFor();
+    await page.goto(`${s.url}/admin/projects/${ids.project}`);
+    await page.getByText('all priced', { exact: true }).waitFor();
+    await page.close();
+  });
 });

@@ -1,5 +1,6 @@
 /** The limit fields tokens and projects share, as form state (strings) ↔ API values. */
 import type { Limits } from '../api/types';
+import { usd } from '../lib/format';
 import * as v from '../lib/validate';
 import { SelectField, TextField } from './ui';
 
@@ -173,7 +174,7 @@ export function LimitsFields(props: {
 }
 
 /** The limits in words, for detail pages. */
-export function limitsSummary(l: Limits, fmtUsd: (n: number) => string): Array<[string, string]> {
+export function limitsSummary(l: Limits): Array<[string, string]> {
   const n = (x: number | null) => (x === null ? 'none' : x.toLocaleString('en-US'));
   return [
     ['Request cap', n(l.max_requests)],
@@ -184,7 +185,7 @@ export function limitsSummary(l: Limits, fmtUsd: (n: number) => string): Array<[
       'Budget',
       l.budget_usd === null
         ? 'none'
-        : `${fmtUsd(l.budget_usd)} ${l.budget_period === 'total' ? 'lifetime' : `per ${l.budget_period}`}`,
+        : `${usd(l.budget_usd, { exact: true })} ${l.budget_period === 'total' ? 'lifetime' : `per ${l.budget_period}`}`,
     ],
     ['Models', l.allowed_models ? l.allowed_models.join(', ') : 'all'],
     ['Endpoints', l.allowed_endpoints ? l.allowed_endpoints.join(', ') : 'all'],

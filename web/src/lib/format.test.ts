@@ -11,6 +11,21 @@ describe('formatting', () => {
     expect(usd(null)).toBe('–');
   });
 
+  it('keeps an amount derived from a smaller one as precise as that one (a budget left after a tiny spend)', () => {
+    expect(usd(4.997999, { alongside: 0.002001 })).toBe('$4.997999');
+    expect(usd('4.9877', { alongside: '0.0123' })).toBe('$4.9877');
+    expect(usd(3.77, { alongside: 1.23 })).toBe('$3.77');
+    expect(usd(5, { alongside: 0 })).toBe('$5.00');
+  });
+
+  it('shows set amounts (prices, budgets) with every decimal they have, as currency', () => {
+    expect(usd(0.4, { exact: true })).toBe('$0.40');
+    expect(usd(0.075, { exact: true })).toBe('$0.075');
+    expect(usd(1.125, { exact: true })).toBe('$1.125');
+    expect(usd(10, { exact: true })).toBe('$10.00');
+    expect(usd(0.000001, { exact: true })).toBe('$0.000001');
+  });
+
   it('says spans of time in at most two units', () => {
     expect(span(45_000)).toBe('45 s');
     expect(span(5 * 60_000 + 7_000)).toBe('5 min 7 s');

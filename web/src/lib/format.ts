@@ -8,17 +8,42 @@ export const count = (n: number | null | undefined): string => (n === null || n 
 /** 1234 → "1.2K"; small numbers as they are. */
 export const compact = (n: number): string => (Math.abs(n) < 10_000 ? int.format(n) : compactFmt.format(n));
 
-/**
- * US dollars from the API's exact decimal string or a number: cents for amounts of a dollar or
- * more, up to six decimals below (a request often costs a fraction of a cent).
- */
-export function usd(v: string | number | null | undefined): string {
-  if (v === null || v === undefined || v === '') return '–';
+type Money = string | number | null | undefined;
+
+const toNumber = (v: Money): number | undefined => {
+  if (v === null || v === undefined || v === '') return undefined;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (!Number.isFinite(n)) return '–';
-  if (n === 0) return '$0.00';
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** Decimals an amount needs at its scale: cents from a dollar up, four from a cent, micro-dollars below. */
+const scaleDigits = (n: number): number => {
   const abs = Math.abs(n);
-  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  return abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+};
+
+/** Decimals that show an amount exactly, from two (cents) to six (micro-dollars, the API's unit). */
+const exactDigits = (n: number): number => {
+  const fraction = Math.abs(n).toFixed(6).split('.')[1] ?? '';
+  return Math.max(2, fraction.replace(/0+$/, '').length);
+};
+
+/**
+ * US dollars, from the API's exact decimal string or a number: the one money formatter of the UI.
+ * An amount shows the precision it needs at its scale (cents from a dollar up, up to six decimals
+ * below: a request often costs a fraction of a cent), and never less than:
+ * - `alongside`: the precision of an amount it was derived from, which must stay visible in it (a
+ *   budget of $5.00 less a spend of $0.002001 leaves $4.997999, never "$5.00");
+ * - `exact`: all of its decimals, for amounts that are set rather than measured (a price per 1M
+ *   tokens, $0.40 or $1.125; a budget).
+ */
+export function usd(v: Money, opts: { alongside?: Money; exact?: boolean } = {}): string {
+  const n = toNumber(v);
+  if (n === undefined) return '–';
+  if (n === 0) return '$0.00';
+  const other = toNumber(opts.alongside);
+  const digits = Math.max(opts.exact ? exactDigits(n) : scaleDigits(n), other ? scaleDigits(other) : 0);
+  const abs = Math.abs(n);
   return `${n < 0 ? '-' : ''}$${abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
 }
 

@@ -15,18 +15,16 @@ import {
   TextField,
   toast,
 } from '../components/ui';
-import { dateTime } from '../lib/format';
+import { dateTime, usd } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 import { useSubmit } from '../lib/hooks.js';
 import * as v from '../lib/validate';
 
-const SOURCE: Record<string, { label: string; tone: 'muted' | 'accent' | 'ok' }> = {
-  built_in: { label: 'shipped', tone: 'muted' },
-  file: { label: 'PRICING_FILE', tone: 'accent' },
-  override: { label: 'override', tone: 'ok' },
-};
+/** A price's source by the API's own name (as `llm-proxy pricing list --source` takes it), with a tone. */
+const SOURCE_TONE: Record<string, 'muted' | 'accent' | 'ok'> = { built_in: 'muted', file: 'accent', override: 'ok' };
 
-const rate = (n: number | null) => (n === null ? <span class="muted">–</span> : `$${n}`);
+/** A rate per 1M tokens is set, not measured: every decimal it has, as currency ($0.40, $0.075). */
+const rate = (n: number | null) => (n === null ? <span class="muted">–</span> : usd(n, { exact: true }));
 
 export function PricingPage() {
   useTitle('Pricing');
@@ -39,7 +37,7 @@ export function PricingPage() {
     <>
       <PageHead
         title="Pricing"
-        sub={`US dollars per 1M tokens. Shipped prices as of ${table.data?.as_of ?? '…'}; overrides apply to the next request.`}
+        sub={`US dollars per 1M tokens. Sources: built_in (the table that comes with llm-proxy, as of ${table.data?.as_of ?? '…'}), file (PRICING_FILE), override (set here or with llm-proxy pricing set; applies to the next request).`}
       >
         {can('admin') && (
           <Button variant="primary" icon="plus" onClick={() => setEditing('new')}>
@@ -97,8 +95,8 @@ export function PricingPage() {
                   <tr key={p.model}>
                     <td class="cell-main">{p.model}</td>
                     <td>
-                      <Badge tone={SOURCE[p.source]?.tone} plain>
-                        {SOURCE[p.source]?.label ?? p.source}
+                      <Badge tone={SOURCE_TONE[p.source]} plain>
+                        {p.source}
                       </Badge>
                       {p.updated_at && <div class="cell-sub">{dateTime(p.updated_at)}</div>}
                     </td>
@@ -164,8 +162,8 @@ export function PricingPage() {
           table.reload();
         }}
       >
-        The model falls back to the shipped table or PRICING_FILE, or to no price (its requests are then recorded with
-        an unknown cost).
+        The model falls back to its built_in or file price (PRICING_FILE), or to no price (its requests are then
+        recorded with an unknown cost).
       </Confirm>
     </>
   );

@@ -134,10 +134,7 @@ export function ProjectPage({ id }: { id: string }) {
         <div class="grid grid-2">
           <Card title="Limits" sub="A ceiling over all the project’s tokens together">
             <dl class="kv">
-              {limitsSummary(p, usd).flatMap(([k, val]) => [
-                <dt key={`${k}-t`}>{k}</dt>,
-                <dd key={`${k}-d`}>{val}</dd>,
-              ])}
+              {limitsSummary(p).flatMap(([k, val]) => [<dt key={`${k}-t`}>{k}</dt>, <dd key={`${k}-d`}>{val}</dd>])}
             </dl>
           </Card>
           <Card title="Newest tokens" actions={<a href={href(`/tokens?project=${p.id}`)}>All tokens</a>} flush>

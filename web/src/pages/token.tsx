@@ -83,11 +83,12 @@ function LiveStats({ token, spentMicro }: { token: TokenWithUsage; spentMicro: n
       <Stat
         label="Budget left"
         testId="budget-left"
-        value={left === null ? 'no budget' : usd(left / 1e6)}
+        // As precise as the spend: $5.00 less $0.002001 reads $4.997999, not a budget untouched.
+        value={left === null ? 'no budget' : usd(left / 1e6, { alongside: (spentMicro ?? 0) / 1e6 })}
         sub={
           budgetMicro === null
             ? `${usd(token.usage.cost_usd)} spent in total`
-            : `${usd((spentMicro ?? 0) / 1e6)} of ${usd(token.budget_usd)} ${
+            : `${usd((spentMicro ?? 0) / 1e6)} of ${usd(token.budget_usd, { exact: true })} ${
                 token.budget_period === 'total'
                   ? 'lifetime'
                   : `this ${token.budget_period}, resets in ${span(periodEnd(token.budget_period, now) - now)}`
@@ -211,10 +212,7 @@ export function TokenPage({ id }: { id: string }) {
           </Card>
           <Card title="Limits" sub="The project’s limits apply too">
             <dl class="kv">
-              {limitsSummary(t, usd).flatMap(([k, val]) => [
-                <dt key={`${k}-t`}>{k}</dt>,
-                <dd key={`${k}-d`}>{val}</dd>,
-              ])}
+              {limitsSummary(t).flatMap(([k, val]) => [<dt key={`${k}-t`}>{k}</dt>, <dd key={`${k}-d`}>{val}</dd>])}
             </dl>
           </Card>
         </div>
