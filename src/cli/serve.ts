@@ -71,6 +71,7 @@ function banner(server: RunningServer, config: Config): string {
   return [
     '',
     '  llm-proxy is running',
+    ...listenNotice(config.listen.host, Number(new URL(url).port)),
     `  Proxy (base_url):  ${url}/v1`,
     server.adminUi
       ? `  Admin UI:          ${url}/admin/   (sign in with the management token below, or a user: llm-proxy admin-user add)`
@@ -88,4 +89,17 @@ function banner(server: RunningServer, config: Config): string {
     '',
     '',
   ].join('\n');
+}
+
+/**
+ * The default LISTEN_ADDR (`:8080`) binds every network interface, so other machines can reach the
+ * admin UI and the management API from the first start: the banner says so, and how to bind to
+ * this machine only. Nothing is said for a specific address: whoever set it chose it.
+ */
+export function listenNotice(host: string, port: number): string[] {
+  if (!['0.0.0.0', '::', ''].includes(host)) return [];
+  return [
+    `  Listening on:      every network interface, port ${port}: other machines can reach the proxy, admin UI and management API`,
+    `                     (this machine only: start with LISTEN_ADDR=127.0.0.1:${port})`,
+  ];
 }
