@@ -14,6 +14,7 @@ import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
+import { signedIn, withSession } from '../helpers/session.js';
 
 // Browser globals, for the callbacks that page.evaluate runs in the page (this file's own types are Node's).
 declare const document: any;
@@ -22,6 +23,8 @@ declare const dispatchEvent: any;
 declare const PopStateEvent: any;
 
 const hasChromium = await serviceAvailable('chromium');
+const DESKTOP_UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 describe.runIf(hasChromium)('admin UI details', () => {
   let mock: MockUpstream;
@@ -51,6 +54,14 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await s.manage('DELETE', '/pricing/llama-3-local');
     const bob = await s.manage('POST', '/users', { username: 'bob', role: 'viewer', password: 'a-long-password-1' });
     await s.manage('DELETE', `/users/${bob.body.id}`);
+    // An admin user signed in from a desktop browser changes a price: a user actor (an id) in the audit log, a session with a long user agent.
+    await s.manage('POST', '/users', { username: 'alice', role: 'admin', password: 'another-long-password-2' });
+    const alice = await signedIn(
+      s.url,
+      { username: 'alice', password: 'another-long-password-2' },
+      { 'user-agent': DESKTOP_UA },
+    );
+    await withSession(s.url, alice, 'PUT', '/pricing/alice-model', { input: 1.125, output: 4.5 });
     await s.server.runtime.usage.flush();
     browser = await startBrowser(s.url);
   });
@@ -103,6 +114,47 @@ describe.runIf(hasChromium)('admin UI details', () => {
     page.off('console', record);
     await page.close();
     expect(messages).toEqual([]);
+  });
+
+  /** How far each element matching `selector` is wider than its box (0 when it fits). */
+  const overflowOf = (page: Page, selector: string) =>
+    page.evaluate(
+      (sel) =>
+        [...document.querySelectorAll(sel)].map((e: { scrollWidth: number; clientWidth: number }) =>
+          Math.max(0, e.scrollWidth - e.clientWidth),
+        ),
+      selector,
+    );
+
+  it('says what an audit event changed in words, deletions as removed, in a table that fits its card at 1,440 px', async () => {
+    await signInByApi();
+    const page = await browser.page({ width: 1440, height: 900 });
+    await page.goto(`${s.url}/admin/audit`);
+    const row = (action: string) => page.getByRole('row').filter({ has: page.getByText(action, { exact: true }) });
+    await row('user.deleted').waitFor();
+    // The fifth column, "What".
+    const what = await page.locator('tbody tr td:nth-child(5)').allTextContents();
+    expect(what.length).toBeGreaterThan(10);
+    expect(what.filter((w) => w.includes('undefined'))).toEqual([]);
+    expect(await row('user.deleted').getByRole('cell').nth(4).textContent()).toMatch(/removed.*username "bob"/);
+    expect(await row('pricing.unset').getByRole('cell').nth(4).textContent()).toMatch(/removed.*input 0\.2/);
+    expect(await row('project.created').getByRole('cell').nth(4).textContent()).toContain('name "web-frontend"');
+    expect(await overflowOf(page, '.table-wrap')).toEqual([0]);
+
+    // Details: the changes as a before/after list, not a block of JSON, and still nothing overflows.
+    for (const action of ['user.deleted', 'project.created', 'pricing.unset']) {
+      await row(action).getByRole('button', { name: 'Details' }).click();
+    }
+    const details = page.getByRole('region', { name: /^Event \d+ in full$/ });
+    await expect.poll(() => details.count()).toBe(3);
+    const deleted = page.getByRole('region', { name: /^Event \d+ in full$/ }).filter({ hasText: 'bob' });
+    const cells = await deleted.getByRole('row').filter({ hasText: 'username' }).getByRole('cell').allTextContents();
+    expect(cells).toEqual(['username', '"bob"', 'removed']);
+    expect(await deleted.textContent()).not.toContain('{');
+    expect(await overflowOf(page, '.table-wrap')).toEqual([0]);
+    expect((await overflowOf(page, 'main section[aria-label$=" in full"] *')).filter((o) => o > 0)).toEqual([]);
+    await browser.screenshot(page, 'details-audit-wide');
+    await page.close();
   });
 
   it('shows a budget left as precise as the spend it hides, and the spend itself', async () => {

@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { AuditEvent, AuditQuery } from '../api/types';
@@ -5,7 +6,6 @@ import {
   Badge,
   Button,
   Card,
-  CodeBlock,
   Empty,
   ErrorNote,
   Loading,
@@ -14,6 +14,7 @@ import {
   SelectField,
   TextField,
 } from '../components/ui';
+import { changeLines, changeSummary, detailsSummary, valueText } from '../lib/changes';
 import { dateTime } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 import { useCursorPages } from '../lib/paging';
@@ -41,23 +42,54 @@ const tone = (action: string) =>
       ? 'ok'
       : 'accent';
 
-/** What changed, in one line: "name: a → b", or the event's details. */
-function what(e: AuditEvent): string {
-  if (e.changes) {
-    const before = e.changes.before ?? {};
-    const after = e.changes.after ?? {};
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-    return keys
-      .map((k) =>
-        e.changes?.before
-          ? `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`
-          : `${k}: ${JSON.stringify(after[k])}`,
-      )
-      .join(', ');
-  }
-  return Object.entries(e.details ?? {})
-    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-    .join(', ');
+/** What changed, in one line: `name "a" → "b"`, `removed: …`, or the event's details. */
+const what = (e: AuditEvent): string => changeSummary(e.changes) || detailsSummary(e.details);
+
+/** An event in full: its changes as a before/after list, its other facts, request id and hash. */
+function EventDetails({ e }: { e: AuditEvent }) {
+  const lines = changeLines(e.changes);
+  // A creation has no before: one column of the values it was created with.
+  const created = e.changes?.before === null;
+  return (
+    <section class="audit-details" id={`event-${e.id}`} aria-label={`Event ${e.seq} in full`}>
+      {lines.length > 0 && (
+        <table class="changes">
+          <thead>
+            <tr>
+              <th scope="col">Field</th>
+              {created ? null : <th scope="col">Before</th>}
+              <th scope="col">{created ? 'Set to' : 'After'}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {lines.map((l) => (
+              <tr key={l.field}>
+                <td class="mono">{l.field}</td>
+                {created ? null : <td>{l.before ?? <span class="muted">not set</span>}</td>}
+                <td>{l.after ?? <span class="muted">removed</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <dl class="kv small">
+        {Object.entries(e.details ?? {}).flatMap(([k, v]) => [
+          <dt key={`${k}-k`} class="mono">
+            {k}
+          </dt>,
+          <dd key={`${k}-v`}>{valueText(v)}</dd>,
+        ])}
+        {e.request_id && (
+          <>
+            <dt>Request id</dt>
+            <dd class="mono">{e.request_id}</dd>
+          </>
+        )}
+        <dt>Hash</dt>
+        <dd class="mono">{e.hash}</dd>
+      </dl>
+    </section>
+  );
 }
 
 export function AuditPage() {
@@ -73,7 +105,12 @@ export function AuditPage() {
   const [typed, setTyped] = useState(filter);
   const key = JSON.stringify(filter);
   const pages = useCursorPages(key);
-  const [open, setOpen] = useState<string | undefined>();
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (id: string) => {
+    const next = new Set(open);
+    if (!next.delete(id)) next.add(id);
+    setOpen(next);
+  };
   const list = useLoad(() => {
     const query: AuditQuery = {
       limit: PAGE,
@@ -161,46 +198,47 @@ export function AuditPage() {
                 </thead>
                 <tbody>
                   {rows.map((e) => (
-                    <tr key={e.id}>
-                      <td class="muted">
-                        {dateTime(e.time)}
-                        <div class="cell-sub">#{e.seq}</div>
-                      </td>
-                      <td>
-                        <Badge tone={tone(e.action)} plain>
-                          {e.action}
-                        </Badge>
-                      </td>
-                      <td>
-                        {e.actor_type}
-                        {e.actor_id && <div class="cell-sub mono">{e.actor_id}</div>}
-                        {e.client_ip && <div class="cell-sub">{e.client_ip}</div>}
-                      </td>
-                      <td>
-                        {e.target_type ?? '–'}
-                        {e.target_id && <div class="cell-sub mono">{e.target_id}</div>}
-                      </td>
-                      <td class="wrap">
-                        <div class="small clamp">{what(e) || <span class="muted">no details</span>}</div>
-                        <button
-                          type="button"
-                          class="btn btn-ghost btn-sm"
-                          aria-expanded={open === e.id}
-                          onClick={() => setOpen(open === e.id ? undefined : e.id)}
-                        >
-                          {open === e.id ? 'Hide details' : 'Details'}
-                        </button>
-                        {open === e.id && (
-                          <CodeBlock label={`Event ${e.seq} in full`}>
-                            {JSON.stringify(
-                              { changes: e.changes, details: e.details, request_id: e.request_id, hash: e.hash },
-                              null,
-                              2,
-                            )}
-                          </CodeBlock>
-                        )}
-                      </td>
-                    </tr>
+                    <Fragment key={e.id}>
+                      <tr>
+                        <td class="muted">
+                          {dateTime(e.time)}
+                          <div class="cell-sub">#{e.seq}</div>
+                        </td>
+                        <td>
+                          <Badge tone={tone(e.action)} plain>
+                            {e.action}
+                          </Badge>
+                        </td>
+                        <td class="ids">
+                          {e.actor_type}
+                          {e.actor_id && <div class="cell-sub mono">{e.actor_id}</div>}
+                          {e.client_ip && <div class="cell-sub">{e.client_ip}</div>}
+                        </td>
+                        <td class="ids">
+                          {e.target_type ?? '–'}
+                          {e.target_id && <div class="cell-sub mono">{e.target_id}</div>}
+                        </td>
+                        <td class="wrap">
+                          <div class="small clamp">{what(e) || <span class="muted">no details</span>}</div>
+                          <button
+                            type="button"
+                            class="btn btn-ghost btn-sm"
+                            aria-expanded={open.has(e.id)}
+                            aria-controls={open.has(e.id) ? `event-${e.id}` : undefined}
+                            onClick={() => toggle(e.id)}
+                          >
+                            {open.has(e.id) ? 'Hide details' : 'Details'}
+                          </button>
+                        </td>
+                      </tr>
+                      {open.has(e.id) && (
+                        <tr class="details-row">
+                          <td colSpan={5}>
+                            <EventDetails e={e} />
+                          </td>
+                        </tr>
+                      )}
+                    </Fragment>
                   ))}
                 </tbody>
               </table>
