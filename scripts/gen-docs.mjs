@@ -1,0 +1,46 @@
+/**
+ * Writes the generated parts of the docs from the program itself (`npm run docs`, after a build):
+ * the README's settings lists and `.env.example` from the configuration schema, and docs/cli.md's
+ * command reference from the CLI's commands. The tests that compare them (src/config/config-docs.test.ts,
+ * test/docs/cli-reference.test.ts) fail when a committed file differs from what this writes.
+ * `--check` writes nothing and exits 1 when a file would change.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const dist = new URL('../dist/', import.meta.url);
+const root = new URL('../', import.meta.url);
+const { readmeSettings, readmeClientSettings, envExample } = await import(
+  new URL('config/settings-reference.js', dist).href
+);
+const { cliReference, cliSummary, loadProgram } = await import(new URL('cli/cli-reference.js', dist).href);
+const { replaceSection } = await import(new URL('shared/doc-text.js', dist).href);
+
+const program = await loadProgram(new URL('cli/main.js', dist).href);
+
+/** file → what it should hold, given what it holds. */
+const outputs = {
+  'README.md': (text) =>
+    replaceSection(
+      replaceSection(replaceSection(text, 'settings', readmeSettings()), 'client-settings', readmeClientSettings()),
+      'commands',
+      cliSummary(program),
+    ),
+  '.env.example': () => envExample(),
+  'docs/cli.md': (text) => replaceSection(text, 'commands', cliReference(program)),
+};
+
+const check = process.argv.includes('--check');
+let stale = 0;
+for (const [file, generate] of Object.entries(outputs)) {
+  const url = new URL(file, root);
+  const before = readFileSync(url, 'utf8');
+  const after = generate(before);
+  if (after === before) continue;
+  stale++;
+  if (check) process.stderr.write(`${file} differs from what npm run docs generates\n`);
+  else {
+    writeFileSync(url, after);
+    process.stdout.write(`wrote ${file}\n`);
+  }
+}
+if (check && stale > 0) process.exitCode = 1;
