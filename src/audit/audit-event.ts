@@ -1,6 +1,8 @@
 /**
  * What an audit event says, before it is sealed into the chain. Every action is listed here, with
- * its target and fields in docs/observability.md#audit-trail; a test holds the two together.
+ * its target and fields in docs/observability.md#audit-trail; a test holds the two together. One
+ * naming scheme: `<subject>.<what happened>`, the subject singular (`token.batch_created`, never
+ * `tokens.…`), so `token.*` finds everything that happened to tokens.
  */
 export const AUDIT_ACTIONS = [
   'project.created',
@@ -11,9 +13,9 @@ export const AUDIT_ACTIONS = [
   'token.created',
   'token.updated',
   'token.revoked',
-  'tokens.batch_created',
-  'tokens.batch_revoked',
-  'tokens.deleted',
+  'token.batch_created',
+  'token.batch_revoked',
+  'token.deleted',
   'pricing.set',
   'pricing.unset',
   'encryption.rekeyed',
@@ -31,6 +33,17 @@ export const AUDIT_ACTIONS = [
   'audit.pruned',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * Names that events were recorded under before the scheme above, and the action each is now.
+ * Stored events keep the name they were sealed with (the chain's hashes cover it, so it is never
+ * rewritten); filters treat an old name and its new one as the same action.
+ */
+export const RENAMED_ACTIONS: Readonly<Record<string, AuditAction>> = {
+  'tokens.batch_created': 'token.batch_created',
+  'tokens.batch_revoked': 'token.batch_revoked',
+  'tokens.deleted': 'token.deleted',
+};
 
 /**
  * Who did it: the management token (as a bearer token, or a session signed in with it), an admin

@@ -7,6 +7,7 @@ import type { Db } from '../store/database.js';
 import { type Repos, reposOf } from '../store/repos.js';
 import type { AuditEventRow } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
+import { storedActions } from './action-filter.js';
 import { type AuditContext, type AuditDraft, systemActor } from './audit-event.js';
 import type { AuditFile } from './audit-file.js';
 import { type AuditEventView, toAuditView } from './audit-view.js';
@@ -78,11 +79,14 @@ export class AuditTrail {
     });
   }
 
+  /** Newest first; `action` is an action name or a glob (`token.*`), old names included (action-filter.ts). */
   async list(
-    filter: AuditFilter,
+    query: Omit<AuditFilter, 'actions'> & { action?: string | undefined },
     page: { limit: number; cursor?: string | undefined },
   ): Promise<{ data: AuditEventView[]; next_cursor: string | null }> {
-    const res = await reposOf(this.db).audit.list(filter, page);
+    const { action, ...filter } = query;
+    const actions = action === undefined ? undefined : storedActions(action);
+    const res = await reposOf(this.db).audit.list({ ...filter, actions }, page);
     return { data: res.rows.map(toAuditView), next_cursor: res.nextCursor };
   }
 

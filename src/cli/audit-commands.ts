@@ -16,7 +16,10 @@ export function auditCommand(program: Command): Command {
     audit
       .command('list')
       .description('audit events, newest first')
-      .option('--action <action>', 'an action (token.created) or a prefix ending in * (token.*)')
+      .option(
+        '--action <action>',
+        'an action (token.created), or a glob where * matches anything (token.*, *.deleted); older names of an action match too',
+      )
       .option('--target-type <type>', 'project, token, model, route or audit')
       .option('--target-id <id>', 'the target id (a project or token id, a model name)')
       .option('--actor <actor>', 'management-token, system, token or anonymous, or type:id (token:<id>)')

@@ -133,7 +133,7 @@ export class Maintenance {
           const ids = await tx.repos.tokens.deleteEndedBefore(before, n);
           if (ids.length > 0) {
             tx.record({
-              action: 'tokens.deleted',
+              action: 'token.deleted',
               target: { type: 'token', id: null },
               details: {
                 reason: 'retention',

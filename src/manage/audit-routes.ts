@@ -16,8 +16,8 @@ export const auditRoutes =
           summary: 'List audit events, newest first',
           description:
             'Management changes, failed management authentications and refused proxy requests (per token, ' +
-            'reason and minute), with who, from where and what changed. Filters combine; `action` takes a ' +
-            'prefix ending in `*`.',
+            'reason and minute), with who, from where and what changed. Filters combine; `action` takes an ' +
+            'action or a glob (`token.*`, `*.deleted`); a pattern that matches no action is a 400 listing them.',
           querystring: s.auditQuery,
           response: { 200: s.listOf(s.auditEvent), 400: s.errorBody, 401: s.errorBody },
         },

@@ -462,9 +462,12 @@ export const auditQuery = z
     action: z
       .string()
       .max(100)
-      .regex(/^[a-z_.]*\*?$/, 'an action such as token.created, or a prefix ending in * such as token.*')
+      .regex(/^[a-z_.*]+$/, 'an action such as token.created, or a glob such as token.* or *.deleted')
       .optional()
-      .describe('Exact action, or a prefix ending in * (token.*)'),
+      .describe(
+        'An action (token.created), or a glob where * matches any characters (token.*, *.deleted); events ' +
+          'recorded under an older name of a matching action are included',
+      ),
     target_type: auditWord.optional().describe('project, token, model, route, audit'),
     target_id: auditWord.optional(),
     actor: auditWord

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { decodeCursor, type Page, toPageBy } from './pagination.js';
 import type { AuditEventRow } from './schema.js';
@@ -9,8 +10,8 @@ export interface ChainHead {
 }
 
 export interface AuditFilter {
-  /** An exact action, or a prefix ending in `*` (`token.*`). */
-  action?: string | undefined;
+  /** Any of these actions, as stored (src/audit/action-filter.ts turns a pattern into them). */
+  actions?: readonly string[] | undefined;
   targetType?: string | undefined;
   targetId?: string | undefined;
   actorType?: string | undefined;
@@ -74,12 +75,9 @@ export class AuditRepo {
       .selectAll()
       .orderBy('seq', 'desc')
       .limit(page.limit + 1);
-    const { action } = filter;
-    if (action?.endsWith('*')) {
-      const prefix = action.slice(0, -1);
-      // substr rather than LIKE: no wildcard escaping, the same case-sensitivity in both dialects.
-      if (prefix) q = q.where((eb) => eb(eb.fn('substr', ['action', eb.val(1), eb.val(prefix.length)]), '=', prefix));
-    } else if (action) q = q.where('action', '=', action);
+    if (filter.actions) {
+      q = filter.actions.length > 0 ? q.where('action', 'in', filter.actions) : q.where(sql<boolean>`1 = 0`);
+    }
     if (filter.targetType) q = q.where('target_type', '=', filter.targetType);
     if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
     if (filter.actorType) q = q.where('actor_type', '=', filter.actorType);

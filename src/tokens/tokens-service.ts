@@ -95,7 +95,7 @@ export class TokensService {
       // The settings every token of the batch shares, once; names and hints differ per token.
       const { name: _name, token_hint: _hint, ...shared } = audited(first, now);
       tx.record({
-        action: 'tokens.batch_created',
+        action: 'token.batch_created',
         target: { type: 'project', id: input.project_id },
         details: {
           count: inserted.length,
@@ -137,7 +137,7 @@ export class TokensService {
         now,
       );
       tx.record({
-        action: 'tokens.batch_revoked',
+        action: 'token.batch_revoked',
         target: target(null),
         details: {
           filter: input,

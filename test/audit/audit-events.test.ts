@@ -146,7 +146,7 @@ describe.each(DIALECTS)('audit events on %s', (_name, make) => {
       secrets.push(t.token);
       return t.id;
     });
-    const b = await eventOf(st.s, 'tokens.batch_created', st.projectId);
+    const b = await eventOf(st.s, 'token.batch_created', st.projectId);
     expect(b.changes).toBeNull();
     expect(b.details).toEqual({
       count: 3,
@@ -163,7 +163,7 @@ describe.each(DIALECTS)('audit events on %s', (_name, make) => {
 
     const where = await st.s.manage('POST', '/tokens/revoke', { project_id: st.projectId, name_prefix: 'class-' });
     expect(where.body).toEqual({ revoked: 3 });
-    const w = await eventOf(st.s, 'tokens.batch_revoked');
+    const w = await eventOf(st.s, 'token.batch_revoked');
     expect(w.details).toEqual({
       filter: { project_id: st.projectId, name_prefix: 'class-' },
       revoked: 3,

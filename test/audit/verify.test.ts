@@ -213,7 +213,7 @@ describe.each(DIALECTS)('audit verify on %s', (_name, make) => {
     expect(report.audit_events_deleted).toBe(old);
     const left = await auditEvents((st as ProxyStack).s);
     expect(left.map((e) => [e.seq, e.action, e.actor_type, e.actor_id])).toEqual([
-      [old + 1, 'tokens.deleted', 'system', 'maintenance'],
+      [old + 1, 'token.deleted', 'system', 'maintenance'],
       [old + 2, 'audit.pruned', 'system', 'maintenance'],
     ]);
     const lastRemoved = left[1]?.details as Record<string, unknown>;

@@ -10,14 +10,14 @@ export interface paths {
         };
         /**
          * List audit events, newest first
-         * @description Management changes, failed management authentications and refused proxy requests (per token, reason and minute), with who, from where and what changed. Filters combine; `action` takes a prefix ending in `*`.
+         * @description Management changes, failed management authentications and refused proxy requests (per token, reason and minute), with who, from where and what changed. Filters combine; `action` takes an action or a glob (`token.*`, `*.deleted`); a pattern that matches no action is a 400 listing them.
          *
          *     Needs the role `viewer` or a stronger one.
          */
         get: {
             parameters: {
                 query?: {
-                    /** @description Exact action, or a prefix ending in * (token.*) */
+                    /** @description An action (token.created), or a glob where * matches any characters (token.*, *.deleted); events recorded under an older name of a matching action are included */
                     action?: string;
                     /** @description Actor type (management-token, system, token, anonymous), or type:id (token:<id>, system:maintenance) */
                     actor?: string;
