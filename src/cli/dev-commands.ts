@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadClientSettings } from '../config/load.js';
+import { mockHelp } from '../mock-upstream/help.js';
 import { CliError } from './client.js';
 
 const int = (v: string) => {
@@ -27,11 +28,7 @@ export function mockUpstreamCommand(program: Command): void {
       Number,
     )
     .option('--files-dir <dir>', 'keep uploaded files here (default: a temp dir removed on exit)')
-    .addHelpText(
-      'after',
-      '\nPer-request overrides: headers x-mock-status, x-mock-latency-ms, x-mock-chunks, x-mock-ttft-ms,\n' +
-        'x-mock-chunk-delay-ms. Inspection: GET /__mock/stats, GET /__mock/requests, POST /__mock/reset.',
-    )
+    .addHelpText('after', mockHelp())
     .action(async (o: Record<string, unknown>) => {
       const { startMockUpstream } = await import('../mock-upstream/index.js');
       let mock: Awaited<ReturnType<typeof startMockUpstream>>;

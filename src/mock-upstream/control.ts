@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ControlRoute } from './help.js';
 import { type MockState, resetState } from './state.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -30,33 +31,32 @@ export function hold(state: MockState, res: ServerResponse): Promise<void> {
 }
 
 /**
- * `/__mock/*`: stats, recorded requests and reset over HTTP, for tests in another process.
+ * `/__mock/*`: stats, recorded requests, release and reset over HTTP, for tests in another process.
  * Not counted, recorded or authenticated, so observing the mock never changes what it observes.
+ * Exactly the routes of CONTROL_ROUTES (which the CLI's help lists) are answered.
  */
+const HANDLERS: Record<ControlRoute, (state: MockState, res: ServerResponse) => void> = {
+  'GET /__mock/stats': (state, res) => json(res, 200, state.stats),
+  'GET /__mock/requests': (state, res) => json(res, 200, state.log.list()),
+  'POST /__mock/release': (state, res) => json(res, 200, { released: releaseHeld(state) }),
+  'POST /__mock/reset': (state, res) => {
+    resetState(state);
+    res.writeHead(204).end();
+  },
+};
+
 export function control(state: MockState, req: IncomingMessage, res: ServerResponse, path: string): void {
   const route = `${req.method} ${path}`;
-  switch (route) {
-    case 'GET /__mock/stats':
-      json(res, 200, state.stats);
-      break;
-    case 'GET /__mock/requests':
-      json(res, 200, state.log.list());
-      break;
-    case 'POST /__mock/release':
-      json(res, 200, { released: releaseHeld(state) });
-      break;
-    case 'POST /__mock/reset':
-      resetState(state);
-      res.writeHead(204).end();
-      break;
-    default:
-      json(res, 404, {
-        error: {
-          message: `Unknown mock control URL: ${route}`,
-          type: 'invalid_request_error',
-          param: null,
-          code: 'unknown_url',
-        },
-      });
+  if (Object.hasOwn(HANDLERS, route)) {
+    HANDLERS[route as ControlRoute](state, res);
+    return;
   }
+  json(res, 404, {
+    error: {
+      message: `Unknown mock control URL: ${route}`,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'unknown_url',
+    },
+  });
 }

@@ -1,0 +1,44 @@
+import type { MOCK_HEADERS } from './options.js';
+
+/**
+ * What the mock upstream offers besides the OpenAI API, in words: its per-request headers and its
+ * control routes. control.ts answers exactly CONTROL_ROUTES, options.ts reads exactly MOCK_HEADERS
+ * (the types hold both lists together), and `llm-proxy mock-upstream --help` prints `mockHelp()`.
+ * A small file: the CLI's help loads no server.
+ */
+export const CONTROL_ROUTES = {
+  'GET /__mock/stats': 'counters: requests, streams (active, completed, aborted), held requests, bytes',
+  'GET /__mock/requests': 'the last 1000 requests: method, path, headers as received, body size, time',
+  'POST /__mock/release': 'let the requests held by x-mock-hold: 1 go on (answers how many)',
+  'POST /__mock/reset': 'zero the stats and forget the recorded requests',
+} as const;
+
+export type ControlRoute = keyof typeof CONTROL_ROUTES;
+
+type MockHeader = (typeof MOCK_HEADERS)[keyof typeof MOCK_HEADERS];
+
+export const MOCK_HEADER_HELP: Record<MockHeader, string> = {
+  'x-mock-status': 'answer with this error status (400-599) and OpenAI’s error body',
+  'x-mock-latency-ms': 'delay before the response headers',
+  'x-mock-chunks': 'content chunks (completion tokens) of a streamed completion',
+  'x-mock-ttft-ms': 'delay before the first SSE event',
+  'x-mock-chunk-delay-ms': 'delay between SSE events',
+  'x-mock-hold': '1: hold the request until POST /__mock/release (or until the client leaves)',
+};
+
+const rows = (entries: [string, string][]) => {
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return entries.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+};
+
+/** The text after the flags in `llm-proxy mock-upstream --help`. */
+export function mockHelp(): string {
+  return [
+    '',
+    'Per-request headers (for one request, over the flags):',
+    rows(Object.entries(MOCK_HEADER_HELP)),
+    '',
+    'Control routes (not authenticated, counted or recorded):',
+    rows(Object.entries(CONTROL_ROUTES)),
+  ].join('\n');
+}
