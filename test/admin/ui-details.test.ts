@@ -18,9 +18,8 @@ import { signedIn, withSession } from '../helpers/session.js';
 
 // Browser globals, for the callbacks that page.evaluate runs in the page (this file's own types are Node's).
 declare const document: any;
-declare const history: any;
-declare const dispatchEvent: any;
-declare const PopStateEvent: any;
+declare const window: any;
+declare const getComputedStyle: any;
 
 const hasChromium = await serviceAvailable('chromium');
 const DESKTOP_UA =
@@ -77,14 +76,6 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await browser.context.clearCookies();
     const r = await browser.context.request.post(`${s.url}/manage/session`, { data: { token: s.managementToken } });
     expect(r.status()).toBe(200);
-  }
-
-  /** In-page navigation. */
-  async function go(page: Page, path: string): Promise<void> {
-    await page.evaluate((p) => {
-      history.pushState(null, '', p);
-      dispatchEvent(new PopStateEvent('popstate'));
-    }, `/admin${path}`);
   }
 
   const PAGES = () => [
@@ -157,6 +148,61 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await page.close();
   });
 
+  it('shows that a table scrolls sideways on a phone, where it does', async () => {
+    await signInByApi();
+    const page = await browser.page({ width: 390, height: 844 });
+    for (const path of ['/tokens', `/projects/${ids.project}`]) {
+      await page.goto(`${s.url}/admin${path}`);
+      await page.getByRole('link', { name: 'a-rather-long-token-name-4' }).waitFor();
+      const wraps = await page.evaluate(() =>
+        [...document.querySelectorAll('.table-wrap')].map((e: any) => ({
+          overflows: e.scrollWidth > e.clientWidth,
+          cue: e.closest('.table-scroll')?.dataset.scroll,
+          hint: e.closest('.table-scroll')?.querySelector('.scroll-hint')?.checkVisibility() ?? false,
+        })),
+      );
+      expect(wraps.length).toBeGreaterThan(0);
+      for (const w of wraps) expect({ path, ...w }).toEqual({ path, overflows: true, cue: 'start', hint: true });
+      // Scrolled to the end, the cue says there is more to the left.
+      await page
+        .locator('.table-wrap')
+        .first()
+        .evaluate((e: any) => e.scrollTo({ left: e.scrollWidth }));
+      await page.waitForFunction(() => document.querySelector('.table-scroll')?.dataset.scroll === 'end');
+      await browser.screenshot(page, `details-scroll-${path.split('/')[1]}-phone`);
+    }
+    // At 1,440 px the tokens table fits: no cue.
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${s.url}/admin/tokens`);
+    await page.getByRole('link', { name: 'a-rather-long-token-name-4' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('.table-scroll')?.dataset.scroll === 'none');
+    expect(await page.locator('.scroll-hint').count()).toBe(0);
+    await page.close();
+  });
+
+  it('shows sessions’ user agents whole or cut with an ellipsis, and Remove styled like Edit', async () => {
+    await signInByApi();
+    const page = await browser.page({ width: 1440, height: 900 });
+    await page.goto(`${s.url}/admin/users`);
+    const ua = page.getByText(/^Mozilla\/5\.0 \(Macintosh/);
+    await ua.waitFor();
+    const look = await ua.evaluate((el: any) => {
+      const css = getComputedStyle(el);
+      return {
+        text: el.textContent,
+        title: el.title,
+        cut: el.scrollWidth > el.clientWidth,
+        ellipsis: css.textOverflow === 'ellipsis' && css.overflow === 'hidden' && css.whiteSpace === 'nowrap',
+      };
+    });
+    expect(look).toEqual({ text: DESKTOP_UA, title: DESKTOP_UA, cut: look.cut, ellipsis: true });
+    const edit = page.getByRole('button', { name: 'Edit alice' });
+    const remove = page.getByRole('button', { name: 'Remove alice' });
+    expect(await remove.getAttribute('class')).toBe(await edit.getAttribute('class'));
+    await browser.screenshot(page, 'details-users');
+    await page.close();
+  });
+
   it('shows a budget left as precise as the spend it hides, and the spend itself', async () => {
     await signInByApi();
     const page = await browser.page();
@@ -213,4 +259,84 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await page.getByText('all priced', { exact: true }).waitFor();
     await page.close();
   });
+
+  /**
+   * Every label the charts' canvases draw, with its box: fillText is wrapped before the page's
+   * scripts run, so a label cut by the canvas edge ("7 De") shows as a box beyond it.
+   */
+  async function watchCanvasText(
+    page: Page,
+  ): Promise<() => Promise<Array<{ text: string; left: number; right: number; width: number }>>> {
+    await page.addInitScript(() => {
+      const w = window as any;
+      w.__drawn = [];
+      const proto = w.CanvasRenderingContext2D.prototype;
+      const fillText = proto.fillText;
+      proto.fillText = function (this: any, text: string, x: number, y: number, ...rest: unknown[]) {
+        const m = this.measureText(text).width;
+        const align = this.textAlign;
+        const left = align === 'center' ? x - m / 2 : align === 'right' || align === 'end' ? x - m : x;
+        w.__drawn.push({ text, left, right: left + m, width: this.canvas.width });
+        return fillText.call(this, text, x, y, ...rest);
+      };
+    });
+    return () => page.evaluate(() => (window as any).__drawn.splice(0));
+  }
+
+  /** A browser clock ten minutes past the next UTC midnight: day ticks sit at the charts' right edge. */
+  const nearMidnight = () => {
+    const d = new Date();
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1, 0, 10);
+  };
+
+  // Last: the browser's clock stays fixed for the rest of the session (the pages after would show odd times).
+  for (const { name, width, height } of [
+    { name: 'phone', width: 390, height: 844 },
+    { name: 'desktop', width: 1440, height: 900 },
+  ]) {
+    it(`draws every chart label whole, without uPlot's empty legend, and says why days are blank (${name})`, async () => {
+      await signInByApi();
+      const page = await browser.page({ width, height });
+      await page.clock.setFixedTime(nearMidnight());
+      const drawn = await watchCanvasText(page);
+      const charts: Array<[string, string]> = [
+        ...(['24h', '7d', '30d', '90d'] as const).map((r): [string, string] => [`dashboard-${r}`, `/?range=${r}`]),
+        ['project', `/projects/${ids.project}`],
+        ['token', `/tokens/${ids.token}`],
+      ];
+      for (const [label, path] of charts) {
+        await page.goto(`${s.url}/admin${path}`);
+        await page.locator('.chart canvas').first().waitFor();
+        await page.waitForFunction(() => (window as any).__drawn.length > 0);
+        const cut = (await drawn()).filter((t) => t.left < 0 || t.right > t.width);
+        expect({ label, cut }).toEqual({ label, cut: [] });
+        // No legend of dashes: uPlot's default one ("Time: – Requests: – Errors: –") is not shown.
+        const legend = await page
+          .locator('.chart')
+          .first()
+          .evaluate((el: any) => el.closest('.card').textContent);
+        expect({ label, dashes: /Time|–/.test(legend) }).toEqual({ label, dashes: false });
+        if (label === 'dashboard-30d' || label === 'project') {
+          // A new install: the chart says the empty days before its first request are empty, and why.
+          await page
+            .getByTestId('chart-note')
+            .filter({ hasText: /^No requests before \d+ \w{3}/ })
+            .waitFor();
+        }
+        if (name === 'phone' && label === 'project') await browser.screenshot(page, `details-project-${name}`);
+        if (label === 'dashboard-30d') await browser.screenshot(page, `details-dashboard-${name}`);
+        if (label === 'dashboard-30d' && name === 'desktop') {
+          // Pointing at a day says its numbers, below the chart; leaving it says nothing again.
+          const plot = await page.locator('.chart .u-over').boundingBox();
+          if (!plot) throw new Error('no plot area');
+          await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height / 2);
+          const readout = page.locator('.chart-readout');
+          await readout.filter({ hasText: /^\d+ \w{3}: Requests \d+, Errors \d+$/ }).waitFor();
+          await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height + 200);
+          await expect.poll(() => readout.textContent()).toBe('');
+        }
+      }
+      await page.close();
+    });
+  }
 });

@@ -2,6 +2,7 @@
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { bucketLabel } from '../lib/range';
 
 export interface ChartSeries {
   label: string;
@@ -36,10 +37,13 @@ export function TimeChart(props: {
   label: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
+  const readout = useRef<HTMLSpanElement>(null);
   const theme = document.documentElement.dataset.theme;
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    // The chart's height is kept while it is drawn (through the DOM: the CSP allows no style attributes).
+    el.style.minHeight = `${props.height ?? 220}px`;
     const grid = { stroke: cssVar('--chart-grid'), width: 1 };
     const axis = {
       stroke: cssVar('--text-3'),
@@ -52,12 +56,27 @@ export function TimeChart(props: {
     const spanSec = (props.x[props.x.length - 1] ?? first) - first;
     const step = props.x.length > 1 ? (props.x[1] as number) - first : 3600;
     const bars = uPlot.paths.bars?.({ size: [0.7, 24], align: 0 });
+    // What the cursor points at, in the legend line below the chart (uPlot's own legend, a row of
+    // dashes until the cursor moves, is off).
+    const show = (u: uPlot) => {
+      const i = u.cursor.idx ?? undefined;
+      const t = i === undefined ? undefined : props.x[i];
+      if (!readout.current) return;
+      readout.current.textContent =
+        i === undefined || t === undefined
+          ? ''
+          : `${bucketLabel(t * 1000, step >= 86_400 ? 'day' : 'hour')}: ${props.series
+              .map((s) => `${s.label} ${(s.format ?? yFmt)(s.values[i] ?? 0)}`)
+              .join(', ')}`;
+    };
     const opts: uPlot.Options = {
       width: el.clientWidth || 600,
       height: props.height ?? 220,
-      padding: [8, 8, 0, 0],
+      // Room on the right for half the widest tick label, so one on the last tick is drawn whole ("7 Dec", not "7 De").
+      padding: [8, 24, 0, 0],
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      legend: { show: true },
+      legend: { show: false },
+      hooks: { setCursor: [show] },
       scales: {
         x: { time: true, range: (_u, min, max) => [min - step / 2, max + step / 2] },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
@@ -67,12 +86,14 @@ export function TimeChart(props: {
           ...axis,
           // Ticks on whole hours, or whole days beyond two days, so no label repeats.
           incrs: spanSec > 2 * 86_400 ? DAY_TICKS : HOUR_TICKS,
+          // One line of day labels, or two ("00:00" over "8 Dec") within two days; no blank band below.
+          size: spanSec > 2 * 86_400 ? 28 : 44,
           values: (_u, splits) => splits.map((v) => timeLabel(v, spanSec)),
         },
         { ...axis, size: 64, values: (_u, vals) => vals.map((v) => yFmt(v)) },
       ],
       series: [
-        { label: 'Time', value: (_u, v) => (v === null ? '–' : timeLabel(v, 0).replace('\n', ', ')) },
+        { label: 'Time' },
         ...props.series.map((s, i) => {
           const color = cssVar(s.color);
           return {
@@ -82,7 +103,6 @@ export function TimeChart(props: {
             fill: i === 0 ? `${color}cc` : undefined,
             paths: i === 0 ? bars : undefined,
             points: { show: false },
-            value: (_u: uPlot, v: number | null) => (v === null ? '–' : (s.format ?? yFmt)(v)),
           };
         }),
       ],
@@ -95,5 +115,18 @@ export function TimeChart(props: {
       plot.destroy();
     };
   }, [props.x, props.series, props.height, theme]);
-  return <div ref={box} class="chart" role="img" aria-label={props.label} />;
+  return (
+    <div class="chart-figure">
+      <div ref={box} class="chart" role="img" aria-label={props.label} />
+      <div class="chart-legend" aria-hidden="true">
+        {props.series.map((s) => (
+          <span key={s.label} class="chart-key">
+            <span class={`chart-swatch swatch-${s.color.replace(/^--/, '')}`} />
+            {s.label}
+          </span>
+        ))}
+        <span class="chart-readout" ref={readout} />
+      </div>
+    </div>
+  );
 }

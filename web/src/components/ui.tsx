@@ -455,6 +455,48 @@ export function Confirm(props: {
   );
 }
 
+/**
+ * A table that may be wider than the screen (on a phone): it scrolls sideways inside its card, and
+ * says so, with a line above it and a shade on the side where more columns are, instead of looking
+ * cut off. `data-scroll` is none, start, middle or end.
+ */
+export function TableWrap({ children }: { children: ComponentChildren }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [edge, setEdge] = useState<'none' | 'start' | 'middle' | 'end'>('none');
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const update = () => {
+      const max = el.scrollWidth - el.clientWidth;
+      setEdge(max <= 1 ? 'none' : el.scrollLeft <= 1 ? 'start' : el.scrollLeft >= max - 1 ? 'end' : 'middle');
+    };
+    update();
+    el.addEventListener('scroll', update, { passive: true });
+    // The box resizes with the window, the table with its rows.
+    const ro = new ResizeObserver(update);
+    ro.observe(el);
+    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => {
+      el.removeEventListener('scroll', update);
+      ro.disconnect();
+    };
+  }, []);
+  return (
+    <div class="table-scroll" data-scroll={edge}>
+      {edge !== 'none' && (
+        <p class="scroll-hint" aria-hidden="true">
+          {edge === 'end' ? '← More columns to the left' : 'More columns: scroll sideways →'}
+        </p>
+      )}
+      <div class="table-edge">
+        <div ref={box} class="table-wrap">
+          {children}
+        </div>
+      </div>
+    </div>
+  );
+}
+
 /** Code or JSON; it may scroll sideways (on a phone), so it is a labelled region the keyboard can focus. */
 export function CodeBlock({
   label,

@@ -1,7 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import type { UsageTotals } from '../api/types';
 import { compact, usd } from '../lib/format';
-import { bucketStarts, fillSeries, type Window } from '../lib/range';
+import { bucketStarts, fillSeries, leadingQuiet, type Window } from '../lib/range';
 import { TimeChart } from './chart';
 
 /** Requests and errors, tokens, or cost over a window, from a usage report grouped by hour or day. */
@@ -13,6 +13,8 @@ export function UsageChart(props: {
   window: Window;
   metric: 'requests' | 'tokens' | 'cost';
   height?: number;
+  /** When what the chart is of began (a project's or token's creation), to say why the days before it are empty. */
+  since?: { at: string; what: string } | undefined;
 }) {
   const { entries, window: w, metric } = props;
   const x = useMemo(() => bucketStarts(w).map((t) => t / 1000), [w]);
@@ -39,14 +41,23 @@ export function UsageChart(props: {
       },
     ];
   }, [entries, w, metric]);
+  const quiet = useMemo(() => leadingQuiet(w, entries, props.since?.at), [w, entries, props.since?.at]);
   const label = `${metric === 'cost' ? 'Cost' : metric === 'tokens' ? 'Tokens' : 'Requests and errors'} per ${w.bucket}`;
   return (
-    <TimeChart
-      x={x}
-      series={series}
-      height={props.height}
-      label={label}
-      yFormat={metric === 'cost' ? (v) => usd(v) : (v) => compact(v)}
-    />
+    <>
+      <TimeChart
+        x={x}
+        series={series}
+        height={props.height}
+        label={label}
+        yFormat={metric === 'cost' ? (v) => usd(v) : (v) => compact(v)}
+      />
+      {quiet && (
+        <p class="chart-note" data-testid="chart-note">
+          No requests before {quiet.first}
+          {quiet.created ? `: ${props.since?.what} was created ${quiet.created}.` : ' in this range.'}
+        </p>
+      )}
+    </>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketStarts, fillSeries, windowOf } from './range';
+import { bucketLabel, bucketStarts, fillSeries, leadingQuiet, windowOf } from './range';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -35,5 +35,28 @@ describe('time ranges', () => {
     expect(values.slice(1, 23).every((v) => v === 0)).toBe(true);
     const days = windowOf('30d', now);
     expect(fillSeries(days, [{ day: '2026-12-01', n: 7 }], (e) => e.n).at(-1)).toBe(7);
+  });
+
+  it('says when a chart starts empty: most of its window before the first request, or before a creation inside it', () => {
+    const month = windowOf('30d', now);
+    const today = new Date(Date.UTC(2026, 11, 1)).toISOString().slice(0, 10);
+    const lastDay = [{ day: today, requests: 4 }];
+    expect(leadingQuiet(month, lastDay)).toEqual({ first: '1 Dec', created: undefined });
+    expect(leadingQuiet(month, lastDay, new Date(now - HOUR).toISOString())).toEqual({
+      first: '1 Dec',
+      created: '1 Dec',
+    });
+    // Traffic from the start, or none at all: nothing to explain.
+    expect(leadingQuiet(month, [{ day: '2026-11-01', requests: 1 }, ...lastDay])).toBeUndefined();
+    expect(leadingQuiet(month, [])).toBeUndefined();
+    // A few quiet hours at the start of a day are no news, unless what it shows was created then.
+    const day = windowOf('24h', now);
+    const afternoon = [{ hour: new Date(Date.UTC(2026, 11, 1, 3)).toISOString(), requests: 2 }];
+    expect(leadingQuiet(day, afternoon)).toBeUndefined();
+    expect(leadingQuiet(day, afternoon, new Date(Date.UTC(2026, 11, 1, 2, 38)).toISOString())).toEqual({
+      first: '1 Dec, 03:00',
+      created: '1 Dec, 02:38',
+    });
+    expect(bucketLabel(Date.UTC(2026, 11, 7), 'day')).toBe('7 Dec');
   });
 });

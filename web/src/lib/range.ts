@@ -49,3 +49,37 @@ export function fillSeries<T extends { start?: string; hour?: string; day?: stri
   }
   return bucketStarts(w).map((t) => byStart.get(t) ?? 0);
 }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** A time in UTC as the charts label it: "7 Dec" for a day, "7 Dec, 14:00" for an hour (its minutes too, if any). */
+export function bucketLabel(ms: number, bucket: Window['bucket']): string {
+  const d = new Date(ms);
+  const day = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+  return bucket === 'day' ? day : `${day}, ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+}
+
+/**
+ * Why a chart starts empty, when it does: the first bucket with a request, if the buckets before it
+ * are most of the window (a new install: 29 of 30 days blank), or any at all when what the chart
+ * is of was created inside the window (`createdAt`; then `created` says when). Undefined when the
+ * chart has no such empty start, or no requests at all (the page says that instead).
+ */
+export function leadingQuiet<T extends { requests: number; start?: string; hour?: string; day?: string }>(
+  w: Window,
+  entries: T[],
+  createdAt?: string,
+): { first: string; created: string | undefined } | undefined {
+  const starts = bucketStarts(w);
+  const values = fillSeries(w, entries, (e) => e.requests);
+  const i = values.findIndex((v) => v > 0);
+  if (i <= 0) return undefined;
+  const created = createdAt === undefined ? undefined : Date.parse(createdAt);
+  const createdInside = created !== undefined && created > w.from;
+  if (!createdInside && i < starts.length / 2) return undefined;
+  return {
+    first: bucketLabel(starts[i] as number, w.bucket),
+    created: createdInside ? bucketLabel(created, w.bucket) : undefined,
+  };
+}

@@ -12,6 +12,7 @@ import {
   PageHead,
   Pager,
   SelectField,
+  TableWrap,
   TextField,
 } from '../components/ui';
 import { changeLines, changeSummary, detailsSummary, valueText } from '../lib/changes';
@@ -185,7 +186,7 @@ export function AuditPage() {
           </Empty>
         ) : (
           <>
-            <div class="table-wrap">
+            <TableWrap>
               <table>
                 <thead>
                   <tr>
@@ -242,7 +243,7 @@ export function AuditPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager pages={pages} nextCursor={list.data?.next_cursor} />
           </>
         )}

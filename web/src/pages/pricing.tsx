@@ -12,6 +12,7 @@ import {
   ErrorNote,
   Loading,
   PageHead,
+  TableWrap,
   TextField,
   toast,
 } from '../components/ui';
@@ -65,7 +66,7 @@ export function PricingPage() {
         ) : rows.length === 0 ? (
           <Empty icon="pricing" title="No model matches" />
         ) : (
-          <div class="table-wrap">
+          <TableWrap>
             <table>
               <thead>
                 <tr>
@@ -113,7 +114,6 @@ export function PricingPage() {
                           {p.source === 'override' && (
                             <Button
                               size="sm"
-                              variant="ghost"
                               onClick={() => setRemoving(p)}
                               aria-label={`Remove the override of ${p.model}`}
                             >
@@ -127,7 +127,7 @@ export function PricingPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </Card>
       {table.data && Object.keys(table.data.aliases).length > 0 && (

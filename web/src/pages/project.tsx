@@ -13,6 +13,7 @@ import {
   PageHead,
   Stat,
   StatusBadge,
+  TableWrap,
   toast,
 } from '../components/ui';
 import { UsageChart } from '../components/usage-chart';
@@ -128,7 +129,13 @@ export function ProjectPage({ id }: { id: string }) {
           {d.usage.totals.requests === 0 ? (
             <p class="muted">No requests in the last 30 days.</p>
           ) : (
-            <UsageChart entries={d.usage.data} window={d.w} metric="requests" height={200} />
+            <UsageChart
+              entries={d.usage.data}
+              window={d.w}
+              metric="requests"
+              height={200}
+              since={{ at: p.created_at, what: 'the project' }}
+            />
           )}
         </Card>
         <div class="grid grid-2">
@@ -143,7 +150,7 @@ export function ProjectPage({ id }: { id: string }) {
                 Issue a token to let a client call the proxy for this project.
               </Empty>
             ) : (
-              <div class="table-wrap">
+              <TableWrap>
                 <table>
                   <tbody>
                     {d.tokens.map((t) => (
@@ -164,7 +171,7 @@ export function ProjectPage({ id }: { id: string }) {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             )}
           </Card>
         </div>

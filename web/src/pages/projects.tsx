@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { can } from '../api/auth';
 import { api, ok } from '../api/client';
 import { Icon } from '../components/icons';
-import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHead, Pager, toast } from '../components/ui';
+import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHead, Pager, TableWrap, toast } from '../components/ui';
 import { dateTime, plural } from '../lib/format';
 import { useLoad, useTitle } from '../lib/hooks';
 import { useCursorPages } from '../lib/paging';
@@ -92,7 +92,7 @@ export function ProjectsPage() {
           )
         ) : (
           <>
-            <div class="table-wrap">
+            <TableWrap>
               <table>
                 <thead>
                   <tr>
@@ -131,7 +131,7 @@ export function ProjectsPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager pages={pages} nextCursor={list.data?.next_cursor} summary={plural(rows.length, 'project')} />
           </>
         )}

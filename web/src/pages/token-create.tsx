@@ -3,7 +3,7 @@ import { api, ok } from '../api/client';
 import type { CreatedToken, Project } from '../api/types';
 import { Icon } from '../components/icons';
 import { emptyLimits, LimitsFields, type LimitsState, limitsBody, limitsProblems } from '../components/limits-form';
-import { Button, CopyButton, Dialog, ErrorNote, Segmented, SelectField, TextField } from '../components/ui';
+import { Button, CopyButton, Dialog, ErrorNote, Segmented, SelectField, TableWrap, TextField } from '../components/ui';
 import { handOff } from '../lib/handoff';
 import { useSubmit } from '../lib/hooks.js';
 import * as v from '../lib/validate';
@@ -239,7 +239,7 @@ export function CreatedTokensDialog({ tokens, onClose }: { tokens: CreatedToken[
             <div class="row">
               <CopyButton text={all} label="Copy all (name, tab, token)" />
             </div>
-            <div class="table-wrap">
+            <TableWrap>
               <table>
                 <tbody>
                   {tokens.map((t) => (
@@ -252,7 +252,7 @@ export function CreatedTokensDialog({ tokens, onClose }: { tokens: CreatedToken[
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           </>
         )}
         {one && (

@@ -189,7 +189,13 @@ export function TokenPage({ id }: { id: string }) {
           ) : usage.data.r.totals.requests === 0 ? (
             <p class="muted">No requests in this range.</p>
           ) : (
-            <UsageChart entries={usage.data.r.data} window={usage.data.w} metric="requests" height={200} />
+            <UsageChart
+              entries={usage.data.r.data}
+              window={usage.data.w}
+              metric="requests"
+              height={200}
+              since={{ at: t.created_at, what: 'the token' }}
+            />
           )}
         </Card>
         <div class="grid grid-2">

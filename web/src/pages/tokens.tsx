@@ -15,6 +15,7 @@ import {
   Pager,
   SelectField,
   StatusBadge,
+  TableWrap,
   TextField,
   toast,
 } from '../components/ui';
@@ -245,7 +246,7 @@ export function TokensPage() {
           )
         ) : (
           <>
-            <div class="table-wrap">
+            <TableWrap>
               <table>
                 <thead>
                   <tr>
@@ -309,7 +310,7 @@ export function TokensPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager pages={pages} nextCursor={list.data?.next_cursor} summary={plural(rows.length, 'token')} />
           </>
         )}

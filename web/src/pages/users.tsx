@@ -14,6 +14,7 @@ import {
   Loading,
   PageHead,
   SelectField,
+  TableWrap,
   TextField,
   toast,
 } from '../components/ui';
@@ -70,7 +71,7 @@ export function UsersPage() {
               Add users here or with <code>llm-proxy admin-user add</code>. The management token always works.
             </Empty>
           ) : (
-            <div class="table-wrap">
+            <TableWrap>
               <table>
                 <thead>
                   <tr>
@@ -106,7 +107,6 @@ export function UsersPage() {
                           </Button>
                           <Button
                             size="sm"
-                            variant="ghost"
                             onClick={() => setDialog({ kind: 'delete', user: u })}
                             aria-label={`Remove ${u.username}`}
                           >
@@ -118,7 +118,7 @@ export function UsersPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )}
         </Card>
         <Card title="Active sessions" sub="Ending a session signs that browser out at once." flush>
@@ -128,7 +128,7 @@ export function UsersPage() {
           ) : sessions.data.data.length === 0 ? (
             <Empty icon="users" title="No active sessions" />
           ) : (
-            <div class="table-wrap">
+            <TableWrap>
               <table>
                 <thead>
                   <tr>
@@ -155,7 +155,12 @@ export function UsersPage() {
                       </td>
                       <td class="hide-sm muted">
                         {s.client_ip ?? '–'}
-                        {s.user_agent && <div class="cell-sub">{s.user_agent.slice(0, 60)}</div>}
+                        {s.user_agent && (
+                          // Whole in the page (and in a tooltip), cut by the width with an ellipsis.
+                          <div class="cell-sub ellipsis" title={s.user_agent}>
+                            {s.user_agent}
+                          </div>
+                        )}
                       </td>
                       <td class="muted">{relative(s.created_at)}</td>
                       <td class="muted">{relative(s.idle_expires_at ?? s.expires_at)}</td>
@@ -168,7 +173,7 @@ export function UsersPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )}
         </Card>
       </div>
