@@ -289,7 +289,9 @@ export const usageTotals = z
     unpriced_requests: z
       .number()
       .int()
-      .describe('Requests without a cost (model has no price, or no usage reported): unknown, not counted'),
+      .describe(
+        'Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced)',
+      ),
     estimated_requests: z.number().int().describe('Requests with usage estimated by the proxy (stream cut short)'),
     avg_duration_ms: z.number().nullable(),
     bytes_in: z.number().int(),

@@ -16,7 +16,7 @@ export interface UsageTotals {
   /** Exact decimal dollars (six decimals), formatted from the integer micro-dollars. */
   cost_usd: string;
   cost_micro_usd: number;
-  /** Requests without a cost (no price for the model, or no usage reported): unknown, not in cost_usd. */
+  /** Requests that used a model without a price: cost unknown, not in cost_usd (batch.ts says which). */
   unpriced_requests: number;
   /** Requests whose usage the proxy estimated (a stream cut short). */
   estimated_requests: number;

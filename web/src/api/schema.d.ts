@@ -1028,7 +1028,7 @@ export interface paths {
                                 reasoning_tokens: number;
                                 requests: number;
                                 total_tokens: number;
-                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                 unpriced_requests: number;
                             };
                         };
@@ -2286,7 +2286,7 @@ export interface paths {
                                 reasoning_tokens: number;
                                 requests: number;
                                 total_tokens: number;
-                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                 unpriced_requests: number;
                             };
                         };
@@ -2903,7 +2903,7 @@ export interface paths {
                                 token_id?: string;
                                 token_name?: string | null;
                                 total_tokens: number;
-                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                 unpriced_requests: number;
                             }[];
                             /** @description Start of the window covered (rounded down to the hour) */
@@ -2936,7 +2936,7 @@ export interface paths {
                                 reasoning_tokens: number;
                                 requests: number;
                                 total_tokens: number;
-                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                 unpriced_requests: number;
                             };
                         };
@@ -3061,7 +3061,7 @@ export interface paths {
                                  */
                                 start: string;
                                 total_tokens: number;
-                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                 unpriced_requests: number;
                             }[];
                             /**
@@ -3089,7 +3089,7 @@ export interface paths {
                                     reasoning_tokens: number;
                                     requests: number;
                                     total_tokens: number;
-                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                     unpriced_requests: number;
                                 }[];
                                 projects: {
@@ -3112,7 +3112,7 @@ export interface paths {
                                     reasoning_tokens: number;
                                     requests: number;
                                     total_tokens: number;
-                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                     unpriced_requests: number;
                                 }[];
                                 tokens: {
@@ -3137,7 +3137,7 @@ export interface paths {
                                     token_id: string;
                                     token_name: string | null;
                                     total_tokens: number;
-                                    /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                    /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                     unpriced_requests: number;
                                 }[];
                             };
@@ -3160,7 +3160,7 @@ export interface paths {
                                 reasoning_tokens: number;
                                 requests: number;
                                 total_tokens: number;
-                                /** @description Requests without a cost (model has no price, or no usage reported): unknown, not counted */
+                                /** @description Requests that used a model without a price: their cost is unknown, not counted (failed requests without usage and /v1/models are not unpriced) */
                                 unpriced_requests: number;
                             };
                         };
