@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, runCli, spawnServe } from './helpers/cli.js';
+import { CLI, childEnv, runCli, spawnCli, spawnServe } from './helpers/cli.js';
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -34,7 +34,7 @@ async function serveLoggingToFile(
   nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; stderr: () => string }> {
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', LISTEN_ADDR: '127.0.0.1:0', ...env },
+    env: childEnv({ LISTEN_ADDR: '127.0.0.1:0', ...env }),
   });
   let err = '';
   child.stderr?.on('data', (c) => (err += c));
@@ -121,7 +121,7 @@ describe('LOG_FILE: every line logged before exit lands, in a private file', () 
     const dataDir = path.join(dir, 'data');
     const blocker = path.join(dir, 'not-a-dir');
     writeFileSync(blocker, '');
-    const res = await runCli(['serve'], {
+    const res = await spawnCli(['serve'], {
       DATA_DIR: dataDir,
       LISTEN_ADDR: '127.0.0.1:0',
       LOG_FILE: `${blocker}/x.log`,
@@ -238,7 +238,7 @@ describe('start-up and shutdown (real process)', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ AUTO_MIGRATE: 'maybe' }, 'AUTO_MIGRATE'],
   ])('stops with a message naming the variable when configuration is invalid: %o', async (env, name) => {
-    const res = await runCli(['serve'], { DATA_DIR: freshDir(), LISTEN_ADDR: '127.0.0.1:0', ...env });
+    const res = await spawnCli(['serve'], { DATA_DIR: freshDir(), LISTEN_ADDR: '127.0.0.1:0', ...env });
     expect(res.code, JSON.stringify(env)).toBe(1);
     expect(res.stderr, JSON.stringify(env)).toContain(name);
     expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -247,7 +247,7 @@ describe('start-up and shutdown (real process)', () => {
   // Settings are checked before DATA_DIR is touched. One process per test, as above.
   const checkedBeforeDataDir = async (env: Record<string, string>, message: RegExp) => {
     const dataDir = path.join(freshDir(), 'data');
-    const res = await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
+    const res = await spawnCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
     expect(res.code, JSON.stringify(env)).toBe(1);
     expect(res.stderr, JSON.stringify(env)).toMatch(message);
     expect(res.stderr, JSON.stringify(env)).not.toMatch(/\n\s+at |options\.port|Invalid input|secret-pw/);
@@ -286,7 +286,7 @@ describe('start-up and shutdown (real process)', () => {
 
   it('leaves an existing, empty DATA_DIR empty when a setting is bad', async () => {
     const dataDir = freshDir();
-    expect((await runCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: ':99999' })).code).toBe(1);
+    expect((await spawnCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: ':99999' })).code).toBe(1);
     expect(readdirSync(dataDir)).toEqual([]);
   });
 
@@ -295,7 +295,7 @@ describe('start-up and shutdown (real process)', () => {
   const unmigrated = () => ({ DATA_DIR: freshDir(), AUTO_MIGRATE: 'false', LISTEN_ADDR: '127.0.0.1:0' });
 
   it('with AUTO_MIGRATE=false refuses to start on an unmigrated database, naming `llm-proxy migrate`', async () => {
-    const refused = await runCli(['serve'], unmigrated());
+    const refused = await spawnCli(['serve'], unmigrated());
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('llm-proxy migrate');
   });

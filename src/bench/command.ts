@@ -16,8 +16,8 @@ export interface OutputFlags {
 export class BenchCommandError extends Error {}
 
 export interface CommandIo {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** LLM_PROXY_URL, when set. */
   defaultUrl?: string | undefined;
 }

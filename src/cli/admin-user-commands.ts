@@ -3,6 +3,7 @@ import { ROLES, type Role } from '../access/roles.js';
 import { systemActor } from '../audit/audit-event.js';
 import type { Runtime } from '../runtime.js';
 import { CliError } from './client.js';
+import { io } from './io.js';
 import { print } from './output.js';
 import { readNewPassword } from './password-input.js';
 
@@ -73,7 +74,7 @@ export function adminUserCommands(
       await withRuntime(c, async (rt) => {
         const user = await rt.access.users.byUsername(username);
         await rt.access.users.delete(user.id, CLI);
-        process.stdout.write(`removed ${user.username}\n`);
+        io().stdout.write(`removed ${user.username}\n`);
       });
     },
   );
@@ -88,7 +89,7 @@ export function adminUserCommands(
     await withRuntime(c, async (rt) => {
       const user = await rt.access.users.byUsername(username);
       await rt.access.users.update(user.id, { password }, CLI);
-      process.stdout.write(`password changed for ${user.username}\n`);
+      io().stdout.write(`password changed for ${user.username}\n`);
     });
   });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { AuditEventView } from '../audit/audit-view.js';
 import type { Config } from '../config/config.js';
 import { CliError } from './client.js';
+import { io } from './io.js';
 import { clientAction, int, query } from './manage-commands.js';
 import { print } from './output.js';
 
@@ -103,11 +104,11 @@ export async function verifyAudit(config: Config, json: boolean): Promise<void> 
       throw new CliError(`this database has no audit trail yet (pending migrations: ${pending.join(', ')})`);
     }
     const result = await verifyChain(new AuditRepo(db), chain);
-    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (json) io().stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     if (!result.ok) {
       const { broken } = result;
       if (!json) {
-        process.stdout.write(
+        io().stdout.write(
           `BROKEN at seq ${broken.seq}${broken.id ? ` (id ${broken.id})` : ''}: ${broken.kind}\n  ${broken.message}\n` +
             `${result.checked} event(s) before it verified.\n`,
         );
@@ -120,7 +121,7 @@ export async function verifyAudit(config: Config, json: boolean): Promise<void> 
         result.prunedThrough === null
           ? ''
           : `; events up to seq ${result.prunedThrough} were removed by retention, each removal anchored by an audit.pruned event`;
-      process.stdout.write(
+      io().stdout.write(
         `OK: ${result.events} audit event(s) verified${range}, the chain is unbroken to its head${pruned}\n`,
       );
     }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadClientSettings } from '../config/load.js';
 import { CliError } from './client.js';
+import { io } from './io.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -68,7 +69,7 @@ export function benchCommand(program: Command): void {
         }
         await run(
           { ...o, ...(url === undefined ? {} : { url }) },
-          { stdout: process.stdout, stderr: process.stderr, defaultUrl: loadClientSettings().url },
+          { stdout: io().stdout, stderr: io().stderr, defaultUrl: loadClientSettings(io().env).url },
         );
       } catch (err) {
         if (err instanceof BenchCommandError) throw new CliError(err.message);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientSettings } from '../config/load.js';
 import { MANAGEMENT_TOKEN_FILE } from '../startup/secret-files.js';
+import { io } from './io.js';
 
 export interface ClientOptions {
   url?: string;
@@ -16,7 +17,7 @@ export class ManageClient {
   private readonly token: string;
 
   constructor(opts: ClientOptions) {
-    const settings = loadClientSettings();
+    const settings = loadClientSettings(io().env);
     this.baseUrl = (opts.url ?? settings.url ?? 'http://localhost:8080').replace(/\/+$/, '');
     const token = opts.managementToken ?? settings.managementToken ?? readLocalToken(settings.dataDir);
     if (!token) {

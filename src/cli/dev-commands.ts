@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadClientSettings } from '../config/load.js';
 import { mockHelp } from '../mock-upstream/help.js';
 import { CliError } from './client.js';
+import { io } from './io.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -37,7 +38,7 @@ export function mockUpstreamCommand(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message);
       }
-      process.stderr.write(
+      io().stderr.write(
         `mock OpenAI upstream listening on ${mock.url}\n` +
           `  point the proxy at it: OPENAI_API_URL=${mock.url} npm start\n`,
       );
@@ -58,7 +59,7 @@ export function chatCommand(program: Command): void {
     .option('--model <model>', 'model', 'gpt-4o-mini')
     .option('--no-stream', 'wait for the whole reply instead of streaming it')
     .action(async (words: string[], o: { token: string; url?: string; model: string; stream: boolean }) => {
-      const base = (o.url ?? loadClientSettings().url ?? 'http://localhost:8080').replace(/\/+$/, '');
+      const base = (o.url ?? loadClientSettings(io().env).url ?? 'http://localhost:8080').replace(/\/+$/, '');
       const body = { model: o.model, messages: [{ role: 'user', content: words.join(' ') }], stream: o.stream };
       let res: Response;
       try {
@@ -80,11 +81,11 @@ export function chatCommand(program: Command): void {
       }
       if (!o.stream) {
         const json = (await res.json()) as { choices?: { message?: { content?: string } }[] };
-        process.stdout.write(`${json.choices?.[0]?.message?.content ?? ''}\n`);
+        io().stdout.write(`${json.choices?.[0]?.message?.content ?? ''}\n`);
         return;
       }
       await printStream(res);
-      process.stdout.write('\n');
+      io().stdout.write('\n');
     });
 }
 
@@ -104,7 +105,7 @@ async function printStream(res: Response): Promise<void> {
       try {
         const delta = (JSON.parse(data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta
           ?.content;
-        if (delta) process.stdout.write(delta);
+        if (delta) io().stdout.write(delta);
       } catch {}
     }
   }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { compileGlob } from '../limits/allowlist.js';
 import { CliError } from './client.js';
+import { io } from './io.js';
 
 /** A JSON-lines log line, parsed: the proxy's own lines are flat objects. */
 export type LogLine = Record<string, unknown>;
@@ -117,7 +118,7 @@ export function inTimeOrder(files: string[]): string[] {
 
 /** A file's text, gunzipped when it starts with the gzip magic bytes (whatever its name); `-` is stdin. */
 async function openText(file: string): Promise<Readable> {
-  if (file === '-') return process.stdin;
+  if (file === '-') return io().stdin;
   let gz = false;
   try {
     const fh = await open(file, 'r');

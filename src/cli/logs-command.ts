@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { io } from './io.js';
 import { inTimeOrder, type LogFilterOptions, logFilter, readLogLines, tableHeader, tableRow } from './log-query.js';
 
 /** Writes to stdout, waiting when the pipe is full; a reader that goes away (`| head`) ends the command quietly (closed-pipes.ts). */
 async function writeOut(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  const { stdout } = io();
+  if (!stdout.write(text)) await new Promise<void>((resolve) => stdout.once('drain', resolve));
 }
 
 export function logsCommand(program: Command): void {
@@ -30,7 +32,7 @@ export function logsCommand(program: Command): void {
         shown++;
         await writeOut(o.json ? `${JSON.stringify(line)}\n` : tableRow(line));
       }
-      if (skipped.count > 0) process.stderr.write(`skipped ${skipped.count} line(s) that are not JSON log lines\n`);
-      if (shown === 0 && !o.json) process.stderr.write('no matching lines\n');
+      if (skipped.count > 0) io().stderr.write(`skipped ${skipped.count} line(s) that are not JSON log lines\n`);
+      if (shown === 0 && !o.json) io().stderr.write('no matching lines\n');
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { CliError, ManageClient } from './client.js';
+import { io } from './io.js';
 import { print } from './output.js';
 
 type Opts = Record<string, unknown>;
@@ -345,7 +346,7 @@ export function usageCommand(program: Command): void {
         group_by: o.groupBy,
       })}`;
       if (o.csv) {
-        process.stdout.write(await c.text(route, 'text/csv'));
+        io().stdout.write(await c.text(route, 'text/csv'));
         return undefined;
       }
       const report = await c.call<UsageReportJson>('GET', route);
@@ -362,7 +363,7 @@ export function usageCommand(program: Command): void {
       } else if (rows.length === 0) {
         rows.push(flat(report.totals, report.latency_ms));
       }
-      process.stdout.write(`from ${report.from ?? 'the beginning'} to ${report.to ?? 'now'}\n`);
+      io().stdout.write(`from ${report.from ?? 'the beginning'} to ${report.to ?? 'now'}\n`);
       print({ data: rows }, false, [...groupCols, ...USAGE_COLUMNS]);
       return undefined;
     },
@@ -382,7 +383,7 @@ export function pricingCommands(program: Command): void {
       if (o.json) return res;
       const data = o.source ? res.data.filter((p) => p.source === o.source) : res.data;
       print({ data }, false, ['model', 'source', 'input', 'cached_input', 'output', 'reasoning', 'updated_at']);
-      process.stdout.write(`\nUSD per 1M tokens; table as of ${res.as_of ?? 'unknown'}\n`);
+      io().stdout.write(`\nUSD per 1M tokens; table as of ${res.as_of ?? 'unknown'}\n`);
       return undefined;
     },
   );

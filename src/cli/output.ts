@@ -1,20 +1,21 @@
 /** Human output for the CLI; `--json` prints the API's JSON unchanged for scripts. */
+import { io } from './io.js';
 export function print(value: unknown, json: boolean, columns: readonly string[] = LIST_COLUMNS): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    io().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     return;
   }
   if (value && typeof value === 'object' && 'data' in value && Array.isArray((value as { data: unknown }).data)) {
     const { data, next_cursor } = value as { data: Record<string, unknown>[]; next_cursor?: string | null };
-    process.stdout.write(table(data, columns));
-    if (next_cursor) process.stdout.write(`\nmore: --cursor ${next_cursor}\n`);
+    io().stdout.write(table(data, columns));
+    if (next_cursor) io().stdout.write(`\nmore: --cursor ${next_cursor}\n`);
     return;
   }
   if (value && typeof value === 'object') {
-    process.stdout.write(record(value as Record<string, unknown>));
+    io().stdout.write(record(value as Record<string, unknown>));
     return;
   }
-  process.stdout.write(`${fmt(value)}\n`);
+  io().stdout.write(`${fmt(value)}\n`);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>

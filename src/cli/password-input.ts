@@ -1,9 +1,10 @@
 import { CliError } from './client.js';
+import { io } from './io.js';
 
 /** The whole of standard input, less one trailing line break: `--password-stdin`. */
 export async function passwordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of io().stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');
@@ -13,15 +14,15 @@ export async function passwordFromStdin(): Promise<string> {
 
 /** Reads one line from the terminal without echoing it. */
 function promptHidden(label: string): Promise<string> {
-  const stdin = process.stdin;
+  const { stdin, stderr } = io();
   return new Promise((resolve, reject) => {
-    process.stderr.write(label);
+    stderr.write(label);
     let value = '';
     const done = (err?: Error) => {
-      stdin.setRawMode(false);
+      stdin.setRawMode?.(false);
       stdin.pause();
       stdin.off('data', onData);
-      process.stderr.write('\n');
+      stderr.write('\n');
       if (err) reject(err);
       else resolve(value);
     };
@@ -33,7 +34,7 @@ function promptHidden(label: string): Promise<string> {
         else if (ch >= ' ') value += ch;
       }
     };
-    stdin.setRawMode(true);
+    stdin.setRawMode?.(true);
     stdin.resume();
     stdin.on('data', onData);
   });
@@ -46,7 +47,7 @@ function promptHidden(label: string): Promise<string> {
  */
 export async function readNewPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin) return passwordFromStdin();
-  if (!process.stdin.isTTY)
+  if (!io().stdin.isTTY)
     throw new CliError('standard input is not a terminal: pipe the password in with --password-stdin');
   const first = await promptHidden('Password: ');
   const second = await promptHidden('Repeat password: ');

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
@@ -9,8 +8,8 @@ import { adminUserCommands, type WithRuntime } from './admin-user-commands.js';
 import { auditCommand, verifyAudit } from './audit-commands.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
-import { exitQuietlyOnClosedPipes } from './closed-pipes.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
+import { type CliIo, io, stderrIsProcess, withIo } from './io.js';
 import { logsCommand } from './logs-command.js';
 import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
 
@@ -26,13 +25,16 @@ type StoreOpts = { listen?: string; dataDir?: string; databaseUrl?: string; conf
 
 function configFrom(cmd: Command, extra: Record<string, unknown> = {}): Config {
   const o = cmd.opts<StoreOpts>();
-  return loadConfig({
-    LISTEN_ADDR: o.listen,
-    DATA_DIR: o.dataDir,
-    DATABASE_URL: o.databaseUrl,
-    CONFIG_FILE: o.config,
-    ...extra,
-  });
+  return loadConfig(
+    {
+      LISTEN_ADDR: o.listen,
+      DATA_DIR: o.dataDir,
+      DATABASE_URL: o.databaseUrl,
+      CONFIG_FILE: o.config,
+      ...extra,
+    },
+    io().env,
+  );
 }
 
 /** Opens the store through `open`, naming DATABASE_URL when the database cannot be reached. */
@@ -57,7 +59,8 @@ async function oneShot(
 ): Promise<void> {
   const { createLogger, flushLogger } = await import('../observability/logger.js');
   const { createRuntime } = await import('../runtime.js');
-  const logger = createLogger({ ...config.log, level, rotation: undefined, fd: 2 });
+  const to = (config.log.file ?? stderrIsProcess()) ? { fd: 2 as const } : { stream: io().stderr };
+  const logger = createLogger({ ...config.log, level, rotation: undefined, ...to });
   const runtime = await opened(config, () => createRuntime(config, logger));
   try {
     await fn(runtime);
@@ -74,6 +77,9 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description('A transparent, multi-tenant proxy for the OpenAI API.')
     .showHelpAfterError('(run with --help for usage)')
+    // Help and usage errors go to the command's streams, and end runCli with their exit code.
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io().stdout.write(s), writeErr: (s) => io().stderr.write(s) })
     .addHelpText(
       'after',
       '\nCommands print their results on stdout, warnings and errors on stderr (serve logs JSON lines to\n' +
@@ -100,7 +106,7 @@ export function buildProgram(): Command {
       const db = await opened(config, async () => openDatabase(withoutQueryTimeout(config.database)));
       try {
         const applied = await opened(config, () => migrateToLatest(db));
-        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+        io().stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       } finally {
         await db.destroy();
       }
@@ -112,7 +118,7 @@ export function buildProgram(): Command {
   ).action((_o, cmd: Command) =>
     withRuntime(cmd, async (runtime) => {
       const n = await runtime.projects.rekey();
-      process.stdout.write(`re-encrypted ${n} project key(s)\n`);
+      io().stdout.write(`re-encrypted ${n} project key(s)\n`);
     }),
   );
 
@@ -124,7 +130,7 @@ export function buildProgram(): Command {
       const { exportOpenApi } = await import('./openapi.js');
       const text = `${JSON.stringify(await exportOpenApi(), null, 2)}\n`;
       if (o.output) (await import('node:fs')).writeFileSync(o.output, text);
-      else process.stdout.write(text);
+      else io().stdout.write(text);
     });
 
   storeFlags(
@@ -150,7 +156,7 @@ export function buildProgram(): Command {
     await oneShot(config, 'error', async (runtime) => {
       const report = await runtime.maintenance.runOnce();
       const { usageRetentionDays: u, tokenRetentionDays: t, auditRetentionDays: a } = config.maintenance;
-      process.stdout.write(
+      io().stdout.write(
         `${u === 0 ? 'usage retention off (USAGE_RETENTION_DAYS=0)' : `deleted ${report.usage_records_deleted} usage record(s) older than ${u} day(s)`}\n` +
           `deactivated ${report.tokens_deactivated} expired token(s)\n` +
           `${t === 0 ? 'token retention off (TOKEN_RETENTION_DAYS=0)' : `deleted ${report.tokens_deleted} token(s) that ended more than ${t} day(s) ago`}\n` +
@@ -184,16 +190,22 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function run(): Promise<void> {
-  exitQuietlyOnClosedPipes();
-  try {
-    await buildProgram().parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
-    const known = err instanceof ConfigError || err instanceof CliError;
-    process.stderr.write(`llm-proxy: ${known ? (err as Error).message : String((err as Error)?.message ?? err)}\n`);
-    process.exitCode = 1;
-  }
+/**
+ * Runs one command line (`args` without node and the script) with `cli`'s environment and streams,
+ * and resolves with its exit code. It never exits the process: dist/cli/main.js does that, and tests
+ * call it in their own process. `serve` and `mock-upstream` run until a signal ends the process, so
+ * they belong in a process of their own.
+ */
+export function runCli(args: readonly string[], cli: CliIo): Promise<number> {
+  return withIo(cli, async () => {
+    try {
+      await buildProgram().parseAsync(args, { from: 'user' });
+      return 0;
+    } catch (err) {
+      if (err instanceof CommanderError) return err.exitCode;
+      const known = err instanceof ConfigError || err instanceof CliError;
+      cli.stderr.write(`llm-proxy: ${known ? (err as Error).message : String((err as Error)?.message ?? err)}\n`);
+      return 1;
+    }
+  });
 }
-
-await run();

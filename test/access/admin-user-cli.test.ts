@@ -37,7 +37,7 @@ describe.each(DIALECTS)('admin-user CLI on %s', (_name, make) => {
   beforeEach((ctx) => {
     if (!tdb) ctx.skip();
   });
-  const cli = (args: string[], input?: string) => runCli(['admin-user', ...args], env, undefined, input);
+  const cli = (args: string[], input?: string) => runCli(['admin-user', ...args], env, input);
 
   it('adds a user with the password from stdin, who can then sign in; lists users', async () => {
     const add = await cli(['add', 'Alice', '--role', 'operator', '--password-stdin', '--json'], `${FIRST}\n`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costOf, PricingTable } from '../../src/usage/pricing.js';
-import { runCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -207,7 +207,7 @@ describe('PRICING_FILE', () => {
     ['a missing', () => path.join(dir, 'missing.json')],
   ])('%s file stops the start of the process with a message naming PRICING_FILE', async (_what, make) => {
     const file = make();
-    const res = await runCli(['serve'], {
+    const res = await spawnCli(['serve'], {
       DATA_DIR: path.join(dir, 'data'),
       LISTEN_ADDR: '127.0.0.1:0',
       PRICING_FILE: file,
