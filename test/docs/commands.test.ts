@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,14 @@ const DOCS = [
 ];
 
 const byFile = new Map(DOCS.map((f) => [f, docCommands(f)]));
+
+/** What the docs' commands use besides llm-proxy (a reader needs them too). */
+const TOOLS = ['bash', 'curl', 'jq', 'sqlite3', 'openssl'];
+
+it('the tools the docs use are installed', () => {
+  const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  expect(missing, 'install them (Debian: apt-get install jq sqlite3 …) to run the docs’ commands').toEqual([]);
+});
 
 /** The command with the addresses of this run. */
 function localised(text: string, env: DocEnv): string {
