@@ -132,7 +132,7 @@ class Exchange implements LegOwner {
       const body = this.requestBody(headers);
       pr.letBodyIn();
       const path = identity.upstreamPrefix + (pr.req.url ?? '/');
-      this.leg.dispatch(admitted.upstream.pool, path, headers, body, this.capture);
+      this.leg.dispatch(admitted.upstream, path, headers, body, this.capture);
     } catch (err) {
       this.onLegFailed(this.leg, err as Error);
     }
@@ -198,7 +198,6 @@ class Exchange implements LegOwner {
 function upstreamError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { code?: string; cause?: { code?: string } };
-  if (e.code === 'UND_ERR_HEADERS_TIMEOUT') return errors.upstreamTimeout('waiting for response headers');
   if (e.code === 'UND_ERR_CONNECT_TIMEOUT') return errors.upstreamTimeout('connecting');
   return errors.upstreamUnavailable(e.code ?? e.cause?.code ?? 'connection failed');
 }

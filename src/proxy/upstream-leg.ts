@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { AppError } from '../errors.js';
+import { AppError, errors } from '../errors.js';
 import { responseHeaderList } from './headers.js';
 import type { ProxyHooks, StreamStats } from './hooks.js';
 import type { ProxyRequest } from './proxy-request.js';
 import { REQUEST_ID_HEADER } from './reply.js';
 import type { StreamedUpload } from './upload.js';
+import type { Upstream } from './upstream-pools.js';
 
 /** What started a leg and hears how it ended: the exchange (forward.ts). */
 export interface LegOwner {
@@ -44,6 +45,9 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
   error: string | null = null;
   /** A body piped upstream as it arrives: watched for stalls from the moment undici starts sending it. */
   upload: StreamedUpload | undefined;
+  /** UPSTREAM_HEADERS_TIMEOUT_MS of this attempt (0 = none), and its timer while it runs. */
+  private headersTimeoutMs = 0;
+  private headersTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pr: ProxyRequest,
@@ -51,16 +55,17 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     private readonly hooks: ProxyHooks | undefined,
   ) {}
 
-  /** Sends the request upstream through `handler` (this leg, or decorators around it). */
+  /** Sends the request to the upstream's pool through `handler` (this leg, or decorators around it). */
   dispatch(
-    dispatcher: Dispatcher,
+    upstream: Upstream,
     path: string,
     headers: Record<string, string | string[]>,
     body: Readable | Buffer | null,
     handler: Dispatcher.DispatchHandler = this,
   ): void {
     this.tSent = performance.now();
-    dispatcher.dispatch({ method: this.pr.method as Dispatcher.HttpMethod, path, headers, body }, handler);
+    this.headersTimeoutMs = upstream.headersTimeoutMs;
+    upstream.pool.dispatch({ method: this.pr.method as Dispatcher.HttpMethod, path, headers, body }, handler);
   }
 
   abort(reason: Error): void {
@@ -69,8 +74,33 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.pr.clientGone) controller.abort(new Error('client closed the connection'));
-    else this.upload?.start(controller);
+    if (this.pr.clientGone) {
+      controller.abort(new Error('client closed the connection'));
+      return;
+    }
+    this.upload?.start(controller);
+    if (this.headersTimeoutMs === 0) return;
+    // The wait for the answer starts once the request is sent: at once for a body in hand, at the
+    // end of one piped from the client (a stall before it is PROXY_BODY_IDLE_TIMEOUT_MS's).
+    const { req } = this.pr;
+    if (this.upload && !req.complete) req.once('end', () => this.startHeadersTimer());
+    else this.startHeadersTimer();
+  }
+
+  /**
+   * UPSTREAM_HEADERS_TIMEOUT_MS on a Node timer, which fires within a millisecond or two of its time
+   * (undici's own fires up to a second late; see upstream-pools.ts). One timer per request, cleared
+   * by the headers or by the end of the attempt.
+   */
+  private startHeadersTimer(): void {
+    if (this.tHeaders !== undefined || this.controller?.aborted) return;
+    this.headersTimer = setTimeout(onHeadersTimeout, this.headersTimeoutMs, this);
+  }
+
+  /** The headers did not come in time: abort, and the leg fails with 504 (onResponseError). */
+  headersTimedOut(): void {
+    this.headersTimer = undefined;
+    this.controller?.abort(errors.upstreamTimeout('waiting for response headers'));
   }
 
   onResponseStart(
@@ -79,6 +109,7 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     const { pr } = this;
+    clearTimeout(this.headersTimer);
     const tHeaders = performance.now();
     this.tHeaders = tHeaders;
     this.status = statusCode;
@@ -122,6 +153,7 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const { pr } = this;
+    clearTimeout(this.headersTimer);
     if (!pr.res.headersSent) {
       this.owner.onLegFailed(this, err);
       return;
@@ -131,6 +163,10 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     pr.res.destroy();
     this.owner.onLegEnd(this);
   }
+}
+
+function onHeadersTimeout(leg: UpstreamLeg): void {
+  leg.headersTimedOut();
 }
 
 function streamError(err: unknown): string {

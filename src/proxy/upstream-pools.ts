@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { Config } from '../config/config.js';
+import { timedConnector } from './upstream-connect.js';
 import { UpstreamGate } from './upstream-gate.js';
 
 /** The upstream settings (UPSTREAM_*), as config.ts documents them. */
@@ -9,13 +10,19 @@ export type UpstreamOptions = Config['proxy']['upstream'];
 export interface Upstream {
   pool: Pool;
   gate: UpstreamGate;
+  /** UPSTREAM_HEADERS_TIMEOUT_MS, which the upstream leg keeps on a Node timer (0 = none). */
+  headersTimeoutMs: number;
 }
 
 /**
  * One undici Pool per upstream origin: keep-alive connections reused across requests and
  * tenants (connections carry no credentials; each request has its own key), bounded in number.
  * Requests reach a pool only through its gate, so the pool never queues. 0 for a timeout means
- * none, as in undici.
+ * none, as in undici. undici checks its timers about twice a second, so the connect and headers
+ * timeouts, which a user may set below a second, run on Node's timers instead, to the millisecond:
+ * the connect timeout in the connector (once per connection), the headers timeout in the upstream
+ * leg (once per request, in place of undici's). The body idle timeout stays undici's (to within
+ * about a second, as documented): it would otherwise cost a timer refresh per response chunk.
  */
 export class UpstreamPools {
   private readonly upstreams = new Map<string, Upstream>();
@@ -27,8 +34,8 @@ export class UpstreamPools {
     if (!upstream) {
       const pool = new Pool(origin, {
         connections: this.opts.maxConnections,
-        connect: { timeout: this.opts.connectTimeoutMs },
-        headersTimeout: this.opts.headersTimeoutMs,
+        connect: timedConnector(this.opts.connectTimeoutMs),
+        headersTimeout: 0,
         bodyTimeout: this.opts.idleTimeoutMs,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
@@ -39,7 +46,7 @@ export class UpstreamPools {
         queueLimit: this.opts.queueLimit,
         tenantSharePercent: this.opts.tenantSharePercent,
       });
-      upstream = { pool, gate };
+      upstream = { pool, gate, headersTimeoutMs: this.opts.headersTimeoutMs };
       this.upstreams.set(origin, upstream);
     }
     return upstream;
