@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The docs are for users: they say what is true now, and the engineering history lives in
+ * CHANGELOG.md. No reference to an issue number, and prose wrapped at about 100 columns (tables and
+ * code blocks may be wider).
+ */
+const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+/** Lines of prose: outside code blocks, not table rows. */
+function proseLines(file: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let code = false;
+  for (const [i, text] of readFileSync(file, 'utf8').split('\n').entries()) {
+    if (text.startsWith('```')) code = !code;
+    else if (!code && !text.startsWith('|')) out.push({ line: i + 1, text });
+  }
+  return out;
+}
+
+describe('the docs', () => {
+  it('name no issue numbers', () => {
+    const found = DOCS.flatMap((f) =>
+      proseLines(f)
+        .filter((l) => /\bissues? #?\d+|(^|[\s(])#\d+\b/i.test(l.text))
+        .map((l) => `${f}:${l.line}: ${l.text}`),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('wrap prose at 100 columns (a line that is one link or code span may be longer)', () => {
+    const long = DOCS.flatMap((f) =>
+      proseLines(f)
+        .filter((l) => l.text.length > 100 && /\s\S+\s/.test(l.text.replace(/`[^`]*`/g, 'code').trim()))
+        .map((l) => `${f}:${l.line} (${l.text.length})`),
+    );
+    expect(long).toEqual([]);
+  });
+});
