@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
  * CHANGELOG.md. No reference to an issue number, and prose wrapped at about 100 columns (tables and
  * code blocks may be wider).
  */
-const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync('docs')
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** Lines of prose: outside code blocks, not table rows. */
 function proseLines(file: string): { line: number; text: string }[] {
