@@ -184,7 +184,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     pricingService,
     usage,
     usageRepo,
-    usageStats: new UsageStats(new UsageStatsRepo(db)),
+    // A request's record is looked up right after its response: the writer is asked to write what it holds.
+    usageStats: new UsageStats(new UsageStatsRepo(db), () => usage.flush()),
     tokensRepo,
     audit,
     access,

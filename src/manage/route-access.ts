@@ -41,6 +41,7 @@ export const ROUTE_ACCESS = {
 
   'GET /usage': 'viewer',
   'GET /usage/overview': 'viewer',
+  'GET /usage/records/:id': 'viewer',
   'GET /pricing': 'viewer',
   'PUT /pricing/:model': 'admin',
   'DELETE /pricing/:model': 'admin',

@@ -328,6 +328,50 @@ export const usageReport = z
   })
   .describe('UsageReport');
 
+export const usageRecordQuery = z.object({
+  wait_ms: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(0)
+    .describe('Wait up to this long for a record not written yet (a request that just ended); 0 answers at once'),
+});
+
+export const usageRecord = z
+  .object({
+    id: z.string().describe('The request id: the x-llm-proxy-request-id header of the proxied response'),
+    token_id: z.string(),
+    token_name: z.string().nullable().describe('null when unnamed or deleted'),
+    project_id: z.string(),
+    project_name: z.string().nullable().describe('null when the project was deleted'),
+    method: z.string(),
+    path: z.string(),
+    model: z.string().nullable(),
+    status: z.number().int().describe("The client's status: the upstream's, the proxy's 502/504, or 499"),
+    stream: z.boolean(),
+    prompt_tokens: z.number().int().nullable(),
+    completion_tokens: z.number().int().nullable(),
+    total_tokens: z.number().int().nullable(),
+    cached_tokens: z.number().int().nullable(),
+    reasoning_tokens: z.number().int().nullable(),
+    finish_reason: z.string().nullable(),
+    cost_usd: z
+      .string()
+      .nullable()
+      .describe('Exact decimal US dollars; null without a cost (no price for the model, or nothing used)'),
+    cost_micro_usd: z.number().int().nullable(),
+    usage_status: z.string().describe('reported, estimated, missing or unfinished'),
+    error: z.string().nullable().describe('Why the exchange failed or was cut, as an error code'),
+    duration_ms: z.number(),
+    upstream_ms: z.number().nullable(),
+    ttfb_ms: z.number().nullable(),
+    bytes_in: z.number().int(),
+    bytes_out: z.number().int(),
+    created_at: isoTime,
+  })
+  .describe('UsageRecord');
+
 export const usageOverviewQuery = z
   .object({
     from: timeParam.describe('Start, RFC 3339 or epoch ms; rounded down to the hour'),

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errors } from '../errors.js';
 import { type UsageStats, usageCsv } from '../usage/usage-stats.js';
 import * as s from './schemas.js';
 
@@ -46,6 +47,30 @@ export const usageRoutes =
             // A string with a non-JSON content type bypasses the JSON serializer (the schema types only JSON).
             .send(usageCsv(report) as never)
         );
+      },
+    );
+
+    app.get(
+      '/usage/records/:id',
+      {
+        schema: {
+          tags,
+          summary: "One request's usage record",
+          description:
+            'What the proxy recorded for one request, by the request id it answered with ' +
+            '(`x-llm-proxy-request-id`): token, model, status, token counts, cost and timings. 404 until the ' +
+            'usage writer has written it (within about USAGE_FLUSH_INTERVAL_MS), or with `wait_ms` after ' +
+            'waiting that long for it. Requests the proxy refused itself (401, 429 of its own limits) are never ' +
+            'recorded.',
+          params: s.idParams,
+          querystring: s.usageRecordQuery,
+          response: { 200: s.usageRecord, 400: s.errorBody, 401: s.errorBody, 404: s.errorBody },
+        },
+      },
+      async (req) => {
+        const record = await stats.record(req.params.id, req.query.wait_ms);
+        if (!record) throw errors.notFound('usage record', req.params.id);
+        return record;
       },
     );
 

@@ -1,6 +1,6 @@
 import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
-import { type Database, ROLLUP_SUM_COLUMNS, type RollupSums } from './schema.js';
+import { type Database, ROLLUP_SUM_COLUMNS, type RollupSums, type UsageRow } from './schema.js';
 
 /** What a statistics query may be grouped by. `day` sums the hourly rows per UTC day. */
 export type StatsGroup = 'hour' | 'day' | 'model' | 'token' | 'project';
@@ -154,6 +154,11 @@ export class UsageStatsRepo {
       le: num(r.le),
       count: num(r.n),
     }));
+  }
+
+  /** One usage record by its id, which is the request id the proxy answered with. */
+  async record(id: string): Promise<UsageRow | undefined> {
+    return this.db.selectFrom('usage_records').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   /** Names of tokens by id (tokens that were deleted are absent). */

@@ -6,6 +6,7 @@ import {
   addSums,
   ceilHour,
   floorHour,
+  formatMicroUsd,
   type LatencyPercentiles,
   percentiles,
   toTotals,
@@ -27,6 +28,37 @@ export interface GroupFields {
 }
 
 export type UsageGroup = GroupFields & UsageTotals & { latency_ms: LatencyPercentiles };
+
+/** One request as the usage writer recorded it (GET /manage/usage/records/{id}). */
+export interface UsageRecordView {
+  id: string;
+  token_id: string;
+  token_name: string | null;
+  project_id: string;
+  project_name: string | null;
+  method: string;
+  path: string;
+  model: string | null;
+  status: number;
+  stream: boolean;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  finish_reason: string | null;
+  /** Exact decimal dollars; null when the request has no cost (no price for its model, or it used nothing). */
+  cost_usd: string | null;
+  cost_micro_usd: number | null;
+  usage_status: string;
+  error: string | null;
+  duration_ms: number;
+  upstream_ms: number | null;
+  ttfb_ms: number | null;
+  bytes_in: number;
+  bytes_out: number;
+  created_at: string;
+}
 
 export interface UsageReport {
   /** The window actually covered: `from` rounded down and `to` rounded up to whole hours. */
@@ -58,7 +90,11 @@ const groupId = (g: GroupKey) => `${g.key ?? ''}|${g.project ?? ''}`;
  * and overall, and latency percentiles from the merged histograms.
  */
 export class UsageStats {
-  constructor(private readonly repo: UsageStatsRepo) {}
+  /** `flush` writes what this instance's usage writer holds (a record asked for right after its request). */
+  constructor(
+    private readonly repo: UsageStatsRepo,
+    private readonly flush: () => Promise<void> = async () => {},
+  ) {}
 
   async report(q: UsageQuery): Promise<UsageReport> {
     const filter: StatsFilter = {
@@ -111,6 +147,56 @@ export class UsageStats {
   /** The dashboard's series, totals, latency and top lists for a window, in one answer (usage-overview.ts). */
   overview(q: OverviewQuery): Promise<UsageOverview> {
     return usageOverview(this.repo, q);
+  }
+
+  /**
+   * One request's usage record by its request id; undefined when it is not written. With `waitMs`,
+   * a record not written yet is waited for that long: this instance's writer is flushed and the store
+   * asked again every 100 ms (the request may also have gone through another instance).
+   */
+  async record(id: string, waitMs = 0): Promise<UsageRecordView | undefined> {
+    const deadline = performance.now() + waitMs;
+    let r = await this.repo.record(id);
+    for (let first = true; !r && performance.now() < deadline; first = false) {
+      // The request's accounting may land a moment after its last byte: flush each time, not once.
+      if (!first) await new Promise((done) => setTimeout(done, 100));
+      await this.flush();
+      r = await this.repo.record(id);
+    }
+    if (!r) return undefined;
+    const [tokens, projects] = await Promise.all([
+      this.repo.tokenNames([r.token_id]),
+      this.repo.projectNames([r.project_id]),
+    ]);
+    const cost = r.cost_micro_usd === null ? null : Number(r.cost_micro_usd);
+    return {
+      id: r.id,
+      token_id: r.token_id,
+      token_name: tokens.get(r.token_id) ?? null,
+      project_id: r.project_id,
+      project_name: projects.get(r.project_id) ?? null,
+      method: r.method,
+      path: r.path,
+      model: r.model,
+      status: Number(r.status),
+      stream: Number(r.is_stream) === 1,
+      prompt_tokens: r.prompt_tokens,
+      completion_tokens: r.completion_tokens,
+      total_tokens: r.total_tokens,
+      cached_tokens: r.cached_tokens,
+      reasoning_tokens: r.reasoning_tokens,
+      finish_reason: r.finish_reason,
+      cost_usd: cost === null ? null : formatMicroUsd(cost),
+      cost_micro_usd: cost,
+      usage_status: r.usage_status,
+      error: r.error,
+      duration_ms: r.duration_ms,
+      upstream_ms: r.upstream_ms,
+      ttfb_ms: r.ttfb_ms,
+      bytes_in: Number(r.bytes_in),
+      bytes_out: Number(r.bytes_out),
+      created_at: toIso(Number(r.created_at)) as string,
+    };
   }
 
   /** Lifetime totals of one token or project (what GET /manage/tokens/{id} shows under `usage`). */

@@ -260,6 +260,26 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await page.close();
   });
 
+  it('shows what the proxy recorded for a request sent with a pasted token, not only one issued here', async () => {
+    await signInByApi();
+    const page = await browser.page();
+    await page.goto(`${s.url}/admin/try`);
+    await page.getByLabel('Proxy token').fill(pastedToken);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByTestId('try-reply').filter({ hasText: 'deterministic reply' }).waitFor();
+    const recorded = page.getByTestId('try-recorded');
+    await recorded
+      .filter({
+        hasText:
+          /^Recorded: request \d+ of token pasted-elsewhere, costing \$0\.0000\d+ for \d+ tokens \(project web-frontend\)\. Open the token$/,
+      })
+      .waitFor();
+    await browser.screenshot(page, 'details-try-pasted');
+    await recorded.getByRole('link', { name: 'Open the token' }).click();
+    await page.getByRole('heading', { level: 1, name: 'pasted-elsewhere' }).waitFor();
+    await page.close();
+  });
+
   /**
    * Every label the charts' canvases draw, with its box: fillText is wrapped before the page's
    * scripts run, so a label cut by the canvas edge ("7 De") shows as a box beyond it.

@@ -3208,6 +3208,139 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/manage/usage/records/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One request's usage record
+         * @description What the proxy recorded for one request, by the request id it answered with (`x-llm-proxy-request-id`): token, model, status, token counts, cost and timings. 404 until the usage writer has written it (within about USAGE_FLUSH_INTERVAL_MS), or with `wait_ms` after waiting that long for it. Requests the proxy refused itself (401, 429 of its own limits) are never recorded.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Wait up to this long for a record not written yet (a request that just ended); 0 answers at once */
+                    wait_ms?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description UsageRecord */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            bytes_in: number;
+                            bytes_out: number;
+                            cached_tokens: number | null;
+                            completion_tokens: number | null;
+                            cost_micro_usd: number | null;
+                            /** @description Exact decimal US dollars; null without a cost (no price for the model, or nothing used) */
+                            cost_usd: string | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            duration_ms: number;
+                            /** @description Why the exchange failed or was cut, as an error code */
+                            error: string | null;
+                            finish_reason: string | null;
+                            /** @description The request id: the x-llm-proxy-request-id header of the proxied response */
+                            id: string;
+                            method: string;
+                            model: string | null;
+                            path: string;
+                            project_id: string;
+                            /** @description null when the project was deleted */
+                            project_name: string | null;
+                            prompt_tokens: number | null;
+                            reasoning_tokens: number | null;
+                            /** @description The client's status: the upstream's, the proxy's 502/504, or 499 */
+                            status: number;
+                            stream: boolean;
+                            token_id: string;
+                            /** @description null when unnamed or deleted */
+                            token_name: string | null;
+                            total_tokens: number | null;
+                            ttfb_ms: number | null;
+                            upstream_ms: number | null;
+                            /** @description reported, estimated, missing or unfinished */
+                            usage_status: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/manage/users": {
         parameters: {
             query?: never;

@@ -1,9 +1,9 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import { ApiError, describeError, toApiError } from '../api/errors';
-import type { TokenWithUsage } from '../api/types';
+import type { TokenWithUsage, UsageRecord } from '../api/types';
 import { Button, Card, Checkbox, ErrorNote, PageHead, TextField } from '../components/ui';
-import { ms, usd } from '../lib/format';
+import { count, ms, usd } from '../lib/format';
 import { handedOff } from '../lib/handoff';
 import { useTitle } from '../lib/hooks';
 import { sseData } from '../lib/sse';
@@ -26,17 +26,24 @@ interface Result {
 
 const SHOWN_HEADERS = /^(x-llm-proxy-|server-timing|x-ratelimit-|retry-after|x-request-id|openai-|content-type)/;
 
+interface Recorded {
+  record: UsageRecord;
+  token: TokenWithUsage;
+}
+
 /**
- * The token once the usage writer has recorded one more request (it writes in batches, within about
- * a second): polled a few times, then shown as it is.
+ * What the proxy recorded for the request, found by the request id it answered with, so it works
+ * for any token the signed-in user may see (issued here or pasted): the API waits for the usage
+ * writer (it writes in batches, within about a second). Then the token, for its request count.
  */
-async function recordedAfter(before: TokenWithUsage): Promise<{ token: TokenWithUsage; costMicro: number }> {
-  let now = before;
-  for (let i = 0; i < 20 && now.request_count <= before.request_count; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    now = await ok(api.GET('/manage/tokens/{id}', { params: { path: { id: before.id } } }));
-  }
-  return { token: now, costMicro: now.usage.cost_micro_usd - before.usage.cost_micro_usd };
+async function recordOf(requestId: string): Promise<Recorded | undefined> {
+  const res = await api.GET('/manage/usage/records/{id}', {
+    params: { path: { id: requestId }, query: { wait_ms: 10_000 } },
+  });
+  if (res.response.status === 404) return undefined;
+  const record = await ok(Promise.resolve(res));
+  const token = await ok(api.GET('/manage/tokens/{id}', { params: { path: { id: record.token_id } } }));
+  return { record, token };
 }
 
 /**
@@ -54,7 +61,7 @@ export function TryItPage() {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Result | undefined>();
   const [error, setError] = useState<unknown>();
-  const [recorded, setRecorded] = useState<{ token: TokenWithUsage; costMicro: number } | undefined>();
+  const [recorded, setRecorded] = useState<Recorded | 'not yet' | undefined>();
   const [show, setShow] = useState(false);
   const abort = useRef<AbortController | undefined>();
 
@@ -74,11 +81,6 @@ export function TryItPage() {
     setRecorded(undefined);
     const ctrl = new AbortController();
     abort.current = ctrl;
-    // For a token issued on this page the id is known: what it had recorded before, to show what this request added.
-    const before =
-      handed && handed.token === token.trim()
-        ? await ok(api.GET('/manage/tokens/{id}', { params: { path: { id: handed.id } } })).catch(() => undefined)
-        : undefined;
     const started = performance.now();
     try {
       const res = await fetch('/v1/chat/completions', {
@@ -131,7 +133,8 @@ export function TryItPage() {
           ms: performance.now() - started,
         });
       }
-      if (before) setRecorded(await recordedAfter(before));
+      const requestId = res.headers.get('x-llm-proxy-request-id');
+      if (requestId) setRecorded((await recordOf(requestId)) ?? 'not yet');
     } catch (err) {
       if (!(err instanceof DOMException && err.name === 'AbortError')) setError(err);
     } finally {
@@ -223,11 +226,23 @@ export function TryItPage() {
                 <dd>{result.usage.total_tokens ?? '–'}</dd>
               </dl>
             )}
-            {recorded && (
-              <p class="small" data-testid="try-recorded">
-                Recorded: request {recorded.token.request_count} of this token, costing {usd(recorded.costMicro / 1e6)}.{' '}
-                <a href={href(`/tokens/${recorded.token.id}`)}>Open the token</a>
+            {recorded === 'not yet' ? (
+              <p class="small muted" data-testid="try-recorded">
+                Not recorded yet: the usage writer had not written this request after 10 s. It shows on the token’s page
+                once written.
               </p>
+            ) : (
+              recorded && (
+                <p class="small" data-testid="try-recorded">
+                  Recorded: request {count(recorded.token.request_count)} of{' '}
+                  {handed?.id === recorded.token.id ? 'this token' : `token ${recorded.token.name ?? 'unnamed'}`},
+                  costing{' '}
+                  {recorded.record.cost_usd === null ? 'an unknown amount (no price)' : usd(recorded.record.cost_usd)}
+                  {recorded.record.total_tokens === null ? '' : ` for ${count(recorded.record.total_tokens)} tokens`}{' '}
+                  (project {recorded.record.project_name ?? 'deleted'}).{' '}
+                  <a href={href(`/tokens/${recorded.token.id}`)}>Open the token</a>
+                </p>
+              )
             )}
           </div>
         </Card>
