@@ -74,11 +74,16 @@ describe('CLI output into a reader that stops early (| head)', () => {
  * piped. Each test runs at most two processes.
  */
 describe('direct-database commands: diagnostics on stderr, output alone on stdout', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-stdio-'));
-  const dbEnv = { DATA_DIR: dataDir };
+  // Made when the tests run (a filtered run that skips them makes nothing to leave behind).
+  const dbEnv = { DATA_DIR: '' };
+  beforeAll(() => {
+    dbEnv.DATA_DIR = mkdtempSync(path.join(tmpdir(), 'llmp-stdio-'));
+  });
   const password = 'a-password-for-stdio-tests';
   registerSecret(password);
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => {
+    if (dbEnv.DATA_DIR) rmSync(dbEnv.DATA_DIR, { recursive: true, force: true });
+  });
   const warning = /"level":"warn".*ENCRYPTION_KEY is not set/;
   const noJsonLine = (stdout: string) => expect(stdout.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
 
