@@ -73,7 +73,7 @@ function byGroup(facts: SettingFacts[]): [SettingGroup, SettingFacts[]][] {
 export function readmeSettings(facts = settingFacts()): string {
   const out: string[] = [];
   for (const [group, items] of byGroup(facts)) {
-    out.push(`**${SETTING_GROUPS[group]}**`, '');
+    out.push(`### ${SETTING_GROUPS[group]}`, '');
     for (const f of items) {
       const notes = [
         f.default !== undefined ? `default \`${f.default}\`` : f.doc.unset ? `unset: ${f.doc.unset}` : undefined,
