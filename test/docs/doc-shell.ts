@@ -29,7 +29,8 @@ export class DocShell {
     private readonly scratch: string,
     env: Record<string, string>,
   ) {
-    this.bash = spawn('bash', ['--noprofile', '--norc'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process group of its own, so `close` ends a command still running along with the shell.
+    this.bash = spawn('bash', ['--noprofile', '--norc'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     this.bash.stderr?.on('data', (c) => (stderr += c));
     this.bash.stdout?.on('data', (c: Buffer) => {
@@ -69,10 +70,12 @@ export class DocShell {
     return { code, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
   }
 
+  /** Ends the shell and whatever it still runs (a command given up on). */
   async close(): Promise<void> {
-    if (this.exited) return;
+    if (this.exited || this.bash.pid === undefined) return;
     const closed = new Promise((resolve) => this.bash.once('close', resolve));
-    this.bash.stdin?.end('exit 0\n');
+    this.bash.stdin?.end();
+    process.kill(-this.bash.pid, 'SIGTERM');
     await closed;
   }
 }
