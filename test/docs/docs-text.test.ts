@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -42,4 +43,44 @@ describe('the docs', () => {
     );
     expect(long).toEqual([]);
   });
+
+  it('link only to files and headings that exist', () => {
+    const broken = DOCS.flatMap((f) =>
+      proseLines(f).flatMap((l) =>
+        [...l.text.matchAll(/\]\(([^)\s]+)\)/g)]
+          .map((m) => m[1] as string)
+          .filter((href) => !/^[a-z]+:/.test(href))
+          .filter((href) => !linkResolves(f, href))
+          .map((href) => `${f}:${l.line}: ${href}`),
+      ),
+    );
+    expect(broken).toEqual([]);
+  });
 });
+
+/** GitHub's anchors of a Markdown file's headings. */
+function anchors(file: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  let code = false;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('```')) code = !code;
+    const m = /^#{1,6} (.*)$/.exec(line);
+    if (code || !m) continue;
+    const base = (m[1] as string)
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+function linkResolves(from: string, href: string): boolean {
+  const [target = '', anchor] = href.split('#');
+  const file = target === '' ? from : path.join(path.dirname(from), target);
+  if (!existsSync(file)) return false;
+  return anchor === undefined || !file.endsWith('.md') || anchors(file).has(anchor);
+}
