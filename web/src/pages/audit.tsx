@@ -27,7 +27,7 @@ const ACTIONS = [
   { value: '', label: 'Any action' },
   { value: 'project.*', label: 'Projects' },
   { value: 'token.*', label: 'Tokens' },
-  { value: 'tokens.*', label: 'Token batches' },
+  { value: 'token.batch_*', label: 'Token batches' },
   { value: 'pricing.*', label: 'Pricing' },
   { value: 'management.auth_failed', label: 'Failed sign-ins' },
   { value: 'proxy.*', label: 'Refused proxy requests' },
