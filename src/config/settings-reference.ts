@@ -17,8 +17,6 @@ import {
  */
 
 const WIDTH = 100;
-/** The ceiling of every *_MS timer setting (Node turns a longer delay into 1 ms). */
-const TIMER_MAX = 2_147_483_647;
 
 export interface SettingFacts {
   name: string;
@@ -43,7 +41,7 @@ function accepts(s: z.ZodType): string | undefined {
     const min = t.minValue ?? Number.NEGATIVE_INFINITY;
     const max = t.maxValue ?? Number.POSITIVE_INFINITY;
     if (max >= Number.MAX_SAFE_INTEGER) return `${kind} ≥ ${min}`;
-    return `${kind} ${min}–${max === TIMER_MAX ? '2147483647' : max}`;
+    return `${kind} ${min}–${max}`;
   }
   return undefined;
 }
