@@ -1,20 +1,36 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-// Where the workers keep the secrets they create and the output they see, for the end-of-run leak
-// scan (test/helpers/secret-watch.ts); the workers inherit it.
-process.env.LLMP_TEST_RUN_DIR ??= mkdtempSync(path.join(tmpdir(), 'llmp-run-'));
+// One folder per run, removed at its end: the secret watch's files (test/helpers/secret-watch.ts)
+// and, in tmp/, the temp folder of the whole run: TMPDIR points there for the workers and every
+// process they start (test/helpers/cli.ts childEnv), so what the tests leave in the temp folder is
+// theirs alone, and the summary reporter fails the run for it (test/helpers/summary-reporter.ts).
+if (!process.env.LLMP_TEST_RUN_DIR) {
+  const runDir = mkdtempSync(path.join(tmpdir(), 'llmp-run-'));
+  process.env.LLMP_TEST_RUN_DIR = runDir;
+  process.env.TMPDIR = path.join(runDir, 'tmp');
+  mkdirSync(process.env.TMPDIR);
+  process.once('exit', () => rmSync(runDir, { recursive: true, force: true }));
+}
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
     globalSetup: ['./test/helpers/build-ui.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    // Integration tests start servers and databases; two cores do best with a few forks.
+    // Limits that only a hung test reaches. A test waits for conditions (a record written, a
+    // process exited), never for a time, so how long it takes is the machine's business: the
+    // slowest takes about 20 s on a quiet 2-core machine and several times that under load.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    // Test files share their worker's loaded modules instead of loading the server's module graph
+    // again for each file (most of the run's time went there). Files keep no state in modules
+    // they share: each starts its own servers and databases and stops them.
+    isolate: false,
+    // Integration tests mostly wait on servers, databases, browsers and child processes: two
+    // cores do best with a few more workers than cores.
     pool: 'forks',
     maxWorkers: 4,
     coverage: {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, childEnv, runCli, spawnCli, spawnServe } from './helpers/cli.js';
+import { until } from './helpers/proxy.js';
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -56,7 +57,9 @@ const logLines = (file: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { msg: string; level: string });
 
-describe('LOG_FILE: every line logged before exit lands, in a private file', () => {
+// Each case has its own DATA_DIR, port and processes, and spends its time waiting on them: the
+// cases of a group run side by side (describe.concurrent).
+describe.concurrent('LOG_FILE: every line logged before exit lands, in a private file', () => {
   it('keeps the final shutdown lines in every one of many SIGTERM stops, and the file is 0600', async () => {
     // 12 stops, 3 processes at a time; each slot reuses its migrated data directory.
     const dir = freshDir();
@@ -133,7 +136,7 @@ describe('LOG_FILE: every line logged before exit lands, in a private file', () 
   });
 });
 
-describe('start-up and shutdown (real process)', () => {
+describe.concurrent('start-up and shutdown (real process)', () => {
   it('first start creates the database, key file and management token (0600); a second start reuses them', async () => {
     const dataDir = freshDir();
     const first = await spawnServe({ DATA_DIR: dataDir });
@@ -203,32 +206,34 @@ describe('start-up and shutdown (real process)', () => {
     const dataDir = freshDir();
     const srv = await spawnServe({ DATA_DIR: dataDir, MANAGEMENT_TOKEN: 'a-management-token-for-tests' });
     const headers = { authorization: 'Bearer a-management-token-for-tests' };
-    // Hold a request open: a slow upload keeps the request in flight while the signal arrives.
+    // Hold a request open: half its body is sent when the signal arrives, the rest once the server
+    // says it is draining. Its `100 Continue` says the server has the request.
     const { request } = await import('node:http');
+    const req = request(`${srv.url}/manage/projects`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', expect: '100-continue' },
+    });
     const inFlight = new Promise<number>((resolve, reject) => {
-      const req = request(`${srv.url}/manage/projects`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-      });
       req.on('response', (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
       req.on('error', reject);
-      req.write('{"name":"late",');
-      setTimeout(() => {
-        srv.child.kill('SIGTERM');
-        setTimeout(() => req.end('"api_key":"sk-1"}'), 300);
-      }, 200);
     });
+    const continued = new Promise((resolve) => req.once('continue', resolve));
+    req.flushHeaders();
+    await continued;
+    req.write('{"name":"late",');
+    srv.child.kill('SIGTERM');
+    await until(() => srv.stdout().includes('shutting down: draining in-flight requests'));
+    req.end('"api_key":"sk-1"}');
     expect(await inFlight).toBe(201);
     expect(await srv.exited).toBe(0);
     await expect(fetch(`${srv.url}/health`)).rejects.toThrow();
     expect(srv.stdout()).toContain('llm-proxy stopped');
   });
 
-  // One test per case: each starts a process, which takes seconds on a busy machine, so seven in
-  // one test would share (and outrun) a single test's time limit.
+  // One test per case, so they run side by side and a failure names its case.
   it.each<[Record<string, string>, string]>([
     [{ LISTEN_ADDR: 'not-an-address' }, 'LISTEN_ADDR'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
@@ -244,7 +249,7 @@ describe('start-up and shutdown (real process)', () => {
     expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  // Settings are checked before DATA_DIR is touched. One process per test, as above.
+  // Settings are checked before DATA_DIR is touched. One test per case, as above.
   const checkedBeforeDataDir = async (env: Record<string, string>, message: RegExp) => {
     const dataDir = path.join(freshDir(), 'data');
     const res = await spawnCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
@@ -290,8 +295,7 @@ describe('start-up and shutdown (real process)', () => {
     expect(readdirSync(dataDir)).toEqual([]);
   });
 
-  // AUTO_MIGRATE=false, in three tests of at most two processes each (a start takes seconds on a
-  // busy machine, and one test running four would outrun its time limit).
+  // AUTO_MIGRATE=false: refused without `migrate`, and started after it.
   const unmigrated = () => ({ DATA_DIR: freshDir(), AUTO_MIGRATE: 'false', LISTEN_ADDR: '127.0.0.1:0' });
 
   it('with AUTO_MIGRATE=false refuses to start on an unmigrated database, naming `llm-proxy migrate`', async () => {

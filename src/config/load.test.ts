@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { loadConfig } from './load.js';
 
@@ -122,6 +122,7 @@ describe('loadConfig', () => {
 
   it('layers CONFIG_FILE < environment < overrides, and rejects unknown file keys', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ LISTEN_ADDR: ':1111', LOG_LEVEL: 'warn', MANAGE_RATE_LIMIT_PER_MINUTE: 5 }));
     const c = loadConfig({ LISTEN_ADDR: ':3333' }, { CONFIG_FILE: file, LOG_LEVEL: 'error' });

@@ -81,6 +81,11 @@ export class Maintenance {
     this.schedule(Math.min(this.settings.intervalMs, FIRST_PASS_DELAY_MS));
   }
 
+  /** Whether a pass is scheduled or running: never with an interval of 0, nor once stopped. */
+  get active(): boolean {
+    return this.timer !== undefined || this.running !== undefined;
+  }
+
   /** Stops the timer and waits for a pass in progress, which ends after its current batch. */
   async stop(): Promise<void> {
     this.stopped = true;

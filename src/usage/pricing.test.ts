@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { costOf, PricingTable } from './pricing.js';
 
 const table = PricingTable.load();
@@ -51,6 +51,7 @@ describe('pricing', () => {
 
   it('layers an operator file and management overrides over the shipped table', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pricing-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'p.json');
     writeFileSync(
       file,

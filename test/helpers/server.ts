@@ -23,12 +23,22 @@ export interface TestServer {
 
 /** Starts a real server in this process on a random port with a fresh data directory (and the given clock). */
 export async function startTestServer(env: Record<string, string> = {}, clock?: Clock): Promise<TestServer> {
-  const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'llmp-test-'));
-  const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...env }, {});
+  // Named after the test file, so a folder left in the temp folder says whose it is.
+  const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), `llmp-test-${path.basename(currentTestFile())}-`));
+  const removeDataDir = () => {
+    if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+  };
   const captured: Buffer[] = [];
   const stream = new PassThrough();
   stream.on('data', (c: Buffer) => captured.push(c));
-  const server = await startServer(config, createLogger({ level: config.log.level, stream }), clock);
+  let server: RunningServer;
+  try {
+    const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...env }, {});
+    server = await startServer(config, createLogger({ level: config.log.level, stream }), clock);
+  } catch (err) {
+    removeDataDir();
+    throw err;
+  }
   const managementToken = server.runtime.secrets.managementToken;
   registerSecret(managementToken);
   const label = `${currentTestFile()}: server at ${server.url}`;
@@ -54,9 +64,12 @@ export async function startTestServer(env: Record<string, string> = {}, clock?: 
     logs: () => Buffer.concat(captured).toString('utf8'),
     manage,
     stop: async () => {
-      await server.stop();
-      keepOutput(label, Buffer.concat(captured).toString('utf8'));
-      if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await server.stop();
+      } finally {
+        keepOutput(label, Buffer.concat(captured).toString('utf8'));
+        removeDataDir();
+      }
     },
   };
 }

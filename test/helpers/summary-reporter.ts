@@ -1,12 +1,14 @@
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { UserConsoleLog } from 'vitest';
 import type { Reporter, TestModule } from 'vitest/node';
 import { scanLeaks } from './secret-watch.js';
 
 /**
  * Ends every run with one machine-readable line: `N passed, N failed, N skipped`. Before it, the
- * whole run's output is searched for every secret the tests created; each one found counts as a
- * failure (see secret-watch.ts).
+ * whole run's output is searched for every secret the tests created, and the run's temp folder
+ * (TMPDIR, see vitest.config.ts) for anything the tests left behind: each secret found and each
+ * file or folder left counts as a failure.
  */
 export default class SummaryReporter implements Reporter {
   private readonly console: string[] = [];
@@ -35,11 +37,16 @@ export default class SummaryReporter implements Reporter {
       for (const l of leaks) {
         process.stdout.write(`\nFAIL secret leaked: ${l.secret.slice(0, 6)}… appears in the output of ${l.where}\n`);
       }
-      if (leaks.length > 0) {
-        failed += leaks.length;
+      const tmp = path.join(dir, 'tmp');
+      const left = existsSync(tmp) ? readdirSync(tmp) : [];
+      for (const name of left) process.stdout.write(`\nFAIL left in the temp folder: ${name}\n`);
+      if (leaks.length + left.length > 0) {
+        failed += leaks.length + left.length;
         process.exitCode = 1;
       }
+      // Empty for the next run of a watching vitest; vitest.config.ts removes the folder at exit.
       rmSync(dir, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }

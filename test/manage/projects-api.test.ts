@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream } from '../../src/mock-upstream/index.js';
+import { until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
@@ -375,7 +376,8 @@ describe('management API: request edge cases', () => {
     const t = (await s.manage('POST', '/tokens', { project_id: p.id })).body;
     await s.manage('DELETE', `/tokens/${t.id}`);
     const first = (await s.manage('GET', `/tokens/${t.id}`)).body.revoked_at;
-    await new Promise((r) => setTimeout(r, 5));
+    // The clock has moved on, so a second revocation would stamp another time.
+    await until(() => Date.now() > Date.parse(first));
     await s.manage('DELETE', `/tokens/${t.id}`);
     expect((await s.manage('GET', `/tokens/${t.id}`)).body.revoked_at).toBe(first);
   });

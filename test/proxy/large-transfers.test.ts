@@ -168,5 +168,5 @@ describe.skipIf(!linux)('proxy: large uploads and downloads (child process, boun
     const growth = { upload: upPeak - baseline, download: downPeak - baseline };
     expect(growth.upload, `upload RSS growth ${(growth.upload / MB).toFixed(1)} MB`).toBeLessThan(MAX_GROWTH);
     expect(growth.download, `download RSS growth ${(growth.download / MB).toFixed(1)} MB`).toBeLessThan(MAX_GROWTH);
-  }, 60_000);
+  });
 });
