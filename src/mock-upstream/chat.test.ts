@@ -131,8 +131,16 @@ describe('stream pacing and aborts', () => {
       headers: { [MOCK_HEADERS.ttftMs]: '1', [MOCK_HEADERS.chunks]: String(chunks) },
       body: JSON.stringify({ model: 'm', messages, stream: true }),
     });
-    // Not reading yet lets the socket buffers fill, so the server's writes start returning false.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Not reading yet lets the socket buffers fill, so the server's writes start returning false:
+    // it writes until then without yielding, so output that stops growing means it waits for drain
+    // (or it finished, if the buffers took everything).
+    let sent = -1;
+    for (;;) {
+      const { bytesOut, completedStreams } = ctx.mock.stats();
+      if (completedStreams > 0 || (bytesOut > 0 && bytesOut === sent)) break;
+      sent = bytesOut;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const text = await res.text();
     expect(text.split('\n\n').filter((frame) => frame.startsWith('data: '))).toHaveLength(chunks + 3);
     expect(ctx.mock.stats()).toMatchObject({ completedStreams: 1, activeStreams: 0 });

@@ -47,6 +47,7 @@ export async function startBrowser(origin: string): Promise<BrowserSession> {
     deviceScaleFactor: 1,
     locale: 'en-GB',
     timezoneId: 'UTC',
+    timeout: 300_000, // a start on a busy machine takes what it takes; only a hang reaches this
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const problems: string[] = [];
@@ -56,8 +57,10 @@ export async function startBrowser(origin: string): Promise<BrowserSession> {
     problems,
     async page(opts = {}) {
       const page = await context.newPage();
-      // Below the test's own limit, so a missing element fails with Playwright's account of what it waited for.
-      page.setDefaultTimeout(20_000);
+      // Only a hang reaches this (a page waits for what it needs, however busy the machine), and it
+      // is below the test's own limit, so a missing element fails with Playwright's account of what
+      // it waited for.
+      page.setDefaultTimeout(300_000);
       await page.setViewportSize({ width: opts.width ?? 1360, height: opts.height ?? 900 });
       await page.emulateMedia({ colorScheme: opts.dark ? 'dark' : 'light', reducedMotion: 'reduce' });
       page.on('console', (m) => {

@@ -1,5 +1,6 @@
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../helpers/clock.js';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
 
 /*
@@ -19,16 +20,21 @@ interface Call {
   headers: Headers;
 }
 
-/** An official client (default retries) whose every HTTP call is recorded. */
-function countingClient(token: string): { client: OpenAI; calls: Call[] } {
+/** An official client (default retries) of `stack` whose every HTTP call is recorded (and shown to `seen`). */
+function countingClient(
+  token: string,
+  stack: ProxyStack = st,
+  seen: (res: Response) => void = () => {},
+): { client: OpenAI; calls: Call[] } {
   const calls: Call[] = [];
   const client = new OpenAI({
-    baseURL: `${st.url}/v1`,
+    baseURL: `${stack.url}/v1`,
     apiKey: token,
     maxRetries: 2,
     fetch: async (url, init) => {
       const res = await fetch(url, init);
       calls.push({ status: res.status, headers: res.headers });
+      seen(res);
       return res;
     },
   });
@@ -82,18 +88,24 @@ describe('refusals that cannot succeed later are not retried', () => {
     const { client, calls } = countingClient(t.token);
     // Each request reserves about 962 micro-dollars and costs about 11: the budget runs out after a few.
     let err: APIError | undefined;
+    let sent = 0;
     for (let i = 0; i < 20 && !err; i++) {
       calls.length = 0;
+      sent = Date.now();
       err = await chat(client, { max_tokens: 1600 }).then(
         () => undefined,
         (e: APIError) => e,
       );
     }
+    const answered = Date.now();
     expect(err?.status).toBe(429);
     const h = calls[0]?.headers as Headers;
-    const midnight = new Date();
+    const midnight = new Date(sent);
     midnight.setUTCHours(24, 0, 0, 0);
-    expect(Math.abs(Number(h.get('retry-after')) - (midnight.getTime() - Date.now()) / 1000)).toBeLessThan(5);
+    // Whole seconds to midnight from the moment of the refusal, between sending and the answer.
+    const retryAfter = Number(h.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(Math.floor((midnight.getTime() - answered) / 1000));
+    expect(retryAfter).toBeLessThanOrEqual(Math.ceil((midnight.getTime() - sent) / 1000));
     // In the last minute of a UTC day the wait is within the SDK's window and a retry is advised.
     const farOff = Number(h.get('retry-after')) > 60;
     expect(h.get('x-should-retry')).toBe(farOff ? 'false' : 'true');
@@ -114,12 +126,24 @@ describe('refusals that cannot succeed later are not retried', () => {
 });
 
 describe('timed refusals say when to retry', () => {
+  // The server's clock stands still while the burst is sent (however long a busy machine takes to
+  // send it), and moves on by what retry-after-ms says once the client has it; the client's wait
+  // and its retry are the SDK's own.
+  const clock = manualClock();
+  let timed: ProxyStack;
+  beforeAll(async () => {
+    timed = await startProxyStack({ clock: clock.now });
+  });
+  afterAll(() => timed.stop());
+
   it('requests per minute: the client waits as told and its retry is admitted', async () => {
-    // 20 per minute: a burst of 20, then one every 3 s (time enough to send the burst on a slow machine).
-    const t = await st.issueToken({ requests_per_minute: 20 });
-    const burst = await Promise.all(Array.from({ length: 20 }, () => st.proxy('/v1/models', { token: t.token })));
+    // 20 per minute: a burst of 20, then one every 3 s.
+    const t = await timed.issueToken({ requests_per_minute: 20 });
+    const burst = await Promise.all(Array.from({ length: 20 }, () => timed.proxy('/v1/models', { token: t.token })));
     expect(burst.map((r) => r.status)).toEqual(Array(20).fill(200));
-    const { client, calls } = countingClient(t.token);
+    const { client, calls } = countingClient(t.token, timed, (res) => {
+      if (res.status === 429) clock.advance(Number(res.headers.get('retry-after-ms')));
+    });
     const reply = await chat(client);
     expect((reply as any).object).toBe('chat.completion');
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
