@@ -19,6 +19,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
     globalSetup: ['./test/helpers/build-ui.ts'],
+    setupFiles: ['./test/helpers/setup.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     // Limits that only a hung test reaches. A test waits for conditions (a record written, a
     // process exited), never for a time, so how long it takes is the machine's business: the

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { productionHashCost } from '../../test/helpers/passwords.js';
 import type { OidcConfig } from '../config/config.js';
 import { identityOf, oidcRole } from './oidc-roles.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -15,6 +16,17 @@ describe('passwords', () => {
     // Unicode is compared in one normal form (é typed precomposed or combined).
     const h = await hashPassword('caf\u00e9-passphrase');
     expect(await verifyPassword('cafe\u0301-passphrase', h)).toBe(true);
+  });
+
+  it('are made at the production cost (the suite lowers it), and each verifies at the cost stored with it', async () => {
+    const cheap = await hashPassword('one password here'); // at the suite's cost (test/helpers/setup.ts)
+    productionHashCost();
+    const dear = await hashPassword('one password here');
+    expect(dear).toMatch(/^scrypt\$32768\$8\$3\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(cheap).not.toMatch(/^scrypt\$32768\$/);
+    expect(await verifyPassword('one password here', cheap)).toBe(true);
+    expect(await verifyPassword('one password herE', cheap)).toBe(false);
+    expect(await verifyPassword('one password here', dear)).toBe(true);
   });
 });
 

@@ -10,6 +10,26 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
  */
 export const SCRYPT = { N: 2 ** 15, r: 8, p: 3, keyLength: 32, saltLength: 16 } as const;
 
+export interface HashCost {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** The cost new hashes get: SCRYPT's. */
+let cost: HashCost = SCRYPT;
+
+/**
+ * Sets the cost of the hashes made from now on in this process; verifying always uses the cost
+ * stored with the hash. For test suites only (as Rails' `SecurePassword.min_cost`): they hash and
+ * verify hundreds of passwords, and what they test (salts, encoding, verification, refusals) does
+ * not depend on the cost. There is no setting for it: a server always hashes at SCRYPT's cost.
+ */
+export function setHashCostForTests(next: HashCost): void {
+  cost = next;
+  decoy = undefined; // the decoy costs what a real hash costs
+}
+
 /** scrypt needs 128 * N * r bytes; Node's default ceiling (32 MiB) is exactly that, so leave room. */
 const maxmem = (N: number, r: number) => 256 * N * r;
 
@@ -22,7 +42,8 @@ function derive(password: string, salt: Buffer, N: number, r: number, p: number,
 }
 
 export async function hashPassword(password: string): Promise<string> {
-  const { N, r, p, keyLength, saltLength } = SCRYPT;
+  const { keyLength, saltLength } = SCRYPT;
+  const { N, r, p } = cost;
   const salt = randomBytes(saltLength);
   const key = await derive(password, salt, N, r, p, keyLength);
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');

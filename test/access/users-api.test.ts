@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, stackOn } from '../audit/helpers.js';
 import { DIALECTS } from '../helpers/databases.js';
+import { productionHashCost } from '../helpers/passwords.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 
 const PASSWORD = 'correct-horse-battery-staple';
@@ -12,6 +13,7 @@ describe.each(DIALECTS)('admin users API on %s', (_name, make) => {
   const manage = (method: string, route: string, body?: unknown) => stack.st.s.manage(method, route, body);
 
   it('creates a user (username lower-cased), never returning the password or its hash', async () => {
+    productionHashCost();
     const res = await manage('POST', '/users', { username: 'Dana@Example.com', role: 'operator', password: PASSWORD });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
@@ -31,7 +33,7 @@ describe.each(DIALECTS)('admin users API on %s', (_name, make) => {
       .select('password_hash')
       .where('id', '=', res.body.id)
       .executeTakeFirstOrThrow();
-    // scrypt with its parameters and a salt of its own; the password is nowhere in it.
+    // scrypt with its parameters (the production cost) and a salt of its own; the password is nowhere in it.
     expect(row.password_hash).toMatch(/^scrypt\$32768\$8\$3\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
     const [event] = await auditEvents(stack.st.s, { action: 'user.created', target_id: res.body.id });
     expect(event?.changes).toEqual({
