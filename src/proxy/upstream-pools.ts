@@ -15,7 +15,9 @@ export interface Upstream {
  * One undici Pool per upstream origin: keep-alive connections reused across requests and
  * tenants (connections carry no credentials; each request has its own key), bounded in number.
  * Requests reach a pool only through its gate, so the pool never queues. 0 for a timeout means
- * none, as in undici.
+ * none, as in undici. HTTP/1.1 only, though undici offers HTTP/2 to a TLS upstream by default: the
+ * gate's slots are connections (one request each), and the upstream leg reads the response's raw
+ * header list, which an HTTP/2 stream does not have.
  */
 export class UpstreamPools {
   private readonly upstreams = new Map<string, Upstream>();
@@ -27,6 +29,7 @@ export class UpstreamPools {
     if (!upstream) {
       const pool = new Pool(origin, {
         connections: this.opts.maxConnections,
+        allowH2: false,
         connect: { timeout: this.opts.connectTimeoutMs },
         headersTimeout: this.opts.headersTimeoutMs,
         bodyTimeout: this.opts.idleTimeoutMs,
