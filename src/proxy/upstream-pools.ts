@@ -23,6 +23,9 @@ export interface Upstream {
  * the connect timeout in the connector (once per connection), the headers timeout in the upstream
  * leg (once per request, in place of undici's). The body idle timeout stays undici's (to within
  * about a second, as documented): it would otherwise cost a timer refresh per response chunk.
+ * HTTP/1.1 only, though undici offers HTTP/2 to a TLS upstream by default: the gate's slots are
+ * connections (one request each), and the upstream leg reads the response's raw header list, which
+ * an HTTP/2 stream does not have.
  */
 export class UpstreamPools {
   private readonly upstreams = new Map<string, Upstream>();
@@ -34,6 +37,7 @@ export class UpstreamPools {
     if (!upstream) {
       const pool = new Pool(origin, {
         connections: this.opts.maxConnections,
+        allowH2: false,
         connect: timedConnector(this.opts.connectTimeoutMs),
         headersTimeout: 0,
         bodyTimeout: this.opts.idleTimeoutMs,

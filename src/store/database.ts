@@ -67,10 +67,14 @@ function discardingTimedOut(pool: pg.Pool): PostgresPool {
       };
       return {
         query: query as PostgresPoolClient['query'],
-        release: () => client.release(wedged ? new Error('query timed out: connection discarded') : undefined),
+        // Kysely asks for the connection to be destroyed when it gave up on it (`destroy`).
+        release: (destroy?: boolean) =>
+          client.release(wedged ? new Error('query timed out: connection discarded') : destroy),
       };
     },
     end: () => pool.end(),
+    // Kysely reads the pool's settings to open a side connection when it cancels a query.
+    options: pool.options,
   };
 }
 

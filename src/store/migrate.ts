@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import type { Kysely } from 'kysely';
+import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-usage-records.js';
 import * as m0003 from './migrations/0003-limits-and-rollups.js';

@@ -8,8 +8,9 @@ import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.j
 const MANAGEMENT_TOKEN = 'a-management-token-for-telemetry-tests';
 
 /**
- * `llm-proxy serve` as a user runs it, with a preload that writes, as the process exits, every
- * OpenTelemetry module it loaded (the SDK is CommonJS, so all of it is in require.cache).
+ * `llm-proxy serve` as a user runs it, with a preload that records every OpenTelemetry module the
+ * process loads, imported or required (module.registerHooks sees both), and writes the list as
+ * the process exits.
  */
 async function runServe(dir: string, env: Record<string, string>, during: (url: string) => Promise<void>) {
   const list = path.join(dir, `modules-${Date.now()}.txt`);
@@ -17,8 +18,14 @@ async function runServe(dir: string, env: Record<string, string>, during: (url: 
   writeFileSync(
     preload,
     `const fs = require('node:fs');
-process.on('exit', () => fs.writeFileSync(${JSON.stringify(list)},
-  Object.keys(require.cache).filter((f) => f.includes('/node_modules/@opentelemetry/')).join('\\n')));`,
+const loaded = new Set();
+require('node:module').registerHooks({
+  load(url, context, next) {
+    if (url.includes('/node_modules/@opentelemetry/')) loaded.add(url);
+    return next(url, context);
+  },
+});
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(list)}, [...loaded].join('\\n')));`,
   );
   const srv = await spawnServe(
     { DATA_DIR: path.join(dir, `data-${Date.now()}`), MANAGEMENT_TOKEN, ...env },
