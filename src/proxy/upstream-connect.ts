@@ -12,8 +12,9 @@ type Connect = (options: buildConnector.Options, callback: buildConnector.Callba
  * the socket is destroyed with undici's own ConnectTimeoutError, as undici does.
  */
 export function timedConnector(timeoutMs: number): buildConnector.connector {
-  // timeout 0: undici's own timer is off; this one replaces it.
-  const connect = buildConnector({ timeout: 0 }) as unknown as Connect;
+  // timeout 0: undici's own timer is off; this one replaces it. HTTP/1.1 only, as the pool: a
+  // connector built here offers HTTP/2 by ALPN unless told not to, whatever the pool says.
+  const connect = buildConnector({ timeout: 0, allowH2: false }) as unknown as Connect;
   if (timeoutMs === 0) return connect;
   return (options, callback) => {
     let timer: NodeJS.Timeout | undefined;
