@@ -79,7 +79,7 @@ describe.concurrent('LOG_FILE: every line logged before exit lands, in a private
         for (let i = 0; i < 4; i++) await stopOnce(slot, i);
       }),
     );
-  }, 120_000);
+  });
 
   it('makes an existing 0644 log file private and appends to it', async () => {
     const dir = freshDir();
