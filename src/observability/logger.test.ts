@@ -54,3 +54,18 @@ describe('LOG_FILE rotation', () => {
     expect(all).toEqual(Array.from({ length: 201 }, (_, i) => i));
   });
 });
+
+describe('a fatal line', () => {
+  it('lands after the lines before it, even while they are still being written', async () => {
+    for (let round = 0; round < 20; round++) {
+      const file = logFile();
+      const logger = createLogger({ level: 'info', file });
+      // Over 4 KiB: the batcher hands this block to the asynchronous writer at once, and pino's
+      // fatal() then asks for a synchronous flush while that write is still in flight.
+      for (let n = 0; n < 60; n++) logger.info({ n, pad: 'x'.repeat(80) }, 'line');
+      logger.fatal({ n: 60 }, 'uncaught error: exiting');
+      await flushLogger(logger);
+      expect(lineNumbers(file), `round ${round}`).toEqual(Array.from({ length: 61 }, (_, i) => i));
+    }
+  });
+});

@@ -59,8 +59,10 @@ type Destination = ReturnType<typeof pino.destination>;
  * flight, and `flushSync()` skips a write in flight; either way `process.exit()` right after could
  * drop the last lines. So the batcher notes when it hands a block over and when sonic-boom reports
  * its queue written ('drain', emitted whenever an asynchronous write leaves nothing queued);
- * `flush(cb)` calls back only then, and from then on every line is written synchronously, so a
- * line logged between the final flush and exit lands too.
+ * `flush(cb)` waits for that, then writes the lines collected meanwhile synchronously and calls
+ * back, and from then on every line is written synchronously, so a line logged between the final
+ * flush and exit lands too. The last lines (a fatal error's) never wait in the thread pool behind
+ * other work: if exit comes first, they are still collected here, and the exit handler writes them.
  */
 class LineBatcher {
   private lines: string[] = [];
@@ -117,9 +119,14 @@ class LineBatcher {
    * written, and switches to synchronous writes for whatever is logged after it.
    */
   flush(cb?: (err?: Error) => void): void {
-    this.handOver();
     const done = () => {
       this.sync ??= pino.destination({ fd: this.fd, sync: true });
+      if (this.lines.length > 0) {
+        const block = this.lines.join('');
+        this.lines = [];
+        this.bytes = 0;
+        this.sync.write(block);
+      }
       cb?.();
     };
     const afterRetired = () => {
@@ -131,11 +138,22 @@ class LineBatcher {
   }
 
   /**
+   * pino calls this after every `fatal` line. The collected lines are written synchronously now,
+   * unless a block is still being written asynchronously: written now, they would land before it
+   * (a fatal error's line ahead of the lines that led to it). They then wait here for `flush`, which
+   * writes them once that block is out, or for the exit handler.
+   */
+  flushSync(): void {
+    if (this.pending && !this.failed) return;
+    this.exitFlush();
+  }
+
+  /**
    * On exit, with no event loop left: what sonic-boom has queued, then the lines collected here,
    * written synchronously. Only an asynchronous write already in flight (a crash or a second
    * signal, not a graceful stop) is beyond reach.
    */
-  flushSync(): void {
+  exitFlush(): void {
     if (this.lines.length === 0) return;
     const block = this.lines.join('');
     this.lines = [];
@@ -271,7 +289,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
   if (batchers.size === 0) {
     process.once('exit', () => {
-      for (const b of batchers) b.flushSync();
+      for (const b of batchers) b.exitFlush();
     });
   }
   batchers.add(batcher);

@@ -100,10 +100,11 @@ describe('dashboard aggregations over 90 days of rollups', () => {
     expect(ranked(body.top.models)).toEqual(ranked(byModel.data));
     expect(body.top.models.map((m: { model: string }) => m.model)).toEqual(MODELS);
 
-    // Alternating rounds, best of each: a busy machine slows both alike.
+    // Alternating rounds, best of each: a busy machine slows both alike, and the best of five is
+    // one that a burst of load elsewhere left alone.
     const o: number[] = [];
     const r: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       o.push((await overview()).ms);
       r.push((await fourReports()).ms);
     }
