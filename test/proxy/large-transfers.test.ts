@@ -10,13 +10,13 @@ import { UPSTREAM_KEY } from '../helpers/proxy.js';
 
 /*
  * Memory is measured on the proxy alone: it runs as a child process (the built CLI), and its RSS
- * is sampled from /proc/<pid>/status while 50 MB go through it each way. The test process (client
+ * is sampled from /proc/<pid>/status while 256 MB go through it each way. The test process (client
  * and mock upstream) can use what it likes. Bodies are streamed on both sides, never built whole.
  */
 
 const MB = 1024 * 1024;
-const FILE_BYTES = 50 * MB;
-const MAX_GROWTH = 40 * MB;
+const FILE_BYTES = 256 * MB;
+const MAX_GROWTH = 128 * MB;
 const MANAGEMENT_TOKEN = 'mgmt-large-transfers-0123456789';
 const linux = existsSync('/proc/self/status');
 
@@ -139,12 +139,15 @@ describe.skipIf(!linux)('proxy: large uploads and downloads (child process, boun
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('50 MB up and down, byte-exact, with the proxy’s RSS growing far less than the file', async () => {
+  it('256 MB up and down, byte-exact, with the proxy’s RSS growing by less than half the file', async () => {
     const pid = proc.child.pid as number;
     // Warm up every code path (multipart upload, binary download) before taking the baseline. A
     // fresh Node process grows its heap spaces by a one-off ~30 MB the first time it moves a few
     // MB, whatever the size; 16 MB of warm-up absorbs that, so what remains is the transfer's own
-    // cost. (Measured: a streaming proxy grows ~15 MB here; one that buffers bodies grows ~85 MB.)
+    // cost. What a streaming proxy's RSS grows by does not depend on the file's size (measured on
+    // Node 24: 13 to 54 MB for files of 50, 128 and 256 MB, GC and the allocator's timing); one that
+    // buffered a body would grow by at least the file. Hence a file large enough that half of it is
+    // far above that noise.
     const warm = await streamUpload(proc.url, token, 16 * MB);
     expect(warm.status).toBe(200);
     expect((await streamDownload(`${proc.url}/v1/files/${warm.body.id}/content`, token)).sha).toBe(warm.sha);
