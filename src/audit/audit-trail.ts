@@ -39,6 +39,8 @@ export class AuditTrail {
   readonly refusals: RefusalSummary;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** The refusal-summary flushes, one after another (flushRefusals). */
+  private refusalWrites: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -126,9 +128,16 @@ export class AuditTrail {
 
   /**
    * Writes the refusal summaries of ended minutes (all of them with `all`, when closing). A failed
-   * write keeps them for the next attempt and says so.
+   * write keeps them for the next attempt and says so. Resolves once every flush asked before it is
+   * written too: a flush that finds nothing left to take, because the periodic one took it a moment
+   * earlier, still waits for that write.
    */
-  async flushRefusals(all = false): Promise<void> {
+  flushRefusals(all = false): Promise<void> {
+    this.refusalWrites = this.refusalWrites.then(() => this.writeRefusals(all));
+    return this.refusalWrites;
+  }
+
+  private async writeRefusals(all: boolean): Promise<void> {
     const batch = this.refusals.take(this.now(), all);
     if (batch.drafts.length === 0) return;
     try {
