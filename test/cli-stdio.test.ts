@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from './helpers/cli.js';
-import { keepOutput, registerSecret } from './helpers/secret-watch.js';
+import { spawnCli } from './helpers/cli.js';
+import { registerSecret } from './helpers/secret-watch.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
@@ -15,38 +14,9 @@ beforeAll(async () => {
 });
 afterAll(async () => s.stop());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the built CLI in a process of its own, as a user's shell does: what it writes to each
- * descriptor is what a terminal or a pipe gets. With `closeStdout` nobody reads its stdout: the
- * reading end is closed before the command has written anything, as `| head -1` does once it has
- * its line, so every write to stdout fails with EPIPE whatever the machine's speed (a command whose
- * output outgrows the pipe's buffer would hit it even if it wrote first).
- */
-function run(
-  args: string[],
-  opts: { env: Record<string, string>; input?: string; closeStdout?: boolean },
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    if (opts.closeStdout) child.stdout.destroy();
-    else child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.stdin.end(opts.input ?? '');
-    child.on('close', (code) => {
-      keepOutput(`cli-stdio: llm-proxy ${args.slice(0, 2).join(' ')} (stderr)`, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The built CLI in a process of its own, as a user's shell runs it (see spawnCli). */
+const run = (args: string[], opts: { env: Record<string, string>; input?: string; closeStdout?: boolean }) =>
+  spawnCli(args, opts.env, opts.input, { closeStdout: opts.closeStdout });
 
 const runWithClosedStdout = async (args: string[]) => {
   const { code, stderr } = await run(args, { env, closeStdout: true });

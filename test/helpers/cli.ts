@@ -60,9 +60,19 @@ export async function runCli(args: string[], env: Record<string, string> = {}, i
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-/** Runs the built CLI in a process of its own, to completion, with the environment of childEnv(env). */
-export function spawnCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
-  return runScript(CLI, args, env, input);
+/**
+ * Runs the built CLI in a process of its own, to completion, with the environment of childEnv(env).
+ * With `closeStdout` nobody reads its stdout: the reading end is closed before the command has
+ * written anything, as `| head -1` does once it has its line, so every write to stdout fails with
+ * EPIPE whatever the machine's speed.
+ */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+  opts: { closeStdout?: boolean } = {},
+): Promise<CliResult> {
+  return runScript(CLI, args, env, input, opts.closeStdout);
 }
 
 /** Runs `llm-proxy bench` (the standalone entry) to completion, in a clean environment like spawnCli. */
@@ -77,14 +87,21 @@ function registerEnvSecrets(env: Record<string, string>): void {
   for (const k of (env.ENCRYPTION_KEY_PREVIOUS ?? '').split(',')) registerSecret(k.trim());
 }
 
-function runScript(script: string, args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  closeStdout = false,
+): Promise<CliResult> {
   registerEnvSecrets(env);
   const label = `${currentTestFile()}: ${path.basename(script)} ${args.slice(0, 2).join(' ')}`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env: childEnv(env) });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
+    if (closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
     child.stdin.end(input ?? '');
