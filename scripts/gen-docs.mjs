@@ -12,10 +12,11 @@ const root = new URL('../', import.meta.url);
 const { readmeSettings, readmeClientSettings, envExample } = await import(
   new URL('config/settings-reference.js', dist).href
 );
-const { cliReference, cliSummary, loadProgram } = await import(new URL('cli/cli-reference.js', dist).href);
+const { cliReference, cliSummary } = await import(new URL('cli/cli-reference.js', dist).href);
+const { buildProgram } = await import(new URL('cli/program.js', dist).href);
 const { replaceSection } = await import(new URL('shared/doc-text.js', dist).href);
 
-const program = await loadProgram(new URL('cli/main.js', dist).href);
+const program = buildProgram();
 
 /** file → what it should hold, given what it holds. */
 const outputs = {

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { wrap } from '../shared/doc-text.js';
 
 /**
@@ -8,37 +8,6 @@ import { wrap } from '../shared/doc-text.js';
  */
 
 const HELP_WIDTH = 100;
-
-const programs = new Map<string, Command>();
-
-/**
- * The CLI's program, without running it: the entry (`mainUrl`: src/cli/main.ts or
- * dist/cli/main.js) builds the program and parses the command line as it is imported, so the one
- * `parseAsync` made while importing it is caught instead of run (and an entry that does not run on
- * import gives its `buildProgram`).
- */
-export async function loadProgram(mainUrl: string): Promise<Command> {
-  // A module runs once: the program it built is kept for the next call.
-  const loaded = programs.get(mainUrl);
-  if (loaded) return loaded;
-  const parseAsync = Command.prototype.parseAsync;
-  let program: Command | undefined;
-  Command.prototype.parseAsync = async function (this: Command) {
-    program = this;
-    return this;
-  };
-  let entry: { buildProgram?: () => Command };
-  try {
-    entry = await import(mainUrl);
-  } finally {
-    Command.prototype.parseAsync = parseAsync;
-  }
-  // An entry that runs only as the main module leaves building the program to us.
-  program ??= entry.buildProgram?.();
-  if (!program) throw new Error(`${mainUrl} built no program`);
-  programs.set(mainUrl, program);
-  return program;
-}
 
 function helpOf(cmd: Command): string {
   const parts: string[] = [];

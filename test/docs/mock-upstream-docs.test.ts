@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadProgram } from '../../src/cli/cli-reference.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { CONTROL_ROUTES } from '../../src/mock-upstream/help.js';
 import { MOCK_HEADERS, type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 
@@ -38,7 +38,7 @@ describe('the mock upstream, as documented', () => {
   afterAll(async () => mock?.close());
 
   it('--help lists every per-request header and control route', async () => {
-    const program = await loadProgram(new URL('../../src/cli/main.ts', import.meta.url).href);
+    const program = buildProgram();
     const command = program.commands.find((c) => c.name() === 'mock-upstream');
     let help = '';
     command?.configureOutput({ writeOut: (s) => (help += s) }).outputHelp();
@@ -46,7 +46,7 @@ describe('the mock upstream, as documented', () => {
   });
 
   it('docs/proxy.md documents its flags, headers and control routes, and no others', async () => {
-    const program = await loadProgram(new URL('../../src/cli/main.ts', import.meta.url).href);
+    const program = buildProgram();
     const command = program.commands.find((c) => c.name() === 'mock-upstream');
     const flags = (command?.options ?? []).map((o) => o.flags).sort();
     expect(column('Flag').sort()).toEqual(flags.filter((f) => f !== '-h, --help'));
