@@ -31,18 +31,31 @@ describe('passwords', () => {
 });
 
 describe('the sign-in limiter', () => {
-  it('blocks a key after its failures in a minute, until the minute ends', () => {
+  it('counts an attempt when it is admitted, blocks a key at its limit until the minute ends, refunds successes', () => {
     let now = 1_000_000;
     const limiter = new SignInLimiter(2, () => now);
-    limiter.failed(['ip:a', 'user:x']);
-    expect(limiter.blockedFor(['ip:a'])).toBe(0);
-    limiter.failed(['ip:a']);
-    expect(limiter.blockedFor(['ip:a', 'user:x'])).toBe(60_000);
-    expect(limiter.blockedFor(['ip:b', 'user:x'])).toBe(0);
+    const admitted = (keys: string[]) => {
+      const a = limiter.admit(keys);
+      if (typeof a === 'number') throw new Error(`blocked for ${a} ms`);
+      return a;
+    };
+    admitted(['ip:a', 'user:x']);
+    const second = admitted(['ip:a']); // not yet judged: it counts already
+    expect(limiter.admit(['ip:a', 'user:x'])).toBe(60_000);
+    // Another address with user:x: its second failure, let through, then user:x is blocked from everywhere.
+    expect(limiter.admit(['ip:b', 'user:x'])).not.toBeTypeOf('number');
+    expect(limiter.admit(['ip:c', 'user:x'])).toBe(60_000);
+    second.refund(); // it was right after all
+    second.refund(); // once only
+    const third = admitted(['ip:a']);
+    expect(limiter.admit(['ip:a'])).toBe(60_000);
     now += 59_000;
-    expect(limiter.blockedFor(['ip:a'])).toBe(1_000);
+    expect(limiter.admit(['ip:a'])).toBe(1_000);
     now += 1_000;
-    expect(limiter.blockedFor(['ip:a'])).toBe(0);
+    third.refund(); // from the window that ended: the new one does not lose a failure
+    admitted(['ip:a']);
+    admitted(['ip:a']);
+    expect(limiter.admit(['ip:a'])).toBe(60_000);
   });
 });
 

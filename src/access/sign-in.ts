@@ -3,7 +3,7 @@ import { safeEqual } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
 import { type AccessUser, MANAGEMENT_TOKEN_USER, type SignInMethod } from './principal.js';
 import type { ClientInfo, LiveSession, SessionsService } from './sessions-service.js';
-import type { SignInLimiter } from './sign-in-limiter.js';
+import type { Admitted, SignInLimiter } from './sign-in-limiter.js';
 import { normalizeUsername } from './user-rules.js';
 import type { UsersService } from './users-service.js';
 
@@ -16,8 +16,10 @@ export interface SignedIn {
 /**
  * Signing in, by management token, password or single sign-on: each success is a new session;
  * each failure is one `session.sign_in_failed` event and counts against the client's address (and
- * the username) in the limiter, which refuses further attempts for the rest of the minute. The
- * caller hears only "wrong credentials", whatever was wrong.
+ * the username) in the limiter, which refuses further attempts for the rest of the minute. An
+ * attempt is counted before its credentials are checked and given back if they were right, so
+ * attempts sent all at once are limited as strictly as one after another. The caller hears only
+ * "wrong credentials", whatever was wrong.
  */
 export class SignIn {
   constructor(
@@ -29,25 +31,30 @@ export class SignIn {
   ) {}
 
   async withToken(token: string, client: ClientInfo): Promise<SignedIn> {
-    const keys = [`ip:${client.clientIp ?? ''}`];
-    await this.admit(keys, client, 'token');
+    const attempt = await this.admit([`ip:${client.clientIp ?? ''}`], client, 'token');
     if (!safeEqual(token, this.managementToken)) {
-      this.limiter.failed(keys);
       await this.failed(client, 'token', 'wrong_token');
       throw errors.invalidCredentials();
     }
+    attempt.refund();
     return this.sessions.create(MANAGEMENT_TOKEN_USER, 'token', client);
   }
 
   async withPassword(username: string, password: string, client: ClientInfo): Promise<SignedIn> {
     const keys = [`ip:${client.clientIp ?? ''}`, `user:${normalizeUsername(username)}`];
-    await this.admit(keys, client, 'password');
-    const result = await this.users.verify(username, password);
+    const attempt = await this.admit(keys, client, 'password');
+    let result: Awaited<ReturnType<UsersService['verify']>>;
+    try {
+      result = await this.users.verify(username, password);
+    } catch (err) {
+      attempt.refund(); // not judged (the store failed): no failure of the user's
+      throw err;
+    }
     if ('refused' in result) {
-      this.limiter.failed(keys);
       await this.failed(client, 'password', result.refused, result.user);
       throw errors.invalidCredentials();
     }
+    attempt.refund();
     const { id, username: name, role } = result.user;
     return this.sessions.create({ id, username: name, role }, 'password', client, {}, (repos, now) =>
       repos.users.update(id, { last_sign_in_at: now }).then(() => undefined),
@@ -82,10 +89,14 @@ export class SignIn {
     );
   }
 
-  private async admit(keys: string[], client: ClientInfo, method: SignInMethod): Promise<void> {
-    const wait = this.limiter.blockedFor(keys);
-    if (wait <= 0) return;
+  /**
+   * Counts the attempt as a failure of its keys before anything is checked (synchronously: no other
+   * request runs in between), or refuses it when a key has had its failures this minute.
+   */
+  private async admit(keys: string[], client: ClientInfo, method: SignInMethod): Promise<Admitted> {
+    const admitted = this.limiter.admit(keys);
+    if (typeof admitted !== 'number') return admitted;
     await this.failed(client, method, 'rate_limited');
-    throw errors.signInRateLimited(wait);
+    throw errors.signInRateLimited(admitted);
   }
 }

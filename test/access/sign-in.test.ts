@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { UsersService } from '../../src/access/users-service.js';
 import { auditEvents, stackOn } from '../audit/helpers.js';
 import { manualClock } from '../helpers/clock.js';
 import { DIALECTS, sqliteDatabase } from '../helpers/databases.js';
+import { until } from '../helpers/proxy.js';
 import { call, signedIn, signIn, withSession } from '../helpers/session.js';
 
 /** A client address of its own per test: the sign-in limiter counts per address (TRUST_PROXY believes X-Forwarded-For). */
@@ -128,6 +130,103 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
     const trail = JSON.stringify(await auditEvents(stack.st.s));
     for (const c of wrong) for (const v of Object.values(c)) if (v !== 'bob') expect(trail).not.toContain(v);
     expect(trail).not.toContain(bob.password);
+  });
+
+  /**
+   * Holds every password check of the server until released: the attempts a test sends are all in
+   * flight together, however fast the machine checks (the suite's scrypt cost takes a millisecond).
+   * `checked` counts the checks begun, whatever the limiter let through.
+   */
+  function holdPasswordChecks() {
+    const users: UsersService = stack.st.s.server.runtime.access.users;
+    const verify = users.verify.bind(users);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = {
+      checked: 0,
+      release,
+    };
+    users.verify = async (username, password) => {
+      held.checked += 1;
+      await released;
+      return verify(username, password);
+    };
+    onTestFinished(() => {
+      release();
+      delete (users as { verify?: unknown }).verify; // the class's own again
+    });
+    return held;
+  }
+
+  /** Sends the attempts at once; resolves when each has been answered or is being checked. */
+  async function inFlight(held: { checked: number }, attempts: { username: string; password: string; ip: string }[]) {
+    const before = held.checked;
+    let answered = 0;
+    const replies = attempts.map(async ({ ip, ...credentials }) => {
+      const { reply } = await signIn(url(), credentials, { 'x-forwarded-for': ip });
+      answered += 1;
+      return [reply.status, reply.body?.error?.code ?? null];
+    });
+    await until(() => held.checked - before + answered >= attempts.length);
+    return replies;
+  }
+
+  it('checks no more than the limit of passwords sent all at once for one username, then not even the right one', async () => {
+    const dave = await addUser('dave', 'viewer');
+    const held = holdPasswordChecks();
+    // 40 wrong passwords from 40 addresses, all in flight; then the right one, while they are.
+    const wrong = await inFlight(
+      held,
+      Array.from({ length: 40 }, (_, i) => ({
+        username: 'dave',
+        password: `wrong-guess-${i}-xxxx`,
+        ip: fromIp()['x-forwarded-for'],
+      })),
+    );
+    const right = await inFlight(held, [
+      { username: 'DAVE', password: dave.password, ip: fromIp()['x-forwarded-for'] },
+    ]);
+    held.release();
+    const outcomes = await Promise.all([...wrong, ...right]);
+    const count = (status: number) => outcomes.filter(([s]) => s === status).length;
+    expect([count(401), count(429), count(200)]).toEqual([3, 38, 0]);
+    expect(held.checked).toBe(3);
+    expect(await Promise.all(right)).toEqual([[429, 'sign_in_rate_limited']]);
+    // Not only refused at once: still refused once the three failures are in.
+    expect((await signIn(url(), { username: 'dave', password: dave.password }, fromIp())).reply.status).toBe(429);
+    clock.advance(60_000);
+    expect((await signIn(url(), { username: 'dave', password: dave.password }, fromIp())).reply.status).toBe(200);
+  });
+
+  it('checks no more than the limit of passwords sent all at once from one address, whatever the usernames', async () => {
+    const erin = await addUser('erin', 'viewer');
+    const held = holdPasswordChecks();
+    const ip = fromIp()['x-forwarded-for'];
+    const wrong = await inFlight(
+      held,
+      Array.from({ length: 30 }, (_, i) => ({ username: `user-${i}`, password: `wrong-guess-${i}-xxxx`, ip })),
+    );
+    const right = await inFlight(held, [{ username: 'erin', password: erin.password, ip }]);
+    held.release();
+    const outcomes = await Promise.all([...wrong, ...right]);
+    expect(outcomes.filter(([s]) => s === 401).length).toBe(3);
+    expect(held.checked).toBe(3);
+    expect(await Promise.all(right)).toEqual([[429, 'sign_in_rate_limited']]);
+    expect((await signIn(url(), { username: 'erin', password: erin.password }, fromIp())).reply.status).toBe(200);
+    clock.advance(60_000);
+  });
+
+  it('counts no failure for a right password: it is counted while checked, then given back', async () => {
+    const fay = await addUser('fay', 'viewer');
+    const attempt = async (password: string) =>
+      (await signIn(url(), { username: 'fay', password }, fromIp())).reply.status;
+    expect([await attempt('wrong-guess-1-xxxx'), await attempt('wrong-guess-2-xxxx')]).toEqual([401, 401]);
+    expect(await attempt(fay.password)).toBe(200);
+    expect(await attempt('wrong-guess-3-xxxx')).toBe(401); // the third failure
+    expect(await attempt(fay.password)).toBe(429);
+    clock.advance(60_000);
   });
 
   it('refuses a disabled user, and ends their sessions when they are disabled', async () => {
