@@ -23,6 +23,13 @@ export interface SessionSettings {
 
 /** last_seen_at is written at most this often per session, however many requests it makes. */
 export const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * The written last_seen_at lags the last request by up to the write interval, which ends an idle
+ * session that much early: the interval is kept to this share of the idle time (a 1-minute idle
+ * time gets a write at most every 6 s), so a session whose requests come less than 90% of the idle
+ * time apart never ends for idleness, at any setting.
+ */
+const TOUCH_SHARE_OF_IDLE = 0.1;
 
 const USER_AGENT_MAX = 256;
 
@@ -85,12 +92,17 @@ const userOf = (row: AdminSessionRow): AccessUser => ({
  * the database sees each of these at once, since every request reads its session from the store.
  */
 export class SessionsService {
+  /** How often last_seen_at is written at most: a minute, or a tenth of the idle time if less. */
+  private readonly touchIntervalMs: number;
+
   constructor(
     private readonly repo: AdminSessionsRepo,
     private readonly audit: AuditTrail,
     private readonly now: Clock,
     private readonly settings: SessionSettings,
-  ) {}
+  ) {
+    this.touchIntervalMs = Math.min(TOUCH_INTERVAL_MS, Math.floor(settings.idleMs * TOUCH_SHARE_OF_IDLE));
+  }
 
   /**
    * Signs a user in: stores the session and appends `session.signed_in` in one transaction, with the
@@ -135,14 +147,14 @@ export class SessionsService {
 
   /**
    * The session of a cookie value, if it is valid now; moves its last-seen time forward at most once
-   * per TOUCH_INTERVAL_MS (one write per session per minute, not one per request).
+   * per touch interval (one write per session per minute at most, not one per request).
    */
   async resolve(secret: string): Promise<LiveSession | undefined> {
     const row = await this.repo.findByHash(sha256Hex(secret));
     const now = this.now();
     if (!row || this.expired(row, now)) return undefined;
-    if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
-      await this.repo.touch(row.id, now, now - TOUCH_INTERVAL_MS);
+    if (now - row.last_seen_at >= this.touchIntervalMs) {
+      await this.repo.touch(row.id, now, now - this.touchIntervalMs);
       row.last_seen_at = now;
     }
     return { row, user: userOf(row), csrfToken: csrfOf(secret) };

@@ -11,13 +11,15 @@ const MINUTE = 60_000;
 /**
  * Sessions live in the database: two servers on one database see each other's sign-ins and
  * sign-outs at once. Idle and absolute expiry follow the test clock; last-seen is written at most
- * once a minute. On both stores.
+ * once a minute (a tenth of the idle time when that is shorter). On both stores.
  */
 describe.each(DIALECTS)('sessions on %s', (_name, make) => {
   const clock = manualClock();
   let tdb: TestDatabase | undefined;
   let a: TestServer;
   let b: TestServer;
+  /** The shortest idle time there is: ADMIN_SESSION_IDLE_MINUTES=1. */
+  let c: TestServer;
   beforeAll(async () => {
     tdb = await make();
     if (!tdb) return;
@@ -30,10 +32,12 @@ describe.each(DIALECTS)('sessions on %s', (_name, make) => {
     };
     a = await startTestServer(env, clock.now);
     b = await startTestServer(env, clock.now);
+    c = await startTestServer({ ...env, ADMIN_SESSION_IDLE_MINUTES: '1' }, clock.now);
   });
   afterAll(async () => {
     await a?.stop();
     await b?.stop();
+    await c?.stop();
     await tdb?.drop();
   });
   beforeEach((ctx) => {
@@ -78,6 +82,25 @@ describe.each(DIALECTS)('sessions on %s', (_name, make) => {
       // The refusal clears the browser's cookie.
       expect(res.headers.get('set-cookie')).toMatch(/^llmp_session=; Path=\/manage; Max-Age=0/);
     }
+  });
+
+  it('with a 1-minute idle time, a session used every 15 s lives on, and one unused for a minute ends', async () => {
+    const s = await signedIn(c.url, token());
+    for (let i = 0; i < 12; i++) {
+      clock.advance(15_000);
+      const res = await withSession(c.url, s, 'GET', '/projects');
+      expect([i, res.status]).toEqual([i, 200]);
+    }
+    // Last-seen is written at most every 6 s here (a tenth of the idle time), not at every request.
+    const seen = await lastSeen(s);
+    expect(seen).toBe(clock.now());
+    clock.advance(5_000);
+    expect((await withSession(c.url, s, 'GET', '/me')).body.idle_expires_at).toBe(
+      new Date(seen + MINUTE).toISOString(),
+    );
+    expect(await lastSeen(s)).toBe(seen);
+    clock.advance(MINUTE);
+    expect((await withSession(c.url, s, 'GET', '/me')).body.error.code).toBe('session_expired');
   });
 
   it('ends at the absolute expiry however busy it is', async () => {
