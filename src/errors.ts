@@ -316,7 +316,7 @@ export const errors = {
   unsafePath: () =>
     new AppError(
       'invalid_path',
-      "The request path contains a '.' or '..' segment or a backslash (also percent-encoded), which the proxy does not forward.",
+      "The request path contains a '.' or '..' segment, a backslash, a control character or invalid UTF-8 (also percent-encoded or as a look-alike), which the proxy does not forward.",
     ),
   modelTooLong: (max: number) =>
     new AppError('invalid_model', `The model name is longer than ${max} characters.`, { param: 'model' }),

@@ -25,6 +25,37 @@ describe('request line checks', () => {
     }
   });
 
+  it('refuses controls, invalid UTF-8, %U escapes and look-alikes of . / \\, raw or encoded', () => {
+    const unsafe = [
+      '/v1/%U002E%U002E/x',
+      '/v1/%u002F',
+      '/v1/%25U002e%25U002e/x',
+      '/v1/..%00/x',
+      '/v1/..\u0000/x',
+      '/v1/..%09/x',
+      '/v1/a\tb',
+      '/v1/a%7fb',
+      '/v1/a%c2%85b',
+      '/v1/a\u0085b',
+      '/v1/%c0%ae%c0%ae/x',
+      '/v1/\u00c0\u00ae\u00c0\u00ae/x',
+      '/v1/%e0%80%ae%e0%80%ae/x',
+      '/v1/%ed%a0%80',
+      '/v1/%ff',
+      '/v1/\uff0e\uff0e/x',
+      '/v1/%ef%bc%8e%ef%bc%8e/x',
+      '/v1/%e2%80%a4/x',
+      '/v1/a%ef%bc%8fb',
+      '/v1/a%ef%bc%bcb',
+      '/v1/a%cd%beb',
+      '/v1/.../x',
+      '/v1/..%20/x',
+      '/v1/%20../x',
+      '/v1/. ;p/x',
+    ];
+    for (const p of unsafe) expect([p, unsafePath(p)]).toEqual([p, true]);
+  });
+
   it('lets ordinary paths through', () => {
     for (const p of [
       '/v1/models/gpt-4.1',
@@ -35,6 +66,12 @@ describe('request line checks', () => {
       '/v1/100%',
       '/v1/%zz',
       '/v1/a;b',
+      '/v1/files/file-abc123/content',
+      '/v1/fine_tuning/jobs/ftjob-abc_DEF-123/events',
+      '/v1/models/caf%C3%A9-%E6%A8%A1%E5%9E%8B',
+      '/v1/a%20b',
+      '/v1/...x/x...',
+      '/v1/%u12',
     ]) {
       expect([p, unsafePath(p)]).toEqual([p, false]);
     }

@@ -81,7 +81,7 @@ describe('paths that could leave the base URL', () => {
       expect([target, out.status]).toEqual([target, 400]);
       expect(out.body.error).toEqual({
         message:
-          "The request path contains a '.' or '..' segment or a backslash (also percent-encoded), which the proxy does not forward.",
+          "The request path contains a '.' or '..' segment, a backslash, a control character or invalid UTF-8 (also percent-encoded or as a look-alike), which the proxy does not forward.",
         type: 'invalid_request_error',
         code: 'invalid_path',
         param: null,
@@ -90,6 +90,65 @@ describe('paths that could leave the base URL', () => {
       expect(out.headers['x-llm-proxy-request-id']).toBeTruthy();
     }
     expect(st.mock.requests()).toHaveLength(0);
+  });
+
+  it('NUL and control characters, invalid or overlong UTF-8, %U escapes and look-alike dots get the same 400', async () => {
+    const forms = [
+      // IIS-style escapes in either case (the lower-case form was the only one decoded).
+      '/v1/%U002E%U002E/admin',
+      '/v1/%U002e%u002E/admin',
+      '/v1/models%U002Fx',
+      // Characters a server may strip or stop at: `..%00` reads as `..` to a C string.
+      '/v1/..%00/admin',
+      '/v1/..%09/admin',
+      '/v1/models%00',
+      '/v1/models%0d%0aHost:%20evil',
+      '/v1/models%7f',
+      '/v1/models%c2%85',
+      '/v1/..%2500/admin',
+      // Invalid UTF-8: overlong `.` and `/`, a lone surrogate, a stray byte.
+      '/v1/%c0%ae%c0%ae/admin',
+      '/v1/%e0%80%ae%e0%80%ae/admin',
+      '/v1/..%c0%afadmin',
+      '/v1/%f0%80%80%ae/admin',
+      '/v1/models%ed%a0%80',
+      '/v1/models%ff',
+      '/v1/%25c0%25ae%25c0%25ae/admin',
+      // Characters that NFKC-normalise to `.`, `/`, `\` or `%`.
+      '/v1/%ef%bc%8e%ef%bc%8e/admin',
+      '/v1/%e2%80%a4%e2%80%a4/admin',
+      '/v1/%e2%80%a5/admin',
+      '/v1/%ef%b9%92/admin',
+      '/v1/models%ef%bc%8f..%ef%bc%8fadmin',
+      '/v1/models%ef%bc%bcadmin',
+      '/v1/models%ef%b9%a8admin',
+      '/v1/%ef%bc%852e%ef%bc%852e/admin',
+      // Segments of only dots and spaces, which some servers trim to `..`.
+      '/v1/.../admin',
+      '/v1/..%20/admin',
+    ];
+    const passed: string[] = [];
+    for (const target of forms) {
+      const out = await raw('GET', target);
+      if (out.status !== 400 || out.body?.error?.code !== 'invalid_path') passed.push(target);
+    }
+    expect(passed).toEqual([]);
+    expect(st.mock.requests()).toHaveLength(0);
+  });
+
+  it('ordinary OpenAI paths, non-ASCII names and anything in the query are forwarded', async () => {
+    const fine = [
+      '/v1/files/file-abc123XYZ/content',
+      '/v1/fine_tuning/jobs/ftjob-abc_DEF-123/events',
+      '/v1/vector_stores/vs_abc/files/file-xyz',
+      '/v1/batches/batch_6789abc/cancel',
+      '/v1/responses/resp_123?include[]=x&after=..%00%c0%ae',
+      '/v1/models/caf%C3%A9-%E6%A8%A1%E5%9E%8B',
+      '/v1/models/a%20b',
+      '/v1/models/gpt-4.1-mini-2025-04-14',
+    ];
+    for (const target of fine) expect([target, (await raw('GET', target)).status]).not.toEqual([target, 400]);
+    expect(st.mock.requests().map((r) => r.path)).toEqual(fine);
   });
 
   it('is checked before the token: no token, or an unknown one, still gets the 400', async () => {
