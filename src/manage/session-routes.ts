@@ -19,12 +19,19 @@ export interface SessionRoutesOptions {
   oidcConfigured: boolean;
 }
 
+const SESSION_SAME_SITE = 'Strict';
+
+/** The session cookie as the OpenAPI description tells it: from the values it is set with, so they cannot part. */
+const SESSION_COOKIE_TEXT =
+  `\`${SESSION_COOKIE}\` cookie (HttpOnly, SameSite=${SESSION_SAME_SITE}, Path=${SESSION_COOKIE_PATH}, ` +
+  "Max-Age until the session's absolute expiry, Secure under TLS)";
+
 /** Sets the session cookie of a new sign-in: it lives as long as the session can. */
 export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, signedIn: SignedIn): void {
   const { row } = signedIn.session;
   setCookie(req, reply, SESSION_COOKIE, signedIn.secret, {
     path: SESSION_COOKIE_PATH,
-    sameSite: 'Strict',
+    sameSite: SESSION_SAME_SITE,
     maxAge: (row.expires_at - row.created_at) / 1000,
   });
 }
@@ -59,8 +66,8 @@ export const sessionRoutes =
           tags,
           summary: 'Sign in with the management token or a username and password',
           description:
-            'Sets the `llmp_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure under TLS). Failed attempts ' +
-            'are audited and limited per client address and per username (ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE).',
+            `Sets the ${SESSION_COOKIE_TEXT}. Failed attempts are audited and limited per client address and per ` +
+            'username (ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE).',
           security: [],
           body: a.signInBody,
           response: { 200: a.sessionView, ...errorsOf },
@@ -103,7 +110,7 @@ export const sessionRoutes =
       async (req, reply) => {
         const session = sessionOf(req);
         await o.sessions.end(session.row.id, auditContext(req), 'session.signed_out');
-        clearCookie(req, reply, SESSION_COOKIE, SESSION_COOKIE_PATH, 'Strict');
+        clearCookie(req, reply, SESSION_COOKIE, SESSION_COOKIE_PATH, SESSION_SAME_SITE);
         return reply.code(204).send(null);
       },
     );

@@ -48,6 +48,12 @@ describe.each(DIALECTS)('sign-in on %s', (_name, make) => {
       expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/manage', `Max-Age=${12 * 3600}`]),
     );
     expect(attrs).not.toContain('Secure'); // plain http
+    // The OpenAPI description tells the cookie as it is set: each attribute, and no other value.
+    const spec = await stack.st.s.manage('GET', '/openapi.json');
+    const description: string = spec.body.paths['/manage/session'].post.description;
+    const told = (/`llmp_session` cookie \(([^)]*)\)/.exec(description)?.[1] ?? '').split(',').map((t) => t.trim());
+    for (const attr of attrs.slice(1)) expect(told).toContainEqual(expect.stringMatching(`^${attr.split('=')[0]}\\b`));
+    for (const pair of told.filter((t) => /^[\w-]+=\S+$/.test(t))) expect(attrs).toContain(pair);
     // The cookie works on the management API; GET /session and /me say who it is.
     expect((await withSession(url(), s, 'GET', '/projects')).status).toBe(200);
     for (const route of ['/session', '/me']) {

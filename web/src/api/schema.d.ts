@@ -1534,7 +1534,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with the management token or a username and password
-         * @description Sets the `llmp_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure under TLS). Failed attempts are audited and limited per client address and per username (ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE).
+         * @description Sets the `llmp_session` cookie (HttpOnly, SameSite=Strict, Path=/manage, Max-Age until the session's absolute expiry, Secure under TLS). Failed attempts are audited and limited per client address and per username (ADMIN_SIGN_IN_ATTEMPTS_PER_MINUTE).
          */
         post: {
             parameters: {
