@@ -1,6 +1,7 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge } from 'prom-client';
 import { FastCounter, FastHistogram, SEP } from './fast-metrics.js';
 import { LabelCap } from './label-cap.js';
+import { PrometheusRegistry } from './prometheus-registry.js';
 
 /** Seconds: from a fast refusal to a ten-minute completion. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -100,7 +101,7 @@ export interface RateLimitHeadroom {
  * projects by `maxLabelValues` (later ones count as `other`).
  */
 export class Metrics {
-  readonly registry = new Registry();
+  readonly registry = new PrometheusRegistry();
   private readonly requests: FastCounter;
   private readonly duration: FastHistogram;
   private readonly upstream: FastHistogram;

@@ -108,4 +108,21 @@ describe('GET /metrics', () => {
     expect(await res.text()).toContain('llm_proxy_requests_total');
     expect((await fetch(url.replace('/metrics', '/manage/projects'))).status).toBe(404);
   });
+
+  it('spells not-a-number NaN, as the text format does (the event-loop mean is NaN between samples)', async () => {
+    // Node samples the event loop every 10 ms; two scrapes closer than that see no sample, so the
+    // mean and stddev gauges are NaN. Scrape back to back until that happens (the bound is a net).
+    const value = /^(NaN|[+-]Inf|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/;
+    let sawNaN = false;
+    for (let i = 0; i < 1000 && !sawNaN; i++) {
+      const text = await scrape();
+      for (const line of text.split('\n')) {
+        if (line === '' || line.startsWith('#')) continue;
+        const v = line.slice(line.lastIndexOf(' ') + 1);
+        expect([line, value.test(v)]).toEqual([line, true]);
+        if (line.startsWith('nodejs_eventloop_lag_mean_seconds ') && v === 'NaN') sawNaN = true;
+      }
+    }
+    expect(sawNaN).toBe(true);
+  });
 });
