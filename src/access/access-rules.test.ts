@@ -74,13 +74,15 @@ const settings: OidcConfig = {
 describe('OIDC roles', () => {
   const role = (claims: Record<string, unknown>) => oidcRole(identityOf({ sub: 's', ...claims }, 'groups'), settings);
   it('takes the strongest of the groups and the allowed emails; refuses the rest', () => {
-    expect(role({ email: 'A@x.io' })).toBe('viewer');
-    expect(role({ email: 'b@corp.example' })).toBe('viewer');
-    expect(role({ email: 'b@sub.corp.example' })).toBeUndefined();
-    expect(role({ email: 'a@x.io', groups: ['ops'] })).toBe('operator');
+    const verified = (email: string) => ({ email, email_verified: true });
+    expect(role(verified('A@x.io'))).toBe('viewer');
+    expect(role(verified('b@corp.example'))).toBe('viewer');
+    expect(role(verified('b@sub.corp.example'))).toBeUndefined();
+    expect(role({ ...verified('a@x.io'), groups: ['ops'] })).toBe('operator');
     expect(role({ groups: ['ops', 'admins'] })).toBe('admin');
     expect(role({ groups: 'staff ops' })).toBe('operator');
-    expect(role({ email: 'a@x.io', email_verified: false })).toBeUndefined();
-    expect(role({ email: 'z@y.io', groups: ['staff'] })).toBeUndefined();
+    for (const email_verified of [false, 'false', 'true', 1, undefined])
+      expect(role({ email: 'a@x.io', email_verified })).toBeUndefined();
+    expect(role({ ...verified('z@y.io'), groups: ['staff'] })).toBeUndefined();
   });
 });

@@ -12,9 +12,11 @@ export interface OidcIdentity {
 
 export function identityOf(claims: Record<string, unknown>, roleClaim: string): OidcIdentity {
   const subject = String(claims.sub);
-  // An address the provider says it did not verify proves nothing.
+  // Only an address the provider says it verified, with the boolean `true` the standard defines:
+  // not "false" or "true" as text, and not an absent claim (some providers put any address the
+  // user typed in `email` and say nothing; those let users in by group).
   const email =
-    typeof claims.email === 'string' && claims.email_verified !== false ? claims.email.toLowerCase() : undefined;
+    typeof claims.email === 'string' && claims.email_verified === true ? claims.email.toLowerCase() : undefined;
   const raw = claims[roleClaim];
   const groups = Array.isArray(raw)
     ? raw.filter((g): g is string => typeof g === 'string')

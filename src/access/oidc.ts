@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import * as client from 'openid-client';
 import type { OidcConfig } from '../config/config.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -9,6 +10,12 @@ import type { AccessUser } from './principal.js';
 
 /** How long a sign-in may take at the provider: the state cookie is refused after this. */
 export const OIDC_STATE_TTL_MS = 10 * 60_000;
+/**
+ * Callbacks remembered, to refuse a second one of the same sign-in: far more than come in the 10
+ * minutes a sign-in lasts (past them its cookie is refused anyway). Should a flood of callbacks
+ * push one out, the provider's single use of each code still refuses its replay.
+ */
+const MAX_USED_STATES = 10_000;
 
 /** What the browser carries from /manage/oidc/login to the callback: encrypted and authenticated with the keyring. */
 interface PendingSignIn {
@@ -54,9 +61,16 @@ function translate(err: unknown): AppError {
  * sign-in travel in a short-lived cookie sealed with the keyring (AES-256-GCM), so any instance can
  * finish a sign-in another one began. The ID token is verified by openid-client: issuer, audience,
  * nonce, expiry, and (non-repudiation checks on) its signature against the provider's JWKS.
+ *
+ * A sign-in has one callback: its state is marked used before the code is exchanged, and a second
+ * callback with it (a replay, a second tab, the back button) is refused without asking the
+ * provider. The mark is this process's; on another instance the provider's refusal of a code used
+ * twice (which the standard requires of it) is what refuses the replay.
  */
 export class OidcSignOn {
   private discovered: Promise<client.Configuration> | undefined;
+  /** The states whose callback has come, the latest first. */
+  private readonly used = new LRUCache<string, true>({ max: MAX_USED_STATES });
 
   constructor(
     readonly settings: OidcConfig,
@@ -94,6 +108,9 @@ export class OidcSignOn {
     const pending = this.open(cookie);
     const state = query.get('state');
     if (state === null || !safeEqual(state, pending.state)) throw errors.oidcStateInvalid('the state does not match');
+    // Checked and marked with no await in between: two callbacks at once cannot both pass.
+    if (this.used.has(pending.state)) throw errors.oidcStateInvalid('this sign-in was completed already');
+    this.used.set(pending.state, true);
     const config = await this.config();
     const current = new URL(pending.redirectUri);
     current.search = query.toString();

@@ -11,6 +11,10 @@ const ACCOUNTS = {
   dora: { email: 'Dora@Allowed.example', email_verified: true },
   mallory: { email: 'mallory@evil.example', email_verified: true, groups: ['staff'] },
   sly: { email: 'unverified@example.com', email_verified: false },
+  // In an allowed domain, but not verified by the standard's boolean: a string, or no claim at all.
+  stringy: { email: 'stringy@allowed.example', email_verified: 'false' },
+  texty: { email: 'texty@allowed.example', email_verified: 'true' },
+  silent: { email: 'silent@allowed.example' },
 };
 
 /**
@@ -101,8 +105,8 @@ describe.each(DIALECTS)('OIDC sign-in on %s', (_name, make) => {
     expect(await who(dora.cookie)).toEqual({ id: 'oidc:dora', username: 'dora@allowed.example', role: 'viewer' });
   });
 
-  it('refuses a user no rule lets in, and an allowed address the provider did not verify', async () => {
-    for (const who of ['mallory', 'sly']) {
+  it('refuses a user no rule lets in, and an allowed address the provider did not verify with email_verified: true', async () => {
+    for (const who of ['mallory', 'sly', 'stringy', 'texty', 'silent']) {
       const { cookie, landed } = await sso(who);
       expect(landed).toBe('/admin/?sign_in_error=oidc_not_allowed');
       expect(cookie).toBeUndefined();
@@ -111,6 +115,9 @@ describe.each(DIALECTS)('OIDC sign-in on %s', (_name, make) => {
     expect(failed.filter((e) => e.details?.reason === 'not_allowed').map((e) => e.details)).toEqual([
       { method: 'oidc', reason: 'not_allowed', subject: 'mallory', email: 'mallory@evil.example', groups: ['staff'] },
       { method: 'oidc', reason: 'not_allowed', subject: 'sly', email: null, groups: [] },
+      { method: 'oidc', reason: 'not_allowed', subject: 'stringy', email: null, groups: [] },
+      { method: 'oidc', reason: 'not_allowed', subject: 'texty', email: null, groups: [] },
+      { method: 'oidc', reason: 'not_allowed', subject: 'silent', email: null, groups: [] },
     ]);
     // A client that asked for JSON gets the error itself.
     const json = await sso('mallory', { accept: 'application/json' });
@@ -141,6 +148,43 @@ describe.each(DIALECTS)('OIDC sign-in on %s', (_name, make) => {
     expect([res.status, res.body.error.code]).toEqual([400, 'oidc_state_invalid']);
     expect(res.body.error.message).toMatch(/no sign-in in progress in this browser/);
     expect(res.headers.getSetCookie().some((c) => c.startsWith('llmp_session='))).toBe(false);
+  });
+
+  it('accepts a callback once: the same one again, or two at once, is refused before the code is exchanged', async () => {
+    /** A sign-in up to the provider's redirect back: the callback URL and the browser's sign-in cookie. */
+    async function pendingCallback() {
+      let callback: URL | undefined;
+      const { jar } = await sso('alice', {
+        stopAt: (u) => {
+          if (u.pathname !== '/manage/oidc/callback') return false;
+          callback = u;
+          return true;
+        },
+      });
+      const url = callback as URL;
+      const headers = { cookie: jar.header(url), accept: 'application/json' };
+      return async () => {
+        const res = await fetch(url, { redirect: 'manual', headers });
+        const session = res.headers.getSetCookie().find((c) => c.startsWith('llmp_session='));
+        if (session) registerSecret(session.slice('llmp_session='.length).split(';')[0] as string);
+        const body = res.status === 302 ? res.headers.get('location') : ((await res.json()) as any).error.code;
+        return [res.status, body, session !== undefined];
+      };
+    }
+    const exchanged = idp.tokenRequests();
+    const callback = await pendingCallback();
+    expect(await callback()).toEqual([302, '/admin/', true]);
+    expect(await callback()).toEqual([400, 'oidc_state_invalid', false]);
+    expect(idp.tokenRequests()).toBe(exchanged + 1);
+
+    const twice = await pendingCallback();
+    const outcomes = await Promise.all([twice(), twice()]);
+    expect(outcomes.map(([status]) => status).sort()).toEqual([302, 400]);
+    expect(idp.tokenRequests()).toBe(exchanged + 2);
+    const replays = (await auditEvents(stack.st.s, { action: 'session.sign_in_failed' })).filter(
+      (e) => e.details?.reason === 'oidc_state_invalid',
+    );
+    expect(replays.length).toBeGreaterThanOrEqual(2);
   });
 
   it("reports the provider's own refusal", async () => {

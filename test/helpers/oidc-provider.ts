@@ -6,7 +6,8 @@ import { registerSecret } from './secret-watch.js';
 /** The claims of an account of the test provider (its id is the subject). */
 export interface TestAccount {
   email?: string;
-  email_verified?: boolean;
+  /** A boolean by the standard; other values to see them refused. */
+  email_verified?: boolean | string;
   preferred_username?: string;
   groups?: string[];
 }
@@ -17,6 +18,8 @@ export interface TestOidcProvider {
   clientSecret: string;
   /** Who the next sign-in at the provider will be (the test's stand-in for typing a password there). */
   signInAs(accountId: string): void;
+  /** Requests to the token endpoint so far (each is one authorization code exchanged, or tried). */
+  tokenRequests(): number;
   close(): Promise<void>;
 }
 
@@ -31,7 +34,9 @@ export async function startOidcProvider(
   redirectUri: () => string,
 ): Promise<TestOidcProvider> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let tokenRequests = 0;
   const server: Server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url?.split('?')[0] === '/token') tokenRequests += 1;
     handler ??= providerHandler(redirectUri());
     handler(req, res);
   });
@@ -49,6 +54,7 @@ export async function startOidcProvider(
     signInAs: (id) => {
       next = id;
     },
+    tokenRequests: () => tokenRequests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
