@@ -17,6 +17,7 @@ import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { keepAliveUntil } from './shared/keep-alive.js';
 import { createShipping, type Shipping } from './shipping/shipping.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
@@ -193,16 +194,20 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     pools,
     shipping,
     clock,
-    close: async () => {
-      await maintenance.stop();
-      await pools.close();
-      // Normally closed already, with the time shutdown had left; here whatever is unsent is spilled at once.
-      await shipping?.close(0);
-      await usage.close();
-      // Pending refusal summaries are written before the store closes.
-      await audit.close();
-      await db.destroy();
-    },
+    // A one-shot command awaits this and ends: every step runs, whatever handles it waits on.
+    close: () =>
+      keepAliveUntil(
+        (async () => {
+          await maintenance.stop();
+          await pools.close();
+          // Normally closed already, with the time shutdown had left; here whatever is unsent is spilled at once.
+          await shipping?.close(0);
+          await usage.close();
+          // Pending refusal summaries are written before the store closes.
+          await audit.close();
+          await db.destroy();
+        })(),
+      ),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import { type RunningServer, startServer } from '../main.js';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.js';
+import { keepAliveUntil } from '../shared/keep-alive.js';
 import { checkListenAddr, nameStartupError } from './startup-checks.js';
 
 /** `llm-proxy serve`: runs until SIGINT/SIGTERM, then drains and exits 0. */
@@ -25,7 +26,8 @@ export async function serve(config: Config): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down: draining in-flight requests');
-    server.stop().then(
+    // The whole sequence runs, to its last line, even where a step awaits only unref'd handles.
+    keepAliveUntil(server.stop()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');

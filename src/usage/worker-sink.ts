@@ -13,6 +13,10 @@ export type WorkerReply =
 /**
  * Sends usage batches to a worker thread that writes them to SQLite (see usage-worker.ts). A worker
  * that dies is replaced on the next batch; its unanswered batches fail, so the writer retries them.
+ *
+ * An idle worker does not keep the process alive (a one-shot command ends without closing it), but
+ * one with a batch to answer, or one being closed, does: awaiting a thread that holds no reference
+ * on the event loop lets the loop empty, and Node ends the process there, in the middle of shutdown.
  */
 export class WorkerSink implements UsageSink {
   private worker: Worker | undefined;
@@ -30,6 +34,7 @@ export class WorkerSink implements UsageSink {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      worker.ref();
       worker.postMessage({ kind: 'write', id, records } satisfies WorkerRequest);
     });
   }
@@ -39,6 +44,7 @@ export class WorkerSink implements UsageSink {
     this.worker = undefined;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.ref();
     worker.postMessage({ kind: 'close' } satisfies WorkerRequest);
     await exited;
   }
@@ -54,6 +60,7 @@ export class WorkerSink implements UsageSink {
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
+      if (this.pending.size === 0 && this.worker === worker) worker.unref();
       if (!p) return;
       if (reply.ok) p.resolve(reply.inserted);
       else p.reject(Object.assign(new Error(reply.message), { code: reply.code }));
