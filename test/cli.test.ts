@@ -42,6 +42,21 @@ describe('CLI against a running server', () => {
     expect(await json(['project', 'delete', p.id])).toEqual({ deleted: p.id });
   });
 
+  it('project create and update refuse a base_url a URL parser would rewrite, naming base_url', async () => {
+    const bad = 'http://127.0.0.1:9\\@evil.example';
+    const create = await runCli(
+      ['project', 'create', '--name', 'cli-bad-url', '--api-key', 'sk-1', '--base-url', bad],
+      env,
+    );
+    expect(create.code).toBe(1);
+    expect(create.stderr).toMatch(/400 invalid_request.*base_url.*backslashes/);
+    const p = await json(['project', 'create', '--name', 'cli-url', '--api-key', 'sk-1']);
+    const update = await runCli(['project', 'update', p.id, '--base-url', 'http://up.example.com\t'], env);
+    expect(update.code).toBe(1);
+    expect(update.stderr).toMatch(/base_url.*U\+0009/);
+    expect((await json(['project', 'get', p.id])).base_url).toBeNull();
+  });
+
   // Tokens in four tests of at most two processes each, with their setup through the API: a process
   // takes seconds to start on a busy machine, and eight in one test would outrun its time limit.
   const project = async (name: string): Promise<string> =>

@@ -19,7 +19,7 @@ const httpUrl = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .describe(
-    'Upstream origin, e.g. https://api.openai.com (a trailing /v1 is removed); no credentials, query or fragment',
+    'Upstream origin, e.g. https://api.openai.com (a trailing /v1 is removed); no credentials, query, fragment, whitespace, control characters or backslashes',
   );
 /** An upstream key as it will be sent (`Bearer <key>`): checked here so a key that cannot work is never stored. */
 const upstreamKey = z

@@ -278,7 +278,7 @@ describe('management API: upstream keys and URLs that could never work', () => {
     }
   });
 
-  it('refuses a base_url with credentials, a query or a fragment, or without an http(s) scheme', async () => {
+  it('refuses a base_url with credentials, a query, a fragment, whitespace, controls or a backslash, or not http(s)', async () => {
     const p = (await s.manage('POST', '/projects', { name: 'url-rules', api_key: good })).body;
     const cases: Array<[string, RegExp]> = [
       ['http://user:pw@up.example.com', /credentials/],
@@ -289,6 +289,19 @@ describe('management API: upstream keys and URLs that could never work', () => {
       ['up.example.com', /http\(s\) URL/],
       ['localhost:8080', /http:\/\/ or https:\/\//],
       ['ftp://up.example.com', /http:\/\/ or https:\/\//],
+      // A URL parser rewrites or drops these, so the host it reads is not the one written.
+      ['http://127.0.0.1:9\\@evil.example', /backslashes \(U\+005C at position 19\)/],
+      ['http://up.example.com\\v1', /U\+005C/],
+      ['http://up.exa\tmple.com', /whitespace.*U\+0009/],
+      ['http://up.example.com\r\n', /U\+000D/],
+      ['http://up.example.com/\nv1', /U\+000A/],
+      [' http://up.example.com', /U\+0020 at position 1\)/],
+      ['http://up.example.com ', /U\+0020/],
+      ['http://up.example.com/a b', /U\+0020/],
+      ['http://up.example.com\u0000', /control/],
+      ['http://up.exa\u00admple.com', /invisible.*U\+00AD/],
+      ['http://up.example.com/\u202e', /U\+202E/],
+      ['http://up.example.com\u00a0', /U\+00A0/],
     ];
     for (const [base_url, message] of cases) {
       for (const [method, route, body] of [
@@ -304,8 +317,32 @@ describe('management API: upstream keys and URLs that could never work', () => {
         expect(JSON.stringify(res.body)).not.toContain('pw@');
       }
     }
+    expect((await s.manage('GET', `/projects/${p.id}`)).body.base_url).toBeNull();
     const ok = await s.manage('PATCH', `/projects/${p.id}`, { base_url: 'https://gateway.example.com/openai/v1/' });
     expect(ok).toMatchObject({ status: 200, body: { base_url: 'https://gateway.example.com/openai' } });
+  });
+
+  it('forwards a base_url stored before the rule to the host the URL parser reads, nowhere else', async () => {
+    const mock = await startMockUpstream({ apiKey: good });
+    try {
+      const p = (await s.manage('POST', '/projects', { name: 'stored-before', api_key: good, base_url: mock.url }))
+        .body;
+      // Written straight to the store, as an older version accepted it.
+      const stored = `${mock.url}\\@evil.example`;
+      await s.server.runtime.db.updateTable('projects').set({ base_url: stored }).where('id', '=', p.id).execute();
+      const t = (await s.manage('POST', '/tokens', { project_id: p.id })).body;
+      const res = await fetch(`${s.url}/v1/models`, { headers: { authorization: `Bearer ${t.token}` } });
+      await res.arrayBuffer();
+      // WHATWG URL: host 127.0.0.1:<port>, path /@evil.example; the request went there and only there.
+      expect(new URL(stored).host).toBe(new URL(mock.url).host);
+      expect(mock.requests().map((r) => r.path)).toEqual(['/@evil.example/v1/models']);
+      // It can be corrected; it cannot be written again.
+      const again = await s.manage('PATCH', `/projects/${p.id}`, { base_url: stored });
+      expect(again.body.error).toMatchObject({ param: 'base_url' });
+      expect((await s.manage('PATCH', `/projects/${p.id}`, { base_url: mock.url })).status).toBe(200);
+    } finally {
+      await mock.close();
+    }
   });
 
   it('shows at most a known prefix and the last 4 characters, and nothing of a short key', async () => {
