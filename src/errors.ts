@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   upstream_unavailable: { status: 502, type: 'upstream_error' },
   oidc_provider_error: { status: 502, type: 'upstream_error' },
   upstream_saturated: { status: 503, type: 'upstream_error' },
+  server_busy: { status: 503, type: 'server_error' },
   store_unavailable: { status: 503, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'upstream_error' },
 } as const satisfies Record<string, { status: number; type: ErrorType }>;
@@ -347,6 +348,25 @@ export const errors = {
   requestBodyTimeout: (ms: number) =>
     new AppError('request_body_timeout', `No request body data arrived for ${ms} ms; the request was cancelled.`, {
       retryable: true,
+    }),
+  /**
+   * The request body kept coming but not all of it within PROXY_BODY_TIMEOUT_MS. Final: the same
+   * upload over the same link would take as long again.
+   */
+  requestBodyTooSlow: (ms: number) =>
+    new AppError(
+      'request_body_timeout',
+      `The request body did not arrive in full within ${ms} ms; the request was cancelled.`,
+    ),
+  /** A token or project already has its share of the memory for request bodies being read. */
+  bodyMemoryShare: (shareBytes: number) =>
+    errors.concurrencyLimited(
+      `This token or its project is already sending request bodies up to its share of the proxy's memory for them (${shareBytes} bytes); retry when one has arrived.`,
+    ),
+  /** The memory for request bodies being read (PROXY_BODY_MEMORY_BYTES) is taken. */
+  serverBusy: () =>
+    new AppError('server_busy', 'The proxy is receiving as many request bodies as its memory allows; retry shortly.', {
+      retryAfterMs: 1000,
     }),
   upstreamUnavailable: (detail: string) =>
     new AppError('upstream_unavailable', `The upstream API could not be reached: ${detail}.`),

@@ -7,7 +7,8 @@ import { createLogger, flushLogger, type Logger } from './observability/logger.j
 import { Metrics } from './observability/metrics.js';
 import { startTelemetry, type Telemetry } from './observability/telemetry.js';
 import { auditHooks } from './proxy/audit-hooks.js';
-import { BodyIdleWatch } from './proxy/body-idle.js';
+import { BodyMemory } from './proxy/body-memory.js';
+import { BodyWatch, serverRequestTimeoutMs } from './proxy/body-watch.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
 import { metricsHooks } from './proxy/metrics-hooks.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -40,12 +41,14 @@ export async function createApp(
 ): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics; adminUi: boolean }> {
   const { config, logger } = runtime;
   const uiFiles = loadUiFiles(DEFAULT_UI_DIR);
+  const bodyMemory = new BodyMemory(config.proxy.bodyMemory.limitBytes, config.proxy.bodyMemory.sharePercent);
   const proxy = createProxyHandler({
     authenticator: runtime.authenticator,
     limiter: runtime.limiter,
     pricing: runtime.pricing,
     pools: runtime.pools,
-    bodyIdle: new BodyIdleWatch(config.proxy.requestBodyIdleTimeoutMs),
+    bodyWatch: new BodyWatch(config.proxy.requestBodyIdleTimeoutMs, config.proxy.requestBodyTimeoutMs),
+    bodyMemory,
     admitUsage: (a, dispatch) => runtime.usage.admitted(a, dispatch),
     recordUsage: (rec, admission) => runtime.usage.record(rec, admission),
     logger,
@@ -66,6 +69,7 @@ export async function createApp(
     tokenCache: () => runtime.authenticator,
     budgets: () => runtime.limiter.budgetUse(runtime.clock()),
     shipping: () => runtime.shipping?.status() ?? [],
+    bodyBytesHeld: () => bodyMemory.held,
   });
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
@@ -108,6 +112,8 @@ export async function createApp(
     telemetry,
     adminUi: { files: uiFiles },
   });
+  // PROXY_BODY_TIMEOUT_MS, not Node's own request timeout, is what ends a slow /v1 body.
+  app.server.requestTimeout = serverRequestTimeoutMs(config.proxy.requestBodyTimeoutMs, app.server.headersTimeout);
   return { app, proxy, metrics, adminUi: uiFiles !== undefined };
 }
 

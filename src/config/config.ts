@@ -69,6 +69,10 @@ export interface Config {
     streamIncludeUsage: boolean;
     /** Longest pause in a request body before the request is cancelled with 408; 0 = none. */
     requestBodyIdleTimeoutMs: number;
+    /** Longest a request body may take to arrive in full, from the request's arrival; 0 = none. */
+    requestBodyTimeoutMs: number;
+    /** Memory for bodies being read whole before forwarding, all at once (0 = no bound) and per tenant. */
+    bodyMemory: { limitBytes: number; sharePercent: number };
     upstream: {
       connectTimeoutMs: number;
       headersTimeoutMs: number;
@@ -240,6 +244,8 @@ export function toConfig(raw: RawConfig): Config {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
       streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,
       requestBodyIdleTimeoutMs: raw.PROXY_BODY_IDLE_TIMEOUT_MS,
+      requestBodyTimeoutMs: raw.PROXY_BODY_TIMEOUT_MS,
+      bodyMemory: { limitBytes: raw.PROXY_BODY_MEMORY_BYTES, sharePercent: raw.PROXY_BODY_MEMORY_SHARE_PERCENT },
       upstream: {
         connectTimeoutMs: raw.UPSTREAM_CONNECT_TIMEOUT_MS,
         headersTimeoutMs: raw.UPSTREAM_HEADERS_TIMEOUT_MS,

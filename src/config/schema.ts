@@ -298,6 +298,9 @@ export const configSchema = z.object({
   UPSTREAM_QUEUE_LIMIT: int().default(1024),
   UPSTREAM_SHARE_PERCENT: int(1, 100).default(50),
   PROXY_BODY_IDLE_TIMEOUT_MS: ms().default(30_000),
+  PROXY_BODY_TIMEOUT_MS: ms().default(300_000),
+  PROXY_BODY_MEMORY_BYTES: int().default(268_435_456),
+  PROXY_BODY_MEMORY_SHARE_PERCENT: int(1, 100).default(25),
   STREAM_INCLUDE_USAGE: bool.default(true),
   /** Entries of the token cache: its index is allocated at start (about 45 bytes an entry), hence a ceiling. */
   TOKEN_CACHE_SIZE: int(1, 10_000_000).default(10_000),

@@ -133,6 +133,18 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'proxy',
     doc: 'Longest pause in a `/v1` request body; past it the request ends with `408 request_body_timeout` and the upstream request is aborted. `0` = none.',
   },
+  PROXY_BODY_TIMEOUT_MS: {
+    group: 'proxy',
+    doc: 'Longest a `/v1` request body, uploads included, may take to arrive in full, counted from the request’s arrival; past it `408 request_body_timeout` and the upstream request is aborted. `0` = none ([proxy.md](docs/proxy.md#request-body-total-timeout)).',
+  },
+  PROXY_BODY_MEMORY_BYTES: {
+    group: 'proxy',
+    doc: 'Memory for the request bodies the proxy reads before forwarding (up to 16 MiB each: completions for `include_usage`, requests under limits or allowlists), all at once, charged by declared length; past it `503 server_busy` (`retry-after: 1`). `0` = no bound.',
+  },
+  PROXY_BODY_MEMORY_SHARE_PERCENT: {
+    group: 'proxy',
+    doc: 'Most of `PROXY_BODY_MEMORY_BYTES` that one token, or one project, may hold, in percent; beyond it `429 concurrency_limit_exceeded` (`retry-after: 1`). A first body always fits. `100` turns the share off.',
+  },
   UPSTREAM_CONNECT_TIMEOUT_MS: {
     group: 'proxy',
     doc: 'Connecting to the upstream (TCP and TLS); past it `504 upstream_timeout`. `0` = none.',

@@ -32,6 +32,8 @@ export interface MetricsSources {
   budgets(): { kind: string; id: string; used: number }[];
   /** Each log-shipping sink's state (src/shipping/); none when shipping is off. */
   shipping?(): ShippingSinkState[];
+  /** Bytes charged for request bodies being read whole (proxy/body-memory.ts). */
+  bodyBytesHeld?(): number;
 }
 
 /** One log-shipping sink, as the metrics read it. */
@@ -246,6 +248,14 @@ export class Metrics {
       registers,
       collect() {
         this.set(sources.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_request_body_bytes_held',
+      help: 'Bytes of request bodies being read before forwarding, charged at their declared length (PROXY_BODY_MEMORY_BYTES).',
+      registers,
+      collect() {
+        this.set(sources.bodyBytesHeld?.() ?? 0);
       },
     });
     new Gauge({

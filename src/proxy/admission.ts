@@ -44,9 +44,9 @@ export type AdmissionResult = Admitted | AppError | null;
 
 /**
  * Admission, in order: body size and endpoint allowlists → the body, read and parsed only when a
- * check needs it (decided once, in `bodyPlan`) → model allowlists and pricing → an upstream
- * connection slot → every limit of token and project as one atomic step. A refusal at any step
- * has charged nothing and holds nothing.
+ * check needs it (decided once, in `bodyPlan`), within the memory for bodies being read → model
+ * allowlists and pricing → an upstream connection slot → every limit of token and project as one
+ * atomic step. A refusal at any step has charged nothing and holds nothing.
  */
 export async function admit(pr: ProxyRequest, identity: TokenIdentity, deps: ProxyDeps): Promise<AdmissionResult> {
   const { req } = pr;
@@ -63,13 +63,20 @@ export async function admit(pr: ProxyRequest, identity: TokenIdentity, deps: Pro
   const plan = bodyPlan(pr.method, pr.path, contentType, declared, chunked, inspect || toLog, deps.streamIncludeUsage);
   let body: RequestBody | undefined;
   if (plan.read) {
+    // Memory for the body first (body-memory.ts): a refused client is told before it uploads.
+    const memory = deps.bodyMemory;
+    const full = memory.reserve(identity.tokenId, identity.projectId, declared);
+    if (full) return full;
     pr.letBodyIn();
     try {
-      body = new RequestBody(await readWhole(req, deps.bodyIdle), contentType);
+      const deadline = deps.bodyWatch.deadline(pr.t0);
+      body = new RequestBody(await readWhole(req, deps.bodyWatch, declared, deadline), contentType);
     } catch (err) {
       if (err instanceof AppError) return err;
       deps.logger.info({ request_id: pr.id, path: pr.path }, 'client went away before the request was forwarded');
       return null;
+    } finally {
+      memory.release(identity.tokenId, identity.projectId, declared);
     }
   }
   const facts = inspect ? body?.facts() : undefined;

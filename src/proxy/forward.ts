@@ -151,7 +151,7 @@ class Exchange implements LegOwner {
     if (!admitted.body) {
       if (chunked) delete headers['content-length'];
       // The leg starts watching it when undici starts sending; its byte count is the record's.
-      const upload = new StreamedUpload(pr.req, deps.bodyIdle, deps.bodyLimitBytes);
+      const upload = new StreamedUpload(pr.req, deps.bodyWatch, deps.bodyLimitBytes, pr.t0);
       this.leg.upload = upload;
       return upload.source();
     }

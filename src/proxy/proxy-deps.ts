@@ -6,7 +6,8 @@ import type { Authenticator } from '../tokens/authenticator.js';
 import type { AdmittedUsage } from '../usage/journal-format.js';
 import type { PricingTable } from '../usage/pricing.js';
 import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
-import type { BodyIdleWatch } from './body-idle.js';
+import type { BodyMemory } from './body-memory.js';
+import type { BodyWatch } from './body-watch.js';
 import type { ProxyHooks } from './hooks.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -16,8 +17,10 @@ export interface ProxyDeps {
   limiter: Limiter;
   pricing: PricingTable;
   pools: UpstreamPools;
-  /** Cuts request bodies that stall (PROXY_BODY_IDLE_TIMEOUT_MS). */
-  bodyIdle: BodyIdleWatch;
+  /** Cuts request bodies that stall or take too long (PROXY_BODY_IDLE_TIMEOUT_MS, PROXY_BODY_TIMEOUT_MS). */
+  bodyWatch: BodyWatch;
+  /** Bounds the memory held by bodies being read whole (PROXY_BODY_MEMORY_BYTES). */
+  bodyMemory: BodyMemory;
   /** Journals an admitted request, then calls `dispatch`: a crash cannot lose its accounting. */
   admitUsage: (a: AdmittedUsage, dispatch: () => void) => UsageAdmission;
   recordUsage: (rec: UsageRecord, admission: UsageAdmission) => void;

@@ -1,39 +1,53 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { AppError } from '../errors.js';
 import { errors } from '../errors.js';
-import type { BodyIdleWatch, BodyReceiver } from './body-idle.js';
+import type { BodyReceiver, BodyWatch } from './body-watch.js';
 
 /**
  * The client's request body on its way in: read whole before forwarding (`readWhole`), or piped
  * upstream as it arrives (`StreamedUpload`). Either way a body that stalls past the idle timeout
- * (PROXY_BODY_IDLE_TIMEOUT_MS) is cut with 408.
+ * (PROXY_BODY_IDLE_TIMEOUT_MS), or is not complete within PROXY_BODY_TIMEOUT_MS of the request's
+ * arrival, is cut with 408 (body-watch.ts).
  */
 
-/** Reads the whole body; fails with 408 on a stall, or with a plain error when the client leaves. */
-export function readWhole(req: IncomingMessage, idle: BodyIdleWatch): Promise<Buffer> {
+/**
+ * Reads a body of `declared` bytes into one buffer of that size (the body if it comes in one
+ * chunk): never a list of chunks joined at the end, which would hold the body twice. Fails with
+ * 408 on a timeout, or with a plain error when the client leaves; either way the buffer is let go
+ * at once and nothing more is read into it.
+ */
+export function readWhole(req: IncomingMessage, watch: BodyWatch, declared: number, deadline: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // Gone while the token was looked up (a database round trip): no event would come any more.
     if (req.destroyed) {
       reject(new Error('client closed the connection'));
       return;
     }
-    const chunks: Buffer[] = [];
-    const receiver: BodyReceiver = {
-      idleSweeps: 0,
-      onBodyIdle: () => reject(errors.requestBodyTimeout(idle.timeoutMs)),
+    let body: Buffer | undefined;
+    let filled = 0;
+    const onData = (c: Buffer) => {
+      receiver.idleSweeps = 0;
+      if (filled === 0 && c.length === declared) body = c;
+      else {
+        body ??= Buffer.allocUnsafe(declared);
+        c.copy(body, filled);
+      }
+      filled += c.length;
     };
     const fail = (err: Error) => {
-      idle.unwatch(receiver);
+      watch.unwatch(receiver);
+      req.off('data', onData);
+      body = undefined;
       reject(err);
     };
-    idle.watch(receiver);
-    req.on('data', (c: Buffer) => {
-      receiver.idleSweeps = 0;
-      chunks.push(c);
-    });
+    const receiver: BodyReceiver = { idleSweeps: 0, deadline, onBodyTimeout: (err: AppError) => fail(err) };
+    watch.watch(receiver);
+    req.on('data', onData);
     req.once('end', () => {
-      idle.unwatch(receiver);
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      watch.unwatch(receiver);
+      // Node holds a body to its content-length, so `filled` is `declared` here.
+      resolve(body === undefined ? Buffer.alloc(0) : filled === body.length ? body : body.subarray(0, filled));
     });
     req.once('error', fail);
     req.once('aborted', () => fail(new Error('client aborted the request body')));
@@ -42,24 +56,33 @@ export function readWhole(req: IncomingMessage, idle: BodyIdleWatch): Promise<Bu
 
 /**
  * A body piped to the upstream as it arrives: a declared length as is, a chunked one through a
- * byte limit. From the first byte the upstream takes to the last it is watched for stalls; a stall
- * cancels the upstream request (`abort`).
+ * byte limit. From the first byte the upstream takes to the last it is watched for stalls and for
+ * its deadline; either cancels the upstream request (`abort`).
  */
 export class StreamedUpload implements BodyReceiver {
   idleSweeps = 0;
-  /** Bytes of the body: the declared length, or what a chunked body has sent so far. */
-  bytesIn: number;
-  private seen = 0;
+  readonly deadline: number;
+  /** Bytes that arrived: a declared body's counted beside undici's reader, a chunked one's by ByteLimit. */
+  private received = 0;
   private controller: { abort(reason: Error): void } | undefined;
   private readonly chunked: boolean;
+  private readonly declared: number;
 
   constructor(
     private readonly req: IncomingMessage,
-    private readonly idle: BodyIdleWatch,
+    private readonly watch: BodyWatch,
     private readonly limitBytes: number,
+    /** When the request arrived (performance.now()): PROXY_BODY_TIMEOUT_MS counts from here. */
+    t0: number,
   ) {
     this.chunked = req.headers['transfer-encoding'] !== undefined;
-    this.bytesIn = this.chunked ? 0 : Number(req.headers['content-length']);
+    this.declared = this.chunked ? 0 : Number(req.headers['content-length']);
+    this.deadline = watch.deadline(t0);
+  }
+
+  /** Bytes of the body that reached the proxy: all of a complete one, what came of one cut short. */
+  get bytesIn(): number {
+    return this.chunked || !this.req.complete ? this.received : this.declared;
   }
 
   /** What undici reads the body from. */
@@ -68,35 +91,33 @@ export class StreamedUpload implements BodyReceiver {
     return pipeline(this.req, new ByteLimit(this.limitBytes, this), () => {});
   }
 
-  /** The upstream request has started: watch the rest of the body (a stall aborts it). */
+  /** The upstream request has started: watch the rest of the body (a stall or the deadline aborts it). */
   start(controller: { abort(reason: Error): void }): void {
     this.controller = controller;
-    const { req, idle } = this;
-    if (req.complete || idle.timeoutMs === 0) return;
-    idle.watch(this);
+    const { req, watch } = this;
+    if (req.complete) return;
+    watch.watch(this);
     // A chunked body is counted by ByteLimit; a declared one here, next to undici's own listener.
     if (this.chunked) return;
     req.on('data', (c: Buffer) => {
-      this.seen += c.length;
-      if (this.seen >= this.bytesIn) idle.unwatch(this);
+      this.received += c.length;
+      if (this.received >= this.declared) watch.unwatch(this);
       else this.idleSweeps = 0;
     });
   }
 
-  onBodyIdle(): void {
-    // A declared body counts what actually arrived before it stalled.
-    if (!this.chunked) this.bytesIn = this.seen;
-    this.controller?.abort(errors.requestBodyTimeout(this.idle.timeoutMs));
+  onBodyTimeout(err: AppError): void {
+    this.controller?.abort(err);
   }
 
   onBodyBytes(n: number): void {
-    this.bytesIn += n;
+    this.received += n;
     this.idleSweeps = 0;
   }
 
   /** The exchange ended (or the body did): stop watching. */
   stop(): void {
-    this.idle.unwatch(this);
+    this.watch.unwatch(this);
   }
 }
 

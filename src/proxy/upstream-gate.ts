@@ -29,7 +29,7 @@ export const Acquired = {
 } as const;
 export type Acquired = (typeof Acquired)[keyof typeof Acquired];
 
-/** Slots one token or project holds or waits for on this origin. */
+/** What one token or project holds: slots on this origin, or bytes of bodies (body-memory.ts). */
 interface Share {
   n: number;
 }
@@ -168,7 +168,7 @@ export class UpstreamGate {
  * costs two lookups and no insertion); idle ones are swept out whenever the map has doubled, so
  * it holds about as many entries as there are tenants with requests in flight.
  */
-class Shares {
+export class Shares {
   private readonly map = new Map<string, Share>();
   private sweepAt = 1024;
 

@@ -81,7 +81,8 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     this.upload?.start(controller);
     if (this.headersTimeoutMs === 0) return;
     // The wait for the answer starts once the request is sent: at once for a body in hand, at the
-    // end of one piped from the client (a stall before it is PROXY_BODY_IDLE_TIMEOUT_MS's).
+    // end of one piped from the client (until then it is PROXY_BODY_IDLE_TIMEOUT_MS's and
+    // PROXY_BODY_TIMEOUT_MS's).
     const { req } = this.pr;
     if (this.upload && !req.complete) req.once('end', () => this.startHeadersTimer());
     else this.startHeadersTimer();

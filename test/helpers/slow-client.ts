@@ -99,3 +99,53 @@ export async function outcome(res: Response | Promise<Response>): Promise<string
   if (r.status < 400) return String(r.status);
   return `${r.status} ${(JSON.parse(text) as { error?: { code?: string } }).error?.code}`;
 }
+
+/**
+ * An upload that keeps moving but too slowly: `chunk` bytes of its declared (or, without
+ * `declared`, chunked) body every `everyMs`, as a client on a bad link sends them, until the proxy
+ * answers or `maxBytes` have gone (then it goes quiet). Resolves once the proxy closes the
+ * connection, with how many bytes the client had written before the answer came.
+ */
+export function dripUpload(
+  st: ProxyStack,
+  path: string,
+  opts: {
+    token?: string;
+    type: string;
+    declared?: number;
+    maxBytes: number;
+    chunk?: number;
+    everyMs?: number;
+  },
+): Promise<SlowUploadResult & { sent: number }> {
+  const { chunk = 10, everyMs = 50, maxBytes } = opts;
+  return new Promise((resolve) => {
+    let answer: Omit<SlowUploadResult, 'closed'> | undefined;
+    let answered = false;
+    let sent = 0;
+    const req = rawPost(st, path, { token: opts.token, type: opts.type, length: opts.declared });
+    const drip = () => {
+      if (answered || sent >= maxBytes || req.destroyed) return;
+      req.write('x'.repeat(chunk));
+      sent += chunk;
+    };
+    const timer = setInterval(drip, everyMs);
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        answer = { status: res.statusCode ?? 0, body: text, headers: res.headers };
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', () => {});
+    req.on('close', () => {
+      clearInterval(timer);
+      resolve({ ...(answer ?? { status: 0, body: '', headers: {} }), closed: true, sent });
+    });
+    drip();
+    req.flushHeaders();
+  });
+}
