@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, childEnv, runCli, spawnCli, spawnServe } from './helpers/cli.js';
+import { CLI, type CliResult, childEnv, runCli, spawnCli, spawnServe } from './helpers/cli.js';
 import { until } from './helpers/proxy.js';
 
 const dirs: string[] = [];
@@ -49,6 +49,38 @@ async function serveLoggingToFile(
     exited.then(() => reject(new Error(`serve exited early:\n${err}`)));
   });
   return { child, url, exited, stderr: () => err };
+}
+
+/** A regular file in `dir`, for paths that must be a directory. */
+const file = (dir: string) => {
+  const f = path.join(dir, 'not-a-dir');
+  writeFileSync(f, '');
+  return f;
+};
+
+/**
+ * Runs the CLI to completion like spawnCli, with a safety net: a process still running after a
+ * minute (a start that hangs) is killed and reported as hung, instead of holding the test.
+ */
+function spawnUntilExit(args: string[], env: Record<string, string>): Promise<CliResult & { hung: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env) });
+    let stdout = '';
+    let stderr = '';
+    let hung = false;
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.stdin.end();
+    const net = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(net);
+      resolve({ code, stdout, stderr, hung });
+    });
+  });
 }
 
 const logLines = (file: string) =>
@@ -250,9 +282,10 @@ describe.concurrent('start-up and shutdown (real process)', () => {
   });
 
   // Settings are checked before DATA_DIR is touched. One test per case, as above.
-  const checkedBeforeDataDir = async (env: Record<string, string>, message: RegExp) => {
+  const checkedBeforeDataDir = async (env: Record<string, string>, message: RegExp, args = ['serve']) => {
     const dataDir = path.join(freshDir(), 'data');
-    const res = await spawnCli(['serve'], { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
+    const res = await spawnUntilExit(args, { DATA_DIR: dataDir, LISTEN_ADDR: '127.0.0.1:0', ...env });
+    expect(res.hung, `${JSON.stringify(env)}: still running after a minute`).toBe(false);
     expect(res.code, JSON.stringify(env)).toBe(1);
     expect(res.stderr, JSON.stringify(env)).toMatch(message);
     expect(res.stderr, JSON.stringify(env)).not.toMatch(/\n\s+at |options\.port|Invalid input|secret-pw/);
@@ -273,6 +306,78 @@ describe.concurrent('start-up and shutdown (real process)', () => {
       /DATABASE_URL: cannot connect to PostgreSQL: .*ECONNREFUSED/,
     ],
   ])('checks every setting before DATA_DIR is touched: %o exits 1 naming it and creates nothing', checkedBeforeDataDir);
+
+  // Every path setting is looked at before anything is created. "Unwritable" holds for root too: a
+  // path below a regular file, a directory where a file goes, or /proc (where Node's recursive mkdir
+  // used to loop forever: `serve` hung without a word).
+  it.each<[string, (dir: string) => Record<string, string>, RegExp]>([
+    [
+      'DATA_DIR under /proc',
+      () => ({ DATA_DIR: '/proc/llmp-no-such/data' }),
+      /DATA_DIR: cannot create .*kernel file system \(proc\)/,
+    ],
+    ['DATA_DIR a regular file', (d) => ({ DATA_DIR: file(d) }), /DATA_DIR: .*not-a-dir is not a directory/],
+    [
+      'DATA_DIR below a regular file',
+      (d) => ({ DATA_DIR: `${file(d)}/data` }),
+      /DATA_DIR: cannot create .*not-a-dir is not a directory/,
+    ],
+    [
+      'LOG_FILE under /proc',
+      () => ({ LOG_FILE: '/proc/llmp-no-such/proxy.log' }),
+      /LOG_FILE: cannot create .*kernel file system/,
+    ],
+    ['LOG_FILE a directory', (d) => ({ LOG_FILE: d }), /LOG_FILE: .* is a directory/],
+    [
+      'AUDIT_LOG_FILE below a regular file',
+      (d) => ({ AUDIT_LOG_FILE: `${file(d)}/audit.log` }),
+      /AUDIT_LOG_FILE: cannot create .*not-a-dir is not a directory/,
+    ],
+    [
+      'AUDIT_LOG_FILE under /proc',
+      () => ({ AUDIT_LOG_FILE: '/proc/llmp-no-such/audit.log' }),
+      /AUDIT_LOG_FILE: cannot create .*kernel file system/,
+    ],
+    [
+      'SHIPPING_FILE below a regular file',
+      (d) => ({ SHIPPING_FILE: `${file(d)}/usage.jsonl` }),
+      /SHIPPING_FILE: cannot create .*not a directory/,
+    ],
+    [
+      'DATABASE_URL below a regular file',
+      (d) => ({ DATABASE_URL: `sqlite:${file(d)}/llm-proxy.db` }),
+      /DATABASE_URL: cannot create .*not a directory/,
+    ],
+    [
+      'PRICING_FILE missing',
+      (d) => ({ PRICING_FILE: path.join(d, 'no-such-pricing.json'), LOG_FILE: path.join(d, 'logs', 'x.log') }),
+      /PRICING_FILE: .*does not exist/,
+    ],
+  ])('checks every path setting before anything is created: %s exits 1 naming it', async (_name, env, message) => {
+    const dir = freshDir();
+    await checkedBeforeDataDir(env(dir), message);
+    // Nothing else was created either (the log file's folder, in the PRICING_FILE case).
+    expect(readdirSync(dir).filter((f) => f !== 'not-a-dir')).toEqual([]);
+  });
+
+  it('names every path setting that cannot be used, in one message', async () => {
+    const dir = freshDir();
+    await checkedBeforeDataDir(
+      { LOG_FILE: `${file(dir)}/proxy.log`, AUDIT_LOG_FILE: '/proc/llmp-no-such/audit.log' },
+      /LOG_FILE: cannot create .*\n\s+AUDIT_LOG_FILE: cannot create /,
+    );
+  });
+
+  it.each([['migrate'], ['admin-user', 'list']])(
+    '`%s` too checks DATA_DIR before it creates anything',
+    async (...args) => {
+      await checkedBeforeDataDir(
+        { DATA_DIR: '/proc/llmp-no-such/data' },
+        /DATA_DIR: cannot create .*kernel file system/,
+        args,
+      );
+    },
+  );
 
   it('refuses a LISTEN_ADDR in use before DATA_DIR is touched', async () => {
     const busy = await new Promise<import('node:net').Server>((resolve) => {

@@ -57,6 +57,8 @@ async function oneShot(
   level: 'warn' | 'error',
   fn: (runtime: Runtime) => Promise<void>,
 ): Promise<void> {
+  // Before LOG_FILE, DATA_DIR or the store is created, as for `serve`.
+  (await import('./startup-checks.js')).checkPaths(config);
   const { createLogger, flushLogger } = await import('../observability/logger.js');
   const { createRuntime } = await import('../runtime.js');
   const to = (config.log.file ?? stderrIsProcess()) ? { fd: 2 as const } : { stream: io().stderr };
@@ -101,6 +103,7 @@ export function buildProgram(): Command {
   storeFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
     async (_o, cmd: Command) => {
       const config = configFrom(cmd);
+      (await import('./startup-checks.js')).checkPaths(config);
       const { openDatabase, withoutQueryTimeout } = await import('../store/database.js');
       const { migrateToLatest } = await import('../store/migrate.js');
       const db = await opened(config, async () => openDatabase(withoutQueryTimeout(config.database)));

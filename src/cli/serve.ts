@@ -2,11 +2,13 @@ import type { Config } from '../config/config.js';
 import { type RunningServer, startServer } from '../main.js';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.js';
 import { keepAliveUntil } from '../shared/keep-alive.js';
-import { checkListenAddr, nameStartupError } from './startup-checks.js';
+import { checkListenAddr, checkPaths, nameStartupError } from './startup-checks.js';
 
 /** `llm-proxy serve`: runs until SIGINT/SIGTERM, then drains and exits 0. */
 export async function serve(config: Config): Promise<void> {
-  // Settings that can only be checked by trying them, before DATA_DIR or the store is touched.
+  // Path settings are looked at, and settings that can only be checked by trying them are tried,
+  // before anything is created: DATA_DIR, LOG_FILE, the store.
+  checkPaths(config);
   await checkListenAddr(config.listen);
   const logger = createLogger(config.log);
   exitOnFatal(logger);

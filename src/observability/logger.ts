@@ -1,7 +1,8 @@
-import { fchmodSync, fstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { fchmodSync, fstatSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { makeDir } from '../shared/make-dir.js';
 
 export type { Logger };
 
@@ -253,7 +254,7 @@ function openLogFile(file: string): number {
 export function openPrivateFile(file: string, setting: string): number {
   let fd: number;
   try {
-    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    makeDir(path.dirname(path.resolve(file)));
     fd = openSync(file, 'a', 0o600);
   } catch (err) {
     throw new ConfigError(

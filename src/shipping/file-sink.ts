@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { makeDir } from '../shared/make-dir.js';
 import { appendPrivate } from './private-file.js';
 import type { Sink } from './sink.js';
 import type { UsageEventV1 } from './usage-event.js';
@@ -9,7 +9,7 @@ export class FileSink implements Sink {
   readonly name = 'file';
 
   constructor(private readonly file: string) {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDir(path.dirname(file), 0o700);
   }
 
   async deliver(events: UsageEventV1[]): Promise<void> {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { Keyring, parseKey } from '../crypto/keyring.js';
 import { generateManagementToken } from '../crypto/secrets.js';
 import { ConfigError } from '../errors.js';
+import { makeDir } from '../shared/make-dir.js';
 
 export const ENCRYPTION_KEY_FILE = 'encryption.key';
 export const MANAGEMENT_TOKEN_FILE = 'management-token';
@@ -25,7 +26,7 @@ export interface Secrets {
  * files in the data directory, generating them (mode 0600) on the first start.
  */
 export function loadSecrets(config: Config): Secrets {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDir(config.dataDir, 0o700);
   const previous = previousKeys(config);
   let keyring: Keyring;
   let keyFile: string | undefined;

@@ -1,13 +1,14 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
+import { makeDir } from '../shared/make-dir.js';
 
 /**
  * A SQLite connection with the settings every connection of ours uses (the store's and the usage
  * worker's). Kept apart from database.ts so the worker loads neither Kysely nor pg.
  */
 export function openSqlite(file: string): SQLite.Database {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ':memory:') makeDir(path.dirname(file), 0o700);
   const sqlite = new SQLite(file);
   // Only the owner reads the database (SQLite gives its -wal and -shm files the same mode).
   if (file !== ':memory:') chmodSync(file, 0o600);
