@@ -319,6 +319,8 @@ export const errors = {
       'invalid_path',
       "The request path contains a '.' or '..' segment, a backslash, a control character or invalid UTF-8 (also percent-encoded or as a look-alike), which the proxy does not forward.",
     ),
+  pathTooLong: (max: number) =>
+    new AppError('invalid_path', `The request path is longer than ${max} characters.`),
   modelTooLong: (max: number) =>
     new AppError('invalid_model', `The model name is longer than ${max} characters.`, { param: 'model' }),
   expectationFailed: (expect: string) =>

@@ -57,6 +57,20 @@ describe('CLI against a running server', () => {
     expect((await json(['project', 'get', p.id])).base_url).toBeNull();
   });
 
+  it('token create refuses an allowlist over its bounds, naming the field', async () => {
+    const p = (await s.manage('POST', '/projects', { name: 'cli-bounds', api_key: 'sk-1' })).body.id;
+    const globs = Array.from({ length: 101 }, (_, i) => `gpt-${i}*`).join(',');
+    const many = await runCli(['token', 'create', '--project', p, '--allowed-models', globs], env);
+    expect(many.code).toBe(1);
+    expect(many.stderr).toMatch(/400 invalid_request.*allowed_models.*at most 100 entries/);
+    const long = await runCli(
+      ['token', 'create', '--project', p, '--allowed-endpoints', `/v1/${'x'.repeat(197)}`],
+      env,
+    );
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(/allowed_endpoints.*at most 200 characters/);
+  });
+
   // Tokens in four tests of at most two processes each, with their setup through the API: a process
   // takes seconds to start on a busy machine, and eight in one test would outrun its time limit.
   const project = async (name: string): Promise<string> =>

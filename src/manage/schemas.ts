@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { upstreamUrlProblem } from '../config/upstream-url.js';
 import { isUuid } from '../crypto/ids.js';
-import { endpointRuleProblem } from '../limits/allowlist.js';
+import { endpointRuleProblem, MAX_GLOB_LENGTH, MAX_GLOBS } from '../limits/allowlist.js';
 import { upstreamKeyProblem } from '../projects/upstream-key.js';
 import { decodeCursor } from '../store/pagination.js';
 import { decodeSortCursor } from '../store/tokens-repo.js';
@@ -70,7 +70,17 @@ export const errorBody = z
   .describe('Error');
 
 const perMinute = z.number().int().min(1).max(1e12).nullable();
-const globList = z.array(z.string().trim().min(1).max(200)).max(100).nullable();
+/** Bounded so that matching a request stays within a stated cost (limits/allowlist.ts). */
+const globList = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(MAX_GLOB_LENGTH, { error: `each entry is at most ${MAX_GLOB_LENGTH} characters` }),
+  )
+  .max(MAX_GLOBS, { error: `at most ${MAX_GLOBS} entries` })
+  .nullable();
 
 /** Limits settable on tokens and projects (the project's act as a ceiling over all its tokens). */
 const limitInputs = {

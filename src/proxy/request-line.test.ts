@@ -85,6 +85,16 @@ describe('request line checks', () => {
     expect(unsafePath(`/v1/${'%25'.repeat(2000)}x`)).toBe(false);
   });
 
+  it('refuses a path over 2,048 characters, with a message of its own', () => {
+    expect(checkRequestLine('GET', `/v1/${'a'.repeat(2044)}`)).toBeUndefined();
+    const err = checkRequestLine('GET', `/v1/${'a'.repeat(2045)}`);
+    expect([err?.status, err?.code, err?.message]).toEqual([
+      400,
+      'invalid_path',
+      'The request path is longer than 2048 characters.',
+    ]);
+  });
+
   it('refuses methods outside the forwarded set with a 405 naming the allowed ones', () => {
     const err = checkRequestLine('TRACE', '/v1/models');
     expect(err?.status).toBe(405);

@@ -5,6 +5,12 @@ import { type AppError, errors } from '../errors.js';
 export const FORWARDED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const METHODS = new Set(FORWARDED_METHODS.split(', '));
 
+/**
+ * The longest path (without its query) forwarded. OpenAI's are under 200 characters (ids are under
+ * 100); the bound keeps this check and endpoint-rule matching small (see limits/allowlist.ts).
+ */
+export const MAX_PATH_LENGTH = 2048;
+
 /** Rounds of percent-decoding tried; a path still encoded after that is refused rather than guessed at. */
 const MAX_DECODE_ROUNDS = 4;
 
@@ -36,6 +42,7 @@ const STRUCTURAL = /[./\\%;?#]/;
  */
 export function checkRequestLine(method: string | undefined, path: string): AppError | undefined {
   if (method === undefined || !METHODS.has(method)) return errors.methodNotAllowed(method ?? '', FORWARDED_METHODS);
+  if (path.length > MAX_PATH_LENGTH) return errors.pathTooLong(MAX_PATH_LENGTH);
   if (NEEDS_A_LOOK.test(path) && unsafePath(path)) return errors.unsafePath();
   return undefined;
 }

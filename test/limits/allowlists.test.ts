@@ -285,3 +285,54 @@ describe('allowlists: the inspected body is forwarded byte for byte', () => {
     expect(seen?.headers['content-length']).toBe(String(m.body.length));
   });
 });
+
+describe('allowlist bounds at the management API', () => {
+  const tooMany = Array.from({ length: 101 }, (_, i) => `gpt-${i}*`);
+  const tooLong = [`gpt-${'?'.repeat(197)}`];
+  const atBounds = Array.from({ length: 100 }, () => `/v1/*${'?'.repeat(194)}x`);
+
+  it('a list over 100 globs or a glob over 200 characters gets 400 naming the field, everywhere', async () => {
+    const t = await st.issueToken();
+    const refused: string[] = [];
+    for (const field of ['allowed_models', 'allowed_endpoints']) {
+      for (const [label, list] of [
+        ['101 globs', field === 'allowed_models' ? tooMany : tooMany.map((g) => `/v1/${g}`)],
+        ['201 characters', field === 'allowed_models' ? tooLong : [`/v1/${'?'.repeat(197)}`]],
+      ] as const) {
+        expect(list.length === 101 || (list[0] as string).length === 201).toBe(true);
+        for (const [method, route, body] of [
+          ['POST', '/tokens', { project_id: st.projectId, [field]: list }],
+          ['PATCH', `/tokens/${t.id}`, { [field]: list }],
+          ['POST', '/tokens/batch', { project_id: st.projectId, count: 2, [field]: list }],
+          ['POST', '/projects', { name: `bounds-${field}-${label}`, api_key: 'sk-1', [field]: list }],
+          ['PATCH', `/projects/${st.projectId}`, { [field]: list }],
+        ] as const) {
+          const res = await st.s.manage(method, route, body);
+          const e = res.body?.error;
+          const bound = label === '101 globs' ? 'at most 100 entries' : 'at most 200 characters';
+          if (
+            res.status !== 400 ||
+            !e?.param?.startsWith(field) ||
+            !e.message.includes(field) ||
+            !e.message.includes(bound)
+          ) {
+            refused.push(`${method} ${route} ${field} ${label}: ${res.status} ${JSON.stringify(e)}`);
+          }
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+    // Nothing was stored.
+    expect((await st.s.manage('GET', `/tokens/${t.id}`)).body).toMatchObject({
+      allowed_models: null,
+      allowed_endpoints: null,
+    });
+  });
+
+  it('lists at the bounds are taken', async () => {
+    const res = await st.s.manage('POST', '/tokens', { project_id: st.projectId, allowed_endpoints: atBounds });
+    expect(res.status).toBe(201);
+    expect(res.body.allowed_endpoints).toHaveLength(100);
+    expect((res.body.allowed_endpoints[0] as string).length).toBe(200);
+  });
+});

@@ -154,6 +154,8 @@ describe('paths that could leave the base URL', () => {
   it('is checked before the token: no token, or an unknown one, still gets the 400', async () => {
     expect((await raw('GET', '/v1/../admin', null)).status).toBe(400);
     expect((await raw('POST', '/v1/%2e%2e/admin', 'sk-llmp-unknown')).status).toBe(400);
+    const long = await raw('GET', `/v1/${'a'.repeat(2045)}`, null);
+    expect([long.status, long.body.error?.code]).toEqual([400, 'invalid_path']);
     expect(st.mock.requests()).toHaveLength(0);
   });
 
