@@ -79,7 +79,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   OPENAI_API_URL: {
     group: 'server',
-    doc: 'The upstream for projects without a `base_url`: `http(s)`, without credentials, query or fragment; a trailing `/` or `/v1` is removed. Point it at `llm-proxy mock-upstream` to try the proxy without an OpenAI key.',
+    doc: 'The upstream for projects without a `base_url`: `http(s)`, without credentials, query, fragment, whitespace, control characters or backslashes; a trailing `/` or `/v1` is removed. Point it at `llm-proxy mock-upstream` to try the proxy without an OpenAI key.',
   },
   MANAGE_RATE_LIMIT_PER_MINUTE: {
     group: 'server',
