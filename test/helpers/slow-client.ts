@@ -40,6 +40,27 @@ export function rawPost(
 }
 
 /**
+ * Collects the proxy's answer to `req` (errors on either side ignored: a test looks at what
+ * arrived): the returned function gives it, or status 0 when none came. `onResponse` runs as the
+ * response head arrives.
+ */
+function answerOf(req: http.ClientRequest, onResponse?: () => void): () => Omit<SlowUploadResult, 'closed'> {
+  let answer: Omit<SlowUploadResult, 'closed'> | undefined;
+  req.on('response', (res) => {
+    onResponse?.();
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => (text += c));
+    res.on('end', () => {
+      answer = { status: res.statusCode ?? 0, body: text, headers: res.headers };
+    });
+    res.on('error', () => {});
+  });
+  req.on('error', () => {});
+  return () => answer ?? { status: 0, body: '', headers: {} };
+}
+
+/**
  * A POST that sends `sent` bytes of a body it declares (or sends chunked) and then goes quiet,
  * the way a slow or stuck uploader does. Resolves with the proxy's answer once the proxy closes the
  * connection (a proxy that never does is a hang, which the test's time limit reports).
@@ -51,25 +72,13 @@ export function slowUpload(
 ): Promise<SlowUploadResult> {
   const { declared = 1000, sent = 10, chunked = false } = opts;
   return new Promise((resolve) => {
-    let answer: Omit<SlowUploadResult, 'closed'> | undefined;
     const req = rawPost(st, path, {
       token: opts.token,
       type: 'application/json',
       length: chunked ? undefined : declared,
     });
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        answer = { status: res.statusCode ?? 0, body: text, headers: res.headers };
-      });
-      res.on('error', () => {});
-    });
-    req.on('error', () => {});
-    req.on('close', () => {
-      resolve({ ...(answer ?? { status: 0, body: '', headers: {} }), closed: true });
-    });
+    const answer = answerOf(req);
+    req.on('close', () => resolve({ ...answer(), closed: true }));
     req.write('x'.repeat(sent));
     req.flushHeaders();
   });
@@ -120,7 +129,6 @@ export function dripUpload(
 ): Promise<SlowUploadResult & { sent: number }> {
   const { chunk = 10, everyMs = 50, maxBytes } = opts;
   return new Promise((resolve) => {
-    let answer: Omit<SlowUploadResult, 'closed'> | undefined;
     let answered = false;
     let sent = 0;
     const req = rawPost(st, path, { token: opts.token, type: opts.type, length: opts.declared });
@@ -130,20 +138,12 @@ export function dripUpload(
       sent += chunk;
     };
     const timer = setInterval(drip, everyMs);
-    req.on('response', (res) => {
+    const answer = answerOf(req, () => {
       answered = true;
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        answer = { status: res.statusCode ?? 0, body: text, headers: res.headers };
-      });
-      res.on('error', () => {});
     });
-    req.on('error', () => {});
     req.on('close', () => {
       clearInterval(timer);
-      resolve({ ...(answer ?? { status: 0, body: '', headers: {} }), closed: true, sent });
+      resolve({ ...answer(), closed: true, sent });
     });
     drip();
     req.flushHeaders();
