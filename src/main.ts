@@ -67,7 +67,7 @@ export async function createApp(
     usageRetries: () => runtime.usage.retries,
     upstreams: () => runtime.pools.stats(),
     tokenCache: () => runtime.authenticator,
-    budgets: () => runtime.limiter.budgetUse(runtime.clock()),
+    budgets: () => runtime.limiter.budgetUse(),
     shipping: () => runtime.shipping?.status() ?? [],
     bodyBytesHeld: () => bodyMemory.held,
   });

@@ -159,11 +159,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
   // Budgets are seeded from the store on the request path: an outage there is the catalogue's 503.
-  const limiter = new MemoryLimiter((subject, from) =>
-    usageRepo.spentSince(subject.kind, subject.id, from).catch((err: unknown) => {
-      const outage = storeOutage(err);
-      throw outage ? errors.storeUnavailable(outage) : err;
-    }),
+  const limiter = new MemoryLimiter(
+    (subject, from) =>
+      usageRepo.spentSince(subject.kind, subject.id, from).catch((err: unknown) => {
+        const outage = storeOutage(err);
+        throw outage ? errors.storeUnavailable(outage) : err;
+      }),
+    clock,
   );
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
@@ -200,6 +202,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         (async () => {
           await maintenance.stop();
           await pools.close();
+          await limiter.close();
           // Normally closed already, with the time shutdown had left; here whatever is unsent is spilled at once.
           await shipping?.close(0);
           await usage.close();

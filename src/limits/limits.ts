@@ -17,12 +17,17 @@ export interface SubjectLimits {
 }
 
 export interface Admission {
+  /** The request's id: a shared backend keys the reservation by it, so settling is idempotent. */
+  requestId: string;
+  /**
+   * The token, then its project. A shared backend keys a token's state under its project (one
+   * Redis Cluster hash slot per project), so a token is always admitted with the same project.
+   */
   subjects: SubjectLimits[];
   /** Tokens this request is expected to use (prompt estimate + output allowance). */
   estimatedTokens: number;
   /** Micro-dollars this request is expected to cost; 0 when it has no priced model. */
   estimatedCostMicroUsd: number;
-  now: number;
 }
 
 export type LimitKind = 'requests' | 'requests_per_minute' | 'max_concurrent' | 'tokens_per_minute' | 'budget';
@@ -39,6 +44,8 @@ export interface Refusal {
 
 /** What an admitted request was charged, so the actual usage can settle it afterwards. */
 export interface Ticket {
+  /** The admission's request id: settling a ticket twice (or a shared backend's sweeper first) charges once. */
+  requestId: string;
   subjects: SubjectLimits[];
   estimatedTokens: number;
   estimatedCostMicroUsd: number;
@@ -52,6 +59,8 @@ export interface Ticket {
    * are by then. A number, not an array: nothing allocated for it.
    */
   concurrent: number;
+  /** Set by the memory backend's first settle (a shared backend keeps this state by request id). */
+  settled: boolean;
 }
 
 /** OpenAI-style rate-limit state of the tightest limit, for response headers. */
@@ -69,14 +78,15 @@ export type AdmitResult =
   | { ok: false; refusal: Refusal; rate: RateState };
 
 /**
- * The limiter: one interface, an in-memory backend now and a shared backend for many instances
- * later. Both run the same algorithms over the same state: GCRA for the rates (gcra.ts), and for
- * budgets the UTC periods of `periodOf` below with spent + reserved checked against the cap in the
- * backend's decision step (memory-limiter.ts), seeded with the store's spend in the period
- * (UsageRepo.spentSince). Both decide every limit of every subject of a request as one atomic step:
- * all pass and are charged, or nothing is charged. `max_concurrent` is acquired in that same step
- * and released by `settle`, which every admitted request reaches exactly once (a shared backend
- * would hold each slot as a lease that expires, so an instance that dies cannot keep its slots).
+ * The limiter: one interface, two backends: memory (one process, memory-limiter.ts) and Redis
+ * (many processes, redis-limiter.ts), held to one contract suite (test/limits/limiter-contract).
+ * Both run the same algorithms over the same state: GCRA for the rates (gcra.ts, and its Lua twin
+ * in redis-scripts.ts), and for budgets the UTC periods of `periodOf` below with spent + reserved
+ * checked against the cap, seeded with the store's spend in the period (UsageRepo.spentSince).
+ * Both decide every limit of every subject of a request as one atomic step: all pass and are
+ * charged, or nothing is charged. `max_concurrent` is acquired in that same step and released by
+ * `settle`, which every admitted request reaches exactly once (the Redis backend also holds each
+ * reservation with a deadline, so an instance that dies cannot keep its slots and reservations).
  */
 export interface Limiter {
   /**
@@ -85,13 +95,43 @@ export interface Limiter {
    * it must wait (a store read, a Redis round trip): the hot path then costs no promise and no
    * microtask hop. Callers must handle both: `await` works on either; a hot path tests
    * `result instanceof Promise` first. Failures may come either way: a synchronous throw or a
-   * rejected promise.
+   * rejected promise. Time is the backend's own: an injected clock (memory) or the server's (Redis).
    */
   admit(a: Admission): AdmitResult | Promise<AdmitResult>;
-  /** Replaces the estimate with the actual use and releases the request's in-flight slots (fire and forget; never throws). */
+  /**
+   * Replaces the estimate with the actual use and releases the request's in-flight slots and
+   * reservations. Idempotent by the ticket's request id. Fire and forget: never throws or rejects.
+   */
   settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
-  /** Each budget's use in its current period, as far as this backend knows (for the metrics). */
-  budgetUse(now: number): BudgetUse[];
+  /**
+   * Each budget's use in its current period, as far as this backend knows (for the metrics).
+   * Synchronous: a shared backend answers from a snapshot it refreshes in the background.
+   */
+  budgetUse(): BudgetUse[];
+  /**
+   * A copy of the state held for a subject (tests, diagnostics), or undefined when none is held.
+   * `projectId` is the token's project (a shared backend keys a token under it); ignored for a project.
+   * Limits are not held (each admission brings them), so remaining amounts are the caller's arithmetic.
+   */
+  inspect(kind: SubjectLimits['kind'], id: string, projectId?: string): Promise<SubjectState | undefined>;
+  /** Waits for pending settlements and releases connections. */
+  close(): Promise<void>;
+}
+
+/** Read-only view of one subject's limiter state (see Limiter.inspect). */
+export interface SubjectState {
+  /** Requests admitted, seeded from the persisted request_count; counted with or without a cap. */
+  requests?: number;
+  /** Requests holding an in-flight slot (counted only while max_concurrent is set). */
+  inFlight?: number;
+  /**
+   * GCRA theoretical arrival times (epoch ms, on the backend's clock) of the rate windows; at or
+   * before now: a full window.
+   */
+  requestsTat?: number;
+  tokensTat?: number;
+  /** Budget state by period key (`total`, `day:2026-01-31`, `month:2026-01`; see periodOf). */
+  budgets: Record<string, { spentMicroUsd: number; reservedMicroUsd: number }>;
 }
 
 /** One budget's use in its current period (1 = all of it committed: spent plus reserved). */
@@ -113,3 +153,6 @@ export function periodOf(period: BudgetPeriod, now: number): { key: string; star
   const end = period === 'day' ? Date.UTC(y, m, day + 1) : Date.UTC(y, m + 1, 1);
   return { key: `${period}:${new Date(start).toISOString().slice(0, period === 'day' ? 10 : 7)}`, start, end };
 }
+
+/** Every budget period, in the order backends walk them. */
+export const BUDGET_PERIODS: readonly BudgetPeriod[] = ['total', 'day', 'month'];

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Admission, AdmitResult, BudgetPeriod, SubjectLimits, Ticket } from './limits.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
@@ -19,21 +19,29 @@ const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
 });
 const project = (over: Partial<SubjectLimits> = {}) => limits({ kind: 'project', id: 'proj', ...over });
 
+/** The limiters' clock: each test starts at T0 and moves it. */
+let now = T0;
+beforeEach(() => {
+  now = T0;
+});
+const clock = () => now;
+
 /** A limiter whose store reports `spent` for every subject and period, recording each read. */
 function setup(spent = 0) {
   const reads: Array<[string, number]> = [];
   const limiter = new MemoryLimiter(async (s, from) => {
     reads.push([`${s.kind}:${s.id}`, from]);
     return spent;
-  });
+  }, clock);
   return { limiter, reads };
 }
 
+let ids = 0;
 const admission = (subjects: SubjectLimits[], over: Partial<Admission> = {}): Admission => ({
+  requestId: `req-${++ids}`,
   subjects,
   estimatedTokens: 10,
   estimatedCostMicroUsd: 0,
-  now: T0,
   ...over,
 });
 
@@ -69,32 +77,32 @@ describe('MemoryLimiter', () => {
     const limiter = new MemoryLimiter(async () => {
       if (fail) throw new Error('store down');
       return 0;
-    });
+    }, clock);
     const a = admission([limits({ budgetMicroUsd: 100, maxRequests: 5 })]);
     await expect(limiter.admit(a)).rejects.toThrow('store down');
-    expect(limiter.inspect('token', 'tok')).toBeUndefined();
+    expect(await limiter.inspect('token', 'tok')).toBeUndefined();
     fail = false;
     expect((await limiter.admit(a)).ok).toBe(true);
-    expect(limiter.inspect('token', 'tok')?.requests).toBe(1);
+    expect((await limiter.inspect('token', 'tok'))?.requests).toBe(1);
   });
 
   describe('max_requests', () => {
-    it('is exact, counting on from the persisted request_count', () => {
+    it('is exact, counting on from the persisted request_count', async () => {
       const { limiter } = setup();
       const s = limits({ maxRequests: 10, requestCount: 7 });
       const out = Array.from({ length: 5 }, () => admitSync(limiter, admission([s])).ok);
       expect(out).toEqual([true, true, true, false, false]);
-      expect(limiter.inspect('token', 'tok')?.requests).toBe(10);
+      expect((await limiter.inspect('token', 'tok'))?.requests).toBe(10);
     });
 
-    it('a persisted count above the memory one raises it (another writer counted more)', () => {
+    it('a persisted count above the memory one raises it (another writer counted more)', async () => {
       const { limiter } = setup();
       admitSync(limiter, admission([limits({ requestCount: 0 })]));
       admitSync(limiter, admission([limits({ requestCount: 8 })]));
-      expect(limiter.inspect('token', 'tok')?.requests).toBe(9);
+      expect((await limiter.inspect('token', 'tok'))?.requests).toBe(9);
     });
 
-    it('refuses with kind, limit and remaining 0, and no time after which a retry helps', () => {
+    it('refuses with kind, limit and remaining 0, and no time after which a retry helps', async () => {
       const { limiter } = setup();
       const r = admitSync(limiter, admission([limits({ maxRequests: 2, requestCount: 2 })]));
       expect(r.ok).toBe(false);
@@ -109,7 +117,7 @@ describe('MemoryLimiter', () => {
   });
 
   describe('requests_per_minute (GCRA)', () => {
-    it('admits the burst, refuses with the exact Retry-After, admits again at that moment', () => {
+    it('admits the burst, refuses with the exact Retry-After, admits again at that moment', async () => {
       const { limiter } = setup();
       const s = [limits({ requestsPerMinute: 3 })];
       const rates = [0, 1, 2].map(() => {
@@ -128,13 +136,15 @@ describe('MemoryLimiter', () => {
         refusal: { kind: 'requests_per_minute', limit: 3, remaining: 0, retryAfterMs: 20_000, resetMs: 60_000 },
         rate: { limitRequests: 3, remainingRequests: 0 },
       });
-      expect(admitSync(limiter, admission(s, { now: T0 + 19_999 })).ok).toBe(false);
-      expect(admitSync(limiter, admission(s, { now: T0 + 20_000 })).ok).toBe(true);
+      now = T0 + 19_999;
+      expect(admitSync(limiter, admission(s)).ok).toBe(false);
+      now = T0 + 20_000;
+      expect(admitSync(limiter, admission(s)).ok).toBe(true);
     });
   });
 
   describe('tokens_per_minute (GCRA)', () => {
-    it('charges the estimate, refuses what does not fit, and settling on the actual use refunds the rest', () => {
+    it('charges the estimate, refuses what does not fit, and settling on the actual use refunds the rest', async () => {
       const { limiter } = setup();
       const s = [limits({ tokensPerMinute: 1000 })];
       const first = admitSync(limiter, admission(s, { estimatedTokens: 600 }));
@@ -146,21 +156,21 @@ describe('MemoryLimiter', () => {
       });
       // The first request used 100 tokens: 500 come back, so 600 fit again at once.
       limiter.settle(ticketOf(first), 100, 0);
-      expect(limiter.inspect('token', 'tok')?.tokensTat).toBe(T0 + 6_000);
+      expect((await limiter.inspect('token', 'tok'))?.tokensTat).toBe(T0 + 6_000);
       expect(admitSync(limiter, admission(s, { estimatedTokens: 600 })).ok).toBe(true);
     });
 
-    it('settling above the estimate charges the difference', () => {
+    it('settling above the estimate charges the difference', async () => {
       const { limiter } = setup();
       const s = [limits({ tokensPerMinute: 1000 })];
       limiter.settle(ticketOf(admitSync(limiter, admission(s, { estimatedTokens: 100 }))), 900, 0);
-      expect(limiter.inspect('token', 'tok')?.tokensTat).toBe(T0 + 54_000);
+      expect((await limiter.inspect('token', 'tok'))?.tokensTat).toBe(T0 + 54_000);
       expect(admitSync(limiter, admission(s, { estimatedTokens: 200 })).ok).toBe(false);
     });
   });
 
   describe('max_concurrent', () => {
-    it('takes a slot on admission and gives it back on settle', () => {
+    it('takes a slot on admission and gives it back on settle', async () => {
       const { limiter } = setup();
       const s = [limits({ maxConcurrent: 2 })];
       const a = ticketOf(admitSync(limiter, admission(s)));
@@ -169,13 +179,13 @@ describe('MemoryLimiter', () => {
         ok: false,
         refusal: { kind: 'max_concurrent', limit: 2, remaining: 0, retryAfterMs: 1_000 },
       });
-      expect(limiter.inspect('token', 'tok')?.inFlight).toBe(2);
+      expect((await limiter.inspect('token', 'tok'))?.inFlight).toBe(2);
       limiter.settle(a, 10, 0);
-      expect(limiter.inspect('token', 'tok')?.inFlight).toBe(1);
+      expect((await limiter.inspect('token', 'tok'))?.inFlight).toBe(1);
       expect(admitSync(limiter, admission(s)).ok).toBe(true);
     });
 
-    it('the ticket marks exactly the subjects whose slot it took, whatever the caps are when it settles', () => {
+    it('the ticket marks exactly the subjects whose slot it took, whatever the caps are when it settles', async () => {
       const { limiter } = setup();
       // One subject object whose cap changes in place between admission and settlement.
       const p = project();
@@ -186,12 +196,12 @@ describe('MemoryLimiter', () => {
       expect(capped.concurrent).toBe(0b10);
       // Settling the request admitted before the cap must not free the slot the later one holds.
       limiter.settle(uncapped, 10, 0);
-      expect(limiter.inspect('project', 'proj')?.inFlight).toBe(1);
+      expect((await limiter.inspect('project', 'proj'))?.inFlight).toBe(1);
       expect(admitSync(limiter, admission([limits(), p])).ok).toBe(false);
       // The cap is lifted: the slot taken under it still comes back.
       p.maxConcurrent = null;
       limiter.settle(capped, 10, 0);
-      expect(limiter.inspect('project', 'proj')?.inFlight).toBeUndefined();
+      expect((await limiter.inspect('project', 'proj'))?.inFlight).toBeUndefined();
       expect(ticketOf(admitSync(limiter, admission([limits({ maxConcurrent: 1 }), project()]))).concurrent).toBe(0b01);
     });
   });
@@ -202,14 +212,18 @@ describe('MemoryLimiter', () => {
       const s = [limits({ budgetMicroUsd: 1000 })];
       const a = ticketOf(await limiter.admit(admission(s, { estimatedCostMicroUsd: 60 })));
       expect(reads).toEqual([['token:tok', 0]]);
-      expect(limiter.inspect('token', 'tok')?.budgets).toEqual({ total: { spentMicroUsd: 900, reservedMicroUsd: 60 } });
+      expect((await limiter.inspect('token', 'tok'))?.budgets).toEqual({
+        total: { spentMicroUsd: 900, reservedMicroUsd: 60 },
+      });
       // 960 committed: another 60 would pass the cap. A lifetime budget never comes back: no retry time.
       const refused = admitSync(limiter, admission(s, { estimatedCostMicroUsd: 60 }));
       expect(refused.ok).toBe(false);
       if (refused.ok) return;
       expect(refused.refusal).toEqual({ kind: 'budget', subject: s[0], limit: 1000, remaining: 40 });
       limiter.settle(a, 10, 30);
-      expect(limiter.inspect('token', 'tok')?.budgets).toEqual({ total: { spentMicroUsd: 930, reservedMicroUsd: 0 } });
+      expect((await limiter.inspect('token', 'tok'))?.budgets).toEqual({
+        total: { spentMicroUsd: 930, reservedMicroUsd: 0 },
+      });
       expect(admitSync(limiter, admission(s, { estimatedCostMicroUsd: 60 })).ok).toBe(true);
     });
 
@@ -230,13 +244,13 @@ describe('MemoryLimiter', () => {
           refusal: { kind: 'budget', limit: 100, remaining: 0, retryAfterMs: 60_000, resetMs: 60_000 },
         });
         // Past midnight the new period is seeded from the store and has room again.
-        const later = T0 + 90_000;
-        const c = ticketOf(await limiter.admit(admission(s, { ...cost, now: later })));
+        now = T0 + 90_000;
+        const c = ticketOf(await limiter.admit(admission(s, cost)));
         expect(c.periods).toEqual([next]);
         expect(reads.map(([, from]) => from)).toEqual([start, Date.UTC(2026, 1, 1)]);
         limiter.settle(a, 10, 40);
         limiter.settle(b, 10, 40);
-        expect(limiter.inspect('token', 'tok')?.budgets).toEqual({
+        expect((await limiter.inspect('token', 'tok'))?.budgets).toEqual({
           [old]: { spentMicroUsd: 80, reservedMicroUsd: 0 },
           [next]: { spentMicroUsd: 0, reservedMicroUsd: 50 },
         });
@@ -251,7 +265,7 @@ describe('MemoryLimiter', () => {
       limiter.settle(a, 10, 20);
       limiter.settle(b, 10, 30);
       // Each reservation is released where it was made; both costs count in both periods.
-      expect(limiter.inspect('token', 'tok')?.budgets).toEqual({
+      expect((await limiter.inspect('token', 'tok'))?.budgets).toEqual({
         total: { spentMicroUsd: 50, reservedMicroUsd: 0 },
         'day:2026-01-31': { spentMicroUsd: 50, reservedMicroUsd: 0 },
       });
@@ -271,7 +285,7 @@ describe('MemoryLimiter', () => {
       ticketOf(
         await limiter.admit(admission([token, project({ requestsPerMinute: 1 })], { estimatedCostMicroUsd: 5 })),
       );
-      const before = limiter.inspect('token', 'tok');
+      const before = await limiter.inspect('token', 'tok');
       expect(before).toMatchObject({ requests: 1, inFlight: 1, budgets: { total: { reservedMicroUsd: 5 } } });
       const refused = admitSync(
         limiter,
@@ -281,20 +295,20 @@ describe('MemoryLimiter', () => {
         ok: false,
         refusal: { kind: 'requests_per_minute', subject: { kind: 'project' } },
       });
-      expect(limiter.inspect('token', 'tok')).toEqual(before);
+      expect(await limiter.inspect('token', 'tok')).toEqual(before);
     });
 
-    it("refused by a project's max_requests, a fresh token holds no state at all", () => {
+    it("refused by a project's max_requests, a fresh token holds no state at all", async () => {
       const { limiter } = setup();
       const r = admitSync(
         limiter,
         admission([limits({ requestsPerMinute: 5 }), project({ maxRequests: 3, requestCount: 3 })]),
       );
       expect(r).toMatchObject({ ok: false, refusal: { kind: 'requests', limit: 3, subject: { kind: 'project' } } });
-      expect(limiter.inspect('token', 'tok')).toBeUndefined();
+      expect(await limiter.inspect('token', 'tok')).toBeUndefined();
     });
 
-    it('rate headers describe the limit closest to running out, of whichever subject', () => {
+    it('rate headers describe the limit closest to running out, of whichever subject', async () => {
       const { limiter } = setup();
       const r = admitSync(
         limiter,

@@ -1,14 +1,16 @@
+import { type Clock, systemClock } from '../shared/clock.js';
 import { gcra, gcraAdjust } from './gcra.js';
 import {
   type Admission,
   type AdmitResult,
-  type BudgetPeriod,
   type BudgetUse,
   type Limiter,
+  BUDGET_PERIODS as PERIODS,
   periodOf,
   type RateState,
   type Refusal,
   type SubjectLimits,
+  type SubjectState,
   type Ticket,
 } from './limits.js';
 
@@ -22,19 +24,6 @@ interface BudgetState {
   reserved: number;
   /** The budget the last admission brought (micro-dollars); 0 until one has. */
   limit: number;
-}
-
-/** Read-only view of one subject's state in this instance (see MemoryLimiter.inspect). */
-export interface SubjectState {
-  /** Requests admitted, seeded from the persisted request_count; counted with or without a cap. */
-  requests?: number;
-  /** Requests holding an in-flight slot (counted only while max_concurrent is set). */
-  inFlight?: number;
-  /** GCRA theoretical arrival times (epoch ms) of the rate windows; at or before now: a full window. */
-  requestsTat?: number;
-  tokensTat?: number;
-  /** Budget state by period key (`total`, `day:2026-01-31`, `month:2026-01`; see periodOf). */
-  budgets: Record<string, { spentMicroUsd: number; reservedMicroUsd: number }>;
 }
 
 /**
@@ -53,19 +42,26 @@ export class MemoryLimiter implements Limiter {
   private readonly budgeted = new Set<string>();
   private readonly seeding = new Map<string, Promise<void>>();
 
-  constructor(private readonly loadSpent: SpentLoader) {}
+  constructor(
+    private readonly loadSpent: SpentLoader,
+    /** Time of the rate windows and budget periods (tests pass one they can move). */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Synchronous unless a budget's spend for its current period must first be read from the store. */
   admit(a: Admission): AdmitResult | Promise<AdmitResult> {
-    const seeding = this.seedBudgets(a);
-    return seeding === undefined ? this.decide(a) : seeding.then(() => this.decide(a));
+    // One time for seeding and deciding: the decision looks up the periods that were seeded.
+    const now = this.clock();
+    const seeding = this.seedBudgets(a, now);
+    return seeding === undefined ? this.decide(a, now) : seeding.then(() => this.decide(a, now));
   }
 
   /**
    * How much of each budget in its current period is committed (spent + reserved) ÷ the budget
    * the subject's last admission brought, for the metrics. Read at scrape time, never per request.
    */
-  budgetUse(now: number): BudgetUse[] {
+  budgetUse(): BudgetUse[] {
+    const now = this.clock();
     const current = new Set(PERIODS.map((p) => periodOf(p, now).key));
     const out: BudgetUse[] = [];
     for (const [bkey, b] of this.budgets) {
@@ -82,12 +78,8 @@ export class MemoryLimiter implements Limiter {
     return out;
   }
 
-  /**
-   * A copy of what this instance holds for a subject (for tests and the admin UI), or undefined
-   * when it holds nothing. Limits are not held here (each admission brings them), so remaining
-   * amounts are the caller's arithmetic: e.g. `maxRequests - requests`, `budget - spent - reserved`.
-   */
-  inspect(kind: SubjectLimits['kind'], id: string): SubjectState | undefined {
+  /** What this instance holds for a subject (see Limiter.inspect; the project id is not needed here). */
+  async inspect(kind: SubjectLimits['kind'], id: string): Promise<SubjectState | undefined> {
     const key = `${kind}:${id}`;
     const state: SubjectState = { budgets: {} };
     const fields = [
@@ -112,7 +104,13 @@ export class MemoryLimiter implements Limiter {
     return held ? state : undefined;
   }
 
+  /** Nothing to wait for: settlements are synchronous. */
+  async close(): Promise<void> {}
+
   settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
+    // One process holds the ticket: its flag is the request id's settled state, at no lookup's cost.
+    if (ticket.settled) return;
+    ticket.settled = true;
     ticket.subjects.forEach((s, i) => {
       const key = keyOf(s);
       if (ticket.concurrent & (1 << i)) {
@@ -141,8 +139,7 @@ export class MemoryLimiter implements Limiter {
     });
   }
 
-  private decide(a: Admission): AdmitResult {
-    const { now } = a;
+  private decide(a: Admission, now: number): AdmitResult {
     const rate: RateState = {};
     const plans: Array<() => void> = [];
     const periods: string[] = [];
@@ -234,12 +231,14 @@ export class MemoryLimiter implements Limiter {
       ok: true,
       rate,
       ticket: {
+        requestId: a.requestId,
         subjects: a.subjects,
         estimatedTokens: a.estimatedTokens,
         estimatedCostMicroUsd: a.estimatedCostMicroUsd,
         periods,
         admittedAt: now,
         concurrent,
+        settled: false,
       },
     };
   }
@@ -248,11 +247,11 @@ export class MemoryLimiter implements Limiter {
    * Loads each budget's spend for its current period once (concurrent requests share the read).
    * Undefined when every budget is already in memory: the common case allocates nothing.
    */
-  private seedBudgets(a: Admission): Promise<unknown> | undefined {
+  private seedBudgets(a: Admission, now: number): Promise<unknown> | undefined {
     let pending: Promise<void>[] | undefined;
     for (const s of a.subjects) {
       if (s.budgetMicroUsd === null) continue;
-      const period = periodOf(s.budgetPeriod, a.now);
+      const period = periodOf(s.budgetPeriod, now);
       const bkey = `${keyOf(s)}|${period.key}`;
       if (this.budgets.has(bkey)) continue;
       let p = this.seeding.get(bkey);
@@ -273,8 +272,6 @@ export class MemoryLimiter implements Limiter {
 }
 
 const keyOf = (s: SubjectLimits) => `${s.kind}:${s.id}`;
-
-const PERIODS: readonly BudgetPeriod[] = ['total', 'day', 'month'];
 
 function refuse(refusal: Refusal, rate: RateState): AdmitResult {
   return { ok: false, refusal, rate };

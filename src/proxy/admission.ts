@@ -114,10 +114,10 @@ async function charge(
   let decision: AdmitResult;
   try {
     const pending = deps.limiter.admit({
+      requestId: pr.id,
       subjects: identity.limits,
       estimatedTokens: guess.tokens,
       estimatedCostMicroUsd: guess.costMicroUsd,
-      now: deps.now(),
     });
     decision = pending instanceof Promise ? await pending : pending;
   } catch (err) {

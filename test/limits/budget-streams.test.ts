@@ -56,7 +56,7 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE on, the default
     expect(rows[0]?.cost_micro_usd).toBe(expected);
     expect(rows[1]?.cost_micro_usd).toBe(expected);
     expect(rows[2]?.cost_micro_usd).toBe(microUsd(MODEL, rows[2]?.prompt_tokens ?? -1, CHUNKS));
-    expect(budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: costSum(rows), reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: costSum(rows), reservedMicroUsd: 0 });
   });
 
   it('a stream the client abandons is settled at what was produced, not at the reservation', async () => {
@@ -84,7 +84,7 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE on, the default
     const cost = microUsd(MODEL, est.prompt, row?.completion_tokens ?? 0);
     expect(row?.cost_micro_usd).toBe(cost);
     expect(cost).toBeLessThan(microUsd(MODEL, est.prompt, est.output));
-    expect(budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: cost, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: cost, reservedMicroUsd: 0 });
   });
 });
 
@@ -110,6 +110,6 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE=false)', () => 
       cost_micro_usd: microUsd(MODEL, estimateTokens(plain).prompt, CHUNKS),
     });
     expect(rows[1]?.cost_micro_usd).toBe(microUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS));
-    expect(budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: costSum(rows), reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: costSum(rows), reservedMicroUsd: 0 });
   });
 });

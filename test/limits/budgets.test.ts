@@ -74,7 +74,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
     expect(costSum(rows)).toBe(37 * r.cost);
     expect(costSum(rows)).toBeLessThanOrEqual(budget);
     // What the limiter holds as spent is exactly what the records say; nothing is left reserved.
-    expect(budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: 37 * r.cost, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: 37 * r.cost, reservedMicroUsd: 0 });
     expect((await r.send(t.token)).status).toBe(429);
   });
 
@@ -94,7 +94,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
     );
     const rows = [...(await st.usage(p.id)), ...(await st.usage(second.id))];
     expect(costSum(rows)).toBe(23 * r.cost);
-    expect(budgetState(st, 'project', p.projectId)).toEqual({ spentMicroUsd: 23 * r.cost, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'project', p.projectId)).toEqual({ spentMicroUsd: 23 * r.cost, reservedMicroUsd: 0 });
   });
 
   it('when the actual cost exceeds the reservation, the overshoot is bounded by what was in flight', async () => {
@@ -114,7 +114,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
     const spent = costSum(await st.usage(t.id));
     expect(spent).toBe(admitted * r.cost);
     expect(spent - budget).toBeLessThanOrEqual(admitted * (r.cost - r.reserved));
-    expect(budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: spent, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: spent, reservedMicroUsd: 0 });
     // Spent is now within one reservation of the budget (or past it): the next request is refused.
     expect(spent + r.reserved).toBeGreaterThan(budget);
     expect((await r.send(t.token)).status).toBe(429);
@@ -202,7 +202,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
         const out = await burst(10, () => r.send(t.token));
         const answered = Date.now();
         expect(tally(out)).toEqual({ '200': 3, '429 budget_exceeded': 7 });
-        expect(budgetState(st, 'token', t.id, key)).toEqual({
+        expect(await budgetState(st, 'token', t.id, key)).toEqual({
           spentMicroUsd: t.seededSpend + 3 * r.cost,
           reservedMicroUsd: 0,
         });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
 import type { ProxyInit, ProxyStack } from '../helpers/proxy.js';
 
 /**
@@ -165,16 +164,17 @@ export function costSum(rows: Array<{ cost_micro_usd: number | null }>): number 
 }
 
 /**
- * What the in-memory limiter holds as spent and reserved for a subject in a budget period, to
- * compare with what the usage records say.
+ * What the server's limiter holds as spent and reserved for a subject in a budget period, to
+ * compare with what the usage records say (a token's project is looked up: a shared backend keys
+ * the token under it).
  */
-export function budgetState(
+export async function budgetState(
   st: ProxyStack,
   kind: 'token' | 'project',
   id: string,
   period = 'total',
-): { spentMicroUsd: number; reservedMicroUsd: number } | undefined {
-  const limiter = st.s.server.runtime.limiter;
-  if (!(limiter instanceof MemoryLimiter)) throw new Error('budgetState reads the in-memory limiter');
-  return limiter.inspect(kind, id)?.budgets[period];
+): Promise<{ spentMicroUsd: number; reservedMicroUsd: number } | undefined> {
+  const { runtime } = st.s.server;
+  const projectId = kind === 'token' ? (await runtime.tokensRepo.findById(id))?.project_id : id;
+  return (await runtime.limiter.inspect(kind, id, projectId))?.budgets[period];
 }
