@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import type { Limiter, SubjectLimits } from '../../src/limits/limits.js';
+import { MemoryLimiter, type SpentLoader } from '../../src/limits/memory-limiter.js';
+import { RedisLimiter, type RedisLimiterOptions } from '../../src/limits/redis-limiter.js';
+import { RedisConnection, type RedisOptions } from '../../src/redis/connection.js';
+import { serviceAvailable } from './services.js';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Connection settings for the local test Redis: generous timeouts (a loaded machine), a breaker. */
+export const testRedisOptions = (over: Partial<RedisOptions> = {}): RedisOptions => ({
+  url: REDIS_URL,
+  connectTimeoutMs: 10_000,
+  commandTimeoutMs: 10_000,
+  breakerFailures: 5,
+  breakerOpenMs: 1_000,
+  ...over,
+});
+
+/** A connected client to the test Redis (closed by the caller). */
+export async function testRedis(over: Partial<RedisOptions> = {}): Promise<RedisConnection> {
+  const c = new RedisConnection(testRedisOptions(over));
+  await c.connect();
+  return c;
+}
+
+/** Deletes every key under a test's prefix. */
+export async function dropPrefix(redis: RedisConnection, prefix: string): Promise<void> {
+  const keys = await redis.scan(`${prefix}:*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.send(['DEL', ...keys.slice(i, i + 500)]);
+}
+
+export interface TestLimiters {
+  /**
+   * A limiter reading spend from `loadSpent`. On Redis every limiter of one `TestLimiters` shares
+   * the same state (separate connections: separate instances); in memory each is on its own.
+   */
+  make(loadSpent: SpentLoader, opts?: RedisLimiterOptions): Limiter;
+  /** Whether limiters made here share their state (several instances on one Redis). */
+  shared: boolean;
+  /** The memory backend's clock, to move; undefined on Redis (its clock is the server's). */
+  clock: { set(t: number): void } | undefined;
+  /** Milliseconds on the backend's clock now (Redis: its TIME). */
+  now(): Promise<number>;
+  /** Closes every limiter and connection made, and deletes the keys they wrote. */
+  close(): Promise<void>;
+}
+
+/**
+ * Every limiter backend, declared once beside DIALECTS: the contract suite loops over it with
+ * `describe.each(LIMITER_BACKENDS)`. `make` resolves undefined when the backend's server is not
+ * there (the suite skips; under REQUIRE_SERVICES=1 serviceAvailable throws instead).
+ */
+export const LIMITER_BACKENDS: Array<[name: string, make: () => Promise<TestLimiters | undefined>]> = [
+  ['memory', async () => memoryLimiters()],
+  ['redis', async () => ((await serviceAvailable('redis')) ? redisLimiters() : undefined)],
+];
+
+function memoryLimiters(): TestLimiters {
+  let t = Date.UTC(2026, 0, 31, 23, 59);
+  const made: Limiter[] = [];
+  return {
+    make: (loadSpent) => {
+      const l = new MemoryLimiter(loadSpent, () => t);
+      made.push(l);
+      return l;
+    },
+    shared: false,
+    clock: {
+      set: (to) => {
+        t = to;
+      },
+    },
+    now: async () => t,
+    close: async () => {
+      await Promise.all(made.map((l) => l.close()));
+    },
+  };
+}
+
+async function redisLimiters(): Promise<TestLimiters> {
+  const prefix = `llmp-test-${randomBytes(6).toString('hex')}`;
+  const admin = await testRedis();
+  const made: Array<{ limiter: Limiter; conn: RedisConnection }> = [];
+  const pending: Promise<RedisConnection>[] = [];
+  return {
+    make: (loadSpent, opts) => {
+      // Connected in the background: the limiter's calls wait for it (ConnectedFirst).
+      const conn = new RedisConnection(testRedisOptions());
+      const ready = conn.connect().then(() => conn);
+      pending.push(ready);
+      const limiter = new RedisLimiter(conn, loadSpent, { prefix, ...opts });
+      made.push({ limiter, conn });
+      return new ConnectedFirst(limiter, ready);
+    },
+    shared: true,
+    clock: undefined,
+    now: async () => {
+      const [s, us] = await admin.send<[string, string]>(['TIME']);
+      return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+    },
+    close: async () => {
+      await Promise.allSettled(pending);
+      for (const { limiter, conn } of made) {
+        await limiter.close();
+        await conn.close();
+      }
+      await dropPrefix(admin, prefix);
+      await admin.close();
+    },
+  };
+}
+
+/** A limiter whose calls wait for its connection first (tests make limiters synchronously). */
+class ConnectedFirst implements Limiter {
+  constructor(
+    readonly inner: RedisLimiter,
+    private readonly ready: Promise<unknown>,
+  ) {}
+  async admit(a: Parameters<Limiter['admit']>[0]) {
+    await this.ready;
+    return this.inner.admit(a);
+  }
+  settle(...args: Parameters<Limiter['settle']>): void {
+    void this.ready.then(() => this.inner.settle(...args));
+  }
+  budgetUse() {
+    return this.inner.budgetUse();
+  }
+  async inspect(kind: SubjectLimits['kind'], id: string, projectId?: string) {
+    await this.ready;
+    // Settlements are fire and forget: what they did is visible once they are done.
+    await this.inner.close();
+    return this.inner.inspect(kind, id, projectId);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
