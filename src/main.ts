@@ -70,7 +70,9 @@ export async function createApp(
     budgets: () => runtime.limiter.budgetUse(),
     shipping: () => runtime.shipping?.status() ?? [],
     bodyBytesHeld: () => bodyMemory.held,
+    changeFeed: () => runtime.changes.state(),
   });
+  runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
   if (config.audit.refusedRequests) proxy.attach(auditHooks(runtime.audit.refusals, runtime.clock));
@@ -103,6 +105,7 @@ export async function createApp(
         inFlight: proxy.inFlight,
         upstreams: runtime.pools.stats(),
         sinks: runtime.shipping?.status() ?? [],
+        changes: runtime.changes.health(),
       }),
       checkReady: () => pingDatabase(runtime.db),
       usageHealth: () => runtime.usage.health(),
@@ -125,6 +128,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
   const runtime = await createRuntime(config, logger, { journal: true, shipping: true, clock });
+  // Follows the change log before the first request: other instances' revocations reach this cache.
+  runtime.changes.start();
   let shuttingDown = false;
   let app: FastifyInstance | undefined;
   let proxy: ProxyHandler;

@@ -22,6 +22,7 @@ import { createShipping, type Shipping } from './shipping/shipping.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
 import { AdminUsersRepo } from './store/admin-users-repo.js';
+import { ChangesRepo } from './store/changes-repo.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
@@ -32,6 +33,8 @@ import { toUsageRow } from './store/usage-record.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
+import { ChangeFeed } from './tokens/change-feed.js';
+import { PgChangeSignal } from './tokens/pg-change-signal.js';
 import { TokensService } from './tokens/tokens-service.js';
 import { toBatch } from './usage/batch.js';
 import { UsageJournal } from './usage/journal.js';
@@ -52,6 +55,8 @@ export interface Runtime {
   projects: ProjectsService;
   tokens: TokensService;
   authenticator: Authenticator;
+  /** Applies every instance's management changes to `authenticator`; the server starts it. */
+  changes: ChangeFeed;
   limiter: Limiter;
   pricing: PricingTable;
   /** Pricing overrides through the management API (persisted, applied to `pricing` at once). */
@@ -158,6 +163,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     defaultUpstream: config.openaiApiUrl,
   });
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
+  // Other instances' changes (and this one's, again) arrive through the change log.
+  const changesRepo = new ChangesRepo(db);
+  const changes = new ChangeFeed(changesRepo, authenticator, {
+    pollMs: config.tokenCache.changesPollMs,
+    logger,
+    signal: config.database.kind === 'postgres' ? new PgChangeSignal(config.database.url, logger) : undefined,
+  });
   // Budgets are seeded from the store on the request path: an outage there is the catalogue's 503.
   const limiter = new MemoryLimiter(
     (subject, from) =>
@@ -171,7 +183,17 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const pools = new UpstreamPools(config.proxy.upstream);
   const access = accessServices(config, db, secrets, audit, clock);
   const maintenance = new Maintenance(
-    { usageRepo, tokensRepo, tokens, audit, pricing: pricingService, sessions: access.sessions, logger, now: clock },
+    {
+      usageRepo,
+      tokensRepo,
+      tokens,
+      audit,
+      pricing: pricingService,
+      sessions: access.sessions,
+      changes: changesRepo,
+      logger,
+      now: clock,
+    },
     config.maintenance,
   );
   return {
@@ -182,6 +204,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     projects,
     tokens,
     authenticator,
+    changes,
     limiter,
     pricing,
     pricingService,
@@ -201,6 +224,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       keepAliveUntil(
         (async () => {
           await maintenance.stop();
+          await changes.stop();
           await pools.close();
           await limiter.close();
           // Normally closed already, with the time shutdown had left; here whatever is unsent is spilled at once.

@@ -219,6 +219,8 @@ describe.concurrent('start-up and shutdown (real process)', () => {
         usage: { pending: 0, written: 0, dropped: 0, failing: null, writer: 'ok', journal: 'ok' },
         upstreams: [],
         sinks: {},
+        // SQLite: no LISTEN; the change log is read every CHANGES_POLL_MS.
+        changes: expect.objectContaining({ state: 'polling-only', failing: null }),
       });
       expect((await fetch(`${srv.url}/live`)).status).toBe(200);
       const ready = await fetch(`${srv.url}/ready`);
@@ -415,7 +417,7 @@ describe.concurrent('start-up and shutdown (real process)', () => {
     expect(migrated).toMatchObject({
       code: 0,
       stdout:
-        'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent, 0005-audit-events, 0006-admin-access\n',
+        'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent, 0005-audit-events, 0006-admin-access, 0007-changes\n',
     });
     expect((await runCli(['migrate'], env)).stdout).toBe('database is up to date\n');
   });

@@ -86,7 +86,8 @@ export interface Config {
       tenantSharePercent: number;
     };
   };
-  tokenCache: { size: number; ttlMs: number };
+  /** `changesPollMs`: how often the change log is read (tokens/change-feed.ts). */
+  tokenCache: { size: number; ttlMs: number; changesPollMs: number };
   audit: {
     /** The JSON-lines copy of every event this process appends; undefined for none. */
     file: string | undefined;
@@ -256,7 +257,7 @@ export function toConfig(raw: RawConfig): Config {
         tenantSharePercent: raw.UPSTREAM_SHARE_PERCENT,
       },
     },
-    tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS },
+    tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS, changesPollMs: raw.CHANGES_POLL_MS },
     audit: {
       file:
         raw.AUDIT_LOG_FILE === undefined

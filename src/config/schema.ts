@@ -305,6 +305,8 @@ export const configSchema = z.object({
   /** Entries of the token cache: its index is allocated at start (about 45 bytes an entry), hence a ceiling. */
   TOKEN_CACHE_SIZE: int(1, 10_000_000).default(10_000),
   TOKEN_CACHE_TTL_MS: ms(1).default(30_000),
+  /** The change log's periodic read: the bound on a change reaching this instance when a NOTIFY is lost. */
+  CHANGES_POLL_MS: ms(20).default(250),
   USAGE_FLUSH_INTERVAL_MS: ms(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
   USAGE_QUEUE_LIMIT: int(1).default(100_000),

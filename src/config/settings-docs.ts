@@ -180,7 +180,11 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   TOKEN_CACHE_SIZE: { group: 'proxy', doc: 'Proxy tokens kept in the in-memory cache.' },
   TOKEN_CACHE_TTL_MS: {
     group: 'proxy',
-    doc: 'Age at which a cached token is read again from the database. Management changes invalidate entries at once regardless.',
+    doc: 'Age at which a cached token is read again from the database. Management changes invalidate entries at once regardless, in every instance ([scaling.md](docs/scaling.md#changes-reach-every-instance)).',
+  },
+  CHANGES_POLL_MS: {
+    group: 'proxy',
+    doc: 'How often each instance reads the change log (revocations, deactivations, key rotations, limit changes) and drops the tokens it names from its cache. On PostgreSQL a NOTIFY applies a change at once; this read is what still applies it when the notification is lost, so it bounds how long a revoked token can keep working on another instance ([scaling.md](docs/scaling.md#changes-reach-every-instance)).',
   },
   USAGE_FLUSH_INTERVAL_MS: { group: 'usage', doc: 'How often queued usage records are written.' },
   USAGE_BATCH_SIZE: {

@@ -4,8 +4,10 @@ import { listedIds, systemActor } from '../audit/audit-event.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
+import type { ChangesRepo } from '../store/changes-repo.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 import type { UsageRepo } from '../store/usage-repo.js';
+import { CHANGES_RETENTION_MS } from '../tokens/change-feed.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
 
@@ -33,6 +35,8 @@ export interface MaintenanceDeps {
   pricing?: PricingService | undefined;
   /** Deletes the rows of ended sessions (they stopped working when they ended). */
   sessions?: SessionsService | undefined;
+  /** The change log instances follow (tokens/change-feed.ts): rows older than an hour are deleted. */
+  changes?: ChangesRepo | undefined;
   logger: Logger;
   now: Clock;
 }
@@ -60,7 +64,8 @@ export interface MaintenanceReport {
  * - audit retention: events older than AUDIT_RETENTION_DAYS are deleted after an `audit.pruned`
  *   event anchors what remains (see AuditTrail.prune);
  * - pricing overrides are re-read from the store;
- * - the rows of expired admin sessions are deleted.
+ * - the rows of expired admin sessions are deleted;
+ * - change-log rows older than an hour are deleted (every instance applied them long before).
  * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
  * process alive.
  */
@@ -166,6 +171,11 @@ export class Maintenance {
     });
     await step('session_cleanup', async () => {
       report.sessions_deleted = (await this.deps.sessions?.deleteExpired()) ?? 0;
+    });
+    await step('changes_retention', async () => {
+      const changes = this.deps.changes;
+      // Wall time, as the rows are written: a feed further behind than this starts over (change-feed.ts).
+      if (changes) await this.inBatches((n) => changes.deleteBefore(Date.now() - CHANGES_RETENTION_MS, n));
     });
 
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;

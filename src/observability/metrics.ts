@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import { FastCounter, FastHistogram, SEP } from './fast-metrics.js';
 import { LabelCap } from './label-cap.js';
 import { PrometheusRegistry } from './prometheus-registry.js';
@@ -10,6 +10,10 @@ const CHUNK_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 const GAP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** The proxy's own time per request is counted in microseconds (10 µs to 50 ms). */
 const OVERHEAD_BUCKETS = [10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3];
+/** From a management change's write to its application in this instance (seconds): 1 s is the promise. */
+const CHANGE_LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30];
+/** The change feed's states (tokens/change-feed.ts), each a series of llm_proxy_change_feed_state. */
+const CHANGE_FEED_STATES = ['listening', 'polling-only', 'failing'];
 
 export interface MetricsOptions {
   /** Also label cost and requests by token and project id. */
@@ -34,6 +38,8 @@ export interface MetricsSources {
   shipping?(): ShippingSinkState[];
   /** Bytes charged for request bodies being read whole (proxy/body-memory.ts). */
   bodyBytesHeld?(): number;
+  /** The change feed's state: listening, polling-only or failing (tokens/change-feed.ts). */
+  changeFeed?(): string;
 }
 
 /** One log-shipping sink, as the metrics read it. */
@@ -116,6 +122,7 @@ export class Metrics {
   private readonly openStreams: Gauge<string>;
   private readonly streamChunks: FastHistogram;
   private readonly streamGap: FastHistogram;
+  private readonly changeLag: Histogram<string>;
   /** The latest rate-limit headers per upstream (and project), turned into gauges at scrape time. */
   private readonly headrooms = new Map<string, { labels: Record<string, string>; h: RateLimitHeadroom }>();
   private readonly models: LabelCap;
@@ -358,6 +365,26 @@ export class Metrics {
           for (const [reason, n] of Object.entries(s.dropped)) this.inc({ sink: s.sink, reason }, n);
       },
     });
+    this.changeLag = new Histogram({
+      name: 'llm_proxy_change_lag_seconds',
+      help: 'From a management change (revocation, deactivation, key rotation, limits) being written to this instance applying it, by how it learnt of it (notify or poll).',
+      labelNames: ['via'],
+      buckets: CHANGE_LAG_BUCKETS,
+      registers,
+    });
+    if (sources.changeFeed) {
+      const feed = sources.changeFeed;
+      new Gauge({
+        name: 'llm_proxy_change_feed_state',
+        help: "The change feed's state: 1 for the current one of listening, polling-only and failing.",
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const now = feed();
+          for (const state of CHANGE_FEED_STATES) this.set({ state }, state === now ? 1 : 0);
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry });
 
     /** A value per sink read at scrape time (a counter's is set, not incremented, as in counterFrom). */
@@ -403,6 +430,11 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** A management change was applied to this instance's token cache, `lagSeconds` after it was written. */
+  changeApplied(lagSeconds: number, via: string): void {
+    this.changeLag.observe({ via }, lagSeconds);
   }
 
   /** The proxy refused a request itself. */

@@ -126,6 +126,8 @@ export class ProjectsService {
           const revoked = await tx.repos.tokens.revokeByProject(id, now);
           tx.record(tokensRevoked(id, revoked));
         }
+        // Every instance drops the project's tokens from its cache (tokens/change-feed.ts).
+        await tx.repos.changes.append([{ kind: 'project', projectId: id }], Date.now());
         return { row, tokenIds: await tx.repos.tokens.idsByProject(id) };
       }),
     );
@@ -139,6 +141,7 @@ export class ProjectsService {
       const before = await tx.repos.projects.findById(id);
       const ids = await tx.repos.tokens.idsByProject(id);
       if (!before || !(await tx.repos.projects.delete(id))) throw errors.notFound('project', id);
+      await tx.repos.changes.append([{ kind: 'project', projectId: id }], Date.now());
       tx.record({
         action: 'project.deleted',
         target: target(id),
@@ -155,6 +158,7 @@ export class ProjectsService {
     const ids = await this.audit.change(ctx, async (tx) => {
       if (!(await tx.repos.projects.findById(projectId))) throw errors.notFound('project', projectId);
       const ids = await tx.repos.tokens.revokeByProject(projectId, this.now());
+      await tx.repos.changes.append([{ kind: 'project', projectId }], Date.now());
       tx.record(tokensRevoked(projectId, ids));
       return ids;
     });

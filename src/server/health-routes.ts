@@ -23,6 +23,8 @@ export interface HealthDetail {
   upstreams: { origin: string; busy: number; queued: number; slots: number }[];
   /** Each log-shipping sink's state; none when shipping is off. */
   sinks: SinkStatus[];
+  /** The change feed (tokens/change-feed.ts): how other instances' changes reach this one. */
+  changes?: { state: string; applied_seq: number | null; last_poll_at: string | null; failing: string | null };
 }
 
 export interface HealthOptions {
@@ -67,7 +69,8 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       store !== 'ok' ||
       writer !== 'ok' ||
       u.journalFailing !== undefined ||
-      d.sinks.some((s) => s.lastError !== undefined);
+      d.sinks.some((s) => s.lastError !== undefined) ||
+      d.changes?.state === 'failing';
     return {
       status: degraded ? 'degraded' : 'ok',
       version: opts.version,
@@ -85,6 +88,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       },
       upstreams: d.upstreams.map((x) => ({ origin: x.origin, busy: x.busy, queued: x.queued, slots: x.slots })),
       sinks: sinksView(d.sinks),
+      ...(d.changes ? { changes: d.changes } : {}),
     };
   });
   app.get('/live', async () => ({ status: 'ok' }));

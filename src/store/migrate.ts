@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003-limits-and-rollups.js';
 import * as m0004 from './migrations/0004-max-concurrent.js';
 import * as m0005 from './migrations/0005-audit-events.js';
 import * as m0006 from './migrations/0006-admin-access.js';
+import * as m0007 from './migrations/0007-changes.js';
 
 /** Migrations are imported statically so the built package needs no file-system discovery. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004-max-concurrent': m0004,
   '0005-audit-events': m0005,
   '0006-admin-access': m0006,
+  '0007-changes': m0007,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema

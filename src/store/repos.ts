@@ -1,6 +1,7 @@
 import { AdminSessionsRepo } from './admin-sessions-repo.js';
 import { AdminUsersRepo } from './admin-users-repo.js';
 import { AuditRepo } from './audit-repo.js';
+import { ChangesRepo } from './changes-repo.js';
 import type { Db } from './database.js';
 import { PricingRepo } from './pricing-repo.js';
 import { ProjectsRepo } from './projects-repo.js';
@@ -14,6 +15,8 @@ export interface Repos {
   audit: AuditRepo;
   users: AdminUsersRepo;
   sessions: AdminSessionsRepo;
+  /** The change log every instance's token cache follows (changes-repo.ts). */
+  changes: ChangesRepo;
 }
 
 export function reposOf(db: Db): Repos {
@@ -24,5 +27,6 @@ export function reposOf(db: Db): Repos {
     audit: new AuditRepo(db),
     users: new AdminUsersRepo(db),
     sessions: new AdminSessionsRepo(db),
+    changes: new ChangesRepo(db),
   };
 }

@@ -258,6 +258,16 @@ export interface AdminSessionsTable {
   expires_at: number;
 }
 
+/** One management write that alters what tokens are admitted with (migration 0007, changes-repo.ts). */
+export interface ChangesTable {
+  seq: Generated<number>;
+  /** 'token' (token_id), 'project' (every token of project_id) or 'all'. */
+  kind: string;
+  token_id: string | null;
+  project_id: string | null;
+  at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   tokens: TokensTable;
@@ -269,6 +279,7 @@ export interface Database {
   audit_chain: AuditChainTable;
   admin_users: AdminUsersTable;
   admin_sessions: AdminSessionsTable;
+  changes: ChangesTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;

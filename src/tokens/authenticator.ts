@@ -55,7 +55,8 @@ type Entry = TokenIdentity | typeof UNKNOWN;
  * Validates proxy tokens. Lookups go by SHA-256 of the presented token, are cached in a bounded LRU
  * with a TTL (unknown tokens too, briefly, so garbage tokens cannot hammer the database), and
  * concurrent misses for one token share one database read. Management changes invalidate entries
- * immediately through `invalidate`.
+ * immediately through `invalidate` in the process that made them, and in every other instance
+ * through the change feed (change-feed.ts), within CHANGES_POLL_MS.
  */
 export class Authenticator {
   private readonly cache: LRUCache<string, Entry>;
@@ -133,6 +134,24 @@ export class Authenticator {
       const hash = this.hashById.get(id);
       if (hash) this.cache.delete(hash);
     }
+  }
+
+  /** Drops every cached token of a project (its key, upstream, limits or state changed, or it is gone). */
+  invalidateProject(projectId: string): void {
+    this.generation++;
+    this.loading.clear();
+    const stale: string[] = [];
+    this.cache.forEach((value, key) => {
+      if (!('unknown' in value) && value.projectId === projectId) stale.push(key);
+    });
+    for (const key of stale) this.cache.delete(key);
+  }
+
+  /** Drops everything: the next request of each token reads the store again. */
+  invalidateAll(): void {
+    this.generation++;
+    this.loading.clear();
+    this.cache.clear();
   }
 
   private load(hash: string): Promise<Entry> {

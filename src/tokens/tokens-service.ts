@@ -5,6 +5,7 @@ import { generateToken, maskSecret, sha256Hex } from '../crypto/secrets.js';
 import { errors } from '../errors.js';
 import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields.js';
 import type { Clock } from '../shared/clock.js';
+import { tokenChanges } from '../store/changes-repo.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { NewTokenRow, TokenPatch, TokenRow } from '../store/schema.js';
 import type { TokenFilter, TokenOrder, TokensRepo } from '../store/tokens-repo.js';
@@ -38,7 +39,10 @@ export interface RevokeWhereInput {
   expired?: true | undefined;
 }
 
-/** Called with the ids of tokens whose cached state is stale, so caches drop them at once. */
+/**
+ * Called with the ids of tokens whose cached state is stale, so this process's cache drops them at
+ * once; other instances learn of the change from the change log the same write appends to.
+ */
 export type TokenInvalidation = (tokenIds: readonly string[]) => void;
 
 /** What an audit event records of a token: its settings and hint (never the token), not its counters or times. */
@@ -136,6 +140,7 @@ export class TokensService {
         },
         now,
       );
+      await tx.repos.changes.append(tokenChanges(ids), Date.now());
       tx.record({
         action: 'token.batch_revoked',
         target: target(null),
@@ -196,6 +201,8 @@ export class TokensService {
       }
       const row = await tx.repos.tokens.update(id, patch);
       if (!row) throw errors.notFound('token', id);
+      // Every instance drops the token from its cache (tokens/change-feed.ts); wall time, for the lag.
+      await tx.repos.changes.append([{ kind: 'token', tokenId: id }], Date.now());
       const changes = diff(audited(current, now), audited(row, now));
       if (changes) tx.record({ action: revoked ? 'token.revoked' : 'token.updated', target: target(id), changes });
       return row;

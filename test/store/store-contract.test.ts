@@ -20,6 +20,7 @@ const ALL_MIGRATIONS = [
   '0004-max-concurrent',
   '0005-audit-events',
   '0006-admin-access',
+  '0007-changes',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
