@@ -61,6 +61,8 @@ type Entry = TokenIdentity | typeof UNKNOWN;
 export class Authenticator {
   private readonly cache: LRUCache<string, Entry>;
   private readonly hashById = new Map<string, string>();
+  /** The cached hashes of each project's tokens: a project change drops them without a scan. */
+  private readonly hashesByProject = new Map<string, Set<string>>();
   private readonly loading = new Map<string, Promise<Entry>>();
   /** Bumped by every invalidation: a read that started before one must not fill the cache. */
   private generation = 0;
@@ -83,7 +85,11 @@ export class Authenticator {
       perf: { now },
       ttlResolution: 0,
       dispose: (value, key) => {
-        if (!('unknown' in value) && this.hashById.get(value.tokenId) === key) this.hashById.delete(value.tokenId);
+        if ('unknown' in value) return;
+        if (this.hashById.get(value.tokenId) === key) this.hashById.delete(value.tokenId);
+        const hashes = this.hashesByProject.get(value.projectId);
+        hashes?.delete(key);
+        if (hashes?.size === 0) this.hashesByProject.delete(value.projectId);
       },
     });
   }
@@ -140,11 +146,7 @@ export class Authenticator {
   invalidateProject(projectId: string): void {
     this.generation++;
     this.loading.clear();
-    const stale: string[] = [];
-    this.cache.forEach((value, key) => {
-      if (!('unknown' in value) && value.projectId === projectId) stale.push(key);
-    });
-    for (const key of stale) this.cache.delete(key);
+    for (const key of [...(this.hashesByProject.get(projectId) ?? [])]) this.cache.delete(key);
   }
 
   /** Drops everything: the next request of each token reads the store again. */
@@ -195,6 +197,8 @@ export class Authenticator {
     if (generation === this.generation) {
       this.cache.set(hash, identity);
       this.hashById.set(token.id, hash);
+      const hashes = this.hashesByProject.get(project.id) ?? new Set<string>();
+      this.hashesByProject.set(project.id, hashes.add(hash));
     }
     return identity;
   }
