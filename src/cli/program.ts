@@ -160,7 +160,7 @@ export function buildProgram(): Command {
       const report = await runtime.maintenance.runOnce();
       const { usageRetentionDays: u, tokenRetentionDays: t, auditRetentionDays: a } = config.maintenance;
       io().stdout.write(
-        `${u === 0 ? 'usage retention off (USAGE_RETENTION_DAYS=0)' : `deleted ${report.usage_records_deleted} usage record(s) older than ${u} day(s)`}\n` +
+        `${u === 0 ? 'usage retention off (USAGE_RETENTION_DAYS=0)' : `deleted ${report.usage_records_deleted} usage record(s) older than ${u} day(s)${report.usage_partitions_dropped > 0 ? `, and dropped ${report.usage_partitions_dropped} month partition(s) past it` : ''}`}\n` +
           `deactivated ${report.tokens_deactivated} expired token(s)\n` +
           `${t === 0 ? 'token retention off (TOKEN_RETENTION_DAYS=0)' : `deleted ${report.tokens_deleted} token(s) that ended more than ${t} day(s) ago`}\n` +
           `${a === 0 ? 'audit retention off (AUDIT_RETENTION_DAYS=0)' : `deleted ${report.audit_events_deleted} audit event(s) older than ${a} day(s)`}\n` +

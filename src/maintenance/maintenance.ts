@@ -44,6 +44,8 @@ export interface MaintenanceDeps {
 /** What one pass did. */
 export interface MaintenanceReport {
   usage_records_deleted: number;
+  /** Whole months of usage records dropped on PostgreSQL (their rows are not counted above). */
+  usage_partitions_dropped: number;
   tokens_deactivated: number;
   tokens_deleted: number;
   audit_events_deleted: number;
@@ -57,7 +59,8 @@ export interface MaintenanceReport {
 /**
  * Background housekeeping, one pass every MAINTENANCE_INTERVAL_MS:
  * - usage retention: raw usage_records older than USAGE_RETENTION_DAYS are deleted in small
- *   batches (one statement per batch, yielding to the event loop between), rollups stay;
+ *   batches (one statement per batch, yielding to the event loop between), rollups stay; on
+ *   PostgreSQL whole months are dropped first and months ahead made (store/usage-partitions.ts);
  * - token cleanup: tokens past their expiry are deactivated (is_active = 0; they still show as
  *   `expired`), and tokens that ended (revoked or expired) more than TOKEN_RETENTION_DAYS ago are
  *   deleted, their usage records and rollups kept; the token cache forgets every token touched;
@@ -105,6 +108,7 @@ export class Maintenance {
     const { logger } = this.deps;
     const report: MaintenanceReport = {
       usage_records_deleted: 0,
+      usage_partitions_dropped: 0,
       tokens_deactivated: 0,
       tokens_deleted: 0,
       audit_events_deleted: 0,
@@ -122,6 +126,15 @@ export class Maintenance {
       }
     };
 
+    // PostgreSQL: months ahead made, whole months past retention dropped (usage-partitions.ts).
+    await step('usage_partitions', async () => {
+      const now = this.deps.now();
+      const days = this.settings.usageRetentionDays;
+      const r = await this.deps.usageRepo.partitions.run(now, days > 0 ? now - days * DAY_MS : undefined);
+      report.usage_partitions_dropped = r.dropped.length;
+      if (r.moved > 0) logger.warn({ moved: r.moved }, 'usage records in the default partition moved to their month');
+      if (r.created.length + r.dropped.length > 0) logger.info(r, 'usage record partitions changed');
+    });
     await step('usage_retention', async () => {
       if (this.settings.usageRetentionDays <= 0) return;
       const before = this.deps.now() - this.settings.usageRetentionDays * DAY_MS;
@@ -181,6 +194,7 @@ export class Maintenance {
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
     const changed =
       report.usage_records_deleted +
+        report.usage_partitions_dropped +
         report.tokens_deactivated +
         report.tokens_deleted +
         report.audit_events_deleted +

@@ -10,6 +10,7 @@ import {
   type UsageRow,
 } from './schema.js';
 import { inTransaction } from './transaction.js';
+import { UsagePartitions } from './usage-partitions.js';
 
 /** Requests and last use per token or project in one batch. */
 export interface SubjectUse {
@@ -40,6 +41,28 @@ export function insertedRows(rows: NewUsageRow[], inserted: Set<string>): NewUsa
   return out;
 }
 
+/**
+ * Ids of the batch's unfinished records (rebuilt by a journal replay from an admission line) that
+ * the store already has. On partitioned PostgreSQL the key is (id, created_at), and an unfinished
+ * record carries its admission time while the stored one, finished, carries its end (the journal
+ * lost the finished line: an OS crash before fsync, a full disk), maybe in another month: only a
+ * lookup by id, in every partition, knows it is the same request. Every other record's
+ * created_at is fixed once it is finished, so the key itself catches it being written again.
+ */
+async function storedUnfinished(trx: Db, rows: NewUsageRow[]): Promise<Set<string>> {
+  const ids = rows.filter((r) => r.usage_status === 'unfinished').map((r) => r.id);
+  const out = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const found = await trx
+      .selectFrom('usage_records')
+      .select('id')
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of found) out.add(r.id);
+  }
+  return out;
+}
+
 /** `col = table.col + excluded.col` for an upsert that adds a batch's deltas to stored sums. */
 function addExcluded<T extends 'usage_rollups' | 'usage_latency_rollups'>(table: T, cols: readonly string[]) {
   return (_eb: ExpressionBuilder<Database, T>) =>
@@ -48,7 +71,12 @@ function addExcluded<T extends 'usage_rollups' | 'usage_latency_rollups'>(table:
 
 /** Persistence of usage records, their rollups and the per-token/project counters they imply. */
 export class UsageRepo {
-  constructor(private readonly db: Db) {}
+  /** The months of usage_records on PostgreSQL: made ahead, dropped past retention (no-op on SQLite). */
+  readonly partitions: UsagePartitions;
+
+  constructor(private readonly db: Db) {
+    this.partitions = new UsagePartitions(db);
+  }
 
   /**
    * Writes a batch in one transaction: records, rollup deltas (upserted: added to what is there),
@@ -60,12 +88,15 @@ export class UsageRepo {
     // inTransaction: a failed write reports its own error, not the ROLLBACK's (see transaction.ts).
     return inTransaction(this.db, async (trx) => {
       const ids = new Set<string>();
+      const stored = await storedUnfinished(trx, batch.rows);
+      const rows = stored.size === 0 ? batch.rows : batch.rows.filter((r) => !stored.has(r.id));
       // Chunks keep each statement under SQLite's bound-parameter limit.
-      for (let i = 0; i < batch.rows.length; i += 400) {
+      for (let i = 0; i < rows.length; i += 400) {
         const inserted = await trx
           .insertInto('usage_records')
-          .values(batch.rows.slice(i, i + 400))
-          .onConflict((oc) => oc.column('id').doNothing())
+          .values(rows.slice(i, i + 400))
+          // No conflict target: the key is (id) on SQLite, (id, created_at) on partitioned PostgreSQL.
+          .onConflict((oc) => oc.doNothing())
           .returning('id')
           .execute();
         for (const r of inserted) ids.add(r.id);
@@ -135,10 +166,15 @@ export class UsageRepo {
     return Number(row?.spent ?? 0);
   }
 
-  /** Deletes up to `limit` records older than `before`; returns how many went. */
+  /**
+   * Deletes up to `limit` records older than `before`; returns how many went. On partitioned
+   * PostgreSQL whole months go first (UsagePartitions.dropBefore) and this deletes the rest: the
+   * condition on created_at limits both scans to the partitions that can hold such records.
+   */
   async deleteOlderThan(before: number, limit: number): Promise<number> {
     const res = await this.db
       .deleteFrom('usage_records')
+      .where('created_at', '<', before)
       .where('id', 'in', (eb) =>
         eb.selectFrom('usage_records').select('id').where('created_at', '<', before).limit(limit),
       )

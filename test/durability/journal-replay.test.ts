@@ -167,4 +167,36 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
     expect(sums).toEqual({ errors: 3, estimated: 3, cost: 5 * 7 + 45 + 46 + 47 });
     expect(await repo.spentSince('token', tokenId, 0)).toBe(5 * 7 + 45 + 46 + 47);
   });
+
+  it('does not count a request twice when the journal lost its finished line and the store has the record', async () => {
+    // Admitted in the last millisecond of a month, finished in the next: on partitioned PostgreSQL
+    // the stored record and the one rebuilt from the admission line fall in different months.
+    const at = Date.UTC(2026, 11, 1) - 1;
+    const a = { ...admission(tokenId, projectId, 0), id: uuidv7(at), at };
+    const stored = finished(a);
+    expect(stored.createdAt).toBeGreaterThanOrEqual(Date.UTC(2026, 11, 1));
+    expect(await repo.writeBatch(toBatch([toUsageRow(stored)]))).toBe(1);
+    const before = await counts();
+
+    // The finished line never reached the disk (an OS crash before fsync, a full disk): the
+    // journal holds the admission only, as a crashed process leaves it.
+    const live = dir();
+    const journal = new UsageJournal({ dir: path.join(live, 'journal'), fsyncMs: 0, logger });
+    journal.admitted(a, () => {});
+    journal.close();
+    const write = (rows: NewUsageRow[]) => repo.writeBatch(toBatch(rows));
+    for (let i = 0; i < 2; i++) {
+      const copy = dir();
+      cpSync(path.join(live, 'journal'), path.join(copy, 'journal'), { recursive: true });
+      expect(await replayJournal(path.join(copy, 'journal'), write, logger)).toMatchObject({
+        records: 1,
+        unfinished: 1,
+        inserted: 0,
+      });
+      expect(await counts()).toEqual(before);
+    }
+    const kept = await sql<{ usage_status: string; created_at: number }>`
+      select usage_status, created_at from usage_records where id = ${a.id}`.execute(db);
+    expect(kept.rows).toEqual([{ usage_status: 'reported', created_at: stored.createdAt }]);
+  });
 });

@@ -21,6 +21,7 @@ const ALL_MIGRATIONS = [
   '0005-audit-events',
   '0006-admin-access',
   '0007-changes',
+  '0008-usage-partitions',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
