@@ -34,14 +34,19 @@ async function statusOn(server: TestServer, token: string): Promise<number> {
   }
 }
 
-/** The change-lag histogram of `server` for `via`: how many were applied, and how many within 1 s. */
-async function lag(server: TestServer, via: 'notify' | 'poll'): Promise<{ count: number; withinOneSecond: number }> {
+/**
+ * The change-lag histogram of `server`: how many changes it applied, and how many within 1 s; of
+ * those it learnt of by `via`, or all (a poll that happens to run between a commit and its NOTIFY
+ * finds the change first).
+ */
+async function lag(server: TestServer, via?: 'notify' | 'poll'): Promise<{ count: number; withinOneSecond: number }> {
   const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.managementToken}` } });
   const text = await res.text();
-  const value = (pattern: RegExp) => Number(text.match(pattern)?.[1] ?? 0);
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
+  const vias = via ?? '[a-z]+';
   return {
-    count: value(new RegExp(`^llm_proxy_change_lag_seconds_count\\{via="${via}"\\} (\\S+)$`, 'm')),
-    withinOneSecond: value(new RegExp(`^llm_proxy_change_lag_seconds_bucket\\{le="1",via="${via}"\\} (\\S+)$`, 'm')),
+    count: sum(new RegExp(`^llm_proxy_change_lag_seconds_count\\{via="${vias}"\\} (\\S+)$`, 'gm')),
+    withinOneSecond: sum(new RegExp(`^llm_proxy_change_lag_seconds_bucket\\{le="1",via="${vias}"\\} (\\S+)$`, 'gm')),
   };
 }
 
@@ -99,17 +104,17 @@ describe('changes reach every instance', () => {
     await tdb?.drop();
   });
 
-  it('a token revoked on A is refused on B, announced by NOTIFY, within a second', async (ctx) => {
+  it('a token revoked on A is refused on B within a second', async (ctx) => {
     if (!tdb) return ctx.skip();
     await eventually('B listens', async () => (await feedState(b)) === 'listening');
     const t = await issue();
     expect(await statusOn(b, t.token)).toBe(200); // B caches it
-    const before = await lag(b, 'notify');
+    const before = await lag(b);
 
     expect((await a.manage('DELETE', `/tokens/${t.id}`)).status).toBe(204);
     await eventually('B refuses the revoked token', async () => (await statusOn(b, t.token)) === 401);
 
-    const after = await lag(b, 'notify');
+    const after = await lag(b);
     expect(after.count).toBeGreaterThan(before.count);
     expect(after.withinOneSecond).toBe(after.count);
   });
@@ -157,7 +162,7 @@ describe('changes reach every instance', () => {
 
     expect((await a.manage('PATCH', `/projects/${other.body.id}`, { is_active: false })).status).toBe(200);
     await eventually('B refuses the inactive project’s token', async () => (await statusOn(b, t.token)) === 401);
-    const after = await lag(b, 'notify');
+    const after = await lag(b);
     expect(after.withinOneSecond).toBe(after.count);
   });
 
@@ -169,7 +174,7 @@ describe('changes reach every instance', () => {
 
     expect((await a.manage('PATCH', `/tokens/${t.id}`, { max_requests: 1 })).status).toBe(200);
     await eventually('B refuses past the new cap', async () => (await statusOn(b, t.token)) === 429);
-    const after = await lag(b, 'notify');
+    const after = await lag(b);
     expect(after.withinOneSecond).toBe(after.count);
   });
 });
