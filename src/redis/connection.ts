@@ -30,54 +30,76 @@ export class RedisUnavailable extends Error {
  */
 export class RedisConnection {
   readonly breaker: CircuitBreaker;
-  private readonly client: RedisClientType;
+  private client: RedisClientType;
   private readonly shas = new Map<string, string>();
 
   constructor(private readonly opts: RedisOptions) {
     this.breaker = new CircuitBreaker(opts.breakerFailures, opts.breakerOpenMs);
-    this.client = createClient({
-      url: opts.url,
+    this.client = this.newClient();
+  }
+
+  private newClient(): RedisClientType {
+    const client = createClient({
+      url: this.opts.url,
       disableOfflineQueue: true,
-      commandOptions: { timeout: opts.commandTimeoutMs },
+      // node-redis's own command timeout covers only the wait to be written: `send` times the reply.
+      commandOptions: { timeout: this.opts.commandTimeoutMs },
       socket: {
-        connectTimeout: opts.connectTimeoutMs,
+        connectTimeout: this.opts.connectTimeoutMs,
         // Keep trying in the background, at most a second apart; calls meanwhile fail fast.
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
       },
     }) as RedisClientType;
-    this.client.on('error', (err: Error) => opts.onError?.(err));
+    client.on('error', (err: Error) => this.opts.onError?.(err));
+    return client;
   }
 
   /**
-   * Connects; resolves when connected or rejects on the first failure within the connect timeout
-   * (the client keeps reconnecting in the background either way).
+   * Connects; resolves when ready (connected and the handshake answered), rejects on the first
+   * failure or after the connect timeout (the client keeps reconnecting in the background either way).
    */
   async connect(): Promise<void> {
-    const connecting = this.client.connect();
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        this.client.off('ready', onReady);
-        reject(new RedisUnavailable(`Redis is not reachable: ${err.message}`));
-      };
-      const onReady = () => {
-        this.client.off('error', onError);
-        resolve();
-      };
-      this.client.once('error', onError);
-      this.client.once('ready', onReady);
-    });
-    await connecting;
+    const client = this.client;
+    const connecting = client.connect();
+    let timer: NodeJS.Timeout | undefined;
+    let onError: ((err: Error) => void) | undefined;
+    try {
+      await Promise.race([
+        connecting,
+        new Promise<void>((_, reject) => {
+          onError = (err: Error) => reject(new RedisUnavailable(`Redis is not reachable: ${err.message}`));
+          client.once('error', onError);
+          timer = setTimeout(
+            () => reject(new RedisUnavailable(`Redis did not answer within ${this.opts.connectTimeoutMs} ms`)),
+            this.opts.connectTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onError) client.off('error', onError);
+    }
+    connecting.catch(() => undefined);
   }
 
   get ready(): boolean {
     return this.client.isReady;
   }
 
-  /** One command through the breaker and the timeout. */
+  /** One command through the breaker, with a deadline on its reply. */
   async send<T>(args: string[]): Promise<T> {
     if (!this.breaker.allow()) throw new RedisUnavailable('Redis circuit breaker is open');
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const reply = (await this.client.sendCommand(args)) as T;
+      const reply = (await Promise.race([
+        this.client.sendCommand(args),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no reply within ${this.opts.commandTimeoutMs} ms`)),
+            this.opts.commandTimeoutMs,
+          );
+        }),
+      ])) as T;
       this.breaker.success();
       return reply;
     } catch (err) {
@@ -85,9 +107,22 @@ export class RedisConnection {
         this.breaker.success();
         throw err;
       }
+      const opened = this.breaker.opened;
       this.breaker.failure();
+      // Just opened: replace the connection, which may be stuck on a server that stopped answering
+      // (a TCP connection can stay up while nothing comes back; replies owed to it would be lost).
+      if (this.breaker.opened !== opened) this.reset();
       throw new RedisUnavailable(`Redis call failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private reset(): void {
+    const old = this.client;
+    this.client = this.newClient();
+    this.client.connect().catch(() => undefined);
+    old.destroy();
   }
 
   /**
@@ -120,8 +155,9 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.close();
-    else this.client.destroy();
+    // A client still reconnecting has nothing to finish: dropped at once rather than waited for.
+    if (this.client.isReady) await this.client.close();
+    else if (this.client.isOpen) this.client.destroy();
   }
 
   private sha(body: string): string {

@@ -1,0 +1,223 @@
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AdmitResult, SubjectLimits, Ticket } from '../../src/limits/limits.js';
+import { RedisLimiter } from '../../src/limits/redis-limiter.js';
+import { RedisConnection, RedisUnavailable } from '../../src/redis/connection.js';
+import { dropPrefix, testRedis, testRedisOptions } from '../helpers/limiters.js';
+import { serviceAvailable } from '../helpers/services.js';
+
+/** What only the Redis backend does (the shared contract is limiter-contract.test.ts). */
+
+const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
+  kind: 'token',
+  id: 'tok',
+  maxRequests: null,
+  requestCount: 0,
+  requestsPerMinute: null,
+  maxConcurrent: null,
+  tokensPerMinute: null,
+  budgetMicroUsd: null,
+  budgetPeriod: 'total',
+  ...over,
+});
+const project = (over: Partial<SubjectLimits> = {}) => limits({ kind: 'project', id: 'proj', ...over });
+let ids = 0;
+const admission = (over: { cost?: number; tokens?: number; subjects?: SubjectLimits[] } = {}) => ({
+  requestId: `r${++ids}`,
+  subjects: over.subjects ?? [limits({ maxConcurrent: 1, budgetMicroUsd: 1000, tokensPerMinute: 1000 }), project()],
+  estimatedTokens: over.tokens ?? 100,
+  estimatedCostMicroUsd: over.cost ?? 100,
+});
+const ticketOf = (r: AdmitResult): Ticket => {
+  if (!r.ok) throw new Error(`refused: ${r.refusal.kind}`);
+  return r.ticket;
+};
+
+/** Waits until `cond` holds (a safety net of 20 s; no fixed sleep). */
+async function until(cond: () => Promise<boolean> | boolean): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('RedisLimiter', () => {
+  let redis: RedisConnection | undefined;
+  let prefix: string;
+  const made: RedisLimiter[] = [];
+  beforeEach(async () => {
+    if (!(await serviceAvailable('redis'))) return;
+    redis = await testRedis();
+    prefix = `llmp-test-${randomBytes(6).toString('hex')}`;
+  });
+  afterEach(async () => {
+    for (const l of made.splice(0)) await l.close();
+    if (!redis) return;
+    await dropPrefix(redis, prefix);
+    await redis.close();
+  });
+  const limiter = (leaseMs?: number) => {
+    const l = new RedisLimiter(redis as RedisConnection, async () => 0, { prefix, leaseMs });
+    made.push(l);
+    return l;
+  };
+  const redisNow = async () => {
+    const [s, us] = await (redis as RedisConnection).send<[string, string]>(['TIME']);
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  };
+
+  it('a reservation whose instance died is swept after its lease: slot released, its estimate charged', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const l = limiter(1);
+    const t = ticketOf(await l.admit(admission()));
+    expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
+      inFlight: 1,
+      budgets: { total: { spentMicroUsd: 0, reservedMicroUsd: 100 } },
+    });
+    // The instance that admitted it never settles. Once the lease has passed on Redis's clock:
+    await until(async () => (await redisNow()) > t.admittedAt + 1);
+    expect(await l.sweep()).toBe(1);
+    const swept = await l.inspect('token', 'tok', 'proj');
+    expect(swept?.inFlight).toBeUndefined();
+    expect(swept?.budgets.total).toEqual({ spentMicroUsd: 100, reservedMicroUsd: 0 });
+    expect(swept?.tokensTat).toBe(t.admittedAt + 6_000);
+    expect(await l.sweep()).toBe(0);
+    // The request did finish after all: its late settle corrects the charge to the actual use, once.
+    l.settle(t, 40, 30);
+    l.settle(t, 40, 30);
+    await l.close();
+    const settled = await l.inspect('token', 'tok', 'proj');
+    expect(settled?.budgets.total).toEqual({ spentMicroUsd: 30, reservedMicroUsd: 0 });
+    expect(settled?.tokensTat).toBe(t.admittedAt + 2_400);
+    expect(settled?.inFlight).toBeUndefined();
+  });
+
+  it("an admission sweeps its own project's expired reservations first, so a dead instance's slot is not kept", async (ctx) => {
+    if (!redis) return ctx.skip();
+    const l = limiter(1);
+    const t = ticketOf(await l.admit(admission()));
+    await until(async () => (await redisNow()) > t.admittedAt + 1);
+    // max_concurrent 1: admitted only because the expired reservation gave its slot back.
+    expect((await l.admit(admission())).ok).toBe(true);
+    expect((await l.inspect('token', 'tok', 'proj'))?.budgets.total).toEqual({
+      spentMicroUsd: 100,
+      reservedMicroUsd: 100,
+    });
+  });
+
+  it('a settle of a request id it never admitted changes nothing', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const l = limiter();
+    const t = ticketOf(await l.admit(admission()));
+    const before = await l.inspect('token', 'tok', 'proj');
+    l.settle({ ...t, requestId: 'never-admitted' }, 1, 1);
+    await l.close();
+    expect(await l.inspect('token', 'tok', 'proj')).toEqual(before);
+  });
+
+  it('the metrics read budget use from a snapshot refreshed in the background', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const l = limiter();
+    ticketOf(await l.admit(admission({ cost: 250 })));
+    expect(l.budgetUse()).toEqual([]);
+    await until(() => l.budgetUse().length > 0);
+    expect(l.budgetUse()).toEqual([{ kind: 'token', id: 'tok', used: 0.25 }]);
+  });
+
+  it('runs a script the server does not know by EVAL, after which EVALSHA finds it', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const body = `return 'fresh ${randomBytes(8).toString('hex')}'`;
+    const [known] = await redis.send<number[]>(['SCRIPT', 'EXISTS', sha1(body)]);
+    expect(known).toBe(0);
+    expect(await redis.script<string>(body, [], [])).toMatch(/^fresh /);
+    expect(await redis.send<number[]>(['SCRIPT', 'EXISTS', sha1(body)])).toEqual([1]);
+    expect(await redis.script<string>(body, [], [])).toMatch(/^fresh /);
+  });
+
+  it('a command that gets no answer times out; after N failures the breaker answers at once, then a probe closes it', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const proxy = await freezableProxy();
+    const conn = new RedisConnection(
+      testRedisOptions({
+        url: `redis://127.0.0.1:${proxy.port}`,
+        commandTimeoutMs: 200,
+        breakerFailures: 3,
+        breakerOpenMs: 300,
+      }),
+    );
+    try {
+      await conn.connect();
+      expect(await conn.send(['PING'])).toBe('PONG');
+      proxy.freeze();
+      for (let i = 0; i < 3; i++) await expect(conn.send(['PING'])).rejects.toBeInstanceOf(RedisUnavailable);
+      expect(conn.breaker.state).toBe('open');
+      // Open: refused without waiting for Redis at all.
+      await expect(conn.send(['PING'])).rejects.toThrow('circuit breaker is open');
+      proxy.thaw();
+      await until(() => conn.breaker.state === 'half-open');
+      await until(async () => (await conn.send(['PING']).catch(() => 'failed')) === 'PONG');
+      expect(conn.breaker.state).toBe('closed');
+    } finally {
+      await conn.close().catch(() => undefined);
+      await proxy.close();
+    }
+  });
+});
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+/** A TCP proxy to the test Redis that can stop passing replies (a server that hangs), and resume. */
+async function freezableProxy() {
+  let frozen = false;
+  const held: Array<() => void> = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(6379, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d) => {
+      // Frozen: replies are held back, as by a server that stopped answering for a while.
+      if (frozen) held.push(() => client.write(d));
+      else client.write(d);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+      for (const f of held.splice(0)) f();
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('RedisConnection', () => {
+  it('a server that accepts but never answers fails the connection after the connect timeout', async () => {
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((s) => held.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const conn = new RedisConnection(testRedisOptions({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 200 }));
+    try {
+      await expect(conn.connect()).rejects.toThrow('did not answer within 200 ms');
+      expect(conn.ready).toBe(false);
+    } finally {
+      await conn.close();
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
