@@ -4,8 +4,18 @@ import { type TelemetryConfig, toTelemetryConfig } from './telemetry-config.js';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
-  /** `queryTimeoutMs`: undefined or 0 waits forever (migrations, tools). */
-  | { kind: 'postgres'; url: string; queryTimeoutMs?: number | undefined };
+  | {
+      kind: 'postgres';
+      url: string;
+      /** Client side: undefined or 0 waits forever (migrations, tools). */
+      queryTimeoutMs?: number | undefined;
+      /** Server side (statement_timeout): undefined = queryTimeoutMs; 0 = none. */
+      statementTimeoutMs?: number | undefined;
+      /** Opening a connection, or waiting for a free one; undefined = 5 s, 0 = forever. */
+      connectTimeoutMs?: number | undefined;
+      /** Most connections the pool opens; undefined = 10. */
+      poolSize?: number | undefined;
+    };
 
 export type Role = 'viewer' | 'operator' | 'admin';
 
@@ -23,6 +33,15 @@ export interface OidcConfig {
   defaultRole: Role;
   roleClaim: string;
   groups: Record<Role, string[]>;
+}
+
+/** Redis for the limits shared by every instance; `url` may hold a password: never log it. */
+export interface RedisConfig {
+  url: string;
+  /** While Redis cannot answer: refuse limited requests (`closed`) or limit per instance (`local`). */
+  failureMode: 'closed' | 'local';
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
 }
 
 /** The typed configuration every other module receives; nothing below config reads the environment. */
@@ -88,6 +107,8 @@ export interface Config {
   };
   /** `changesPollMs`: how often the change log is read (tokens/change-feed.ts). */
   tokenCache: { size: number; ttlMs: number; changesPollMs: number };
+  /** The shared limiter (limits/redis-limiter.ts); undefined: limits in memory, per instance. */
+  redis: RedisConfig | undefined;
   audit: {
     /** The JSON-lines copy of every event this process appends; undefined for none. */
     file: string | undefined;
@@ -165,7 +186,15 @@ export function toConfig(raw: RawConfig): Config {
   else if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\//, '');
     database = { kind: 'sqlite', path: file === ':memory:' ? file : path.resolve(file) };
-  } else database = { kind: 'postgres', url, queryTimeoutMs: raw.DATABASE_QUERY_TIMEOUT_MS };
+  } else
+    database = {
+      kind: 'postgres',
+      url,
+      queryTimeoutMs: raw.DATABASE_QUERY_TIMEOUT_MS,
+      statementTimeoutMs: raw.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: raw.DATABASE_CONNECT_TIMEOUT_MS,
+      poolSize: raw.DATABASE_POOL_SIZE,
+    };
   return {
     managementToken: raw.MANAGEMENT_TOKEN,
     listen: parseListenAddr(raw.LISTEN_ADDR),
@@ -258,6 +287,14 @@ export function toConfig(raw: RawConfig): Config {
       },
     },
     tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS, changesPollMs: raw.CHANGES_POLL_MS },
+    redis: raw.REDIS_URL
+      ? {
+          url: raw.REDIS_URL,
+          failureMode: raw.REDIS_FAILURE_MODE,
+          connectTimeoutMs: raw.REDIS_CONNECT_TIMEOUT_MS,
+          commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+        }
+      : undefined,
     audit: {
       file:
         raw.AUDIT_LOG_FILE === undefined

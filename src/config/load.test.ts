@@ -25,11 +25,22 @@ describe('loadConfig', () => {
       kind: 'postgres',
       url: 'postgres://u@h/db',
       queryTimeoutMs: 10_000,
+      statementTimeoutMs: undefined,
+      connectTimeoutMs: 5_000,
+      poolSize: 10,
     });
     expect(
       loadConfig({}, { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: key, DATABASE_QUERY_TIMEOUT_MS: '0' })
         .database,
     ).toMatchObject({ queryTimeoutMs: 0 });
+    // The server-side timeout may not outlast the client's, which would discard the connection first.
+    const pgEnv = { DATABASE_URL: 'postgres://u@h/db', ENCRYPTION_KEY: key, DATABASE_QUERY_TIMEOUT_MS: '1000' };
+    expect(() => loadConfig({}, { ...pgEnv, DATABASE_STATEMENT_TIMEOUT_MS: '1001' })).toThrow(
+      'DATABASE_STATEMENT_TIMEOUT_MS: must not exceed DATABASE_QUERY_TIMEOUT_MS (1000), or set that to 0',
+    );
+    expect(loadConfig({}, { ...pgEnv, DATABASE_STATEMENT_TIMEOUT_MS: '900' }).database).toMatchObject({
+      statementTimeoutMs: 900,
+    });
     expect(loadConfig({}, { DATABASE_URL: 'sqlite:/tmp/x.db' }).database).toEqual({
       kind: 'sqlite',
       path: '/tmp/x.db',

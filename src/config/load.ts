@@ -35,6 +35,13 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
       'Invalid configuration:\n  ENCRYPTION_KEY: must be set when DATABASE_URL points to PostgreSQL',
     );
   }
+  const statement = c.DATABASE_STATEMENT_TIMEOUT_MS;
+  if (statement && c.DATABASE_QUERY_TIMEOUT_MS && statement > c.DATABASE_QUERY_TIMEOUT_MS) {
+    // The client would give up first and discard the connection, the statement still running.
+    throw new ConfigError(
+      `Invalid configuration:\n  DATABASE_STATEMENT_TIMEOUT_MS: must not exceed DATABASE_QUERY_TIMEOUT_MS (${c.DATABASE_QUERY_TIMEOUT_MS}), or set that to 0`,
+    );
+  }
   if (c.SHIPPING_WEBHOOK_URL && !c.SHIPPING_WEBHOOK_SECRET) {
     // Unsigned events could be forged by anyone who can reach the receiver.
     throw new ConfigError(

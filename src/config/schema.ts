@@ -105,6 +105,13 @@ function databaseUrlProblem(url: string): string | undefined {
   return URL.canParse(url) ? undefined : `not a valid URL: ${expected}`;
 }
 
+/** REDIS_URL: redis:// or rediss:// (TLS); the message never repeats the value (it may hold a password). */
+function redisUrlProblem(url: string): string | undefined {
+  const expected = 'expected redis://[user:password@]host:port[/db] or rediss://… (TLS)';
+  if (!/^rediss?:\/\//.test(url)) return expected;
+  return URL.canParse(url) ? undefined : `not a valid URL: ${expected}`;
+}
+
 /** A sink's destination: an http(s) URL (it may hold a path and query; it is never logged). */
 function sinkUrlProblem(value: string): string | undefined {
   if (!URL.canParse(value)) return 'expected an http(s) URL such as https://logs.example.com/ingest';
@@ -160,6 +167,12 @@ export const configSchema = z.object({
   AUTO_MIGRATE: bool.default(true),
   /** PostgreSQL: a query (or taking a connection) that gets no answer in this time fails; 0 = wait forever. */
   DATABASE_QUERY_TIMEOUT_MS: ms().default(10_000),
+  /** PostgreSQL: the server cancels a statement running longer (statement_timeout); unset = the query timeout, 0 = never. */
+  DATABASE_STATEMENT_TIMEOUT_MS: ms().optional(),
+  /** PostgreSQL: opening a connection, or waiting for a free one in the pool, fails after this; 0 = wait forever. */
+  DATABASE_CONNECT_TIMEOUT_MS: ms().default(5_000),
+  /** PostgreSQL: the most connections one instance opens. */
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
   OPENAI_API_URL: text.superRefine(check(upstreamUrlProblem)).default('https://api.openai.com'),
   ENCRYPTION_KEY: text.superRefine(check(keyProblem)).optional(),
   ENCRYPTION_KEY_PREVIOUS: text
@@ -190,6 +203,14 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),
   /** Believe X-Forwarded-For / -Proto from these peers (management API and sign-in only; the proxy path never reads them). */
   TRUST_PROXY: text.superRefine(check(trustProxyProblem)).default('false'),
+  // Redis: limits shared by every instance (docs/scaling.md)
+  /** Unset: each instance limits in memory on its own. */
+  REDIS_URL: text.superRefine(check(redisUrlProblem)).optional(),
+  /** While Redis cannot answer: `closed` refuses limited requests with 503, `local` limits per instance. */
+  REDIS_FAILURE_MODE: oneOf(['closed', 'local']).default('closed'),
+  REDIS_CONNECT_TIMEOUT_MS: ms(1).default(2_000),
+  /** A limiter call without a reply in this time fails (and counts towards the circuit breaker). */
+  REDIS_COMMAND_TIMEOUT_MS: ms(1).default(250),
   // Sign-in and access (admin UI sessions, users, roles, single sign-on)
   /** A session unused for this long ends. */
   ADMIN_SESSION_IDLE_MINUTES: int(1, 10_080).default(30),

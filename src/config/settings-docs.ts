@@ -57,7 +57,20 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   DATABASE_QUERY_TIMEOUT_MS: {
     group: 'server',
-    doc: 'PostgreSQL: a query that gets no answer in this many ms fails (a blackholed network or a frozen server) and its connection is discarded; taking a connection waits at most the smaller of 5 s and this. Migrations run without it. `0` waits forever.',
+    doc: 'PostgreSQL: the client gives up on a query that gets no answer in this many ms (a blackholed network or a frozen server) and discards its connection; taking a connection never waits longer either. Migrations run without it. `0` waits forever. See `DATABASE_STATEMENT_TIMEOUT_MS` for the server side.',
+  },
+  DATABASE_STATEMENT_TIMEOUT_MS: {
+    group: 'server',
+    doc: 'PostgreSQL: the server cancels a statement that runs, or waits for a lock, longer than this many ms (`statement_timeout`): the caller gets 503 `store_unavailable` and the connection stays in use. At most `DATABASE_QUERY_TIMEOUT_MS` (checked at start); a little below it lets the server cancel a slow statement before the client gives up on the connection. Migrations run without it. `0` never cancels.',
+    unset: 'the value of `DATABASE_QUERY_TIMEOUT_MS`',
+  },
+  DATABASE_CONNECT_TIMEOUT_MS: {
+    group: 'server',
+    doc: 'PostgreSQL: opening a connection, or waiting for a free one when all `DATABASE_POOL_SIZE` are in use, fails after this many ms (or `DATABASE_QUERY_TIMEOUT_MS`, if smaller): at start an unreachable database stops the start naming `DATABASE_URL` (never its password); later the request gets 503 `store_unavailable`. `0` waits forever.',
+  },
+  DATABASE_POOL_SIZE: {
+    group: 'server',
+    doc: 'PostgreSQL: the most connections one instance opens (migrations use one more, briefly). With several instances, keep instances × this below the server’s `max_connections`, leaving room for tools. Connections show as `llm-proxy` in `pg_stat_activity` unless the URL sets `application_name`.',
   },
   MANAGEMENT_TOKEN: {
     group: 'server',
@@ -96,6 +109,24 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   TRUST_PROXY: {
     group: 'server',
     doc: 'Believe `X-Forwarded-For` and `X-Forwarded-Proto` from these peers: `true` (any peer), or addresses and CIDR ranges such as `10.0.0.0/8,127.0.0.1`. They set the client address of the management API (rate limits, sign-in limits, audit, sessions) and mark cookies `Secure` behind a TLS-terminating proxy; `/v1` never reads them. See [security.md](docs/security.md#sign-in-sessions-and-roles).',
+  },
+  REDIS_URL: {
+    group: 'server',
+    doc: '`redis://[user:password@]host:6379[/db]`, or `rediss://…` for TLS: every instance keeps the limits of tokens and projects (request caps, rates, `max_concurrent`, budgets) in this Redis, so instances behind a load balancer share them exactly. Redis 6.2 or later, or Valkey. An unreachable Redis does not stop the start (see `REDIS_FAILURE_MODE`); logs and `/health` show it without its password. See [scaling.md](docs/scaling.md#redis-limits-shared-by-every-instance).',
+    unset: 'each instance limits in memory, on its own',
+    example: 'redis://:password@redis.internal:6379/0',
+  },
+  REDIS_FAILURE_MODE: {
+    group: 'server',
+    doc: 'What an instance does while Redis cannot answer (down, no reply within `REDIS_COMMAND_TIMEOUT_MS`, circuit breaker open): `closed` refuses each request of a token or project that has a limit with 503 `limiter_unavailable` (unlimited ones pass) and `/ready` answers 503; `local` limits in memory, per instance (N instances admit up to N times a cap meanwhile), and stays ready. Either way it goes back to Redis once Redis answers.',
+  },
+  REDIS_CONNECT_TIMEOUT_MS: {
+    group: 'server',
+    doc: 'Opening the connection to Redis (TCP, TLS, AUTH) fails after this many ms; the connection is retried in the background, at most a second apart.',
+  },
+  REDIS_COMMAND_TIMEOUT_MS: {
+    group: 'server',
+    doc: 'A limiter call to Redis with no reply in this many ms fails; 3 failures in a row open a circuit breaker that answers at once for a second, then lets one call through to probe. The longest a request waits on Redis.',
   },
 
   // Logs
