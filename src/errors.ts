@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   upstream_saturated: { status: 503, type: 'upstream_error' },
   server_busy: { status: 503, type: 'server_error' },
   store_unavailable: { status: 503, type: 'server_error' },
+  limiter_unavailable: { status: 503, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'upstream_error' },
 } as const satisfies Record<string, { status: number; type: ErrorType }>;
 
@@ -319,8 +320,7 @@ export const errors = {
       'invalid_path',
       "The request path contains a '.' or '..' segment, a backslash, a control character or invalid UTF-8 (also percent-encoded or as a look-alike), which the proxy does not forward.",
     ),
-  pathTooLong: (max: number) =>
-    new AppError('invalid_path', `The request path is longer than ${max} characters.`),
+  pathTooLong: (max: number) => new AppError('invalid_path', `The request path is longer than ${max} characters.`),
   modelTooLong: (max: number) =>
     new AppError('invalid_model', `The model name is longer than ${max} characters.`, { param: 'model' }),
   expectationFailed: (expect: string) =>
@@ -387,5 +387,13 @@ export const errors = {
           { headers: { 'retry-after': '10' } },
         )
       : new AppError('store_unavailable', 'The database is unavailable; retry shortly.', { retryAfterMs: 1000 }),
+  /**
+   * The shared limiter (Redis) cannot answer and REDIS_FAILURE_MODE is `closed`: a request under a
+   * limit is refused rather than let through unchecked. Retry in a second (the breaker's probe).
+   */
+  limiterUnavailable: () =>
+    new AppError('limiter_unavailable', "The proxy cannot check this token's limits right now; retry shortly.", {
+      retryAfterMs: 1000,
+    }),
   internal: () => new AppError('internal_error', 'Internal server error.'),
 };

@@ -71,6 +71,7 @@ export async function createApp(
     shipping: () => runtime.shipping?.status() ?? [],
     bodyBytesHeld: () => bodyMemory.held,
     changeFeed: () => runtime.changes.state(),
+    limiter: () => runtime.sharedLimiter?.health() ?? { backend: 'memory', state: 'ok' },
   });
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));
@@ -108,6 +109,7 @@ export async function createApp(
         changes: runtime.changes.health(),
       }),
       checkReady: () => pingDatabase(runtime.db),
+      limiter: () => runtime.sharedLimiter?.health() ?? { backend: 'memory' },
       usageHealth: () => runtime.usage.health(),
       isShuttingDown,
     },

@@ -10,12 +10,15 @@ import { AuditChain } from './audit/chain.js';
 import type { Config } from './config/config.js';
 import { ConfigError, errors } from './errors.js';
 import type { Limiter } from './limits/limits.js';
-import { MemoryLimiter } from './limits/memory-limiter.js';
+import { FailoverLimiter } from './limits/failover-limiter.js';
+import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
+import { RedisLimiter } from './limits/redis-limiter.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import type { AccessServices } from './manage/index.js';
 import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
+import { RedisConnection } from './redis/connection.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { keepAliveUntil } from './shared/keep-alive.js';
 import { createShipping, type Shipping } from './shipping/shipping.js';
@@ -58,6 +61,8 @@ export interface Runtime {
   /** Applies every instance's management changes to `authenticator`; the server starts it. */
   changes: ChangeFeed;
   limiter: Limiter;
+  /** The Redis limiter and its failure mode, when REDIS_URL is set (its state for /health). */
+  sharedLimiter: FailoverLimiter | undefined;
   pricing: PricingTable;
   /** Pricing overrides through the management API (persisted, applied to `pricing` at once). */
   pricingService: PricingService;
@@ -171,14 +176,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     signal: config.database.kind === 'postgres' ? new PgChangeSignal(config.database.url, logger) : undefined,
   });
   // Budgets are seeded from the store on the request path: an outage there is the catalogue's 503.
-  const limiter = new MemoryLimiter(
-    (subject, from) =>
-      usageRepo.spentSince(subject.kind, subject.id, from).catch((err: unknown) => {
-        const outage = storeOutage(err);
-        throw outage ? errors.storeUnavailable(outage) : err;
-      }),
-    clock,
-  );
+  const loadSpent: SpentLoader = (subject, from) =>
+    usageRepo.spentSince(subject.kind, subject.id, from).catch((err: unknown) => {
+      const outage = storeOutage(err);
+      throw outage ? errors.storeUnavailable(outage) : err;
+    });
+  const sharedLimiter = config.redis ? await redisLimiter(config, loadSpent, clock, logger) : undefined;
+  const limiter: Limiter = sharedLimiter ?? new MemoryLimiter(loadSpent, clock);
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const access = accessServices(config, db, secrets, audit, clock);
@@ -206,6 +210,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     authenticator,
     changes,
     limiter,
+    sharedLimiter,
     pricing,
     pricingService,
     usage,
@@ -236,6 +241,37 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         })(),
       ),
   };
+}
+
+/** Reservations past their deadline (a dead instance's) are settled this often. */
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * The Redis limiter behind its failure mode. An unreachable Redis does not stop the start: the
+ * failure mode applies until it answers (the connection keeps retrying in the background).
+ */
+async function redisLimiter(config: Config, loadSpent: SpentLoader, clock: Clock, logger: Logger) {
+  const redis = config.redis as NonNullable<Config['redis']>;
+  const connection = new RedisConnection({
+    url: redis.url,
+    connectTimeoutMs: redis.connectTimeoutMs,
+    commandTimeoutMs: redis.commandTimeoutMs,
+    breakerFailures: 3,
+    breakerOpenMs: 1000,
+    // Each reconnect attempt reports one: the failover limiter logs the outage once instead.
+    onError: (err) => logger.debug({ err: err.message }, 'Redis connection error'),
+  });
+  await connection.connect().catch(() => undefined);
+  const shared = new RedisLimiter(connection, loadSpent, {
+    onError: (err, what) => logger.debug({ err: err.message, what }, 'Redis limiter call failed'),
+  });
+  const failover = new FailoverLimiter(shared, connection, loadSpent, clock, { mode: redis.failureMode, logger });
+  await failover.probe();
+  failover.startSweeper(SWEEP_EVERY_MS);
+  if (failover.health().state === 'ok') {
+    logger.info({ redis: connection.where, mode: redis.failureMode }, 'limits are kept in Redis');
+  }
+  return failover;
 }
 
 function accessServices(config: Config, db: Db, secrets: Secrets, audit: AuditTrail, clock: Clock): AccessServices {

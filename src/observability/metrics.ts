@@ -40,6 +40,8 @@ export interface MetricsSources {
   bodyBytesHeld?(): number;
   /** The change feed's state: listening, polling-only or failing (tokens/change-feed.ts). */
   changeFeed?(): string;
+  /** The limiter's backend (memory, redis) and its state (ok, failing: Redis cannot answer). */
+  limiter?(): { backend: string; state: string };
 }
 
 /** One log-shipping sink, as the metrics read it. */
@@ -382,6 +384,20 @@ export class Metrics {
         collect() {
           const now = feed();
           for (const state of CHANGE_FEED_STATES) this.set({ state }, state === now ? 1 : 0);
+        },
+      });
+    }
+    if (sources.limiter) {
+      const limiter = sources.limiter;
+      new Gauge({
+        name: 'llm_proxy_limiter_backend_state',
+        help: "The limiter's backend (memory or redis) and state: 1 for the current one of ok and failing (Redis cannot answer; REDIS_FAILURE_MODE applies).",
+        labelNames: ['backend', 'state'],
+        registers,
+        collect() {
+          this.reset();
+          const now = limiter();
+          for (const state of ['ok', 'failing']) this.set({ backend: now.backend, state }, state === now.state ? 1 : 0);
         },
       });
     }

@@ -121,7 +121,9 @@ async function charge(
     });
     decision = pending instanceof Promise ? await pending : pending;
   } catch (err) {
-    deps.logger.error({ err: (err as Error).message, request_id: pr.id }, 'limiter failed');
+    // A Redis outage in closed mode is an answer, logged once by the limiter, not per request.
+    const outage = err instanceof AppError && err.code === 'limiter_unavailable';
+    if (!outage) deps.logger.error({ err: (err as Error).message, request_id: pr.id }, 'limiter failed');
     return fromUnexpected(err);
   }
   if (!decision.ok) return refusalError(decision.refusal, decision.rate, guess.costMicroUsd);

@@ -35,6 +35,21 @@ export interface HealthOptions {
   /** The usage writer's state: an instance whose accounting cannot be written is not ready. */
   usageHealth: () => UsageHealth;
   isShuttingDown: () => boolean;
+  /**
+   * The limiter's backend and, for Redis, its state and failure mode (limits/failover-limiter.ts).
+   * Redis failing in `closed` mode makes the instance not ready: it would refuse limited requests.
+   */
+  limiter?: () => LimiterView;
+}
+
+export type LimiterView =
+  | { backend: 'memory' }
+  | { backend: 'redis'; state: 'ok' | 'failing'; mode: 'closed' | 'local' };
+
+/** The limiter as /ready's check says it. */
+function limiterCheck(l: LimiterView | undefined): string {
+  if (!l || l.backend === 'memory' || l.state === 'ok') return 'ok';
+  return l.mode === 'closed' ? 'failing: refusing limited requests' : 'failing: limiting per instance';
 }
 
 /** A usage write running this long is wedged (a store that stopped answering without a query timeout). */
@@ -57,6 +72,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
   // `degraded` when something is failing. It pings the store but never fails on it (that is /ready).
   app.get('/health', async () => {
     const d = opts.detail();
+    const limiter = opts.limiter?.();
     let store = 'ok';
     try {
       await opts.checkReady();
@@ -70,7 +86,8 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       writer !== 'ok' ||
       u.journalFailing !== undefined ||
       d.sinks.some((s) => s.lastError !== undefined) ||
-      d.changes?.state === 'failing';
+      d.changes?.state === 'failing' ||
+      limiterCheck(limiter) !== 'ok';
     return {
       status: degraded ? 'degraded' : 'ok',
       version: opts.version,
@@ -89,6 +106,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       upstreams: d.upstreams.map((x) => ({ origin: x.origin, busy: x.busy, queued: x.queued, slots: x.slots })),
       sinks: sinksView(d.sinks),
       ...(d.changes ? { changes: d.changes } : {}),
+      ...(limiter ? { limiter } : {}),
     };
   });
   app.get('/live', async () => ({ status: 'ok' }));
@@ -101,7 +119,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       database = 'unreachable';
     }
     const usage = opts.usageHealth();
-    const checks = {
+    const checks: Record<string, string> = {
       database,
       usage_writer: writerState(usage),
       usage_journal: !usage.journaled
@@ -110,7 +128,12 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
           ? 'ok'
           : `failing: ${usage.journalFailing}`,
     };
-    const ready = database === 'ok' && checks.usage_writer === 'ok' && usage.journalFailing === undefined;
+    const limiter = opts.limiter?.();
+    const limits = limiterCheck(limiter);
+    const limiterReady = limiter?.backend !== 'redis' || limiter.state === 'ok' || limiter.mode === 'local';
+    const ready =
+      database === 'ok' && checks.usage_writer === 'ok' && usage.journalFailing === undefined && limiterReady;
+    if (limiter) checks.limiter = limits;
     return reply
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not_ready', checks, usage_pending: usage.pending });

@@ -1,0 +1,194 @@
+import { errors } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { type RedisConnection, RedisUnavailable } from '../redis/connection.js';
+import type { Clock } from '../shared/clock.js';
+import type { Admission, AdmitResult, BudgetUse, Limiter, SubjectLimits, SubjectState, Ticket } from './limits.js';
+import { MemoryLimiter, type SpentLoader } from './memory-limiter.js';
+import type { RedisLimiter } from './redis-limiter.js';
+
+/** What an instance does while Redis cannot answer (REDIS_FAILURE_MODE). */
+export type FailureMode = 'closed' | 'local';
+
+/** The shared limiter's state, for /health, /ready and the metrics. */
+export interface LimiterHealth {
+  backend: 'redis';
+  /** `failing`: the last call to Redis failed (down, timed out, breaker open). */
+  state: 'ok' | 'failing';
+  mode: FailureMode;
+}
+
+export interface FailoverOptions {
+  mode: FailureMode;
+  logger: Logger;
+  /** How often Redis is pinged, so the state is known without traffic (and recovers without it). */
+  probeMs?: number;
+}
+
+/**
+ * The Redis limiter with a failure mode in front. While Redis answers, every admission goes to it.
+ * When a call fails with `RedisUnavailable` (down, no reply in time, circuit breaker open), the
+ * request is decided here instead: `closed` refuses a request of a token or project with any limit
+ * (503 limiter_unavailable) and lets unlimited ones through; `local` decides it with a MemoryLimiter
+ * of this instance, created at the start of each outage and so seeded from the store afresh. The
+ * first call Redis answers again ends the outage: Redis's counters are the truth again.
+ *
+ * A ticket is settled by whoever admitted it (remembered per ticket, whatever the state by then). A
+ * request decided here after its Redis call failed is also settled on Redis, best effort: the call
+ * may have reached Redis with only the reply lost, and its reservation there (an in-flight slot, a
+ * reserved budget) would otherwise wait for the sweeper; Redis ignores a request id it never saw.
+ *
+ * The state changes log one line each way, never one per request.
+ */
+export class FailoverLimiter implements Limiter {
+  private state: LimiterHealth['state'] = 'ok';
+  /** The per-instance limiter of the current outage (local mode). */
+  private local: MemoryLimiter | undefined;
+  /** Tickets not admitted by Redis: their limiter, or null when nothing was charged. */
+  private readonly owners = new WeakMap<Ticket, Limiter | null>();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: RedisLimiter,
+    private readonly connection: RedisConnection,
+    private readonly loadSpent: SpentLoader,
+    private readonly clock: Clock,
+    private readonly opts: FailoverOptions,
+  ) {
+    const probeMs = opts.probeMs ?? 1000;
+    this.probeTimer = setInterval(() => void this.probe(), probeMs);
+    this.probeTimer.unref();
+  }
+
+  health(): LimiterHealth {
+    return { backend: 'redis', state: this.state, mode: this.opts.mode };
+  }
+
+  admit(a: Admission): Promise<AdmitResult> {
+    return this.redis.admit(a).then(
+      (result) => {
+        this.up();
+        return result;
+      },
+      (err: unknown) => {
+        if (!(err instanceof RedisUnavailable)) throw err;
+        this.down(err);
+        return this.fallback(a);
+      },
+    );
+  }
+
+  settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
+    // Redis's own tickets, and the others' too: their Redis call may have run with the reply lost.
+    this.owners.get(ticket)?.settle(ticket, actualTokens, actualCost);
+    this.redis.settle(ticket, actualTokens, actualCost);
+  }
+
+  budgetUse(): BudgetUse[] {
+    return this.state === 'failing' && this.local ? this.local.budgetUse() : this.redis.budgetUse();
+  }
+
+  inspect(kind: SubjectLimits['kind'], id: string, projectId?: string): Promise<SubjectState | undefined> {
+    return this.redis.inspect(kind, id, projectId);
+  }
+
+  /**
+   * Settles expired reservations (`RedisLimiter.sweep`) every `everyMs` while Redis answers. Every
+   * instance runs it (idempotent: a reservation is settled once whoever finds it); `held` is the
+   * hook for a cluster lease that picks one instance.
+   */
+  startSweeper(everyMs: number): void {
+    this.sweepTimer = setInterval(() => {
+      if (this.state !== 'ok' || this.sweeping) return;
+      this.sweeping = this.redis
+        .sweep()
+        .then((n) => {
+          if (n > 0) this.opts.logger.info({ swept: n }, 'expired limiter reservations settled as unfinished');
+        })
+        .catch((err: Error) => this.opts.logger.debug({ err: err.message }, 'limiter sweep failed'))
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, everyMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Asks Redis once (PING) and records the answer: the state without traffic, and at start. */
+  async probe(): Promise<void> {
+    try {
+      await this.connection.send(['PING']);
+      this.up();
+    } catch (err) {
+      if (err instanceof RedisUnavailable) this.down(err);
+    }
+  }
+
+  /** Waits for settlements in flight, then closes the connection (this limiter's to close). */
+  async close(): Promise<void> {
+    clearInterval(this.probeTimer);
+    clearInterval(this.sweepTimer);
+    await this.sweeping;
+    await this.redis.close();
+    await this.connection.close();
+  }
+
+  private fallback(a: Admission): AdmitResult | Promise<AdmitResult> {
+    if (this.opts.mode === 'closed') {
+      if (a.subjects.some(limited)) throw errors.limiterUnavailable();
+      const ticket: Ticket = {
+        requestId: a.requestId,
+        subjects: a.subjects,
+        estimatedTokens: a.estimatedTokens,
+        estimatedCostMicroUsd: a.estimatedCostMicroUsd,
+        periods: [],
+        admittedAt: this.clock(),
+        concurrent: 0,
+        settled: false,
+      };
+      this.owners.set(ticket, null);
+      return { ok: true, ticket, rate: {} };
+    }
+    this.local ??= new MemoryLimiter(this.loadSpent, this.clock);
+    const local = this.local;
+    const decided = local.admit(a);
+    const own = (r: AdmitResult) => {
+      if (r.ok) this.owners.set(r.ticket, local);
+      return r;
+    };
+    return decided instanceof Promise ? decided.then(own) : own(decided);
+  }
+
+  private up(): void {
+    if (this.state === 'ok') return;
+    this.state = 'ok';
+    // The next outage starts a new local limiter, seeded from the store (this one's tickets still
+    // settle on it).
+    this.local = undefined;
+    this.opts.logger.info({ redis: this.connection.where }, 'Redis answers again: limits are shared again');
+  }
+
+  private down(err: Error): void {
+    if (this.state === 'failing') return;
+    this.state = 'failing';
+    const meanwhile =
+      this.opts.mode === 'closed'
+        ? 'requests of limited tokens and projects get 503 limiter_unavailable'
+        : 'each instance limits on its own';
+    this.opts.logger.warn(
+      { redis: this.connection.where, mode: this.opts.mode, err: err.message },
+      `Redis cannot answer: ${meanwhile} until it does`,
+    );
+  }
+}
+
+/** Whether a subject has any limit the limiter decides. */
+function limited(s: SubjectLimits): boolean {
+  return (
+    s.maxRequests !== null ||
+    s.requestsPerMinute !== null ||
+    s.maxConcurrent !== null ||
+    s.tokensPerMinute !== null ||
+    s.budgetMicroUsd !== null
+  );
+}
