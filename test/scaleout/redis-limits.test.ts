@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
+import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { registerSecret } from '../helpers/secret-watch.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable, unavailable } from '../helpers/services.js';
+import { Forwarder, freePort, OwnRedis } from './redis-server.js';
+
+/** Only a hang reaches this. */
+const SAFETY_NET_MS = 60_000;
+
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + SAFETY_NET_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+interface Answer {
+  status: number;
+  code?: string | null | undefined;
+  retryAfter?: string | null | undefined;
+}
+
+/** One chat completion with `token` through `server`: its status, and the refusal's code. */
+async function chat(server: TestServer, token: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers });
+  try {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    return { status: 200 };
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status !== undefined) {
+      return { status: err.status, code: err.code, retryAfter: err.headers?.get('retry-after') };
+    }
+    throw err;
+  }
+}
+
+const health = async (s: TestServer) => (await fetch(`${s.url}/health`)).json() as Promise<any>;
+const ready = async (s: TestServer) => (await fetch(`${s.url}/ready`)).status;
+const lines = (s: TestServer, msg: string) =>
+  s
+    .logs()
+    .split('\n')
+    .filter((l) => l.includes(msg)).length;
+const DOWN = 'Redis cannot answer';
+const BACK = 'Redis answers again';
+
+/**
+ * Limits kept in Redis, through real servers on one PostgreSQL database: shared exactly between
+ * instances, and what each failure mode does while Redis is down or stops answering.
+ */
+describe('limits shared through Redis', () => {
+  let tdb: TestDatabase | undefined;
+  let mock: MockUpstream;
+  let base: Record<string, string>;
+  const servers: TestServer[] = [];
+  const redises: OwnRedis[] = [];
+
+  const start = async (env: Record<string, string>) => {
+    const s = await startTestServer({ ...base, ...env });
+    servers.push(s);
+    return s;
+  };
+  const ownRedis = async () => {
+    const r = new OwnRedis(await freePort());
+    redises.push(r);
+    await r.start();
+    return r;
+  };
+  const project = async (s: TestServer) => {
+    const res = await s.manage('POST', '/projects', {
+      name: `p-${randomBytes(4).toString('hex')}`,
+      api_key: UPSTREAM_KEY,
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const issue = async (s: TestServer, projectId: string, limits: Record<string, unknown> = {}) => {
+    const res = await s.manage('POST', '/tokens', { project_id: projectId, ...limits });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; token: string };
+  };
+
+  beforeAll(async () => {
+    if (!(await serviceAvailable('postgres'))) return;
+    if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return;
+    tdb = await postgresDatabase();
+    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+    const managementToken = randomBytes(24).toString('hex');
+    registerSecret(managementToken);
+    base = {
+      DATABASE_URL: tdb.config.url,
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      MANAGEMENT_TOKEN: managementToken,
+      OPENAI_API_URL: mock.url,
+      MAINTENANCE_INTERVAL_MS: '0',
+    };
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+    for (const r of redises.splice(0)) await r.kill();
+  });
+  afterAll(async () => {
+    await mock?.close();
+    await tdb?.drop();
+  });
+
+  it('two instances admit exactly max_requests of 300 concurrent requests', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const a = await start({ REDIS_URL: redis.url });
+    const b = await start({ REDIS_URL: redis.url });
+    expect((await health(a)).limiter).toEqual({ backend: 'redis', state: 'ok', mode: 'closed' });
+    const t = await issue(a, await project(a), { max_requests: 100 });
+
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(i % 2 ? b : a, t.token)));
+    const count = (status: number) => answers.filter((x) => x.status === status).length;
+    expect({ ok: count(200), refused: count(429) }).toEqual({ ok: 100, refused: 200 });
+    expect(answers.filter((x) => x.status === 429).every((x) => x.code === 'request_limit_reached')).toBe(true);
+
+    const db = new pg.Client({ connectionString: (tdb.config as { url: string }).url });
+    await db.connect();
+    try {
+      const records = async () =>
+        Number((await db.query('SELECT count(*) AS n FROM usage_records WHERE token_id = $1', [t.id])).rows[0].n);
+      await eventually('the usage records are written', async () => (await records()) >= 100);
+      expect(await records()).toBe(100);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('closed mode: Redis down refuses limited tokens with 503 and passes unlimited ones; back when it returns', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'closed' });
+    const p = await project(a);
+    const limited = await issue(a, p, { max_requests: 1000 });
+    const unlimited = await issue(a, p);
+    expect(await chat(a, limited.token)).toEqual({ status: 200 });
+    expect(await ready(a)).toBe(200);
+
+    // A request admitted through Redis and still running when Redis goes: it completes.
+    const slow = chat(a, limited.token, { 'x-mock-latency-ms': '1500' });
+    await eventually('the slow request is in flight', async () => (await health(a)).in_flight > 0);
+    await redis.kill();
+    expect((await slow).status).toBe(200);
+
+    await eventually('a limited request is refused', async () => (await chat(a, limited.token)).status === 503);
+    expect(await chat(a, limited.token)).toEqual({ status: 503, code: 'limiter_unavailable', retryAfter: '1' });
+    expect(await chat(a, unlimited.token)).toEqual({ status: 200 });
+    const h = await health(a);
+    expect(h.limiter).toEqual({ backend: 'redis', state: 'failing', mode: 'closed' });
+    expect(h.status).toBe('degraded');
+    const r = await fetch(`${a.url}/ready`);
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as any).checks.limiter).toBe('failing: refusing limited requests');
+
+    await redis.start();
+    await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
+    await eventually('/ready says ready', async () => (await ready(a)) === 200);
+    expect((await health(a)).limiter.state).toBe('ok');
+    // One line each way for the whole outage, however many requests it refused.
+    expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
+    expect(a.logs()).not.toContain('limiter failed');
+  });
+
+  it('local mode: Redis down, each instance limits on its own; restarted, the limit is shared again', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'local' });
+    const b = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'local' });
+    const p = await project(a);
+    // One request a minute: a refill is 60 s away, so the counts below cannot drift.
+    const shared = await issue(a, p, { requests_per_minute: 1 });
+    expect((await chat(a, shared.token)).status).toBe(200);
+    expect(await chat(b, shared.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+
+    await redis.kill();
+    const apart = await issue(a, p, { requests_per_minute: 1 });
+    await eventually('A limits locally', async () => (await chat(a, apart.token)).status === 200);
+    expect(await chat(a, apart.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    await eventually('B limits locally', async () => (await chat(b, apart.token)).status === 200);
+    expect(await chat(b, apart.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    for (const s of [a, b]) {
+      const h = await health(s);
+      expect(h.limiter).toEqual({ backend: 'redis', state: 'failing', mode: 'local' });
+      expect(h.status).toBe('degraded');
+      const r = await fetch(`${s.url}/ready`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as any).checks.limiter).toBe('failing: limiting per instance');
+    }
+
+    await redis.start();
+    await eventually('A and B use Redis again', async () => {
+      const [ha, hb] = await Promise.all([health(a), health(b)]);
+      return ha.limiter.state === 'ok' && hb.limiter.state === 'ok';
+    });
+    const again = await issue(a, p, { requests_per_minute: 1 });
+    expect((await chat(a, again.token)).status).toBe(200);
+    expect(await chat(b, again.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    for (const s of [a, b]) expect([lines(s, DOWN), lines(s, BACK)]).toEqual([1, 1]);
+  });
+
+  it('a Redis that stops answering (blackhole): every request is answered, then Redis is used again', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const fwd = new Forwarder(redis.port);
+    await fwd.listen();
+    try {
+      const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'closed' });
+      const p = await project(a);
+      const limited = await issue(a, p, { max_requests: 1000 });
+      const unlimited = await issue(a, p);
+      expect(await chat(a, limited.token)).toEqual({ status: 200 });
+
+      fwd.blackhole();
+      // Concurrent requests while nothing comes back: each gets its answer (the command timeout,
+      // then the open breaker answers at once), none hangs.
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => chat(a, i % 2 ? limited.token : unlimited.token)),
+      );
+      for (const [i, x] of answers.entries()) {
+        expect(x).toEqual(i % 2 ? { status: 503, code: 'limiter_unavailable', retryAfter: '1' } : { status: 200 });
+      }
+      expect((await health(a)).limiter.state).toBe('failing');
+
+      fwd.resume();
+      await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
+      expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
+    } finally {
+      await fwd.close();
+    }
+  });
+});
