@@ -9,10 +9,11 @@ import { AuditTrail } from './audit/audit-trail.js';
 import { AuditChain } from './audit/chain.js';
 import type { Config } from './config/config.js';
 import { ConfigError, errors } from './errors.js';
-import type { Limiter } from './limits/limits.js';
 import { FailoverLimiter } from './limits/failover-limiter.js';
+import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
+import { Lease, newInstanceId } from './maintenance/lease.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import type { AccessServices } from './manage/index.js';
 import type { Logger } from './observability/logger.js';
@@ -27,6 +28,7 @@ import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
 import { AdminUsersRepo } from './store/admin-users-repo.js';
 import { ChangesRepo } from './store/changes-repo.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
+import { LeasesRepo } from './store/leases-repo.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
@@ -76,6 +78,8 @@ export interface Runtime {
   access: AccessServices;
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
+  /** This process among the instances sharing the database (random per process; holds leases). */
+  instanceId: string;
   pools: UpstreamPools;
   /** The log dispatcher, when a sink is configured and the runtime is the server's. */
   shipping: Shipping | undefined;
@@ -186,6 +190,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const access = accessServices(config, db, secrets, audit, clock);
+  const instanceId = newInstanceId();
   const maintenance = new Maintenance(
     {
       usageRepo,
@@ -197,6 +202,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       changes: changesRepo,
       logger,
       now: clock,
+      // One instance of those sharing the database runs the periodic passes.
+      lease: new Lease(new LeasesRepo(db), 'maintenance', instanceId, clock, logger),
     },
     config.maintenance,
   );
@@ -221,6 +228,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     audit,
     access,
     maintenance,
+    instanceId,
     pools,
     shipping,
     clock,

@@ -10,6 +10,7 @@ import type { UsageRepo } from '../store/usage-repo.js';
 import { CHANGES_RETENTION_MS } from '../tokens/change-feed.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
+import type { Lease } from './lease.js';
 
 const DAY_MS = 86_400_000;
 /** The first pass runs this soon after start (or after one interval, if that is shorter). */
@@ -39,6 +40,11 @@ export interface MaintenanceDeps {
   changes?: ChangesRepo | undefined;
   logger: Logger;
   now: Clock;
+  /**
+   * Instances sharing a database run the periodic passes only while holding this lease: one
+   * runner per cluster. Without it every pass runs (one process).
+   */
+  lease?: Lease | undefined;
 }
 
 /** What one pass did. */
@@ -70,12 +76,18 @@ export interface MaintenanceReport {
  * - the rows of expired admin sessions are deleted;
  * - change-log rows older than an hour are deleted (every instance applied them long before).
  * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
- * process alive.
+ * process alive. With a lease, a periodic pass runs only in the instance holding it (it is renewed
+ * while the job runs and released on stop), and a pass whose lease is lost stops after its
+ * current batch; `runOnce` (a one-shot command) runs regardless.
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  /** A periodic pass under the lease is running (it halts if the lease is lost). */
+  private leased = false;
+  /** Periodic passes run, and those skipped because another instance holds the lease. */
+  readonly passes = { run: 0, skipped: 0 };
 
   constructor(
     private readonly deps: MaintenanceDeps,
@@ -86,6 +98,7 @@ export class Maintenance {
   /** Starts the periodic passes (nothing when the interval is 0). */
   start(): void {
     if (this.settings.intervalMs <= 0 || this.timer || this.stopped) return;
+    this.deps.lease?.start();
     this.schedule(Math.min(this.settings.intervalMs, FIRST_PASS_DELAY_MS));
   }
 
@@ -100,6 +113,7 @@ export class Maintenance {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    await this.deps.lease?.stop();
   }
 
   /** One pass now. Failures of a step are logged and listed in `errors`; nothing is thrown. */
@@ -177,7 +191,7 @@ export class Maintenance {
       // Whole UTC days: at most one audit.pruned anchor a day, however often the job runs.
       const now = this.deps.now();
       const before = now - (now % DAY_MS) - this.settings.auditRetentionDays * DAY_MS;
-      report.audit_events_deleted = await this.deps.audit.prune(before, this.batchSize * 10, () => this.stopped);
+      report.audit_events_deleted = await this.deps.audit.prune(before, this.batchSize * 10, () => this.halted());
     });
     await step('pricing_reload', async () => {
       await this.deps.pricing?.reload();
@@ -212,15 +226,40 @@ export class Maintenance {
     for (;;) {
       const n = await batch(this.batchSize);
       total += n;
-      if (n < this.batchSize || this.stopped) return total;
+      if (n < this.batchSize || this.halted()) return total;
       await yieldToEventLoop();
+    }
+  }
+
+  /** Stopped, or a periodic pass whose lease was lost: another instance may be running one. */
+  private halted(): boolean {
+    return this.stopped || (this.leased && this.deps.lease?.held === false);
+  }
+
+  /** A periodic pass: only in the instance holding the lease, when there is one. */
+  private async periodicPass(): Promise<void> {
+    const { lease, logger } = this.deps;
+    if (lease && !(await lease.refresh())) {
+      this.passes.skipped++;
+      logger.debug(
+        { lease: lease.name, instance: lease.holder },
+        'maintenance pass skipped: another instance holds the lease',
+      );
+      return;
+    }
+    this.passes.run++;
+    this.leased = lease !== undefined;
+    try {
+      await this.runOnce();
+    } finally {
+      this.leased = false;
     }
   }
 
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.runOnce()
+      this.running = this.periodicPass()
         .catch((err: unknown) => this.deps.logger.error({ err: (err as Error)?.message }, 'maintenance pass failed'))
         .finally(() => {
           this.running = undefined;

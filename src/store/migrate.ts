@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005-audit-events.js';
 import * as m0006 from './migrations/0006-admin-access.js';
 import * as m0007 from './migrations/0007-changes.js';
 import * as m0008 from './migrations/0008-usage-partitions.js';
+import * as m0009 from './migrations/0009-leases.js';
 
 /** Migrations are imported statically so the built package needs no file-system discovery. */
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0006-admin-access': m0006,
   '0007-changes': m0007,
   '0008-usage-partitions': m0008,
+  '0009-leases': m0009,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema

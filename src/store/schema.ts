@@ -280,6 +280,15 @@ export interface Database {
   admin_users: AdminUsersTable;
   admin_sessions: AdminSessionsTable;
   changes: ChangesTable;
+  leases: LeasesTable;
+}
+
+/** Who runs a once-per-cluster background job, until when (migration 0009, leases-repo.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+  acquired_at: number;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;

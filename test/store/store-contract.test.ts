@@ -22,6 +22,7 @@ const ALL_MIGRATIONS = [
   '0006-admin-access',
   '0007-changes',
   '0008-usage-partitions',
+  '0009-leases',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
