@@ -50,6 +50,13 @@ const lines = (s: TestServer, msg: string) =>
     .logs()
     .split('\n')
     .filter((l) => l.includes(msg)).length;
+/** llm_proxy_limiter_backend_state{backend="redis"} by state. */
+async function limiterGauge(s: TestServer): Promise<Record<string, string>> {
+  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
+  const text = await res.text();
+  const m = [...text.matchAll(/^llm_proxy_limiter_backend_state\{backend="redis",state="(\w+)"\} (\S+)$/gm)];
+  return Object.fromEntries(m.map((x) => [x[1], x[2]]));
+}
 const DOWN = 'Redis cannot answer';
 const BACK = 'Redis answers again';
 
@@ -164,11 +171,13 @@ describe('limits shared through Redis', () => {
     const r = await fetch(`${a.url}/ready`);
     expect(r.status).toBe(503);
     expect(((await r.json()) as any).checks.limiter).toBe('failing: refusing limited requests');
+    expect(await limiterGauge(a)).toEqual({ ok: '0', failing: '1' });
 
     await redis.start();
     await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
     await eventually('/ready says ready', async () => (await ready(a)) === 200);
     expect((await health(a)).limiter.state).toBe('ok');
+    expect(await limiterGauge(a)).toEqual({ ok: '1', failing: '0' });
     // One line each way for the whole outage, however many requests it refused.
     expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
     expect(a.logs()).not.toContain('limiter failed');
