@@ -175,6 +175,8 @@ export async function startServer(
   }
   // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
   runtime.maintenance.start();
+  // Expired reservations of the Redis limiter, in the instance holding its lease.
+  runtime.sharedLimiter?.startSweeper();
   if (config.audit.refusedRequests) runtime.audit.start();
 
   let stopping: Promise<void> | undefined;

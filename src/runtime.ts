@@ -185,12 +185,14 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       const outage = storeOutage(err);
       throw outage ? errors.storeUnavailable(outage) : err;
     });
-  const sharedLimiter = config.redis ? await redisLimiter(config, loadSpent, clock, logger) : undefined;
+  const instanceId = newInstanceId();
+  // The Redis sweeper, like maintenance, runs in one instance: the holder of its lease.
+  const sweepLease = () => new Lease(new LeasesRepo(db), 'redis-sweeper', instanceId, clock, logger);
+  const sharedLimiter = config.redis ? await redisLimiter(config, loadSpent, clock, logger, sweepLease) : undefined;
   const limiter: Limiter = sharedLimiter ?? new MemoryLimiter(loadSpent, clock);
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const access = accessServices(config, db, secrets, audit, clock);
-  const instanceId = newInstanceId();
   const maintenance = new Maintenance(
     {
       usageRepo,
@@ -251,14 +253,17 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   };
 }
 
-/** Reservations past their deadline (a dead instance's) are settled this often. */
-const SWEEP_EVERY_MS = 60_000;
-
 /**
  * The Redis limiter behind its failure mode. An unreachable Redis does not stop the start: the
  * failure mode applies until it answers (the connection keeps retrying in the background).
  */
-async function redisLimiter(config: Config, loadSpent: SpentLoader, clock: Clock, logger: Logger) {
+async function redisLimiter(
+  config: Config,
+  loadSpent: SpentLoader,
+  clock: Clock,
+  logger: Logger,
+  sweepLease: () => Lease,
+) {
   const redis = config.redis as NonNullable<Config['redis']>;
   const connection = new RedisConnection({
     url: redis.url,
@@ -273,9 +278,12 @@ async function redisLimiter(config: Config, loadSpent: SpentLoader, clock: Clock
   const shared = new RedisLimiter(connection, loadSpent, {
     onError: (err, what) => logger.debug({ err: err.message, what }, 'Redis limiter call failed'),
   });
-  const failover = new FailoverLimiter(shared, connection, loadSpent, clock, { mode: redis.failureMode, logger });
+  const failover = new FailoverLimiter(shared, connection, loadSpent, clock, {
+    mode: redis.failureMode,
+    logger,
+    sweepLease: sweepLease(),
+  });
   await failover.probe();
-  failover.startSweeper(SWEEP_EVERY_MS);
   if (failover.health().state === 'ok') {
     logger.info({ redis: connection.where, mode: redis.failureMode }, 'limits are kept in Redis');
   }

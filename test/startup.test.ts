@@ -221,6 +221,8 @@ describe.concurrent('start-up and shutdown (real process)', () => {
         sinks: {},
         // SQLite: no LISTEN; the change log is read every CHANGES_POLL_MS.
         changes: expect.objectContaining({ state: 'polling-only', failing: null }),
+        // Without REDIS_URL each instance limits in memory.
+        limiter: { backend: 'memory' },
       });
       expect((await fetch(`${srv.url}/live`)).status).toBe(200);
       const ready = await fetch(`${srv.url}/ready`);

@@ -22,7 +22,19 @@ export interface FailoverOptions {
   logger: Logger;
   /** How often Redis is pinged, so the state is known without traffic (and recovers without it). */
   probeMs?: number;
+  /** The cluster lease under which `startSweeper` sweeps (without one, every instance sweeps). */
+  sweepLease?: SweepLease | undefined;
 }
+
+/** A cluster lease (maintenance/lease.ts): one instance holds it at a time. */
+export interface SweepLease {
+  readonly held: boolean;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Reservations past their deadline (a dead instance's) are settled this often. */
+export const SWEEP_EVERY_MS = 60_000;
 
 /**
  * The Redis limiter with a failure mode in front. While Redis answers, every admission goes to it.
@@ -94,11 +106,17 @@ export class FailoverLimiter implements Limiter {
   }
 
   /**
-   * Settles expired reservations (`RedisLimiter.sweep`) every `everyMs` while Redis answers. Every
-   * instance runs it (idempotent: a reservation is settled once whoever finds it); `held` is the
-   * hook for a cluster lease that picks one instance.
+   * Settles expired reservations (`RedisLimiter.sweep`) every `everyMs` while Redis answers, in the
+   * instance holding the sweep lease (the server starts it; one-shot commands do not sweep). Without
+   * a lease every instance would: harmless, as a reservation is settled once whoever finds it.
    */
-  startSweeper(everyMs: number): void {
+  startSweeper(everyMs = SWEEP_EVERY_MS): void {
+    if (this.sweepTimer) return;
+    const lease = this.opts.sweepLease;
+    if (lease) {
+      lease.start();
+      this.redis.setSweepLease(async () => lease.held);
+    }
     this.sweepTimer = setInterval(() => {
       if (this.state !== 'ok' || this.sweeping) return;
       this.sweeping = this.redis
@@ -129,6 +147,7 @@ export class FailoverLimiter implements Limiter {
     clearInterval(this.probeTimer);
     clearInterval(this.sweepTimer);
     await this.sweeping;
+    await this.opts.sweepLease?.stop();
     await this.redis.close();
     await this.connection.close();
   }

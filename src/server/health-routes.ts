@@ -133,7 +133,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
     const limiterReady = limiter?.backend !== 'redis' || limiter.state === 'ok' || limiter.mode === 'local';
     const ready =
       database === 'ok' && checks.usage_writer === 'ok' && usage.journalFailing === undefined && limiterReady;
-    if (limiter) checks.limiter = limits;
+    if (limiter?.backend === 'redis') checks.limiter = limits;
     return reply
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not_ready', checks, usage_pending: usage.pending });

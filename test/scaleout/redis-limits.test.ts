@@ -141,6 +141,11 @@ describe('limits shared through Redis', () => {
         Number((await db.query('SELECT count(*) AS n FROM usage_records WHERE token_id = $1', [t.id])).rows[0].n);
       await eventually('the usage records are written', async () => (await records()) >= 100);
       expect(await records()).toBe(100);
+      // The reservation sweeper runs in one of them: the holder of its lease.
+      const holders = async () =>
+        (await db.query("SELECT holder FROM leases WHERE name = 'redis-sweeper'")).rows.map((r) => r.holder);
+      await eventually('one instance holds the sweeper lease', async () => (await holders()).length === 1);
+      expect([a.server.runtime.instanceId, b.server.runtime.instanceId]).toContain((await holders())[0]);
     } finally {
       await db.end();
     }
