@@ -76,8 +76,8 @@ describe('limits shared through Redis', () => {
     servers.push(s);
     return s;
   };
-  const ownRedis = async () => {
-    const r = new OwnRedis(await freePort());
+  const ownRedis = async (password?: string) => {
+    const r = new OwnRedis(await freePort(), password);
     redises.push(r);
     await r.start();
     return r;
@@ -123,16 +123,24 @@ describe('limits shared through Redis', () => {
 
   it('two instances admit exactly max_requests of 300 concurrent requests', async (ctx) => {
     if (!tdb) return ctx.skip();
-    const redis = await ownRedis();
+    // A Redis with a password: the URL carries it, and nothing shows it.
+    const password = randomBytes(16).toString('hex');
+    registerSecret(password);
+    const redis = await ownRedis(password);
     const a = await start({ REDIS_URL: redis.url });
     const b = await start({ REDIS_URL: redis.url });
     expect((await health(a)).limiter).toEqual({ backend: 'redis', state: 'ok', mode: 'closed' });
+    expect(a.logs()).toContain('limits are kept in Redis');
     const t = await issue(a, await project(a), { max_requests: 100 });
 
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(i % 2 ? b : a, t.token)));
     const count = (status: number) => answers.filter((x) => x.status === status).length;
     expect({ ok: count(200), refused: count(429) }).toEqual({ ok: 100, refused: 200 });
     expect(answers.filter((x) => x.status === 429).every((x) => x.code === 'request_limit_reached')).toBe(true);
+    for (const s of [a, b]) {
+      expect(s.logs()).not.toContain(password);
+      expect(JSON.stringify(await health(s))).not.toContain(password);
+    }
 
     const db = new pg.Client({ connectionString: (tdb.config as { url: string }).url });
     await db.connect();

@@ -17,16 +17,32 @@ export async function freePort(): Promise<number> {
 export class OwnRedis {
   private child: ChildProcess | undefined;
 
-  constructor(readonly port: number) {}
+  /** `password`: the server requires it (requirepass), and the URL carries it. */
+  constructor(
+    readonly port: number,
+    private readonly password?: string,
+  ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        ...(this.password ? ['--requirepass', this.password] : []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
