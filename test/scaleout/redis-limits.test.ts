@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
@@ -262,5 +263,25 @@ describe('limits shared through Redis', () => {
     } finally {
       await fwd.close();
     }
+  });
+});
+
+describe('Redis settings', () => {
+  it('a bad REDIS_URL or REDIS_FAILURE_MODE stops the start naming the setting, never the password', () => {
+    const password = 'hunter2-not-shown-anywhere';
+    for (const url of [`http://:${password}@redis:6379`, `redis://:${password}@[bad`]) {
+      expect(() => loadConfig({ REDIS_URL: url }, {})).toThrow(/^Invalid configuration:\n {2}REDIS_URL: /);
+      expect(() => loadConfig({ REDIS_URL: url }, {})).not.toThrow(password);
+    }
+    expect(() => loadConfig({ REDIS_FAILURE_MODE: 'open' }, {})).toThrow(
+      'REDIS_FAILURE_MODE: expected one of closed, local',
+    );
+    expect(loadConfig({}, {}).redis).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'rediss://:pw@redis.internal:6380/1' }, {}).redis).toEqual({
+      url: 'rediss://:pw@redis.internal:6380/1',
+      failureMode: 'closed',
+      connectTimeoutMs: 2000,
+      commandTimeoutMs: 250,
+    });
   });
 });
