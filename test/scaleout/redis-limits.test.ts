@@ -91,6 +91,12 @@ describe('limits shared through Redis', () => {
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
+  /** Whether `request` is admitted (the upstream has it, or it has already ended). */
+  const upstreamGot = async (request: Promise<Answer>) => {
+    const ended = await Promise.race([request.then(() => true), sleep(0).then(() => false)]);
+    return ended || mock.stats().requests > requestsBefore;
+  };
+  let requestsBefore = 0;
   const issue = async (s: TestServer, projectId: string, limits: Record<string, unknown> = {}) => {
     const res = await s.manage('POST', '/tokens', { project_id: projectId, ...limits });
     expect(res.status).toBe(201);
@@ -171,8 +177,9 @@ describe('limits shared through Redis', () => {
     expect(await ready(a)).toBe(200);
 
     // A request admitted through Redis and still running when Redis goes: it completes.
+    requestsBefore = mock.stats().requests;
     const slow = chat(a, limited.token, { 'x-mock-latency-ms': '1500' });
-    await eventually('the slow request is in flight', async () => (await health(a)).in_flight > 0);
+    await eventually('the slow request reached the upstream', async () => upstreamGot(slow));
     await redis.kill();
     expect((await slow).status).toBe(200);
 
@@ -232,6 +239,27 @@ describe('limits shared through Redis', () => {
     expect((await chat(a, again.token)).status).toBe(200);
     expect(await chat(b, again.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
     for (const s of [a, b]) expect([lines(s, DOWN), lines(s, BACK)]).toEqual([1, 1]);
+  });
+
+  it('local mode: a request admitted through Redis settles there, not on the local limiter', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'local' });
+    const t = await issue(a, await project(a), { max_concurrent: 1 });
+    // Admitted by Redis, running across the outage's start.
+    requestsBefore = mock.stats().requests;
+    const throughRedis = chat(a, t.token, { 'x-mock-latency-ms': '2000' });
+    await eventually('it reached the upstream', async () => upstreamGot(throughRedis));
+    await redis.kill();
+    // Admitted by this instance's limiter, and held upstream until released.
+    const local = chat(a, t.token, { 'x-mock-hold': '1' });
+    await eventually('the local one is held upstream', async () => mock.stats().held === 1);
+    expect((await throughRedis).status).toBe(200);
+    // Had that end given back a slot on the local limiter (where it took none), this would pass.
+    expect(await chat(a, t.token)).toMatchObject({ status: 429, code: 'concurrency_limit_exceeded' });
+    expect(mock.release()).toBe(1);
+    expect((await local).status).toBe(200);
+    expect(await chat(a, t.token)).toEqual({ status: 200 });
   });
 
   it('a Redis that stops answering (blackhole): every request is answered, then Redis is used again', async (ctx) => {
