@@ -262,6 +262,21 @@ describe('limits shared through Redis', () => {
     expect(await chat(a, t.token)).toEqual({ status: 200 });
   });
 
+  it('starts while Redis is down: not ready in closed mode, and uses Redis once it is up', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = new OwnRedis(await freePort());
+    redises.push(redis);
+    const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'closed' });
+    expect((await health(a)).limiter).toEqual({ backend: 'redis', state: 'failing', mode: 'closed' });
+    expect(await ready(a)).toBe(503);
+    const limited = await issue(a, await project(a), { max_requests: 10 });
+    expect(await chat(a, limited.token)).toMatchObject({ status: 503, code: 'limiter_unavailable' });
+    await redis.start();
+    await eventually('/ready says ready', async () => (await ready(a)) === 200);
+    expect(await chat(a, limited.token)).toEqual({ status: 200 });
+    expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
+  });
+
   it('a Redis that stops answering (blackhole): every request is answered, then Redis is used again', async (ctx) => {
     if (!tdb) return ctx.skip();
     const redis = await ownRedis();
