@@ -33,6 +33,9 @@ export interface SweepLease {
   stop(): Promise<void>;
 }
 
+/** Settlements kept for sending again after an outage; beyond this the sweeper settles them. */
+const MAX_UNSENT = 100_000;
+
 /** Reservations past their deadline (a dead instance's) are settled this often. */
 export const SWEEP_EVERY_MS = 60_000;
 
@@ -57,6 +60,8 @@ export class FailoverLimiter implements Limiter {
   private local: MemoryLimiter | undefined;
   /** Tickets not admitted by Redis: their limiter, or null when nothing was charged. */
   private readonly owners = new WeakMap<Ticket, Limiter | null>();
+  /** Settlements sent while Redis was failing, by request id: sent again when it answers. */
+  private readonly unsent = new Map<string, { ticket: Ticket; actualTokens: number; actualCost: number }>();
   private probeTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -95,6 +100,11 @@ export class FailoverLimiter implements Limiter {
     // Redis's own tickets, and the others' too: their Redis call may have run with the reply lost.
     this.owners.get(ticket)?.settle(ticket, actualTokens, actualCost);
     this.redis.settle(ticket, actualTokens, actualCost);
+    // Likely lost: sent again when Redis answers, or a Redis that kept its data would hold the
+    // reservation (an in-flight slot, a reserved budget) until the sweeper, 15 minutes on.
+    if (this.state === 'failing' && this.unsent.size < MAX_UNSENT) {
+      this.unsent.set(ticket.requestId, { ticket, actualTokens, actualCost });
+    }
   }
 
   budgetUse(): BudgetUse[] {
@@ -184,7 +194,13 @@ export class FailoverLimiter implements Limiter {
     // The next outage starts a new local limiter, seeded from the store (this one's tickets still
     // settle on it).
     this.local = undefined;
-    this.opts.logger.info({ redis: this.connection.where }, 'Redis answers again: limits are shared again');
+    this.opts.logger.info(
+      { redis: this.connection.where, resettled: this.unsent.size },
+      'Redis answers again: limits are shared again',
+    );
+    // Idempotent by request id: one that did arrive, or that Redis never saw, changes nothing.
+    for (const u of this.unsent.values()) this.redis.settle(u.ticket, u.actualTokens, u.actualCost);
+    this.unsent.clear();
   }
 
   private down(err: Error): void {

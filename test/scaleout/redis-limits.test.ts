@@ -277,6 +277,31 @@ describe('limits shared through Redis', () => {
     expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
   });
 
+  it('a settlement lost in an outage is sent again once Redis answers (its slot is not held until the sweeper)', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const fwd = new Forwarder(redis.port);
+    await fwd.listen();
+    try {
+      const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'closed' });
+      const t = await issue(a, await project(a), { max_concurrent: 1 });
+      const held = chat(a, t.token, { 'x-mock-hold': '1' });
+      await eventually('it is held upstream', async () => mock.stats().held === 1);
+      fwd.blackhole();
+      await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
+      // It ends during the outage: its settlement cannot reach Redis, which keeps its data.
+      expect(mock.release()).toBe(1);
+      expect((await held).status).toBe(200);
+      fwd.drop();
+      await eventually('Redis answers again', async () => (await health(a)).limiter.state === 'ok');
+      // Its max_concurrent slot is free again (else: 429 until the reservation's deadline).
+      await eventually('the settlement was sent again', async () => (await chat(a, t.token)).status === 200);
+      expect(a.logs()).toMatch(/"resettled":1\b/);
+    } finally {
+      await fwd.close();
+    }
+  });
+
   it('a Redis that stops answering (blackhole): every request is answered, then Redis is used again', async (ctx) => {
     if (!tdb) return ctx.skip();
     const redis = await ownRedis();

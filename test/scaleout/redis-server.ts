@@ -109,6 +109,15 @@ export class Forwarder {
     for (const p of this.pairs) this.hold(p);
   }
 
+  /** Ends the blackhole by dropping the connections it held (what they carried is lost); new ones flow. */
+  drop(): void {
+    this.holding = false;
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+  }
+
   resume(): void {
     this.holding = false;
     for (const p of this.pairs) this.flow(p);
