@@ -51,6 +51,7 @@ export const SWEEP_EVERY_MS = 60_000;
  * request decided here after its Redis call failed is also settled on Redis, best effort: the call
  * may have reached Redis with only the reply lost, and its reservation there (an in-flight slot, a
  * reserved budget) would otherwise wait for the sweeper; Redis ignores a request id it never saw.
+ * Settlements made while Redis is failing are sent again when it answers, for the same reason.
  *
  * The state changes log one line each way, never one per request.
  */
