@@ -36,8 +36,6 @@ export interface TestLimiters {
    * the same state (separate connections: separate instances); in memory each is on its own.
    */
   make(loadSpent: SpentLoader, opts?: RedisLimiterOptions): Limiter;
-  /** Whether limiters made here share their state (several instances on one Redis). */
-  shared: boolean;
   /** The memory backend's clock, to move; undefined on Redis (its clock is the server's). */
   clock: { set(t: number): void } | undefined;
   /** Milliseconds on the backend's clock now (Redis: its TIME). */
@@ -65,7 +63,6 @@ function memoryLimiters(): TestLimiters {
       made.push(l);
       return l;
     },
-    shared: false,
     clock: {
       set: (to) => {
         t = to;
@@ -93,7 +90,6 @@ async function redisLimiters(): Promise<TestLimiters> {
       made.push({ limiter, conn });
       return new ConnectedFirst(limiter, ready);
     },
-    shared: true,
     clock: undefined,
     now: async () => {
       const [s, us] = await admin.send<[string, string]>(['TIME']);
