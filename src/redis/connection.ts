@@ -94,8 +94,10 @@ export class RedisConnection {
       const reply = (await Promise.race([
         this.client.sendCommand(args),
         new Promise((_, reject) => {
+          // The deadline gives way to a reply already received: after a stalled event loop the
+          // timer runs before the socket is read, and would fail a call Redis answered in time.
           timer = setTimeout(
-            () => reject(new Error(`no reply within ${this.opts.commandTimeoutMs} ms`)),
+            () => setImmediate(() => reject(new Error(`no reply within ${this.opts.commandTimeoutMs} ms`))),
             this.opts.commandTimeoutMs,
           );
         }),

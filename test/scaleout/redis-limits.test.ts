@@ -134,15 +134,18 @@ describe('limits shared through Redis', () => {
     const password = randomBytes(16).toString('hex');
     registerSecret(password);
     const redis = await ownRedis(password);
-    const a = await start({ REDIS_URL: redis.url });
-    const b = await start({ REDIS_URL: redis.url });
+    // Exactness, not timeouts: a machine this busy can keep a reply past the default 250 ms.
+    const env = { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '5000' };
+    const a = await start(env);
+    const b = await start(env);
     expect((await health(a)).limiter).toEqual({ backend: 'redis', state: 'ok', mode: 'closed' });
     expect(a.logs()).toContain('limits are kept in Redis');
     const t = await issue(a, await project(a), { max_requests: 100 });
 
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(i % 2 ? b : a, t.token)));
     const count = (status: number) => answers.filter((x) => x.status === status).length;
-    expect({ ok: count(200), refused: count(429) }).toEqual({ ok: 100, refused: 200 });
+    const other = answers.filter((x) => x.status !== 200 && x.status !== 429).map((x) => `${x.status} ${x.code}`);
+    expect({ ok: count(200), refused: count(429), other }).toEqual({ ok: 100, refused: 200, other: [] });
     expect(answers.filter((x) => x.status === 429).every((x) => x.code === 'request_limit_reached')).toBe(true);
     for (const s of [a, b]) {
       expect(s.logs()).not.toContain(password);
