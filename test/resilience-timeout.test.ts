@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../src/mock-upstream/index.js';
@@ -7,80 +6,7 @@ import { postgresDatabase, type TestDatabase } from './helpers/databases.js';
 import { until } from './helpers/proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { serviceAvailable } from './helpers/services.js';
-
-/**
- * A TCP forwarder in front of PostgreSQL that can turn into a blackhole: connections stay open,
- * but no byte moves in either direction (what a dropped network path or a frozen server looks
- * like), until it resumes and the held bytes flow again.
- */
-class Forwarder {
-  private readonly server: net.Server;
-  private readonly pairs = new Set<[net.Socket, net.Socket]>();
-  private readonly frozen = new Set<[net.Socket, net.Socket]>();
-  private holding = false;
-  port = 0;
-
-  constructor(private readonly target: number) {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.target, '127.0.0.1');
-      const pair: [net.Socket, net.Socket] = [client, upstream];
-      this.pairs.add(pair);
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-        this.pairs.delete(pair);
-      };
-      client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
-      if (this.holding) this.hold(pair);
-      else this.flow(pair);
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  blackhole(): void {
-    this.holding = true;
-    for (const p of this.pairs) this.hold(p);
-  }
-
-  /** Freezes the connections open now; new ones flow. */
-  freezeOpen(): void {
-    for (const p of this.pairs) {
-      this.hold(p);
-      this.frozen.add(p);
-    }
-  }
-
-  resume(): void {
-    this.holding = false;
-    for (const p of this.pairs) this.flow(p);
-    this.frozen.clear();
-  }
-
-  async close(): Promise<void> {
-    for (const [a, b] of this.pairs) {
-      a.destroy();
-      b.destroy();
-    }
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private hold([a, b]: [net.Socket, net.Socket]): void {
-    a.unpipe(b);
-    b.unpipe(a);
-    a.pause();
-    b.pause();
-  }
-
-  private flow([a, b]: [net.Socket, net.Socket]): void {
-    a.pipe(b);
-    b.pipe(a);
-  }
-}
+import { Forwarder } from './helpers/tcp-forwarder.js';
 
 describe('a PostgreSQL that stops answering on open connections (blackhole)', () => {
   let tdb: TestDatabase | undefined;

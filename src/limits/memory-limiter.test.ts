@@ -1,22 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Admission, AdmitResult, SubjectLimits } from './limits.js';
+import { admission, limits } from '../../test/helpers/limiters.js';
+import type { Admission, AdmitResult } from './limits.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
 /** The last minute of January (UTC): a day and a month end one minute later. */
 const T0 = Date.UTC(2026, 0, 31, 23, 59);
-
-const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
-  kind: 'token',
-  id: 'tok',
-  maxRequests: null,
-  requestCount: 0,
-  requestsPerMinute: null,
-  maxConcurrent: null,
-  tokensPerMinute: null,
-  budgetMicroUsd: null,
-  budgetPeriod: 'total',
-  ...over,
-});
 
 /** The limiters' clock: each test starts at T0 and moves it. */
 let now = T0;
@@ -34,15 +22,6 @@ function setup(spent = 0) {
   }, clock);
   return { limiter, reads };
 }
-
-let ids = 0;
-const admission = (subjects: SubjectLimits[], over: Partial<Admission> = {}): Admission => ({
-  requestId: `req-${++ids}`,
-  subjects,
-  estimatedTokens: 10,
-  estimatedCostMicroUsd: 0,
-  ...over,
-});
 
 /** The synchronous fast path: fails the test if the limiter answered with a promise. */
 function admitSync(l: MemoryLimiter, a: Admission): AdmitResult {

@@ -16,7 +16,7 @@ import type { AdmittedUsage } from '../../src/usage/journal-format.js';
 import { replayJournal } from '../../src/usage/journal-replay.js';
 import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
-import { projectRow, tokenRow, usageRecord } from '../helpers/rows.js';
+import { insertProjectAndToken, usageRecord } from '../helpers/rows.js';
 
 const logger = createLogger({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 26, 9, 30);
@@ -68,12 +68,7 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
     db = openDatabase(tdb.config);
     await migrateToLatest(db);
     repo = new UsageRepo(db);
-    const p = projectRow();
-    projectId = p.id;
-    await db.insertInto('projects').values(p).execute();
-    const t = tokenRow(projectId);
-    tokenId = t.id;
-    await db.insertInto('tokens').values(t).execute();
+    ({ projectId, tokenId } = await insertProjectAndToken(db));
   });
   afterAll(async () => {
     await db?.destroy();

@@ -1,9 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import type { Limiter, SubjectLimits } from '../../src/limits/limits.js';
+import type { Admission, Limiter, SubjectLimits } from '../../src/limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from '../../src/limits/memory-limiter.js';
 import { RedisLimiter, type RedisLimiterOptions } from '../../src/limits/redis-limiter.js';
 import { RedisConnection, type RedisOptions } from '../../src/redis/connection.js';
 import { serviceAvailable } from './services.js';
+
+/** A token's limits (none set unless overridden), as a limiter's subject. */
+export const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
+  kind: 'token',
+  id: 'tok',
+  maxRequests: null,
+  requestCount: 0,
+  requestsPerMinute: null,
+  maxConcurrent: null,
+  tokensPerMinute: null,
+  budgetMicroUsd: null,
+  budgetPeriod: 'total',
+  ...over,
+});
+/** A project's limits (none set unless overridden). */
+export const project = (over: Partial<SubjectLimits> = {}) => limits({ kind: 'project', id: 'proj', ...over });
+
+let ids = 0;
+/** An admission of `subjects` with a fresh request id (10 tokens, no cost unless overridden). */
+export const admission = (subjects: SubjectLimits[], over: Partial<Admission> = {}): Admission => ({
+  requestId: `req-${++ids}`,
+  subjects,
+  estimatedTokens: 10,
+  estimatedCostMicroUsd: 0,
+  ...over,
+});
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 

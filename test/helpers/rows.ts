@@ -1,4 +1,5 @@
 import { uuidv7 } from '../../src/crypto/ids.js';
+import type { Db } from '../../src/store/database.js';
 import type { NewProjectRow, NewTokenRow, NewUsageRow } from '../../src/store/schema.js';
 import { toUsageRow, type UsageRecord } from '../../src/store/usage-record.js';
 
@@ -33,6 +34,15 @@ export const tokenRow = (projectId: string, over: Partial<NewTokenRow> = {}): Ne
   updated_at: CREATED,
   ...over,
 });
+
+/** Inserts a project and a token of it (the owners usage records need); returns their ids. */
+export async function insertProjectAndToken(db: Db): Promise<{ projectId: string; tokenId: string }> {
+  const p = projectRow();
+  await db.insertInto('projects').values(p).execute();
+  const t = tokenRow(p.id);
+  await db.insertInto('tokens').values(t).execute();
+  return { projectId: p.id, tokenId: t.id };
+}
 
 /** A reported chat completion's usage row (usageRecord as the store maps it); its id doubles as the request id. */
 export const usageRow = (tokenId: string, projectId: string, over: Partial<NewUsageRow> = {}): NewUsageRow => {

@@ -1,14 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gcra } from '../../src/limits/gcra.js';
-import {
-  type Admission,
-  type AdmitResult,
-  type Limiter,
-  periodOf,
-  type SubjectLimits,
-  type Ticket,
-} from '../../src/limits/limits.js';
-import { LIMITER_BACKENDS, type TestLimiters } from '../helpers/limiters.js';
+import { type Admission, type AdmitResult, type Limiter, periodOf, type Ticket } from '../../src/limits/limits.js';
+import { admission, LIMITER_BACKENDS, limits, project, type TestLimiters } from '../helpers/limiters.js';
 
 /**
  * The limiter contract, held by every backend (memory and Redis): the same requests give the same
@@ -19,29 +12,6 @@ import { LIMITER_BACKENDS, type TestLimiters } from '../helpers/limiters.js';
 /** The last minute of January (UTC) for the memory backend: a day and a month end one minute later. */
 const T0 = Date.UTC(2026, 0, 31, 23, 59);
 const MIN = 60_000;
-
-const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
-  kind: 'token',
-  id: 'tok',
-  maxRequests: null,
-  requestCount: 0,
-  requestsPerMinute: null,
-  maxConcurrent: null,
-  tokensPerMinute: null,
-  budgetMicroUsd: null,
-  budgetPeriod: 'total',
-  ...over,
-});
-const project = (over: Partial<SubjectLimits> = {}) => limits({ kind: 'project', id: 'proj', ...over });
-
-let ids = 0;
-const admission = (subjects: SubjectLimits[], over: Partial<Admission> = {}): Admission => ({
-  requestId: `req-${++ids}`,
-  subjects,
-  estimatedTokens: 10,
-  estimatedCostMicroUsd: 0,
-  ...over,
-});
 
 function ticketOf(r: AdmitResult): Ticket {
   if (!r.ok) throw new Error(`refused: ${r.refusal.kind}`);

@@ -4,24 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdmitResult, SubjectLimits, Ticket } from '../../src/limits/limits.js';
 import { RedisLimiter } from '../../src/limits/redis-limiter.js';
 import { RedisConnection, RedisUnavailable } from '../../src/redis/connection.js';
-import { dropPrefix, testRedis, testRedisOptions } from '../helpers/limiters.js';
+import { dropPrefix, limits, project, testRedis, testRedisOptions } from '../helpers/limiters.js';
 import { serviceAvailable } from '../helpers/services.js';
 
 /** What only the Redis backend does (the shared contract is limiter-contract.test.ts). */
 
-const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
-  kind: 'token',
-  id: 'tok',
-  maxRequests: null,
-  requestCount: 0,
-  requestsPerMinute: null,
-  maxConcurrent: null,
-  tokensPerMinute: null,
-  budgetMicroUsd: null,
-  budgetPeriod: 'total',
-  ...over,
-});
-const project = (over: Partial<SubjectLimits> = {}) => limits({ kind: 'project', id: 'proj', ...over });
 let ids = 0;
 const admission = (over: { cost?: number; tokens?: number; subjects?: SubjectLimits[] } = {}) => ({
   requestId: `r${++ids}`,

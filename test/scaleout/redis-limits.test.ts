@@ -11,7 +11,8 @@ import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable, unavailable } from '../helpers/services.js';
-import { Forwarder, freePort, OwnRedis } from './redis-server.js';
+import { Forwarder } from '../helpers/tcp-forwarder.js';
+import { freePort, OwnRedis } from './redis-server.js';
 
 /** Only a hang reaches this. */
 const SAFETY_NET_MS = 60_000;

@@ -23,7 +23,7 @@ import { toBatch } from '../../src/usage/batch.js';
 import { runCli } from '../helpers/cli.js';
 import { manualClock } from '../helpers/clock.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
-import { projectRow, tokenRow, usageRecord, usageRow } from '../helpers/rows.js';
+import { insertProjectAndToken, usageRecord, usageRow } from '../helpers/rows.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
 
@@ -45,12 +45,7 @@ describe('usage_records partitioned by month on PostgreSQL', () => {
     db = openDatabase(tdb.config);
     await migrateToLatest(db);
     repo = new UsageRepo(db);
-    const p = projectRow();
-    projectId = p.id;
-    await db.insertInto('projects').values(p).execute();
-    const t = tokenRow(projectId);
-    tokenId = t.id;
-    await db.insertInto('tokens').values(t).execute();
+    ({ projectId, tokenId } = await insertProjectAndToken(db));
   });
   afterAll(async () => {
     await db?.destroy();
