@@ -11,10 +11,12 @@ export class Forwarder {
   private readonly server: net.Server;
   private readonly pairs = new Set<Pair>();
   private holding = false;
+  private refusing = false;
   port = 0;
 
   constructor(private readonly target: number) {
     this.server = net.createServer((client) => {
+      if (this.refusing) return void client.resetAndDestroy();
       const upstream = net.connect(this.target, '127.0.0.1');
       const pair: Pair = [client, upstream];
       this.pairs.add(pair);
@@ -55,8 +57,19 @@ export class Forwarder {
     }
   }
 
+  /** Resets every connection, open now or made later (a server that is down), until `resume`. */
+  refuse(): void {
+    this.refusing = true;
+    this.holding = false;
+    for (const [a, b] of this.pairs) {
+      a.resetAndDestroy();
+      b.destroy();
+    }
+  }
+
   resume(): void {
     this.holding = false;
+    this.refusing = false;
     for (const p of this.pairs) this.flow(p);
   }
 

@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
+import { until } from '../helpers/proxy.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable } from '../helpers/services.js';
+import { Forwarder } from '../helpers/tcp-forwarder.js';
+
+/**
+ * Issue #20, "Database down": PostgreSQL becomes unreachable under a running proxy (behind a TCP
+ * forwarder that either holds every byte or resets every connection), then returns. Cached tokens
+ * keep working, tokens the proxy cannot check get 503 `store_unavailable` (never 401), /ready says
+ * the store is down, and the usage of every request served meanwhile is written once it returns.
+ */
+
+const REQUEST_ID = 'x-llm-proxy-request-id';
+
+/** The usage rows of these request ids, as id → number of rows (straight from PostgreSQL). */
+async function rowsById(url: string, ids: string[]): Promise<Map<string, number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ id: string; n: string }>(
+      'SELECT id, count(*) AS n FROM usage_records WHERE id = ANY($1) GROUP BY id',
+      [ids],
+    );
+    return new Map(r.rows.map((x) => [x.id, Number(x.n)]));
+  } finally {
+    await c.end();
+  }
+}
+
+/** A token of the same shape as a real one that this proxy never issued. */
+const lookalike = (real: string) =>
+  real.slice(0, -16) + randomBytes(16).toString('base64url').replace(/[-_]/g, 'x').slice(0, 16);
+
+interface Stack {
+  tdb: TestDatabase;
+  directUrl: string;
+  fwd: Forwarder;
+  mock: MockUpstream;
+  env: Record<string, string>;
+}
+
+async function stack(extra: Record<string, string> = {}): Promise<Stack | undefined> {
+  if (!(await serviceAvailable('postgres'))) return undefined;
+  const tdb = await postgresDatabase();
+  if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+  const fwd = new Forwarder(5432);
+  await fwd.listen();
+  const url = new URL(tdb.config.url);
+  url.host = `127.0.0.1:${fwd.port}`;
+  const mock = await startMockUpstream({ apiKey: 'sk-upstream' });
+  const env = {
+    DATABASE_URL: url.toString(),
+    // Short, so a blackholed database fails fast; generous enough for a loaded machine once it is back.
+    DATABASE_QUERY_TIMEOUT_MS: '1000',
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    OPENAI_API_URL: mock.url,
+    USAGE_FLUSH_INTERVAL_MS: '50',
+    ...extra,
+  };
+  return { tdb, directUrl: tdb.config.url, fwd, mock, env };
+}
+
+async function teardown(st: Stack | undefined, servers: Array<TestServer | undefined>): Promise<void> {
+  if (!st) return;
+  st.fwd.resume();
+  for (const s of servers) await s?.stop();
+  await st.mock.close();
+  await st.fwd.close();
+  await st.tdb.drop();
+}
+
+/** Chats through the proxy; returns the request ids the proxy gave them. */
+async function chats(client: OpenAI, n: number, label: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${label} ${i}` }] })
+      .withResponse();
+    expect(response.status).toBe(200);
+    expect(data.usage?.total_tokens).toBeGreaterThan(0);
+    ids.push(response.headers.get(REQUEST_ID) as string);
+  }
+  return ids;
+}
+
+const variants = [
+  { name: 'blackholed (connections open, nothing answers)', cut: (f: Forwarder) => f.blackhole() },
+  { name: 'refusing (every connection reset)', cut: (f: Forwarder) => f.refuse() },
+];
+
+describe.each(variants)('PostgreSQL unreachable mid-run: $name', ({ cut }) => {
+  let st: Stack | undefined;
+  let s: TestServer | undefined;
+
+  beforeAll(async () => {
+    st = await stack();
+    if (st) s = await startTestServer(st.env);
+  });
+  afterAll(() => teardown(st, [s]));
+
+  it('serves cached tokens, answers 503 store_unavailable for unchecked ones, and loses no usage', async (ctx) => {
+    if (!st || !s) return ctx.skip();
+    const { fwd, directUrl } = st;
+    const srv = s;
+    const p = await srv.manage('POST', '/projects', { name: 'outage', api_key: 'sk-upstream' });
+    const warm = await srv.manage('POST', '/tokens', { project_id: p.body.id });
+    const cold = await srv.manage('POST', '/tokens', { project_id: p.body.id });
+    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: warm.body.token, maxRetries: 0 });
+    const coldClient = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: cold.body.token, maxRetries: 0 });
+    const never = lookalike(warm.body.token);
+
+    const before = await chats(client, 1, 'warm'); // caches the token
+    const usage = srv.server.runtime.usage;
+    await until(() => usage.pending === 0 && usage.written === 1);
+
+    cut(fwd);
+    // The cached token is served: the proxy never waits on the database.
+    const during = await chats(client, 5, 'outage');
+    // Tokens the proxy has not cached cannot be checked: 503, never a 401 that would tell a
+    // client its valid token is wrong.
+    for (const bearer of [never, cold.body.token]) {
+      const r = await fetch(`${srv.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(r.status).toBe(503);
+      const body = (await r.json()) as { error: unknown };
+      expect(body.error).toMatchObject({ code: 'store_unavailable', type: 'server_error' });
+      expect(JSON.stringify(body)).not.toMatch(/postgres:\/\/|127\.0\.0\.1|at .*\.js/);
+    }
+    const viaClient = await coldClient.models.list().catch((e: unknown) => e);
+    expect(viaClient).toBeInstanceOf(OpenAI.APIError);
+    expect(viaClient).toMatchObject({ status: 503, code: 'store_unavailable' });
+
+    // The management API cannot answer either.
+    const list = await srv.manage('GET', '/projects');
+    expect(list.status).toBe(503);
+    expect(list.body.error).toMatchObject({ code: 'store_unavailable' });
+
+    // Readiness names the store; the usage of the outage waits in memory (and the journal).
+    await until(() => usage.health().failing !== undefined);
+    const ready = await fetch(`${srv.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { database: 'unreachable', usage_writer: expect.stringMatching(/^failing: /) },
+      usage_pending: 5,
+    });
+    expect(usage).toMatchObject({ pending: 5, written: 1, dropped: 0 });
+
+    fwd.resume();
+    await until(() => usage.pending === 0 && usage.health().failing === undefined);
+    // Every served request has exactly one record: none lost, none written twice.
+    const rows = await rowsById(directUrl, [...before, ...during]);
+    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect((await srv.manage('GET', `/tokens/${warm.body.id}`)).body.request_count).toBe(6);
+    await until(async () => (await fetch(`${srv.url}/ready`)).status === 200);
+
+    // With the store back, the same tokens get their real answers.
+    expect((await coldClient.models.list()).data.length).toBeGreaterThan(0);
+    const gone = await fetch(`${srv.url}/v1/models`, { headers: { authorization: `Bearer ${never}` } });
+    expect(gone.status).toBe(401);
+    expect(((await gone.json()) as { error: unknown }).error).toMatchObject({ code: 'invalid_api_key' });
+  });
+});
+
+describe('PostgreSQL unreachable past USAGE_QUEUE_LIMIT', () => {
+  let st: Stack | undefined;
+  let first: TestServer | undefined;
+  let second: TestServer | undefined;
+  let dataDir: string | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-test-database-down.test.ts-'));
+    st = await stack({ USAGE_QUEUE_LIMIT: '2', DATA_DIR: dataDir });
+    if (st) first = await startTestServer(st.env);
+  });
+  afterAll(async () => {
+    await teardown(st, [first, second]);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps the records memory could not hold in the journal, and the next start writes them once', async (ctx) => {
+    if (!st || !first) return ctx.skip();
+    const { fwd, directUrl } = st;
+    const p = await first.manage('POST', '/projects', { name: 'overflow', api_key: 'sk-upstream' });
+    const t = await first.manage('POST', '/tokens', { project_id: p.body.id });
+    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: t.body.token, maxRetries: 0 });
+    const before = await chats(client, 1, 'warm');
+    const usage = first.server.runtime.usage;
+    await until(() => usage.pending === 0 && usage.written === 1);
+
+    fwd.refuse();
+    const during = await chats(client, 5, 'outage');
+    // Memory holds the newest two; the oldest three left it, counted and logged, not silently.
+    await until(() => usage.pending + usage.dropped === 5);
+    expect(usage).toMatchObject({ pending: 2, dropped: 3 });
+    expect(first.logs()).toContain('usage queue full: dropped oldest records');
+
+    fwd.resume();
+    await until(() => usage.pending === 0 && usage.health().failing === undefined);
+    let rows = await rowsById(directUrl, [...before, ...during]);
+    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 0, 0, 0, 1, 1]);
+
+    // The journal kept them: the next start (same DATA_DIR) replays it; what is stored is skipped.
+    await first.stop();
+    first = undefined;
+    second = await startTestServer(st.env);
+    rows = await rowsById(directUrl, [...before, ...during]);
+    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect((await second.manage('GET', `/tokens/${t.body.id}`)).body.request_count).toBe(6);
+  });
+});
