@@ -146,44 +146,44 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('request id 
 
 sweep(prefix, KEYS[2], now, 16, tomb)
 
+-- One HMGET per subject reads everything the decision needs (the budget's period fields included).
 local S = {}
 local need = {}
 for i = 1, n do
   local b = 15 + (i - 1) * 8
+  local key, period = KEYS[2 + i], ARGV[b + 7]
+  local pkey, pend = 'total', nil
+  if period == 'day' then pkey, pend = dk, de elseif period == 'month' then pkey, pend = mk, me end
+  local f = redis.call('HMGET', key, 'n', 'rt', 'f', 'tt', 's|' .. pkey, 'r|' .. pkey)
   local s = {
-    key = KEYS[2 + i], maxReq = num(ARGV[b + 1]), count = tonumber(ARGV[b + 2]), rpm = num(ARGV[b + 3]),
-    maxConc = num(ARGV[b + 4]), tpm = num(ARGV[b + 5]), budget = num(ARGV[b + 6]), period = ARGV[b + 7],
-    seed = num(ARGV[b + 8])
+    key = key, maxReq = num(ARGV[b + 1]), count = tonumber(ARGV[b + 2]), rpm = num(ARGV[b + 3]),
+    maxConc = num(ARGV[b + 4]), tpm = num(ARGV[b + 5]), budget = num(ARGV[b + 6]), pkey = pkey, pend = pend, f = f
   }
-  if s.period == 'day' then s.pkey, s.pend = dk, de
-  elseif s.period == 'month' then s.pkey, s.pend = mk, me
-  else s.pkey, s.pend = 'total', nil end
-  if s.budget ~= nil and redis.call('HEXISTS', s.key, 's|' .. s.pkey) == 0 then
+  if s.budget ~= nil and f[5] == false then
     -- Seeded once per period key: the first admission brings the store's spend, later ones find it.
-    if s.seed == nil then need[#need + 1] = tostring(i) else redis.call('HSETNX', s.key, 's|' .. s.pkey, fmt(s.seed)) end
+    local seed = num(ARGV[b + 8])
+    if seed == nil then need[#need + 1] = tostring(i) else
+      redis.call('HSETNX', key, 's|' .. pkey, fmt(seed))
+      f[5] = fmt(seed)
+    end
   end
   S[i] = s
 end
 if #need > 0 then return {'seed', fmt(now), unpack(need)} end
 
-local rate = {}
-local function tighten(what, limit, remaining, reset)
-  local cur = rate['remaining' .. what]
-  if cur ~= nil and cur <= remaining then return end
-  rate['limit' .. what] = limit
-  rate['remaining' .. what] = remaining
-  rate['reset' .. what] = reset
-end
-local function rates()
-  local out = {}
-  for _, k in ipairs({'limitRequests', 'remainingRequests', 'resetRequests', 'limitTokens', 'remainingTokens', 'resetTokens'}) do
-    out[#out + 1] = rate[k] == nil and '' or fmt(rate[k])
-  end
+-- The tightest remaining of each kind across subjects (ties: the first), for the rate headers.
+local lR, rR, sR, lT, rT, sT
+local function rates(out)
+  out[#out + 1] = lR == nil and '' or fmt(lR)
+  out[#out + 1] = rR == nil and '' or fmt(rR)
+  out[#out + 1] = sR == nil and '' or fmt(sR)
+  out[#out + 1] = lT == nil and '' or fmt(lT)
+  out[#out + 1] = rT == nil and '' or fmt(rT)
+  out[#out + 1] = sT == nil and '' or fmt(sT)
   return out
 end
 local function refuse(kind, i, limit, remaining, retry, reset)
-  local out = {'no', fmt(now)}
-  for _, v in ipairs(rates()) do out[#out + 1] = v end
+  local out = rates({'no', fmt(now)})
   out[#out + 1] = kind
   out[#out + 1] = tostring(i)
   out[#out + 1] = fmt(limit)
@@ -194,60 +194,68 @@ local function refuse(kind, i, limit, remaining, retry, reset)
 end
 
 -- Decide every limit of every subject first; charge nothing unless all pass.
-local plan = {}
 local concurrent = 0
 for i = 1, n do
   local s = S[i]
-  local f = redis.call('HMGET', s.key, 'n', 'rt', 'f', 'tt')
+  local f = s.f
   local used = math.max(num(f[1]) or 0, s.count)
   if s.maxReq ~= nil and used >= s.maxReq then return refuse('requests', i, s.maxReq, 0, nil, nil) end
-  local p = {n = used + 1}
+  local w = {'n', fmt(used + 1)}
   if s.rpm ~= nil then
     local ok, tat, retry, remaining, reset = gcra(num(f[2]), now, s.rpm, MINUTE, 1)
-    tighten('Requests', s.rpm, remaining, reset)
+    if rR == nil or remaining < rR then lR, rR, sR = s.rpm, remaining, reset end
     if not ok then return refuse('requests_per_minute', i, s.rpm, 0, retry, reset) end
-    p.rt = tat
+    w[#w + 1] = 'rt'
+    w[#w + 1] = fmt(tat)
   end
   if s.maxConc ~= nil then
-    if (num(f[3]) or 0) >= s.maxConc then return refuse('max_concurrent', i, s.maxConc, 0, 1000, nil) end
-    p.conc = true
+    local inflight = num(f[3]) or 0
+    if inflight >= s.maxConc then return refuse('max_concurrent', i, s.maxConc, 0, 1000, nil) end
+    w[#w + 1] = 'f'
+    w[#w + 1] = fmt(inflight + 1)
     concurrent = concurrent + 2 ^ (i - 1)
   end
   if s.tpm ~= nil then
     local ok, tat, retry, remaining, reset = gcra(num(f[4]), now, s.tpm, MINUTE, estT)
-    tighten('Tokens', s.tpm, remaining, reset)
+    if rT == nil or remaining < rT then lT, rT, sT = s.tpm, remaining, reset end
     if not ok then return refuse('tokens_per_minute', i, s.tpm, remaining, retry, reset) end
-    p.tt = tat
+    w[#w + 1] = 'tt'
+    w[#w + 1] = fmt(tat)
   end
+  s.res = false
   if s.budget ~= nil then
-    local b = redis.call('HMGET', s.key, 's|' .. s.pkey, 'r|' .. s.pkey)
-    local committed = (num(b[1]) or 0) + (num(b[2]) or 0)
+    local res = num(f[6]) or 0
+    local committed = (num(f[5]) or 0) + res
     if committed >= s.budget or committed + estC > s.budget then
       local retry = s.pend and (s.pend - now) or nil
       return refuse('budget', i, s.budget, math.max(0, s.budget - committed), retry, retry)
     end
-    p.res = (num(b[2]) or 0) + estC
+    w[#w + 1] = 'r|' .. s.pkey
+    w[#w + 1] = fmt(res + estC)
+    w[#w + 1] = 'l|' .. s.pkey
+    w[#w + 1] = fmt(s.budget)
+    s.res = true
   end
-  plan[i] = p
+  s.w = w
 end
 
--- Every limit passed: charge them all, and hold the reservation until it is settled or swept.
+-- Every limit passed: charge them all (one HSET per subject), and hold the reservation (one HSET)
+-- until it is settled or swept.
 local r = KEYS[1]
-redis.call('HSET', r, 'st', 'open', 'at', now, 'et', fmt(estT), 'ec', fmt(estC), 'dk', dk, 'mk', mk, 'n', n)
+local rw = {'st', 'open', 'at', now, 'et', fmt(estT), 'ec', fmt(estC), 'dk', dk, 'mk', mk, 'n', n}
 for i = 1, n do
-  local s, p = S[i], plan[i]
-  redis.call('HSET', s.key, 'n', fmt(p.n))
-  if p.rt ~= nil then redis.call('HSET', s.key, 'rt', fmt(p.rt)) end
-  if p.conc then redis.call('HINCRBY', s.key, 'f', 1) end
-  if p.tt ~= nil then redis.call('HSET', s.key, 'tt', fmt(p.tt)) end
-  if p.res ~= nil then redis.call('HSET', s.key, 'r|' .. s.pkey, fmt(p.res), 'l|' .. s.pkey, fmt(s.budget)) end
+  local s = S[i]
+  redis.call('HSET', s.key, unpack(s.w))
   redis.call('PEXPIRE', s.key, ttl)
-  redis.call('HSET', r, 'k' .. i, s.key, 'c' .. i, p.conc and '1' or '0', 'tp' .. i, s.tpm and fmt(s.tpm) or '',
-    'b' .. i, p.res ~= nil and s.pkey or '')
+  local j = #rw
+  rw[j + 1], rw[j + 2] = 'k' .. i, s.key
+  rw[j + 3], rw[j + 4] = 'c' .. i, s.maxConc ~= nil and '1' or '0'
+  rw[j + 5], rw[j + 6] = 'tp' .. i, s.tpm and fmt(s.tpm) or ''
+  rw[j + 7], rw[j + 8] = 'b' .. i, s.res and s.pkey or ''
 end
+redis.call('HSET', r, unpack(rw))
 redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
-local out = {'ok', fmt(now)}
-for _, v in ipairs(rates()) do out[#out + 1] = v end
+local out = rates({'ok', fmt(now)})
 out[#out + 1] = fmt(concurrent)
 return out
 `;
