@@ -84,6 +84,9 @@ export class Authenticator {
       // No debounce of that clock (lru-cache's default caches it for 1 ms of real time).
       perf: { now },
       ttlResolution: 0,
+      // An expired entry stays until it is read again, evicted or invalidated: a store outage
+      // serves it rather than refusing a token that was valid a moment ago (see `fetch`).
+      noDeleteOnStaleGet: true,
       dispose: (value, key) => {
         if ('unknown' in value) return;
         if (this.hashById.get(value.tokenId) === key) this.hashById.delete(value.tokenId);
@@ -174,9 +177,16 @@ export class Authenticator {
       token = await this.tokens.findByHash(hash);
       project = token ? await this.projects.findById(token.project_id) : undefined;
     } catch (err) {
-      // A database that cannot answer is a 503 the client may retry, not a failed check.
+      // A database that cannot answer is a 503 the client may retry, not a failed check. A token
+      // whose entry only outlived its TTL is served from it: nothing can have changed it meanwhile
+      // that this process could learn (changes arrive through the same database), and invalidations
+      // delete entries rather than let them expire. The entry keeps its age, so the first read after
+      // the outage refreshes it.
       const outage = storeOutage(err);
-      throw outage ? errors.storeUnavailable(outage) : err;
+      if (!outage) throw err;
+      const stale = this.cache.get(hash, { allowStale: true });
+      if (stale && !('unknown' in stale) && generation === this.generation) return stale;
+      throw errors.storeUnavailable(outage);
     }
     if (!token || !project) {
       if (generation === this.generation) this.cache.set(hash, UNKNOWN, { ttl: Math.min(this.opts.cacheTtlMs, 5_000) });

@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { type ManualClock, manualClock } from '../helpers/clock.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -101,10 +102,11 @@ const variants = [
 describe.each(variants)('PostgreSQL unreachable mid-run: $name', ({ cut }) => {
   let st: Stack | undefined;
   let s: TestServer | undefined;
+  const clock: ManualClock = manualClock();
 
   beforeAll(async () => {
-    st = await stack();
-    if (st) s = await startTestServer(st.env);
+    st = await stack({ TOKEN_CACHE_TTL_MS: '30000' });
+    if (st) s = await startTestServer(st.env, clock.now);
   });
   afterAll(() => teardown(st, [s]));
 
@@ -125,7 +127,10 @@ describe.each(variants)('PostgreSQL unreachable mid-run: $name', ({ cut }) => {
 
     cut(fwd);
     // The cached token is served: the proxy never waits on the database.
-    const during = await chats(client, 5, 'outage');
+    const fresh = await chats(client, 5, 'outage');
+    // Also once its cache entry outlived TOKEN_CACHE_TTL_MS: the store cannot say otherwise.
+    clock.advance(30_001);
+    const during = [...fresh, ...(await chats(client, 2, 'stale'))];
     // Tokens the proxy has not cached cannot be checked: 503, never a 401 that would tell a
     // client its valid token is wrong.
     for (const bearer of [never, cold.body.token]) {
@@ -155,16 +160,16 @@ describe.each(variants)('PostgreSQL unreachable mid-run: $name', ({ cut }) => {
     expect(await ready.json()).toMatchObject({
       status: 'not_ready',
       checks: { database: 'unreachable', usage_writer: expect.stringMatching(/^failing: /) },
-      usage_pending: 5,
+      usage_pending: 7,
     });
-    expect(usage).toMatchObject({ pending: 5, written: 1, dropped: 0 });
+    expect(usage).toMatchObject({ pending: 7, written: 1, dropped: 0 });
 
     fwd.resume();
     await until(() => usage.pending === 0 && usage.health().failing === undefined);
     // Every served request has exactly one record: none lost, none written twice.
     const rows = await rowsById(directUrl, [...before, ...during]);
-    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1]);
-    expect((await srv.manage('GET', `/tokens/${warm.body.id}`)).body.request_count).toBe(6);
+    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect((await srv.manage('GET', `/tokens/${warm.body.id}`)).body.request_count).toBe(8);
     await until(async () => (await fetch(`${srv.url}/ready`)).status === 200);
 
     // With the store back, the same tokens get their real answers.
