@@ -211,7 +211,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   TOKEN_CACHE_SIZE: { group: 'proxy', doc: 'Proxy tokens kept in the in-memory cache.' },
   TOKEN_CACHE_TTL_MS: {
     group: 'proxy',
-    doc: 'Age at which a cached token is read again from the database. Management changes invalidate entries at once regardless, in every instance ([scaling.md](docs/scaling.md#changes-reach-every-instance)).',
+    doc: 'Age at which a cached token is read again from the database. Management changes invalidate entries at once regardless, in every instance ([scaling.md](docs/scaling.md#changes-reach-every-instance)). While the database cannot answer, an entry past this age keeps serving its token ([scaling.md](docs/scaling.md#when-the-database-is-down)).',
   },
   CHANGES_POLL_MS: {
     group: 'proxy',
