@@ -16,7 +16,7 @@ import type { SpentLoader } from './memory-limiter.js';
 import { LAYOUT_VERSION, LIMITER_SCRIPT } from './redis-scripts.js';
 
 export interface RedisLimiterOptions {
-  /** Key namespace; the layout version is appended (`llmp` → `llmp:v1:`). Tests use a fresh one each. */
+  /** Key namespace; the layout version is appended (`llmp` → `llmp:v2:`). Tests use a fresh one each. */
   prefix?: string;
   /**
    * How long a reservation is held before the sweeper settles it as unfinished (charged its
@@ -219,7 +219,8 @@ export class RedisLimiter implements Limiter {
         seed === undefined ? '' : String(seed),
       );
     });
-    const reply = await this.redis.script<string[]>(LIMITER_SCRIPT, keys, args);
+    // Integral numbers come back as integers, the rest as strings ('' for none).
+    const reply = await this.redis.script<Array<string | number>>(LIMITER_SCRIPT, keys, args);
     const redisNow = Number(reply[1]);
     this.offset = redisNow - Date.now();
     if (reply[0] === 'ok') {
@@ -299,7 +300,7 @@ function pairs(flat: string[]): Map<string, string> {
 }
 
 /** The script's six rate fields (from index 2) as the headers' state; absent ones are ''. */
-function rateOf(reply: string[]): RateState {
+function rateOf(reply: Array<string | number>): RateState {
   const rate: RateState = {};
   const names = [
     'limitRequests',

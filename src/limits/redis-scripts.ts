@@ -2,24 +2,31 @@
  * The Redis limiter's one Lua script (see redis-limiter.ts for the key layout). One script with an
  * operation argument, so one SHA to load and one NOSCRIPT fallback. Its GCRA is gcra.ts line for
  * line (both are IEEE doubles doing the same operations in the same order: the same answers; the
- * contract suite holds them to it). Numbers leave the script as strings formatted with %.17g: a
- * Lua number returned as is would be truncated to an integer, and tostring keeps only 14 digits.
+ * contract suite holds them to it). A Lua number passed to redis.call is written with %.17g by
+ * Redis itself (exact), so the admission path passes numbers as they are. Numbers leave the script
+ * as integer replies when integral, else as strings formatted with %.17g: a Lua number returned
+ * as is would be truncated to an integer, and tostring keeps only 14 digits.
  *
  * Subject hash fields: n (requests admitted), rt / tt (GCRA TAT of requests / tokens per minute),
  * f (requests in flight), s|<period> / r|<period> (spent / reserved micro-dollars), l|<period>
- * (the budget the last admission brought, for the metrics). Reservation hash fields: st (open,
- * swept, settled), at (admitted at), et / ec (estimated tokens / cost), dk / mk (day and month
- * period keys at admission), n, and per subject i: k<i> key, c<i> slot taken, tp<i> TPM limit,
- * b<i> the period key its budget reserved in ('' when none).
+ * (the budget the last admission brought, for the metrics), x (when its TTL was last renewed).
+ * Reservation hash fields (layout 2: three or four fields, not 22, as writing a wide hash per
+ * admission was a large part of the script's cost): st (open, swept, settled), k<i> the key of
+ * subject i, and d, packed `at|et|ec|dk|mk|n|` (admitted at, estimated tokens / cost, day and
+ * month period keys at admission, subject count) then per subject `c|tp|b|` (slot taken, TPM
+ * limit, the period key its budget reserved in, '' when none). Subject keys are fields of their
+ * own, as ids may hold any character.
  */
 
 /** Bumped with any change of the script's keys or fields: it names every key (see redis-limiter.ts). */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const LIMITER_SCRIPT = `
 local LAYOUT = ${LAYOUT_VERSION}
 local MINUTE = 60000
 local function fmt(x) return string.format('%.17g', x) end
+-- Integral values leave as integer replies (no formatting); others as fmt strings.
+local function int(x) if x % 1 == 0 and x > -9007199254740992 and x < 9007199254740992 then return x end return fmt(x) end
 local function num(x) if x == false or x == nil or x == '' then return nil end return tonumber(x) end
 
 local function gcra(tat, now, limit, window, cost)
@@ -35,53 +42,54 @@ local function gcra(tat, now, limit, window, cost)
   return true, nxt, 0, math.max(0, math.floor((now + window - nxt) / interval)), math.ceil(nxt - now)
 end
 
--- Gives back what a reservation took, charging 'tokens' and 'cost' as its use (its estimate when swept).
-local function release(r, tokens, cost)
-  local f = redis.call('HMGET', r, 'n', 'et', 'ec', 'dk', 'mk')
-  local n, et, ec = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
-  local periods = {'total', f[4], f[5]}
-  for i = 1, n do
-    local s = redis.call('HMGET', r, 'k' .. i, 'c' .. i, 'tp' .. i, 'b' .. i)
-    local key = s[1]
-    if s[2] == '1' then
-      local left = redis.call('HINCRBY', key, 'f', -1)
-      if left <= 0 then redis.call('HDEL', key, 'f') end
-    end
-    local tpm = num(s[3])
-    if tpm ~= nil then
-      local tat = num(redis.call('HGET', key, 'tt'))
-      if tat ~= nil then redis.call('HSET', key, 'tt', fmt(tat + (tokens - et) * (MINUTE / tpm))) end
-    end
-    for _, p in ipairs(periods) do
-      local spent = num(redis.call('HGET', key, 's|' .. p))
-      if spent ~= nil then
-        if s[4] == p then
-          local res = num(redis.call('HGET', key, 'r|' .. p)) or 0
-          redis.call('HSET', key, 'r|' .. p, fmt(math.max(0, res - ec)))
-        end
-        redis.call('HSET', key, 's|' .. p, fmt(spent + cost))
-      end
-    end
+-- A reservation: st, then d packed as 'at|et|ec|dk|mk|n|' and per subject 'c|tp|b|', and k<i>.
+local function load(r)
+  local h = redis.call('HGETALL', r)
+  if #h == 0 then return nil end
+  local m = {}
+  for i = 1, #h, 2 do m[h[i]] = h[i + 1] end
+  local d = {}
+  for x in string.gmatch(m.d, '([^|]*)|') do d[#d + 1] = x end
+  local v = {st = m.st, et = tonumber(d[2]), ec = tonumber(d[3]), dk = d[4], mk = d[5], n = tonumber(d[6]), s = {}}
+  for i = 1, v.n do
+    local b = 6 + (i - 1) * 3
+    v.s[i] = {key = m['k' .. i], c = d[b + 1], tpm = num(d[b + 2]), b = d[b + 3]}
   end
+  return v
 end
 
--- A settle after the sweeper charged the estimate: only the difference to the actual use.
-local function correct(r, tokens, cost)
-  local f = redis.call('HMGET', r, 'n', 'et', 'ec', 'dk', 'mk')
-  local n, et, ec = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
-  local periods = {'total', f[4], f[5]}
-  for i = 1, n do
-    local s = redis.call('HMGET', r, 'k' .. i, 'tp' .. i)
-    local key = s[1]
-    local tpm = num(s[2])
-    if tpm ~= nil then
-      local tat = num(redis.call('HGET', key, 'tt'))
-      if tat ~= nil then redis.call('HSET', key, 'tt', fmt(tat + (tokens - et) * (MINUTE / tpm))) end
+-- Gives back what a reservation took, charging 'tokens' and 'cost' as its use (its estimate when
+-- swept). After the sweeper ('swept'): only the difference between the estimate and the use.
+local function release(v, tokens, cost, swept)
+  local periods = {'total', v.dk, v.mk}
+  local charge = swept and (cost - v.ec) or cost
+  for i = 1, v.n do
+    local s = v.s[i]
+    local key = s.key
+    local f = redis.call('HMGET', key, 'f', 'tt', 's|total', 's|' .. v.dk, 's|' .. v.mk, 'r|' .. s.b)
+    local w = {}
+    local gone = false
+    if not swept and s.c == '1' then
+      local left = (num(f[1]) or 0) - 1
+      if left <= 0 then gone = true else w[#w + 1] = 'f'; w[#w + 1] = left end
     end
-    for _, p in ipairs(periods) do
-      local spent = num(redis.call('HGET', key, 's|' .. p))
-      if spent ~= nil then redis.call('HSET', key, 's|' .. p, fmt(spent + cost - ec)) end
+    if s.tpm ~= nil then
+      local tat = num(f[2])
+      if tat ~= nil then w[#w + 1] = 'tt'; w[#w + 1] = tat + (tokens - v.et) * (MINUTE / s.tpm) end
     end
+    for j, p in ipairs(periods) do
+      local spent = num(f[2 + j])
+      if spent ~= nil then
+        if not swept and s.b == p then
+          w[#w + 1] = 'r|' .. p
+          w[#w + 1] = math.max(0, (num(f[6]) or 0) - v.ec)
+        end
+        w[#w + 1] = 's|' .. p
+        w[#w + 1] = spent + charge
+      end
+    end
+    if #w > 0 then redis.call('HSET', key, unpack(w)) end
+    if gone then redis.call('HDEL', key, 'f') end
   end
 end
 
@@ -90,9 +98,9 @@ local function sweep(prefix, dl, now, max, tomb)
   local ids = redis.call('ZRANGEBYSCORE', dl, '-inf', now, 'LIMIT', 0, max)
   for _, id in ipairs(ids) do
     local r = prefix .. 'r:' .. id
-    local f = redis.call('HMGET', r, 'st', 'et', 'ec')
-    if f[1] == 'open' then
-      release(r, tonumber(f[2]), tonumber(f[3]))
+    local v = load(r)
+    if v ~= nil and v.st == 'open' then
+      release(v, v.et, v.ec, false)
       redis.call('HSET', r, 'st', 'swept')
       redis.call('PEXPIRE', r, tomb)
     end
@@ -111,11 +119,11 @@ local op = ARGV[1]
 if op == 'settle' then
   -- KEYS: reservation, deadlines. ARGV: op, request id, tokens, cost, tombstone ms.
   local r = KEYS[1]
-  local st = redis.call('HGET', r, 'st')
-  if st == false then return 'unknown' end
+  local v = load(r)
+  if v == nil then return 'unknown' end
+  local st = v.st
   if st == 'settled' then return 'settled' end
-  local tokens, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
-  if st == 'swept' then correct(r, tokens, cost) else release(r, tokens, cost) end
+  release(v, tonumber(ARGV[3]), tonumber(ARGV[4]), st == 'swept')
   redis.call('ZREM', KEYS[2], ARGV[2])
   redis.call('HSET', r, 'st', 'settled')
   redis.call('PEXPIRE', r, tonumber(ARGV[5]))
@@ -154,9 +162,9 @@ for i = 1, n do
   local key, period = KEYS[2 + i], ARGV[b + 7]
   local pkey, pend = 'total', nil
   if period == 'day' then pkey, pend = dk, de elseif period == 'month' then pkey, pend = mk, me end
-  local f = redis.call('HMGET', key, 'n', 'rt', 'f', 'tt', 's|' .. pkey, 'r|' .. pkey)
+  local f = redis.call('HMGET', key, 'n', 'rt', 'f', 'tt', 's|' .. pkey, 'r|' .. pkey, 'x')
   local s = {
-    key = key, maxReq = num(ARGV[b + 1]), count = tonumber(ARGV[b + 2]), rpm = num(ARGV[b + 3]),
+    key = key, tpmArg = ARGV[b + 5], maxReq = num(ARGV[b + 1]), count = tonumber(ARGV[b + 2]), rpm = num(ARGV[b + 3]),
     maxConc = num(ARGV[b + 4]), tpm = num(ARGV[b + 5]), budget = num(ARGV[b + 6]), pkey = pkey, pend = pend, f = f
   }
   if s.budget ~= nil and f[5] == false then
@@ -174,12 +182,12 @@ if #need > 0 then return {'seed', fmt(now), unpack(need)} end
 -- The tightest remaining of each kind across subjects (ties: the first), for the rate headers.
 local lR, rR, sR, lT, rT, sT
 local function rates(out)
-  out[#out + 1] = lR == nil and '' or fmt(lR)
-  out[#out + 1] = rR == nil and '' or fmt(rR)
-  out[#out + 1] = sR == nil and '' or fmt(sR)
-  out[#out + 1] = lT == nil and '' or fmt(lT)
-  out[#out + 1] = rT == nil and '' or fmt(rT)
-  out[#out + 1] = sT == nil and '' or fmt(sT)
+  out[#out + 1] = lR == nil and '' or int(lR)
+  out[#out + 1] = rR == nil and '' or int(rR)
+  out[#out + 1] = sR == nil and '' or int(sR)
+  out[#out + 1] = lT == nil and '' or int(lT)
+  out[#out + 1] = rT == nil and '' or int(rT)
+  out[#out + 1] = sT == nil and '' or int(sT)
   return out
 end
 local function refuse(kind, i, limit, remaining, retry, reset)
@@ -200,19 +208,19 @@ for i = 1, n do
   local f = s.f
   local used = math.max(num(f[1]) or 0, s.count)
   if s.maxReq ~= nil and used >= s.maxReq then return refuse('requests', i, s.maxReq, 0, nil, nil) end
-  local w = {'n', fmt(used + 1)}
+  local w = {'n', used + 1}
   if s.rpm ~= nil then
     local ok, tat, retry, remaining, reset = gcra(num(f[2]), now, s.rpm, MINUTE, 1)
     if rR == nil or remaining < rR then lR, rR, sR = s.rpm, remaining, reset end
     if not ok then return refuse('requests_per_minute', i, s.rpm, 0, retry, reset) end
     w[#w + 1] = 'rt'
-    w[#w + 1] = fmt(tat)
+    w[#w + 1] = tat
   end
   if s.maxConc ~= nil then
     local inflight = num(f[3]) or 0
     if inflight >= s.maxConc then return refuse('max_concurrent', i, s.maxConc, 0, 1000, nil) end
     w[#w + 1] = 'f'
-    w[#w + 1] = fmt(inflight + 1)
+    w[#w + 1] = inflight + 1
     concurrent = concurrent + 2 ^ (i - 1)
   end
   if s.tpm ~= nil then
@@ -220,7 +228,7 @@ for i = 1, n do
     if rT == nil or remaining < rT then lT, rT, sT = s.tpm, remaining, reset end
     if not ok then return refuse('tokens_per_minute', i, s.tpm, remaining, retry, reset) end
     w[#w + 1] = 'tt'
-    w[#w + 1] = fmt(tat)
+    w[#w + 1] = tat
   end
   s.res = false
   if s.budget ~= nil then
@@ -231,9 +239,9 @@ for i = 1, n do
       return refuse('budget', i, s.budget, math.max(0, s.budget - committed), retry, retry)
     end
     w[#w + 1] = 'r|' .. s.pkey
-    w[#w + 1] = fmt(res + estC)
+    w[#w + 1] = res + estC
     w[#w + 1] = 'l|' .. s.pkey
-    w[#w + 1] = fmt(s.budget)
+    w[#w + 1] = s.budget
     s.res = true
   end
   s.w = w
@@ -242,20 +250,26 @@ end
 -- Every limit passed: charge them all (one HSET per subject), and hold the reservation (one HSET)
 -- until it is settled or swept.
 local r = KEYS[1]
-local rw = {'st', 'open', 'at', now, 'et', fmt(estT), 'ec', fmt(estC), 'dk', dk, 'mk', mk, 'n', n}
+local rw = {'st', 'open', 'd', ''}
+local d = {now, ARGV[4], ARGV[5], dk, mk, n}
 for i = 1, n do
   local s = S[i]
+  -- The TTL is renewed when an eighth of it has passed (x: when last renewed), not every time.
+  local x = num(s.f[7])
+  local renew = x == nil or now - x >= ttl / 8
+  if renew then s.w[#s.w + 1] = 'x'; s.w[#s.w + 1] = now end
   redis.call('HSET', s.key, unpack(s.w))
-  redis.call('PEXPIRE', s.key, ttl)
-  local j = #rw
-  rw[j + 1], rw[j + 2] = 'k' .. i, s.key
-  rw[j + 3], rw[j + 4] = 'c' .. i, s.maxConc ~= nil and '1' or '0'
-  rw[j + 5], rw[j + 6] = 'tp' .. i, s.tpm and fmt(s.tpm) or ''
-  rw[j + 7], rw[j + 8] = 'b' .. i, s.res and s.pkey or ''
+  if renew then redis.call('PEXPIRE', s.key, ttl) end
+  d[#d + 1] = s.maxConc ~= nil and '1' or '0'
+  d[#d + 1] = s.tpmArg
+  d[#d + 1] = s.res and s.pkey or ''
+  rw[#rw + 1] = 'k' .. i
+  rw[#rw + 1] = s.key
 end
+rw[4] = table.concat(d, '|') .. '|'
 redis.call('HSET', r, unpack(rw))
 redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
-local out = rates({'ok', fmt(now)})
-out[#out + 1] = fmt(concurrent)
+local out = rates({'ok', now})
+out[#out + 1] = concurrent
 return out
 `;
