@@ -38,8 +38,9 @@ import { toUsageRow } from './store/usage-record.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
 import { Authenticator } from './tokens/authenticator.js';
-import { ChangeFeed } from './tokens/change-feed.js';
+import { ChangeFeed, type ChangeSignal } from './tokens/change-feed.js';
 import { PgChangeSignal } from './tokens/pg-change-signal.js';
+import { RedisChangeSignal } from './tokens/redis-change-signal.js';
 import { TokensService } from './tokens/tokens-service.js';
 import { toBatch } from './usage/batch.js';
 import { UsageJournal } from './usage/journal.js';
@@ -174,10 +175,12 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   tokens.onInvalidate((ids) => authenticator.invalidate(ids));
   // Other instances' changes (and this one's, again) arrive through the change log.
   const changesRepo = new ChangesRepo(db);
+  // One Redis connection for limits and for publishing changes (the subscriber has its own).
+  const redis = config.redis ? await redisConnection(config.redis, logger) : undefined;
   const changes = new ChangeFeed(changesRepo, authenticator, {
     pollMs: config.tokenCache.changesPollMs,
     logger,
-    signal: config.database.kind === 'postgres' ? new PgChangeSignal(config.database.url, logger) : undefined,
+    signal: changeSignal(config, audit, redis, logger),
   });
   // Budgets are seeded from the store on the request path: an outage there is the catalogue's 503.
   const loadSpent: SpentLoader = (subject, from) =>
@@ -188,7 +191,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const instanceId = newInstanceId();
   // The Redis sweeper, like maintenance, runs in one instance: the holder of its lease.
   const sweepLease = () => new Lease(new LeasesRepo(db), 'redis-sweeper', instanceId, clock, logger);
-  const sharedLimiter = config.redis ? await redisLimiter(config, loadSpent, clock, logger, sweepLease) : undefined;
+  const sharedLimiter = redis ? await redisLimiter(config, redis, loadSpent, clock, logger, sweepLease) : undefined;
   const limiter: Limiter = sharedLimiter ?? new MemoryLimiter(loadSpent, clock);
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
@@ -259,22 +262,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
  */
 async function redisLimiter(
   config: Config,
+  connection: RedisConnection,
   loadSpent: SpentLoader,
   clock: Clock,
   logger: Logger,
   sweepLease: () => Lease,
 ) {
   const redis = config.redis as NonNullable<Config['redis']>;
-  const connection = new RedisConnection({
-    url: redis.url,
-    connectTimeoutMs: redis.connectTimeoutMs,
-    commandTimeoutMs: redis.commandTimeoutMs,
-    breakerFailures: 3,
-    breakerOpenMs: 1000,
-    // Each reconnect attempt reports one: the failover limiter logs the outage once instead.
-    onError: (err) => logger.debug({ err: err.message }, 'Redis connection error'),
-  });
-  await connection.connect().catch(() => undefined);
   const shared = new RedisLimiter(connection, loadSpent, {
     onError: (err, what) => logger.debug({ err: err.message, what }, 'Redis limiter call failed'),
   });
@@ -288,6 +282,44 @@ async function redisLimiter(
     logger.info({ redis: connection.where, mode: redis.failureMode }, 'limits are kept in Redis');
   }
   return failover;
+}
+
+/** Connects in the background if Redis is not there yet: an unreachable Redis does not stop the start. */
+async function redisConnection(redis: NonNullable<Config['redis']>, logger: Logger): Promise<RedisConnection> {
+  const connection = new RedisConnection({
+    url: redis.url,
+    connectTimeoutMs: redis.connectTimeoutMs,
+    commandTimeoutMs: redis.commandTimeoutMs,
+    breakerFailures: 3,
+    breakerOpenMs: 1000,
+    // Each reconnect attempt reports one: the failover limiter logs the outage once instead.
+    onError: (err) => logger.debug({ err: err.message }, 'Redis connection error'),
+  });
+  await connection.connect().catch(() => undefined);
+  return connection;
+}
+
+/**
+ * What wakes the change feed: Redis pub/sub when REDIS_URL is set (published after each commit),
+ * else PostgreSQL LISTEN; SQLite alone has none (one process: its own changes apply at once).
+ */
+function changeSignal(
+  config: Config,
+  audit: AuditTrail,
+  redis: RedisConnection | undefined,
+  logger: Logger,
+): ChangeSignal | undefined {
+  if (config.redis && redis) {
+    const signal = new RedisChangeSignal({
+      url: config.redis.url,
+      connectTimeoutMs: config.redis.connectTimeoutMs,
+      publisher: redis,
+      logger,
+    });
+    audit.onChangesCommitted((seq) => signal.publish(seq));
+    return signal;
+  }
+  return config.database.kind === 'postgres' ? new PgChangeSignal(config.database.url, logger) : undefined;
 }
 
 function accessServices(config: Config, db: Db, secrets: Secrets, audit: AuditTrail, clock: Clock): AccessServices {

@@ -41,6 +41,7 @@ export class AuditTrail {
   private timer: NodeJS.Timeout | undefined;
   /** The refusal-summary flushes, one after another (flushRefusals). */
   private refusalWrites: Promise<void> = Promise.resolve();
+  private readonly committed: Array<(seq: number) => void> = [];
 
   constructor(
     private readonly db: Db,
@@ -53,6 +54,11 @@ export class AuditTrail {
     this.refusals = new RefusalSummary(settings.clientIp);
   }
 
+  /** Hears the last seq of the change log a committed change appended (tokens/redis-change-signal.ts announces it). */
+  onChangesCommitted(fn: (seq: number) => void): void {
+    this.committed.push(fn);
+  }
+
   /**
    * Runs `fn` in a transaction and appends the events it records in the same one. What `fn` throws
    * rolls both back and is rethrown.
@@ -60,15 +66,16 @@ export class AuditTrail {
   change<T>(ctx: AuditContext, fn: (tx: AuditTx) => Promise<T>): Promise<T> {
     return this.serial(async () => {
       const drafts: AuditDraft[] = [];
-      const { value, sealed } = await inTransaction(this.db, async (trx) => {
+      const { value, sealed, seq } = await inTransaction(this.db, async (trx) => {
         const repos = reposOf(trx);
         const head = await repos.audit.lockHead();
         const value = await fn({ repos, record: (d) => drafts.push(d) });
         const sealed = this.seal(head, ctx, drafts);
         await repos.audit.append(sealed, this.now());
-        return { value, sealed };
+        return { value, sealed, seq: repos.changes.lastAppended };
       });
       this.file?.write(sealed.map(toAuditView));
+      if (seq !== undefined) for (const fn of this.committed) fn(seq);
       return value;
     });
   }

@@ -369,7 +369,7 @@ export class Metrics {
     });
     this.changeLag = new Histogram({
       name: 'llm_proxy_change_lag_seconds',
-      help: 'From a management change (revocation, deactivation, key rotation, limits) being written to this instance applying it, by how it learnt of it (notify or poll).',
+      help: 'From a management change (revocation, deactivation, key rotation, limits) being written to this instance applying it, by how it learnt of it (notify: PostgreSQL NOTIFY, redis: Redis pub/sub, or poll).',
       labelNames: ['via'],
       buckets: CHANGE_LAG_BUCKETS,
       registers,

@@ -31,6 +31,9 @@ export function tokenChanges(ids: readonly string[]): Change[] {
  * no one fills). On PostgreSQL the append also NOTIFYs, delivered when the transaction commits.
  */
 export class ChangesRepo {
+  /** The last seq this repo appended (one repo per transaction: the transaction's), to announce after commit. */
+  lastAppended: number | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** Appends changes in the caller's transaction. Returns the last seq taken (undefined for none). */
@@ -44,6 +47,7 @@ export class ChangesRepo {
       .returning('seq')
       .execute();
     const last = Math.max(...rows.map((r) => r.seq));
+    this.lastAppended = last;
     if (this.db.getExecutor().adapter instanceof PostgresAdapter) {
       await sql`select pg_notify(${CHANGES_CHANNEL}, ${String(last)})`.execute(this.db);
     }

@@ -9,17 +9,22 @@ import type { Change, ChangeRecord, ChangesRepo } from '../store/changes-repo.js
 export type FeedState = 'listening' | 'polling-only' | 'failing';
 export const FEED_STATES: readonly FeedState[] = ['listening', 'polling-only', 'failing'];
 
-/** How an applied change was learnt of: announced (`notify`), or found by the periodic read (`poll`). */
-export type ChangeVia = 'notify' | 'poll';
+/**
+ * How an applied change was learnt of: announced by PostgreSQL NOTIFY (`notify`) or Redis pub/sub
+ * (`redis`), or found by the periodic read (`poll`).
+ */
+export type ChangeVia = 'notify' | 'redis' | 'poll';
 
 /**
- * A push transport that announces committed changes (PostgreSQL LISTEN/NOTIFY today; a Redis
- * pub/sub one would implement the same). It only wakes the feed: the change log in the database
+ * A push transport that announces committed changes (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub
+ * when REDIS_URL is set). It only wakes the feed: the change log in the database
  * stays the record, so an announcement that is lost, late or duplicated changes nothing but speed.
  */
 export interface ChangeSignal {
   /** How its connection shows on the other side (PostgreSQL: the application_name in pg_stat_activity). */
   readonly name: string;
+  /** The `via` label of the changes it wakes the feed for. */
+  readonly via: Exclude<ChangeVia, 'poll'>;
   start(handlers: { wake(seq: number): void; up(listening: boolean): void }): void;
   close(): Promise<void>;
 }
@@ -84,9 +89,10 @@ export class ChangeFeed {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
-    this.opts.signal?.start({
+    const signal = this.opts.signal;
+    signal?.start({
       wake: (seq) => {
-        if (this.applied === undefined || seq > this.applied) this.wake('notify');
+        if (this.applied === undefined || seq > this.applied) this.wake(signal.via);
       },
       up: (listening) => {
         this.listening = listening;
@@ -127,8 +133,8 @@ export class ChangeFeed {
   private wake(via: ChangeVia): void {
     if (this.stopped) return;
     if (this.polling) {
-      // A notification outranks a tick for the label: it is why the next read happens.
-      if (this.again !== 'notify') this.again = via;
+      // An announcement outranks a tick for the label: it is why the next read happens.
+      if (this.again === undefined || this.again === 'poll') this.again = via;
       return;
     }
     clearTimeout(this.timer);

@@ -17,6 +17,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export class PgChangeSignal implements ChangeSignal {
   /** The connection's application_name, to find it in pg_stat_activity. */
   readonly name = `llm-proxy-changes-${randomBytes(4).toString('hex')}`;
+  readonly via = 'notify';
   private client: pg.Client | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;

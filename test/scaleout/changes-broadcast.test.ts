@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import pg from 'pg';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -9,6 +10,7 @@ import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
+import { freePort, OwnRedis } from './redis-server.js';
 
 /** Only a hang reaches this: the promise is 1 s, which the lag metric holds. */
 const SAFETY_NET_MS = 60_000;
@@ -39,7 +41,10 @@ async function statusOn(server: TestServer, token: string): Promise<number> {
  * those it learnt of by `via`, or all (a poll that happens to run between a commit and its NOTIFY
  * finds the change first).
  */
-async function lag(server: TestServer, via?: 'notify' | 'poll'): Promise<{ count: number; withinOneSecond: number }> {
+async function lag(
+  server: TestServer,
+  via?: 'notify' | 'redis' | 'poll',
+): Promise<{ count: number; withinOneSecond: number }> {
   const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.managementToken}` } });
   const text = await res.text();
   const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
@@ -177,4 +182,138 @@ describe('changes reach every instance', () => {
     const after = await lag(b);
     expect(after.withinOneSecond).toBe(after.count);
   });
+});
+
+/**
+ * The same two servers with REDIS_URL set: changes are announced by Redis pub/sub instead of
+ * NOTIFY (published after commit), and the poll still brings them when the subscriber is cut.
+ */
+describe('changes reach every instance through Redis', () => {
+  let tdb: TestDatabase | undefined;
+  let redis: OwnRedis;
+  let mock: MockUpstream;
+  let a: TestServer;
+  let b: TestServer;
+  let admin: ReturnType<typeof createClient>;
+  let projectId: string;
+
+  const issue = async () => {
+    const res = await a.manage('POST', '/tokens', { project_id: projectId });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; token: string };
+  };
+
+  beforeAll(async () => {
+    if (!(await serviceAvailable('postgres'))) return;
+    tdb = await postgresDatabase();
+    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+    redis = new OwnRedis(await freePort());
+    await redis.start();
+    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+    const managementToken = randomBytes(24).toString('hex');
+    registerSecret(managementToken);
+    const env = {
+      DATABASE_URL: tdb.config.url,
+      REDIS_URL: redis.url,
+      // About the change feed, not the limiter: a loaded machine must not fail a limiter call.
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      MANAGEMENT_TOKEN: managementToken,
+      OPENAI_API_URL: mock.url,
+      TOKEN_CACHE_TTL_MS: '600000',
+      MAINTENANCE_INTERVAL_MS: '0',
+    };
+    a = await startTestServer(env);
+    b = await startTestServer(env);
+    admin = createClient({ url: redis.url });
+    await admin.connect();
+    const project = await a.manage('POST', '/projects', { name: 'shared', api_key: UPSTREAM_KEY });
+    expect(project.status).toBe(201);
+    projectId = project.body.id;
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await b?.stop();
+    await a?.stop();
+    await mock?.close();
+    await redis?.kill();
+    await tdb?.drop();
+  });
+
+  it('a token revoked on A is refused on B, announced through Redis within a second', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    await eventually('B subscribes', async () => (await feedState(b)) === 'listening');
+    const t = await issue();
+    expect(await statusOn(b, t.token)).toBe(200);
+    const before = await lag(b, 'redis');
+
+    expect((await a.manage('DELETE', `/tokens/${t.id}`)).status).toBe(204);
+    await eventually('B refuses the revoked token', async () => (await statusOn(b, t.token)) === 401);
+
+    // Learnt of through Redis (or, rarely, by a poll that ran between the commit and the publish:
+    // then the next revocation is tried, until one arrives by Redis).
+    let after = await lag(b, 'redis');
+    for (let i = 0; after.count === before.count && i < 20; i++) {
+      const u = await issue();
+      expect((await a.manage('DELETE', `/tokens/${u.id}`)).status).toBe(204);
+      await eventually('B refuses it', async () => (await statusOn(b, u.token)) === 401);
+      after = await lag(b, 'redis');
+    }
+    expect(after.count).toBeGreaterThan(before.count);
+    expect(after.withinOneSecond).toBe(after.count);
+    // B's feed is woken by its Redis subscriber (named so in CLIENT LIST), not by a LISTEN connection.
+    expect(await subscriberNames()).toContain(b.server.runtime.changes.signalName);
+  });
+
+  it('with B’s subscriber connection killed, the poll still brings the revocation within a second', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const t = await issue();
+    expect(await statusOn(b, t.token)).toBe(200);
+    const name = b.server.runtime.changes.signalName as string;
+    expect(name).toMatch(/^llm-proxy-changes-/);
+    const cut = async () => {
+      for (const id of await clientIds(name)) await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]).catch(() => {});
+    };
+    expect((await clientIds(name)).length).toBe(1);
+    let cutting = true;
+    const cutter = (async () => {
+      while (cutting) {
+        await cut();
+        await sleep(20);
+      }
+    })();
+    try {
+      await eventually('B sees its subscriber gone', async () => (await feedState(b)) === 'polling-only');
+      const before = await lag(b, 'poll');
+
+      expect((await a.manage('DELETE', `/tokens/${t.id}`)).status).toBe(204);
+      await eventually('B refuses the revoked token', async () => (await statusOn(b, t.token)) === 401);
+
+      const after = await lag(b, 'poll');
+      expect(after.count).toBeGreaterThan(before.count);
+      expect(after.withinOneSecond).toBe(after.count);
+    } finally {
+      cutting = false;
+      await cutter;
+    }
+    await eventually('B subscribes again', async () => (await feedState(b)) === 'listening');
+  });
+
+  /** CLIENT LIST, as name → id. */
+  async function clients(): Promise<Array<{ id: string; name: string }>> {
+    const list = String(await admin.sendCommand(['CLIENT', 'LIST']));
+    return list
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ({
+        id: /(?:^| )id=(\d+)/.exec(line)?.[1] ?? '',
+        name: /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '',
+      }));
+  }
+  async function clientIds(name: string): Promise<string[]> {
+    return (await clients()).filter((c) => c.name === name).map((c) => c.id);
+  }
+  async function subscriberNames(): Promise<string[]> {
+    return (await clients()).map((c) => c.name).filter((n) => n.startsWith('llm-proxy-changes-'));
+  }
 });
