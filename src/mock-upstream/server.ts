@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drain } from './body.js';
 import { control, hold, releaseHeld } from './control.js';
@@ -83,7 +84,7 @@ async function handle(state: MockState, req: IncomingMessage, res: ServerRespons
   const exchange: Exchange = { req, res, requestId: randomId('req_', 16), started, state, record };
   try {
     const settings = requestSettings(req.headers, state.opts);
-    if (settings.latencyMs > 0) await sleep(settings.latencyMs);
+    if (settings.latencyMs > 0) await atLeast(settings.latencyMs);
     if (settings.hold) await hold(state, res);
     const { apiKey } = state.opts;
     const auth = req.headers.authorization;
@@ -144,4 +145,14 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     reset: () => resetState(state),
     release: () => releaseHeld(state),
   };
+}
+
+/**
+ * Waits `ms` or more by the monotonic clock. A Node timer counts from the event loop's cached time,
+ * which a busy iteration leaves behind, so on a loaded machine it can fire a little early: a
+ * "20 ms upstream" answered in 19.8 ms would make a latency measured against it look too fast.
+ */
+async function atLeast(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) await sleep(Math.ceil(left));
 }
