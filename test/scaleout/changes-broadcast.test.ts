@@ -63,6 +63,42 @@ const feedState = async (server: TestServer): Promise<string> =>
  * B's token cache (NOTIFY, or the poll when the LISTEN connection is gone) well within a second,
  * although B's cache would keep the token for TOKEN_CACHE_TTL_MS (10 minutes here).
  */
+/**
+ * Cuts B's change signal (`cut`, again whenever it comes back) while A revokes `t`: the poll alone
+ * brings the revocation to B, each applied change within a second; afterwards the signal comes
+ * back by itself.
+ */
+async function revokeWhileCut(
+  a: TestServer,
+  b: TestServer,
+  t: { id: string; token: string },
+  cut: () => Promise<unknown>,
+  signal: string,
+): Promise<void> {
+  let cutting = true;
+  const cutter = (async () => {
+    while (cutting) {
+      await cut();
+      await sleep(20);
+    }
+  })();
+  try {
+    await eventually(`B sees ${signal} gone`, async () => (await feedState(b)) === 'polling-only');
+    const before = await lag(b, 'poll');
+
+    expect((await a.manage('DELETE', `/tokens/${t.id}`)).status).toBe(204);
+    await eventually('B refuses the revoked token', async () => (await statusOn(b, t.token)) === 401);
+
+    const after = await lag(b, 'poll');
+    expect(after.count).toBeGreaterThan(before.count);
+    expect(after.withinOneSecond).toBe(after.count);
+  } finally {
+    cutting = false;
+    await cutter;
+  }
+  await eventually(`B has ${signal} again`, async () => (await feedState(b)) === 'listening');
+}
+
 describe('changes reach every instance', () => {
   let tdb: TestDatabase | undefined;
   let mock: MockUpstream;
@@ -134,29 +170,7 @@ describe('changes reach every instance', () => {
     const cut = () =>
       admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [listener]);
     expect((await cut()).rowCount).toBe(1);
-    let cutting = true;
-    const cutter = (async () => {
-      while (cutting) {
-        await cut();
-        await sleep(20);
-      }
-    })();
-    try {
-      await eventually('B sees its LISTEN connection gone', async () => (await feedState(b)) === 'polling-only');
-      const before = await lag(b, 'poll');
-
-      expect((await a.manage('DELETE', `/tokens/${t.id}`)).status).toBe(204);
-      await eventually('B refuses the revoked token', async () => (await statusOn(b, t.token)) === 401);
-
-      const after = await lag(b, 'poll');
-      expect(after.count).toBeGreaterThan(before.count);
-      expect(after.withinOneSecond).toBe(after.count);
-    } finally {
-      cutting = false;
-      await cutter;
-    }
-    // It reconnects on its own.
-    await eventually('B listens again', async () => (await feedState(b)) === 'listening');
+    await revokeWhileCut(a, b, t, cut, 'its LISTEN connection');
   });
 
   it('a project deactivated on A is refused on B', async (ctx) => {
@@ -275,28 +289,7 @@ describe('changes reach every instance through Redis', () => {
       for (const id of await clientIds(name)) await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]).catch(() => {});
     };
     expect((await clientIds(name)).length).toBe(1);
-    let cutting = true;
-    const cutter = (async () => {
-      while (cutting) {
-        await cut();
-        await sleep(20);
-      }
-    })();
-    try {
-      await eventually('B sees its subscriber gone', async () => (await feedState(b)) === 'polling-only');
-      const before = await lag(b, 'poll');
-
-      expect((await a.manage('DELETE', `/tokens/${t.id}`)).status).toBe(204);
-      await eventually('B refuses the revoked token', async () => (await statusOn(b, t.token)) === 401);
-
-      const after = await lag(b, 'poll');
-      expect(after.count).toBeGreaterThan(before.count);
-      expect(after.withinOneSecond).toBe(after.count);
-    } finally {
-      cutting = false;
-      await cutter;
-    }
-    await eventually('B subscribes again', async () => (await feedState(b)) === 'listening');
+    await revokeWhileCut(a, b, t, cut, 'its subscriber');
   });
 
   /** CLIENT LIST, as name → id. */
