@@ -1,0 +1,180 @@
+import { performance } from 'node:perf_hooks';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
+import { PricingTable } from '../../src/usage/pricing.js';
+import { type Cluster, type Instance, startInstances } from '../helpers/instances.js';
+import { until } from '../helpers/proxy.js';
+
+/**
+ * Issue #20's acceptance: three proxy instances sharing one PostgreSQL database and one Redis hold
+ * every limit as one instance would. Each test sends its burst round-robin across the three, with
+ * the official client against the mock upstream, and checks the answers, the usage records in the
+ * database and the counters in Redis.
+ */
+
+interface Answer {
+  status: number;
+  code?: string | null | undefined;
+}
+
+async function answer(call: () => Promise<unknown>): Promise<Answer> {
+  try {
+    await call();
+    return { status: 200 };
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
+    throw err;
+  }
+}
+
+/** How many answers had `status` (and, for refusals, which codes), anything else listed. */
+function tally(answers: Answer[]) {
+  const ok = answers.filter((a) => a.status === 200).length;
+  const refused = answers.filter((a) => a.status === 429);
+  const other = answers.filter((a) => a.status !== 200 && a.status !== 429).map((a) => `${a.status} ${a.code}`);
+  return { ok, refused: refused.length, codes: [...new Set(refused.map((a) => a.code))], other };
+}
+
+const chat = (
+  c: Cluster,
+  inst: Instance,
+  token: string,
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) =>
+  answer(() =>
+    c
+      .client(inst, token, headers)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ...body }),
+  );
+
+describe('three instances sharing PostgreSQL and Redis', () => {
+  let c: Cluster | undefined;
+
+  beforeAll(async () => {
+    c = await startInstances(3);
+  });
+  afterAll(() => c?.stop());
+
+  /** The in-process instance's view of a subject's counters in Redis. */
+  const redisState = (cl: Cluster, kind: 'token' | 'project', id: string, projectId: string) =>
+    cl.instances[0]?.server?.server.runtime.limiter.inspect(kind, id, projectId);
+
+  it('max_requests 100 hit by 500 concurrent requests lets exactly 100 through', async (ctx) => {
+    if (!c) return ctx.skip();
+    const cl = c;
+    const t = await cl.issue({ max_requests: 100 });
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => chat(cl, cl.at(i), t.token)));
+    expect(tally(answers)).toEqual({ ok: 100, refused: 400, codes: ['request_limit_reached'], other: [] });
+
+    // Every instance let some through: the cap is shared, not one instance's.
+    await until(async () => (await cl.records(t.id)).length >= 100);
+    expect((await cl.records(t.id)).length).toBe(100);
+    expect((await cl.manage('GET', `/tokens/${t.id}`)).body.request_count).toBe(100);
+    expect((await redisState(cl, 'token', t.id, t.projectId))?.requests).toBe(100);
+  });
+
+  it('requests_per_minute holds across instances within one window', async (ctx) => {
+    if (!c) return ctx.skip();
+    const cl = c;
+    const rpm = 20;
+    const t = await cl.issue({ requests_per_minute: rpm });
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(cl, cl.at(i), t.token)));
+    const elapsed = performance.now() - started;
+    const got = tally(answers);
+    // A window of N admits a burst of N, then one more every 60 s / N (GCRA): however slow the
+    // machine, no more than that. Each instance on its own would have let 3 × 20 through.
+    const refill = Math.floor((elapsed * rpm) / 60_000);
+    expect(got.ok).toBeGreaterThanOrEqual(rpm);
+    expect(got.ok).toBeLessThanOrEqual(rpm + refill);
+    expect(got).toMatchObject({ refused: 90 - got.ok, codes: ['rate_limit_exceeded'], other: [] });
+  });
+
+  it('tokens_per_minute holds across instances within one window', async (ctx) => {
+    if (!c) return ctx.skip();
+    const cl = c;
+    const tpm = 600;
+    const t = await cl.issue({ tokens_per_minute: tpm });
+    const started = performance.now();
+    // Each reserves its prompt estimate plus max_tokens (about 75), then settles what it used
+    // (about 45: the mock answers 40 tokens).
+    const answers = await Promise.all(
+      Array.from({ length: 90 }, (_, i) =>
+        chat(cl, cl.at(i), t.token, { max_tokens: 50 }, { [MOCK_HEADERS.chunks]: '40' }),
+      ),
+    );
+    const elapsed = performance.now() - started;
+    const got = tally(answers);
+    expect(got.other).toEqual([]);
+    expect(got.codes).toEqual(['tokens_rate_limit_exceeded']);
+    await until(async () => (await cl.records(t.id)).length >= got.ok);
+    const rows = await cl.records(t.id);
+    expect(rows.length).toBe(got.ok);
+    // What they used fits in one window's allowance (plus what refilled while the burst ran);
+    // three instances each with its own window would have used up to three times that.
+    const used = rows.reduce((sum, r) => sum + (r.total_tokens ?? 0), 0);
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThanOrEqual(tpm + Math.ceil((elapsed * tpm) / 60_000));
+    expect(got.ok).toBeLessThan(90);
+  });
+
+  it('a budget of a few cents hit by concurrent streams is never overspent by more than one estimate', async (ctx) => {
+    if (!c) return ctx.skip();
+    const cl = c;
+    const budgetMicro = 30_000; // 3 cents
+    const t = await cl.issue({ budget_usd: budgetMicro / 1e6 });
+    // gpt-4.1: $2 / $8 per million tokens. 400 streamed tokens of a 1000 allowed: each stream
+    // reserves about 8,000 µ$ and uses about 3,300.
+    const body = {
+      model: 'gpt-4.1',
+      messages: [{ role: 'user' as const, content: 'count to four hundred' }],
+      max_tokens: 1000,
+      stream: true as const,
+      stream_options: { include_usage: true },
+    };
+    const estimate =
+      PricingTable.load(undefined).cost('gpt-4.1', {
+        promptTokens: Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 16,
+        completionTokens: 1000,
+        cachedTokens: 0,
+        reasoningTokens: 0,
+      }) ?? Number.NaN;
+    const stream = async (inst: Instance) => {
+      const s = await cl.client(inst, t.token, { [MOCK_HEADERS.chunks]: '400' }).chat.completions.create(body);
+      let usage = 0;
+      for await (const chunk of s) if (chunk.usage) usage = chunk.usage.total_tokens;
+      expect(usage).toBeGreaterThan(400);
+    };
+    // Rounds of six concurrent streams, two per instance, until a round gets no stream through.
+    const answers: Answer[] = [];
+    for (let round = 0; ; round++) {
+      const wave = await Promise.all(Array.from({ length: 6 }, (_, i) => answer(() => stream(cl.at(i)))));
+      answers.push(...wave);
+      if (wave.every((a) => a.status !== 200)) break;
+      expect(round).toBeLessThan(30);
+    }
+    const got = tally(answers);
+    expect(got).toMatchObject({ codes: ['budget_exceeded'], other: [] });
+    expect(got.ok).toBeGreaterThan(0);
+
+    await until(async () => (await cl.records(t.id)).length >= got.ok);
+    const rows = await cl.records(t.id);
+    expect(rows.length).toBe(got.ok);
+    expect(rows.every((r) => r.status === 200 && r.usage_status === 'reported')).toBe(true);
+    const spent = rows.reduce((sum, r) => sum + (r.cost_micro_usd ?? 0), 0);
+    // Never more than one estimate over (three instances with a budget each would spend three
+    // times it); and once nothing more gets through, less than one estimate is left.
+    expect(spent).toBeLessThanOrEqual(budgetMicro + estimate);
+    expect(spent).toBeGreaterThan(budgetMicro - estimate);
+
+    // Redis settled exactly what the records say, and holds no reservation any more.
+    await until(async () => {
+      const s = await redisState(cl, 'token', t.id, t.projectId);
+      return s?.budgets.total?.reservedMicroUsd === 0;
+    });
+    const s = await redisState(cl, 'token', t.id, t.projectId);
+    expect(s?.budgets.total?.spentMicroUsd).toBe(spent);
+  });
+});
