@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+
+/** One subject of a counted admission (its limits as the admission brings them). */
+export interface CountedSubject {
+  kind: 'token' | 'project';
+  id: string;
+  /** The persisted request_count the caller knows: the counter never counts below it. */
+  requestCount: number;
+  maxRequests: number | null;
+  /** The lifetime budget (micro-dollars), or null when only requests are counted. */
+  budgetMicroUsd: number | null;
+  /** The spend read from the usage rollups, when the database asked for it (see `admit`). */
+  seedMicroUsd: number | null;
+}
+
+/**
+ * `refused` 0: admitted; i > 0: subject i-1 refused it (`what` it ran out of, `used`: the requests
+ * counted or micro-dollars committed); i < 0: subject -i-1 needs its spend read first (a seed).
+ */
+export interface CountedAnswer {
+  refused: number;
+  what: 'requests' | 'budget' | 'seed' | null;
+  used: number;
+}
+
+/** What the counters hold for a subject (limit_counters). */
+export interface CounterRow {
+  requests: number;
+  spentMicroUsd: number;
+  reservedMicroUsd: number;
+}
+
+/**
+ * The request and lifetime-spend counters of limited subjects, and the reservations of requests in
+ * flight (migration 0010), PostgreSQL only: admitting and settling are one function call each, one
+ * round trip, atomic over every subject given. Subjects must come sorted by kind then id (the
+ * functions lock rows in that order).
+ */
+export class LimitCountersRepo {
+  constructor(private readonly db: Db) {}
+
+  async admit(
+    requestId: string,
+    instanceId: string,
+    now: number,
+    deadline: number,
+    estimateMicroUsd: number,
+    subjects: CountedSubject[],
+  ): Promise<CountedAnswer> {
+    const col = <T>(f: (s: CountedSubject) => T) => subjects.map(f);
+    const { rows } = await sql<{ refused: number; what: CountedAnswer['what']; used: string }>`
+      select refused, what, used from llmp_limits_admit_v1(
+        ${requestId}, ${instanceId}, ${now}, ${deadline}, ${estimateMicroUsd},
+        ${col((s) => s.kind)}::text[], ${col((s) => s.id)}::text[], ${col((s) => s.requestCount)}::bigint[],
+        ${col((s) => s.maxRequests)}::bigint[], ${col((s) => s.budgetMicroUsd)}::bigint[],
+        ${col((s) => s.seedMicroUsd)}::bigint[])`.execute(this.db);
+    const row = rows[0] as { refused: number; what: CountedAnswer['what']; used: string };
+    return { refused: row.refused, what: row.what, used: Number(row.used) };
+  }
+
+  /** Settles a request's reservations (actual cost; null: its estimate). Idempotent; resolves how many it settled. */
+  async settle(requestId: string, actualMicroUsd: number | null, now: number): Promise<number> {
+    const { rows } = await sql<{ n: number }>`
+      select llmp_limits_settle_v1(${requestId}, ${actualMicroUsd}, ${now}) as n`.execute(this.db);
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Request ids with a reservation past its deadline (`deadline <= now`), oldest first. */
+  async expired(now: number, limit: number): Promise<string[]> {
+    const { rows } = await sql<{ request_id: string }>`
+      select request_id from limit_reservations
+      where deadline <= ${now} group by request_id order by min(deadline) limit ${limit}`.execute(this.db);
+    return rows.map((r) => r.request_id);
+  }
+
+  /** A subject's counters, or undefined when none are kept for it. */
+  async counters(kind: 'token' | 'project', id: string): Promise<CounterRow | undefined> {
+    const { rows } = await sql<{ requests: string; spent_micro_usd: string; reserved_micro_usd: string }>`
+      select requests, spent_micro_usd, reserved_micro_usd from limit_counters
+      where kind = ${kind} and subject_id = ${id}`.execute(this.db);
+    const r = rows[0];
+    return (
+      r && {
+        requests: Number(r.requests),
+        spentMicroUsd: Number(r.spent_micro_usd),
+        reservedMicroUsd: Number(r.reserved_micro_usd),
+      }
+    );
+  }
+}
