@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CHAT_PATH } from './floor-cells.js';
+
+/** What one `wrk -t1` run measured. */
+export interface WrkRun {
+  requests: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const RESULT = 'wrk-result ';
+
+// A fixed prompt: wrk sends one body for every request.
+const BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'measure the instances behind the balancer with this short fixed prompt' }],
+});
+
+/**
+ * Writes the Lua script for non-streamed chat with `token` (readable by this user only: it holds
+ * the token; the caller's folder is removed at the end) and returns its path.
+ */
+export function chatScript(dir: string, name: string, token: string): string {
+  const file = path.join(dir, `${name}.lua`);
+  writeFileSync(
+    file,
+    `-- non-streamed chat (written by benchmarks/scaleout-wrk.ts)
+wrk.method = "POST"
+wrk.body = [==[${BODY}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer ${token}"
+
+-- errors.status counts responses with a status above 399.
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('${RESULT}{"requests":%.0f,"duration_us":%.0f,"errors":%.0f,"p50_us":%.1f,"p99_us":%.1f}\\n',
+    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+`,
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+/**
+ * `wrk -t1 -c<connections> -d<seconds>s` against `url`. A run with any error (a status above 399,
+ * a socket error, a timeout) measured something other than the proxy path: it fails, loudly.
+ */
+export function runWrk(
+  wrk: string,
+  url: string,
+  script: string,
+  connections: number,
+  seconds: number,
+): Promise<WrkRun> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, `${url}${CHAT_PATH}`];
+  return new Promise((resolve, reject) => {
+    // A clean environment: no host setting leaks into a measurement.
+    const child = spawn(wrk, args, { env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    // wrk stops itself after `seconds`; this only guards against a hung run.
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      const line = out.split('\n').find((l) => l.startsWith(RESULT));
+      if (code !== 0 || !line) return reject(new Error(`wrk ${args.join(' ')} exited ${code}:\n${out.trim()}`));
+      const r = JSON.parse(line.slice(RESULT.length)) as {
+        requests: number;
+        duration_us: number;
+        errors: number;
+        p50_us: number;
+        p99_us: number;
+      };
+      if (r.errors > 0 || r.requests === 0) {
+        return reject(new Error(`${url}: ${r.requests} requests, ${r.errors} errors (wrk ${args.join(' ')})`));
+      }
+      resolve({
+        requests: r.requests,
+        rps: r.requests / (r.duration_us / 1e6),
+        p50Ms: r.p50_us / 1000,
+        p99Ms: r.p99_us / 1000,
+      });
+    });
+  });
+}
