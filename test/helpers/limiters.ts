@@ -3,6 +3,7 @@ import type { Admission, Limiter, SubjectLimits } from '../../src/limits/limits.
 import { MemoryLimiter, type SpentLoader } from '../../src/limits/memory-limiter.js';
 import { RedisLimiter, type RedisLimiterOptions } from '../../src/limits/redis-limiter.js';
 import { RedisConnection, type RedisOptions } from '../../src/redis/connection.js';
+import { redisServerAvailable, sharedCluster } from '../scaleout/redis-cluster-server.js';
 import { serviceAvailable } from './services.js';
 
 /** A token's limits (none set unless overridden), as a limiter's subject. */
@@ -50,10 +51,12 @@ export async function testRedis(over: Partial<RedisOptions> = {}): Promise<Redis
   return c;
 }
 
-/** Deletes every key under a test's prefix. */
+/** Deletes every key under a test's prefix (one DEL per key: on a cluster, keys of several slots). */
 export async function dropPrefix(redis: RedisConnection, prefix: string): Promise<void> {
   const keys = await redis.scan(`${prefix}:*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.send(['DEL', ...keys.slice(i, i + 500)]);
+  for (let i = 0; i < keys.length; i += 500) {
+    await Promise.all(keys.slice(i, i + 500).map((key) => redis.send(['DEL', key])));
+  }
 }
 
 export interface TestLimiters {
@@ -78,6 +81,12 @@ export interface TestLimiters {
 export const LIMITER_BACKENDS: Array<[name: string, make: () => Promise<TestLimiters | undefined>]> = [
   ['memory', async () => memoryLimiters()],
   ['redis', async () => ((await serviceAvailable('redis')) ? redisLimiters() : undefined)],
+  // Three masters of the worker's own (test/scaleout/redis-cluster-server.ts), started once per worker.
+  [
+    'redis-cluster',
+    async () =>
+      (await redisServerAvailable()) ? redisLimiters({ url: (await sharedCluster()).url, cluster: true }) : undefined,
+  ],
 ];
 
 function memoryLimiters(): TestLimiters {
@@ -101,15 +110,15 @@ function memoryLimiters(): TestLimiters {
   };
 }
 
-async function redisLimiters(): Promise<TestLimiters> {
+async function redisLimiters(server: Partial<RedisOptions> = {}): Promise<TestLimiters> {
   const prefix = `llmp-test-${randomBytes(6).toString('hex')}`;
-  const admin = await testRedis();
+  const admin = await testRedis(server);
   const made: Array<{ limiter: Limiter; conn: RedisConnection }> = [];
   const pending: Promise<RedisConnection>[] = [];
   return {
     make: (loadSpent, opts) => {
       // Connected in the background: the limiter's calls wait for it (ConnectedFirst).
-      const conn = new RedisConnection(testRedisOptions());
+      const conn = new RedisConnection(testRedisOptions(server));
       const ready = conn.connect().then(() => conn);
       pending.push(ready);
       const limiter = new RedisLimiter(conn, loadSpent, { prefix, ...opts });
