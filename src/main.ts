@@ -96,6 +96,7 @@ export async function createApp(
       pricing: runtime.pricingService,
       audit: runtime.audit,
       access: runtime.access,
+      instances: runtime.instances,
     },
     proxy,
     health: {
@@ -110,6 +111,7 @@ export async function createApp(
       }),
       checkReady: () => pingDatabase(runtime.db),
       limiter: () => runtime.sharedLimiter?.health() ?? { backend: 'memory' },
+      instances: () => runtime.instances.summary(),
       usageHealth: () => runtime.usage.health(),
       isShuttingDown,
     },
@@ -177,6 +179,8 @@ export async function startServer(
   runtime.maintenance.start();
   // Expired reservations of the Redis limiter, in the instance holding its lease.
   runtime.sharedLimiter?.startSweeper();
+  // This process's row in the instances registry (in flight read from the proxy's own counter).
+  runtime.heartbeat.start({ listen: url, inFlight: () => proxy.inFlight });
   if (config.audit.refusedRequests) runtime.audit.start();
 
   let stopping: Promise<void> | undefined;
@@ -184,6 +188,8 @@ export async function startServer(
     stopping ??= (async () => {
       shuttingDown = true;
       const began = performance.now();
+      // Other instances list this one as draining; its row is deleted in runtime.close().
+      void runtime.heartbeat.drain();
       const deadline = setTimeout(() => {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached: closing open connections');
         app.server.closeAllConnections();

@@ -9,6 +9,8 @@ import { AuditTrail } from './audit/audit-trail.js';
 import { AuditChain } from './audit/chain.js';
 import type { Config } from './config/config.js';
 import { ConfigError, errors } from './errors.js';
+import { Heartbeat } from './instances/heartbeat.js';
+import { InstancesRegistry } from './instances/registry.js';
 import { FailoverLimiter } from './limits/failover-limiter.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
@@ -28,6 +30,7 @@ import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
 import { AdminUsersRepo } from './store/admin-users-repo.js';
 import { ChangesRepo } from './store/changes-repo.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
+import { InstancesRepo } from './store/instances-repo.js';
 import { LeasesRepo } from './store/leases-repo.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
@@ -37,6 +40,7 @@ import { TokensRepo } from './store/tokens-repo.js';
 import { toUsageRow } from './store/usage-record.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
+import { VERSION } from './version.js';
 import { Authenticator } from './tokens/authenticator.js';
 import { ChangeFeed, type ChangeSignal } from './tokens/change-feed.js';
 import { PgChangeSignal } from './tokens/pg-change-signal.js';
@@ -81,6 +85,10 @@ export interface Runtime {
   maintenance: Maintenance;
   /** This process among the instances sharing the database (random per process; holds leases). */
   instanceId: string;
+  /** This process's row in the instances registry; the server starts it once it listens. */
+  heartbeat: Heartbeat;
+  /** Every instance's row, for the management API and /health. */
+  instances: InstancesRegistry;
   pools: UpstreamPools;
   /** The log dispatcher, when a sink is configured and the runtime is the server's. */
   shipping: Shipping | undefined;
@@ -196,6 +204,29 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const access = accessServices(config, db, secrets, audit, clock);
+  const instancesRepo = new InstancesRepo(db);
+  const redisView = () => {
+    const h = sharedLimiter?.health();
+    return h ? { state: h.state, mode: h.mode } : null;
+  };
+  const heartbeat = new Heartbeat(instancesRepo, {
+    id: instanceId,
+    version: VERSION,
+    intervalMs: config.instances.heartbeatMs,
+    clock,
+    logger,
+    sample: () => {
+      const failing = usage.health().failing;
+      return { database: failing === undefined ? 'ok' : `failing: ${failing}`, redis: redisView()?.state ?? null };
+    },
+  });
+  const instances = new InstancesRegistry(instancesRepo, {
+    heartbeat,
+    clock,
+    goneAfterMs: config.instances.goneAfterMs,
+    databaseKind: config.database.kind,
+    redis: redisView,
+  });
   const maintenance = new Maintenance(
     {
       usageRepo,
@@ -205,6 +236,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       pricing: pricingService,
       sessions: access.sessions,
       changes: changesRepo,
+      instances: instancesRepo,
       logger,
       now: clock,
       // One instance of those sharing the database runs the periodic passes.
@@ -234,6 +266,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     access,
     maintenance,
     instanceId,
+    heartbeat,
+    instances,
     pools,
     shipping,
     clock,
@@ -242,6 +276,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       keepAliveUntil(
         (async () => {
           await maintenance.stop();
+          // Its row goes before the store closes (a no-op for commands that never started it).
+          await heartbeat.stop();
           await changes.stop();
           await pools.close();
           await limiter.close();

@@ -10,6 +10,7 @@ import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
 import { type CliIo, io, stderrIsProcess, withIo } from './io.js';
+import { instancesCommand } from './instances-command.js';
 import { logsCommand } from './logs-command.js';
 import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
 
@@ -173,6 +174,7 @@ export function buildProgram(): Command {
   adminUserCommands(program, storeFlags, withRuntime);
   projectCommands(program);
   tokenCommands(program);
+  instancesCommand(program);
   usageCommand(program);
   pricingCommands(program);
   logsCommand(program);

@@ -105,6 +105,8 @@ export interface Config {
       tenantSharePercent: number;
     };
   };
+  /** The instances registry (instances/heartbeat.ts): heartbeat interval, and silence after which one is gone. */
+  instances: { heartbeatMs: number; goneAfterMs: number };
   /** `changesPollMs`: how often the change log is read (tokens/change-feed.ts). */
   tokenCache: { size: number; ttlMs: number; changesPollMs: number };
   /** The shared limiter (limits/redis-limiter.ts); undefined: limits in memory, per instance. */
@@ -286,6 +288,7 @@ export function toConfig(raw: RawConfig): Config {
         tenantSharePercent: raw.UPSTREAM_SHARE_PERCENT,
       },
     },
+    instances: { heartbeatMs: raw.INSTANCE_HEARTBEAT_MS, goneAfterMs: raw.INSTANCE_GONE_AFTER_MS },
     tokenCache: { size: raw.TOKEN_CACHE_SIZE, ttlMs: raw.TOKEN_CACHE_TTL_MS, changesPollMs: raw.CHANGES_POLL_MS },
     redis: raw.REDIS_URL
       ? {

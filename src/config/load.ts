@@ -42,6 +42,12 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
       `Invalid configuration:\n  DATABASE_STATEMENT_TIMEOUT_MS: must not exceed DATABASE_QUERY_TIMEOUT_MS (${c.DATABASE_QUERY_TIMEOUT_MS}), or set that to 0`,
     );
   }
+  if (c.INSTANCE_GONE_AFTER_MS < 2 * c.INSTANCE_HEARTBEAT_MS) {
+    // One late heartbeat would show a running instance as gone.
+    throw new ConfigError(
+      `Invalid configuration:\n  INSTANCE_GONE_AFTER_MS: must be at least twice INSTANCE_HEARTBEAT_MS (${c.INSTANCE_HEARTBEAT_MS})`,
+    );
+  }
   if (c.SHIPPING_WEBHOOK_URL && !c.SHIPPING_WEBHOOK_SECRET) {
     // Unsigned events could be forged by anyone who can reach the receiver.
     throw new ConfigError(

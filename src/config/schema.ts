@@ -328,6 +328,10 @@ export const configSchema = z.object({
   TOKEN_CACHE_TTL_MS: ms(1).default(30_000),
   /** The change log's periodic read: the bound on a change reaching this instance when a NOTIFY is lost. */
   CHANGES_POLL_MS: ms(20).default(250),
+  /** How often each server writes its row in the instances registry (off the request path). */
+  INSTANCE_HEARTBEAT_MS: ms(50).default(5_000),
+  /** An instance without a heartbeat for this long shows as gone (at least twice INSTANCE_HEARTBEAT_MS). */
+  INSTANCE_GONE_AFTER_MS: ms(100).default(30_000),
   USAGE_FLUSH_INTERVAL_MS: ms(10).default(1_000),
   USAGE_BATCH_SIZE: int(1).default(500),
   USAGE_QUEUE_LIMIT: int(1).default(100_000),

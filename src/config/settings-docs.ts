@@ -217,6 +217,14 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'proxy',
     doc: 'How often each instance reads the change log (revocations, deactivations, key rotations, limit changes) and drops the tokens it names from its cache. On PostgreSQL a NOTIFY applies a change at once; this read is what still applies it when the notification is lost, so it bounds how long a revoked token can keep working on another instance ([scaling.md](docs/scaling.md#changes-reach-every-instance)).',
   },
+  INSTANCE_HEARTBEAT_MS: {
+    group: 'server',
+    doc: 'How often each server process writes its row in the instances registry (version, uptime, requests in flight, what it sees of the database and Redis), shown by `GET /manage/instances`, `llm-proxy instances`, the admin UI’s Instances page and, as counts, `/health`. One upsert and one read of the (small) table per interval, never on the request path ([operations.md](docs/operations.md#instances)).',
+  },
+  INSTANCE_GONE_AFTER_MS: {
+    group: 'server',
+    doc: 'An instance whose heartbeat has not been written for this long shows as `gone` (it died without stopping, or cannot reach the database); the maintenance job deletes its row a day later. A graceful stop deletes the row at once. At least twice `INSTANCE_HEARTBEAT_MS`.',
+  },
   USAGE_FLUSH_INTERVAL_MS: { group: 'usage', doc: 'How often queued usage records are written.' },
   USAGE_BATCH_SIZE: {
     group: 'usage',

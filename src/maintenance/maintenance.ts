@@ -2,9 +2,11 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { SessionsService } from '../access/sessions-service.js';
 import { listedIds, systemActor } from '../audit/audit-event.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
+import { GONE_ROW_RETENTION_MS } from '../instances/instance-view.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
 import type { ChangesRepo } from '../store/changes-repo.js';
+import type { InstancesRepo } from '../store/instances-repo.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 import type { UsageRepo } from '../store/usage-repo.js';
 import { CHANGES_RETENTION_MS } from '../tokens/change-feed.js';
@@ -38,6 +40,8 @@ export interface MaintenanceDeps {
   sessions?: SessionsService | undefined;
   /** The change log instances follow (tokens/change-feed.ts): rows older than an hour are deleted. */
   changes?: ChangesRepo | undefined;
+  /** The instances registry: rows of instances gone for a day are deleted. */
+  instances?: InstancesRepo | undefined;
   logger: Logger;
   now: Clock;
   /**
@@ -57,6 +61,8 @@ export interface MaintenanceReport {
   audit_events_deleted: number;
   /** Rows of expired admin sessions removed. */
   sessions_deleted: number;
+  /** Rows of instances without a heartbeat for a day removed (instances/instance-view.ts). */
+  instances_deleted: number;
   duration_ms: number;
   /** Steps that failed (the others still ran). */
   errors: string[];
@@ -74,7 +80,8 @@ export interface MaintenanceReport {
  *   event anchors what remains (see AuditTrail.prune);
  * - pricing overrides are re-read from the store;
  * - the rows of expired admin sessions are deleted;
- * - change-log rows older than an hour are deleted (every instance applied them long before).
+ * - change-log rows older than an hour are deleted (every instance applied them long before);
+ * - the registry rows of instances without a heartbeat for a day are deleted (they died unannounced).
  * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
  * process alive. With a lease, a periodic pass runs only in the instance holding it (it is renewed
  * while the job runs and released on stop), and a pass whose lease is lost stops after its
@@ -127,6 +134,7 @@ export class Maintenance {
       tokens_deleted: 0,
       audit_events_deleted: 0,
       sessions_deleted: 0,
+      instances_deleted: 0,
       duration_ms: 0,
       errors: [],
     };
@@ -204,6 +212,10 @@ export class Maintenance {
       // Wall time, as the rows are written: a feed further behind than this starts over (change-feed.ts).
       if (changes) await this.inBatches((n) => changes.deleteBefore(Date.now() - CHANGES_RETENTION_MS, n));
     });
+    await step('instances_prune', async () => {
+      const instances = this.deps.instances;
+      if (instances) report.instances_deleted = await instances.deleteSeenBefore(this.deps.now() - GONE_ROW_RETENTION_MS);
+    });
 
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
     const changed =
@@ -212,7 +224,8 @@ export class Maintenance {
         report.tokens_deactivated +
         report.tokens_deleted +
         report.audit_events_deleted +
-        report.sessions_deleted >
+        report.sessions_deleted +
+        report.instances_deleted >
       0;
     const { errors: _errors, ...summary } = report;
     if (changed) logger.info(summary, 'maintenance pass');

@@ -8,12 +8,14 @@ import type { SignIn } from '../access/sign-in.js';
 import type { UsersService } from '../access/users-service.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import { errors } from '../errors.js';
+import type { InstancesRegistry } from '../instances/registry.js';
 import type { ProjectsService } from '../projects/projects-service.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
 import type { UsageStats } from '../usage/usage-stats.js';
 import { auditRoutes } from './audit-routes.js';
 import { authenticate } from './auth.js';
+import { instancesRoutes } from './instances-routes.js';
 import { oidcRoutes } from './oidc-routes.js';
 import { pricingRoutes } from './pricing-routes.js';
 import { projectsRoutes } from './projects-routes.js';
@@ -43,6 +45,8 @@ export interface ManageOptions {
   pricing: PricingService;
   audit: AuditTrail;
   access: AccessServices;
+  /** The instances registry (GET /manage/instances). */
+  instances: InstancesRegistry;
 }
 
 /** The management API, mounted under /manage. Encapsulated: its hooks do not touch the proxy path. */
@@ -117,6 +121,7 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
     await secured.register(usageRoutes(opts.usage));
     await secured.register(pricingRoutes(opts.pricing));
     await secured.register(auditRoutes(opts.audit));
+    await secured.register(instancesRoutes(opts.instances));
     const { users, sessions, signIn, oidc } = opts.access;
     await secured.register(sessionRoutes({ signIn, sessions, users, oidcConfigured: oidc !== undefined }));
     await secured.register(sessionsRoutes(sessions));

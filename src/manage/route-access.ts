@@ -46,6 +46,7 @@ export const ROUTE_ACCESS = {
   'PUT /pricing/:model': 'admin',
   'DELETE /pricing/:model': 'admin',
   'GET /audit': 'viewer',
+  'GET /instances': 'viewer',
 
   'GET /users': 'admin',
   'GET /users/:id': 'admin',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { InstancesSummary } from '../instances/instance-view.js';
 import type { SinkStatus } from '../shipping/shipping.js';
 
 export interface UsageHealth {
@@ -40,6 +41,11 @@ export interface HealthOptions {
    * Redis failing in `closed` mode makes the instance not ready: it would refuse limited requests.
    */
   limiter?: () => LimiterView;
+  /**
+   * Counts of the instances sharing the database, by state, from this one's last heartbeat (null
+   * before it). Counts only: /health needs no token, and the list names hosts and processes.
+   */
+  instances?: () => InstancesSummary | null;
 }
 
 export type LimiterView =
@@ -107,6 +113,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       sinks: sinksView(d.sinks),
       ...(d.changes ? { changes: d.changes } : {}),
       ...(limiter ? { limiter } : {}),
+      ...(opts.instances ? { instances: opts.instances() } : {}),
     };
   });
   app.get('/live', async () => ({ status: 'ok' }));

@@ -281,6 +281,7 @@ export interface Database {
   admin_sessions: AdminSessionsTable;
   changes: ChangesTable;
   leases: LeasesTable;
+  instances: InstancesTable;
 }
 
 /** Who runs a once-per-cluster background job, until when (migration 0009, leases-repo.ts). */
@@ -290,6 +291,24 @@ export interface LeasesTable {
   expires_at: number;
   acquired_at: number;
 }
+
+/** A running server process, kept by its heartbeat (migration 0011, instances-repo.ts). */
+export interface InstancesTable {
+  id: string;
+  host: string;
+  pid: number;
+  worker: number | null;
+  version: string;
+  listen: string | null;
+  started_at: number;
+  last_seen_at: number;
+  in_flight: number;
+  draining: number;
+  database_state: string;
+  redis_state: string | null;
+}
+
+export type InstanceRow = Selectable<InstancesTable>;
 
 export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProjectRow = Insertable<ProjectsTable>;

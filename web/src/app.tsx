@@ -9,6 +9,7 @@ import { applyTheme, storedTheme, type ThemeChoice } from './lib/theme';
 import { AuditPage } from './pages/audit';
 import { DashboardPage } from './pages/dashboard';
 import { HelpPage } from './pages/help';
+import { InstancesPage } from './pages/instances';
 import { PricingPage } from './pages/pricing';
 import { ProjectPage } from './pages/project';
 import { ProjectsPage } from './pages/projects';
@@ -41,6 +42,7 @@ const NAV: Array<{ label: string; items: NavItem[] }> = [
       { path: '/try', label: 'Try it', icon: 'play' },
       { path: '/audit', label: 'Audit log', icon: 'audit' },
       { path: '/pricing', label: 'Pricing', icon: 'pricing' },
+      { path: '/instances', label: 'Instances', icon: 'monitor' },
       { path: '/users', label: 'Users & sessions', icon: 'users', role: 'admin' },
       { path: '/help', label: 'Help', icon: 'help' },
     ],
@@ -58,6 +60,7 @@ function pageFor(path: string): ComponentChildren {
   if (match('/try', path)) return <TryItPage />;
   if (match('/audit', path)) return <AuditPage />;
   if (match('/pricing', path)) return <PricingPage />;
+  if (match('/instances', path)) return <InstancesPage />;
   if (match('/users', path)) return <UsersPage />;
   if (match('/help', path)) return <HelpPage />;
   return (

@@ -172,6 +172,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/manage/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the running instances, and the database and Redis as this one sees them
+         * @description Every server process sharing the database, oldest first, from the heartbeat each writes every INSTANCE_HEARTBEAT_MS. A graceful stop removes an instance at once; one that died shows as `gone` after INSTANCE_GONE_AFTER_MS and is removed by the maintenance job a day later.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @description The database as it saw it at its last heartbeat: `ok` or `failing: …` */
+                                database: string;
+                                host: string;
+                                /** @description The instance id: host:pid:random (random per process start) */
+                                id: string;
+                                /** @description Proxy requests in flight at its last heartbeat */
+                                in_flight: number;
+                                /**
+                                 * Format: date-time
+                                 * @description Its last heartbeat
+                                 */
+                                last_seen_at: string;
+                                /** @description The URL the process listens on, as it logged it */
+                                listen: string | null;
+                                pid: number;
+                                /** @description The Redis limiter as it saw it (`ok`, `failing`); null without REDIS_URL */
+                                redis: string | null;
+                                /** @description Whether this is the instance that answered */
+                                self: boolean;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                started_at: string;
+                                /**
+                                 * @description `live`: heartbeats arrive; `draining`: shutting down gracefully; `gone`: no heartbeat for `gone_after_ms`
+                                 * @enum {string}
+                                 */
+                                state: "live" | "draining" | "gone";
+                                /** @description How long it has run (until its last heartbeat when gone) */
+                                uptime_seconds: number;
+                                version: string;
+                                /** @description The worker number when the process is one of several (WORKERS) */
+                                worker: number | null;
+                            }[];
+                            /** @description The database as the answering instance sees it; while `unreachable`, `data` lists only that instance */
+                            database: {
+                                kind: string;
+                                /** @enum {string} */
+                                status: "ok" | "unreachable";
+                            };
+                            /** @description INSTANCE_GONE_AFTER_MS */
+                            gone_after_ms: number;
+                            /** @description Always null: every instance is on one page */
+                            next_cursor: null;
+                            /** @description The Redis limiter as the answering instance sees it (REDIS_FAILURE_MODE as `mode`); null without REDIS_URL */
+                            redis: {
+                                mode: string;
+                                state: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/manage/me": {
         parameters: {
             query?: never;

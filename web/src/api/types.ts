@@ -30,6 +30,8 @@ export type PricingTable = Json<paths['/manage/pricing']['get']['responses'][200
 export type Price = PricingTable['data'][number];
 export type AuditEvent = Json<paths['/manage/audit']['get']['responses'][200]>['data'][number];
 export type AuditQuery = NonNullable<paths['/manage/audit']['get']['parameters']['query']>;
+export type InstancesListing = Json<paths['/manage/instances']['get']['responses'][200]>;
+export type Instance = InstancesListing['data'][number];
 export type Limits = Pick<
   Token,
   | 'max_requests'
