@@ -14,6 +14,7 @@ import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
+import { signedIn, withSession } from '../helpers/session.js';
 import { Forwarder } from '../helpers/tcp-forwarder.js';
 
 interface Listing {
@@ -122,6 +123,18 @@ describe('instances sharing a PostgreSQL database', () => {
     mock.release();
     await pending;
     await until(async () => find(await list(b), idOf(a))?.in_flight === 0);
+  });
+
+  it('takes an admin session signed in on one instance on the other; signing out on either ends it on both', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const [a, b] = servers as [TestServer, TestServer];
+    const session = await signedIn(a.url, { token: a.managementToken });
+    expect((await withSession(b.url, session, 'GET', '/instances')).status).toBe(200);
+    // A change through B with the session (cookie and CSRF token) made on A.
+    const created = await withSession(b.url, session, 'POST', '/projects', { name: 'via-b', api_key: UPSTREAM_KEY });
+    expect(created.status).toBe(201);
+    expect((await withSession(b.url, session, 'DELETE', '/session')).status).toBe(204);
+    expect((await withSession(a.url, session, 'GET', '/instances')).status).toBe(401);
   });
 
   it('shows an instance stopping as draining, and not at all once it stopped', async (ctx) => {
