@@ -16,9 +16,9 @@ const ready = (await serviceAvailable('chromium')) && (await serviceAvailable('p
 
 /**
  * The Instances page, against two real servers sharing a PostgreSQL database and the row a killed
- * process left: every instance with its state, version and in-flight count, the database and Redis
- * cards; axe finds nothing serious on a 1,440 px desktop (light and dark) or a phone, and nothing
- * overflows the phone's width.
+ * process left (its database failing): every instance with its state, version and in-flight count,
+ * the database and Redis cards; axe finds nothing serious on a 1,440 px desktop (light and dark)
+ * or a phone, and nothing overflows the phone's width.
  */
 describe.runIf(ready)('the admin UI’s Instances page', () => {
   let tdb: TestDatabase;
@@ -46,6 +46,8 @@ describe.runIf(ready)('the admin UI’s Instances page', () => {
       pid: 4242,
       started_at: hourAgo - 600_000,
       last_seen_at: hourAgo,
+      // What it saw last: its usage writes were failing.
+      database_state: 'failing: timeout (57014)',
     });
     browser = await startBrowser(a.url);
   });
@@ -89,6 +91,8 @@ describe.runIf(ready)('the admin UI’s Instances page', () => {
       expect(await row(b.server.runtime.instanceId).textContent()).toContain(`pid ${process.pid}`);
       expect(await row(b.server.runtime.instanceId).textContent()).toContain(VERSION);
       expect(await row(dead).textContent()).toContain('gone');
+      // Said in its first cell too, which a phone shows.
+      expect(await row(dead).locator('td').first().textContent()).toContain('database failing');
       expect(await page.getByTestId('stat-instances').textContent()).toContain('1 gone');
       expect(await page.getByTestId('stat-database').textContent()).toContain('Reachable');
       expect(await page.getByTestId('stat-redis').textContent()).toContain('Not used');

@@ -26,6 +26,12 @@ const dependency = (state: string | null) =>
 /** What the two dependency cards read (the listing as the client types it, whatever its paging field). */
 type Dependencies = Pick<InstancesListing, 'database' | 'redis'> | undefined;
 
+/** What an instance sees failing, in words (also on a phone, where those columns are hidden); '' when nothing. */
+const trouble = (i: Instance): string =>
+  [i.database !== 'ok' && 'database failing', i.redis !== null && i.redis !== 'ok' && 'Redis failing']
+    .filter(Boolean)
+    .join(', ');
+
 function DatabaseStat({ listing }: { listing: Dependencies }) {
   const db = listing?.database;
   return (
@@ -131,6 +137,7 @@ export function InstancesPage() {
                           {i.worker !== null && `, worker ${i.worker}`}
                           {i.listen && <span class="hide-sm"> · {i.listen}</span>}
                         </div>
+                        {trouble(i) && <div class="problem">{trouble(i)}</div>}
                       </td>
                       <td>
                         <Badge tone={STATE_TONE[i.state]}>{i.state}</Badge>
