@@ -1,5 +1,5 @@
 import { type NewUsageRow, RECORD_COLUMN_SET, RECORD_COLUMNS } from '../store/schema.js';
-import type { UsageRecord } from '../store/usage-record.js';
+import type { UsageRecord, UsageStatus } from '../store/usage-record.js';
 
 /**
  * The usage journal's line format: one JSON array per line, the first element its kind.
@@ -124,7 +124,8 @@ export function parseSegment(text: string, into: JournalContents): void {
   }
 }
 
-function finishedRecord(v: unknown[], fields: readonly string[]): NewUsageRow | undefined {
+/** The row of an "f" line (the array after JSON.parse), its fields named by `fields`; undefined if malformed. */
+export function finishedRecord(v: unknown[], fields: readonly string[]): NewUsageRow | undefined {
   const r: Record<string, unknown> = {};
   for (const f of RECORD_FIELDS) r[f] = null;
   fields.forEach((f, i) => {
@@ -181,5 +182,34 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     cost_micro_usd: a.estimatedCostMicroUsd > 0 ? a.estimatedCostMicroUsd : null,
     usage_status: 'unfinished',
     created_at: a.at,
+  };
+}
+
+/** The domain record of a journaled row (toUsageRow's inverse): what the usage writer sends to its sink. */
+export function recordOfRow(r: NewUsageRow): UsageRecord {
+  return {
+    id: r.id,
+    tokenId: r.token_id,
+    projectId: r.project_id,
+    method: r.method,
+    path: r.path,
+    model: r.model ?? null,
+    status: r.status,
+    stream: r.is_stream === 1,
+    promptTokens: r.prompt_tokens ?? null,
+    completionTokens: r.completion_tokens ?? null,
+    totalTokens: r.total_tokens ?? null,
+    cachedTokens: r.cached_tokens ?? null,
+    reasoningTokens: r.reasoning_tokens ?? null,
+    finishReason: r.finish_reason ?? null,
+    upstreamMs: r.upstream_ms ?? null,
+    ttfbMs: r.ttfb_ms ?? null,
+    durationMs: r.duration_ms,
+    bytesIn: r.bytes_in,
+    bytesOut: r.bytes_out,
+    error: r.error ?? null,
+    costMicroUsd: r.cost_micro_usd ?? null,
+    usageStatus: r.usage_status as UsageStatus,
+    createdAt: r.created_at,
   };
 }

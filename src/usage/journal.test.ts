@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -65,7 +65,7 @@ describe('usage journal', () => {
     const m1 = j.admitted(admission(1), dispatch);
     await waitFor(() => j.segmentCount === 2); // rotated: the admissions' segment waits
     j.finished(record(0), m0);
-    j.stored(1);
+    j.storedThrough(1);
     await sleep(20);
     expect(readdirSync(dir)).toContain(first); // request 1 is still in flight
     j.finished(record(1), m1);
@@ -75,22 +75,56 @@ describe('usage journal', () => {
     await waitFor(() => j.segmentCount === 2);
     await sleep(20);
     expect(readdirSync(dir)).toHaveLength(2);
-    j.stored(1);
+    j.storedThrough(2);
     await waitFor(() => readdirSync(dir).length === 1);
     j.close();
     expect(readdirSync(dir)).toEqual([]); // everything stored: a clean stop leaves nothing
   });
 
-  it('keeps every segment after records were dropped from memory, for the next start', async () => {
+  it('keeps the segments of records the store does not have yet, for the next start', async () => {
     const dir = fresh();
     const j = new UsageJournal({ dir, fsyncMs: 0, logger, tickMs: 2, rotateMs: 0 });
     j.finished(record(0), j.admitted(admission(0), dispatch));
-    j.keepForReplay();
-    j.stored(1);
+    j.finished(record(1), j.admitted(admission(1), dispatch));
+    j.storedThrough(1); // record 1 is not stored
     j.close();
     const contents = emptyContents();
     for (const f of readdirSync(dir)) parseSegment(readFileSync(path.join(dir, f), 'utf8'), contents);
-    expect([...contents.finished.keys()]).toEqual(['req-0']);
+    expect([...contents.finished.keys()]).toEqual(['req-0', 'req-1']);
+  });
+
+  it('reads records back by their number across segments, the one being written included', async () => {
+    const dir = fresh();
+    const j = new UsageJournal({ dir, fsyncMs: 0, logger, tickMs: 2, rotateMs: 0 });
+    for (let i = 0; i < 3; i++) j.finished(record(i), j.admitted(admission(i), dispatch));
+    await waitFor(() => j.segmentCount === 2); // 0..2 in a rotated segment
+    for (let i = 3; i < 6; i++) j.finished(record(i), j.admitted(admission(i), dispatch));
+    const read = async (from: number, to: number) => {
+      const got: UsageRecord[] = [];
+      for await (const recs of j.finishedBetween(from, to)) got.push(...recs);
+      return got;
+    };
+    expect((await read(1, 5)).map((r) => r.id)).toEqual(['req-1', 'req-2', 'req-3', 'req-4']);
+    // The record as it went in, every field.
+    expect(await read(4, 5)).toEqual([record(4)]);
+    j.close();
+  });
+
+  it('reads back every record of a segment that lost lines (a failed write): the store skips what it has', async () => {
+    const dir = fresh();
+    const j = new UsageJournal({ dir, fsyncMs: 0, logger, tickMs: 1000, rotateMs: 0 });
+    for (let i = 0; i < 4; i++) j.finished(record(i), j.admitted(admission(i), dispatch));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Take record 1's line out of the file, as a write the disk refused would have.
+    const file = path.join(dir, readdirSync(dir)[0] as string);
+    const kept = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => !(l.startsWith('["f"') && l.includes('"req-1"')));
+    writeFileSync(file, kept.join('\n'));
+    const got: string[] = [];
+    for await (const recs of j.finishedBetween(2, 3)) got.push(...recs.map((r) => r.id));
+    expect(got).toEqual(['req-0', 'req-2', 'req-3']);
+    j.close();
   });
 
   it('dispatches an admitted request only once its line is in the file, with one write for the turn', async () => {

@@ -1,9 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../observability/logger.js';
+import type { NewUsageRow } from '../store/schema.js';
 import { describeStoreFailure } from '../store/store-errors.js';
 import type { UsageRecord } from '../store/usage-record.js';
-import { type AdmittedUsage, admittedLine, finishedLine, headerLine } from './journal-format.js';
+import {
+  type AdmittedUsage,
+  admittedLine,
+  finishedLine,
+  finishedRecord,
+  headerLine,
+  RECORD_FIELDS,
+  recordOfRow,
+} from './journal-format.js';
 
 export interface JournalOptions {
   /** DATA_DIR/journal: created 0700, segments 0600. */
@@ -29,6 +38,8 @@ export interface JournalSegment {
   openedAt: number;
   /** Requests admitted in this segment whose record has not been journaled yet. */
   inflight: number;
+  /** The finished-line sequence number of the segment's first record. */
+  first: number;
   /** The finished-line sequence number at rotation: all records up to it must be stored. */
   end: number;
   closed: boolean;
@@ -65,8 +76,6 @@ export class UsageJournal {
   private flushScheduled = false;
   private finishedSeq = 0;
   private storedSeq = 0;
-  /** A record left memory unwritten (queue overflow): keep every segment for the next start's replay. */
-  private keepAll = false;
   private torn = false;
   private failures = 0;
   private closed = false;
@@ -126,14 +135,37 @@ export class UsageJournal {
     setImmediate(this.flushPending);
   }
 
-  /** The store has confirmed the next `n` records in `finished` order. */
-  stored(n: number): void {
-    this.storedSeq += n;
+  /**
+   * The store holds every record before the `seq`-th in `finished` order (counting from 0): the
+   * segments holding only those may go. Records that left memory unwritten keep this below them
+   * until `finishedBetween` has read them back and the store has them.
+   */
+  storedThrough(seq: number): void {
+    if (seq > this.storedSeq) this.storedSeq = seq;
   }
 
-  /** Records were dropped from memory unwritten: their lines must outlive this process. */
-  keepForReplay(): void {
-    this.keepAll = true;
+  /**
+   * Reads back the records numbered `from` (inclusive) to `to` (exclusive) in `finished` order, one
+   * segment's worth at a time (the usage writer's records that left memory during a store outage).
+   * The segment being written is rotated first, so every segment read is complete. A segment with
+   * fewer finished lines than were journaled in it (a write failed, e.g. a full disk) gives all
+   * the records it has: writes are idempotent by id, so the store skips those it already holds.
+   */
+  async *finishedBetween(from: number, to: number): AsyncGenerator<UsageRecord[]> {
+    this.flushPending();
+    const cur = this.current;
+    if (!this.closed && cur.first < to && cur.bytes > cur.base) {
+      this.open();
+      this.retire(cur);
+    }
+    for (const seg of [...this.waiting]) {
+      if (seg.first >= to || seg.end <= from) continue;
+      const text = await fs.promises.readFile(path.join(this.opts.dir, seg.name), 'utf8');
+      const rows = finishedRows(text);
+      const exact = rows.length === seg.end - seg.first;
+      const picked = exact ? rows.slice(Math.max(0, from - seg.first), to - seg.first) : rows;
+      yield picked.map(recordOfRow);
+    }
   }
 
   /** Segments on disk (the current one included). */
@@ -224,6 +256,7 @@ export class UsageJournal {
       base: 0,
       openedAt: Date.now(),
       inflight: 0,
+      first: this.finishedSeq,
       end: 0,
       closed: false,
       fdClosed: false,
@@ -280,7 +313,6 @@ export class UsageJournal {
   }
 
   private deletable(): JournalSegment[] {
-    if (this.keepAll) return [];
     return this.waiting.filter((s) => s.fdClosed && s.inflight === 0 && this.storedSeq >= s.end);
   }
 
@@ -290,4 +322,26 @@ export class UsageJournal {
     if (sync) fs.rmSync(file, { force: true });
     else fs.unlink(file, () => {});
   }
+}
+
+/** The finished lines of a segment's text, in order (unreadable lines skipped). */
+function finishedRows(text: string) {
+  let fields: readonly string[] = RECORD_FIELDS;
+  const rows: NewUsageRow[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('["f"') && !line.startsWith('["v"')) continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(v)) continue;
+    if (v[0] === 'v' && Array.isArray(v[2])) fields = v[2] as string[];
+    else if (v[0] === 'f') {
+      const row = finishedRecord(v, fields);
+      if (row) rows.push(row);
+    }
+  }
+  return rows;
 }

@@ -252,25 +252,65 @@ describe('UsageWriter', () => {
       expect(segments(dir)).toEqual([]);
     });
 
-    it('records dropped from memory stay in the journal for the next start, even once the store is back', async () => {
+    it('records that left memory are written from the journal once the store is back, each once', async () => {
       const { dir, j } = journal({ tickMs: 5, rotateBytes: 1 });
       const sink = storeSink();
-      const { w } = writer(sink, { queueLimit: 2 }, j);
+      const { w, lines } = writer(sink, { queueLimit: 2 }, j);
       sink.down = true;
       const early = recs(4);
       for (const r of early) proxied(w, r);
-      expect(w.dropped).toBe(2);
-      // The segment holding the dropped records is rotated; storing what follows must not delete it.
+      await w.flush();
+      expect(w).toMatchObject({ dropped: 2, pending: 2 });
+      expect(w.health().spilled).toBe(2);
+      // The segment holding them is rotated meanwhile; it must stay until the store has them.
       await vi.waitFor(() => expect(j.segmentCount).toBe(2));
-      // The store comes back and confirms as many records as that segment finished: the two kept
-      // in memory, then two more. Its dropped two are still in no store, so it must stay.
+      const late = recs(3); // one more leaves memory
+      for (const r of late) proxied(w, r);
+      expect(w.health().spilled).toBe(5);
       sink.down = false;
       await w.flush();
-      const late = recs(2);
-      for (const r of late) proxied(w, r);
-      await w.flush();
+      const all = ids([...early, ...late]);
+      expect(await stored(all)).toEqual([...all].sort());
+      expect(w).toMatchObject({ pending: 0, written: 2, recovered: 5 });
+      expect(w.health()).toMatchObject({ failing: undefined, spilled: 0 });
+      expect(
+        lines.find((l) => l.msg === 'usage records that had left memory were written from the journal'),
+      ).toMatchObject({ records: 5 });
+      // Read back exactly: the two written from memory were not sent again.
+      expect(sink.batches.flat().sort()).toEqual([...all].sort());
+      // Everything is stored, so the journal lets its segments go; nothing is left to replay.
+      await vi.waitFor(() => expect(segments(dir)).toHaveLength(1));
       await w.close();
-      expect(await replayed(dir)).toEqual(ids([...early, ...late]).sort());
+      expect(await replayed(dir)).toEqual([]);
+    });
+
+    it('a record that leaves memory while its batch is being written is not lost nor written twice', async () => {
+      const { dir, j } = journal();
+      const sink = storeSink();
+      let release: (() => void) | undefined;
+      const gated: UsageSink = {
+        write: async (records) => {
+          if (!release) await new Promise<void>((r) => (release = r));
+          return sink.write(records);
+        },
+        close: () => sink.close(),
+      };
+      const { w } = writer(gated, { queueLimit: 2, batchSize: 2 }, j);
+      const rows = recs(5);
+      proxied(w, rows[0] as UsageRecord);
+      proxied(w, rows[1] as UsageRecord); // a full batch: its write starts and waits
+      await vi.waitFor(() => expect(release).toBeDefined());
+      // Three more while it is out: 0, 1 and 2 leave memory (0 and 1 are in the write).
+      for (const r of rows.slice(2)) proxied(w, r);
+      expect(w).toMatchObject({ dropped: 3, pending: 2 });
+      release?.();
+      await w.flush();
+      await w.flush();
+      expect(await stored(ids(rows))).toEqual(ids(rows).sort());
+      expect(sink.batches.flat().sort()).toEqual(ids(rows).sort());
+      expect(w.health()).toMatchObject({ pending: 0, spilled: 0 });
+      await w.close();
+      expect(await replayed(dir)).toEqual([]);
     });
   });
 });

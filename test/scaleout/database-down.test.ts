@@ -196,7 +196,7 @@ describe('PostgreSQL unreachable past USAGE_QUEUE_LIMIT', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('keeps the records memory could not hold in the journal, and the next start writes them once', async (ctx) => {
+  it('writes the records memory could not hold from the journal once it returns, each once, without a restart', async (ctx) => {
     if (!st || !first) return ctx.skip();
     const { fwd, directUrl } = st;
     const p = await first.manage('POST', '/projects', { name: 'overflow', api_key: 'sk-upstream' });
@@ -211,19 +211,25 @@ describe('PostgreSQL unreachable past USAGE_QUEUE_LIMIT', () => {
     // Memory holds the newest two; the oldest three left it, counted and logged, not silently.
     await until(() => usage.pending + usage.dropped === 5);
     expect(usage).toMatchObject({ pending: 2, dropped: 3 });
+    expect(usage.health().spilled).toBe(3);
     expect(first.logs()).toContain('usage queue full: dropped oldest records');
 
     fwd.resume();
-    await until(() => usage.pending === 0 && usage.health().failing === undefined);
-    let rows = await rowsById(directUrl, [...before, ...during]);
-    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 0, 0, 0, 1, 1]);
+    // The journal kept them: read back from it and written as soon as the store answers.
+    await until(() => usage.pending === 0 && usage.health().spilled === 0 && usage.health().failing === undefined);
+    const all = [...before, ...during];
+    let rows = await rowsById(directUrl, all);
+    expect(all.map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(usage).toMatchObject({ written: 3, recovered: 3 });
+    expect((await first.manage('GET', `/tokens/${t.body.id}`)).body.request_count).toBe(6);
+    expect(first.logs()).toContain('usage records that had left memory were written from the journal');
 
-    // The journal kept them: the next start (same DATA_DIR) replays it; what is stored is skipped.
+    // Nothing is left for the next start to write again.
     await first.stop();
     first = undefined;
     second = await startTestServer(st.env);
-    rows = await rowsById(directUrl, [...before, ...during]);
-    expect([...before, ...during].map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1]);
+    rows = await rowsById(directUrl, all);
+    expect(all.map((id) => rows.get(id) ?? 0)).toEqual([1, 1, 1, 1, 1, 1]);
     expect((await second.manage('GET', `/tokens/${t.body.id}`)).body.request_count).toBe(6);
   });
 });
