@@ -179,6 +179,8 @@ export async function startServer(
   runtime.maintenance.start();
   // Expired reservations of the Redis limiter, in the instance holding its lease.
   runtime.sharedLimiter?.startSweeper();
+  // Expired reservations of caps and lifetime budgets counted in PostgreSQL (no Redis), likewise.
+  runtime.countedLimiter?.startSweeper();
   // This process's row in the instances registry (in flight read from the proxy's own counter).
   runtime.heartbeat.start({ listen: url, inFlight: () => proxy.inFlight });
   if (config.audit.refusedRequests) runtime.audit.start();

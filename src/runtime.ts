@@ -15,6 +15,7 @@ import { FailoverLimiter } from './limits/failover-limiter.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
+import { StoreCountedLimiter } from './limits/store-counted-limiter.js';
 import { Lease, newInstanceId } from './maintenance/lease.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import type { AccessServices } from './manage/index.js';
@@ -32,6 +33,7 @@ import { ChangesRepo } from './store/changes-repo.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
 import { InstancesRepo } from './store/instances-repo.js';
 import { LeasesRepo } from './store/leases-repo.js';
+import { LimitCountersRepo } from './store/limit-counters-repo.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
@@ -70,6 +72,8 @@ export interface Runtime {
   limiter: Limiter;
   /** The Redis limiter and its failure mode, when REDIS_URL is set (its state for /health). */
   sharedLimiter: FailoverLimiter | undefined;
+  /** Caps and lifetime budgets through PostgreSQL, without Redis (EXACT_LIMITS_IN_DATABASE); the server starts its sweeper. */
+  countedLimiter: StoreCountedLimiter | undefined;
   pricing: PricingTable;
   /** Pricing overrides through the management API (persisted, applied to `pricing` at once). */
   pricingService: PricingService;
@@ -200,7 +204,16 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   // The Redis sweeper, like maintenance, runs in one instance: the holder of its lease.
   const sweepLease = () => new Lease(new LeasesRepo(db), 'redis-sweeper', instanceId, clock, logger);
   const sharedLimiter = redis ? await redisLimiter(config, redis, loadSpent, clock, logger, sweepLease) : undefined;
-  const limiter: Limiter = sharedLimiter ?? new MemoryLimiter(loadSpent, clock);
+  const countedLimiter =
+    !sharedLimiter && config.database.kind === 'postgres' && config.exactLimitsInDatabase
+      ? new StoreCountedLimiter(new MemoryLimiter(loadSpent, clock), new LimitCountersRepo(db), loadSpent, {
+          instanceId,
+          clock,
+          logger,
+          sweepLease: new Lease(new LeasesRepo(db), 'limits-sweeper', instanceId, clock, logger),
+        })
+      : undefined;
+  const limiter: Limiter = sharedLimiter ?? countedLimiter ?? new MemoryLimiter(loadSpent, clock);
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
   const access = accessServices(config, db, secrets, audit, clock);
@@ -255,6 +268,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     changes,
     limiter,
     sharedLimiter,
+    countedLimiter,
     pricing,
     pricingService,
     usage,

@@ -111,6 +111,8 @@ export interface Config {
   tokenCache: { size: number; ttlMs: number; changesPollMs: number };
   /** The shared limiter (limits/redis-limiter.ts); undefined: limits in memory, per instance. */
   redis: RedisConfig | undefined;
+  /** PostgreSQL without Redis: caps and lifetime budgets through the database (limits/store-counted-limiter.ts). */
+  exactLimitsInDatabase: boolean;
   audit: {
     /** The JSON-lines copy of every event this process appends; undefined for none. */
     file: string | undefined;
@@ -298,6 +300,7 @@ export function toConfig(raw: RawConfig): Config {
           commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
         }
       : undefined,
+    exactLimitsInDatabase: raw.EXACT_LIMITS_IN_DATABASE,
     audit: {
       file:
         raw.AUDIT_LOG_FILE === undefined

@@ -173,6 +173,12 @@ export const configSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: ms().default(5_000),
   /** PostgreSQL: the most connections one instance opens. */
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  /**
+   * PostgreSQL without REDIS_URL: request caps (max_requests) and lifetime budgets are counted in the
+   * database, exact across instances, at a round trip per admission of a token or project that has
+   * one. false: each instance counts them in memory (exact only when it is the only one).
+   */
+  EXACT_LIMITS_IN_DATABASE: bool.default(true),
   OPENAI_API_URL: text.superRefine(check(upstreamUrlProblem)).default('https://api.openai.com'),
   ENCRYPTION_KEY: text.superRefine(check(keyProblem)).optional(),
   ENCRYPTION_KEY_PREVIOUS: text

@@ -72,7 +72,10 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'server',
     doc: 'PostgreSQL: the most connections one instance opens (migrations use one more, briefly). With several instances, keep instances × this below the server’s `max_connections`, leaving room for tools. Connections show as `llm-proxy` in `pg_stat_activity` unless the URL sets `application_name`.',
   },
-  MANAGEMENT_TOKEN: {
+  EXACT_LIMITS_IN_DATABASE: {
+    group: 'server',
+    doc: 'On PostgreSQL without `REDIS_URL`: the request caps (`max_requests`) and lifetime budgets (`budget_period: total`) of tokens and projects are counted in the database by one atomic statement per admission, so any number of instances together admit exactly `max_requests` and overspend a lifetime budget by at most one request\'s estimate. Costs one database round trip per request of a token or project that has one (two with a lifetime budget: the settlement); requests without them cost nothing extra. Rates, `max_concurrent` and day or month budgets stay per instance. `false` keeps caps and lifetime budgets in each instance\'s memory too (exact only for a single instance). Ignored with SQLite or `REDIS_URL`. See [scaling.md](docs/scaling.md#several-instances-on-postgresql-without-redis).',
+  },  MANAGEMENT_TOKEN: {
     group: 'server',
     doc: 'Bearer token for the management API (`/manage`) and the admin UI’s sign-in, at least 16 characters.',
     unset: 'read from `DATA_DIR/management-token`, which the first start generates',

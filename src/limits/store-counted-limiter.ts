@@ -114,8 +114,11 @@ export class StoreCountedLimiter implements Limiter {
   async inspect(kind: SubjectLimits['kind'], id: string): Promise<SubjectState | undefined> {
     await this.drain();
     const [state, row] = await Promise.all([this.local.inspect(kind, id), this.repo.counters(kind, id)]);
-    if (!row) return state;
-    const out: SubjectState = state ?? { budgets: {} };
+    // Requests are counted in the database (for subjects with a cap or a lifetime budget); the
+    // memory limiter's own count of them decides nothing here.
+    const { requests: _, ...local } = state ?? { budgets: {} };
+    if (!row) return Object.keys(local).length > 1 || Object.keys(local.budgets).length > 0 ? local : undefined;
+    const out: SubjectState = local;
     out.requests = row.requests;
     out.budgets.total = { spentMicroUsd: row.spentMicroUsd, reservedMicroUsd: row.reservedMicroUsd };
     return out;

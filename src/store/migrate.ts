@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006-admin-access.js';
 import * as m0007 from './migrations/0007-changes.js';
 import * as m0008 from './migrations/0008-usage-partitions.js';
 import * as m0009 from './migrations/0009-leases.js';
+import * as m0010 from './migrations/0010-limit-counters.js';
 import * as m0011 from './migrations/0011-instances.js';
 
 /** Migrations are imported statically so the built package needs no file-system discovery. */
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0007-changes': m0007,
   '0008-usage-partitions': m0008,
   '0009-leases': m0009,
+  '0010-limit-counters': m0010,
   '0011-instances': m0011,
 };
 

@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Admission, Limiter, SubjectLimits } from '../../src/limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from '../../src/limits/memory-limiter.js';
 import { RedisLimiter, type RedisLimiterOptions } from '../../src/limits/redis-limiter.js';
+import { StoreCountedLimiter } from '../../src/limits/store-counted-limiter.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { RedisConnection, type RedisOptions } from '../../src/redis/connection.js';
+import { type Db, openDatabase } from '../../src/store/database.js';
+import { LimitCountersRepo } from '../../src/store/limit-counters-repo.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
 import { redisServerAvailable, sharedCluster } from '../scaleout/redis-cluster-server.js';
+import { postgresDatabase } from './databases.js';
 import { serviceAvailable } from './services.js';
 
 /** A token's limits (none set unless overridden), as a limiter's subject. */
@@ -81,6 +87,8 @@ export interface TestLimiters {
 export const LIMITER_BACKENDS: Array<[name: string, make: () => Promise<TestLimiters | undefined>]> = [
   ['memory', async () => memoryLimiters()],
   ['redis', async () => ((await serviceAvailable('redis')) ? redisLimiters() : undefined)],
+  // Caps and lifetime budgets counted in PostgreSQL (no Redis); the rest in each instance's memory.
+  ['postgres-counted', async () => ((await serviceAvailable('postgres')) ? pgCountedLimiters() : undefined)],
   // Three masters of the worker's own (test/scaleout/redis-cluster-server.ts), started once per worker.
   [
     'redis-cluster',
@@ -106,6 +114,44 @@ function memoryLimiters(): TestLimiters {
     now: async () => t,
     close: async () => {
       await Promise.all(made.map((l) => l.close()));
+    },
+  };
+}
+
+/** StoreCountedLimiters on one fresh PostgreSQL database, each with its own pool: separate instances. */
+async function pgCountedLimiters(): Promise<TestLimiters> {
+  const tdb = await postgresDatabase();
+  const pools: Db[] = [];
+  const pool = () => {
+    const db = openDatabase(tdb.config);
+    pools.push(db);
+    return db;
+  };
+  await migrateToLatest(pool());
+  let t = Date.UTC(2026, 0, 31, 23, 59);
+  const clock = () => t;
+  const made: Limiter[] = [];
+  const logger = createLogger({ level: 'silent' });
+  return {
+    make: (loadSpent) => {
+      const l = new StoreCountedLimiter(new MemoryLimiter(loadSpent, clock), new LimitCountersRepo(pool()), loadSpent, {
+        instanceId: `test:${made.length}`,
+        clock,
+        logger,
+      });
+      made.push(l);
+      return l;
+    },
+    clock: {
+      set: (to) => {
+        t = to;
+      },
+    },
+    now: async () => t,
+    close: async () => {
+      await Promise.all(made.map((l) => l.close()));
+      await Promise.all(pools.map((db) => db.destroy()));
+      await tdb.drop();
     },
   };
 }

@@ -1,0 +1,277 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import OpenAI from 'openai';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
+import { RESERVATION_TTL_MS, StoreCountedLimiter } from '../../src/limits/store-counted-limiter.js';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { openDatabase } from '../../src/store/database.js';
+import { LimitCountersRepo } from '../../src/store/limit-counters-repo.js';
+import { PricingTable } from '../../src/usage/pricing.js';
+import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
+import { admission, limits, project } from '../helpers/limiters.js';
+import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
+import { registerSecret } from '../helpers/secret-watch.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable } from '../helpers/services.js';
+import { Forwarder } from '../helpers/tcp-forwarder.js';
+
+/**
+ * Several instances on one PostgreSQL database and no Redis: request caps and lifetime budgets are
+ * counted in the database (limits/store-counted-limiter.ts), so the instances together hold them
+ * exactly; a reservation left by an instance that died is swept; a database that cannot answer
+ * refuses the admission of a limited token with 503.
+ */
+
+interface Answer {
+  status: number;
+  code?: string | null | undefined;
+}
+
+async function answer(call: () => Promise<unknown>): Promise<Answer> {
+  try {
+    await call();
+    return { status: 200 };
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
+    throw err;
+  }
+}
+
+function tally(answers: Answer[]) {
+  const ok = answers.filter((a) => a.status === 200).length;
+  const refused = answers.filter((a) => a.status === 429);
+  const other = answers.filter((a) => a.status !== 200 && a.status !== 429).map((a) => `${a.status} ${a.code}`);
+  return { ok, refused: refused.length, codes: [...new Set(refused.map((a) => a.code))], other };
+}
+
+const client = (s: TestServer, token: string, headers: Record<string, string> = {}) =>
+  new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers });
+
+const chat = (s: TestServer, token: string) =>
+  answer(() =>
+    client(s, token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+  );
+
+describe('exact caps and lifetime budgets through PostgreSQL, without Redis', () => {
+  let tdb: TestDatabase | undefined;
+  let dbUrl: string;
+  let db: pg.Client;
+  let mock: MockUpstream;
+  let base: Record<string, string>;
+  const servers: TestServer[] = [];
+
+  const start = async (env: Record<string, string> = {}) => {
+    const s = await startTestServer({ ...base, ...env });
+    servers.push(s);
+    return s;
+  };
+  /** A project and a token with these limits on it (through the first server). */
+  const issue = async (s: TestServer, tokenLimits: Record<string, unknown>) => {
+    const p = await s.manage('POST', '/projects', {
+      name: `p-${randomBytes(4).toString('hex')}`,
+      api_key: UPSTREAM_KEY,
+    });
+    expect(p.status).toBe(201);
+    const t = await s.manage('POST', '/tokens', { project_id: p.body.id, ...tokenLimits });
+    expect(t.status).toBe(201);
+    return { id: t.body.id as string, token: t.body.token as string, projectId: p.body.id as string };
+  };
+  const query = async <R extends pg.QueryResultRow>(text: string, params: unknown[] = []) =>
+    (await db.query<R>(text, params)).rows;
+  const counters = async (kind: string, id: string) =>
+    (
+      await query<{ requests: string; spent_micro_usd: string; reserved_micro_usd: string }>(
+        'SELECT requests, spent_micro_usd, reserved_micro_usd FROM limit_counters WHERE kind = $1 AND subject_id = $2',
+        [kind, id],
+      )
+    ).map((r) => ({
+      requests: Number(r.requests),
+      spent: Number(r.spent_micro_usd),
+      reserved: Number(r.reserved_micro_usd),
+    }))[0];
+  const records = async (tokenId: string) =>
+    query<{ cost_micro_usd: string | null; status: number }>(
+      'SELECT cost_micro_usd, status FROM usage_records WHERE token_id = $1',
+      [tokenId],
+    );
+  const reservations = async (subjectId: string) =>
+    Number(
+      (await query<{ n: string }>('SELECT count(*) AS n FROM limit_reservations WHERE subject_id = $1', [subjectId]))[0]
+        ?.n,
+    );
+
+  beforeAll(async () => {
+    if (!(await serviceAvailable('postgres'))) return;
+    tdb = await postgresDatabase();
+    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+    dbUrl = tdb.config.url;
+    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+    const managementToken = randomBytes(24).toString('hex');
+    registerSecret(managementToken);
+    base = {
+      DATABASE_URL: dbUrl,
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      MANAGEMENT_TOKEN: managementToken,
+      OPENAI_API_URL: mock.url,
+      MAINTENANCE_INTERVAL_MS: '0',
+    };
+    db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await mock?.close();
+    await tdb?.drop();
+  });
+
+  it('max_requests 100 hit by 500 concurrent requests across three instances lets exactly 100 through', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const servers3 = [await start(), await start(), await start()];
+    for (const s of servers3) expect(s.server.runtime.countedLimiter).toBeDefined();
+    const t = await issue(servers3[0] as TestServer, { max_requests: 100 });
+
+    const answers = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => chat(servers3[i % 3] as TestServer, t.token)),
+    );
+    expect(tally(answers)).toEqual({ ok: 100, refused: 400, codes: ['request_limit_reached'], other: [] });
+    expect(await counters('token', t.id)).toMatchObject({ requests: 100 });
+
+    // The usage writer's request_count counts the same 100 requests, once.
+    await until(async () => (await records(t.id)).length >= 100);
+    expect((await records(t.id)).length).toBe(100);
+    await until(
+      async () => (await (servers3[0] as TestServer).manage('GET', `/tokens/${t.id}`)).body.request_count >= 100,
+    );
+    expect((await (servers3[0] as TestServer).manage('GET', `/tokens/${t.id}`)).body.request_count).toBe(100);
+    expect(await chat(servers3[1] as TestServer, t.token)).toEqual({ status: 429, code: 'request_limit_reached' });
+  });
+
+  it('a lifetime budget of a few cents is never overspent by more than one estimate; settled spend equals the records', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const servers3 = [await start(), await start(), await start()];
+    const budgetMicro = 30_000; // 3 cents
+    const t = await issue(servers3[0] as TestServer, { budget_usd: budgetMicro / 1e6, budget_period: 'total' });
+    // gpt-4.1: $2 / $8 per million tokens. 400 streamed tokens of 1000 allowed: each stream
+    // reserves about 8,000 µ$ and uses about 3,300.
+    const body = {
+      model: 'gpt-4.1',
+      messages: [{ role: 'user' as const, content: 'count to four hundred' }],
+      max_tokens: 1000,
+      stream: true as const,
+      stream_options: { include_usage: true },
+    };
+    const estimate =
+      PricingTable.load(undefined).cost('gpt-4.1', {
+        promptTokens: Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 16,
+        completionTokens: 1000,
+        cachedTokens: 0,
+        reasoningTokens: 0,
+      }) ?? Number.NaN;
+    const stream = async (s: TestServer) => {
+      const st = await client(s, t.token, { [MOCK_HEADERS.chunks]: '400' }).chat.completions.create(body);
+      for await (const _ of st);
+    };
+    // Rounds of nine concurrent streams, three per instance, until a round gets none through.
+    const answers: Answer[] = [];
+    for (let round = 0; ; round++) {
+      const wave = await Promise.all(
+        Array.from({ length: 9 }, (_, i) => answer(() => stream(servers3[i % 3] as TestServer))),
+      );
+      answers.push(...wave);
+      if (wave.every((a) => a.status !== 200)) break;
+      expect(round).toBeLessThan(30);
+    }
+    const got = tally(answers);
+    expect(got).toMatchObject({ codes: ['budget_exceeded'], other: [] });
+    expect(got.ok).toBeGreaterThan(3);
+
+    await until(async () => (await records(t.id)).length >= got.ok);
+    const rows = await records(t.id);
+    expect(rows.length).toBe(got.ok);
+    const spent = rows.reduce((sum, r) => sum + Number(r.cost_micro_usd ?? 0), 0);
+    // Three instances each with the whole budget would spend up to three times it.
+    expect(spent).toBeLessThanOrEqual(budgetMicro + estimate);
+    expect(spent).toBeGreaterThan(budgetMicro - estimate);
+    // Every reservation settled with the actual cost: the counter says what the records say.
+    await until(async () => (await reservations(t.id)) === 0);
+    expect(await counters('token', t.id)).toEqual({ requests: got.ok, spent, reserved: 0 });
+    const inspected = await servers3[2]?.server.runtime.limiter.inspect('token', t.id);
+    expect(inspected?.budgets.total).toEqual({ spentMicroUsd: spent, reservedMicroUsd: 0 });
+  });
+
+  it('the reservation of an instance that died is swept after its deadline, charged its estimate', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const a = await start();
+    const t = await issue(a, { budget_usd: 1, budget_period: 'total', max_requests: 10 });
+    const logger = createLogger({ level: 'silent' });
+    // Another instance, as its process sees it: it admits a request and dies before settling it.
+    const otherDb = openDatabase({ kind: 'postgres', url: dbUrl });
+    const other = new StoreCountedLimiter(
+      new MemoryLimiter(async () => 0),
+      new LimitCountersRepo(otherDb),
+      async () => 0,
+      { instanceId: 'dead-host:1:ffff', clock: Date.now, logger },
+    );
+    const subjects = [limits({ id: t.id, budgetMicroUsd: 1_000_000, maxRequests: 10 }), project({ id: t.projectId })];
+    const admitted = await other.admit(admission(subjects, { requestId: randomUUID(), estimatedCostMicroUsd: 2_500 }));
+    expect(admitted.ok).toBe(true);
+    await otherDb.destroy();
+    expect(await counters('token', t.id)).toEqual({ requests: 1, spent: 0, reserved: 2_500 });
+    const [held] = await query<{ instance_id: string; deadline: string }>(
+      'SELECT instance_id, deadline FROM limit_reservations WHERE subject_id = $1',
+      [t.id],
+    );
+    expect(held?.instance_id).toBe('dead-host:1:ffff');
+
+    const limiter = a.server.runtime.countedLimiter as StoreCountedLimiter;
+    // Before the deadline the sweep leaves it: the request may still be running.
+    expect(await limiter.sweep(Number(held?.deadline) - 1)).toBe(0);
+    expect(await limiter.sweep(Date.now() + RESERVATION_TTL_MS)).toBe(1);
+    expect(await counters('token', t.id)).toEqual({ requests: 1, spent: 2_500, reserved: 0 });
+    expect(await reservations(t.id)).toBe(0);
+    // Settled once: sweeping again, or the dead instance's settlement arriving late, changes nothing.
+    expect(await limiter.sweep(Date.now() + RESERVATION_TTL_MS)).toBe(0);
+    expect(
+      await new LimitCountersRepo(a.server.runtime.db).settle(
+        admitted.ok ? admitted.ticket.requestId : '',
+        9,
+        Date.now(),
+      ),
+    ).toBe(0);
+    expect(await counters('token', t.id)).toEqual({ requests: 1, spent: 2_500, reserved: 0 });
+    // The cap counts the dead instance's request: 9 more, not 10.
+    const more = await Promise.all(Array.from({ length: 12 }, () => chat(a, t.token)));
+    expect(tally(more)).toMatchObject({ ok: 9, refused: 3, codes: ['request_limit_reached'] });
+  });
+
+  it('a token without caps or a lifetime budget costs no database call; a limited one gets 503 while the database is down', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const cut = new Forwarder(5432);
+    await cut.listen();
+    try {
+      const url = new URL(dbUrl);
+      url.host = `127.0.0.1:${cut.port}`;
+      const a = await start({ DATABASE_URL: url.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000' });
+      const limited = await issue(a, { max_requests: 100 });
+      const free = await issue(a, { requests_per_minute: 1000 });
+      // Both cached: the authenticator serves them while the database is gone.
+      expect(await chat(a, limited.token)).toEqual({ status: 200 });
+      expect(await chat(a, free.token)).toEqual({ status: 200 });
+      cut.refuse();
+      expect(await chat(a, free.token)).toEqual({ status: 200 });
+      expect(await chat(a, limited.token)).toEqual({ status: 503, code: 'store_unavailable' });
+      cut.resume();
+      await until(async () => (await chat(a, limited.token)).status === 200);
+      expect(await counters('token', limited.id)).toMatchObject({ requests: 2 });
+      expect(await counters('token', free.id)).toBeUndefined();
+    } finally {
+      await cut.close();
+    }
+  });
+});
