@@ -23,6 +23,7 @@ import type { Logger } from './observability/logger.js';
 import { ProjectsService } from './projects/projects-service.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { RedisConnection } from './redis/connection.js';
+import { readRedisTls } from './redis/tls-files.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { keepAliveUntil } from './shared/keep-alive.js';
 import { createShipping, type Shipping } from './shipping/shipping.js';
@@ -42,7 +43,6 @@ import { TokensRepo } from './store/tokens-repo.js';
 import { toUsageRow } from './store/usage-record.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
-import { VERSION } from './version.js';
 import { Authenticator } from './tokens/authenticator.js';
 import { ChangeFeed, type ChangeSignal } from './tokens/change-feed.js';
 import { PgChangeSignal } from './tokens/pg-change-signal.js';
@@ -57,6 +57,7 @@ import type { UsageSink } from './usage/usage-sink.js';
 import { UsageStats } from './usage/usage-stats.js';
 import { UsageWriter } from './usage/usage-writer.js';
 import { WorkerSink } from './usage/worker-sink.js';
+import { VERSION } from './version.js';
 
 /** Everything a command needs besides the HTTP server: store, secrets and services, wired once. */
 export interface Runtime {
@@ -338,6 +339,8 @@ async function redisLimiter(
 async function redisConnection(redis: NonNullable<Config['redis']>, logger: Logger): Promise<RedisConnection> {
   const connection = new RedisConnection({
     url: redis.url,
+    cluster: redis.cluster,
+    tls: readRedisTls(redis.tls),
     connectTimeoutMs: redis.connectTimeoutMs,
     commandTimeoutMs: redis.commandTimeoutMs,
     breakerFailures: 3,
@@ -360,12 +363,7 @@ function changeSignal(
   logger: Logger,
 ): ChangeSignal | undefined {
   if (config.redis && redis) {
-    const signal = new RedisChangeSignal({
-      url: config.redis.url,
-      connectTimeoutMs: config.redis.connectTimeoutMs,
-      publisher: redis,
-      logger,
-    });
+    const signal = new RedisChangeSignal({ publisher: redis, logger });
     audit.onChangesCommitted((seq) => signal.publish(seq));
     return signal;
   }

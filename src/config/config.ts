@@ -42,6 +42,10 @@ export interface RedisConfig {
   failureMode: 'closed' | 'local';
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** REDIS_URL is one node of a Redis Cluster. */
+  cluster: boolean;
+  /** PEM files for rediss:// (read when the connection is made): CAs, client certificate and key. */
+  tls: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /** The typed configuration every other module receives; nothing below config reads the environment. */
@@ -298,6 +302,12 @@ export function toConfig(raw: RawConfig): Config {
           failureMode: raw.REDIS_FAILURE_MODE,
           connectTimeoutMs: raw.REDIS_CONNECT_TIMEOUT_MS,
           commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+          cluster: raw.REDIS_CLUSTER,
+          tls: {
+            ...(raw.REDIS_TLS_CA_FILE ? { caFile: raw.REDIS_TLS_CA_FILE } : {}),
+            ...(raw.REDIS_TLS_CERT_FILE ? { certFile: raw.REDIS_TLS_CERT_FILE } : {}),
+            ...(raw.REDIS_TLS_KEY_FILE ? { keyFile: raw.REDIS_TLS_KEY_FILE } : {}),
+          },
         }
       : undefined,
     exactLimitsInDatabase: raw.EXACT_LIMITS_IN_DATABASE,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { type Config, toConfig } from './config.js';
+import { redisSettingsProblem } from './redis-settings.js';
 import { configSchema, type RawConfig } from './schema.js';
 
 type Source = Record<string, unknown>;
@@ -54,6 +55,8 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
       'Invalid configuration:\n  SHIPPING_WEBHOOK_SECRET: required with SHIPPING_WEBHOOK_URL (the key that signs every batch)',
     );
   }
+  const redisProblem = redisSettingsProblem(c);
+  if (redisProblem) throw new ConfigError(`Invalid configuration:\n  ${redisProblem}`);
   const oidcProblem = oidcSettingsProblem(c);
   if (oidcProblem) throw new ConfigError(`Invalid configuration:\n  ${oidcProblem}`);
   return toConfig(c);

@@ -215,8 +215,21 @@ export const configSchema = z.object({
   /** While Redis cannot answer: `closed` refuses limited requests with 503, `local` limits per instance. */
   REDIS_FAILURE_MODE: oneOf(['closed', 'local']).default('closed'),
   REDIS_CONNECT_TIMEOUT_MS: ms(1).default(2_000),
-  /** A limiter call without a reply in this time fails (and counts towards the circuit breaker). */
-  REDIS_COMMAND_TIMEOUT_MS: ms(1).default(250),
+  /**
+   * A limiter call without a reply in this time fails (and counts towards the circuit breaker).
+   * Redis answers in well under a millisecond, but a stalled event loop on a busy host, TLS and a
+   * cluster's redirection (the slot map read again, then the call) come on top: 250 ms failed calls
+   * Redis had answered on a loaded host. A Redis that is gone costs this wait only until the
+   * breaker opens (3 calls in a row), then calls fail at once.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: ms(1).default(1_000),
+  /** REDIS_URL names one node of a Redis Cluster; the client reads the slot map from it. */
+  REDIS_CLUSTER: bool.default(false),
+  /** PEM file of the CAs trusted for a rediss:// server, in place of Node's public CAs. */
+  REDIS_TLS_CA_FILE: text.optional(),
+  /** PEM client certificate for a rediss:// server that requires one; with REDIS_TLS_KEY_FILE. */
+  REDIS_TLS_CERT_FILE: text.optional(),
+  REDIS_TLS_KEY_FILE: text.optional(),
   // Sign-in and access (admin UI sessions, users, roles, single sign-on)
   /** A session unused for this long ends. */
   ADMIN_SESSION_IDLE_MINUTES: int(1, 10_080).default(30),

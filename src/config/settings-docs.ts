@@ -74,8 +74,9 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   EXACT_LIMITS_IN_DATABASE: {
     group: 'server',
-    doc: 'On PostgreSQL without `REDIS_URL`: the request caps (`max_requests`) and lifetime budgets (`budget_period: total`) of tokens and projects are counted in the database by one atomic statement per admission, so any number of instances together admit exactly `max_requests` and overspend a lifetime budget by at most one request\'s estimate. Costs one database round trip per request of a token or project that has one (two with a lifetime budget: the settlement); requests without them cost nothing extra. Rates, `max_concurrent` and day or month budgets stay per instance. `false` keeps caps and lifetime budgets in each instance\'s memory too (exact only for a single instance). Ignored with SQLite or `REDIS_URL`. See [scaling.md](docs/scaling.md#several-instances-on-postgresql-without-redis).',
-  },  MANAGEMENT_TOKEN: {
+    doc: "On PostgreSQL without `REDIS_URL`: the request caps (`max_requests`) and lifetime budgets (`budget_period: total`) of tokens and projects are counted in the database by one atomic statement per admission, so any number of instances together admit exactly `max_requests` and overspend a lifetime budget by at most one request's estimate. Costs one database round trip per request of a token or project that has one (two with a lifetime budget: the settlement); requests without them cost nothing extra. Rates, `max_concurrent` and day or month budgets stay per instance. `false` keeps caps and lifetime budgets in each instance's memory too (exact only for a single instance). Ignored with SQLite or `REDIS_URL`. See [scaling.md](docs/scaling.md#several-instances-on-postgresql-without-redis).",
+  },
+  MANAGEMENT_TOKEN: {
     group: 'server',
     doc: 'Bearer token for the management API (`/manage`) and the admin UI’s sign-in, at least 16 characters.',
     unset: 'read from `DATA_DIR/management-token`, which the first start generates',
@@ -129,7 +130,29 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   REDIS_COMMAND_TIMEOUT_MS: {
     group: 'server',
-    doc: 'A limiter call to Redis with no reply in this many ms fails; 3 failures in a row open a circuit breaker that answers at once for a second, then lets one call through to probe. The longest a request waits on Redis.',
+    doc: 'A limiter call to Redis with no reply in this many ms fails; 3 failures in a row open a circuit breaker that answers at once for a second, then lets one call through to probe. The longest a request waits on Redis. Redis answers in well under a millisecond; the default leaves room for a busy host whose event loop stalls, TLS, and a cluster redirection (a failed call is a refused request in `closed` mode), and a Redis that is gone costs it only until the breaker opens.',
+  },
+  REDIS_CLUSTER: {
+    group: 'server',
+    doc: "`REDIS_URL` names one node of a Redis Cluster (its password and TLS apply to every node): the slot map is read from it, and each limiter call goes to the master of its project's slot. Masters only (no reads from replicas); a cluster has only database 0. See [scaling.md](docs/scaling.md#redis-connection-tls-redis-cluster-versions).",
+  },
+  REDIS_TLS_CA_FILE: {
+    group: 'server',
+    doc: "PEM file of the certificate authorities trusted for a `rediss://` server, in place of the public ones Node trusts (for a private CA; `NODE_EXTRA_CA_CERTS` adds to them instead). The server's certificate is always verified, including that it names the host of `REDIS_URL`.",
+    unset: "Node's bundled public CAs (plus `NODE_EXTRA_CA_CERTS`)",
+    example: '/etc/llm-proxy/redis-ca.pem',
+  },
+  REDIS_TLS_CERT_FILE: {
+    group: 'server',
+    doc: "PEM client certificate presented to a `rediss://` server that requires one (Redis's `tls-auth-clients yes`, its default); needs `REDIS_TLS_KEY_FILE`.",
+    unset: 'no client certificate',
+    example: '/etc/llm-proxy/redis-client.pem',
+  },
+  REDIS_TLS_KEY_FILE: {
+    group: 'server',
+    doc: 'PEM private key of `REDIS_TLS_CERT_FILE`.',
+    unset: 'no client certificate',
+    example: '/etc/llm-proxy/redis-client.key',
   },
 
   // Logs

@@ -14,9 +14,10 @@ export const REDIS_CHANGES_CHANNEL = 'llmp:v1:changes';
 const RETRY_MS = 1_000;
 
 export interface RedisChangeSignalOptions {
-  url: string;
-  connectTimeoutMs: number;
-  /** Publishes go through the shared connection (its command timeout and breaker). */
+  /**
+   * Publishes go through the shared connection (its command timeout and breaker); the subscriber
+   * connection gets its server, credentials and TLS settings from it.
+   */
   publisher: RedisConnection;
   logger: Logger;
 }
@@ -27,6 +28,11 @@ export interface RedisChangeSignalOptions {
  * `llm-proxy-changes-<random>` (CLIENT LIST). Each commit that appended changes publishes its last
  * seq (`publish`, called after the commit, fire-and-forget): a Redis that is down delays no write,
  * and the feed's poll brings what a lost publish or a cut subscriber missed.
+ *
+ * On a Redis Cluster this is classic pub/sub, not sharded (SSUBSCRIBE): a PUBLISH on any node
+ * reaches subscribers on every node over the cluster bus, it works from Redis 6.2 (sharded needs
+ * 7.0), and one message per committed change is little for the bus to carry. The subscriber takes
+ * a master from the current slot map each time it connects, so a lost node costs one reconnect.
  */
 export class RedisChangeSignal implements ChangeSignal {
   readonly name = `llm-proxy-changes-${randomBytes(4).toString('hex')}`;
@@ -50,12 +56,7 @@ export class RedisChangeSignal implements ChangeSignal {
    */
   private async connect(handlers: { wake(seq: number): void; up(listening: boolean): void }): Promise<void> {
     if (this.closed) return;
-    const client = createClient({
-      url: this.opts.url,
-      name: this.name,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: this.opts.connectTimeoutMs, reconnectStrategy: false },
-    }) as RedisClientType;
+    const client = createClient(this.opts.publisher.subscriberOptions(this.name)) as RedisClientType;
     this.subscriber = client;
     let lost = false;
     let listening = false;

@@ -349,11 +349,14 @@ describe('Redis settings', () => {
       'REDIS_FAILURE_MODE: expected one of closed, local',
     );
     expect(loadConfig({}, {}).redis).toBeUndefined();
-    expect(loadConfig({ REDIS_URL: 'rediss://:pw@redis.internal:6380/1' }, {}).redis).toEqual({
+    // Other Redis settings have fields of their own here (reconciliation, cluster and TLS: their tests).
+    expect(loadConfig({ REDIS_URL: 'rediss://:pw@redis.internal:6380/1' }, {}).redis).toMatchObject({
       url: 'rediss://:pw@redis.internal:6380/1',
       failureMode: 'closed',
       connectTimeoutMs: 2000,
-      commandTimeoutMs: 250,
+      commandTimeoutMs: 1000,
+      cluster: false,
+      tls: {},
     });
   });
 });

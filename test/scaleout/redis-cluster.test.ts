@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SubjectLimits } from '../../src/limits/limits.js';
+import { RedisLimiter } from '../../src/limits/redis-limiter.js';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { RedisConnection, RedisUnavailable } from '../../src/redis/connection.js';
+import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
+import { admission, dropPrefix, limits, project, testRedisOptions } from '../helpers/limiters.js';
+import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { registerSecret } from '../helpers/secret-watch.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable } from '../helpers/services.js';
+import { OwnRedisCluster, redisServerAvailable } from './redis-cluster-server.js';
+
+/** Only a hang reaches this. */
+const SAFETY_NET_MS = 60_000;
+
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + SAFETY_NET_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The status a chat completion with `token` through `server` gets, and the refusal's code. */
+async function chat(server: TestServer, token: string): Promise<{ status: number; code?: string | null }> {
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0 });
+  try {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    return { status: 200 };
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
+    throw err;
+  }
+}
+
+/** Changes B applied that it learnt of through Redis pub/sub (the change-lag histogram's count). */
+async function learntByRedis(server: TestServer): Promise<number> {
+  const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.managementToken}` } });
+  const m = /^llm_proxy_change_lag_seconds_count\{via="redis"\} (\S+)$/m.exec(await res.text());
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * A real Redis Cluster of three masters (test/scaleout/redis-cluster-server.ts): each project's
+ * keys live on the master of its hash tag's slot, so projects spread over the nodes.
+ */
+describe('Redis Cluster', () => {
+  let cluster: OwnRedisCluster | undefined;
+  let password: string;
+
+  beforeAll(async () => {
+    if (!(await redisServerAvailable())) return;
+    password = randomBytes(16).toString('hex');
+    registerSecret(password);
+    cluster = await OwnRedisCluster.start({ masters: 3, password });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** Ids whose `{p:<id>}` hash tag puts `perMaster` of them on each master. */
+  async function idsOnEveryMaster(c: OwnRedisCluster, perMaster: number): Promise<Map<number, string[]>> {
+    const byPort = new Map<number, string[]>(c.ports.map((p) => [p, []]));
+    for (let i = 0; [...byPort.values()].some((ids) => ids.length < perMaster); i++) {
+      const id = `proj-${i}`;
+      const ids = byPort.get(await c.portOf(`{p:${id}}`)) as string[];
+      if (ids.length < perMaster) ids.push(id);
+    }
+    return byPort;
+  }
+
+  it('admissions go to the master of their project; the sweeper settles expired reservations on every master', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const c = cluster;
+    const conn = new RedisConnection(testRedisOptions({ url: c.url, cluster: true }));
+    await conn.connect();
+    const prefix = `llmp-test-${randomBytes(6).toString('hex')}`;
+    // Reservations expire at once: the sweeper may settle each as soon as it is made.
+    const limiter = new RedisLimiter(conn, async () => 0, { prefix, leaseMs: 1 });
+    try {
+      const byPort = await idsOnEveryMaster(c, 2);
+      const subjects = (id: string): SubjectLimits[] => [
+        limits({ id: `tok-${id}` }),
+        project({ id, maxConcurrent: 5 }),
+      ];
+      // One admission per project (a second would sweep the first's expired reservation itself).
+      for (const ids of byPort.values()) {
+        for (const id of ids) expect((await limiter.admit(admission(subjects(id)))).ok).toBe(true);
+      }
+      // Each master holds the keys of its own projects and of no other.
+      for (const [port, ids] of byPort) {
+        const keys = (await c.cli(port, '--scan', '--pattern', `${prefix}:*`)).split('\n').filter(Boolean);
+        const tags = new Set(keys.map((k) => /\{p:([^}]+)\}/.exec(k)?.[1]));
+        expect([...tags].sort()).toEqual([...ids].sort());
+      }
+      const all = [...byPort.values()].flat();
+      for (const id of all) expect((await limiter.inspect('project', id))?.inFlight).toBe(1);
+
+      // Past every deadline (admitted + 1 ms) on the servers' clock, one sweep settles the
+      // reservations of all six projects, on all three masters.
+      const [s0, us0] = await conn.send<[string, string]>(['TIME']);
+      const after = Number(s0) * 1000 + Number(us0) / 1000 + 2;
+      await eventually('the deadlines pass', async () => {
+        const [sec, us] = await conn.send<[string, string]>(['TIME']);
+        return Number(sec) * 1000 + Number(us) / 1000 > after;
+      });
+      expect(await limiter.sweep()).toBe(all.length);
+      for (const id of all) expect((await limiter.inspect('project', id))?.inFlight).toBeUndefined();
+    } finally {
+      await limiter.close();
+      await dropPrefix(conn, prefix);
+      await conn.close();
+    }
+  });
+
+  it('a master that cannot serve its slot (CLUSTERDOWN) is an outage for the failure mode, not an error', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const c = cluster;
+    const conn = new RedisConnection(testRedisOptions({ url: c.url, cluster: true, breakerOpenMs: 50 }));
+    await conn.connect();
+    const prefix = `llmp-test-${randomBytes(6).toString('hex')}`;
+    const limiter = new RedisLimiter(conn, async () => 0, { prefix });
+    const id = 'proj-down';
+    const port = await c.portOf(`{p:${id}}`);
+    const slot = (await c.cli(port, 'CLUSTER', 'KEYSLOT', `{p:${id}}`)).trim();
+    const subjects = [limits({ id: 'tok-down', maxRequests: 100 }), project({ id })];
+    let restored = false;
+    try {
+      expect((await limiter.admit(admission(subjects))).ok).toBe(true);
+      // The master forgets the slot: it answers CLUSTERDOWN for it (and, its map incomplete, for all).
+      expect((await c.cli(port, 'CLUSTER', 'DELSLOTS', slot)).trim()).toBe('OK');
+      const err = await limiter.admit(admission(subjects)).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(RedisUnavailable);
+      expect(err?.message).toContain('CLUSTERDOWN');
+
+      expect((await c.cli(port, 'CLUSTER', 'ADDSLOTS', slot)).trim()).toBe('OK');
+      restored = true;
+      await eventually('the slot is served again', async () =>
+        limiter.admit(admission(subjects)).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      );
+    } finally {
+      // The other tests need the slot served.
+      if (!restored) await c.cli(port, 'CLUSTER', 'ADDSLOTS', slot);
+      await limiter.close();
+      await dropPrefix(conn, prefix).catch(() => undefined);
+      await conn.close();
+    }
+  });
+
+  describe('two proxy instances on the cluster', () => {
+    let tdb: TestDatabase | undefined;
+    let mock: MockUpstream;
+    let a: TestServer;
+    let b: TestServer;
+
+    beforeAll(async () => {
+      if (!cluster || !(await serviceAvailable('postgres'))) return;
+      tdb = await postgresDatabase();
+      if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+      mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+      const env = {
+        DATABASE_URL: tdb.config.url,
+        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        MANAGEMENT_TOKEN: randomBytes(24).toString('hex'),
+        OPENAI_API_URL: mock.url,
+        MAINTENANCE_INTERVAL_MS: '0',
+        REDIS_URL: cluster.url,
+        REDIS_CLUSTER: 'true',
+        // Exactness, not timeouts, is under test here.
+        REDIS_COMMAND_TIMEOUT_MS: '5000',
+        // Tokens stay cached and the change log is not polled: only Redis pub/sub brings a revocation.
+        TOKEN_CACHE_TTL_MS: '600000',
+        CHANGES_POLL_MS: '600000',
+      };
+      registerSecret(env.MANAGEMENT_TOKEN);
+      a = await startTestServer(env);
+      b = await startTestServer(env);
+    });
+    afterAll(async () => {
+      await b?.stop();
+      await a?.stop();
+      await mock?.close();
+      await tdb?.drop();
+    });
+
+    it('exact max_requests across both for tokens of projects on every master; revocations reach B through pub/sub', async (ctx) => {
+      if (!tdb || !cluster) return ctx.skip();
+      const c = cluster;
+      expect(((await (await fetch(`${a.url}/health`)).json()) as any).limiter).toEqual({
+        backend: 'redis',
+        state: 'ok',
+        mode: 'closed',
+      });
+      expect(a.logs()).toContain('limits are kept in Redis');
+      expect(a.logs()).toContain('(cluster)');
+
+      // Projects until every master holds at least one (a project's slot is its id's hash).
+      const tokens: Array<{ id: string; token: string; projectId: string }> = [];
+      const masters = new Set<number>();
+      while (masters.size < c.ports.length) {
+        const p = await a.manage('POST', '/projects', {
+          name: `p-${randomBytes(4).toString('hex')}`,
+          api_key: UPSTREAM_KEY,
+        });
+        expect(p.status).toBe(201);
+        const port = await c.portOf(`{p:${p.body.id}}`);
+        if (masters.has(port)) continue;
+        masters.add(port);
+        const t = await a.manage('POST', '/tokens', { project_id: p.body.id, max_requests: 20 });
+        expect(t.status).toBe(201);
+        tokens.push({ ...t.body, projectId: p.body.id });
+      }
+
+      // 50 concurrent requests per token, alternating between A and B: exactly 20 each pass.
+      const answers = await Promise.all(
+        tokens.flatMap((t) =>
+          Array.from({ length: 50 }, (_, i) => chat(i % 2 ? b : a, t.token).then((r) => ({ token: t.id, ...r }))),
+        ),
+      );
+      for (const t of tokens) {
+        const mine = answers.filter((x) => x.token === t.id);
+        const other = mine.filter((x) => x.status !== 200 && x.status !== 429).map((x) => `${x.status} ${x.code}`);
+        expect({ ok: mine.filter((x) => x.status === 200).length, other }).toEqual({ ok: 20, other: [] });
+        expect(mine.filter((x) => x.status === 429).every((x) => x.code === 'request_limit_reached')).toBe(true);
+        // Its keys are on its project's master.
+        const port = await c.portOf(`{p:${t.projectId}}`);
+        expect(await c.cli(port, 'EXISTS', `llmp:v2:{p:${t.projectId}}:token:${t.id}`)).toContain('1');
+      }
+
+      // Revocations through A reach B by pub/sub (polling is off), whichever node each was published on.
+      const first = tokens[0] as { projectId: string };
+      for (let i = 0; i < 6; i++) {
+        const t = await a.manage('POST', '/tokens', { project_id: first.projectId });
+        expect(t.status).toBe(201);
+        expect((await chat(b, t.body.token)).status).toBe(200);
+        const before = await learntByRedis(b);
+        expect((await a.manage('DELETE', `/tokens/${t.body.id}`)).status).toBe(204);
+        await eventually('B refuses the revoked token', async () => (await chat(b, t.body.token)).status === 401);
+        expect(await learntByRedis(b)).toBeGreaterThan(before);
+      }
+
+      // One of them holds the sweeper's lease; nothing shows the password.
+      const db = new pg.Client({ connectionString: (tdb.config as { url: string }).url });
+      await db.connect();
+      try {
+        const holders = async () =>
+          (await db.query("SELECT holder FROM leases WHERE name = 'redis-sweeper'")).rows.map((r) => r.holder);
+        await eventually('one instance holds the sweeper lease', async () => (await holders()).length === 1);
+      } finally {
+        await db.end();
+      }
+      for (const s of [a, b]) {
+        expect(s.logs()).not.toContain(password);
+        expect(await (await fetch(`${s.url}/health`)).text()).not.toContain(password);
+        const metrics = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
+        expect(await metrics.text()).not.toContain(password);
+      }
+    });
+  });
+});
