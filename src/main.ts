@@ -72,6 +72,7 @@ export async function createApp(
     bodyBytesHeld: () => bodyMemory.held,
     changeFeed: () => runtime.changes.state(),
     limiter: () => runtime.sharedLimiter?.health() ?? { backend: 'memory', state: 'ok' },
+    limiterDrift: () => runtime.sharedLimiter?.drift(),
   });
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));

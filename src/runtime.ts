@@ -14,7 +14,9 @@ import { InstancesRegistry } from './instances/registry.js';
 import { FailoverLimiter } from './limits/failover-limiter.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
-import { RedisLimiter } from './limits/redis-limiter.js';
+import { Reconciler } from './limits/reconcile.js';
+import { LimitTotals } from './limits/reconcile-store.js';
+import { type CountLoader, RedisLimiter } from './limits/redis-limiter.js';
 import { StoreCountedLimiter } from './limits/store-counted-limiter.js';
 import { Lease, newInstanceId } from './maintenance/lease.js';
 import { Maintenance } from './maintenance/maintenance.js';
@@ -202,9 +204,27 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       throw outage ? errors.storeUnavailable(outage) : err;
     });
   const instanceId = newInstanceId();
-  // The Redis sweeper, like maintenance, runs in one instance: the holder of its lease.
-  const sweepLease = () => new Lease(new LeasesRepo(db), 'redis-sweeper', instanceId, clock, logger);
-  const sharedLimiter = redis ? await redisLimiter(config, redis, loadSpent, clock, logger, sweepLease) : undefined;
+  // The Redis sweeper and reconciliation, like maintenance, run in one instance: the holder of their lease.
+  // A count seed reads request_count once this instance's finished requests are in it (`usage` is made below).
+  const limitTotals = new LimitTotals(db);
+  const flushUsage = () => usage.flush();
+  const loadCount: CountLoader = (subject) =>
+    flushUsage()
+      .then(() => limitTotals.requestCount(subject.kind, subject.id))
+      .catch((err: unknown) => {
+        const outage = storeOutage(err);
+        throw outage ? errors.storeUnavailable(outage) : err;
+      });
+  const sharedLimiter = redis
+    ? await redisLimiter(
+        config,
+        redis,
+        { loadSpent, loadCount, limitTotals, flushUsage },
+        clock,
+        logger,
+        (name) => new Lease(new LeasesRepo(db), name, instanceId, clock, logger),
+      )
+    : undefined;
   const countedLimiter =
     !sharedLimiter && config.database.kind === 'postgres' && config.exactLimitsInDatabase
       ? new StoreCountedLimiter(new MemoryLimiter(loadSpent, clock), new LimitCountersRepo(db), loadSpent, {
@@ -314,19 +334,30 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
 async function redisLimiter(
   config: Config,
   connection: RedisConnection,
-  loadSpent: SpentLoader,
+  store: { loadSpent: SpentLoader; loadCount: CountLoader; limitTotals: LimitTotals; flushUsage: () => Promise<void> },
   clock: Clock,
   logger: Logger,
-  sweepLease: () => Lease,
+  lease: (name: string) => Lease,
 ) {
   const redis = config.redis as NonNullable<Config['redis']>;
-  const shared = new RedisLimiter(connection, loadSpent, {
+  const { loadSpent } = store;
+  // A budget seed reads the spend once this instance's finished requests are in it, as a count seed does.
+  const seedSpent: SpentLoader = (subject, from) => store.flushUsage().then(() => loadSpent(subject, from));
+  const shared = new RedisLimiter(connection, seedSpent, {
     onError: (err, what) => logger.debug({ err: err.message, what }, 'Redis limiter call failed'),
+    loadCount: store.loadCount,
   });
   const failover = new FailoverLimiter(shared, connection, loadSpent, clock, {
     mode: redis.failureMode,
     logger,
-    sweepLease: sweepLease(),
+    sweepLease: lease('redis-sweeper'),
+    reconciler: new Reconciler(connection, store.limitTotals, {
+      base: shared.keyBase,
+      intervalMs: redis.reconcile.intervalMs,
+      correct: redis.reconcile.correct,
+      logger,
+      lease: lease('redis-reconcile'),
+    }),
   });
   await failover.probe();
   if (failover.health().state === 'ok') {

@@ -42,6 +42,8 @@ export interface RedisConfig {
   failureMode: 'closed' | 'local';
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** The reconciliation job (limits/reconcile.ts): every this many ms (0: never), raising low counters or not. */
+  reconcile: { intervalMs: number; correct: boolean };
   /** REDIS_URL is one node of a Redis Cluster. */
   cluster: boolean;
   /** PEM files for rediss:// (read when the connection is made): CAs, client certificate and key. */
@@ -302,6 +304,7 @@ export function toConfig(raw: RawConfig): Config {
           failureMode: raw.REDIS_FAILURE_MODE,
           connectTimeoutMs: raw.REDIS_CONNECT_TIMEOUT_MS,
           commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+          reconcile: { intervalMs: raw.REDIS_RECONCILE_INTERVAL_MS, correct: raw.REDIS_RECONCILE_CORRECT },
           cluster: raw.REDIS_CLUSTER,
           tls: {
             ...(raw.REDIS_TLS_CA_FILE ? { caFile: raw.REDIS_TLS_CA_FILE } : {}),

@@ -230,6 +230,10 @@ export const configSchema = z.object({
   /** PEM client certificate for a rediss:// server that requires one; with REDIS_TLS_KEY_FILE. */
   REDIS_TLS_CERT_FILE: text.optional(),
   REDIS_TLS_KEY_FILE: text.optional(),
+  /** How often one instance compares Redis's limit counters with the database (drift metrics); 0 = never. */
+  REDIS_RECONCILE_INTERVAL_MS: ms().default(60_000),
+  /** The reconciliation raises Redis counters found below the database's totals (it never lowers one). */
+  REDIS_RECONCILE_CORRECT: bool.default(true),
   // Sign-in and access (admin UI sessions, users, roles, single sign-on)
   /** A session unused for this long ends. */
   ADMIN_SESSION_IDLE_MINUTES: int(1, 10_080).default(30),

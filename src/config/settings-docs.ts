@@ -136,6 +136,14 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'server',
     doc: "`REDIS_URL` names one node of a Redis Cluster (its password and TLS apply to every node): the slot map is read from it, and each limiter call goes to the master of its project's slot. Masters only (no reads from replicas); a cluster has only database 0. See [scaling.md](docs/scaling.md#redis-connection-tls-redis-cluster-versions).",
   },
+  REDIS_RECONCILE_INTERVAL_MS: {
+    group: 'server',
+    doc: "How often the instance holding the `redis-reconcile` lease compares each subject's limit counters in Redis (requests, not counting those in flight; spend in the lifetime, day and month) with the database's totals (`request_count`, the usage rollups), exports the difference as `llm_proxy_limiter_drift` and logs a line when there is one. `0` never runs it. See [scaling.md](docs/scaling.md#reconciliation).",
+  },
+  REDIS_RECONCILE_CORRECT: {
+    group: 'server',
+    doc: "The reconciliation raises a counter found below the database's total by the difference (Redis then allows no more than has happened), safe with requests in flight; it never lowers one (a counter ahead of the database may be right: usage not written yet). `false` only reports.",
+  },
   REDIS_TLS_CA_FILE: {
     group: 'server',
     doc: "PEM file of the certificate authorities trusted for a `rediss://` server, in place of the public ones Node trusts (for a private CA; `NODE_EXTRA_CA_CERTS` adds to them instead). The server's certificate is always verified, including that it names the host of `REDIS_URL`.",

@@ -31,7 +31,17 @@ export interface RedisLimiterOptions {
   budgetRefreshMs?: number;
   /** Told of settlements that failed (their reservation is swept after the lease). */
   onError?: (err: Error, what: string) => void;
+  /**
+   * Reads a subject's persisted request count, fresh (after this instance's pending usage is
+   * written). Set: a subject Redis holds no count for (new, idle past its TTL, or Redis lost its
+   * data) is seeded with it plus this instance's requests of it in flight, so a cap holds across
+   * a Redis that restarted empty. Unset: the admission's own `requestCount` seeds it (a cached value).
+   */
+  loadCount?: CountLoader;
 }
+
+/** Reads a subject's request count from the store (see RedisLimiterOptions.loadCount). */
+export type CountLoader = (subject: SubjectLimits) => Promise<number>;
 
 const DAY = 86_400_000;
 
@@ -66,6 +76,13 @@ export class RedisLimiter implements Limiter {
   private refreshedAt = -Infinity;
   private refreshing: Promise<void> | undefined;
   private sweepHook: (() => Promise<boolean>) | undefined;
+  /**
+   * This instance's requests admitted through Redis and not settled yet, by subject key (only with
+   * `loadCount`): they are in no persisted count yet, so a count seed adds them.
+   */
+  private readonly open = new Map<string, number>();
+  /** The day and month keys of the last settled ticket's admission (settle names them; one day's tickets share them). */
+  private periodKeys = { from: 0, to: 0, day: '', month: '' };
 
   constructor(
     private readonly redis: RedisConnection,
@@ -83,17 +100,65 @@ export class RedisLimiter implements Limiter {
     return this.run(a, undefined, 0);
   }
 
-  settle(ticket: Ticket, actualTokens: number, actualCost: number): void {
+  /**
+   * `admittedHere`: this Redis admitted the ticket (the failover limiter also sends the tickets of
+   * its fallback, whose Redis call may have landed with the reply lost). Such a ticket whose
+   * reservation is gone, and not because the sweeper settled it (younger than the lease), while its
+   * subjects' state is younger than its admission, was held by a Redis that lost its data: its
+   * actual spend is charged to the subjects' spend instead.
+   */
+  settle(ticket: Ticket, actualTokens: number, actualCost: number, admittedHere = true): void {
     const tag = this.tagOf(ticket.subjects);
+    const keys = [`${tag}r:${ticket.requestId}`, `${tag}dl`];
+    for (const s of ticket.subjects) keys.push(`${tag}${s.kind}:${s.id}`);
+    // The first settle of the ticket closes it (the failover limiter may send one again).
+    if (admittedHere && !ticket.settled) {
+      ticket.settled = true;
+      if (this.opts.loadCount) this.closeOpen(ticket, tag);
+    }
+    const charge = admittedHere && Date.now() + this.offset - ticket.admittedAt < this.leaseMs;
+    const periods = this.periodsOf(ticket.admittedAt);
     const p = this.redis
-      .script<string>(
-        LIMITER_SCRIPT,
-        [`${tag}r:${ticket.requestId}`, `${tag}dl`],
-        ['settle', ticket.requestId, String(actualTokens), String(actualCost), String(this.tombstoneMs)],
-      )
+      .script<string>(LIMITER_SCRIPT, keys, [
+        'settle',
+        ticket.requestId,
+        String(actualTokens),
+        String(actualCost),
+        String(this.tombstoneMs),
+        charge ? '1' : '0',
+        periods.day,
+        periods.month,
+        String(ticket.admittedAt),
+      ])
       .catch((err: Error) => this.opts.onError?.(err, 'settle'))
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+  }
+
+  /**
+   * Tells Redis of a request another limiter admitted while Redis could not answer (the failover
+   * limiter's local mode): `count` adds it to the subjects' request counts, `cost` (once it settled)
+   * to their spend in the periods of its admission. Idempotent by request id; a request Redis did
+   * admit after all (the reply was lost) is left to its own settle. Rejects when Redis cannot answer.
+   */
+  async replay(ticket: Ticket, count: boolean, cost: number | undefined): Promise<void> {
+    const tag = this.tagOf(ticket.subjects);
+    const keys = [`${tag}r:${ticket.requestId}`];
+    for (const s of ticket.subjects) keys.push(`${tag}${s.kind}:${s.id}`);
+    const periods = this.periodsOf(ticket.admittedAt);
+    await this.redis.script<string>(LIMITER_SCRIPT, keys, [
+      'replay',
+      count ? '1' : '0',
+      cost === undefined ? '' : String(cost),
+      periods.day,
+      periods.month,
+      String(this.tombstoneMs),
+    ]);
+  }
+
+  /** Prefix of every key this limiter writes (`<prefix>:v<layout>:`), for the reconciliation job. */
+  get keyBase(): string {
+    return this.base;
   }
 
   budgetUse(): BudgetUse[] {
@@ -182,7 +247,7 @@ export class RedisLimiter implements Limiter {
     await this.refreshing;
   }
 
-  private async run(a: Admission, seeds: Map<number, number> | undefined, attempt: number): Promise<AdmitResult> {
+  private async run(a: Admission, seeds: Seeds | undefined, attempt: number): Promise<AdmitResult> {
     const tag = this.tagOf(a.subjects);
     const now = Date.now() + this.offset;
     const day = periodOf('day', now);
@@ -207,7 +272,8 @@ export class RedisLimiter implements Limiter {
     ];
     a.subjects.forEach((s, i) => {
       keys.push(`${tag}${s.kind}:${s.id}`);
-      const seed = seeds?.get(i);
+      const seed = seeds?.spent.get(i);
+      const count = this.opts.loadCount ? seeds?.count.get(i) : undefined;
       args.push(
         opt(s.maxRequests),
         String(s.requestCount),
@@ -217,6 +283,7 @@ export class RedisLimiter implements Limiter {
         opt(s.budgetMicroUsd),
         s.budgetPeriod,
         seed === undefined ? '' : String(seed),
+        this.opts.loadCount ? (count === undefined ? '' : String(count)) : '-',
       );
     });
     // Integral numbers come back as integers, the rest as strings ('' for none).
@@ -225,6 +292,12 @@ export class RedisLimiter implements Limiter {
     this.offset = redisNow - Date.now();
     if (reply[0] === 'ok') {
       this.noteBudgets(a.subjects, tag);
+      if (this.opts.loadCount) {
+        for (const s of a.subjects) {
+          const key = `${tag}${s.kind}:${s.id}`;
+          this.open.set(key, (this.open.get(key) ?? 0) + 1);
+        }
+      }
       return {
         ok: true,
         rate: rateOf(reply),
@@ -259,16 +332,44 @@ export class RedisLimiter implements Limiter {
     }
     if (attempt >= 3) throw new RedisUnavailable(`limiter script kept answering ${reply[0]}`);
     if (reply[0] === 'clock') return this.run(a, seeds, attempt + 1);
-    // 'seed': the spend of each named subject's current period, read from the store.
-    const loaded = new Map(seeds);
+    // 'seed': 'b<i>', the spend of subject i's current period, and 'n<i>', its request count, read
+    // from the store.
+    const loaded: Seeds = { spent: new Map(seeds?.spent), count: new Map(seeds?.count) };
     await Promise.all(
-      reply.slice(2).map(async (idx) => {
-        const i = Number(idx) - 1;
+      reply.slice(2).map(async (entry) => {
+        const what = String(entry);
+        const i = Number(what.slice(1)) - 1;
         const s = a.subjects[i] as SubjectLimits;
-        loaded.set(i, await this.loadSpent(s, periodOf(s.budgetPeriod, redisNow).start));
+        if (what[0] === 'b') {
+          loaded.spent.set(i, await this.loadSpent(s, periodOf(s.budgetPeriod, redisNow).start));
+          return;
+        }
+        // Read before the store: a request settling meanwhile is then counted twice (a seed too
+        // high by one), never missed.
+        const mine = this.open.get(`${tag}${s.kind}:${s.id}`) ?? 0;
+        const stored = await (this.opts.loadCount as CountLoader)(s);
+        loaded.count.set(i, stored + mine);
       }),
     );
     return this.run(a, loaded, attempt + 1);
+  }
+
+  private closeOpen(ticket: Ticket, tag: string): void {
+    for (const s of ticket.subjects) {
+      const key = `${tag}${s.kind}:${s.id}`;
+      const n = (this.open.get(key) ?? 1) - 1;
+      if (n <= 0) this.open.delete(key);
+      else this.open.set(key, n);
+    }
+  }
+
+  /** The day and month period keys of a time (remembered for the day: settle names them per ticket). */
+  private periodsOf(at: number): { day: string; month: string } {
+    const k = this.periodKeys;
+    if (at >= k.from && at < k.to) return k;
+    const day = periodOf('day', at);
+    this.periodKeys = { from: day.start, to: day.end as number, day: day.key, month: periodOf('month', at).key };
+    return this.periodKeys;
   }
 
   private noteBudgets(subjects: SubjectLimits[], tag: string): void {
@@ -289,6 +390,12 @@ export class RedisLimiter implements Limiter {
     if (project) return this.tag(project.id);
     return `${this.base}{t:${(subjects[0] as SubjectLimits).id}}:`;
   }
+}
+
+/** Seeds read from the store for a repeated admission, by subject index. */
+interface Seeds {
+  spent: Map<number, number>;
+  count: Map<number, number>;
 }
 
 const opt = (v: number | null) => (v === null ? '' : String(v));

@@ -9,7 +9,8 @@
  *
  * Subject hash fields: n (requests admitted), rt / tt (GCRA TAT of requests / tokens per minute),
  * f (requests in flight), s|<period> / r|<period> (spent / reserved micro-dollars), l|<period>
- * (the budget the last admission brought, for the metrics), x (when its TTL was last renewed).
+ * (the budget the last admission brought, for the metrics), x (when its TTL was last renewed), c
+ * (when the state was created: a settle older than it finds its reservation lost with Redis's data).
  * Reservation hash fields (layout 2: three or four fields, not 22, as writing a wide hash per
  * admission was a large part of the script's cost): st (open, swept, settled), k<i> the key of
  * subject i, and d, packed `at|et|ec|dk|mk|n|` (admitted at, estimated tokens / cost, day and
@@ -48,6 +49,8 @@ local function load(r)
   if #h == 0 then return nil end
   local m = {}
   for i = 1, #h, 2 do m[h[i]] = h[i + 1] end
+  -- A tombstone without the reservation (written by 'settle' of a lost one, or by 'replay').
+  if m.d == nil then return {st = m.st, n = 0, s = {}} end
   local d = {}
   for x in string.gmatch(m.d, '([^|]*)|') do d[#d + 1] = x end
   local v = {st = m.st, et = tonumber(d[2]), ec = tonumber(d[3]), dk = d[4], mk = d[5], n = tonumber(d[6]), s = {}}
@@ -114,20 +117,71 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Adds 'cost' to the spend of the periods (lifetime, day, month) each subject already holds, and
+-- 'reqs' to its request count if it holds one. Counters a subject does not hold are left for the
+-- store's seed, which then includes the request once its usage is written. 'since': only subjects
+-- whose state was created after it (c).
+local function charge(first, reqs, cost, dk, mk, since)
+  for i = first, #KEYS do
+    local key = KEYS[i]
+    local f = redis.call('HMGET', key, 'n', 's|total', 's|' .. dk, 's|' .. mk, 'c')
+    local w = {}
+    if since ~= nil and (num(f[5]) or 0) <= since then f = {false, false, false, false} end
+    if reqs > 0 and f[1] ~= false then w[#w + 1] = 'n'; w[#w + 1] = tonumber(f[1]) + reqs end
+    if cost ~= 0 then
+      for j, p in ipairs({'total', dk, mk}) do
+        if f[1 + j] ~= false then w[#w + 1] = 's|' .. p; w[#w + 1] = tonumber(f[1 + j]) + cost end
+      end
+    end
+    if #w > 0 then redis.call('HSET', key, unpack(w)) end
+  end
+end
+
 local op = ARGV[1]
 
 if op == 'settle' then
-  -- KEYS: reservation, deadlines. ARGV: op, request id, tokens, cost, tombstone ms.
+  -- KEYS: reservation, deadlines, subject 1..n. ARGV: op, request id, tokens, cost, tombstone ms,
+  -- charge ('1': this Redis admitted the request), day and month keys of its admission, admitted at.
   local r = KEYS[1]
   local v = load(r)
-  if v == nil then return 'unknown' end
+  if v == nil then
+    -- Admitted here, yet its reservation is gone: if a subject's state was created after the
+    -- admission (c), Redis lost its data meanwhile and the store seeded it without this request's
+    -- spend: it is charged there (its request count already has it: the seed counts those in flight).
+    -- A subject older than the admission never held it: a request id Redis never admitted.
+    if ARGV[6] ~= '1' then return 'unknown' end
+    charge(3, 0, tonumber(ARGV[4]), ARGV[7], ARGV[8], tonumber(ARGV[9]))
+    redis.call('HSET', r, 'st', 'settled')
+    redis.call('PEXPIRE', r, tonumber(ARGV[5]))
+    return 'charged'
+  end
   local st = v.st
-  if st == 'settled' then return 'settled' end
+  -- Settled, or a local admission's replay marker (its replay charges it).
+  if st == 'settled' or st == 'local' or st == 'localdone' then return st end
   release(v, tonumber(ARGV[3]), tonumber(ARGV[4]), st == 'swept')
   redis.call('ZREM', KEYS[2], ARGV[2])
   redis.call('HSET', r, 'st', 'settled')
   redis.call('PEXPIRE', r, tonumber(ARGV[5]))
   return st
+end
+
+if op == 'replay' then
+  -- A request admitted by an instance's local limiter while Redis could not answer, told to Redis
+  -- once it answers again, so its counters hold what the outage admitted. Idempotent by request id:
+  -- st 'local' (counted, its spend not known yet), 'localdone' (counted and charged).
+  -- KEYS: reservation, subject 1..n. ARGV: op, count it ('1'/'0'), cost ('' until it settles),
+  -- day and month keys of its admission, tombstone ms.
+  local r = KEYS[1]
+  local st = redis.call('HGET', r, 'st')
+  local cost = num(ARGV[3])
+  -- Redis admitted it after all (only the reply was lost): its own settle charges it.
+  if st == 'open' or st == 'swept' or st == 'settled' or st == 'localdone' then return st or 'none' end
+  local reqs = 0
+  if st == false and ARGV[2] == '1' then reqs = 1 end
+  charge(2, reqs, cost or 0, ARGV[4], ARGV[5], nil)
+  redis.call('HSET', r, 'st', cost == nil and 'local' or 'localdone')
+  redis.call('PEXPIRE', r, tonumber(ARGV[6]))
+  return 'replayed'
 end
 
 if op == 'sweep' then
@@ -140,7 +194,8 @@ if op ~= 'admit' then return redis.error_reply('unknown operation ' .. tostring(
 -- KEYS: reservation, deadlines, subject 1..n.
 -- ARGV: op, request id, key prefix, estimated tokens, estimated cost, lease ms, tombstone ms,
 -- subject ttl ms, day key, day start, day end, month key, month start, month end, n, then per
--- subject (8 each): max requests, request count, rpm, max concurrent, tpm, budget, period, seed.
+-- subject (9 each): max requests, request count, rpm, max concurrent, tpm, budget, period, budget
+-- seed, request count seed ('-': none wanted, the request count argument is enough).
 local now = now_ms()
 local prefix = ARGV[3]
 local estT, estC = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -158,7 +213,7 @@ sweep(prefix, KEYS[2], now, 16, tomb)
 local S = {}
 local need = {}
 for i = 1, n do
-  local b = 15 + (i - 1) * 8
+  local b = 15 + (i - 1) * 9
   local key, period = KEYS[2 + i], ARGV[b + 7]
   local pkey, pend = 'total', nil
   if period == 'day' then pkey, pend = dk, de elseif period == 'month' then pkey, pend = mk, me end
@@ -167,14 +222,30 @@ for i = 1, n do
     key = key, tpmArg = ARGV[b + 5], maxReq = num(ARGV[b + 1]), count = tonumber(ARGV[b + 2]), rpm = num(ARGV[b + 3]),
     maxConc = num(ARGV[b + 4]), tpm = num(ARGV[b + 5]), budget = num(ARGV[b + 6]), pkey = pkey, pend = pend, f = f
   }
+  local seeded = false
+  s.fresh = f[1] == false
+  if f[1] == false and ARGV[b + 9] ~= '-' then
+    -- A subject Redis holds no count for (new, idle past its TTL, or Redis lost its data): the
+    -- store's count, read fresh, plus the caller's own requests in flight (see redis-limiter.ts).
+    local seed = num(ARGV[b + 9])
+    if seed == nil then need[#need + 1] = 'n' .. i else
+      redis.call('HSET', key, 'n', seed, 'c', now)
+      f[1] = seed
+      s.fresh = false
+      seeded = true
+    end
+  end
   if s.budget ~= nil and f[5] == false then
     -- Seeded once per period key: the first admission brings the store's spend, later ones find it.
     local seed = num(ARGV[b + 8])
-    if seed == nil then need[#need + 1] = tostring(i) else
+    if seed == nil then need[#need + 1] = 'b' .. i else
       redis.call('HSETNX', key, 's|' .. pkey, fmt(seed))
       f[5] = fmt(seed)
+      seeded = true
     end
   end
+  -- A seed written by an admission that is then refused must not outlive the subject's TTL.
+  if seeded then redis.call('PEXPIRE', key, ttl) end
   S[i] = s
 end
 if #need > 0 then return {'seed', fmt(now), unpack(need)} end
@@ -209,6 +280,8 @@ for i = 1, n do
   local used = math.max(num(f[1]) or 0, s.count)
   if s.maxReq ~= nil and used >= s.maxReq then return refuse('requests', i, s.maxReq, 0, nil, nil) end
   local w = {'n', used + 1}
+  -- When this state was created: a reservation older than it was lost with the state before.
+  if s.fresh then w[#w + 1] = 'c'; w[#w + 1] = now end
   if s.rpm ~= nil then
     local ok, tat, retry, remaining, reset = gcra(num(f[2]), now, s.rpm, MINUTE, 1)
     if rR == nil or remaining < rR then lR, rR, sR = s.rpm, remaining, reset end

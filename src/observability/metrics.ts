@@ -42,6 +42,16 @@ export interface MetricsSources {
   changeFeed?(): string;
   /** The limiter's backend (memory, redis) and its state (ok, failing: Redis cannot answer). */
   limiter?(): { backend: string; state: string };
+  /** The last reconciliation of Redis's counters in this instance (limits/reconcile.ts); none: not run here. */
+  limiterDrift?(): LimiterDrift | undefined;
+}
+
+/** What the metrics read of a reconciliation pass (limits/reconcile.ts DriftReport). */
+export interface LimiterDrift {
+  at: number;
+  subjects: number;
+  drift: { requests: number; budgetMicroUsd: number };
+  drifting: { requests: number; budgetMicroUsd: number };
 }
 
 /** One log-shipping sink, as the metrics read it. */
@@ -398,6 +408,56 @@ export class Metrics {
           this.reset();
           const now = limiter();
           for (const state of ['ok', 'failing']) this.set({ backend: now.backend, state }, state === now.state ? 1 : 0);
+        },
+      });
+    }
+    if (sources.limiterDrift) {
+      const drift = sources.limiterDrift;
+      const kinds = [
+        ['requests', 'requests'],
+        ['budget_micro_usd', 'budgetMicroUsd'],
+      ] as const;
+      // No samples until a pass ran in this instance: the one holding the reconciliation lease exports them.
+      new Gauge({
+        name: 'llm_proxy_limiter_drift',
+        help: 'Redis limit counters minus the database totals at the last reconciliation, summed as absolute values over subjects: requests (in flight not counted) and budget spend in micro-dollars (lifetime, day, month).',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.reset();
+          const r = drift();
+          if (r) for (const [kind, f] of kinds) this.set({ kind }, r.drift[f]);
+        },
+      });
+      new Gauge({
+        name: 'llm_proxy_limiter_drifting_subjects',
+        help: 'Tokens and projects whose Redis counters differed from the database at the last reconciliation, by kind of counter.',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.reset();
+          const r = drift();
+          if (r) for (const [kind, f] of kinds) this.set({ kind }, r.drifting[f]);
+        },
+      });
+      new Gauge({
+        name: 'llm_proxy_limiter_reconciled_subjects',
+        help: 'Tokens and projects with limit state in Redis compared at the last reconciliation.',
+        registers,
+        collect() {
+          this.reset();
+          const r = drift();
+          if (r) this.set(r.subjects);
+        },
+      });
+      new Gauge({
+        name: 'llm_proxy_limiter_reconciled_at_seconds',
+        help: 'When the last reconciliation ran (Unix time, seconds).',
+        registers,
+        collect() {
+          this.reset();
+          const r = drift();
+          if (r) this.set(r.at / 1000);
         },
       });
     }

@@ -104,6 +104,66 @@ describe('RedisLimiter', () => {
     expect(await l.inspect('token', 'tok', 'proj')).toEqual(before);
   });
 
+  it('a Redis that lost its data: the count is seeded from the store plus the requests in flight here, and their spend is charged when they settle', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const conn = redis;
+    // The store: 7 requests and 500 micro-dollars written before.
+    const l = new RedisLimiter(conn, async () => 500, { prefix, loadCount: async () => 7 });
+    made.push(l);
+    const subjects = () => [limits({ maxRequests: 11, budgetMicroUsd: 10_000 }), project()];
+    const first = ticketOf(await l.admit(admission({ subjects: subjects() })));
+    const second = ticketOf(await l.admit(admission({ subjects: subjects() })));
+    expect((await l.inspect('token', 'tok', 'proj'))?.requests).toBe(9);
+    // Redis restarts empty (FLUSHALL, scoped to this test's keys): both requests are still upstream.
+    await dropPrefix(conn, prefix);
+    const third = ticketOf(await l.admit(admission({ subjects: subjects() })));
+    // 7 in the store + the 2 in flight here + this one; the token cache's count (0) does not decide it.
+    expect((await l.inspect('token', 'tok', 'proj'))?.requests).toBe(10);
+    expect((await l.admit(admission({ subjects: subjects() }))).ok).toBe(true);
+    expect(await l.admit(admission({ subjects: subjects() }))).toMatchObject({
+      ok: false,
+      refusal: { kind: 'requests' },
+    });
+    // The two lost their reservations with the data: their spend is charged now, once each.
+    l.settle(first, 10, 30);
+    l.settle(first, 10, 30);
+    l.settle(second, 10, 40);
+    l.settle(third, 10, 20);
+    await l.close();
+    expect((await l.inspect('token', 'tok', 'proj'))?.budgets.total).toEqual({
+      spentMicroUsd: 500 + 30 + 40 + 20,
+      reservedMicroUsd: 100,
+    });
+  });
+
+  it('a request admitted by another limiter during an outage is replayed once: its request, then its cost; one Redis admitted itself is left to its settle', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const l = limiter();
+    const admitted = ticketOf(await l.admit(admission()));
+    const local = { ...admitted, requestId: 'admitted-locally', settled: false };
+    await l.replay(local, true, undefined);
+    await l.replay(local, true, undefined);
+    expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
+      requests: 2,
+      budgets: { total: { spentMicroUsd: 0, reservedMicroUsd: 100 } },
+    });
+    // Its settle reaches Redis too (the failover limiter sends it in case Redis ran the call): no effect.
+    l.settle(local, 10, 25, false);
+    await l.close();
+    await l.replay(local, false, 25);
+    await l.replay(local, false, 25);
+    expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
+      requests: 2,
+      budgets: { total: { spentMicroUsd: 25, reservedMicroUsd: 100 } },
+    });
+    // Redis admitted this one (only the reply was lost): the replay changes nothing.
+    await l.replay(admitted, true, 70);
+    expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
+      requests: 2,
+      budgets: { total: { spentMicroUsd: 25, reservedMicroUsd: 100 } },
+    });
+  });
+
   it('the metrics read budget use from a snapshot refreshed in the background', async (ctx) => {
     if (!redis) return ctx.skip();
     const l = limiter();

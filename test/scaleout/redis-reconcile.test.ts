@@ -1,0 +1,309 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DriftReport } from '../../src/limits/reconcile.js';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import type { RedisConnection } from '../../src/redis/connection.js';
+import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
+import { testRedis } from '../helpers/limiters.js';
+import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { registerSecret } from '../helpers/secret-watch.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable, unavailable } from '../helpers/services.js';
+import { Forwarder } from '../helpers/tcp-forwarder.js';
+import { freePort, OwnRedis } from './redis-server.js';
+
+/** Only a hang reaches this. */
+const SAFETY_NET_MS = 60_000;
+
+async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + SAFETY_NET_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+const client = (s: TestServer, token: string) =>
+  new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token, maxRetries: 0, timeout: SAFETY_NET_MS });
+const MESSAGES = [{ role: 'user' as const, content: 'hi' }];
+
+/** One chat completion: its status and the refusal's code. */
+async function chat(s: TestServer, token: string, headers: Record<string, string> = {}) {
+  try {
+    await client(s, token).chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES }, { headers });
+    return { status: 200 };
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
+    throw err;
+  }
+}
+
+/** A streamed completion the client leaves after two chunks. */
+async function cutStream(s: TestServer, token: string): Promise<void> {
+  const stream = await client(s, token).chat.completions.create(
+    { model: 'gpt-4o-mini', messages: MESSAGES, stream: true },
+    { headers: { 'x-mock-chunks': '400', 'x-mock-chunk-delay-ms': '5' } },
+  );
+  let seen = 0;
+  for await (const _ of stream) if (++seen === 2) break;
+}
+
+/** A streamed completion read to its end. */
+async function fullStream(s: TestServer, token: string): Promise<void> {
+  const stream = await client(s, token).chat.completions.create(
+    { model: 'gpt-4o-mini', messages: MESSAGES, stream: true },
+    { headers: { 'x-mock-chunks': '5' } },
+  );
+  for await (const _ of stream) {
+  }
+}
+
+const health = async (s: TestServer) => (await fetch(`${s.url}/health`)).json() as Promise<any>;
+const limiterOf = (s: TestServer) => {
+  const l = s.server.runtime.sharedLimiter;
+  if (!l) throw new Error('no Redis limiter');
+  return l;
+};
+const reconcile = (s: TestServer) => limiterOf(s).reconcile() as Promise<DriftReport>;
+const statusCounts = (answers: Array<{ status: number }>) => {
+  const out: Record<number, number> = {};
+  for (const a of answers) out[a.status] = (out[a.status] ?? 0) + 1;
+  return out;
+};
+/** llm_proxy_limiter_drift by kind, as /metrics shows it. */
+async function driftGauge(s: TestServer): Promise<Record<string, number>> {
+  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
+  const text = await res.text();
+  const m = [...text.matchAll(/^llm_proxy_limiter_drift\{kind="(\w+)"\} (\S+)$/gm)];
+  return Object.fromEntries(m.map((x) => [x[1], Number(x[2])]));
+}
+
+/**
+ * The Redis counters against the database (issue #20): the reconciliation job finds no drift after a
+ * mixed run and finds a counter changed by hand; a Redis restarted empty, or back after an outage in
+ * local mode, holds what was admitted before and meanwhile, so a cap stays exact.
+ */
+describe('Redis counters reconciled with the database', () => {
+  let tdb: TestDatabase | undefined;
+  let mock: MockUpstream;
+  let base: Record<string, string>;
+  const servers: TestServer[] = [];
+  const redises: OwnRedis[] = [];
+  const connections: RedisConnection[] = [];
+
+  const start = async (env: Record<string, string>) => {
+    const s = await startTestServer({ ...base, ...env });
+    servers.push(s);
+    return s;
+  };
+  const ownRedis = async () => {
+    const r = new OwnRedis(await freePort());
+    redises.push(r);
+    await r.start();
+    return r;
+  };
+  const connect = async (url: string) => {
+    const c = await testRedis({ url });
+    connections.push(c);
+    return c;
+  };
+  const project = async (s: TestServer) => {
+    const res = await s.manage('POST', '/projects', {
+      name: `p-${randomBytes(4).toString('hex')}`,
+      api_key: UPSTREAM_KEY,
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const issue = async (s: TestServer, projectId: string, limits: Record<string, unknown> = {}) => {
+    const res = await s.manage('POST', '/tokens', { project_id: projectId, ...limits });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; token: string };
+  };
+  /** The token's request_count in the database, once its usage records are written. */
+  const requestCount = async (s: TestServer, tokenId: string) => {
+    await s.server.runtime.usage.flush();
+    return (await s.manage('GET', `/tokens/${tokenId}`)).body.request_count as number;
+  };
+  const tokenKey = (projectId: string, tokenId: string) => `llmp:v2:{p:${projectId}}:token:${tokenId}`;
+
+  beforeAll(async () => {
+    if (!(await serviceAvailable('postgres'))) return;
+    if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return;
+    tdb = await postgresDatabase();
+    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
+    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+    const managementToken = randomBytes(24).toString('hex');
+    registerSecret(managementToken);
+    base = {
+      DATABASE_URL: tdb.config.url,
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      MANAGEMENT_TOKEN: managementToken,
+      OPENAI_API_URL: mock.url,
+      MAINTENANCE_INTERVAL_MS: '0',
+      // The tests run passes themselves.
+      REDIS_RECONCILE_INTERVAL_MS: '0',
+      // About exactness, not timeouts: a loaded machine can hold a reply past the default.
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+    };
+  });
+  afterEach(async () => {
+    for (const c of connections.splice(0)) await c.close();
+    for (const s of servers.splice(0)) await s.stop();
+    for (const r of redises.splice(0)) await r.kill();
+  });
+  afterAll(async () => {
+    await mock?.close();
+    await tdb?.drop();
+  });
+
+  it('no drift after a mixed run; a counter changed in Redis shows as drift, and one below the database is raised', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const a = await start({ REDIS_URL: redis.url });
+    const p = await project(a);
+    const busy = await issue(a, p, { max_requests: 100, budget_usd: 5, budget_period: 'day' });
+    const capped = await issue(a, p, { max_requests: 2, budget_usd: 5 });
+    const paced = await issue(a, p, { requests_per_minute: 2 });
+
+    // Completed, streamed, cut by the client, failed upstream, and refused by a cap and a rate.
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, () => chat(a, busy.token)),
+      ...Array.from({ length: 2 }, () => chat(a, busy.token, { 'x-mock-status': '500' })),
+    ]);
+    expect(statusCounts(answers)).toEqual({ 200: 6, 500: 2 });
+    await Promise.all([
+      fullStream(a, busy.token),
+      fullStream(a, busy.token),
+      cutStream(a, busy.token),
+      cutStream(a, busy.token),
+    ]);
+    expect(statusCounts(await Promise.all([1, 2, 3].map(() => chat(a, capped.token))))).toEqual({ 200: 2, 429: 1 });
+    expect(statusCounts(await Promise.all([1, 2, 3].map(() => chat(a, paced.token))))).toEqual({ 200: 2, 429: 1 });
+    // Every admitted request has its usage record (the cut streams' once the proxy saw the client go).
+    await eventually('every usage record is written', async () => (await requestCount(a, busy.id)) === 12);
+    expect(await requestCount(a, capped.id)).toBe(2);
+    expect(await requestCount(a, paced.id)).toBe(2);
+
+    const clean = await reconcile(a);
+    // Three tokens and their project.
+    expect(clean.subjects).toBe(4);
+    expect([clean.drift, clean.drifting, clean.subjectsDrifting]).toEqual([
+      { requests: 0, budgetMicroUsd: 0 },
+      { requests: 0, budgetMicroUsd: 0 },
+      [],
+    ]);
+    expect(await driftGauge(a)).toEqual({ requests: 0, budget_micro_usd: 0 });
+    // The budgets compared are the ones spent on: the busy token's day, the capped one's lifetime.
+    const state = await limiterOf(a).inspect('token', busy.id, p);
+    const dayKey = Object.keys(state?.budgets ?? {}).find((k) => k.startsWith('day:')) as string;
+    expect(state?.budgets[dayKey]?.spentMicroUsd).toBeGreaterThan(0);
+
+    // Changed by hand: 5 requests and 1234 micro-dollars too many. Reported, never lowered.
+    const r = await connect(redis.url);
+    const key = tokenKey(p, busy.id);
+    await r.send(['HINCRBY', key, 'n', '5']);
+    const spent = Number(await r.send<string>(['HGET', key, `s|${dayKey}`]));
+    await r.send(['HSET', key, `s|${dayKey}`, String(spent + 1234)]);
+    for (let pass = 0; pass < 2; pass++) {
+      const high = await reconcile(a);
+      expect([high.drift, high.drifting, high.corrected]).toEqual([
+        { requests: 5, budgetMicroUsd: 1234 },
+        { requests: 1, budgetMicroUsd: 1 },
+        0,
+      ]);
+      expect(high.subjectsDrifting).toEqual([{ kind: 'token', id: busy.id, requests: 5, budgets: { [dayKey]: 1234 } }]);
+    }
+    expect(await driftGauge(a)).toEqual({ requests: 5, budget_micro_usd: 1234 });
+    expect(a.logs()).toContain('limiter counters in Redis differ from the database');
+
+    // Below the database (Redis would allow more than has happened): raised by the difference.
+    await r.send(['HSET', key, 'n', '9', `s|${dayKey}`, String(spent - 100)]);
+    const low = await reconcile(a);
+    expect([low.drift, low.corrected]).toEqual([{ requests: 3, budgetMicroUsd: 100 }, 2]);
+    expect((await reconcile(a)).drift).toEqual({ requests: 0, budgetMicroUsd: 0 });
+    expect(await r.send<string>(['HGET', key, 'n'])).toBe('12');
+  });
+
+  it('Redis restarted empty mid-run: no hang, and max_requests stays exact (counters rebuilt from the database)', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'closed' });
+    const p = await project(a);
+    const t = await issue(a, p, { max_requests: 20, budget_usd: 10 });
+
+    for (let i = 0; i < 6; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
+    // Two admitted before the restart, still upstream across it.
+    const held = [chat(a, t.token, { 'x-mock-hold': '1' }), chat(a, t.token, { 'x-mock-hold': '1' })];
+    await eventually('both are held upstream', () => mock.stats().held === 2);
+
+    await redis.kill();
+    // Closed mode: refused at once (503), never left waiting.
+    const down = await Promise.all([chat(a, t.token), chat(a, t.token)]);
+    expect(down).toEqual([
+      { status: 503, code: 'limiter_unavailable' },
+      { status: 503, code: 'limiter_unavailable' },
+    ]);
+    await redis.start();
+    await eventually('Redis is used again', async () => (await health(a)).limiter.state === 'ok');
+
+    // Redis holds nothing now: this admission seeds the count from the database (6) plus the two
+    // in flight here (the token cache still says 0).
+    expect(await chat(a, t.token)).toEqual({ status: 200 });
+    expect((await limiterOf(a).inspect('token', t.id, p))?.requests).toBe(9);
+    expect(mock.release()).toBe(2);
+    expect((await Promise.all(held)).map((x) => x.status)).toEqual([200, 200]);
+
+    // 20 at once against the 11 left: exactly 11.
+    const after = await Promise.all(Array.from({ length: 20 }, () => chat(a, t.token)));
+    expect(statusCounts(after)).toEqual({ 200: 11, 429: 9 });
+    await eventually('every usage record is written', async () => (await requestCount(a, t.id)) === 20);
+    // The held requests' spend reached the rebuilt budget too: no drift.
+    const report = await reconcile(a);
+    expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
+  });
+
+  it('local mode: what instances admitted during an outage is in Redis once it returns, and the cap holds', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const fwd = new Forwarder(redis.port);
+    await fwd.listen();
+    try {
+      const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'local' });
+      const p = await project(a);
+      const t = await issue(a, p, { max_requests: 15, budget_usd: 10 });
+      for (let i = 0; i < 5; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
+
+      // Redis keeps its data but cannot be reached: this instance limits on its own.
+      fwd.refuse();
+      await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
+      for (let i = 0; i < 4; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
+      // One admitted locally, still upstream when Redis returns: its spend follows when it ends.
+      const held = chat(a, t.token, { 'x-mock-hold': '1' });
+      await eventually('it is held upstream', () => mock.stats().held === 1);
+      expect(limiterOf(a).replaysPending).toBe(5);
+
+      fwd.resume();
+      await eventually('Redis is used again', async () => (await health(a)).limiter.state === 'ok');
+      expect(a.logs()).toMatch(/"replayed":5\b/);
+      // 5 through Redis, 5 admitted locally: Redis counts them all.
+      expect((await limiterOf(a).inspect('token', t.id, p))?.requests).toBe(10);
+      expect(mock.release()).toBe(1);
+      expect((await held).status).toBe(200);
+      await eventually('the last replay is sent', () => limiterOf(a).replaysPending === 0);
+
+      // 10 at once against the 5 left: exactly 5.
+      const after = await Promise.all(Array.from({ length: 10 }, () => chat(a, t.token)));
+      expect(statusCounts(after)).toEqual({ 200: 5, 429: 5 });
+      await eventually('every usage record is written', async () => (await requestCount(a, t.id)) === 15);
+      // The spend of the local admissions reached Redis: no drift.
+      const report = await reconcile(a);
+      expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
+    } finally {
+      await fwd.close();
+    }
+  });
+});
