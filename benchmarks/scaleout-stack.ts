@@ -63,10 +63,20 @@ export async function startInstance(
   return { name, url, child, pids: () => [child.pid, ...childPids(child.pid)] };
 }
 
-/** Limits on the token and its project, so that every request is admitted through the limiter, never refused. */
+/**
+ * Limits on the token and its project that never refuse, so that every request is admitted and
+ * settled through the limiter. Only limits an instance without Redis keeps in its memory: on
+ * PostgreSQL without Redis, `max_requests` and lifetime budgets are counted in the database, and
+ * the in-memory comparison would measure that instead.
+ */
 export const GENEROUS_LIMITS = {
-  token: { max_requests: 1_000_000_000_000, requests_per_minute: 1_000_000_000, budget_usd: 1_000_000 },
-  project: { budget_usd: 1_000_000, budget_period: 'month' },
+  token: {
+    requests_per_minute: 1_000_000_000,
+    max_concurrent: 1_000_000,
+    budget_usd: 1_000_000,
+    budget_period: 'month',
+  },
+  project: { requests_per_minute: 1_000_000_000, budget_usd: 1_000_000, budget_period: 'month' },
 } as const;
 
 /** A project holding the mock's key and a token, both limited (GENEROUS_LIMITS), through `instance`'s API. */

@@ -21,9 +21,10 @@ const BODY = JSON.stringify({
 
 /**
  * Writes the Lua script for non-streamed chat with `token` (readable by this user only: it holds
- * the token; the caller's folder is removed at the end) and returns its path.
+ * the token; the caller's folder is removed at the end) and returns its path. `pauseMs`: each
+ * connection waits that long after a response before its next request.
  */
-export function chatScript(dir: string, name: string, token: string): string {
+export function chatScript(dir: string, name: string, token: string, pauseMs = 0): string {
   const file = path.join(dir, `${name}.lua`);
   writeFileSync(
     file,
@@ -32,7 +33,7 @@ wrk.method = "POST"
 wrk.body = [==[${BODY}]==]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer ${token}"
-
+${pauseMs > 0 ? `delay = function() return ${pauseMs} end\n` : ''}
 -- errors.status counts responses with a status above 399.
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -68,6 +68,9 @@ export interface Settings {
   out: string;
 }
 
+/** The pause after each response in the limiter's second pass, ms. */
+const PAUSE_MS = 1;
+
 function settings(): Settings {
   const { values } = parseArgs({
     options: {
@@ -186,6 +189,8 @@ async function main(): Promise<void> {
       { key: 'i2', title: '2 instances', behind: instances.slice(0, 2), workers: 1 },
       { key: 'i3', title: '3 instances', behind: instances, workers: 1 },
       ...(workersNote ? [] : [{ key: 'w2', title: 'WORKERS=2', behind: [workers], workers: 2 }]),
+      // The same one instance's work with the limits kept in its memory: what Redis costs under load.
+      { key: 'm1', title: '1 instance, in-memory limiter', behind: [memory], workers: 1 },
     ];
     const throughputTargets: LoadTarget[] = [];
     for (const g of groups) {
@@ -210,14 +215,23 @@ async function main(): Promise<void> {
       proxyPids: () => i.pids(),
       nginxPid: null,
     });
+    const memoryToken = await limitedToken(memory, shared, 'bench-memory');
+    const redisToken = await limitedToken(instances[0] as Instance, shared, 'bench-redis');
     const limiterTargets = [
-      direct('memory', 'in-memory limiter', memory, await limitedToken(memory, shared, 'bench-memory')),
-      direct(
-        'redis',
-        'Redis limiter',
-        instances[0] as Instance,
-        await limitedToken(instances[0] as Instance, shared, 'bench-redis'),
-      ),
+      direct('memory', 'in-memory limiter', memory, memoryToken),
+      direct('redis', 'Redis limiter', instances[0] as Instance, redisToken),
+    ];
+    // The same with a pause after each response: the previous request's settlement has run in Redis
+    // before the next admission arrives, so the admission is the only thing on the connection.
+    const paused = (t: LoadTarget, token: string): LoadTarget => ({
+      ...t,
+      key: `${t.key}-paused`,
+      title: `${t.title}, ${PAUSE_MS} ms pause`,
+      script: chatScript(dir, `${t.key}-paused`, token, PAUSE_MS),
+    });
+    const pausedTargets = [
+      paused(limiterTargets[0] as LoadTarget, memoryToken),
+      paused(limiterTargets[1] as LoadTarget, redisToken),
     ];
 
     const meter: Meter = {
@@ -233,6 +247,8 @@ async function main(): Promise<void> {
     const throughput = await alternate(meter, throughputTargets, { ...s, rounds: s.rounds }, log);
     log(`the limiter at c=1: ${s.limiterRounds} rounds of ${s.seconds} s per limiter`);
     const limiter = await alternate(meter, limiterTargets, { ...s, connections: 1, rounds: s.limiterRounds }, log);
+    log(`the limiter at c=1 with a ${PAUSE_MS} ms pause between requests: ${s.limiterRounds} rounds`);
+    const limiterPaused = await alternate(meter, pausedTargets, { ...s, connections: 1, rounds: s.limiterRounds }, log);
     const roundTrip = await probe.roundTrip(s.quick ? 200 : 5000);
     const reservations = await probe.reservations();
 
@@ -260,6 +276,7 @@ async function main(): Promise<void> {
           key: t.key,
           title: t.title,
           instances: groups.find((g) => g.key === t.key)?.behind.length ?? 1,
+          redis: t.key !== 'm1',
         })),
         rounds: throughput,
       },
@@ -267,6 +284,11 @@ async function main(): Promise<void> {
       limiter: {
         targets: limiterTargets.map((t) => ({ key: t.key, title: t.title })),
         rounds: limiter,
+        paused: {
+          pauseMs: PAUSE_MS,
+          targets: pausedTargets.map((t) => ({ key: t.key, title: t.title })),
+          rounds: limiterPaused,
+        },
         redisRoundTrip: roundTrip,
       },
       redisMemory: reservations,

@@ -50,13 +50,16 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     expect(report.settings).toMatchObject({ quick: true, rounds: 1, limiterRounds: 1, seconds: 1 });
     const keys = report.throughput.targets.map((t) => t.key);
     // WORKERS=2 is measured where the build forks workers, and said to be missing otherwise.
-    expect(keys).toEqual(report.workers.measured ? ['i1', 'i2', 'i3', 'w2'] : ['i1', 'i2', 'i3']);
+    expect(keys).toEqual(report.workers.measured ? ['i1', 'i2', 'i3', 'w2', 'm1'] : ['i1', 'i2', 'i3', 'm1']);
     expect(report.workers.note === null).toBe(report.workers.measured);
     expect(report.throughput.targets.map((t) => t.instances)).toEqual(
-      report.workers.measured ? [1, 2, 3, 1] : [1, 2, 3],
+      report.workers.measured ? [1, 2, 3, 1, 1] : [1, 2, 3, 1],
     );
     expect(report.throughput.rounds).toHaveLength(1);
-    for (const key of keys) {
+    // One instance on the in-memory limiter, through nginx like the others: it never calls Redis.
+    expect(report.throughput.rounds[0]?.m1?.requests).toBeGreaterThan(0);
+    expect(report.throughput.rounds[0]?.m1?.redisCalls?.evalsha ?? 0).toBe(0);
+    for (const key of keys.filter((k) => k !== 'm1')) {
       const r = report.throughput.rounds[0]?.[key];
       expect(r?.requests, key).toBeGreaterThan(0);
       expect(r?.proxyCpuUs, key).toBeGreaterThan(0);
@@ -75,6 +78,9 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     // The in-memory instance never calls Redis; the Redis one runs its scripts for each request.
     expect(round?.memory?.redisCalls?.evalsha ?? 0).toBe(0);
     expect(round?.redis?.redisCalls?.evalsha).toBeGreaterThanOrEqual(1);
+    // The second pass pauses after each response: the same two limiters.
+    expect(report.limiter.paused?.targets.map((t) => t.key)).toEqual(['memory-paused', 'redis-paused']);
+    expect(report.limiter.paused?.rounds[0]?.['redis-paused']?.redisCalls?.evalsha).toBeGreaterThanOrEqual(1);
     expect(report.limiter.redisRoundTrip.p50Ms).toBeGreaterThan(0);
     // Each request of the run left its reservation in Redis (kept an hour after it settles).
     expect(report.redisMemory.keys).toBeGreaterThan(0);
@@ -85,11 +91,20 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     for (const heading of ['## Throughput', '## The Redis limiter at c=1', '## Redis memory', '## Every round']) {
       expect(md).toContain(heading);
     }
-    for (const title of ['| 1 instance |', '| 2 instances |', '| 3 instances |', '| in-memory limiter |']) {
+    for (const title of [
+      '| 1 instance |',
+      '| 2 instances |',
+      '| 3 instances |',
+      '| 1 instance, in-memory limiter |',
+      '| Redis − in-memory limiter, 1 instance (per round) |',
+      '| in-memory limiter |',
+    ]) {
       expect(md).toContain(title);
     }
     expect(md).toContain(report.workers.measured ? '| WORKERS=2 |' : '**WORKERS=2 not measured:**');
-    expect(md).toMatch(/\| Redis − in-memory \(per round\) \| [+−]\d+\.\d{3} \|/);
+    expect(md.match(/\| Redis − in-memory \(per round\) \| [+−]\d+\.\d{3} \|/g)).toHaveLength(2);
+    expect(md).toContain('| Redis limiter, 1 ms pause |');
+    expect(md).toContain('a quick run (one round of 1 s) measures nothing');
 
     // The throwaway database is dropped and the run's temp folder removed.
     const db = new pg.Client({ connectionString: POSTGRES_URL });
