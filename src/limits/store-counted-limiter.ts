@@ -35,6 +35,7 @@ export interface StoreCountedOptions {
 
 /** Reservations settled per sweep query. */
 const SWEEP_BATCH = 500;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** Whether the database decides a limit of this subject: a request cap or a lifetime budget. */
 function counted(s: SubjectLimits): boolean {
@@ -77,6 +78,7 @@ export class StoreCountedLimiter implements Limiter {
   private closed = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private prunedAt = 0;
   private readonly ttlMs: number;
 
   constructor(
@@ -130,6 +132,12 @@ export class StoreCountedLimiter implements Limiter {
    * how many requests it settled. A reservation is settled once, whoever finds it first.
    */
   async sweep(now = this.opts.clock()): Promise<number> {
+    // Counters of tokens and projects deleted since (token retention): once an hour is plenty.
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      const pruned = await this.repo.pruneOrphans();
+      if (pruned > 0) this.opts.logger.info({ pruned }, 'limit counters of deleted tokens and projects removed');
+    }
     let n = 0;
     for (;;) {
       const ids = await this.repo.expired(now, SWEEP_BATCH);

@@ -74,6 +74,15 @@ export class LimitCountersRepo {
     return rows.map((r) => r.request_id);
   }
 
+  /** Deletes the counters of tokens and projects that no longer exist (retention deleted them); resolves how many. */
+  async pruneOrphans(): Promise<number> {
+    const r = await sql`
+      delete from limit_counters c
+      where (c.kind = 'token' and not exists (select 1 from tokens t where t.id = c.subject_id))
+         or (c.kind = 'project' and not exists (select 1 from projects p where p.id = c.subject_id))`.execute(this.db);
+    return Number(r.numAffectedRows ?? 0);
+  }
+
   /** A subject's counters, or undefined when none are kept for it. */
   async counters(kind: 'token' | 'project', id: string): Promise<CounterRow | undefined> {
     const { rows } = await sql<{ requests: string; spent_micro_usd: string; reserved_micro_usd: string }>`

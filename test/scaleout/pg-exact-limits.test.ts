@@ -248,6 +248,12 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     // The cap counts the dead instance's request: 9 more, not 10.
     const more = await Promise.all(Array.from({ length: 12 }, () => chat(a, t.token)));
     expect(tally(more)).toMatchObject({ ok: 9, refused: 3, codes: ['request_limit_reached'] });
+
+    // A token deleted (token retention does) loses its counters at the next hourly prune.
+    await query('DELETE FROM tokens WHERE id = $1', [t.id]);
+    expect(await counters('token', t.id)).toBeDefined();
+    await limiter.sweep(Date.now() + 2 * 3_600_000);
+    expect(await counters('token', t.id)).toBeUndefined();
   });
 
   it('a token without caps or a lifetime budget costs no database call; a limited one gets 503 while the database is down', async (ctx) => {
