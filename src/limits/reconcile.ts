@@ -20,12 +20,17 @@ export interface DriftReport {
   at: number;
   /** Subjects with state in Redis that were compared. */
   subjects: number;
+  /** The same, by kind. */
+  subjectsByKind: Record<SubjectLimits['kind'], number>;
   /** Sums of the absolute drifts over all subjects. */
   drift: { requests: number; budgetMicroUsd: number };
   /** Subjects drifting, per kind of counter. */
   drifting: { requests: number; budgetMicroUsd: number };
   /** Counters raised to the database's total (REDIS_RECONCILE_CORRECT). */
   corrected: number;
+  /** Passes run by this instance so far, this one included, and the counters they raised. */
+  runs: number;
+  correctedTotal: number;
   /** The drifting subjects (up to MAX_DETAILS). */
   subjectsDrifting: SubjectDrift[];
 }
@@ -93,6 +98,8 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private last: DriftReport | undefined;
+  private runs = 0;
+  private corrected = 0;
   private readonly reservationLeaseMs: number;
 
   constructor(
@@ -152,9 +159,12 @@ export class Reconciler {
     const report: DriftReport = {
       at: now,
       subjects: 0,
+      subjectsByKind: { token: 0, project: 0 },
       drift: { requests: 0, budgetMicroUsd: 0 },
       drifting: { requests: 0, budgetMicroUsd: 0 },
       corrected: 0,
+      runs: 0,
+      correctedTotal: 0,
       subjectsDrifting: [],
     };
     const periods: Array<[string, number, keyof DbTotals['spent']]> = [
@@ -174,6 +184,7 @@ export class Reconciler {
         ...periods.map(([key]) => `s|${key}`),
       ]);
       report.subjects++;
+      report.subjectsByKind[s.kind]++;
       const d: SubjectDrift = { kind: s.kind, id: s.id, requests: 0, budgets: {} };
       const raises: Array<[string, number]> = [];
       let inFlight = 0;
@@ -213,6 +224,10 @@ export class Reconciler {
         report.corrected += await this.redis.script<number>(RAISE_SCRIPT, [s.key], [field, String(by)]);
       }
     });
+    this.runs++;
+    this.corrected += report.corrected;
+    report.runs = this.runs;
+    report.correctedTotal = this.corrected;
     this.last = report;
     if (report.subjectsDrifting.length > 0) {
       this.opts.logger.warn(

@@ -48,10 +48,12 @@ export interface MetricsSources {
 
 /** What the metrics read of a reconciliation pass (limits/reconcile.ts DriftReport). */
 export interface LimiterDrift {
-  at: number;
-  subjects: number;
+  subjectsByKind: Record<string, number>;
   drift: { requests: number; budgetMicroUsd: number };
   drifting: { requests: number; budgetMicroUsd: number };
+  /** Passes run in this instance so far, and the counters they raised. */
+  runs: number;
+  correctedTotal: number;
 }
 
 /** One log-shipping sink, as the metrics read it. */
@@ -442,22 +444,32 @@ export class Metrics {
       });
       new Gauge({
         name: 'llm_proxy_limiter_reconciled_subjects',
-        help: 'Tokens and projects with limit state in Redis compared at the last reconciliation.',
+        help: 'Tokens and projects with limit state in Redis compared at the last reconciliation, by kind.',
+        labelNames: ['kind'],
         registers,
         collect() {
           this.reset();
           const r = drift();
-          if (r) this.set(r.subjects);
+          if (r) for (const [kind, n] of Object.entries(r.subjectsByKind)) this.set({ kind }, n);
         },
       });
-      new Gauge({
-        name: 'llm_proxy_limiter_reconciled_at_seconds',
-        help: 'When the last reconciliation ran (Unix time, seconds).',
+      // Counters: 0 is true where the job never ran (it runs in the instance holding its lease).
+      new Counter({
+        name: 'llm_proxy_limiter_reconcile_runs_total',
+        help: 'Reconciliation passes run by this instance.',
         registers,
         collect() {
           this.reset();
-          const r = drift();
-          if (r) this.set(r.at / 1000);
+          this.inc(drift()?.runs ?? 0);
+        },
+      });
+      new Counter({
+        name: 'llm_proxy_limiter_reconcile_corrections_total',
+        help: 'Redis limit counters the reconciliation raised to the database totals (REDIS_RECONCILE_CORRECT).',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(drift()?.correctedTotal ?? 0);
         },
       });
     }

@@ -81,6 +81,13 @@ async function driftGauge(s: TestServer): Promise<Record<string, number>> {
   return Object.fromEntries(m.map((x) => [x[1], Number(x[2])]));
 }
 
+/** A gauge without labels from /metrics; undefined when it has no sample. */
+async function gauge(s: TestServer, name: string): Promise<number | undefined> {
+  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await res.text());
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * The Redis counters against the database (issue #20): the reconciliation job finds no drift after a
  * mixed run and finds a counter changed by hand; a Redis restarted empty, or back after an outage in
@@ -226,6 +233,40 @@ describe('Redis counters reconciled with the database', () => {
     expect([low.drift, low.corrected]).toEqual([{ requests: 3, budgetMicroUsd: 100 }, 2]);
     expect((await reconcile(a)).drift).toEqual({ requests: 0, budgetMicroUsd: 0 });
     expect(await r.send<string>(['HGET', key, 'n'])).toBe('12');
+  });
+
+  it('the job runs every REDIS_RECONCILE_INTERVAL_MS in the one instance holding its lease', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const redis = await ownRedis();
+    const env = { REDIS_URL: redis.url, REDIS_RECONCILE_INTERVAL_MS: '50' };
+    const a = await start(env);
+    const b = await start(env);
+    const t = await issue(a, await project(a), { max_requests: 10 });
+    expect(await chat(a, t.token)).toEqual({ status: 200 });
+    expect(await chat(b, t.token)).toEqual({ status: 200 });
+    await eventually('both usage records are written', async () => (await requestCount(b, t.id)) === 2);
+    const runs = async (s: TestServer) => (await gauge(s, 'llm_proxy_limiter_reconcile_runs_total')) ?? -1;
+    let holder: TestServer | undefined;
+    await eventually('one instance ran a pass', async () => {
+      for (const s of [a, b]) if ((await runs(s)) > 0) holder = s;
+      return holder !== undefined;
+    });
+    const runner = holder as TestServer;
+    const other = runner === a ? b : a;
+    // Passes keep coming, there only: the other instance runs none and exports no drift.
+    const first = await runs(runner);
+    await eventually('another pass ran', async () => (await runs(runner)) > first);
+    expect(await runs(other)).toBe(0);
+    expect(await driftGauge(runner)).toEqual({ requests: 0, budget_micro_usd: 0 });
+    expect(await driftGauge(other)).toEqual({});
+    const subjects = async (s: TestServer) => {
+      const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
+      return [...(await res.text()).matchAll(/^llm_proxy_limiter_reconciled_subjects\{kind="(\w+)"\} (\S+)$/gm)].map(
+        (m) => `${m[1]}=${m[2]}`,
+      );
+    };
+    expect(await subjects(runner)).toEqual(['token=1', 'project=1']);
+    expect(await subjects(other)).toEqual([]);
   });
 
   it('Redis restarted empty mid-run: no hang, and max_requests stays exact (counters rebuilt from the database)', async (ctx) => {
