@@ -116,7 +116,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   REDIS_URL: {
     group: 'server',
-    doc: '`redis://[user:password@]host:6379[/db]`, or `rediss://…` for TLS: every instance keeps the limits of tokens and projects (request caps, rates, `max_concurrent`, budgets) in this Redis, so instances behind a load balancer share them exactly. Redis 6.2 or later, or Valkey. An unreachable Redis does not stop the start (see `REDIS_FAILURE_MODE`); logs and `/health` show it without its password. See [scaling.md](docs/scaling.md#redis-limits-shared-by-every-instance).',
+    doc: '`redis://[user:password@]host:6379[/db]`, or `rediss://…` for TLS: every instance keeps the limits of tokens and projects (request caps, rates, `max_concurrent`, budgets) in this Redis, so instances behind a load balancer share them exactly. Redis 6.2 or later (Valkey keeps the same commands, but is not tested); with `REDIS_CLUSTER`, one node of a Redis Cluster. An unreachable Redis does not stop the start (see `REDIS_FAILURE_MODE`); logs and `/health` show it without its password. See [scaling.md](docs/scaling.md#redis-limits-shared-by-every-instance).',
     unset: 'each instance limits in memory, on its own',
     example: 'redis://:password@redis.internal:6379/0',
   },

@@ -152,7 +152,7 @@ export class RedisConnection {
     let timer: NodeJS.Timeout | undefined;
     const connecting = cluster.connect().then(
       async () => {
-        if (this.client !== cluster) return;
+        if (this.client !== cluster || this.closed) return;
         this.clusterUp = true;
         // Connections to the masters open lazily (a master that is down does not hold up the
         // others); opened here so the first requests do not wait for them.
