@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { DEFAULT_UI_DIR, loadUiFiles } from './admin/ui-files.js';
 import type { Config } from './config/config.js';
 import { createAccessLog } from './observability/access-log.js';
@@ -14,8 +15,9 @@ import { metricsHooks } from './proxy/metrics-hooks.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
 import { trackConnections } from './server/connections.js';
-import { metricsRoutes } from './server/metrics-routes.js';
+import { type MetricsText, metricsRoutes } from './server/metrics-routes.js';
 import type { Clock } from './shared/clock.js';
+import type { WorkerSlot } from './shared/worker-dirs.js';
 import { pingDatabase } from './store/database.js';
 import { VERSION } from './version.js';
 
@@ -38,6 +40,7 @@ export async function createApp(
   runtime: Runtime,
   isShuttingDown: () => boolean,
   telemetry?: Telemetry,
+  hostMetrics?: WorkerOptions['metrics'],
 ): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics; adminUi: boolean }> {
   const { config, logger } = runtime;
   const uiFiles = loadUiFiles(DEFAULT_UI_DIR);
@@ -116,7 +119,10 @@ export async function createApp(
       usageHealth: () => runtime.usage.health(),
       isShuttingDown,
     },
-    metrics: { registry: metrics.registry, managementToken: runtime.secrets.managementToken },
+    metrics: {
+      registry: hostMetrics ? hostMetrics(metrics.registry) : metrics.registry,
+      managementToken: runtime.secrets.managementToken,
+    },
     telemetry,
     adminUi: { files: uiFiles },
   });
@@ -125,14 +131,22 @@ export async function createApp(
   return { app, proxy, metrics, adminUi: uiFiles !== undefined };
 }
 
+/** How a worker under WORKERS > 1 differs (src/cluster/): its slot, and /metrics for the whole host. */
+export interface WorkerOptions {
+  slot: WorkerSlot;
+  /** What /metrics serves, given this process's own registry. */
+  metrics(local: Registry): MetricsText;
+}
+
 /** Composition root: config → logger → store → services → HTTP server. */
 export async function startServer(
   config: Config,
   logger: Logger = createLogger(config.log),
   clock?: Clock,
+  worker?: WorkerOptions,
 ): Promise<RunningServer> {
   // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
-  const runtime = await createRuntime(config, logger, { journal: true, shipping: true, clock });
+  const runtime = await createRuntime(config, logger, { journal: true, shipping: true, clock, worker: worker?.slot });
   // Follows the change log before the first request: other instances' revocations reach this cache.
   runtime.changes.start();
   let shuttingDown = false;
@@ -145,13 +159,14 @@ export async function startServer(
   try {
     telemetry = await startTelemetry(config.telemetry, logger, { maxLabelValues: config.metrics.maxLabelValues });
     let metrics: Metrics;
-    ({ app, proxy, metrics, adminUi } = await createApp(runtime, () => shuttingDown, telemetry));
+    ({ app, proxy, metrics, adminUi } = await createApp(runtime, () => shuttingDown, telemetry, worker?.metrics));
     connections = trackConnections(app.server);
     await app.listen({ host: config.listen.host, port: config.listen.port });
     if (config.metrics.listen) {
       // Only /metrics, without the management token: for a network that only the scraper reaches.
       metricsApp = Fastify({ logger: false });
-      await metricsApp.register(metricsRoutes, { registry: metrics.registry, managementToken: undefined });
+      const registry = worker ? worker.metrics(metrics.registry) : metrics.registry;
+      await metricsApp.register(metricsRoutes, { registry, managementToken: undefined });
       await metricsApp.listen({ host: config.metrics.listen.host, port: config.metrics.listen.port });
     }
   } catch (err) {

@@ -28,6 +28,7 @@ import { RedisConnection } from './redis/connection.js';
 import { readRedisTls } from './redis/tls-files.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { keepAliveUntil } from './shared/keep-alive.js';
+import { ownDir, replayDirs, type WorkerSlot } from './shared/worker-dirs.js';
 import { createShipping, type Shipping } from './shipping/shipping.js';
 import { loadSecrets, type Secrets } from './startup/secret-files.js';
 import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
@@ -119,9 +120,11 @@ export interface RuntimeOptions {
    * the server, for the same reason as the journal.
    */
   shipping?: boolean;
+  /** This process's slot under WORKERS > 1: its journal and spill folders are its slot's. */
+  worker?: WorkerSlot;
 }
 
-/** Where the usage journal lives: per instance, on local disk. */
+/** Where the usage journal lives: per instance, on local disk (per worker under WORKERS: worker-dirs.ts). */
 export const journalDir = (config: Config) => path.join(config.dataDir, 'journal');
 
 export async function createRuntime(config: Config, logger: Logger, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -158,10 +161,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     if (overrides > 0) logger.debug({ overrides }, 'pricing overrides loaded');
     if (journaled) {
       // Before anything reads a request count or a budget: the limits must see every admitted request.
-      await replayJournal(journalDir(config), (rows) => usageRepo.writeBatch(toBatch(rows)), logger);
-      journal = new UsageJournal({ dir: journalDir(config), fsyncMs: config.usage.journalFsyncMs, logger });
+      for (const dir of replayDirs(journalDir(config), opts.worker)) {
+        await replayJournal(dir, (rows) => usageRepo.writeBatch(toBatch(rows)), logger);
+      }
+      const dir = ownDir(journalDir(config), opts.worker);
+      journal = new UsageJournal({ dir, fsyncMs: config.usage.journalFsyncMs, logger });
     }
-    if (opts.shipping) shipping = createShipping(config.shipping, config.dataDir, logger);
+    if (opts.shipping) shipping = createShipping(config.shipping, config.dataDir, logger, opts.worker);
   } catch (err) {
     journal?.close();
     await auditFile?.close();
@@ -418,7 +424,7 @@ function accessServices(config: Config, db: Db, secrets: Secrets, audit: AuditTr
   };
 }
 
-async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
+export async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
   if (config.autoMigrate) {
     // Migrations may rightly run longer than DATABASE_QUERY_TIMEOUT_MS: they get their own connection.
     const untimed = config.database.kind === 'postgres' ? openDatabase(withoutQueryTimeout(config.database)) : db;

@@ -1,11 +1,17 @@
+import cluster from 'node:cluster';
 import type { Config } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 import { type RunningServer, startServer } from '../main.js';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.js';
 import { keepAliveUntil } from '../shared/keep-alive.js';
+import type { Secrets } from '../startup/secret-files.js';
 import { checkListenAddr, checkPaths, nameStartupError } from './startup-checks.js';
 
 /** `llm-proxy serve`: runs until SIGINT/SIGTERM, then drains and exits 0. */
 export async function serve(config: Config): Promise<void> {
+  const refused = workersProblem(config);
+  if (refused) throw new ConfigError(`Invalid configuration:\n  WORKERS: ${refused}`);
+  if (config.workers > 1) return cluster.isPrimary ? servePrimary(config) : serveWorker(config);
   // Path settings are looked at, and settings that can only be checked by trying them are tried,
   // before anything is created: DATA_DIR, LOG_FILE, the store.
   checkPaths(config);
@@ -19,15 +25,101 @@ export async function serve(config: Config): Promise<void> {
     await flushLogger(logger);
     throw nameStartupError(err, config);
   }
+  drainOnSignals(server, logger);
+  // Last, so whoever waits for the banner can signal the process at once.
+  process.stderr.write(banner({ ...server, secrets: server.runtime.secrets }, config));
+}
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
+/**
+ * Why WORKERS cannot be what it says, if so. Several processes each limiting in memory would let
+ * a token with max_requests N make N per process, so they need Redis; an in-memory SQLite database
+ * would be a different empty database in each.
+ */
+export function workersProblem(config: Config): string | undefined {
+  if (config.workers <= 1) return undefined;
+  if (!config.redis) {
+    return (
+      `${config.workers} worker processes need REDIS_URL: each would keep its own request caps, rates, ` +
+      `concurrency and budgets, so a token with max_requests 100 could make ${config.workers * 100} requests. ` +
+      'Set REDIS_URL, or leave WORKERS at 1.'
+    );
+  }
+  if (config.database.kind === 'sqlite' && config.database.path === ':memory:') {
+    return 'worker processes cannot share an in-memory SQLite database: use a file or PostgreSQL (DATABASE_URL).';
+  }
+  return undefined;
+}
+
+/**
+ * The primary of WORKERS > 1: checks and prepares what the workers share (paths, the port, the
+ * secret files, migrations) once, then forks them (src/cluster/primary.ts) and prints the banner
+ * when all serve. Resolves once they do; the process exits when they have all stopped.
+ */
+async function servePrimary(config: Config): Promise<void> {
+  checkPaths(config);
+  await checkListenAddr(config.listen);
+  const { prepareDataDir, runPrimary } = await import('../cluster/primary.js');
+  const logger = createLogger({ ...config.log, fields: { worker: 'primary' } });
+  exitOnFatal(logger);
+  let secrets: Secrets;
+  try {
+    secrets = await prepareDataDir(config, logger);
+  } catch (err) {
+    await flushLogger(logger);
+    throw nameStartupError(err, config);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const running = runPrimary(config, logger, secrets, (started) => {
+      process.stderr.write(banner(started, config, started.pids));
+      resolve();
+    });
+    running.then(
+      async () => {
+        logger.info('llm-proxy stopped');
+        await flushLogger(logger);
+        process.exit(0);
+      },
+      async (err: unknown) => {
+        await flushLogger(logger);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** One worker of WORKERS > 1: learns its slot from the primary, then serves as a single process does. */
+async function serveWorker(config: Config): Promise<void> {
+  const { WorkerChannel } = await import('../cluster/worker.js');
+  const channel = await WorkerChannel.open();
+  const logger = createLogger({ ...config.log, fields: { worker: channel.slot.slot } });
+  exitOnFatal(logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger, undefined, {
+      slot: channel.slot,
+      metrics: (local) => channel.hostMetrics(local),
+    });
+  } catch (err) {
+    await flushLogger(logger);
+    // The IPC channel would keep this process alive after the error is printed.
+    setTimeout(() => process.exit(1), 0);
+    throw nameStartupError(err, config);
+  }
+  const drain = drainOnSignals(server, logger);
+  channel.onShutdownRequest(() => drain('primary'));
+  channel.ready(server.url, server.metricsUrl, server.adminUi);
+}
+
+/**
+ * SIGINT/SIGTERM drain in-flight requests and exit 0; a second signal exits at once. Returns the
+ * drain, for a shutdown asked for another way (a worker's primary), which is not counted as a signal.
+ */
+function drainOnSignals(server: RunningServer, logger: Logger): (why: string) => void {
+  let draining = false;
+  const drain = (why: string) => {
+    if (draining) return;
+    draining = true;
+    logger.info({ signal: why }, 'shutting down: draining in-flight requests');
     // The whole sequence runs, to its last line, even where a step awaits only unref'd handles.
     keepAliveUntil(server.stop()).then(
       () => process.exit(0),
@@ -37,10 +129,18 @@ export async function serve(config: Config): Promise<void> {
       },
     );
   };
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    drain(signal);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // Last, so whoever waits for the banner can signal the process at once.
-  process.stderr.write(banner(server, config));
+  return drain;
 }
 
 /**
@@ -63,9 +163,17 @@ function exitOnFatal(logger: Logger): void {
   process.on('unhandledRejection', onFatal);
 }
 
-function banner(server: RunningServer, config: Config): string {
+/** What the banner shows, from the server (or, under WORKERS, from the workers and the primary). */
+interface Served {
+  url: string;
+  metricsUrl: string | undefined;
+  adminUi: boolean;
+  secrets: Secrets;
+}
+
+function banner(server: Served, config: Config, workerPids?: number[]): string {
   const { url, metricsUrl } = server;
-  const secrets = server.runtime.secrets;
+  const secrets = server.secrets;
   const token = secrets.tokenGenerated
     ? `${secrets.managementToken}\n                    (generated now and saved to ${secrets.tokenFile}, mode 0600)`
     : secrets.tokenFile
@@ -84,6 +192,9 @@ function banner(server: RunningServer, config: Config): string {
     `  Health:            ${url}/health`,
     `  Metrics:           ${metricsUrl ?? `${url}/metrics   (with the management token)`}`,
     `  Database:          ${db}`,
+    ...(workerPids
+      ? [`  Workers:           ${workerPids.length} processes on this port (pids ${workerPids.join(', ')})`]
+      : []),
     `  Management token:  ${token}`,
     '',
     '  Create a project and a token in the admin UI, or here:',

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseHeaderList, type RawConfig } from './schema.js';
 import { type TelemetryConfig, toTelemetryConfig } from './telemetry-config.js';
@@ -80,6 +81,8 @@ export interface Config {
     oidc: OidcConfig | undefined;
   };
   shutdownTimeoutMs: number;
+  /** Processes serving the port (WORKERS, `auto` resolved to the cores): 1 = this process alone, no cluster. */
+  workers: number;
   metrics: {
     listen: { host: string; port: number } | undefined;
     tokenLabels: boolean;
@@ -228,6 +231,7 @@ export function toConfig(raw: RawConfig): Config {
     accessLog: { sampleRate: raw.LOG_SAMPLE_RATE, bodies: raw.LOG_BODIES, bodyMaxBytes: raw.LOG_BODY_MAX_BYTES },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    workers: raw.WORKERS === 'auto' ? availableParallelism() : Number(raw.WORKERS),
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     access: {
       sessionIdleMs: raw.ADMIN_SESSION_IDLE_MINUTES * 60_000,

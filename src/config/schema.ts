@@ -155,6 +155,12 @@ const keyProblem = (v: string) => {
   }
 };
 
+/** WORKERS: `auto` or a whole number from 1 to 256. */
+const workersProblem = (v: string): string | undefined =>
+  v === 'auto' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 256)
+    ? undefined
+    : 'expected auto (one per core) or a whole number from 1 to 256';
+
 /**
  * Every setting llm-proxy reads, with its default. The README's configuration table mirrors this
  * schema one to one; keep them together.
@@ -207,6 +213,11 @@ export const configSchema = z.object({
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),
+  /**
+   * Processes serving the one port (node:cluster); `auto` = one per core. Above 1 it needs REDIS_URL,
+   * so limits hold across them (docs/scaling.md).
+   */
+  WORKERS: text.superRefine(check(workersProblem)).default('1'),
   /** Believe X-Forwarded-For / -Proto from these peers (management API and sign-in only; the proxy path never reads them). */
   TRUST_PROXY: text.superRefine(check(trustProxyProblem)).default('false'),
   // Redis: limits shared by every instance (docs/scaling.md)

@@ -110,6 +110,10 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'server',
     doc: 'How long shutdown waits for requests and streams in flight before closing connections; log shipping gets what is left of it.',
   },
+  WORKERS: {
+    group: 'server',
+    doc: 'Processes serving `LISTEN_ADDR` on this host (node:cluster), `auto` for one per core. `1` is one process, as without it. Above 1 it requires `REDIS_URL` (the start is refused without: each process would keep its own limits); a primary process forks them, replaces one that dies, answers `/metrics` for all of them through whichever one is asked, and drains them all on SIGTERM. See [scaling.md](docs/scaling.md#several-processes-on-one-host-workers).',
+  },
   TRUST_PROXY: {
     group: 'server',
     doc: 'Believe `X-Forwarded-For` and `X-Forwarded-Proto` from these peers: `true` (any peer), or addresses and CIDR ranges such as `10.0.0.0/8,127.0.0.1`. They set the client address of the management API (rate limits, sign-in limits, audit, sessions) and mark cookies `Secure` behind a TLS-terminating proxy; `/v1` never reads them. See [security.md](docs/security.md#sign-in-sessions-and-roles).',

@@ -67,6 +67,8 @@ export function createAccessLog(
   opts: AccessLogOptions = { sampleRate: 1 },
 ): (e: AccessEntry, client: AccessClient, trace?: TraceIds, bodies?: AccessBodies) => void {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
+  // The logger's own fields (`service`, and `worker` under WORKERS), as pino serialised them once.
+  const fields = (logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? '';
   const rate = opts.sampleRate;
   const clock = new LineClock();
   // Clients send the same User-Agent request after request: its JSON is kept for the next line.
@@ -81,7 +83,7 @@ export function createAccessLog(
       lastUaJson = lastUa === undefined ? 'null' : JSON.stringify(lastUa.slice(0, 200));
     }
     stream.write(
-      `{"level":"info","time":"${clock.iso(Date.now())}","service":"llm-proxy","request_id":"${e.id}",` +
+      `{"level":"info","time":"${clock.iso(Date.now())}"${fields},"request_id":"${e.id}",` +
         `"token_id":"${e.tokenId}","project_id":"${e.projectId}","method":${JSON.stringify(e.method)},` +
         `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model === null ? 'null' : JSON.stringify(e.model)},` +
         `"stream":${e.stream},"prompt_tokens":${e.promptTokens},"completion_tokens":${e.completionTokens},` +

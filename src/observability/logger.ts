@@ -47,6 +47,8 @@ export interface LoggerOptions {
   fd?: 1 | 2 | undefined;
   /** Tests pass a stream to capture output. */
   stream?: NodeJS.WritableStream;
+  /** Fields on every line, e.g. `worker` under WORKERS (serialised once, at creation). */
+  fields?: Record<string, string | number>;
 }
 
 type Destination = ReturnType<typeof pino.destination>;
@@ -278,7 +280,7 @@ export function openPrivateFile(file: string, setting: string): number {
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
     level: opts.level,
-    base: { service: 'llm-proxy' },
+    base: { service: 'llm-proxy', ...opts.fields },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label: string) => ({ level: label }) },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ShippingConfig } from '../config/config.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { ownDir, type WorkerSlot } from '../shared/worker-dirs.js';
 import type { UsageRecord } from '../store/usage-record.js';
 import { DeadLetter } from './dead-letter.js';
 import { FileSink } from './file-sink.js';
@@ -41,7 +42,12 @@ export class Shipping {
 }
 
 /** The dispatcher over the sinks the configuration turns on, or undefined when none is (no cost at all). */
-export function createShipping(config: ShippingConfig, dataDir: string, logger: Logger): Shipping | undefined {
+export function createShipping(
+  config: ShippingConfig,
+  dataDir: string,
+  logger: Logger,
+  worker?: WorkerSlot,
+): Shipping | undefined {
   const sinks: Sink[] = [];
   if (config.webhook) sinks.push(new WebhookSink(config.webhook.url, config.webhook.secret, config.timeoutMs));
   if (config.otlp) {
@@ -57,7 +63,8 @@ export function createShipping(config: ShippingConfig, dataDir: string, logger: 
   }
   if (sinks.length === 0) return undefined;
   const channels = sinks.map((sink) => {
-    const dir = shippingDir(dataDir, sink.name);
+    // Under WORKERS each worker spills to its slot's folder (a replacement resends what it left).
+    const dir = ownDir(shippingDir(dataDir, sink.name), worker);
     startupStep('DATA_DIR', () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
     const spill = config.spillMaxBytes > 0 ? new Spill({ dir, maxBytes: config.spillMaxBytes, logger }) : undefined;
     if (spill && spill.pending > 0) {
