@@ -1,18 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftReport } from '../../src/limits/reconcile.js';
+import type { SubjectLimits } from '../../src/limits/limits.js';
+import { type DriftReport, Reconciler } from '../../src/limits/reconcile.js';
+import { LimitTotals } from '../../src/limits/reconcile-store.js';
+import { RedisLimiter } from '../../src/limits/redis-limiter.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { createLogger } from '../../src/observability/logger.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
+import { openDatabase } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
-import { testRedis } from '../helpers/limiters.js';
+import { dropPrefix, limits, project as projectLimits, testRedis } from '../helpers/limiters.js';
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { insertProjectAndToken } from '../helpers/rows.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable, unavailable } from '../helpers/services.js';
 import { Forwarder } from '../helpers/tcp-forwarder.js';
+import { redisServerAvailable, sharedCluster } from './redis-cluster-server.js';
 import { freePort, OwnRedis } from './redis-server.js';
 
 /** Only a hang reaches this. */
@@ -345,6 +354,70 @@ describe('Redis counters reconciled with the database', () => {
       expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
     } finally {
       await fwd.close();
+    }
+  });
+});
+
+/** The job on a Redis Cluster: subjects of several slots are found on every master, and corrected there. */
+describe('reconciliation on a Redis Cluster', () => {
+  it('compares and raises the counters of subjects on every master', async (ctx) => {
+    if (!(await serviceAvailable('postgres')) || !(await redisServerAvailable())) return ctx.skip();
+    const tdb = await postgresDatabase();
+    const db = openDatabase(tdb.config);
+    const redis = await testRedis({ url: (await sharedCluster()).url, cluster: true });
+    const prefix = `llmp-reconcile-${randomBytes(6).toString('hex')}`;
+    try {
+      await migrateToLatest(db);
+      const limiter = new RedisLimiter(redis, async () => 0, { prefix });
+      const pairs = await Promise.all([1, 2, 3, 4].map(() => insertProjectAndToken(db)));
+      const subjectsOf = (p: { projectId: string; tokenId: string }): SubjectLimits[] => [
+        limits({ id: p.tokenId, maxRequests: 100 }),
+        projectLimits({ id: p.projectId }),
+      ];
+      let n = 0;
+      for (const p of pairs) {
+        for (let i = 0; i < 2; i++) {
+          const r = await limiter.admit({
+            requestId: `cluster-${++n}`,
+            subjects: subjectsOf(p),
+            estimatedTokens: 1,
+            estimatedCostMicroUsd: 0,
+          });
+          if (!r.ok) throw new Error('refused');
+          limiter.settle(r.ticket, 1, 0);
+        }
+      }
+      await limiter.close();
+      // What the usage writer would have counted for those requests.
+      await db.updateTable('tokens').set({ request_count: 2 }).execute();
+      await db.updateTable('projects').set({ request_count: 2 }).execute();
+      const slots = new Set(
+        await Promise.all(pairs.map(async (p) => redis.send<number>(['CLUSTER', 'KEYSLOT', `{p:${p.projectId}}`]))),
+      );
+      expect(slots.size).toBeGreaterThan(1);
+
+      const logger = createLogger({ level: 'warn', stream: new PassThrough() });
+      const job = new Reconciler(redis, new LimitTotals(db), {
+        base: limiter.keyBase,
+        intervalMs: 0,
+        correct: true,
+        logger,
+      });
+      const clean = await job.run();
+      expect([clean.subjectsByKind, clean.drift]).toEqual([
+        { token: 4, project: 4 },
+        { requests: 0, budgetMicroUsd: 0 },
+      ]);
+      const last = pairs[3] as { projectId: string; tokenId: string };
+      await redis.send(['HSET', `${limiter.keyBase}{p:${last.projectId}}:project:${last.projectId}`, 'n', '1']);
+      const low = await job.run();
+      expect([low.drift, low.corrected]).toEqual([{ requests: 1, budgetMicroUsd: 0 }, 1]);
+      expect((await job.run()).drift).toEqual({ requests: 0, budgetMicroUsd: 0 });
+    } finally {
+      await dropPrefix(redis, prefix);
+      await redis.close();
+      await db.destroy();
+      await tdb.drop();
     }
   });
 });
