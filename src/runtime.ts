@@ -252,6 +252,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const heartbeat = new Heartbeat(instancesRepo, {
     id: instanceId,
     version: VERSION,
+    worker: opts.worker?.slot ?? null,
     intervalMs: config.instances.heartbeatMs,
     clock,
     logger,

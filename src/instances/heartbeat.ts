@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
@@ -16,6 +15,8 @@ export interface InstanceSample {
 export interface HeartbeatOptions {
   id: string;
   version: string;
+  /** Its WORKERS slot (0 … N-1) when the process is one of several on the host; null otherwise. */
+  worker: number | null;
   intervalMs: number;
   clock: Clock;
   logger: Logger;
@@ -66,7 +67,7 @@ export class Heartbeat {
       id: this.opts.id,
       host: hostname(),
       pid: process.pid,
-      worker: cluster.isWorker ? (cluster.worker?.id ?? null) : null,
+      worker: this.opts.worker,
       version: this.opts.version,
       listen: this.listen,
       started_at: this.startedAt,

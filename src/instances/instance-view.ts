@@ -16,6 +16,7 @@ export interface InstanceView {
   id: string;
   host: string;
   pid: number;
+  /** The WORKERS slot (0 … N-1); null for a single process. */
   worker: number | null;
   version: string;
   listen: string | null;

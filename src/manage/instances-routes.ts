@@ -10,7 +10,11 @@ const instance = z.object({
   id: z.string().describe('The instance id: host:pid:random (random per process start)'),
   host: z.string(),
   pid: z.number().int(),
-  worker: z.number().int().nullable().describe('The worker number when the process is one of several (WORKERS)'),
+  worker: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Its WORKERS slot (0 to N-1) when the process is one of several on the host; null otherwise'),
   version: z.string(),
   listen: z.string().nullable().describe('The URL the process listens on, as it logged it'),
   state: z

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -13,9 +13,10 @@ import { manualClock } from '../helpers/clock.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { serviceAvailable, unavailable } from '../helpers/services.js';
 import { signedIn, withSession } from '../helpers/session.js';
 import { Forwarder } from '../helpers/tcp-forwarder.js';
+import { freePort, OwnRedis } from './redis-server.js';
 
 interface Listing {
   data: InstanceView[];
@@ -292,5 +293,54 @@ describe('the heartbeat while PostgreSQL is unreachable', () => {
     expect(server.logs()).toContain('"msg":"instance heartbeat written again"');
     expect((await list(server)).database.status).toBe('ok');
     expect(warnings()).toHaveLength(1);
+  });
+});
+
+/**
+ * WORKERS=2 with Redis, as a user runs it (`llm-proxy serve` in its own process): each worker is an
+ * instance of its own, listed with its slot on the one port, and sees Redis answering.
+ */
+describe('the instances of WORKERS=2', () => {
+  let redis: OwnRedis | undefined;
+  let proxy: ServeProcess | undefined;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return;
+    redis = new OwnRedis(await freePort());
+    await redis.start();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-instances-workers-'));
+    proxy = await spawnServe({
+      WORKERS: '2',
+      REDIS_URL: redis.url,
+      DATA_DIR: dataDir,
+      INSTANCE_HEARTBEAT_MS: '100',
+      AUDIT_REFUSED_REQUESTS: 'false',
+    });
+  });
+  afterAll(async () => {
+    if (proxy && proxy.child.exitCode === null) {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }
+    await redis?.kill();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists each worker with its slot, the same listen URL, and Redis ok', async (ctx) => {
+    if (!proxy) return ctx.skip();
+    const url = proxy.url;
+    const token = readFileSync(path.join(dataDir, 'management-token'), 'utf8').trim();
+    const listing = async (): Promise<Listing> =>
+      (await (
+        await fetch(`${url}/manage/instances`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as Listing;
+    await until(async () => (await listing()).data.filter((i) => i.state === 'live').length === 2);
+    const l = await listing();
+    expect(l.data.map((i) => i.worker).sort()).toEqual([0, 1]);
+    expect(new Set(l.data.map((i) => i.pid)).size).toBe(2);
+    for (const i of l.data) expect(i).toMatchObject({ listen: url, redis: 'ok', database: 'ok', version: VERSION });
+    expect(l.redis).toEqual({ state: 'ok', mode: 'closed' });
+    expect(l.data.filter((i) => i.self)).toHaveLength(1);
   });
 });

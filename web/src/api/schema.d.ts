@@ -234,7 +234,7 @@ export interface paths {
                                 /** @description How long it has run (until its last heartbeat when gone) */
                                 uptime_seconds: number;
                                 version: string;
-                                /** @description The worker number when the process is one of several (WORKERS) */
+                                /** @description Its WORKERS slot (0 to N-1) when the process is one of several on the host; null otherwise */
                                 worker: number | null;
                             }[];
                             /** @description The database as the answering instance sees it; while `unreachable`, `data` lists only that instance */
