@@ -59,7 +59,8 @@ async function servePrimary(config: Config): Promise<void> {
   checkPaths(config);
   await checkListenAddr(config.listen);
   const { prepareDataDir, runPrimary } = await import('../cluster/primary.js');
-  const logger = createLogger({ ...config.log, fields: { worker: 'primary' } });
+  // Every process appends to the same stdout or LOG_FILE; worker 0 alone rotates LOG_FILE.
+  const logger = createLogger({ ...config.log, rotation: undefined, shared: true, fields: { worker: 'primary' } });
   exitOnFatal(logger);
   let secrets: Secrets;
   try {
@@ -91,7 +92,9 @@ async function servePrimary(config: Config): Promise<void> {
 async function serveWorker(config: Config): Promise<void> {
   const { WorkerChannel } = await import('../cluster/worker.js');
   const channel = await WorkerChannel.open();
-  const logger = createLogger({ ...config.log, fields: { worker: channel.slot.slot } });
+  const { slot } = channel.slot;
+  const rotation = slot === 0 ? config.log.rotation : undefined;
+  const logger = createLogger({ ...config.log, rotation, shared: true, fields: { worker: slot } });
   exitOnFatal(logger);
   let server: RunningServer;
   try {

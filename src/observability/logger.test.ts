@@ -69,3 +69,43 @@ describe('a fatal line', () => {
     }
   });
 });
+
+describe('LOG_FILE shared by several processes (WORKERS)', () => {
+  it('the one that does not rotate follows the file when the other renames it, losing no line', async () => {
+    const file = logFile();
+    const dir = path.dirname(file);
+    const rotation = { maxBytes: 4_000, intervalMs: 0, keep: 5 };
+    const rotating = createLogger({ level: 'info', file, shared: true, rotation });
+    const following = createLogger({ level: 'info', file, shared: true });
+    const lines = (f: string, who: string) =>
+      readFileSync(path.join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`"${who}"`));
+    const deadline = Date.now() + 30_000;
+    const until = async (what: string, check: () => boolean) => {
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`never: ${what}`);
+        await sleep(20);
+      }
+    };
+    let n = 0;
+    following.info({ n: n++ }, 'follower');
+    await until('the follower writes', () => lines('proxy.log', 'follower').length === 1);
+    for (let i = 0; i < 60; i++) rotating.info({ n: i, pad: 'x'.repeat(80) }, 'rotator');
+    await flushLogger(rotating);
+    expect(readdirSync(dir)).toContain('proxy.log.1');
+    // The follower's next blocks (each 250 ms tick) land in the new file at the path within FOLLOW_MS.
+    await until('the follower writes to the new file', () => {
+      following.info({ n: n++ }, 'follower');
+      return lines('proxy.log', 'follower').length > 0;
+    });
+    await flushLogger(following);
+    const all = readdirSync(dir)
+      .sort()
+      .reverse()
+      .flatMap((f) => lines(f, 'follower'))
+      .map((l) => (JSON.parse(l) as { n: number }).n);
+    expect(all).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(readdirSync(dir).flatMap((f) => lines(f, 'rotator'))).toHaveLength(60);
+  });
+});

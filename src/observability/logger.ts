@@ -1,4 +1,4 @@
-import { fchmodSync, fstatSync, openSync, renameSync, rmSync } from 'node:fs';
+import { fchmodSync, fstatSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
@@ -49,7 +49,18 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
   /** Fields on every line, e.g. `worker` under WORKERS (serialised once, at creation). */
   fields?: Record<string, string | number>;
+  /**
+   * Other processes write to the same stdout or LOG_FILE (WORKERS): blocks stay within PIPE_BUF, so
+   * a pipe never interleaves two processes' lines, and with LOG_FILE but no `rotation` this process
+   * follows the file when the process that rotates it renames it.
+   */
+  shared?: boolean;
 }
+
+/** Writes up to this size to a pipe are atomic (POSIX PIPE_BUF on Linux): lines of several processes never mix. */
+const PIPE_BUF = 4096;
+/** How often a process that does not rotate LOG_FILE looks whether it was renamed. */
+const FOLLOW_MS = 250;
 
 type Destination = ReturnType<typeof pino.destination>;
 
@@ -82,11 +93,14 @@ class LineBatcher {
   private fileStarted = Date.now();
   /** Destinations of rotated files still writing what they were given. */
   private readonly retiring = new Set<Promise<void>>();
+  /** When the file's name was last compared with the open descriptor (shared, not rotating). */
+  private followedAt = Date.now();
 
   constructor(
     private fd: number,
     private readonly file?: string,
     private readonly rotation?: LogRotation,
+    private readonly shared = false,
   ) {
     this.dest = this.destination(fd);
     if (file) this.fileBytes = fstatSync(fd).size;
@@ -111,9 +125,20 @@ class LineBatcher {
 
   write(line: string): boolean {
     if (this.sync) return this.sync.write(line);
+    if (this.shared) return this.writeShared(line);
     this.lines.push(line);
     this.bytes += line.length;
     if (this.bytes >= BUFFER_BYTES) this.handOver();
+    return true;
+  }
+
+  /** Blocks end before they pass PIPE_BUF bytes (a single longer line goes alone, and may mix on a pipe). */
+  private writeShared(line: string): boolean {
+    const n = Buffer.byteLength(line);
+    if (this.bytes + n > PIPE_BUF) this.handOver();
+    this.lines.push(line);
+    this.bytes += n;
+    if (this.bytes >= PIPE_BUF) this.handOver();
     return true;
   }
 
@@ -177,11 +202,25 @@ class LineBatcher {
     const block = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
     this.lines = [];
     this.bytes = 0;
+    // Before writing: lines go to the file at the path, not to one another process renamed away.
+    if (this.shared && this.file && !this.rotation) this.follow(this.file);
     // A failed sink may never drain again (EPIPE turns its writes into no-ops).
     if (!this.failed) this.pending = true;
     this.dest.write(block);
     this.fileBytes += Buffer.byteLength(block);
     if (this.dueForRotation()) this.rotate();
+  }
+
+  /** Another process rotated the file (renamed it): carry on in the new file at the path. */
+  private follow(file: string): void {
+    if (Date.now() - this.followedAt < FOLLOW_MS) return;
+    this.followedAt = Date.now();
+    try {
+      if (statSync(file, { throwIfNoEntry: false })?.ino === fstatSync(this.fd).ino) return;
+      this.switchTo(openLogFile(file));
+    } catch (err) {
+      process.stderr.write(`llm-proxy: reopening the log failed: ${(err as Error).message}\n`);
+    }
   }
 
   private dueForRotation(): boolean {
@@ -209,25 +248,28 @@ class LineBatcher {
         } catch {}
       }
       renameSync(file, `${file}.1`);
-      const fd = openLogFile(file);
-      const old = this.dest;
-      // The old destination drains into the renamed file on its own; a flush waits for it.
-      const retired = new Promise<void>((resolve) => {
-        old.once('close', () => resolve());
-        old.once('error', () => resolve());
-      });
-      this.retiring.add(retired);
-      void retired.then(() => this.retiring.delete(retired));
-      old.end();
-      this.fd = fd;
-      this.dest = this.destination(fd);
-      this.pending = false;
-      this.wake();
+      this.switchTo(openLogFile(file));
     } catch (err) {
       process.stderr.write(`llm-proxy: rotating the log failed: ${(err as Error).message}\n`);
     }
     this.fileBytes = 0;
     this.fileStarted = Date.now();
+  }
+
+  /** Writes go to `fd` from now on; the old destination drains into its file on its own, and a flush waits for it. */
+  private switchTo(fd: number): void {
+    const old = this.dest;
+    const retired = new Promise<void>((resolve) => {
+      old.once('close', () => resolve());
+      old.once('error', () => resolve());
+    });
+    this.retiring.add(retired);
+    void retired.then(() => this.retiring.delete(retired));
+    old.end();
+    this.fd = fd;
+    this.dest = this.destination(fd);
+    this.pending = false;
+    this.wake();
   }
 
   private wake(): void {
@@ -287,8 +329,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
   if (opts.stream) return pino(options, opts.stream);
   const batcher = opts.file
-    ? new LineBatcher(openLogFile(opts.file), opts.file, opts.rotation)
-    : new LineBatcher(opts.fd ?? 1);
+    ? new LineBatcher(openLogFile(opts.file), opts.file, opts.rotation, opts.shared)
+    : new LineBatcher(opts.fd ?? 1, undefined, undefined, opts.shared);
   setInterval(() => batcher.handOver(), FLUSH_INTERVAL_MS).unref();
   if (batchers.size === 0) {
     process.once('exit', () => {
