@@ -216,7 +216,7 @@ describe.concurrent('start-up and shutdown (real process)', () => {
         draining: false,
         store: { kind: 'sqlite', status: 'ok' },
         in_flight: 0,
-        usage: { pending: 0, written: 0, dropped: 0, failing: null, writer: 'ok', journal: 'ok' },
+        usage: { pending: 0, written: 0, dropped: 0, spilled: 0, failing: null, writer: 'ok', journal: 'ok' },
         upstreams: [],
         sinks: {},
         // SQLite: no LISTEN; the change log is read every CHANGES_POLL_MS.

@@ -31,6 +31,7 @@ const fine: UsageHealth = {
   journaled: true,
   journalFailing: undefined,
   pending: 0,
+  spilled: 0,
 };
 
 describe('health probes', () => {

@@ -13,6 +13,8 @@ export interface UsageHealth {
   journalFailing: string | undefined;
   /** Usage records waiting in memory for the store. */
   pending: number;
+  /** Records that left memory during a store outage, waiting in the journal to be written from it. */
+  spilled: number;
 }
 
 /** What /health shows beyond the version: the state of the store, the queues and the upstreams. */
@@ -105,6 +107,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
         pending: u.pending,
         written: u.written,
         dropped: u.dropped,
+        spilled: u.spilled,
         failing: u.failing ?? null,
         writer,
         journal: !u.journaled ? 'off' : u.journalFailing === undefined ? 'ok' : `failing: ${u.journalFailing}`,
