@@ -12,6 +12,7 @@ import { UPSTREAM_KEY } from './proxy.js';
 import { registerSecret } from './secret-watch.js';
 import { startTestServer, type TestServer } from './server.js';
 import { serviceAvailable, unavailable } from './services.js';
+import { Forwarder } from './tcp-forwarder.js';
 import { currentTestFile } from './test-file.js';
 
 /**
@@ -34,6 +35,8 @@ export interface Instance {
 export interface Cluster {
   readonly mock: MockUpstream;
   readonly redis: OwnRedis;
+  /** With `cuttable`: the TCP forwarder the instances reach PostgreSQL through (the test's own queries go direct). */
+  readonly fwd: Forwarder | undefined;
   /** The shared database's URL (straight to PostgreSQL). */
   readonly dbUrl: string;
   /** The environment every instance starts with. */
@@ -73,20 +76,29 @@ export interface UsageRow {
  */
 export async function startInstances(
   n: number,
-  opts: { processes?: number; env?: Record<string, string> } = {},
+  opts: { processes?: number; env?: Record<string, string>; cuttable?: boolean } = {},
 ): Promise<Cluster | undefined> {
   if (!(await serviceAvailable('postgres'))) return undefined;
   if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return undefined;
   const tdb: TestDatabase = await postgresDatabase();
   if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
   const dbUrl = tdb.config.url;
+  let fwd: Forwarder | undefined;
+  let instanceDbUrl = dbUrl;
+  if (opts.cuttable) {
+    fwd = new Forwarder(5432);
+    await fwd.listen();
+    const url = new URL(dbUrl);
+    url.host = `127.0.0.1:${fwd.port}`;
+    instanceDbUrl = url.toString();
+  }
   const redis = new OwnRedis(await freePort());
   await redis.start();
   const mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
   const managementToken = randomBytes(24).toString('hex');
   registerSecret(managementToken);
   const env: Record<string, string> = {
-    DATABASE_URL: dbUrl,
+    DATABASE_URL: instanceDbUrl,
     REDIS_URL: redis.url,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     MANAGEMENT_TOKEN: managementToken,
@@ -138,6 +150,7 @@ export async function startInstances(
   return {
     mock,
     redis,
+    fwd,
     dbUrl,
     env,
     instances,
@@ -179,6 +192,7 @@ export async function startInstances(
         total_tokens: r.total_tokens === null ? null : Number(r.total_tokens),
       })),
     stop: async () => {
+      fwd?.resume();
       for (const inst of instances) {
         if (inst.server) await inst.server.stop();
         else if (inst.process && !dead.has(inst)) {
@@ -186,6 +200,7 @@ export async function startInstances(
           await inst.process.exited;
         }
       }
+      await fwd?.close();
       await mock.close();
       await redis.kill();
       await pool.end();

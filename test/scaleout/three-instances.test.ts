@@ -178,3 +178,68 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     expect(s?.budgets.total?.spentMicroUsd).toBe(spent);
   });
 });
+
+describe('three instances, PostgreSQL unreachable mid-run', () => {
+  let c: Cluster | undefined;
+
+  beforeAll(async () => {
+    c = await startInstances(3, {
+      cuttable: true,
+      env: {
+        // A refused database fails at once; these bound a connection the forwarder holds.
+        DATABASE_QUERY_TIMEOUT_MS: '1000',
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+        // Fewer than each instance serves during the outage: most of its records leave memory.
+        USAGE_QUEUE_LIMIT: '3',
+      },
+    });
+  });
+  afterAll(() => c?.stop());
+
+  it('serves cached tokens, answers 503 for unknown ones, and writes every record once it returns', async (ctx) => {
+    if (!c?.fwd) return ctx.skip();
+    const cl = c;
+    const fwd = c.fwd;
+    const t = await cl.issue({ max_requests: 1000 });
+    const unknown = await cl.issue();
+    const ids: string[] = [];
+    const send = async (inst: Instance, token: string) => {
+      const { response } = await cl
+        .client(inst, token)
+        .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+        .withResponse();
+      ids.push(response.headers.get('x-llm-proxy-request-id') as string);
+    };
+    // Each instance caches the token with a first request.
+    for (const inst of cl.instances) await send(inst, t.token);
+    const writers = cl.instances.map((i) => i.server?.server.runtime.usage);
+    await until(() => writers.every((w) => w?.pending === 0 && w.written === 1));
+
+    fwd.refuse();
+    // 30 requests, 10 per instance: each holds 3 in memory, the journal the rest.
+    await Promise.all(Array.from({ length: 30 }, (_, i) => send(cl.at(i), t.token)));
+    for (const inst of cl.instances) {
+      // A token this instance never saw cannot be checked: 503, never 401.
+      const refused = await answer(() => cl.client(inst, unknown.token).models.list());
+      expect(refused).toEqual({ status: 503, code: 'store_unavailable' });
+    }
+    await until(() => writers.every((w) => w !== undefined && w.pending + w.dropped === 10));
+    expect(writers.map((w) => w?.health().spilled)).toEqual([7, 7, 7]);
+
+    fwd.resume();
+    await until(() => writers.every((w) => w?.pending === 0 && w.health().spilled === 0));
+    // Every request has exactly one record: none lost, none written twice.
+    const rows = await cl.query<{ id: string; n: string }>(
+      'SELECT id, count(*) AS n FROM usage_records WHERE token_id = $1 GROUP BY id',
+      [t.id],
+    );
+    const counts = new Map(rows.map((r) => [r.id, Number(r.n)]));
+    expect(ids.map((id) => counts.get(id) ?? 0)).toEqual(Array(33).fill(1));
+    expect(rows.length).toBe(33);
+    expect((await cl.manage('GET', `/tokens/${t.id}`)).body.request_count).toBe(33);
+    // The limit counted all of them, database or not.
+    expect((await cl.instances[0]?.server?.server.runtime.limiter.inspect('token', t.id, t.projectId))?.requests).toBe(
+      33,
+    );
+  });
+});
