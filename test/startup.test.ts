@@ -209,6 +209,8 @@ describe.concurrent('start-up and shutdown (real process)', () => {
   it('answers health, liveness and readiness', async () => {
     const srv = await spawnServe({ DATA_DIR: freshDir() });
     try {
+      // The instances counts come from the heartbeat, whose first write follows the listening line.
+      await until(async () => (await (await fetch(`${srv.url}/health`)).json()).instances !== null);
       expect(await (await fetch(`${srv.url}/health`)).json()).toEqual({
         status: 'ok',
         version: expect.any(String),
@@ -223,6 +225,7 @@ describe.concurrent('start-up and shutdown (real process)', () => {
         changes: expect.objectContaining({ state: 'polling-only', failing: null }),
         // Without REDIS_URL each instance limits in memory.
         limiter: { backend: 'memory' },
+        instances: { live: 1, draining: 0, gone: 0, versions: [expect.any(String)], as_of: expect.any(String) },
       });
       expect((await fetch(`${srv.url}/live`)).status).toBe(200);
       const ready = await fetch(`${srv.url}/ready`);
@@ -419,7 +422,7 @@ describe.concurrent('start-up and shutdown (real process)', () => {
     expect(migrated).toMatchObject({
       code: 0,
       stdout:
-        'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent, 0005-audit-events, 0006-admin-access, 0007-changes, 0008-usage-partitions, 0009-leases\n',
+        'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent, 0005-audit-events, 0006-admin-access, 0007-changes, 0008-usage-partitions, 0009-leases, 0010-limit-counters, 0011-instances\n',
     });
     expect((await runCli(['migrate'], env)).stdout).toBe('database is up to date\n');
   });
