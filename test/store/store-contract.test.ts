@@ -23,6 +23,8 @@ const ALL_MIGRATIONS = [
   '0007-changes',
   '0008-usage-partitions',
   '0009-leases',
+  '0010-limit-counters',
+  '0011-instances',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
