@@ -270,7 +270,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   USAGE_QUEUE_LIMIT: {
     group: 'usage',
-    doc: 'Usage records held in memory while the database is unavailable; past it the oldest leave memory (the journal keeps them for the next start).',
+    doc: 'Usage records held in memory while the database is unavailable; past it the oldest leave memory, and the journal keeps them: they are written from it once the database answers (or at the next start, if it comes first).',
   },
   USAGE_JOURNAL_FSYNC_MS: {
     group: 'usage',

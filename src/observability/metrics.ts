@@ -299,7 +299,7 @@ export class Metrics {
     upstreamGauge('llm_proxy_upstream_connections_max', 'Connection slots per upstream.', (u) => u.slots);
     counterFrom(
       'llm_proxy_usage_records_dropped_total',
-      'Usage records dropped from a full queue.',
+      'Usage records that left a full queue unwritten (with the journal, written from it once the database answers).',
       sources.usageDropped,
     );
     counterFrom(
