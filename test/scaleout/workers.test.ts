@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +92,18 @@ describe('WORKERS=2: several processes on one port', () => {
     expect(token.status).toBe(201);
     registerSecret(token.body.token);
     return token.body.token as string;
+  };
+  /** Usage records of a token in the SQLite database the workers share, by status and error. */
+  const records = (tokenId: string) => {
+    const db = new Database(path.join(dataDir, 'llm-proxy.db'), { readonly: true });
+    try {
+      return db.prepare('SELECT status, error FROM usage_records WHERE token_id = ?').all(tokenId) as {
+        status: number;
+        error: string | null;
+      }[];
+    } finally {
+      db.close();
+    }
   };
   const client = (token: string) =>
     new OpenAI({
@@ -276,6 +289,47 @@ describe('WORKERS=2: several processes on one port', () => {
     });
     for (let i = 0; i < 10; i++) await scrape();
     expect(total(scrapes.at(-1) as string, 'llm_proxy_requests_total')).toBeGreaterThan(afterKill);
+  });
+
+  it('a worker killed mid-request: its replacement replays its journal, so those requests still count', async ({
+    skip,
+  }) => {
+    if (!redis) skip();
+    const created = await manage('POST', '/tokens', {
+      project_id: (await manage('POST', '/projects', { name: `p-kill-${Date.now()}`, api_key: UPSTREAM_KEY })).body.id,
+    });
+    registerSecret(created.body.token);
+    const held = { 'x-mock-hold': '1' };
+    // Four connections: the round robin gives each worker some.
+    const requests = Array.from({ length: 4 }, () =>
+      client(created.body.token)
+        .chat.completions.create(
+          { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+          { headers: held },
+        )
+        .then(
+          () => 'served',
+          () => 'cut',
+        ),
+    );
+    await eventually('the upstream holds all four', () => mock.stats().held === 4);
+    const victim = servingPids()
+      .filter((p) => p.slot === 1)
+      .at(-1) as { pid: number };
+    const serving = servingPids().length;
+    process.kill(victim.pid, 'SIGKILL');
+    await eventually('a replacement serves', () => servingPids().length === serving + 1);
+    mock.release();
+    const outcomes = await Promise.all(requests);
+    const cut = outcomes.filter((o) => o === 'cut').length;
+    expect(cut).toBeGreaterThanOrEqual(1);
+    // Each request has its record: the served ones as served, the cut ones from the dead worker's journal.
+    await eventually('every request has its usage record', () => records(created.body.id).length === 4);
+    const rows = records(created.body.id);
+    expect(rows.filter((r) => r.status === 200)).toHaveLength(4 - cut);
+    expect(rows.filter((r) => r.error === 'interrupted')).toHaveLength(cut);
+    const replayed = logLines(proxy).filter((l) => l.msg === 'usage journal replayed' && l.worker === 1);
+    expect(replayed.at(-1)).toMatchObject({ unfinished: cut });
   });
 
   it('SIGTERM to the primary drains an open stream in a worker, then every process exits 0', async ({ skip }) => {
