@@ -192,7 +192,8 @@ export function runPrimary(
       for (const s of slots) {
         clearTimeout(s.replacing);
         s.replacing = undefined;
-        if (s.worker) send(s.worker, { type: 'llmp:shutdown' });
+        // A worker still starting has no server to drain yet: its default SIGTERM action ends it.
+        if (s.worker) s.ready ? send(s.worker, { type: 'llmp:shutdown' }) : s.worker.process.kill('SIGTERM');
       }
       // Only a worker stuck past its own shutdown deadline reaches this.
       setTimeout(() => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -199,6 +199,23 @@ describe('WORKERS=2: several processes on one port', () => {
     const r = await spawnCli(['serve'], { WORKERS: '2', LISTEN_ADDR: '127.0.0.1:0', DATA_DIR: tempDir() });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('WORKERS: 2 worker processes need REDIS_URL: each would keep its own request caps');
+  });
+
+  it('a worker that cannot start fails the start: its error, then which worker, exit code 1', async ({ skip }) => {
+    if (!redis) skip();
+    const dir = tempDir();
+    const pricing = path.join(dir, 'pricing.json');
+    writeFileSync(pricing, '{"broken":');
+    const r = await spawnCli(['serve'], {
+      WORKERS: '2',
+      REDIS_URL: redis.url,
+      LISTEN_ADDR: '127.0.0.1:0',
+      DATA_DIR: path.join(dir, 'data'),
+      PRICING_FILE: pricing,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`PRICING_FILE: cannot read pricing file ${pricing}`);
+    expect(r.stderr).toMatch(/llm-proxy: worker [01] exited during start \(exit code 1\); see its error above/);
   });
 
   it('starts on an empty DATA_DIR: the secrets are generated once, before the workers start', ({ skip }) => {
