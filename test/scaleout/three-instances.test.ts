@@ -53,7 +53,9 @@ describe('three instances sharing PostgreSQL and Redis', () => {
   let c: Cluster | undefined;
 
   beforeAll(async () => {
-    c = await startInstances(3);
+    // Every refusal here is a limit's: no share of the upstream's connections per token (a burst
+    // of 500 held long on a loaded machine would otherwise meet it first, with 429 of its own).
+    c = await startInstances(3, { env: { UPSTREAM_SHARE_PERCENT: '100' } });
   });
   afterAll(() => c?.stop());
 
@@ -150,6 +152,10 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     // Rounds of six concurrent streams, two per instance, until a round gets no stream through.
     const answers: Answer[] = [];
     for (let round = 0; ; round++) {
+      // Settlements go to Redis after the response: a round starts once the last one's are in.
+      await until(
+        async () => ((await redisState(cl, 'token', t.id, t.projectId))?.budgets.total?.reservedMicroUsd ?? 0) === 0,
+      );
       const wave = await Promise.all(Array.from({ length: 6 }, (_, i) => answer(() => stream(cl.at(i)))));
       answers.push(...wave);
       if (wave.every((a) => a.status !== 200)) break;
