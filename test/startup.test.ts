@@ -210,8 +210,9 @@ describe.concurrent('start-up and shutdown (real process)', () => {
     const srv = await spawnServe({ DATA_DIR: freshDir() });
     try {
       // The instances counts come from the heartbeat, whose first write follows the listening line.
-      await until(async () => (await (await fetch(`${srv.url}/health`)).json()).instances !== null);
-      expect(await (await fetch(`${srv.url}/health`)).json()).toEqual({
+      const health = async () => (await (await fetch(`${srv.url}/health`)).json()) as { instances: unknown };
+      await until(async () => (await health()).instances !== null);
+      expect(await health()).toEqual({
         status: 'ok',
         version: expect.any(String),
         uptime_seconds: expect.any(Number),
