@@ -214,7 +214,8 @@ export class Maintenance {
     });
     await step('instances_prune', async () => {
       const instances = this.deps.instances;
-      if (instances) report.instances_deleted = await instances.deleteSeenBefore(this.deps.now() - GONE_ROW_RETENTION_MS);
+      if (!instances) return;
+      report.instances_deleted = await instances.deleteSeenBefore(this.deps.now() - GONE_ROW_RETENTION_MS);
     });
 
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
