@@ -31,16 +31,19 @@ export class InstancesRegistry {
     private readonly opts: RegistryOptions,
   ) {}
 
-  /** Every row, read now. While the database cannot answer, this instance alone (as it sees itself). */
+  /** Every row, read now (this instance as it is now). While the database cannot answer, this instance alone. */
   async list(): Promise<InstancesListing> {
     const { heartbeat, clock, goneAfterMs, databaseKind } = this.opts;
     const self = heartbeat.row();
     let rows = [self];
     let status: 'ok' | 'unreachable' = 'ok';
     try {
-      rows = await this.repo.list();
-      // Before its first heartbeat (or after a failed one) this process still lists itself.
-      if (!rows.some((r) => r.id === self.id)) rows = [...rows, self];
+      const stored = await this.repo.list();
+      // This process as it is now (its in-flight count, not its last heartbeat's), also before its
+      // first heartbeat or while they fail.
+      rows = stored.some((r) => r.id === self.id)
+        ? stored.map((r) => (r.id === self.id ? self : r))
+        : [...stored, self];
     } catch (err) {
       if (!storeOutage(err)) throw err;
       status = 'unreachable';
