@@ -47,6 +47,8 @@ export interface ScaleoutRun {
   };
   /** At the end of the run: the reservations in Redis (one per request, kept an hour) and Redis's memory, bytes. */
   redisMemory: { keys: number; bytesEach: number | null; usedMemory: number };
+  /** Each proxy process's resident memory at the end of the run (`VmRSS`), KiB. */
+  proxyRss?: Array<{ name: string; kib: number | null }>;
 }
 
 type Rounds = Array<Record<string, RunRecord>>;
@@ -94,6 +96,7 @@ const machineCpu: Pick = (r) => r.machineCpuUs;
 const evalsha: Pick = (r) => (r.redisCalls ? (r.redisCalls.evalsha ?? 0) + (r.redisCalls.eval ?? 0) : null);
 /** Every command Redis ran, those the scripts call (`TIME`, `HMGET`, `HSET`…) included. */
 const allCalls: Pick = (r) => (r.redisCalls ? Object.values(r.redisCalls).reduce((s, v) => s + v, 0) : null);
+const scriptUs: Pick = (r) => r.redisUsPerScript ?? null;
 const calls = (rounds: Rounds, k: string) =>
   `${median(values(rounds, k, evalsha)).toFixed(2)} / ${median(values(rounds, k, allCalls)).toFixed(1)}`;
 
@@ -205,8 +208,16 @@ function limiterTable(
   [memory, redis]: [string, string],
 ): string[] {
   const lines = [
-    row(['', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'Redis µs/req', 'Redis scripts / commands per req']),
-    align(5),
+    row([
+      '',
+      'p50 ms',
+      'p99 ms',
+      'proxy CPU µs/req',
+      'Redis µs/req',
+      'Redis scripts / commands per req',
+      'Redis time per script, µs',
+    ]),
+    align(6),
   ];
   for (const target of targets) {
     const k = target.key;
@@ -218,6 +229,7 @@ function limiterTable(
         spread(values(rounds, k, proxyCpu), int),
         spread(values(rounds, k, redisCpu), int),
         calls(rounds, k),
+        spread(values(rounds, k, scriptUs), int),
       ]),
     );
   }
@@ -227,6 +239,7 @@ function limiterTable(
       spread(paired(rounds, redis, memory, p50, 'diff'), signedMs),
       spread(paired(rounds, redis, memory, p99, 'diff'), signedMs),
       `${spread(paired(rounds, redis, memory, proxyCpu, 'diff'), signedInt)} (${spread(paired(rounds, redis, memory, proxyCpu, 'ratio'), times)})`,
+      '',
       '',
       '',
     ]),
@@ -280,6 +293,14 @@ function memorySection(run: ScaleoutRun): string[] {
       each === null ? '' : ` So a sustained 1,000 requests/s keeps about ${mib(each * 1000 * 3600)} of reservations.`
     }`,
     '',
+    ...(run.proxyRss
+      ? [
+          `Resident memory of the proxies at the end: ${run.proxyRss
+            .map((p) => `${p.name} ${p.kib === null ? '–' : mib(p.kib * 1024)}`)
+            .join(', ')}.`,
+          '',
+        ]
+      : []),
   ];
 }
 

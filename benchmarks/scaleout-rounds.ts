@@ -27,6 +27,8 @@ export interface RunRecord extends WrkRun {
   machineCpuUs: number;
   /** Redis commands per request by name (INFO commandstats over the run), when read. */
   redisCalls?: Record<string, number>;
+  /** Redis's own time per script call (`evalsha`), µs: the script's work inside Redis. */
+  redisUsPerScript?: number | null;
 }
 
 export interface Meter {
@@ -35,7 +37,10 @@ export interface Meter {
   /** PostgreSQL's processes serving the run's database (they come and go with the pools). */
   postgresPids(): number[];
   /** Resets Redis's command counts; `calls()` reads them since. */
-  redisStats?: { reset(): Promise<void>; calls(): Promise<Record<string, number>> };
+  redisStats?: {
+    reset(): Promise<void>;
+    calls(): Promise<{ calls: Record<string, number>; usec: Record<string, number> }>;
+  };
 }
 
 const sum = (pids: number[]) => pids.reduce((s, p) => s + (cpuMs(p) ?? 0), 0);
@@ -64,8 +69,9 @@ export async function measure(m: Meter, t: LoadTarget, connections: number, seco
     machineCpuUs: per((machineBusyMs() ?? 0) - before.machine),
   };
   if (m.redisStats) {
-    const calls = await m.redisStats.calls();
+    const { calls, usec } = await m.redisStats.calls();
     record.redisCalls = Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, v / run.requests]));
+    record.redisUsPerScript = calls.evalsha ? (usec.evalsha ?? 0) / calls.evalsha : null;
   }
   return record;
 }

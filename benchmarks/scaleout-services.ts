@@ -95,16 +95,21 @@ export class RedisProbe {
     await this.client.configResetStat();
   }
 
-  /** Calls per command since the last reset, without the probe's own CONFIG/INFO. */
-  async commandCalls(): Promise<Record<string, number>> {
+  /**
+   * Calls per command since the last reset, without the probe's own CONFIG/INFO, and the time
+   * Redis spent in them, µs (a script's time includes the commands it runs).
+   */
+  async commandCalls(): Promise<{ calls: Record<string, number>; usec: Record<string, number> }> {
     const text = await this.client.info('commandstats');
     const calls: Record<string, number> = {};
-    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const usec: Record<string, number> = {};
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
       const name = m[1] as string;
       if (name === 'info' || name.startsWith('config')) continue;
       calls[name] = Number(m[2]);
+      usec[name] = Number(m[3]);
     }
-    return calls;
+    return { calls, usec };
   }
 
   /** p50 and p99 of `n` sequential PINGs, ms: one bare round trip on this machine, for scale. */

@@ -34,6 +34,7 @@ import {
   NGINX_BIN,
   nginxVersion,
   ROOT,
+  rssKiB,
   startMockChild,
   UPSTREAM_KEY,
   waitForHttp,
@@ -251,6 +252,8 @@ async function main(): Promise<void> {
     const limiterPaused = await alternate(meter, pausedTargets, { ...s, connections: 1, rounds: s.limiterRounds }, log);
     const roundTrip = await probe.roundTrip(s.quick ? 200 : 5000);
     const reservations = await probe.reservations();
+    // Resident memory of each proxy process at the end, after all of the run's load.
+    const rss = [...instances, memory].map((i) => ({ name: i.name, kib: rssKiB(i.child.pid) }));
 
     const run: ScaleoutRun = {
       startedAt,
@@ -292,6 +295,7 @@ async function main(): Promise<void> {
         redisRoundTrip: roundTrip,
       },
       redisMemory: reservations,
+      proxyRss: rss,
     };
     writeReport(s.out, 'scaleout', renderScaleout(run), run);
     log(`\nwrote ${path.join(s.out, 'scaleout.md')} and scaleout.json`);
