@@ -45,14 +45,20 @@ export function singleNodeOptions(s: ClientSettings, commandTimeoutMs: number): 
 }
 
 /**
- * A cluster client: the URL's node is asked for the slot map (CLUSTER SLOTS), and every master it
- * names gets a connection with the URL's credentials and TLS settings. No replicas are read from
+ * A cluster client: the URL's node (or one of `known`) is asked for the slot map (CLUSTER SLOTS),
+ * and every master it names gets a connection with the URL's credentials and TLS settings. No replicas are read from
  * (a limiter must read what it wrote), and a cluster has only database 0.
  */
-export function clusterOptions(s: ClientSettings, commandTimeoutMs: number): RedisClusterOptions {
+export function clusterOptions(
+  s: ClientSettings,
+  commandTimeoutMs: number,
+  known: Array<{ host: string; port: number }> = [],
+): RedisClusterOptions {
   const { username, password } = credentials(s.url);
   return {
-    rootNodes: [{ url: s.url }],
+    // The URL's node, then the masters a previous client knew: a node that is down does not keep
+    // the others from being found (node-redis asks each root node in turn).
+    rootNodes: [{ url: s.url }, ...known.map(({ host, port }) => ({ socket: { host, port } }))],
     useReplicas: false,
     // Connected on first use: a master that is down would otherwise hold up connect() until it is back.
     minimizeConnections: true,

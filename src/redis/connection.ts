@@ -85,9 +85,11 @@ export class RedisConnection {
     return this.opts.cluster === true;
   }
 
-  private newClient(): RedisClientType | Cluster {
+  /** `known`: masters a previous cluster client knew, asked for the slot map when the URL's node is not there. */
+  private newClient(known: Array<{ host: string; port: number }> = []): RedisClientType | Cluster {
     if (this.cluster) {
-      const cluster = createCluster(clusterOptions(this.settings, this.opts.commandTimeoutMs)) as unknown as Cluster;
+      const options = clusterOptions(this.settings, this.opts.commandTimeoutMs, known);
+      const cluster = createCluster(options) as unknown as Cluster;
       // Discovery errors ('error') and each node's connection errors ('node-error'); unheard, an
       // 'error' event would end the process.
       cluster.on('error', (err: Error) => this.connectionError(err));
@@ -246,7 +248,8 @@ export class RedisConnection {
     const old = this.client;
     clearTimeout(this.clusterRetry);
     this.clusterUp = false;
-    this.client = this.newClient();
+    const known = this.isCluster(old) ? old.masters.map(({ host, port }) => ({ host, port })) : [];
+    this.client = this.newClient(known);
     const client = this.client;
     if (this.isCluster(client)) void this.connectCluster(client, false);
     else client.connect().catch(() => undefined);

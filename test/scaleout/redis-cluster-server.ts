@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +10,16 @@ const run = promisify(execFile);
 
 /** A redis-server process of the test's own, started with `args` (no persistence). */
 export class RedisProcess {
-  private constructor(private readonly child: ChildProcess) {}
+  private constructor(
+    private child: ChildProcess,
+    private readonly args: string[],
+    private readonly cwd: string,
+  ) {}
+
+  /** Starts it again as it was first started (after `kill`; a cluster node finds its nodes.conf). */
+  async restart(): Promise<void> {
+    this.child = (await RedisProcess.start(this.args, this.cwd)).child;
+  }
 
   /** Starts one and resolves once it accepts connections (its log says so). */
   static async start(args: string[], cwd: string): Promise<RedisProcess> {
@@ -35,7 +44,7 @@ export class RedisProcess {
       });
       child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-800)}`)));
     });
-    return new RedisProcess(child);
+    return new RedisProcess(child, args, cwd);
   }
 
   /** Kills it without waiting (at the process's exit, where nothing can be awaited). */
@@ -65,20 +74,28 @@ export class OwnRedisCluster {
     private readonly nodes: RedisProcess[],
     private readonly dir: string,
     private readonly password: string | undefined,
+    private readonly tls: string | undefined,
   ) {}
 
   /** A URL of one node (the client discovers the others from it). */
   get url(): string {
-    return `redis://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.ports[0]}`;
+    const scheme = this.tls ? 'rediss' : 'redis';
+    return `${scheme}://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.ports[0]}`;
   }
 
-  /** `parent`: where its directory goes (default: the temp folder). */
-  static async start(opts: { masters?: number; password?: string; parent?: string } = {}): Promise<OwnRedisCluster> {
+  /**
+   * `parent`: where its directory goes (default: the temp folder). `tls`: a directory holding
+   * makeCertificates' files: the nodes listen with TLS only (clients need a certificate), and talk
+   * to each other with TLS too.
+   */
+  static async start(
+    opts: { masters?: number; password?: string; parent?: string; tls?: string } = {},
+  ): Promise<OwnRedisCluster> {
     const n = opts.masters ?? 3;
     const dir = mkdtempSync(path.join(opts.parent ?? tmpdir(), 'llmp-redis-cluster-'));
     const ports: number[] = [];
     const nodes: RedisProcess[] = [];
-    const cluster = new OwnRedisCluster(ports, nodes, dir, opts.password);
+    const cluster = new OwnRedisCluster(ports, nodes, dir, opts.password, opts.tls);
     try {
       for (let i = 0; i < n; i++) {
         const port = await freePort();
@@ -88,8 +105,9 @@ export class OwnRedisCluster {
         nodes.push(
           await RedisProcess.start(
             [
-              '--port',
-              String(port),
+              ...(opts.tls
+                ? ['--port', '0', '--tls-port', String(port), ...tlsServerArgs(opts.tls), '--tls-cluster', 'yes']
+                : ['--port', String(port)]),
               '--cluster-enabled',
               'yes',
               '--cluster-port',
@@ -105,15 +123,20 @@ export class OwnRedisCluster {
           ),
         );
       }
-      await run('redis-cli', [
-        ...cluster.auth(),
-        '--cluster',
-        'create',
-        ...ports.map((p) => `127.0.0.1:${p}`),
-        '--cluster-replicas',
-        '0',
-        '--cluster-yes',
-      ]);
+      // It waits for the nodes to agree; only a hang (nodes that cannot reach each other) meets the timeout.
+      await run(
+        'redis-cli',
+        [
+          ...cluster.auth(),
+          '--cluster',
+          'create',
+          ...ports.map((p) => `127.0.0.1:${p}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ],
+        { timeout: 120_000 },
+      );
       for (const port of ports) await cluster.waitForOk(port);
       return cluster;
     } catch (err) {
@@ -123,7 +146,8 @@ export class OwnRedisCluster {
   }
 
   private auth(): string[] {
-    return this.password ? ['-a', this.password, '--no-auth-warning'] : [];
+    const tls = this.tls ? tlsClientArgs(this.tls) : [];
+    return [...tls, ...(this.password ? ['-a', this.password, '--no-auth-warning'] : [])];
   }
 
   /** `redis-cli` against one node. */
@@ -158,6 +182,11 @@ export class OwnRedisCluster {
     return (this.nodes[i] as RedisProcess).kill();
   }
 
+  /** Starts node `i` again on its port, with its nodes.conf (no data: nothing is persisted). */
+  restart(i: number): Promise<void> {
+    return (this.nodes[i] as RedisProcess).restart();
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.kill()));
     rmSync(this.dir, { recursive: true, force: true });
@@ -168,6 +197,84 @@ export class OwnRedisCluster {
     for (const n of this.nodes) n.killNow();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private CA, a server certificate it signed for 127.0.0.1, a client certificate it signed, and
+ * a second CA that signed nothing here (P-256 keys: quick to make).
+ */
+export async function makeCertificates(dir: string): Promise<void> {
+  const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  const key = (name: string) => ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
+  const ca = async (name: string) => {
+    await key(name);
+    await ssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '2',
+      '-out',
+      `${name}.crt`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
+  };
+  const signed = async (name: string, ext: string) => {
+    await key(name);
+    await ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
+    writeFileSync(path.join(dir, `${name}.ext`), ext);
+    await ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      String(Date.now()),
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    );
+  };
+  await ca('ca');
+  await ca('other-ca');
+  // Cluster nodes also present it as clients of each other (the bus over TLS): both uses.
+  await signed('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  await signed('client', 'extendedKeyUsage=clientAuth\n');
+}
+
+/** redis-server's TLS arguments for makeCertificates' files in `dir` (clients must show a certificate). */
+export function tlsServerArgs(dir: string): string[] {
+  const f = (name: string) => path.join(dir, name);
+  return [
+    '--tls-cert-file',
+    f('server.crt'),
+    '--tls-key-file',
+    f('server.key'),
+    '--tls-ca-cert-file',
+    f('ca.crt'),
+    '--tls-auth-clients',
+    'yes',
+  ];
+}
+
+/** redis-cli's TLS arguments for makeCertificates' files in `dir`. */
+export function tlsClientArgs(dir: string): string[] {
+  const f = (name: string) => path.join(dir, name);
+  return ['--tls', '--cacert', f('ca.crt'), '--cert', f('client.crt'), '--key', f('client.key')];
 }
 
 /** Whether redis-server and redis-cli are installed (else the reason is printed, or CI fails). */

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import pg from 'pg';
@@ -13,7 +16,7 @@ import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
-import { OwnRedisCluster, redisServerAvailable } from './redis-cluster-server.js';
+import { makeCertificates, OwnRedisCluster, redisServerAvailable } from './redis-cluster-server.js';
 
 /** Only a hang reaches this. */
 const SAFETY_NET_MS = 60_000;
@@ -155,6 +158,92 @@ describe('Redis Cluster', () => {
       await limiter.close();
       await dropPrefix(conn, prefix).catch(() => undefined);
       await conn.close();
+    }
+  });
+
+  it('a master lost: its projects are an outage, the others are served (its slot map found through them); back, it serves again', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const c = cluster;
+    // The node REDIS_URL names is the one lost: a new client, made when the breaker opens, must find
+    // the slot map through the masters the last one knew.
+    const conn = new RedisConnection(
+      testRedisOptions({ url: c.url, cluster: true, breakerFailures: 3, breakerOpenMs: 50 }),
+    );
+    await conn.connect();
+    const prefix = `llmp-test-${randomBytes(6).toString('hex')}`;
+    const limiter = new RedisLimiter(conn, async () => 0, { prefix });
+    const byPort = await idsOnEveryMaster(c, 1);
+    const [lost, other] = [byPort.get(c.ports[0] as number)?.[0], byPort.get(c.ports[1] as number)?.[0]] as [
+      string,
+      string,
+    ];
+    const subjects = (id: string) => [limits({ id: `tok-${id}` }), project({ id, maxRequests: 1000 })];
+    const admitted = (id: string) =>
+      limiter.admit(admission(subjects(id))).then(
+        (r) => r.ok,
+        (err: Error) => {
+          if (!(err instanceof RedisUnavailable)) throw err;
+          return false;
+        },
+      );
+    try {
+      expect(await admitted(lost)).toBe(true);
+      expect(await admitted(other)).toBe(true);
+      await c.kill(0);
+      const err = await limiter.admit(admission(subjects(lost))).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(RedisUnavailable);
+      // Enough failures open the breaker, whose new client reads the slot map from another master.
+      for (let i = 0; i < 3; i++) await admitted(lost);
+      await eventually('the other master serves', () => admitted(other));
+      for (let i = 0; i < 5; i++) expect(await admitted(other)).toBe(true);
+
+      await c.restart(0);
+      await eventually('the lost master serves again', () => admitted(lost));
+    } finally {
+      await c.restart(0).catch(() => undefined);
+      await limiter.close();
+      await dropPrefix(conn, prefix).catch(() => undefined);
+      await conn.close();
+    }
+  });
+
+  it('a cluster over TLS: rediss:// to every master, with a private CA and client certificates', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const dir = mkdtempSync(path.join(tmpdir(), 'llmp-redis-cluster-tls-'));
+    let tlsCluster: OwnRedisCluster | undefined;
+    try {
+      await makeCertificates(dir);
+      tlsCluster = await OwnRedisCluster.start({ masters: 3, password, tls: dir, parent: dir });
+      const tls = {
+        ca: readFileSync(path.join(dir, 'ca.crt')),
+        cert: readFileSync(path.join(dir, 'client.crt')),
+        key: readFileSync(path.join(dir, 'client.key')),
+      };
+      expect(tlsCluster.url).toMatch(/^rediss:/);
+      const conn = new RedisConnection(testRedisOptions({ url: tlsCluster.url, cluster: true, tls }));
+      await conn.connect();
+      const limiter = new RedisLimiter(conn, async () => 0, { prefix: 'llmp-test-tls' });
+      try {
+        const byPort = await idsOnEveryMaster(tlsCluster, 1);
+        for (const [id] of byPort.values()) {
+          const s = [limits({ id: `tok-${id}`, maxRequests: 1 }), project({ id: id as string })];
+          expect((await limiter.admit(admission(s))).ok).toBe(true);
+          const refused = await limiter.admit(admission(s));
+          expect(refused.ok ? 'admitted' : refused.refusal.kind).toBe('requests');
+        }
+        // Every master was reached (SCAN on each finds its project's keys).
+        const tags = new Set((await conn.scan('llmp-test-tls:*')).map((k) => /\{p:([^}]+)\}/.exec(k)?.[1]));
+        expect([...tags].sort()).toEqual([...byPort.values()].flat().sort());
+      } finally {
+        await limiter.close();
+        await conn.close();
+      }
+    } finally {
+      await tlsCluster?.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

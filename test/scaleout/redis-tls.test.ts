@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +11,13 @@ import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/in
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { RedisProcess, redisServerAvailable } from './redis-cluster-server.js';
+import {
+  makeCertificates,
+  RedisProcess,
+  redisServerAvailable,
+  tlsClientArgs,
+  tlsServerArgs,
+} from './redis-cluster-server.js';
 import { freePort } from './redis-server.js';
 
 const run = promisify(execFile);
@@ -41,62 +47,6 @@ async function chat(server: TestServer, token: string): Promise<{ status: number
 const health = async (s: TestServer) => (await fetch(`${s.url}/health`)).json() as Promise<any>;
 const metrics = async (s: TestServer) =>
   (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } })).text();
-
-/**
- * A private CA, a server certificate it signed for 127.0.0.1, a client certificate it signed, and
- * a second CA that signed nothing here (P-256 keys: quick to make).
- */
-async function makeCertificates(dir: string): Promise<void> {
-  const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  const key = (name: string) => ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
-  const ca = async (name: string) => {
-    await key(name);
-    await ssl(
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      `${name}.key`,
-      '-subj',
-      `/CN=${name}`,
-      '-days',
-      '2',
-      '-out',
-      `${name}.crt`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    );
-  };
-  const signed = async (name: string, ext: string) => {
-    await key(name);
-    await ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-    writeFileSync(path.join(dir, `${name}.ext`), ext);
-    await ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      String(Date.now()),
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.crt`,
-    );
-  };
-  await ca('ca');
-  await ca('other-ca');
-  await signed('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await signed('client', 'extendedKeyUsage=clientAuth\n');
-}
 
 /**
  * Limits kept in a Redis reached over TLS (rediss://): a redis-server with only a TLS port, which
@@ -135,22 +85,7 @@ describe('Redis over TLS (rediss://)', () => {
     registerSecret(password);
     port = await freePort();
     redis = await RedisProcess.start(
-      [
-        '--port',
-        '0',
-        '--tls-port',
-        String(port),
-        '--requirepass',
-        password,
-        '--tls-cert-file',
-        file('server.crt'),
-        '--tls-key-file',
-        file('server.key'),
-        '--tls-ca-cert-file',
-        file('ca.crt'),
-        '--tls-auth-clients',
-        'yes',
-      ],
+      ['--port', '0', '--tls-port', String(port), '--requirepass', password, ...tlsServerArgs(dir)],
       dir,
     );
     url = `rediss://:${password}@127.0.0.1:${port}`;
@@ -185,13 +120,7 @@ describe('Redis over TLS (rediss://)', () => {
     ]);
     // The count is in that Redis (read over TLS by redis-cli, with the same certificates).
     const { stdout } = await run('redis-cli', [
-      '--tls',
-      '--cacert',
-      file('ca.crt'),
-      '--cert',
-      file('client.crt'),
-      '--key',
-      file('client.key'),
+      ...tlsClientArgs(dir as string),
       '-h',
       '127.0.0.1',
       '-p',
