@@ -22,6 +22,18 @@ import { currentTestFile } from './test-file.js';
  * until `stop` so an instance killed and started again replays it.
  */
 
+/** Only a hang reaches this: a wait for a condition fails naming it instead of at the test's own limit. */
+const SAFETY_NET_MS = 120_000;
+
+/** Polls `check` until it holds; throws naming `what` if it never does. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + SAFETY_NET_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export interface Instance {
   readonly url: string;
   readonly kind: 'in-process' | 'process';
@@ -113,7 +125,17 @@ export async function startInstances(
   const instances: Instance[] = [];
   const dead = new Set<Instance>();
   const dirs: string[] = [];
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  // A connection per query, closed before it returns: a pool's end() resolves before its
+  // connections are gone, and dropping the database then would kill one mid-close (an error nobody hears).
+  const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: dbUrl });
+    await client.connect();
+    try {
+      return (await client.query<R>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
 
   const add: Cluster['add'] = async (kind, extra = {}, dataDir) => {
     const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), `llmp-test-${path.basename(currentTestFile())}-`));
@@ -179,14 +201,14 @@ export async function startInstances(
     },
     client: (inst, token, headers = {}) =>
       new OpenAI({ baseURL: `${inst.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers }),
-    query: async (sql, params = []) => (await pool.query(sql, params)).rows,
+    query,
     records: async (tokenId) =>
       (
-        await pool.query<UsageRow>(
+        await query<UsageRow>(
           'SELECT id, status, cost_micro_usd, total_tokens, usage_status FROM usage_records WHERE token_id = $1 ORDER BY created_at, id',
           [tokenId],
         )
-      ).rows.map((r) => ({
+      ).map((r) => ({
         ...r,
         cost_micro_usd: r.cost_micro_usd === null ? null : Number(r.cost_micro_usd),
         total_tokens: r.total_tokens === null ? null : Number(r.total_tokens),
@@ -203,7 +225,6 @@ export async function startInstances(
       await fwd?.close();
       await mock.close();
       await redis.kill();
-      await pool.end();
       await tdb.drop();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },

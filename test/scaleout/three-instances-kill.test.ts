@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
-import { type Cluster, type Instance, startInstances } from '../helpers/instances.js';
+import { type Cluster, eventually, type Instance, startInstances } from '../helpers/instances.js';
 
 /**
  * Issue #20: three instances sharing PostgreSQL and Redis, one of them a real `llm-proxy serve`
@@ -22,17 +22,6 @@ async function answer(call: () => Promise<unknown>): Promise<Answer> {
     if (err instanceof OpenAI.APIConnectionError) return { status: 'connection lost' };
     if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
     throw err;
-  }
-}
-
-/** Only a hang reaches this; it names what never came. */
-const SAFETY_NET_MS = 120_000;
-
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -63,7 +52,7 @@ describe('three instances, one SIGKILLed mid-burst', () => {
 
     // The burst: every admitted request waits at the upstream, the rest are refused at once.
     const burst = Array.from({ length: 150 }, (_, i) => chat(cl.at(i), true));
-    await until('every admitted request is at the upstream', () => cl.mock.stats().held === cap);
+    await eventually('every admitted request is at the upstream', () => cl.mock.stats().held === cap);
     // The sweeper runs in one instance, the holder of its lease: one that survives.
     const lease = await cl.query<{ holder: string }>("SELECT holder FROM leases WHERE name = 'redis-sweeper'");
     const sweeper = [a, b].find((i) => i.server?.server.runtime.instanceId === lease[0]?.holder);
@@ -107,14 +96,14 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     } finally {
       await redis.quit();
     }
-    await until('the sweeper settles them', async () => ((await state())?.inFlight ?? 0) === 0);
+    await eventually('the sweeper settles them', async () => ((await state())?.inFlight ?? 0) === 0);
     expect(sweeper?.server?.logs()).toContain('expired limiter reservations settled as unfinished');
     const settled = await state();
     expect(settled?.budgets.total?.reservedMicroUsd).toBe(0);
 
     // The dead instance starts again on its data directory: its journal writes what it had admitted.
     await cl.add('process', {}, victim.dataDir);
-    await until('the replayed records', async () => (await cl.records(t.id)).length >= cap);
+    await eventually('the replayed records', async () => (await cl.records(t.id)).length >= cap);
     const rows = await cl.records(t.id);
     expect(rows.length).toBe(cap);
     expect(rows.filter((r) => r.usage_status === 'unfinished').length).toBe(inFlightAtDeath);

@@ -3,8 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
 import { PricingTable } from '../../src/usage/pricing.js';
-import { type Cluster, type Instance, startInstances } from '../helpers/instances.js';
-import { until } from '../helpers/proxy.js';
+import { type Cluster, eventually, type Instance, startInstances } from '../helpers/instances.js';
 
 /**
  * Issue #20's acceptance: three proxy instances sharing one PostgreSQL database and one Redis hold
@@ -71,7 +70,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     expect(tally(answers)).toEqual({ ok: 100, refused: 400, codes: ['request_limit_reached'], other: [] });
 
     // Every instance let some through: the cap is shared, not one instance's.
-    await until(async () => (await cl.records(t.id)).length >= 100);
+    await eventually('the usage records', async () => (await cl.records(t.id)).length >= 100);
     expect((await cl.records(t.id)).length).toBe(100);
     expect((await cl.manage('GET', `/tokens/${t.id}`)).body.request_count).toBe(100);
     expect((await redisState(cl, 'token', t.id, t.projectId))?.requests).toBe(100);
@@ -111,7 +110,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     const got = tally(answers);
     expect(got.other).toEqual([]);
     expect(got.codes).toEqual(['tokens_rate_limit_exceeded']);
-    await until(async () => (await cl.records(t.id)).length >= got.ok);
+    await eventually('the usage records', async () => (await cl.records(t.id)).length >= got.ok);
     const rows = await cl.records(t.id);
     expect(rows.length).toBe(got.ok);
     // What they used fits in one window's allowance (plus what refilled while the burst ran);
@@ -153,7 +152,8 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     const answers: Answer[] = [];
     for (let round = 0; ; round++) {
       // Settlements go to Redis after the response: a round starts once the last one's are in.
-      await until(
+      await eventually(
+        'the last round settled',
         async () => ((await redisState(cl, 'token', t.id, t.projectId))?.budgets.total?.reservedMicroUsd ?? 0) === 0,
       );
       const wave = await Promise.all(Array.from({ length: 6 }, (_, i) => answer(() => stream(cl.at(i)))));
@@ -165,7 +165,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     expect(got).toMatchObject({ codes: ['budget_exceeded'], other: [] });
     expect(got.ok).toBeGreaterThan(0);
 
-    await until(async () => (await cl.records(t.id)).length >= got.ok);
+    await eventually('the usage records', async () => (await cl.records(t.id)).length >= got.ok);
     const rows = await cl.records(t.id);
     expect(rows.length).toBe(got.ok);
     expect(rows.every((r) => r.status === 200 && r.usage_status === 'reported')).toBe(true);
@@ -176,7 +176,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     expect(spent).toBeGreaterThan(budgetMicro - estimate);
 
     // Redis settled exactly what the records say, and holds no reservation any more.
-    await until(async () => {
+    await eventually('no reservation left', async () => {
       const s = await redisState(cl, 'token', t.id, t.projectId);
       return s?.budgets.total?.reservedMicroUsd === 0;
     });
@@ -219,7 +219,7 @@ describe('three instances, PostgreSQL unreachable mid-run', () => {
     // Each instance caches the token with a first request.
     for (const inst of cl.instances) await send(inst, t.token);
     const writers = cl.instances.map((i) => i.server?.server.runtime.usage);
-    await until(() => writers.every((w) => w?.pending === 0 && w.written === 1));
+    await eventually('the first records written', () => writers.every((w) => w?.pending === 0 && w.written === 1));
 
     fwd.refuse();
     // 30 requests, 10 per instance: each holds 3 in memory, the journal the rest.
@@ -229,11 +229,13 @@ describe('three instances, PostgreSQL unreachable mid-run', () => {
       const refused = await answer(() => cl.client(inst, unknown.token).models.list());
       expect(refused).toEqual({ status: 503, code: 'store_unavailable' });
     }
-    await until(() => writers.every((w) => w !== undefined && w.pending + w.dropped === 10));
+    await eventually('10 records each, most out of memory', () =>
+      writers.every((w) => w !== undefined && w.pending + w.dropped === 10),
+    );
     expect(writers.map((w) => w?.health().spilled)).toEqual([7, 7, 7]);
 
     fwd.resume();
-    await until(() => writers.every((w) => w?.pending === 0 && w.health().spilled === 0));
+    await eventually('every record written', () => writers.every((w) => w?.pending === 0 && w.health().spilled === 0));
     // Every request has exactly one record: none lost, none written twice.
     const rows = await cl.query<{ id: string; n: string }>(
       'SELECT id, count(*) AS n FROM usage_records WHERE token_id = $1 GROUP BY id',
