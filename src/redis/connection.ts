@@ -194,7 +194,7 @@ export class RedisConnection {
   send<T>(args: string[]): Promise<T> {
     const client = this.client;
     if (!this.isCluster(client)) return this.guard(() => client.sendCommand(args) as Promise<T>);
-    if (!this.clusterUp) return this.unavailable('Redis Cluster slot map not read yet (no node answered)');
+    if (!this.clusterUp) return this.unavailable('no Redis Cluster slot map yet (no node gave one)');
     return this.guard(() => client.sendCommand(routingKey(args), false, args) as Promise<T>);
   }
 
@@ -280,7 +280,7 @@ export class RedisConnection {
   async scan(pattern: string, type?: string): Promise<string[]> {
     const client = this.client;
     if (!this.isCluster(client)) return this.scanNode((args) => this.send(args), pattern, type);
-    if (!this.clusterUp) return this.unavailable('Redis Cluster slot map not read yet (no node answered)');
+    if (!this.clusterUp) return this.unavailable('no Redis Cluster slot map yet (no node gave one)');
     const out: string[] = [];
     for (const master of client.masters) {
       const send = <T>(args: string[]) =>

@@ -11,7 +11,7 @@ import { RedisLimiter } from '../../src/limits/redis-limiter.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { RedisConnection, RedisUnavailable } from '../../src/redis/connection.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
-import { admission, dropPrefix, limits, project, testRedisOptions } from '../helpers/limiters.js';
+import { admission, dropPrefix, limits, project, REDIS_URL, testRedisOptions } from '../helpers/limiters.js';
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -244,6 +244,22 @@ describe('Redis Cluster', () => {
     } finally {
       await tlsCluster?.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('REDIS_CLUSTER against a server that is not a cluster: an outage whose message says why', async (ctx) => {
+    if (!(await serviceAvailable('redis'))) return ctx.skip();
+    const conn = new RedisConnection(testRedisOptions({ url: REDIS_URL, cluster: true }));
+    try {
+      await expect(conn.connect()).rejects.toThrow(RedisUnavailable);
+      const err = await conn.send(['PING']).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(RedisUnavailable);
+      expect(err?.message).toContain('cluster support disabled');
+    } finally {
+      await conn.close();
     }
   });
 
