@@ -372,5 +372,44 @@ describe('Redis Cluster', () => {
         expect(await metrics.text()).not.toContain(password);
       }
     });
+
+    it("B's change subscriber, its node lost, connects to another master; revocations reach B through it", async (ctx) => {
+      if (!tdb || !cluster) return ctx.skip();
+      const c = cluster;
+      const name = b.server.runtime.changes.signalName as string;
+      const feedState = async () => ((await (await fetch(`${b.url}/health`)).json()) as any).changes.state;
+      /** The index of the node B's subscriber is connected to (CLIENT LIST by its name), of those still up. */
+      const subscriberNode = async (up: (i: number) => boolean) => {
+        for (const [i, port] of c.ports.entries()) {
+          if (up(i) && (await c.cli(port, 'CLIENT', 'LIST')).includes(`name=${name} `)) return i;
+        }
+        return -1;
+      };
+      await eventually('B listens', async () => (await feedState()) === 'listening');
+      const lost = await subscriberNode(() => true);
+      expect(lost).toBeGreaterThanOrEqual(0);
+
+      await c.kill(lost);
+      try {
+        await eventually(
+          'B listens again, on another master',
+          async () => (await subscriberNode((i) => i !== lost)) >= 0 && (await feedState()) === 'listening',
+        );
+      } finally {
+        await c.restart(lost);
+      }
+      const project = await a.manage('POST', '/projects', {
+        name: `p-${randomBytes(4).toString('hex')}`,
+        api_key: UPSTREAM_KEY,
+      });
+      for (let i = 0; i < 3; i++) {
+        const t = await a.manage('POST', '/tokens', { project_id: project.body.id });
+        expect((await chat(b, t.body.token)).status).toBe(200);
+        const before = await learntByRedis(b);
+        expect((await a.manage('DELETE', `/tokens/${t.body.id}`)).status).toBe(204);
+        await eventually('B refuses the revoked token', async () => (await chat(b, t.body.token)).status === 401);
+        expect(await learntByRedis(b)).toBeGreaterThan(before);
+      }
+    });
   });
 });
