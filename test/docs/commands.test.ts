@@ -59,6 +59,12 @@ const NOT_RUN: Record<string, string> = {
   'npm run bench:floor -- --before ../old/dist/cli/main.js': 'a benchmark of minutes, against another build',
   'npm run bench:floor -- --before-tracing': 'a benchmark of minutes with nginx and wrk, from a clone',
   'npm run bench:tracing': 'a benchmark of a minute, from a clone',
+  'npm run bench:scaleout': 'a benchmark of minutes with PostgreSQL, Redis, nginx and wrk, from a clone',
+  'npm run bench:scaleout -- --rounds 10 --duration 5s': 'a benchmark of minutes, from a clone',
+  'npm run bench:scaleout -- --quick':
+    'half a minute of load with PostgreSQL, Redis and nginx (test/bench/scaleout.test.ts runs it)',
+  'npm run bench:scaleout -- --wait-quiet 5m': 'a benchmark of minutes, from a clone',
+  'npm run bench:scaleout -- --cli ../other/dist/cli/main.js': 'a benchmark of minutes, against another build',
 };
 
 /** Commands the docs show failing on purpose: they must fail (exit code other than 0). */
