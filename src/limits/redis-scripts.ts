@@ -16,7 +16,9 @@
  * subject i, and d, packed `at|et|ec|dk|mk|n|` (admitted at, estimated tokens / cost, day and
  * month period keys at admission, subject count) then per subject `c|tp|b|` (slot taken, TPM
  * limit, the period key its budget reserved in, '' when none). Subject keys are fields of their
- * own, as ids may hold any character.
+ * own, as ids may hold any character. A settled reservation keeps st alone (a tombstone until the
+ * tombstone TTL: what makes a repeated settle charge nothing); a swept one keeps every field, as
+ * its late settle corrects the charge from them.
  */
 
 /** Bumped with any change of the script's keys or fields: it names every key (see redis-limiter.ts). */
@@ -160,6 +162,9 @@ if op == 'settle' then
   if st == 'settled' or st == 'local' or st == 'localdone' then return st end
   release(v, tonumber(ARGV[3]), tonumber(ARGV[4]), st == 'swept')
   redis.call('ZREM', KEYS[2], ARGV[2])
+  -- Settled, it is only a tombstone for a repeated settle: its state alone, not what it reserved
+  -- (load reads a hash without d as one; the reconciliation reads open reservations only).
+  redis.call('DEL', r)
   redis.call('HSET', r, 'st', 'settled')
   redis.call('PEXPIRE', r, tonumber(ARGV[5]))
   return st

@@ -94,6 +94,24 @@ describe('RedisLimiter', () => {
     });
   });
 
+  it('a settled reservation keeps only its state (a tombstone with a TTL), and a repeated settle still charges nothing', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const r = redis as RedisConnection;
+    const l = limiter();
+    const t = ticketOf(await l.admit(admission()));
+    const key = `${l.keyBase}{p:proj}:r:${t.requestId}`;
+    expect(Object.keys(pairsOf(await r.send<string[]>(['HGETALL', key]))).sort()).toEqual(['d', 'k1', 'k2', 'st']);
+    l.settle(t, 40, 30);
+    await l.close();
+    expect(pairsOf(await r.send<string[]>(['HGETALL', key]))).toEqual({ st: 'settled' });
+    expect(await r.send<number>(['PTTL', key])).toBeGreaterThan(0);
+    const after = await l.inspect('token', 'tok', 'proj');
+    expect(after?.budgets.total).toEqual({ spentMicroUsd: 30, reservedMicroUsd: 0 });
+    l.settle(t, 40, 30);
+    await l.close();
+    expect(await l.inspect('token', 'tok', 'proj')).toEqual(after);
+  });
+
   it('a settle of a request id it never admitted changes nothing', async (ctx) => {
     if (!redis) return ctx.skip();
     const l = limiter();
@@ -268,3 +286,10 @@ describe('RedisConnection', () => {
     }
   });
 });
+
+/** A flat HGETALL reply as an object. */
+function pairsOf(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
