@@ -50,9 +50,12 @@ function tally(answers: Answer[]) {
 const client = (s: TestServer, token: string, headers: Record<string, string> = {}) =>
   new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers });
 
-const chat = (s: TestServer, token: string) =>
+const chat = (s: TestServer, token: string, headers: Record<string, string> = {}) =>
   answer(() =>
-    client(s, token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    client(s, token, headers).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
   );
 
 describe('exact caps and lifetime budgets through PostgreSQL, without Redis', () => {
@@ -180,6 +183,9 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     // Rounds of nine concurrent streams, three per instance, until a round gets none through.
     const answers: Answer[] = [];
     for (let round = 0; ; round++) {
+      // Settlements follow the responses: a wave starts once the last one's are in, so a wave
+      // refused whole means the budget is spent, not still reserved.
+      await until(async () => (await reservations(t.id)) === 0);
       const wave = await Promise.all(
         Array.from({ length: 9 }, (_, i) => answer(() => stream(servers3[i % 3] as TestServer))),
       );
@@ -254,6 +260,59 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     expect(await counters('token', t.id)).toBeDefined();
     await limiter.sweep(Date.now() + 2 * 3_600_000);
     expect(await counters('token', t.id)).toBeUndefined();
+  });
+
+  it('a settlement the database could not take is sent again once it answers', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const cut = new Forwarder(5432);
+    await cut.listen();
+    try {
+      const url = new URL(dbUrl);
+      url.host = `127.0.0.1:${cut.port}`;
+      const a = await start({ DATABASE_URL: url.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000' });
+      const t = await issue(a, { budget_usd: 1, budget_period: 'total' });
+      // Admitted (and its estimate reserved) while the database answers; it ends after the cut.
+      const held = chat(a, t.token, { [MOCK_HEADERS.hold]: '1' });
+      await until(() => mock.stats().held === 1);
+      expect(await reservations(t.id)).toBe(1);
+      const reserved = (await counters('token', t.id))?.reserved as number;
+      expect(reserved).toBeGreaterThan(0);
+      cut.refuse();
+      expect(mock.release()).toBe(1);
+      expect(await held).toEqual({ status: 200 });
+      // Nothing settled while it is cut: the reservation still holds the estimate.
+      expect(await counters('token', t.id)).toMatchObject({ spent: 0, reserved });
+      cut.resume();
+      await until(async () => (await reservations(t.id)) === 0);
+      await until(async () => (await records(t.id)).length === 1);
+      const [record] = await records(t.id);
+      expect(await counters('token', t.id)).toEqual({
+        requests: 1,
+        spent: Number(record?.cost_micro_usd),
+        reserved: 0,
+      });
+    } finally {
+      await cut.close();
+    }
+  });
+
+  it('a lifetime budget lifted and set again reads the spend made meanwhile from the usage rollups', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const a = await start();
+    // The cap keeps the token counted in the database while the budget is lifted.
+    const t = await issue(a, { budget_usd: 1, budget_period: 'total', max_requests: 100 });
+    expect(await chat(a, t.token)).toEqual({ status: 200 });
+    expect((await a.manage('PATCH', `/tokens/${t.id}`, { budget_usd: null })).status).toBe(200);
+    await until(async () => (await chat(a, t.token)).status === 200 && (await counters('token', t.id))?.requests === 3);
+    await until(async () => (await records(t.id)).length === 3);
+    const spentBefore = (await counters('token', t.id))?.spent as number;
+    expect((await a.manage('PATCH', `/tokens/${t.id}`, { budget_usd: 1, budget_period: 'total' })).status).toBe(200);
+    await until(async () => (await chat(a, t.token)).status === 200);
+    await until(async () => (await records(t.id)).length === 4 && (await reservations(t.id)) === 0);
+    const all = (await records(t.id)).reduce((sum, r) => sum + Number(r.cost_micro_usd ?? 0), 0);
+    // Without the re-read the two requests of the lifted period would be missing from it.
+    expect(spentBefore).toBeLessThan(all);
+    expect((await counters('token', t.id))?.spent).toBe(all);
   });
 
   it('a token without caps or a lifetime budget costs no database call; a limited one gets 503 while the database is down', async (ctx) => {

@@ -100,6 +100,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         update limit_counters
           set requests = greatest(requests, p_request_counts[i]) + 1,
               reserved_micro_usd = reserved_micro_usd + case when p_budgets[i] is null then 0 else p_estimate end,
+              -- Null while the subject is counted for its cap alone: a budget set again later reads
+              -- the spend made meanwhile from the rollups (a changed budget).
+              budget_micro_usd = p_budgets[i],
               updated_at = p_now
           where kind = p_kinds[i] and subject_id = p_ids[i];
         if p_budgets[i] is not null then
