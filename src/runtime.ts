@@ -11,7 +11,7 @@ import type { Config } from './config/config.js';
 import { ConfigError, errors } from './errors.js';
 import { Heartbeat } from './instances/heartbeat.js';
 import { InstancesRegistry } from './instances/registry.js';
-import { FailoverLimiter } from './limits/failover-limiter.js';
+import { FailoverLimiter, sweepEveryMs } from './limits/failover-limiter.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
 import { Reconciler } from './limits/reconcile.js';
@@ -238,6 +238,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
           clock,
           logger,
           sweepLease: new Lease(new LeasesRepo(db), 'limits-sweeper', instanceId, clock, logger),
+          reservationTtlMs: config.reservationTimeoutMs,
+          sweepEveryMs: sweepEveryMs(config.reservationTimeoutMs),
         })
       : undefined;
   const limiter: Limiter = sharedLimiter ?? countedLimiter ?? new MemoryLimiter(loadSpent, clock);
@@ -353,10 +355,12 @@ async function redisLimiter(
   const shared = new RedisLimiter(connection, seedSpent, {
     onError: (err, what) => logger.debug({ err: err.message, what }, 'Redis limiter call failed'),
     loadCount: store.loadCount,
+    leaseMs: config.reservationTimeoutMs,
   });
   const failover = new FailoverLimiter(shared, connection, loadSpent, clock, {
     mode: redis.failureMode,
     logger,
+    sweepEveryMs: sweepEveryMs(config.reservationTimeoutMs),
     sweepLease: lease('redis-sweeper'),
     reconciler: new Reconciler(connection, store.limitTotals, {
       base: shared.keyBase,

@@ -122,6 +122,8 @@ export interface Config {
   redis: RedisConfig | undefined;
   /** PostgreSQL without Redis: caps and lifetime budgets through the database (limits/store-counted-limiter.ts). */
   exactLimitsInDatabase: boolean;
+  /** How long a limiter reservation (Redis, database-counted) is held before the sweeper settles it as unfinished. */
+  reservationTimeoutMs: number;
   audit: {
     /** The JSON-lines copy of every event this process appends; undefined for none. */
     file: string | undefined;
@@ -318,6 +320,7 @@ export function toConfig(raw: RawConfig): Config {
         }
       : undefined,
     exactLimitsInDatabase: raw.EXACT_LIMITS_IN_DATABASE,
+    reservationTimeoutMs: raw.RESERVATION_TIMEOUT_MS,
     audit: {
       file:
         raw.AUDIT_LOG_FILE === undefined

@@ -241,6 +241,12 @@ export const configSchema = z.object({
   /** PEM client certificate for a rediss:// server that requires one; with REDIS_TLS_KEY_FILE. */
   REDIS_TLS_CERT_FILE: text.optional(),
   REDIS_TLS_KEY_FILE: text.optional(),
+  /**
+   * How long a request's limiter reservation (its in-flight slot, its reserved budget) is held before
+   * it is settled as unfinished, as its instance's death would leave it. Longer than the longest
+   * request (streams included). Redis and the database-counted limits.
+   */
+  RESERVATION_TIMEOUT_MS: ms(1_000).default(900_000),
   /** How often one instance compares Redis's limit counters with the database (drift metrics); 0 = never. */
   REDIS_RECONCILE_INTERVAL_MS: ms().default(60_000),
   /** The reconciliation raises Redis counters found below the database's totals (it never lowers one). */

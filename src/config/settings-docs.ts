@@ -121,7 +121,8 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   REDIS_URL: {
     group: 'server',
     doc: '`redis://[user:password@]host:6379[/db]`, or `rediss://…` for TLS: every instance keeps the limits of tokens and projects (request caps, rates, `max_concurrent`, budgets) in this Redis, so instances behind a load balancer share them exactly. Redis 6.2 or later (Valkey keeps the same commands, but is not tested); with `REDIS_CLUSTER`, one node of a Redis Cluster. An unreachable Redis does not stop the start (see `REDIS_FAILURE_MODE`); logs and `/health` show it without its password. See [scaling.md](docs/scaling.md#redis-limits-shared-by-every-instance).',
-    unset: 'each instance limits in memory, on its own',
+    unset:
+      'each instance limits in memory, on its own (on PostgreSQL, request caps and lifetime budgets are counted in the database: `EXACT_LIMITS_IN_DATABASE`)',
     example: 'redis://:password@redis.internal:6379/0',
   },
   REDIS_FAILURE_MODE: {
@@ -139,6 +140,10 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   REDIS_CLUSTER: {
     group: 'server',
     doc: "`REDIS_URL` names one node of a Redis Cluster (its password and TLS apply to every node): the slot map is read from it, and each limiter call goes to the master of its project's slot. Masters only (no reads from replicas); a cluster has only database 0. See [scaling.md](docs/scaling.md#redis-connection-tls-redis-cluster-versions).",
+  },
+  RESERVATION_TIMEOUT_MS: {
+    group: 'server',
+    doc: "With `REDIS_URL`, or on PostgreSQL with `EXACT_LIMITS_IN_DATABASE`: every admitted request holds a reservation (its `max_concurrent` slot, its budget's estimate) until it settles; one whose instance died never settles, and the sweeper (one instance, every minute or a quarter of this when shorter) settles it as unfinished, charged its estimate, once this many ms have passed since its admission. Must exceed the longest request, streams included: a request still running then is settled as unfinished while it runs (its `max_concurrent` slot freed early; its own settlement, when it ends, corrects the charge to its actual use). Shorter frees a dead instance's slots and budget sooner. See [scaling.md](docs/scaling.md#redis-limits-shared-by-every-instance).",
   },
   REDIS_RECONCILE_INTERVAL_MS: {
     group: 'server',

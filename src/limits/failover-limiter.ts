@@ -27,6 +27,8 @@ export interface FailoverOptions {
   sweepLease?: SweepLease | undefined;
   /** The reconciliation job (under its own lease), started with the sweeper. */
   reconciler?: Reconciler | undefined;
+  /** How often `startSweeper` sweeps (`sweepEveryMs` of the reservation timeout); a minute by default. */
+  sweepEveryMs?: number;
 }
 
 /** A cluster lease (maintenance/lease.ts): one instance holds it at a time. */
@@ -42,8 +44,17 @@ export interface SweepLease {
  */
 const MAX_UNSENT = 100_000;
 
-/** Reservations past their deadline (a dead instance's) are settled this often. */
+/** Reservations past their deadline (a dead instance's) are settled this often, at most. */
 export const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * How often the sweeper runs for a reservation timeout (RESERVATION_TIMEOUT_MS): a minute, or a
+ * quarter of the timeout when that is shorter, so a dead instance's reservation is held at most
+ * a quarter longer than its deadline.
+ */
+export function sweepEveryMs(reservationTimeoutMs: number): number {
+  return Math.max(1, Math.min(SWEEP_EVERY_MS, Math.floor(reservationTimeoutMs / 4)));
+}
 
 /**
  * The Redis limiter with a failure mode in front. While Redis answers, every admission goes to it.
@@ -162,7 +173,7 @@ export class FailoverLimiter implements Limiter {
    * a lease every instance would: harmless, as a reservation is settled once whoever finds it.
    * Starts the reconciliation job too (under its own lease).
    */
-  startSweeper(everyMs = SWEEP_EVERY_MS): void {
+  startSweeper(everyMs = this.opts.sweepEveryMs ?? SWEEP_EVERY_MS): void {
     if (this.sweepTimer) return;
     this.opts.reconciler?.start();
     const lease = this.opts.sweepLease;

@@ -28,7 +28,10 @@ export interface StoreCountedOptions {
   instanceId: string;
   clock: Clock;
   logger: Logger;
+  /** RESERVATION_TIMEOUT_MS; 15 minutes by default. */
   reservationTtlMs?: number;
+  /** How often `startSweeper` sweeps (`sweepEveryMs` of the reservation timeout); a minute by default. */
+  sweepEveryMs?: number;
   /** The cluster lease under which `startSweeper` sweeps (without one, every instance sweeps). */
   sweepLease?: SweepLease | undefined;
 }
@@ -147,7 +150,7 @@ export class StoreCountedLimiter implements Limiter {
   }
 
   /** Sweeps every `everyMs` in the instance holding the sweep lease (the server starts it). */
-  startSweeper(everyMs = SWEEP_EVERY_MS): void {
+  startSweeper(everyMs = this.opts.sweepEveryMs ?? SWEEP_EVERY_MS): void {
     if (this.sweepTimer || this.closed) return;
     const lease = this.opts.sweepLease;
     lease?.start();

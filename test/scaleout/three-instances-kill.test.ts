@@ -30,7 +30,9 @@ describe('three instances, one SIGKILLed mid-burst', () => {
 
   beforeAll(async () => {
     // Two in this process first (one of them takes the sweeper's lease), then the one that dies.
-    c = await startInstances(3, { processes: 1 });
+    // A one-minute reservation timeout: the sweeper runs every 15 s (a quarter of it) instead of
+    // once a minute, and the burst below is long over before any reservation of it expires.
+    c = await startInstances(3, { processes: 1, env: { RESERVATION_TIMEOUT_MS: '60000' } });
   });
   afterAll(() => c?.stop());
 
@@ -81,7 +83,7 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     expect((await state())?.budgets.total?.reservedMicroUsd).toBeGreaterThan(0);
 
     // Redis's clock cannot be moved: the dead instance's reservations are given a deadline already
-    // past, as their 15-minute lease would be by then, and the sweeper's next run settles them.
+    // past, as their timeout would be by then, and the sweeper's next run (within 15 s) settles them.
     const redis = createClient({ url: cl.redis.url });
     await redis.connect();
     try {
