@@ -15,6 +15,7 @@ import { metricsHooks } from './proxy/metrics-hooks.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
 import { trackConnections } from './server/connections.js';
+import type { LimiterView } from './server/health-routes.js';
 import { type MetricsText, metricsRoutes } from './server/metrics-routes.js';
 import type { Clock } from './shared/clock.js';
 import type { WorkerSlot } from './shared/worker-dirs.js';
@@ -74,7 +75,7 @@ export async function createApp(
     shipping: () => runtime.shipping?.status() ?? [],
     bodyBytesHeld: () => bodyMemory.held,
     changeFeed: () => runtime.changes.state(),
-    limiter: () => runtime.sharedLimiter?.health() ?? { backend: 'memory', state: 'ok' },
+    limiter: () => ({ state: 'ok', ...limiterView(runtime) }),
     limiterDrift: () => runtime.sharedLimiter?.drift(),
   });
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
@@ -114,7 +115,7 @@ export async function createApp(
         changes: runtime.changes.health(),
       }),
       checkReady: () => pingDatabase(runtime.db),
-      limiter: () => runtime.sharedLimiter?.health() ?? { backend: 'memory' },
+      limiter: () => limiterView(runtime),
       instances: () => runtime.instances.summary(),
       usageHealth: () => runtime.usage.health(),
       isShuttingDown,
@@ -240,4 +241,9 @@ export async function startServer(
     return stopping;
   };
   return { url, metricsUrl, app, runtime, proxy, adminUi, stop };
+}
+
+/** Which limiter decides this instance's limits, and (Redis) its state, for /health and /metrics. */
+function limiterView(runtime: Runtime): LimiterView {
+  return runtime.sharedLimiter?.health() ?? { backend: runtime.countedLimiter ? 'database' : 'memory' };
 }

@@ -40,7 +40,7 @@ export interface MetricsSources {
   bodyBytesHeld?(): number;
   /** The change feed's state: listening, polling-only or failing (tokens/change-feed.ts). */
   changeFeed?(): string;
-  /** The limiter's backend (memory, redis) and its state (ok, failing: Redis cannot answer). */
+  /** The limiter's backend (memory, database, redis) and its state (ok, failing: Redis cannot answer). */
   limiter?(): { backend: string; state: string };
   /** The last reconciliation of Redis's counters in this instance (limits/reconcile.ts); none: not run here. */
   limiterDrift?(): LimiterDrift | undefined;
@@ -403,7 +403,7 @@ export class Metrics {
       const limiter = sources.limiter;
       new Gauge({
         name: 'llm_proxy_limiter_backend_state',
-        help: "The limiter's backend (memory or redis) and state: 1 for the current one of ok and failing (Redis cannot answer; REDIS_FAILURE_MODE applies).",
+        help: "The limiter's backend (memory, database or redis) and state: 1 for the current one of ok and failing (Redis cannot answer; REDIS_FAILURE_MODE applies).",
         labelNames: ['backend', 'state'],
         registers,
         collect() {

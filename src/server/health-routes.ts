@@ -50,13 +50,17 @@ export interface HealthOptions {
   instances?: () => InstancesSummary | null;
 }
 
+/**
+ * `memory`: every limit per instance; `database`: caps and lifetime budgets counted in PostgreSQL,
+ * the rest per instance (limits/store-counted-limiter.ts); `redis`: every limit shared.
+ */
 export type LimiterView =
-  | { backend: 'memory' }
+  | { backend: 'memory' | 'database' }
   | { backend: 'redis'; state: 'ok' | 'failing'; mode: 'closed' | 'local' };
 
 /** The limiter as /ready's check says it. */
 function limiterCheck(l: LimiterView | undefined): string {
-  if (!l || l.backend === 'memory' || l.state === 'ok') return 'ok';
+  if (!l || l.backend !== 'redis' || l.state === 'ok') return 'ok';
   return l.mode === 'closed' ? 'failing: refusing limited requests' : 'failing: limiting per instance';
 }
 

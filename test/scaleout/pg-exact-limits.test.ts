@@ -137,6 +137,9 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     if (!tdb) return ctx.skip();
     const servers3 = [await start(), await start(), await start()];
     for (const s of servers3) expect(s.server.runtime.countedLimiter).toBeDefined();
+    // An operator sees where the caps are kept.
+    const health = (await (await fetch(`${(servers3[0] as TestServer).url}/health`)).json()) as { limiter: unknown };
+    expect(health.limiter).toEqual({ backend: 'database' });
     const t = await issue(servers3[0] as TestServer, { max_requests: 100 });
 
     const answers = await Promise.all(
