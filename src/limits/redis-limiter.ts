@@ -67,6 +67,8 @@ export class RedisLimiter implements Limiter {
   private readonly tombstoneMs: number;
   private readonly subjectTtlMs: number;
   private readonly budgetRefreshMs: number;
+  /** The lease, tombstone and subject TTL as the script's arguments (formatted once). */
+  private readonly fixedArgs: [string, string, string];
   /** Redis's clock minus ours, from the last reply: names the periods the script checks. */
   private offset = 0;
   private readonly pending = new Set<Promise<unknown>>();
@@ -81,8 +83,11 @@ export class RedisLimiter implements Limiter {
    * `loadCount`): they are in no persisted count yet, so a count seed adds them.
    */
   private readonly open = new Map<string, number>();
-  /** The day and month keys of the last settled ticket's admission (settle names them; one day's tickets share them). */
-  private periodKeys = { from: 0, to: 0, day: '', month: '' };
+  /**
+   * The day and month periods of the last time asked for (admissions and settlements name them; a
+   * day's requests share them: computing them from a Date each time was a visible part of a call's CPU).
+   */
+  private periods: Periods = { from: 0, to: 0, day: '', month: '', dayP: EMPTY, monthP: EMPTY };
 
   constructor(
     private readonly redis: RedisConnection,
@@ -94,6 +99,7 @@ export class RedisLimiter implements Limiter {
     this.tombstoneMs = opts.tombstoneMs ?? 60 * 60_000;
     this.subjectTtlMs = opts.subjectTtlMs ?? 40 * DAY;
     this.budgetRefreshMs = opts.budgetRefreshMs ?? 10_000;
+    this.fixedArgs = [String(this.leaseMs), String(this.tombstoneMs), String(this.subjectTtlMs)];
   }
 
   admit(a: Admission): Promise<AdmitResult> {
@@ -124,7 +130,7 @@ export class RedisLimiter implements Limiter {
         ticket.requestId,
         String(actualTokens),
         String(actualCost),
-        String(this.tombstoneMs),
+        this.fixedArgs[1],
         charge ? '1' : '0',
         periods.day,
         periods.month,
@@ -250,8 +256,7 @@ export class RedisLimiter implements Limiter {
   private async run(a: Admission, seeds: Seeds | undefined, attempt: number): Promise<AdmitResult> {
     const tag = this.tagOf(a.subjects);
     const now = Date.now() + this.offset;
-    const day = periodOf('day', now);
-    const month = periodOf('month', now);
+    const { dayP: day, monthP: month } = this.periodsOf(now);
     const keys = [`${tag}r:${a.requestId}`, `${tag}dl`];
     const args = [
       'admit',
@@ -259,9 +264,9 @@ export class RedisLimiter implements Limiter {
       tag,
       String(a.estimatedTokens),
       String(a.estimatedCostMicroUsd),
-      String(this.leaseMs),
-      String(this.tombstoneMs),
-      String(this.subjectTtlMs),
+      this.fixedArgs[0],
+      this.fixedArgs[1],
+      this.fixedArgs[2],
       day.key,
       String(day.start),
       String(day.end),
@@ -306,7 +311,7 @@ export class RedisLimiter implements Limiter {
           subjects: a.subjects,
           estimatedTokens: a.estimatedTokens,
           estimatedCostMicroUsd: a.estimatedCostMicroUsd,
-          periods: a.subjects.map((s) => periodOf(s.budgetPeriod, redisNow).key),
+          periods: a.subjects.map((s) => this.periodKey(s.budgetPeriod, redisNow)),
           admittedAt: redisNow,
           concurrent: Number(reply[8]),
           settled: false,
@@ -363,13 +368,20 @@ export class RedisLimiter implements Limiter {
     }
   }
 
-  /** The day and month period keys of a time (remembered for the day: settle names them per ticket). */
-  private periodsOf(at: number): { day: string; month: string } {
-    const k = this.periodKeys;
+  /** The day and month periods of a time (remembered for the day; a month starts with a day). */
+  private periodsOf(at: number): Periods {
+    const k = this.periods;
     if (at >= k.from && at < k.to) return k;
     const day = periodOf('day', at);
-    this.periodKeys = { from: day.start, to: day.end as number, day: day.key, month: periodOf('month', at).key };
-    return this.periodKeys;
+    const month = periodOf('month', at);
+    this.periods = { from: day.start, to: day.end as number, day: day.key, month: month.key, dayP: day, monthP: month };
+    return this.periods;
+  }
+
+  private periodKey(period: SubjectLimits['budgetPeriod'], at: number): string {
+    if (period === 'total') return 'total';
+    const p = this.periodsOf(at);
+    return period === 'day' ? p.day : p.month;
   }
 
   private noteBudgets(subjects: SubjectLimits[], tag: string): void {
@@ -391,6 +403,18 @@ export class RedisLimiter implements Limiter {
     return `${this.base}{t:${(subjects[0] as SubjectLimits).id}}:`;
   }
 }
+
+type Period = ReturnType<typeof periodOf>;
+/** The day and month periods holding the times in [from, to), and their keys. */
+interface Periods {
+  from: number;
+  to: number;
+  day: string;
+  month: string;
+  dayP: Period;
+  monthP: Period;
+}
+const EMPTY: Period = { key: '', start: 0, end: 0 };
 
 /** Seeds read from the store for a repeated admission, by subject index. */
 interface Seeds {

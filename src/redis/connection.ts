@@ -16,6 +16,7 @@ import {
   singleNodeOptions,
   subscriberOptions,
 } from './client-options.js';
+import { Deadlines } from './deadlines.js';
 import { routingKey } from './routing-key.js';
 
 export type { RedisTls } from './client-options.js';
@@ -65,6 +66,8 @@ type Cluster = RedisClusterType;
  */
 export class RedisConnection {
   readonly breaker: CircuitBreaker;
+  /** Every call's reply deadline (commandTimeoutMs), one timer for all. */
+  private readonly deadlines: Deadlines;
   private client: RedisClientType | Cluster;
   /** A cluster client that has its slot map (a single-node client says so itself: isReady). */
   private clusterUp = false;
@@ -77,6 +80,7 @@ export class RedisConnection {
 
   constructor(private readonly opts: RedisOptions) {
     this.breaker = new CircuitBreaker(opts.breakerFailures, opts.breakerOpenMs);
+    this.deadlines = new Deadlines(opts.commandTimeoutMs);
     this.settings = { url: opts.url, cluster: opts.cluster, tls: opts.tls, connectTimeoutMs: opts.connectTimeoutMs };
     this.client = this.newClient();
   }
@@ -208,19 +212,8 @@ export class RedisConnection {
   /** A call through the breaker, with a deadline on its reply. */
   private async guard<T>(call: () => Promise<T>): Promise<T> {
     if (!this.breaker.allow()) throw new RedisUnavailable('Redis circuit breaker is open');
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const reply = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          // The deadline gives way to a reply already received: after a stalled event loop the
-          // timer runs before the socket is read, and would fail a call Redis answered in time.
-          timer = setTimeout(
-            () => setImmediate(() => reject(new Error(`no reply within ${this.opts.commandTimeoutMs} ms`))),
-            this.opts.commandTimeoutMs,
-          );
-        }),
-      ]);
+      const reply = await this.deadlines.race(call());
       this.breaker.success();
       return reply;
     } catch (err) {
@@ -238,8 +231,6 @@ export class RedisConnection {
       // "The client is offline" says nothing of why: the connection's own error does.
       const why = this.lastConnectError ? ` (connection: ${this.lastConnectError})` : '';
       throw new RedisUnavailable(`Redis call failed: ${(err as Error).message}${why}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -263,13 +254,18 @@ export class RedisConnection {
    * (the limiter's keys share their project's hash tag; Redis refuses others with CROSSSLOT).
    */
   async script<T>(body: string, keys: string[], args: string[]): Promise<T> {
-    const sha = this.sha(body);
-    const tail = [String(keys.length), ...keys, ...args];
+    // One array built once (no spreads); the fallback swaps its first two items.
+    const command = ['EVALSHA', this.sha(body), String(keys.length)];
+    for (const k of keys) command.push(k);
+    for (const a of args) command.push(a);
     try {
-      return await this.send<T>(['EVALSHA', sha, ...tail]);
+      return await this.send<T>(command);
     } catch (err) {
       if (!(err instanceof ErrorReply) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.send<T>(['EVAL', body, ...tail]);
+      const again = command.slice();
+      again[0] = 'EVAL';
+      again[1] = body;
+      return this.send<T>(again);
     }
   }
 
