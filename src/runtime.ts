@@ -366,6 +366,7 @@ async function redisLimiter(
       base: shared.keyBase,
       intervalMs: redis.reconcile.intervalMs,
       correct: redis.reconcile.correct,
+      reservationLeaseMs: config.reservationTimeoutMs,
       logger,
       lease: lease('redis-reconcile'),
     }),
