@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import OpenAI from 'openai';
-import pg from 'pg';
+import type OpenAI from 'openai';
+import type pg from 'pg';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { freePort, OwnRedis } from '../scaleout/redis-server.js';
 import { type ServeProcess, spawnServe } from './cli.js';
 import { postgresDatabase, type TestDatabase } from './databases.js';
 import { UPSTREAM_KEY } from './proxy.js';
+import { cuttableDatabase, proxyClient, queryOnce, redisServerInstalled } from './scaleout.js';
 import { registerSecret } from './secret-watch.js';
-import { startTestServer, type TestServer } from './server.js';
-import { serviceAvailable, unavailable } from './services.js';
-import { Forwarder } from './tcp-forwarder.js';
+import { callManage, startTestServer, type TestServer } from './server.js';
+import { serviceAvailable } from './services.js';
+import type { Forwarder } from './tcp-forwarder.js';
 import { currentTestFile } from './test-file.js';
 
 /**
@@ -22,17 +23,8 @@ import { currentTestFile } from './test-file.js';
  * until `stop` so an instance killed and started again replays it.
  */
 
-/** Only a hang reaches this: a wait for a condition fails naming it instead of at the test's own limit. */
-const SAFETY_NET_MS = 120_000;
-
-/** Polls `check` until it holds; throws naming `what` if it never does. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Also here for the tests that import it with the cluster. */
+export { eventually } from './scaleout.js';
 
 export interface Instance {
   readonly url: string;
@@ -91,19 +83,13 @@ export async function startInstances(
   opts: { processes?: number; env?: Record<string, string>; cuttable?: boolean } = {},
 ): Promise<Cluster | undefined> {
   if (!(await serviceAvailable('postgres'))) return undefined;
-  if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return undefined;
+  if (!redisServerInstalled()) return undefined;
   const tdb: TestDatabase = await postgresDatabase();
   if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
   const dbUrl = tdb.config.url;
-  let fwd: Forwarder | undefined;
-  let instanceDbUrl = dbUrl;
-  if (opts.cuttable) {
-    fwd = new Forwarder(5432);
-    await fwd.listen();
-    const url = new URL(dbUrl);
-    url.host = `127.0.0.1:${fwd.port}`;
-    instanceDbUrl = url.toString();
-  }
+  const cut = opts.cuttable ? await cuttableDatabase(dbUrl) : undefined;
+  const fwd = cut?.fwd;
+  const instanceDbUrl = cut?.url ?? dbUrl;
   const redis = new OwnRedis(await freePort());
   await redis.start();
   const mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
@@ -125,17 +111,7 @@ export async function startInstances(
   const instances: Instance[] = [];
   const dead = new Set<Instance>();
   const dirs: string[] = [];
-  // A connection per query, closed before it returns: a pool's end() resolves before its
-  // connections are gone, and dropping the database then would kill one mid-close (an error nobody hears).
-  const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
-    const client = new pg.Client({ connectionString: dbUrl });
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const query = <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => queryOnce<R>(dbUrl, sql, params);
 
   const add: Cluster['add'] = async (kind, extra = {}, dataDir) => {
     const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), `llmp-test-${path.basename(currentTestFile())}-`));
@@ -157,16 +133,8 @@ export async function startInstances(
   const alive = () => instances.filter((x) => !dead.has(x));
   const manage: Cluster['manage'] = async (method, route, body) => {
     const inst = alive()[0] as Instance;
-    const res = await fetch(`${inst.url}/manage${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${managementToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    const { status, body: parsed } = await callManage(inst.url, managementToken, method, route, body);
+    return { status, body: parsed };
   };
 
   return {
@@ -199,8 +167,7 @@ export async function startInstances(
       if (t.status !== 201) throw new Error(`token: ${t.status} ${JSON.stringify(t.body)}`);
       return { id: t.body.id as string, token: t.body.token as string, projectId: p.body.id as string };
     },
-    client: (inst, token, headers = {}) =>
-      new OpenAI({ baseURL: `${inst.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers }),
+    client: proxyClient,
     query,
     records: async (tokenId) =>
       (

@@ -43,18 +43,9 @@ export async function startTestServer(env: Record<string, string> = {}, clock?: 
   registerSecret(managementToken);
   const label = `${currentTestFile()}: server at ${server.url}`;
   const manage: TestServer['manage'] = async (method, route, body) => {
-    const res = await fetch(`${server.url}/manage${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${managementToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    const parsed = text ? JSON.parse(text) : null;
-    registerExchangeSecrets(body, parsed);
-    return { status: res.status, body: parsed, headers: res.headers };
+    const res = await callManage(server.url, managementToken, method, route, body);
+    registerExchangeSecrets(body, res.body);
+    return res;
   };
   return {
     url: server.url,
@@ -72,4 +63,24 @@ export async function startTestServer(env: Record<string, string> = {}, clock?: 
       }
     },
   };
+}
+
+/** One call to the management API at `url` with the management token; the body parsed (null when empty). */
+export async function callManage(
+  url: string,
+  managementToken: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${url}/manage${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${managementToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }

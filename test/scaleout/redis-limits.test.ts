@@ -1,64 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
-import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
-import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import {
+  type Answer,
+  chat,
+  eventually,
+  health,
+  logLines,
+  newProject,
+  newToken,
+  ready,
+  samples,
+  serversOnPostgres,
+} from '../helpers/scaleout.js';
 import { registerSecret } from '../helpers/secret-watch.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { serviceAvailable, unavailable } from '../helpers/services.js';
+import type { TestServer } from '../helpers/server.js';
 import { Forwarder } from '../helpers/tcp-forwarder.js';
-import { freePort, OwnRedis } from './redis-server.js';
 
-/** Only a hang reaches this. */
-const SAFETY_NET_MS = 60_000;
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await sleep(20);
-  }
-}
-
-interface Answer {
-  status: number;
-  code?: string | null | undefined;
-  retryAfter?: string | null | undefined;
-}
-
-/** One chat completion with `token` through `server`: its status, and the refusal's code. */
-async function chat(server: TestServer, token: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers });
-  try {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) {
-      return { status: err.status, code: err.code, retryAfter: err.headers?.get('retry-after') };
-    }
-    throw err;
-  }
-}
-
-const health = async (s: TestServer) => (await fetch(`${s.url}/health`)).json() as Promise<any>;
-const ready = async (s: TestServer) => (await fetch(`${s.url}/ready`)).status;
-const lines = (s: TestServer, msg: string) =>
-  s
-    .logs()
-    .split('\n')
-    .filter((l) => l.includes(msg)).length;
 /** llm_proxy_limiter_backend_state{backend="redis"} by state. */
-async function limiterGauge(s: TestServer): Promise<Record<string, string>> {
-  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
-  const text = await res.text();
-  const m = [...text.matchAll(/^llm_proxy_limiter_backend_state\{backend="redis",state="(\w+)"\} (\S+)$/gm)];
-  return Object.fromEntries(m.map((x) => [x[1], x[2]]));
-}
+const limiterGauge = (s: TestServer) =>
+  samples(s, 'llm_proxy_limiter_backend_state', { backend: 'redis', state: undefined });
 const DOWN = 'Redis cannot answer';
 const BACK = 'Redis answers again';
 
@@ -67,81 +29,28 @@ const BACK = 'Redis answers again';
  * instances, and what each failure mode does while Redis is down or stops answering.
  */
 describe('limits shared through Redis', () => {
-  let tdb: TestDatabase | undefined;
-  let mock: MockUpstream;
-  let base: Record<string, string>;
-  const servers: TestServer[] = [];
-  const redises: OwnRedis[] = [];
-
-  const start = async (env: Record<string, string>) => {
-    const s = await startTestServer({ ...base, ...env });
-    servers.push(s);
-    return s;
-  };
-  const ownRedis = async (password?: string) => {
-    const r = new OwnRedis(await freePort(), password);
-    redises.push(r);
-    await r.start();
-    return r;
-  };
-  const project = async (s: TestServer) => {
-    const res = await s.manage('POST', '/projects', {
-      name: `p-${randomBytes(4).toString('hex')}`,
-      api_key: UPSTREAM_KEY,
-    });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
+  const set = serversOnPostgres({ redisServer: true });
+  const { start, ownRedis } = set;
   /** Whether `request` is admitted (the upstream has it, or it has already ended). */
   const upstreamGot = async (request: Promise<Answer>) => {
     const ended = await Promise.race([request.then(() => true), sleep(0).then(() => false)]);
-    return ended || mock.stats().requests > requestsBefore;
+    return ended || set.mock.stats().requests > requestsBefore;
   };
   let requestsBefore = 0;
-  const issue = async (s: TestServer, projectId: string, limits: Record<string, unknown> = {}) => {
-    const res = await s.manage('POST', '/tokens', { project_id: projectId, ...limits });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; token: string };
-  };
-
-  beforeAll(async () => {
-    if (!(await serviceAvailable('postgres'))) return;
-    if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return;
-    tdb = await postgresDatabase();
-    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-    const managementToken = randomBytes(24).toString('hex');
-    registerSecret(managementToken);
-    base = {
-      DATABASE_URL: tdb.config.url,
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      MANAGEMENT_TOKEN: managementToken,
-      OPENAI_API_URL: mock.url,
-      MAINTENANCE_INTERVAL_MS: '0',
-    };
-  });
-  afterEach(async () => {
-    for (const s of servers.splice(0)) await s.stop();
-    for (const r of redises.splice(0)) await r.kill();
-  });
-  afterAll(async () => {
-    await mock?.close();
-    await tdb?.drop();
-  });
 
   it('two instances admit exactly max_requests of 300 concurrent requests', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     // A Redis with a password: the URL carries it, and nothing shows it.
     const password = randomBytes(16).toString('hex');
     registerSecret(password);
-    const redis = await ownRedis(password);
+    const redis = await ownRedis({ password });
     // Exactness, not timeouts: a machine this busy can keep a reply past the default 250 ms.
     const env = { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '5000' };
     const a = await start(env);
     const b = await start(env);
     expect((await health(a)).limiter).toEqual({ backend: 'redis', state: 'ok', mode: 'closed' });
     expect(a.logs()).toContain('limits are kept in Redis');
-    const t = await issue(a, await project(a), { max_requests: 100 });
+    const t = await newToken(a, await newProject(a), { max_requests: 100 });
 
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(i % 2 ? b : a, t.token)));
     const count = (status: number) => answers.filter((x) => x.status === status).length;
@@ -153,35 +62,29 @@ describe('limits shared through Redis', () => {
       expect(JSON.stringify(await health(s))).not.toContain(password);
     }
 
-    const db = new pg.Client({ connectionString: (tdb.config as { url: string }).url });
-    await db.connect();
-    try {
-      const records = async () =>
-        Number((await db.query('SELECT count(*) AS n FROM usage_records WHERE token_id = $1', [t.id])).rows[0].n);
-      await eventually('the usage records are written', async () => (await records()) >= 100);
-      expect(await records()).toBe(100);
-      // The reservation sweeper runs in one of them: the holder of its lease.
-      const holders = async () =>
-        (await db.query("SELECT holder FROM leases WHERE name = 'redis-sweeper'")).rows.map((r) => r.holder);
-      await eventually('one instance holds the sweeper lease', async () => (await holders()).length === 1);
-      expect([a.server.runtime.instanceId, b.server.runtime.instanceId]).toContain((await holders())[0]);
-    } finally {
-      await db.end();
-    }
+    const records = async () =>
+      Number((await set.query('SELECT count(*) AS n FROM usage_records WHERE token_id = $1', [t.id]))[0]?.n);
+    await eventually('the usage records are written', async () => (await records()) >= 100);
+    expect(await records()).toBe(100);
+    // The reservation sweeper runs in one of them: the holder of its lease.
+    const holders = async () =>
+      (await set.query("SELECT holder FROM leases WHERE name = 'redis-sweeper'")).map((r) => r.holder);
+    await eventually('one instance holds the sweeper lease', async () => (await holders()).length === 1);
+    expect([a.server.runtime.instanceId, b.server.runtime.instanceId]).toContain((await holders())[0]);
   });
 
   it('closed mode: Redis down refuses limited tokens with 503 and passes unlimited ones; back when it returns', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'closed' });
-    const p = await project(a);
-    const limited = await issue(a, p, { max_requests: 1000 });
-    const unlimited = await issue(a, p);
+    const p = await newProject(a);
+    const limited = await newToken(a, p, { max_requests: 1000 });
+    const unlimited = await newToken(a, p);
     expect(await chat(a, limited.token)).toEqual({ status: 200 });
     expect(await ready(a)).toBe(200);
 
     // A request admitted through Redis and still running when Redis goes: it completes.
-    requestsBefore = mock.stats().requests;
+    requestsBefore = set.mock.stats().requests;
     const slow = chat(a, limited.token, { 'x-mock-latency-ms': '1500' });
     await eventually('the slow request reached the upstream', async () => upstreamGot(slow));
     await redis.kill();
@@ -196,31 +99,31 @@ describe('limits shared through Redis', () => {
     const r = await fetch(`${a.url}/ready`);
     expect(r.status).toBe(503);
     expect(((await r.json()) as any).checks.limiter).toBe('failing: refusing limited requests');
-    expect(await limiterGauge(a)).toEqual({ ok: '0', failing: '1' });
+    expect(await limiterGauge(a)).toEqual({ ok: 0, failing: 1 });
 
     await redis.start();
     await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
     await eventually('/ready says ready', async () => (await ready(a)) === 200);
     expect((await health(a)).limiter.state).toBe('ok');
-    expect(await limiterGauge(a)).toEqual({ ok: '1', failing: '0' });
+    expect(await limiterGauge(a)).toEqual({ ok: 1, failing: 0 });
     // One line each way for the whole outage, however many requests it refused.
-    expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
+    expect([logLines(a, DOWN), logLines(a, BACK)]).toEqual([1, 1]);
     expect(a.logs()).not.toContain('limiter failed');
   });
 
   it('local mode: Redis down, each instance limits on its own; restarted, the limit is shared again', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'local' });
     const b = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'local' });
-    const p = await project(a);
+    const p = await newProject(a);
     // One request a minute: a refill is 60 s away, so the counts below cannot drift.
-    const shared = await issue(a, p, { requests_per_minute: 1 });
+    const shared = await newToken(a, p, { requests_per_minute: 1 });
     expect((await chat(a, shared.token)).status).toBe(200);
     expect(await chat(b, shared.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
 
     await redis.kill();
-    const apart = await issue(a, p, { requests_per_minute: 1 });
+    const apart = await newToken(a, p, { requests_per_minute: 1 });
     await eventually('A limits locally', async () => (await chat(a, apart.token)).status === 200);
     expect(await chat(a, apart.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
     await eventually('B limits locally', async () => (await chat(b, apart.token)).status === 200);
@@ -239,62 +142,61 @@ describe('limits shared through Redis', () => {
       const [ha, hb] = await Promise.all([health(a), health(b)]);
       return ha.limiter.state === 'ok' && hb.limiter.state === 'ok';
     });
-    const again = await issue(a, p, { requests_per_minute: 1 });
+    const again = await newToken(a, p, { requests_per_minute: 1 });
     expect((await chat(a, again.token)).status).toBe(200);
     expect(await chat(b, again.token)).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
-    for (const s of [a, b]) expect([lines(s, DOWN), lines(s, BACK)]).toEqual([1, 1]);
+    for (const s of [a, b]) expect([logLines(s, DOWN), logLines(s, BACK)]).toEqual([1, 1]);
   });
 
   it('local mode: a request admitted through Redis settles there, not on the local limiter', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'local' });
-    const t = await issue(a, await project(a), { max_concurrent: 1 });
+    const t = await newToken(a, await newProject(a), { max_concurrent: 1 });
     // Admitted by Redis, running across the outage's start.
-    requestsBefore = mock.stats().requests;
+    requestsBefore = set.mock.stats().requests;
     const throughRedis = chat(a, t.token, { 'x-mock-latency-ms': '2000' });
     await eventually('it reached the upstream', async () => upstreamGot(throughRedis));
     await redis.kill();
     // Admitted by this instance's limiter, and held upstream until released.
     const local = chat(a, t.token, { 'x-mock-hold': '1' });
-    await eventually('the local one is held upstream', async () => mock.stats().held === 1);
+    await eventually('the local one is held upstream', async () => set.mock.stats().held === 1);
     expect((await throughRedis).status).toBe(200);
     // Had that end given back a slot on the local limiter (where it took none), this would pass.
     expect(await chat(a, t.token)).toMatchObject({ status: 429, code: 'concurrency_limit_exceeded' });
-    expect(mock.release()).toBe(1);
+    expect(set.mock.release()).toBe(1);
     expect((await local).status).toBe(200);
     expect(await chat(a, t.token)).toEqual({ status: 200 });
   });
 
   it('starts while Redis is down: not ready in closed mode, and uses Redis once it is up', async (ctx) => {
-    if (!tdb) return ctx.skip();
-    const redis = new OwnRedis(await freePort());
-    redises.push(redis);
+    if (!set.up) return ctx.skip();
+    const redis = await ownRedis({ start: false });
     const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'closed' });
     expect((await health(a)).limiter).toEqual({ backend: 'redis', state: 'failing', mode: 'closed' });
     expect(await ready(a)).toBe(503);
-    const limited = await issue(a, await project(a), { max_requests: 10 });
+    const limited = await newToken(a, await newProject(a), { max_requests: 10 });
     expect(await chat(a, limited.token)).toMatchObject({ status: 503, code: 'limiter_unavailable' });
     await redis.start();
     await eventually('/ready says ready', async () => (await ready(a)) === 200);
     expect(await chat(a, limited.token)).toEqual({ status: 200 });
-    expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
+    expect([logLines(a, DOWN), logLines(a, BACK)]).toEqual([1, 1]);
   });
 
   it('a settlement lost in an outage is sent again once Redis answers (its slot is not held until the sweeper)', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const fwd = new Forwarder(redis.port);
     await fwd.listen();
     try {
       const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'closed' });
-      const t = await issue(a, await project(a), { max_concurrent: 1 });
+      const t = await newToken(a, await newProject(a), { max_concurrent: 1 });
       const held = chat(a, t.token, { 'x-mock-hold': '1' });
-      await eventually('it is held upstream', async () => mock.stats().held === 1);
+      await eventually('it is held upstream', async () => set.mock.stats().held === 1);
       fwd.blackhole();
       await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
       // It ends during the outage: its settlement cannot reach Redis, which keeps its data.
-      expect(mock.release()).toBe(1);
+      expect(set.mock.release()).toBe(1);
       expect((await held).status).toBe(200);
       fwd.drop();
       await eventually('Redis answers again', async () => (await health(a)).limiter.state === 'ok');
@@ -307,15 +209,15 @@ describe('limits shared through Redis', () => {
   });
 
   it('a Redis that stops answering (blackhole): every request is answered, then Redis is used again', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const fwd = new Forwarder(redis.port);
     await fwd.listen();
     try {
       const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'closed' });
-      const p = await project(a);
-      const limited = await issue(a, p, { max_requests: 1000 });
-      const unlimited = await issue(a, p);
+      const p = await newProject(a);
+      const limited = await newToken(a, p, { max_requests: 1000 });
+      const unlimited = await newToken(a, p);
       expect(await chat(a, limited.token)).toEqual({ status: 200 });
 
       fwd.blackhole();
@@ -331,7 +233,7 @@ describe('limits shared through Redis', () => {
 
       fwd.resume();
       await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
-      expect([lines(a, DOWN), lines(a, BACK)]).toEqual([1, 1]);
+      expect([logLines(a, DOWN), logLines(a, BACK)]).toEqual([1, 1]);
     } finally {
       await fwd.close();
     }

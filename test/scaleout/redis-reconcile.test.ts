@@ -1,58 +1,38 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SubjectLimits } from '../../src/limits/limits.js';
 import { type DriftReport, Reconciler } from '../../src/limits/reconcile.js';
 import { LimitTotals } from '../../src/limits/reconcile-store.js';
 import { RedisLimiter } from '../../src/limits/redis-limiter.js';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { openDatabase } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
-import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
+import { postgresDatabase } from '../helpers/databases.js';
 import { dropPrefix, limits, project as projectLimits, testRedis } from '../helpers/limiters.js';
-import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { insertProjectAndToken } from '../helpers/rows.js';
-import { registerSecret } from '../helpers/secret-watch.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { serviceAvailable, unavailable } from '../helpers/services.js';
+import {
+  chat,
+  eventually,
+  health,
+  newProject,
+  newToken,
+  proxyClient,
+  samples,
+  serversOnPostgres,
+  statusCounts,
+} from '../helpers/scaleout.js';
+import type { TestServer } from '../helpers/server.js';
+import { serviceAvailable } from '../helpers/services.js';
 import { Forwarder } from '../helpers/tcp-forwarder.js';
 import { redisServerAvailable, sharedCluster } from './redis-cluster-server.js';
-import { freePort, OwnRedis } from './redis-server.js';
 
-/** Only a hang reaches this. */
-const SAFETY_NET_MS = 60_000;
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await sleep(20);
-  }
-}
-
-const client = (s: TestServer, token: string) =>
-  new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token, maxRetries: 0, timeout: SAFETY_NET_MS });
 const MESSAGES = [{ role: 'user' as const, content: 'hi' }];
-
-/** One chat completion: its status and the refusal's code. */
-async function chat(s: TestServer, token: string, headers: Record<string, string> = {}) {
-  try {
-    await client(s, token).chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES }, { headers });
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
-    throw err;
-  }
-}
 
 /** A streamed completion the client leaves after two chunks. */
 async function cutStream(s: TestServer, token: string): Promise<void> {
-  const stream = await client(s, token).chat.completions.create(
+  const stream = await proxyClient(s, token).chat.completions.create(
     { model: 'gpt-4o-mini', messages: MESSAGES, stream: true },
     { headers: { 'x-mock-chunks': '400', 'x-mock-chunk-delay-ms': '5' } },
   );
@@ -62,7 +42,7 @@ async function cutStream(s: TestServer, token: string): Promise<void> {
 
 /** A streamed completion read to its end. */
 async function fullStream(s: TestServer, token: string): Promise<void> {
-  const stream = await client(s, token).chat.completions.create(
+  const stream = await proxyClient(s, token).chat.completions.create(
     { model: 'gpt-4o-mini', messages: MESSAGES, stream: true },
     { headers: { 'x-mock-chunks': '5' } },
   );
@@ -70,32 +50,17 @@ async function fullStream(s: TestServer, token: string): Promise<void> {
   }
 }
 
-const health = async (s: TestServer) => (await fetch(`${s.url}/health`)).json() as Promise<any>;
 const limiterOf = (s: TestServer) => {
   const l = s.server.runtime.sharedLimiter;
   if (!l) throw new Error('no Redis limiter');
   return l;
 };
 const reconcile = (s: TestServer) => limiterOf(s).reconcile() as Promise<DriftReport>;
-const statusCounts = (answers: Array<{ status: number }>) => {
-  const out: Record<number, number> = {};
-  for (const a of answers) out[a.status] = (out[a.status] ?? 0) + 1;
-  return out;
-};
 /** llm_proxy_limiter_drift by kind, as /metrics shows it. */
-async function driftGauge(s: TestServer): Promise<Record<string, number>> {
-  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
-  const text = await res.text();
-  const m = [...text.matchAll(/^llm_proxy_limiter_drift\{kind="(\w+)"\} (\S+)$/gm)];
-  return Object.fromEntries(m.map((x) => [x[1], Number(x[2])]));
-}
+const driftGauge = (s: TestServer) => samples(s, 'llm_proxy_limiter_drift', { kind: undefined });
 
 /** A gauge without labels from /metrics; undefined when it has no sample. */
-async function gauge(s: TestServer, name: string): Promise<number | undefined> {
-  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await res.text());
-  return m ? Number(m[1]) : undefined;
-}
+const gauge = async (s: TestServer, name: string) => (await samples(s, name))[''];
 
 /**
  * The Redis counters against the database (issue #20): the reconciliation job finds no drift after a
@@ -103,41 +68,22 @@ async function gauge(s: TestServer, name: string): Promise<number | undefined> {
  * local mode, holds what was admitted before and meanwhile, so a cap stays exact.
  */
 describe('Redis counters reconciled with the database', () => {
-  let tdb: TestDatabase | undefined;
-  let mock: MockUpstream;
-  let base: Record<string, string>;
-  const servers: TestServer[] = [];
-  const redises: OwnRedis[] = [];
+  const set = serversOnPostgres({
+    redisServer: true,
+    env: {
+      // The tests run passes themselves.
+      REDIS_RECONCILE_INTERVAL_MS: '0',
+      // About exactness, not timeouts: a loaded machine can hold a reply past the default.
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+    },
+  });
+  const { start, ownRedis } = set;
   const connections: RedisConnection[] = [];
 
-  const start = async (env: Record<string, string>) => {
-    const s = await startTestServer({ ...base, ...env });
-    servers.push(s);
-    return s;
-  };
-  const ownRedis = async () => {
-    const r = new OwnRedis(await freePort());
-    redises.push(r);
-    await r.start();
-    return r;
-  };
   const connect = async (url: string) => {
     const c = await testRedis({ url });
     connections.push(c);
     return c;
-  };
-  const project = async (s: TestServer) => {
-    const res = await s.manage('POST', '/projects', {
-      name: `p-${randomBytes(4).toString('hex')}`,
-      api_key: UPSTREAM_KEY,
-    });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
-  const issue = async (s: TestServer, projectId: string, limits: Record<string, unknown> = {}) => {
-    const res = await s.manage('POST', '/tokens', { project_id: projectId, ...limits });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; token: string };
   };
   /** The token's request_count in the database, once its usage records are written. */
   const requestCount = async (s: TestServer, tokenId: string) => {
@@ -146,44 +92,18 @@ describe('Redis counters reconciled with the database', () => {
   };
   const tokenKey = (projectId: string, tokenId: string) => `llmp:v2:{p:${projectId}}:token:${tokenId}`;
 
-  beforeAll(async () => {
-    if (!(await serviceAvailable('postgres'))) return;
-    if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return;
-    tdb = await postgresDatabase();
-    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-    const managementToken = randomBytes(24).toString('hex');
-    registerSecret(managementToken);
-    base = {
-      DATABASE_URL: tdb.config.url,
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      MANAGEMENT_TOKEN: managementToken,
-      OPENAI_API_URL: mock.url,
-      MAINTENANCE_INTERVAL_MS: '0',
-      // The tests run passes themselves.
-      REDIS_RECONCILE_INTERVAL_MS: '0',
-      // About exactness, not timeouts: a loaded machine can hold a reply past the default.
-      REDIS_COMMAND_TIMEOUT_MS: '5000',
-    };
-  });
   afterEach(async () => {
     for (const c of connections.splice(0)) await c.close();
-    for (const s of servers.splice(0)) await s.stop();
-    for (const r of redises.splice(0)) await r.kill();
-  });
-  afterAll(async () => {
-    await mock?.close();
-    await tdb?.drop();
   });
 
   it('no drift after a mixed run; a counter changed in Redis shows as drift, and one below the database is raised', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const a = await start({ REDIS_URL: redis.url });
-    const p = await project(a);
-    const busy = await issue(a, p, { max_requests: 100, budget_usd: 5, budget_period: 'day' });
-    const capped = await issue(a, p, { max_requests: 2, budget_usd: 5 });
-    const paced = await issue(a, p, { requests_per_minute: 2 });
+    const p = await newProject(a);
+    const busy = await newToken(a, p, { max_requests: 100, budget_usd: 5, budget_period: 'day' });
+    const capped = await newToken(a, p, { max_requests: 2, budget_usd: 5 });
+    const paced = await newToken(a, p, { requests_per_minute: 2 });
 
     // Completed, streamed, cut by the client, failed upstream, and refused by a cap and a rate.
     const answers = await Promise.all([
@@ -245,12 +165,12 @@ describe('Redis counters reconciled with the database', () => {
   });
 
   it('the job runs every REDIS_RECONCILE_INTERVAL_MS in the one instance holding its lease', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const env = { REDIS_URL: redis.url, REDIS_RECONCILE_INTERVAL_MS: '50' };
     const a = await start(env);
     const b = await start(env);
-    const t = await issue(a, await project(a), { max_requests: 10 });
+    const t = await newToken(a, await newProject(a), { max_requests: 10 });
     expect(await chat(a, t.token)).toEqual({ status: 200 });
     expect(await chat(b, t.token)).toEqual({ status: 200 });
     await eventually('both usage records are written', async () => (await requestCount(b, t.id)) === 2);
@@ -268,34 +188,32 @@ describe('Redis counters reconciled with the database', () => {
     expect(await runs(other)).toBe(0);
     expect(await driftGauge(runner)).toEqual({ requests: 0, budget_micro_usd: 0 });
     expect(await driftGauge(other)).toEqual({});
-    const subjects = async (s: TestServer) => {
-      const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
-      return [...(await res.text()).matchAll(/^llm_proxy_limiter_reconciled_subjects\{kind="(\w+)"\} (\S+)$/gm)].map(
-        (m) => `${m[1]}=${m[2]}`,
+    const subjects = async (s: TestServer) =>
+      Object.entries(await samples(s, 'llm_proxy_limiter_reconciled_subjects', { kind: undefined })).map(
+        ([kind, n]) => `${kind}=${n}`,
       );
-    };
     expect(await subjects(runner)).toEqual(['token=1', 'project=1']);
     expect(await subjects(other)).toEqual([]);
   });
 
   it('Redis restarted empty mid-run: no hang, and max_requests stays exact (counters rebuilt from the database)', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const a = await start({ REDIS_URL: redis.url, REDIS_FAILURE_MODE: 'closed' });
-    const p = await project(a);
-    const t = await issue(a, p, { max_requests: 20, budget_usd: 10 });
+    const p = await newProject(a);
+    const t = await newToken(a, p, { max_requests: 20, budget_usd: 10 });
 
     for (let i = 0; i < 6; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
     // Two admitted before the restart, still upstream across it.
     const held = [chat(a, t.token, { 'x-mock-hold': '1' }), chat(a, t.token, { 'x-mock-hold': '1' })];
-    await eventually('both are held upstream', () => mock.stats().held === 2);
+    await eventually('both are held upstream', () => set.mock.stats().held === 2);
 
     await redis.kill();
     // Closed mode: refused at once (503), never left waiting.
     const down = await Promise.all([chat(a, t.token), chat(a, t.token)]);
     expect(down).toEqual([
-      { status: 503, code: 'limiter_unavailable' },
-      { status: 503, code: 'limiter_unavailable' },
+      { status: 503, code: 'limiter_unavailable', retryAfter: '1' },
+      { status: 503, code: 'limiter_unavailable', retryAfter: '1' },
     ]);
     await redis.start();
     await eventually('Redis is used again', async () => (await health(a)).limiter.state === 'ok');
@@ -304,7 +222,7 @@ describe('Redis counters reconciled with the database', () => {
     // in flight here (the token cache still says 0).
     expect(await chat(a, t.token)).toEqual({ status: 200 });
     expect((await limiterOf(a).inspect('token', t.id, p))?.requests).toBe(9);
-    expect(mock.release()).toBe(2);
+    expect(set.mock.release()).toBe(2);
     expect((await Promise.all(held)).map((x) => x.status)).toEqual([200, 200]);
 
     // 20 at once against the 11 left: exactly 11.
@@ -317,14 +235,14 @@ describe('Redis counters reconciled with the database', () => {
   });
 
   it('local mode: what instances admitted during an outage is in Redis once it returns, and the cap holds', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const redis = await ownRedis();
     const fwd = new Forwarder(redis.port);
     await fwd.listen();
     try {
       const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'local' });
-      const p = await project(a);
-      const t = await issue(a, p, { max_requests: 15, budget_usd: 10 });
+      const p = await newProject(a);
+      const t = await newToken(a, p, { max_requests: 15, budget_usd: 10 });
       for (let i = 0; i < 5; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
 
       // Redis keeps its data but cannot be reached: this instance limits on its own.
@@ -333,7 +251,7 @@ describe('Redis counters reconciled with the database', () => {
       for (let i = 0; i < 4; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
       // One admitted locally, still upstream when Redis returns: its spend follows when it ends.
       const held = chat(a, t.token, { 'x-mock-hold': '1' });
-      await eventually('it is held upstream', () => mock.stats().held === 1);
+      await eventually('it is held upstream', () => set.mock.stats().held === 1);
       expect(limiterOf(a).replaysPending).toBe(5);
 
       fwd.resume();
@@ -341,7 +259,7 @@ describe('Redis counters reconciled with the database', () => {
       expect(a.logs()).toMatch(/"replayed":5\b/);
       // 5 through Redis, 5 admitted locally: Redis counts them all.
       expect((await limiterOf(a).inspect('token', t.id, p))?.requests).toBe(10);
-      expect(mock.release()).toBe(1);
+      expect(set.mock.release()).toBe(1);
       expect((await held).status).toBe(200);
       await eventually('the last replay is sent', () => limiterOf(a).replaysPending === 0);
 

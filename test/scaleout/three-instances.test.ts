@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
 import { PricingTable } from '../../src/usage/pricing.js';
-import { type Cluster, eventually, type Instance, startInstances } from '../helpers/instances.js';
+import { type Cluster, type Instance, startInstances } from '../helpers/instances.js';
+import { type Answer, answer, chat, eventually, tally } from '../helpers/scaleout.js';
 
 /**
  * Issue #20's acceptance: three proxy instances sharing one PostgreSQL database and one Redis hold
@@ -11,42 +11,6 @@ import { type Cluster, eventually, type Instance, startInstances } from '../help
  * the official client against the mock upstream, and checks the answers, the usage records in the
  * database and the counters in Redis.
  */
-
-interface Answer {
-  status: number;
-  code?: string | null | undefined;
-}
-
-async function answer(call: () => Promise<unknown>): Promise<Answer> {
-  try {
-    await call();
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
-    throw err;
-  }
-}
-
-/** How many answers had `status` (and, for refusals, which codes), anything else listed. */
-function tally(answers: Answer[]) {
-  const ok = answers.filter((a) => a.status === 200).length;
-  const refused = answers.filter((a) => a.status === 429);
-  const other = answers.filter((a) => a.status !== 200 && a.status !== 429).map((a) => `${a.status} ${a.code}`);
-  return { ok, refused: refused.length, codes: [...new Set(refused.map((a) => a.code))], other };
-}
-
-const chat = (
-  c: Cluster,
-  inst: Instance,
-  token: string,
-  body: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-) =>
-  answer(() =>
-    c
-      .client(inst, token, headers)
-      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ...body }),
-  );
 
 describe('three instances sharing PostgreSQL and Redis', () => {
   let c: Cluster | undefined;
@@ -66,7 +30,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     if (!c) return ctx.skip();
     const cl = c;
     const t = await cl.issue({ max_requests: 100 });
-    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => chat(cl, cl.at(i), t.token)));
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => chat(cl.at(i), t.token)));
     expect(tally(answers)).toEqual({ ok: 100, refused: 400, codes: ['request_limit_reached'], other: [] });
 
     // Every instance let some through: the cap is shared, not one instance's.
@@ -82,7 +46,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     const rpm = 20;
     const t = await cl.issue({ requests_per_minute: rpm });
     const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(cl, cl.at(i), t.token)));
+    const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(cl.at(i), t.token)));
     const elapsed = performance.now() - started;
     const got = tally(answers);
     // A window of N admits a burst of N, then one more every 60 s / N (GCRA): however slow the
@@ -103,7 +67,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     // (about 45: the mock answers 40 tokens).
     const answers = await Promise.all(
       Array.from({ length: 90 }, (_, i) =>
-        chat(cl, cl.at(i), t.token, { max_tokens: 50 }, { [MOCK_HEADERS.chunks]: '40' }),
+        chat(cl.at(i), t.token, { [MOCK_HEADERS.chunks]: '40' }, { max_tokens: 50 }),
       ),
     );
     const elapsed = performance.now() - started;
@@ -227,7 +191,7 @@ describe('three instances, PostgreSQL unreachable mid-run', () => {
     for (const inst of cl.instances) {
       // A token this instance never saw cannot be checked: 503, never 401.
       const refused = await answer(() => cl.client(inst, unknown.token).models.list());
-      expect(refused).toEqual({ status: 503, code: 'store_unavailable' });
+      expect(refused).toEqual({ status: 503, code: 'store_unavailable', retryAfter: '1' });
     }
     await eventually('10 records each, most out of memory', () =>
       writers.every((w) => w !== undefined && w.pending + w.dropped === 10),
