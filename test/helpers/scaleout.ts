@@ -197,7 +197,7 @@ export interface ServersOnPostgres {
   readonly mock: MockUpstream;
   /** What every server starts with: the database, the mock upstream, a key and a management token. */
   readonly base: Record<string, string>;
-  /** An in-process server on `base` plus `env`, stopped after the test. */
+  /** An in-process server on `base` plus `env`, stopped after the test (or all, see shareServers). */
   start(env?: Record<string, string>): Promise<TestServer>;
   /** A redis-server of the test's own on a free port, killed after the test; `start: false` leaves it down. */
   ownRedis(opts?: { password?: string; start?: boolean }): Promise<OwnRedis>;
@@ -207,11 +207,18 @@ export interface ServersOnPostgres {
 
 /**
  * Registers, in the calling describe, a fresh PostgreSQL database and a mock upstream for its tests
- * (made before all, dropped after all), and stops the servers and Redis each test started after it.
- * `env`: settings every server gets. `redisServer`: the tests need redis-server installed.
+ * (made before all, dropped after all), and stops the servers and Redis each test started after it
+ * (with `shareServers`, after all the tests: servers started in a beforeAll serve every test).
+ * `env`: settings every server gets (a function: read once the describe's earlier beforeAll hooks
+ * ran). `redisServer`: the tests need redis-server installed; `needs`: they need what it says.
  */
 export function serversOnPostgres(
-  opts: { env?: Record<string, string>; redisServer?: boolean } = {},
+  opts: {
+    env?: Record<string, string> | (() => Record<string, string>);
+    redisServer?: boolean;
+    needs?: () => boolean;
+    shareServers?: boolean;
+  } = {},
 ): ServersOnPostgres {
   let tdb: TestDatabase | undefined;
   let dbUrl = '';
@@ -223,6 +230,7 @@ export function serversOnPostgres(
   beforeAll(async () => {
     if (!(await serviceAvailable('postgres'))) return;
     if (opts.redisServer && !redisServerInstalled()) return;
+    if (opts.needs && !opts.needs()) return;
     tdb = await postgresDatabase();
     if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
     dbUrl = tdb.config.url;
@@ -235,14 +243,16 @@ export function serversOnPostgres(
       MANAGEMENT_TOKEN: managementToken,
       OPENAI_API_URL: mock.url,
       MAINTENANCE_INTERVAL_MS: '0',
-      ...opts.env,
+      ...(typeof opts.env === 'function' ? opts.env() : opts.env),
     };
   });
-  afterEach(async () => {
+  const stopAll = async () => {
     for (const s of servers.splice(0)) await s.stop();
     for (const r of redises.splice(0)) await r.kill();
-  });
+  };
+  if (!opts.shareServers) afterEach(stopAll);
   afterAll(async () => {
+    await stopAll();
     await mock?.close();
     await tdb?.drop();
   });

@@ -1,22 +1,26 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import OpenAI from 'openai';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
 import { RESERVATION_TTL_MS, StoreCountedLimiter } from '../../src/limits/store-counted-limiter.js';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { openDatabase } from '../../src/store/database.js';
 import { LimitCountersRepo } from '../../src/store/limit-counters-repo.js';
 import { PricingTable } from '../../src/usage/pricing.js';
-import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { admission, limits, project } from '../helpers/limiters.js';
-import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
-import { registerSecret } from '../helpers/secret-watch.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { serviceAvailable } from '../helpers/services.js';
-import { Forwarder } from '../helpers/tcp-forwarder.js';
+import { until } from '../helpers/proxy.js';
+import {
+  type Answer,
+  answer,
+  chat,
+  cuttableDatabase,
+  health,
+  issue,
+  proxyClient,
+  serversOnPostgres,
+  tally,
+} from '../helpers/scaleout.js';
+import type { TestServer } from '../helpers/server.js';
 
 /**
  * Several instances on one PostgreSQL database and no Redis: request caps and lifetime budgets are
@@ -25,65 +29,9 @@ import { Forwarder } from '../helpers/tcp-forwarder.js';
  * refuses the admission of a limited token with 503.
  */
 
-interface Answer {
-  status: number;
-  code?: string | null | undefined;
-}
-
-async function answer(call: () => Promise<unknown>): Promise<Answer> {
-  try {
-    await call();
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
-    throw err;
-  }
-}
-
-function tally(answers: Answer[]) {
-  const ok = answers.filter((a) => a.status === 200).length;
-  const refused = answers.filter((a) => a.status === 429);
-  const other = answers.filter((a) => a.status !== 200 && a.status !== 429).map((a) => `${a.status} ${a.code}`);
-  return { ok, refused: refused.length, codes: [...new Set(refused.map((a) => a.code))], other };
-}
-
-const client = (s: TestServer, token: string, headers: Record<string, string> = {}) =>
-  new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: headers });
-
-const chat = (s: TestServer, token: string, headers: Record<string, string> = {}) =>
-  answer(() =>
-    client(s, token, headers).chat.completions.create({
-      model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'hi' }],
-    }),
-  );
-
 describe('exact caps and lifetime budgets through PostgreSQL, without Redis', () => {
-  let tdb: TestDatabase | undefined;
-  let dbUrl: string;
-  let db: pg.Client;
-  let mock: MockUpstream;
-  let base: Record<string, string>;
-  const servers: TestServer[] = [];
-
-  const start = async (env: Record<string, string> = {}) => {
-    const s = await startTestServer({ ...base, ...env });
-    servers.push(s);
-    return s;
-  };
-  /** A project and a token with these limits on it (through the first server). */
-  const issue = async (s: TestServer, tokenLimits: Record<string, unknown>) => {
-    const p = await s.manage('POST', '/projects', {
-      name: `p-${randomBytes(4).toString('hex')}`,
-      api_key: UPSTREAM_KEY,
-    });
-    expect(p.status).toBe(201);
-    const t = await s.manage('POST', '/tokens', { project_id: p.body.id, ...tokenLimits });
-    expect(t.status).toBe(201);
-    return { id: t.body.id as string, token: t.body.token as string, projectId: p.body.id as string };
-  };
-  const query = async <R extends pg.QueryResultRow>(text: string, params: unknown[] = []) =>
-    (await db.query<R>(text, params)).rows;
+  const set = serversOnPostgres();
+  const { start, query } = set;
   const counters = async (kind: string, id: string) =>
     (
       await query<{ requests: string; spent_micro_usd: string; reserved_micro_usd: string }>(
@@ -106,40 +54,12 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
         ?.n,
     );
 
-  beforeAll(async () => {
-    if (!(await serviceAvailable('postgres'))) return;
-    tdb = await postgresDatabase();
-    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-    dbUrl = tdb.config.url;
-    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-    const managementToken = randomBytes(24).toString('hex');
-    registerSecret(managementToken);
-    base = {
-      DATABASE_URL: dbUrl,
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      MANAGEMENT_TOKEN: managementToken,
-      OPENAI_API_URL: mock.url,
-      MAINTENANCE_INTERVAL_MS: '0',
-    };
-    db = new pg.Client({ connectionString: dbUrl });
-    await db.connect();
-  });
-  afterEach(async () => {
-    for (const s of servers.splice(0)) await s.stop();
-  });
-  afterAll(async () => {
-    await db?.end();
-    await mock?.close();
-    await tdb?.drop();
-  });
-
   it('max_requests 100 hit by 500 concurrent requests across three instances lets exactly 100 through', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const servers3 = [await start(), await start(), await start()];
     for (const s of servers3) expect(s.server.runtime.countedLimiter).toBeDefined();
     // An operator sees where the caps are kept.
-    const health = (await (await fetch(`${(servers3[0] as TestServer).url}/health`)).json()) as { limiter: unknown };
-    expect(health.limiter).toEqual({ backend: 'database' });
+    expect((await health(servers3[0] as TestServer)).limiter).toEqual({ backend: 'database' });
     const t = await issue(servers3[0] as TestServer, { max_requests: 100 });
 
     const answers = await Promise.all(
@@ -159,7 +79,7 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   });
 
   it('a lifetime budget of a few cents is never overspent by more than one estimate; settled spend equals the records', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const servers3 = [await start(), await start(), await start()];
     const budgetMicro = 30_000; // 3 cents
     const t = await issue(servers3[0] as TestServer, { budget_usd: budgetMicro / 1e6, budget_period: 'total' });
@@ -180,7 +100,7 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
         reasoningTokens: 0,
       }) ?? Number.NaN;
     const stream = async (s: TestServer) => {
-      const st = await client(s, t.token, { [MOCK_HEADERS.chunks]: '400' }).chat.completions.create(body);
+      const st = await proxyClient(s, t.token, { [MOCK_HEADERS.chunks]: '400' }).chat.completions.create(body);
       for await (const _ of st);
     };
     // Rounds of nine concurrent streams, three per instance, until a round gets none through.
@@ -215,12 +135,12 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   });
 
   it('the reservation of an instance that died is swept after its deadline, charged its estimate', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const a = await start();
     const t = await issue(a, { budget_usd: 1, budget_period: 'total', max_requests: 10 });
     const logger = createLogger({ level: 'silent' });
     // Another instance, as its process sees it: it admits a request and dies before settling it.
-    const otherDb = openDatabase({ kind: 'postgres', url: dbUrl });
+    const otherDb = openDatabase({ kind: 'postgres', url: set.dbUrl });
     const other = new StoreCountedLimiter(
       new MemoryLimiter(async () => 0),
       new LimitCountersRepo(otherDb),
@@ -266,22 +186,19 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   });
 
   it('a settlement the database could not take is sent again once it answers', async (ctx) => {
-    if (!tdb) return ctx.skip();
-    const cut = new Forwarder(5432);
-    await cut.listen();
+    if (!set.up) return ctx.skip();
+    const { fwd: cut, url } = await cuttableDatabase(set.dbUrl);
     try {
-      const url = new URL(dbUrl);
-      url.host = `127.0.0.1:${cut.port}`;
-      const a = await start({ DATABASE_URL: url.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000' });
+      const a = await start({ DATABASE_URL: url, DATABASE_QUERY_TIMEOUT_MS: '1000' });
       const t = await issue(a, { budget_usd: 1, budget_period: 'total' });
       // Admitted (and its estimate reserved) while the database answers; it ends after the cut.
       const held = chat(a, t.token, { [MOCK_HEADERS.hold]: '1' });
-      await until(() => mock.stats().held === 1);
+      await until(() => set.mock.stats().held === 1);
       expect(await reservations(t.id)).toBe(1);
       const reserved = (await counters('token', t.id))?.reserved as number;
       expect(reserved).toBeGreaterThan(0);
       cut.refuse();
-      expect(mock.release()).toBe(1);
+      expect(set.mock.release()).toBe(1);
       expect(await held).toEqual({ status: 200 });
       // Nothing settled while it is cut: the reservation still holds the estimate.
       expect(await counters('token', t.id)).toMatchObject({ spent: 0, reserved });
@@ -300,7 +217,7 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   });
 
   it('a lifetime budget lifted and set again reads the spend made meanwhile from the usage rollups', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const a = await start();
     // The cap keeps the token counted in the database while the budget is lifted.
     const t = await issue(a, { budget_usd: 1, budget_period: 'total', max_requests: 100 });
@@ -319,13 +236,10 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   });
 
   it('a token without caps or a lifetime budget costs no database call; a limited one gets 503 while the database is down', async (ctx) => {
-    if (!tdb) return ctx.skip();
-    const cut = new Forwarder(5432);
-    await cut.listen();
+    if (!set.up) return ctx.skip();
+    const { fwd: cut, url } = await cuttableDatabase(set.dbUrl);
     try {
-      const url = new URL(dbUrl);
-      url.host = `127.0.0.1:${cut.port}`;
-      const a = await start({ DATABASE_URL: url.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000' });
+      const a = await start({ DATABASE_URL: url, DATABASE_QUERY_TIMEOUT_MS: '1000' });
       const limited = await issue(a, { max_requests: 100 });
       const free = await issue(a, { requests_per_minute: 1000 });
       // Both cached: the authenticator serves them while the database is gone.
@@ -333,7 +247,7 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
       expect(await chat(a, free.token)).toEqual({ status: 200 });
       cut.refuse();
       expect(await chat(a, free.token)).toEqual({ status: 200 });
-      expect(await chat(a, limited.token)).toEqual({ status: 503, code: 'store_unavailable' });
+      expect(await chat(a, limited.token)).toEqual({ status: 503, code: 'store_unavailable', retryAfter: '1' });
       cut.resume();
       await until(async () => (await chat(a, limited.token)).status === 200);
       expect(await counters('token', limited.id)).toMatchObject({ requests: 2 });
