@@ -97,21 +97,31 @@ export const LIMITER_BACKENDS: Array<[name: string, make: () => Promise<TestLimi
   ],
 ];
 
-function memoryLimiters(): TestLimiters {
+/** A clock the test moves, starting a minute before a day's and a month's end. */
+function movedClock() {
   let t = Date.UTC(2026, 0, 31, 23, 59);
-  const made: Limiter[] = [];
   return {
-    make: (loadSpent) => {
-      const l = new MemoryLimiter(loadSpent, () => t);
-      made.push(l);
-      return l;
-    },
+    read: () => t,
     clock: {
-      set: (to) => {
+      set: (to: number) => {
         t = to;
       },
     },
     now: async () => t,
+  };
+}
+
+function memoryLimiters(): TestLimiters {
+  const { read, clock, now } = movedClock();
+  const made: Limiter[] = [];
+  return {
+    make: (loadSpent) => {
+      const l = new MemoryLimiter(loadSpent, read);
+      made.push(l);
+      return l;
+    },
+    clock,
+    now,
     close: async () => {
       await Promise.all(made.map((l) => l.close()));
     },
@@ -128,8 +138,7 @@ async function pgCountedLimiters(): Promise<TestLimiters> {
     return db;
   };
   await migrateToLatest(pool());
-  let t = Date.UTC(2026, 0, 31, 23, 59);
-  const clock = () => t;
+  const { read: clock, clock: moved, now } = movedClock();
   const made: Limiter[] = [];
   const logger = createLogger({ level: 'silent' });
   return {
@@ -142,12 +151,8 @@ async function pgCountedLimiters(): Promise<TestLimiters> {
       made.push(l);
       return l;
     },
-    clock: {
-      set: (to) => {
-        t = to;
-      },
-    },
-    now: async () => t,
+    clock: moved,
+    now,
     close: async () => {
       await Promise.all(made.map((l) => l.close()));
       await Promise.all(pools.map((db) => db.destroy()));

@@ -197,6 +197,8 @@ export interface ServersOnPostgres {
   readonly mock: MockUpstream;
   /** What every server starts with: the database, the mock upstream, a key and a management token. */
   readonly base: Record<string, string>;
+  /** With `withRedis`: the suite's redis-server. */
+  readonly redis: OwnRedis;
   /** An in-process server on `base` plus `env`, stopped after the test (or all, see shareServers). */
   start(env?: Record<string, string>): Promise<TestServer>;
   /** A redis-server of the test's own on a free port, killed after the test; `start: false` leaves it down. */
@@ -218,6 +220,8 @@ export function serversOnPostgres(
     redisServer?: boolean;
     needs?: () => boolean;
     shareServers?: boolean;
+    /** A redis-server of the suite's own, started before all (REDIS_URL in `base`) and killed after all. */
+    withRedis?: boolean;
   } = {},
 ): ServersOnPostgres {
   let tdb: TestDatabase | undefined;
@@ -226,10 +230,11 @@ export function serversOnPostgres(
   let base: Record<string, string> = {};
   const servers: TestServer[] = [];
   const redises: OwnRedis[] = [];
+  let suiteRedis: OwnRedis | undefined;
 
   beforeAll(async () => {
     if (!(await serviceAvailable('postgres'))) return;
-    if (opts.redisServer && !redisServerInstalled()) return;
+    if ((opts.redisServer || opts.withRedis) && !redisServerInstalled()) return;
     if (opts.needs && !opts.needs()) return;
     tdb = await postgresDatabase();
     if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
@@ -237,8 +242,13 @@ export function serversOnPostgres(
     mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
     const managementToken = randomBytes(24).toString('hex');
     registerSecret(managementToken);
+    if (opts.withRedis) {
+      suiteRedis = new OwnRedis(await freePort());
+      await suiteRedis.start();
+    }
     base = {
       DATABASE_URL: dbUrl,
+      ...(suiteRedis ? { REDIS_URL: suiteRedis.url } : {}),
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       MANAGEMENT_TOKEN: managementToken,
       OPENAI_API_URL: mock.url,
@@ -253,6 +263,7 @@ export function serversOnPostgres(
   if (!opts.shareServers) afterEach(stopAll);
   afterAll(async () => {
     await stopAll();
+    await suiteRedis?.kill();
     await mock?.close();
     await tdb?.drop();
   });
@@ -270,6 +281,10 @@ export function serversOnPostgres(
     },
     get base() {
       return base;
+    },
+    get redis() {
+      if (!suiteRedis) throw new Error('no Redis: withRedis was not asked for, or the suite skipped');
+      return suiteRedis;
     },
     start: async (env = {}) => {
       const s = await startTestServer({ ...base, ...env });

@@ -1,40 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
-import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
-import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
-import { UPSTREAM_KEY } from '../helpers/proxy.js';
-import { registerSecret } from '../helpers/secret-watch.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { serviceAvailable } from '../helpers/services.js';
-import { freePort, OwnRedis } from './redis-server.js';
-
-/** Only a hang reaches this: the promise is 1 s, which the lag metric holds. */
-const SAFETY_NET_MS = 60_000;
-
-/** Polls `check` until it holds; fails (rather than hangs) past the safety net. */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await sleep(10);
-  }
-}
+import { chat, eventually, health, metrics, newProject, newToken, serversOnPostgres } from '../helpers/scaleout.js';
+import type { TestServer } from '../helpers/server.js';
 
 /** The status a request with `token` on `server` gets (200, or the proxy's refusal). */
-async function statusOn(server: TestServer, token: string): Promise<number> {
-  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0 });
-  try {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    return 200;
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return err.status;
-    throw err;
-  }
-}
+const statusOn = async (server: TestServer, token: string): Promise<number> => (await chat(server, token)).status;
 
 /**
  * The change-lag histogram of `server`: how many changes it applied, and how many within 1 s; of
@@ -45,8 +16,7 @@ async function lag(
   server: TestServer,
   via?: 'notify' | 'redis' | 'poll',
 ): Promise<{ count: number; withinOneSecond: number }> {
-  const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.managementToken}` } });
-  const text = await res.text();
+  const text = await metrics(server);
   const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
   const vias = via ?? '[a-z]+';
   return {
@@ -55,8 +25,7 @@ async function lag(
   };
 }
 
-const feedState = async (server: TestServer): Promise<string> =>
-  ((await (await fetch(`${server.url}/health`)).json()) as { changes: { state: string } }).changes.state;
+const feedState = async (server: TestServer): Promise<string> => (await health(server)).changes.state;
 
 /**
  * Two real servers on one PostgreSQL database: a change made through A's management API reaches
@@ -100,53 +69,25 @@ async function revokeWhileCut(
 }
 
 describe('changes reach every instance', () => {
-  let tdb: TestDatabase | undefined;
-  let mock: MockUpstream;
+  // Without the change feed, B would serve a revoked token for this long.
+  const set = serversOnPostgres({ env: { TOKEN_CACHE_TTL_MS: '600000' }, shareServers: true });
   let a: TestServer;
   let b: TestServer;
-  let admin: pg.Client;
   let projectId: string;
+  const cutListener = (listener: string) =>
+    set.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [listener]);
 
-  const issue = async (body: Record<string, unknown> = {}) => {
-    const res = await a.manage('POST', '/tokens', { project_id: projectId, ...body });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; token: string };
-  };
+  const issue = async (body: Record<string, unknown> = {}) => newToken(a, projectId, body);
 
   beforeAll(async () => {
-    if (!(await serviceAvailable('postgres'))) return;
-    tdb = await postgresDatabase();
-    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-    const managementToken = randomBytes(24).toString('hex');
-    registerSecret(managementToken);
-    const env = {
-      DATABASE_URL: tdb.config.url,
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      MANAGEMENT_TOKEN: managementToken,
-      OPENAI_API_URL: mock.url,
-      // Without the change feed, B would serve a revoked token for this long.
-      TOKEN_CACHE_TTL_MS: '600000',
-      MAINTENANCE_INTERVAL_MS: '0',
-    };
-    a = await startTestServer(env);
-    b = await startTestServer(env);
-    admin = new pg.Client({ connectionString: tdb.config.url });
-    await admin.connect();
-    const project = await a.manage('POST', '/projects', { name: 'shared', api_key: UPSTREAM_KEY });
-    expect(project.status).toBe(201);
-    projectId = project.body.id;
-  });
-  afterAll(async () => {
-    await admin?.end();
-    await b?.stop();
-    await a?.stop();
-    await mock?.close();
-    await tdb?.drop();
+    if (!set.up) return;
+    a = await set.start();
+    b = await set.start();
+    projectId = await newProject(a);
   });
 
   it('a token revoked on A is refused on B within a second', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     await eventually('B listens', async () => (await feedState(b)) === 'listening');
     const t = await issue();
     expect(await statusOn(b, t.token)).toBe(200); // B caches it
@@ -161,32 +102,31 @@ describe('changes reach every instance', () => {
   });
 
   it('with B’s LISTEN connection cut, the poll still brings the revocation within a second', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const t = await issue();
     expect(await statusOn(b, t.token)).toBe(200);
     const listener = b.server.runtime.changes.signalName as string;
     expect(listener).toMatch(/^llm-proxy-changes-/);
     // Cut it, and again whenever it comes back, until B has refused the token.
-    const cut = () =>
-      admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [listener]);
-    expect((await cut()).rowCount).toBe(1);
+    const cut = () => cutListener(listener);
+    expect(await cut()).toHaveLength(1);
     await revokeWhileCut(a, b, t, cut, 'its LISTEN connection');
   });
 
   it('a project deactivated on A is refused on B', async (ctx) => {
-    if (!tdb) return ctx.skip();
-    const other = await a.manage('POST', '/projects', { name: 'to-deactivate', api_key: UPSTREAM_KEY });
-    const t = (await a.manage('POST', '/tokens', { project_id: other.body.id })).body as { token: string };
+    if (!set.up) return ctx.skip();
+    const other = await newProject(a);
+    const t = await newToken(a, other);
     expect(await statusOn(b, t.token)).toBe(200);
 
-    expect((await a.manage('PATCH', `/projects/${other.body.id}`, { is_active: false })).status).toBe(200);
+    expect((await a.manage('PATCH', `/projects/${other}`, { is_active: false })).status).toBe(200);
     await eventually('B refuses the inactive project’s token', async () => (await statusOn(b, t.token)) === 401);
     const after = await lag(b);
     expect(after.withinOneSecond).toBe(after.count);
   });
 
   it('a lowered max_requests set on A is enforced on B', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const t = await issue();
     expect(await statusOn(b, t.token)).toBe(200);
     expect(await statusOn(b, t.token)).toBe(200);
@@ -203,59 +143,36 @@ describe('changes reach every instance', () => {
  * NOTIFY (published after commit), and the poll still brings them when the subscriber is cut.
  */
 describe('changes reach every instance through Redis', () => {
-  let tdb: TestDatabase | undefined;
-  let redis: OwnRedis;
-  let mock: MockUpstream;
+  const set = serversOnPostgres({
+    withRedis: true,
+    env: {
+      // About the change feed, not the limiter: a loaded machine must not fail a limiter call.
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+      TOKEN_CACHE_TTL_MS: '600000',
+    },
+    shareServers: true,
+  });
   let a: TestServer;
   let b: TestServer;
   let admin: ReturnType<typeof createClient>;
   let projectId: string;
 
-  const issue = async () => {
-    const res = await a.manage('POST', '/tokens', { project_id: projectId });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; token: string };
-  };
+  const issue = async () => newToken(a, projectId);
 
   beforeAll(async () => {
-    if (!(await serviceAvailable('postgres'))) return;
-    tdb = await postgresDatabase();
-    if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-    mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-    const managementToken = randomBytes(24).toString('hex');
-    registerSecret(managementToken);
-    const env = {
-      DATABASE_URL: tdb.config.url,
-      REDIS_URL: redis.url,
-      // About the change feed, not the limiter: a loaded machine must not fail a limiter call.
-      REDIS_COMMAND_TIMEOUT_MS: '5000',
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      MANAGEMENT_TOKEN: managementToken,
-      OPENAI_API_URL: mock.url,
-      TOKEN_CACHE_TTL_MS: '600000',
-      MAINTENANCE_INTERVAL_MS: '0',
-    };
-    a = await startTestServer(env);
-    b = await startTestServer(env);
-    admin = createClient({ url: redis.url });
+    if (!set.up) return;
+    a = await set.start();
+    b = await set.start();
+    admin = createClient({ url: set.redis.url });
     await admin.connect();
-    const project = await a.manage('POST', '/projects', { name: 'shared', api_key: UPSTREAM_KEY });
-    expect(project.status).toBe(201);
-    projectId = project.body.id;
+    projectId = await newProject(a);
   });
   afterAll(async () => {
     await admin?.close();
-    await b?.stop();
-    await a?.stop();
-    await mock?.close();
-    await redis?.kill();
-    await tdb?.drop();
   });
 
   it('a token revoked on A is refused on B, announced through Redis within a second', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     await eventually('B subscribes', async () => (await feedState(b)) === 'listening');
     const t = await issue();
     expect(await statusOn(b, t.token)).toBe(200);
@@ -280,7 +197,7 @@ describe('changes reach every instance through Redis', () => {
   });
 
   it('with B’s subscriber connection killed, the poll still brings the revocation within a second', async (ctx) => {
-    if (!tdb) return ctx.skip();
+    if (!set.up) return ctx.skip();
     const t = await issue();
     expect(await statusOn(b, t.token)).toBe(200);
     const name = b.server.runtime.changes.signalName as string;
