@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceView } from '../../src/instances/instance-view.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
@@ -12,10 +12,11 @@ import { runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
 import { manualClock } from '../helpers/clock.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { serviceAvailable, unavailable } from '../helpers/services.js';
+import { cuttableDatabase, health, issue, logLines, proxyClient, redisServerInstalled } from '../helpers/scaleout.js';
+import { callManage, startTestServer, type TestServer } from '../helpers/server.js';
+import { serviceAvailable } from '../helpers/services.js';
 import { signedIn, withSession } from '../helpers/session.js';
-import { Forwarder } from '../helpers/tcp-forwarder.js';
+import type { Forwarder } from '../helpers/tcp-forwarder.js';
 import { freePort, OwnRedis } from './redis-server.js';
 
 interface Listing {
@@ -32,17 +33,9 @@ const list = async (s: TestServer): Promise<Listing> => {
 };
 const find = (l: Listing, id: string) => l.data.find((i) => i.id === id);
 const idOf = (s: TestServer) => s.server.runtime.instanceId;
-const health = async (s: TestServer) => (await (await fetch(`${s.url}/health`)).json()) as Record<string, any>;
 
 /** Issues a token on `s` and returns a client for it. */
-async function clientOn(s: TestServer): Promise<OpenAI> {
-  const project = await s.manage('POST', '/projects', {
-    name: `p-${randomBytes(4).toString('hex')}`,
-    api_key: UPSTREAM_KEY,
-  });
-  const token = await s.manage('POST', '/tokens', { project_id: project.body.id });
-  return new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token.body.token, maxRetries: 0 });
-}
+const clientOn = async (s: TestServer): Promise<OpenAI> => proxyClient(s, (await issue(s)).token);
 
 /** A chat the mock holds until `mock.release()`: one request in flight on the proxy it went through. */
 const heldChat = (client: OpenAI) =>
@@ -250,12 +243,10 @@ describe('the heartbeat while PostgreSQL is unreachable', () => {
     if (!(await serviceAvailable('postgres'))) return;
     tdb = await postgresDatabase();
     if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-    fwd = new Forwarder(5432);
-    await fwd.listen();
-    const url = new URL(tdb.config.url);
-    url.host = `127.0.0.1:${fwd.port}`;
+    const cut = await cuttableDatabase(tdb.config.url);
+    fwd = cut.fwd;
     s = await startTestServer({
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: cut.url,
       DATABASE_QUERY_TIMEOUT_MS: '1000',
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -277,12 +268,8 @@ describe('the heartbeat while PostgreSQL is unreachable', () => {
     fwd.refuse();
     const failedBefore = beats.failed;
     await until(() => beats.failed >= failedBefore + 3);
-    const warnings = () =>
-      server
-        .logs()
-        .split('\n')
-        .filter((l) => l.includes('"msg":"instance heartbeat failed; retrying"'));
-    expect(warnings()).toHaveLength(1);
+    const warnings = () => logLines(server, '"msg":"instance heartbeat failed; retrying"');
+    expect(warnings()).toBe(1);
     const l = await list(server);
     expect(l.database).toEqual({ kind: 'postgres', status: 'unreachable' });
     expect(l.data).toHaveLength(1);
@@ -292,7 +279,7 @@ describe('the heartbeat while PostgreSQL is unreachable', () => {
     await until(() => beats.written > writtenBefore);
     expect(server.logs()).toContain('"msg":"instance heartbeat written again"');
     expect((await list(server)).database.status).toBe('ok');
-    expect(warnings()).toHaveLength(1);
+    expect(warnings()).toBe(1);
   });
 });
 
@@ -306,7 +293,7 @@ describe('the instances of WORKERS=2', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    if (!existsSync('/usr/bin/redis-server') && !unavailable('redis-server is not installed')) return;
+    if (!redisServerInstalled()) return;
     redis = new OwnRedis(await freePort());
     await redis.start();
     dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-instances-workers-'));
@@ -331,10 +318,7 @@ describe('the instances of WORKERS=2', () => {
     if (!proxy) return ctx.skip();
     const url = proxy.url;
     const token = readFileSync(path.join(dataDir, 'management-token'), 'utf8').trim();
-    const listing = async (): Promise<Listing> =>
-      (await (
-        await fetch(`${url}/manage/instances`, { headers: { authorization: `Bearer ${token}` } })
-      ).json()) as Listing;
+    const listing = async (): Promise<Listing> => (await callManage(url, token, 'GET', '/instances')).body as Listing;
     await until(async () => (await listing()).data.filter((i) => i.state === 'live').length === 2);
     const l = await listing();
     expect(l.data.map((i) => i.worker).sort()).toEqual([0, 1]);

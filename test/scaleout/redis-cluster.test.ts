@@ -2,50 +2,29 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubjectLimits } from '../../src/limits/limits.js';
 import { RedisLimiter } from '../../src/limits/redis-limiter.js';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { RedisConnection, RedisUnavailable } from '../../src/redis/connection.js';
-import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { admission, dropPrefix, limits, project, REDIS_URL, testRedisOptions } from '../helpers/limiters.js';
-import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import {
+  chat,
+  eventually,
+  health,
+  metrics,
+  newProject,
+  newToken,
+  samples,
+  serversOnPostgres,
+} from '../helpers/scaleout.js';
 import { registerSecret } from '../helpers/secret-watch.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
 import { makeCertificates, OwnRedisCluster, redisServerAvailable } from './redis-cluster-server.js';
 
-/** Only a hang reaches this. */
-const SAFETY_NET_MS = 60_000;
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await sleep(20);
-  }
-}
-
-/** The status a chat completion with `token` through `server` gets, and the refusal's code. */
-async function chat(server: TestServer, token: string): Promise<{ status: number; code?: string | null }> {
-  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0 });
-  try {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
-    throw err;
-  }
-}
-
 /** Changes B applied that it learnt of through Redis pub/sub (the change-lag histogram's count). */
 async function learntByRedis(server: TestServer): Promise<number> {
-  const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.managementToken}` } });
-  const m = /^llm_proxy_change_lag_seconds_count\{via="redis"\} (\S+)$/m.exec(await res.text());
-  return m ? Number(m[1]) : 0;
+  return (await samples(server, 'llm_proxy_change_lag_seconds_count', { via: 'redis' }))[''] ?? 0;
 }
 
 /**
@@ -264,45 +243,32 @@ describe('Redis Cluster', () => {
   });
 
   describe('two proxy instances on the cluster', () => {
-    let tdb: TestDatabase | undefined;
-    let mock: MockUpstream;
-    let a: TestServer;
-    let b: TestServer;
-
-    beforeAll(async () => {
-      if (!cluster || !(await serviceAvailable('postgres'))) return;
-      tdb = await postgresDatabase();
-      if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-      mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-      const env = {
-        DATABASE_URL: tdb.config.url,
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        MANAGEMENT_TOKEN: randomBytes(24).toString('hex'),
-        OPENAI_API_URL: mock.url,
-        MAINTENANCE_INTERVAL_MS: '0',
-        REDIS_URL: cluster.url,
+    const set = serversOnPostgres({
+      needs: () => cluster !== undefined,
+      env: () => ({
+        REDIS_URL: (cluster as OwnRedisCluster).url,
         REDIS_CLUSTER: 'true',
         // Exactness, not timeouts, is under test here.
         REDIS_COMMAND_TIMEOUT_MS: '5000',
         // Tokens stay cached and the change log is not polled: only Redis pub/sub brings a revocation.
         TOKEN_CACHE_TTL_MS: '600000',
         CHANGES_POLL_MS: '600000',
-      };
-      registerSecret(env.MANAGEMENT_TOKEN);
-      a = await startTestServer(env);
-      b = await startTestServer(env);
+      }),
+      shareServers: true,
     });
-    afterAll(async () => {
-      await b?.stop();
-      await a?.stop();
-      await mock?.close();
-      await tdb?.drop();
+    let a: TestServer;
+    let b: TestServer;
+
+    beforeAll(async () => {
+      if (!set.up) return;
+      a = await set.start();
+      b = await set.start();
     });
 
     it('exact max_requests across both for tokens of projects on every master; revocations reach B through pub/sub', async (ctx) => {
-      if (!tdb || !cluster) return ctx.skip();
+      if (!set.up || !cluster) return ctx.skip();
       const c = cluster;
-      expect(((await (await fetch(`${a.url}/health`)).json()) as any).limiter).toEqual({
+      expect((await health(a)).limiter).toEqual({
         backend: 'redis',
         state: 'ok',
         mode: 'closed',
@@ -314,17 +280,11 @@ describe('Redis Cluster', () => {
       const tokens: Array<{ id: string; token: string; projectId: string }> = [];
       const masters = new Set<number>();
       while (masters.size < c.ports.length) {
-        const p = await a.manage('POST', '/projects', {
-          name: `p-${randomBytes(4).toString('hex')}`,
-          api_key: UPSTREAM_KEY,
-        });
-        expect(p.status).toBe(201);
-        const port = await c.portOf(`{p:${p.body.id}}`);
+        const projectId = await newProject(a);
+        const port = await c.portOf(`{p:${projectId}}`);
         if (masters.has(port)) continue;
         masters.add(port);
-        const t = await a.manage('POST', '/tokens', { project_id: p.body.id, max_requests: 20 });
-        expect(t.status).toBe(201);
-        tokens.push({ ...t.body, projectId: p.body.id });
+        tokens.push(await newToken(a, projectId, { max_requests: 20 }));
       }
 
       // 50 concurrent requests per token, alternating between A and B: exactly 20 each pass.
@@ -356,28 +316,21 @@ describe('Redis Cluster', () => {
       }
 
       // One of them holds the sweeper's lease; nothing shows the password.
-      const db = new pg.Client({ connectionString: (tdb.config as { url: string }).url });
-      await db.connect();
-      try {
-        const holders = async () =>
-          (await db.query("SELECT holder FROM leases WHERE name = 'redis-sweeper'")).rows.map((r) => r.holder);
-        await eventually('one instance holds the sweeper lease', async () => (await holders()).length === 1);
-      } finally {
-        await db.end();
-      }
+      const holders = async () =>
+        (await set.query("SELECT holder FROM leases WHERE name = 'redis-sweeper'")).map((r) => r.holder);
+      await eventually('one instance holds the sweeper lease', async () => (await holders()).length === 1);
       for (const s of [a, b]) {
         expect(s.logs()).not.toContain(password);
-        expect(await (await fetch(`${s.url}/health`)).text()).not.toContain(password);
-        const metrics = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } });
-        expect(await metrics.text()).not.toContain(password);
+        expect(JSON.stringify(await health(s))).not.toContain(password);
+        expect(await metrics(s)).not.toContain(password);
       }
     });
 
     it("B's change subscriber, its node lost, connects to another master; revocations reach B through it", async (ctx) => {
-      if (!tdb || !cluster) return ctx.skip();
+      if (!set.up || !cluster) return ctx.skip();
       const c = cluster;
       const name = b.server.runtime.changes.signalName as string;
-      const feedState = async () => ((await (await fetch(`${b.url}/health`)).json()) as any).changes.state;
+      const feedState = async () => (await health(b)).changes.state;
       /** The index of the node B's subscriber is connected to (CLIENT LIST by its name), of those still up. */
       const subscriberNode = async (up: (i: number) => boolean) => {
         for (const [i, port] of c.ports.entries()) {
@@ -398,12 +351,9 @@ describe('Redis Cluster', () => {
       } finally {
         await c.restart(lost);
       }
-      const project = await a.manage('POST', '/projects', {
-        name: `p-${randomBytes(4).toString('hex')}`,
-        api_key: UPSTREAM_KEY,
-      });
+      const projectId = await newProject(a);
       for (let i = 0; i < 3; i++) {
-        const t = await a.manage('POST', '/tokens', { project_id: project.body.id });
+        const t = await a.manage('POST', '/tokens', { project_id: projectId });
         expect((await chat(b, t.body.token)).status).toBe(200);
         const before = await learntByRedis(b);
         expect((await a.manage('DELETE', `/tokens/${t.body.id}`)).status).toBe(204);
