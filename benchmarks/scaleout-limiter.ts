@@ -6,6 +6,8 @@
  * month budget each, max_concurrent on the token), then settles it without waiting (as accounting
  * does), and the next admission follows at once: it meets the settlement on the wire, as at c=1
  * through the proxy. `--pause-us N` waits N microseconds between iterations instead.
+ * `--settle-apart` sends the Redis limiter's settlements on a second connection (an experiment:
+ * does the admission still wait behind them?).
  *
  *   node dist-bench/benchmarks/scaleout-limiter.js [--n 20000] [--rounds 5] [--redis redis://127.0.0.1:6379]
  *                                                  [--pause-us 0] [--profile out.cpuprofile]
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     'pause-us': { type: 'string', default: '0' },
     only: { type: 'string' },
+    'settle-apart': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.n);
@@ -81,7 +84,7 @@ interface Pass {
   cpuUs: number;
 }
 
-async function pass(limiter: Limiter, n: number): Promise<Pass> {
+async function pass(limiter: Limiter, n: number, settler: Limiter = limiter): Promise<Pass> {
   const lat = new Float64Array(n);
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
@@ -89,7 +92,7 @@ async function pass(limiter: Limiter, n: number): Promise<Pass> {
     const r = await limiter.admit(admission());
     lat[i] = Number(process.hrtime.bigint() - t0) / 1e6;
     if (!r.ok) throw new Error(`refused: ${r.refusal.kind}`);
-    limiter.settle(r.ticket, 80, 40);
+    settler.settle(r.ticket, 80, 40);
     await pause(PAUSE_US);
   }
   const cpu = process.cpuUsage(cpu0);
@@ -105,25 +108,34 @@ const fmt = (p: Pass) => `p50 ${p.p50.toFixed(3)} ms  p99 ${p.p99.toFixed(3)} ms
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<void> {
-  const connection = new RedisConnection({
+  const connectionOptions = {
     url: values.redis as string,
     connectTimeoutMs: 5_000,
     commandTimeoutMs: 1_000,
     breakerFailures: 5,
     breakerOpenMs: 1_000,
-  });
+  };
+  const connection = new RedisConnection(connectionOptions);
   await connection.connect();
   const prefix = `bench-limiter-${run}`;
   const redis = new RedisLimiter(connection, async () => 0, { prefix });
+  // The same keys through a connection of its own, for --settle-apart.
+  let second: RedisConnection | undefined;
+  let settler: RedisLimiter = redis;
+  if (values['settle-apart']) {
+    second = new RedisConnection({ ...connectionOptions, url: values.redis as string });
+    await second.connect();
+    settler = new RedisLimiter(second, async () => 0, { prefix });
+  }
   const memory = new MemoryLimiter(async () => 0, systemClock);
   const only = values.only;
   // Warm up both (JIT, the script cached on the server, budgets seeded).
-  if (only !== 'memory') await pass(redis, 2_000);
+  if (only !== 'memory') await pass(redis, 2_000, settler);
   if (only !== 'redis') await pass(memory, 2_000);
   const rows: Array<{ redis?: Pass; memory?: Pass }> = [];
   for (let r = 0; r < ROUNDS; r++) {
     const row: { redis?: Pass; memory?: Pass } = {};
-    if (only !== 'memory') row.redis = await pass(redis, N);
+    if (only !== 'memory') row.redis = await pass(redis, N, settler);
     if (only !== 'redis') row.memory = await pass(memory, N);
     rows.push(row);
     console.log(
@@ -137,6 +149,8 @@ async function main(): Promise<void> {
     );
   }
   await redis.close();
+  await settler.close();
+  await second?.close();
   await memory.close();
   const keys = await connection.scan(`${prefix}:*`);
   for (const key of keys) await connection.send(['DEL', key]);
