@@ -3,15 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { type ManualClock, manualClock } from '../helpers/clock.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
+import { cuttableDatabase, proxyClient, queryOnce } from '../helpers/scaleout.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
-import { Forwarder } from '../helpers/tcp-forwarder.js';
+import type { Forwarder } from '../helpers/tcp-forwarder.js';
 
 /**
  * Issue #20, "Database down": PostgreSQL becomes unreachable under a running proxy (behind a TCP
@@ -24,17 +24,12 @@ const REQUEST_ID = 'x-llm-proxy-request-id';
 
 /** The usage rows of these request ids, as id → number of rows (straight from PostgreSQL). */
 async function rowsById(url: string, ids: string[]): Promise<Map<string, number>> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query<{ id: string; n: string }>(
-      'SELECT id, count(*) AS n FROM usage_records WHERE id = ANY($1) GROUP BY id',
-      [ids],
-    );
-    return new Map(r.rows.map((x) => [x.id, Number(x.n)]));
-  } finally {
-    await c.end();
-  }
+  const rows = await queryOnce<{ id: string; n: string }>(
+    url,
+    'SELECT id, count(*) AS n FROM usage_records WHERE id = ANY($1) GROUP BY id',
+    [ids],
+  );
+  return new Map(rows.map((x) => [x.id, Number(x.n)]));
 }
 
 /** A token of the same shape as a real one that this proxy never issued. */
@@ -53,13 +48,10 @@ async function stack(extra: Record<string, string> = {}): Promise<Stack | undefi
   if (!(await serviceAvailable('postgres'))) return undefined;
   const tdb = await postgresDatabase();
   if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
-  const fwd = new Forwarder(5432);
-  await fwd.listen();
-  const url = new URL(tdb.config.url);
-  url.host = `127.0.0.1:${fwd.port}`;
+  const { fwd, url } = await cuttableDatabase(tdb.config.url);
   const mock = await startMockUpstream({ apiKey: 'sk-upstream' });
   const env = {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: url,
     // Short, so a blackholed database fails fast; generous enough for a loaded machine once it is back.
     DATABASE_QUERY_TIMEOUT_MS: '1000',
     DATABASE_CONNECT_TIMEOUT_MS: '1000',
@@ -117,8 +109,8 @@ describe.each(variants)('PostgreSQL unreachable mid-run: $name', ({ cut }) => {
     const p = await srv.manage('POST', '/projects', { name: 'outage', api_key: 'sk-upstream' });
     const warm = await srv.manage('POST', '/tokens', { project_id: p.body.id });
     const cold = await srv.manage('POST', '/tokens', { project_id: p.body.id });
-    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: warm.body.token, maxRetries: 0 });
-    const coldClient = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: cold.body.token, maxRetries: 0 });
+    const client = proxyClient(srv, warm.body.token);
+    const coldClient = proxyClient(srv, cold.body.token);
     const never = lookalike(warm.body.token);
 
     const before = await chats(client, 1, 'warm'); // caches the token
@@ -201,7 +193,7 @@ describe('PostgreSQL unreachable past USAGE_QUEUE_LIMIT', () => {
     const { fwd, directUrl } = st;
     const p = await first.manage('POST', '/projects', { name: 'overflow', api_key: 'sk-upstream' });
     const t = await first.manage('POST', '/tokens', { project_id: p.body.id });
-    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: t.body.token, maxRetries: 0 });
+    const client = proxyClient(first, t.body.token);
     const before = await chats(client, 1, 'warm');
     const usage = first.server.runtime.usage;
     await until(() => usage.pending === 0 && usage.written === 1);

@@ -1,66 +1,12 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { unavailable } from '../helpers/services.js';
-import { freePort } from './redis-server.js';
+import { freePort, RedisProcess } from './redis-server.js';
 
 const run = promisify(execFile);
-
-/** A redis-server process of the test's own, started with `args` (no persistence). */
-export class RedisProcess {
-  private constructor(
-    private child: ChildProcess,
-    private readonly args: string[],
-    private readonly cwd: string,
-  ) {}
-
-  /** Starts it again as it was first started (after `kill`; a cluster node finds its nodes.conf). */
-  async restart(): Promise<void> {
-    this.child = (await RedisProcess.start(this.args, this.cwd)).child;
-  }
-
-  /** Starts one and resolves once it accepts connections (its log says so). */
-  static async start(args: string[], cwd: string): Promise<RedisProcess> {
-    const child = spawn(
-      'redis-server',
-      ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', cwd, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString('utf8');
-        if (out.includes('Ready to accept connections')) {
-          child.stdout?.off('data', onData);
-          child.stdout?.resume();
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => {
-        out += chunk.toString('utf8');
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-800)}`)));
-    });
-    return new RedisProcess(child, args, cwd);
-  }
-
-  /** Kills it without waiting (at the process's exit, where nothing can be awaited). */
-  killNow(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-
-  /** Kills it (SIGKILL: a crash or a lost host) and waits until it is gone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await gone;
-  }
-}
 
 /**
  * A Redis Cluster of `masters` redis-server processes (no replicas) on free ports, each with its

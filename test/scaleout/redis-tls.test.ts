@@ -3,50 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { chat, eventually, health, issue, metrics, ready } from '../helpers/scaleout.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import {
-  makeCertificates,
-  RedisProcess,
-  redisServerAvailable,
-  tlsClientArgs,
-  tlsServerArgs,
-} from './redis-cluster-server.js';
-import { freePort } from './redis-server.js';
+import { makeCertificates, redisServerAvailable, tlsClientArgs, tlsServerArgs } from './redis-cluster-server.js';
+import { freePort, RedisProcess } from './redis-server.js';
 
 const run = promisify(execFile);
-
-/** Only a hang reaches this. */
-const SAFETY_NET_MS = 60_000;
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + SAFETY_NET_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${SAFETY_NET_MS} ms: ${what}`);
-    await sleep(20);
-  }
-}
-
-async function chat(server: TestServer, token: string): Promise<{ status: number; code?: string | null }> {
-  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0 });
-  try {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
-    throw err;
-  }
-}
-
-const health = async (s: TestServer) => (await fetch(`${s.url}/health`)).json() as Promise<any>;
-const metrics = async (s: TestServer) =>
-  (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.managementToken}` } })).text();
 
 /**
  * Limits kept in a Redis reached over TLS (rediss://): a redis-server with only a TLS port, which
@@ -65,16 +32,6 @@ describe('Redis over TLS (rediss://)', () => {
     const s = await startTestServer({ OPENAI_API_URL: mock.url, MAINTENANCE_INTERVAL_MS: '0', ...env });
     servers.push(s);
     return s;
-  };
-  const issue = async (s: TestServer, limits: Record<string, unknown>) => {
-    const p = await s.manage('POST', '/projects', {
-      name: `p-${randomBytes(4).toString('hex')}`,
-      api_key: UPSTREAM_KEY,
-    });
-    expect(p.status).toBe(201);
-    const t = await s.manage('POST', '/tokens', { project_id: p.body.id, ...limits });
-    expect(t.status).toBe(201);
-    return t.body as { id: string; token: string };
   };
 
   beforeAll(async () => {
@@ -152,10 +109,10 @@ describe('Redis over TLS (rediss://)', () => {
     });
     const limited = await issue(s, { max_requests: 100 });
     const unlimited = await issue(s, {});
-    expect(await chat(s, limited.token)).toEqual({ status: 503, code: 'limiter_unavailable' });
+    expect(await chat(s, limited.token)).toEqual({ status: 503, code: 'limiter_unavailable', retryAfter: '1' });
     expect(await chat(s, unlimited.token)).toEqual({ status: 200 });
     expect((await health(s)).limiter).toEqual({ backend: 'redis', state: 'failing', mode: 'closed' });
-    expect((await fetch(`${s.url}/ready`)).status).toBe(503);
+    expect(await ready(s)).toBe(503);
 
     // The outage's one warning names the certificate problem, and where (without the password).
     const down = s
