@@ -23,9 +23,6 @@ import { currentTestFile } from './test-file.js';
  * until `stop` so an instance killed and started again replays it.
  */
 
-/** Also here for the tests that import it with the cluster. */
-export { eventually } from './scaleout.js';
-
 export interface Instance {
   readonly url: string;
   readonly kind: 'in-process' | 'process';

@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
+import { PricingTable } from '../../src/usage/pricing.js';
 import { freePort, OwnRedis } from '../scaleout/redis-server.js';
 import { postgresDatabase, type TestDatabase } from './databases.js';
 import { UPSTREAM_KEY } from './proxy.js';
@@ -66,6 +67,16 @@ export async function answer(call: () => Promise<unknown>): Promise<Answer> {
   }
 }
 
+/** `answer`'s outcome, or 'connection lost' where the instance died under the request. */
+export async function orLost(outcome: Promise<Answer>): Promise<Answer | { status: 'connection lost' }> {
+  try {
+    return await outcome;
+  } catch (err) {
+    if (err instanceof OpenAI.APIConnectionError) return { status: 'connection lost' };
+    throw err;
+  }
+}
+
 /** One chat completion with `token` through `target` (with these headers and body fields). */
 export const chat = (
   target: Target,
@@ -80,6 +91,28 @@ export const chat = (
       ...body,
     }),
   );
+
+/**
+ * A streamed request that spends a budget of a few cents in a handful of requests: gpt-4.1 ($2 / $8
+ * per million tokens), 1000 tokens allowed; with the mock streaming 400 (x-mock-chunks), each
+ * reserves about 8,000 µ$ and uses about 3,300.
+ */
+export const BUDGET_STREAM = {
+  model: 'gpt-4.1',
+  messages: [{ role: 'user' as const, content: 'count to four hundred' }],
+  max_tokens: 1000,
+  stream: true as const,
+  stream_options: { include_usage: true },
+};
+
+/** What the limiter reserves for BUDGET_STREAM: its prompt estimate plus max_tokens, at gpt-4.1's prices. */
+export const budgetStreamEstimate = () =>
+  PricingTable.load(undefined).cost('gpt-4.1', {
+    promptTokens: Math.ceil(Buffer.byteLength(JSON.stringify(BUDGET_STREAM)) / 4) + 16,
+    completionTokens: BUDGET_STREAM.max_tokens,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+  }) ?? Number.NaN;
 
 /** How many answers were 200 and 429 (and the refusals' codes); any other listed. */
 export function tally(answers: Answer[]) {
@@ -151,14 +184,17 @@ export async function queryOnce<R extends pg.QueryResultRow>(
   }
 }
 
-/** PostgreSQL behind a TCP forwarder the test can cut: the forwarder, and `dbUrl` through it. */
-export async function cuttableDatabase(dbUrl: string): Promise<{ fwd: Forwarder; url: string }> {
-  const fwd = new Forwarder(5432);
+/** A TCP forwarder to `port` the test can cut, and `url` rewritten to reach its service through it. */
+export async function cuttable(url: string, port: number): Promise<{ fwd: Forwarder; url: string }> {
+  const fwd = new Forwarder(port);
   await fwd.listen();
-  const url = new URL(dbUrl);
-  url.host = `127.0.0.1:${fwd.port}`;
-  return { fwd, url: url.toString() };
+  const through = new URL(url);
+  through.host = `127.0.0.1:${fwd.port}`;
+  return { fwd, url: through.toString() };
 }
+
+/** PostgreSQL behind a TCP forwarder the test can cut: the forwarder, and `dbUrl` through it. */
+export const cuttableDatabase = (dbUrl: string) => cuttable(dbUrl, 5432);
 
 /** Whether redis-server is installed (else the tests that start their own skip, or fail under REQUIRE_SERVICES). */
 export const redisServerInstalled = () =>
@@ -203,6 +239,8 @@ export interface ServersOnPostgres {
   start(env?: Record<string, string>): Promise<TestServer>;
   /** A redis-server of the test's own on a free port, killed after the test; `start: false` leaves it down. */
   ownRedis(opts?: { password?: string; start?: boolean }): Promise<OwnRedis>;
+  /** ownRedis reached through a TCP forwarder the test can cut (closed after the test): REDIS_URL is `url`. */
+  cuttableRedis(): Promise<{ redis: OwnRedis; fwd: Forwarder; url: string }>;
   /** One query straight to the database. */
   query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
 }
@@ -218,7 +256,7 @@ export function serversOnPostgres(
   opts: {
     env?: Record<string, string> | (() => Record<string, string>);
     redisServer?: boolean;
-    needs?: () => boolean;
+    needs?: () => boolean | Promise<boolean>;
     shareServers?: boolean;
     /** A redis-server of the suite's own, started before all (REDIS_URL in `base`) and killed after all. */
     withRedis?: boolean;
@@ -230,12 +268,13 @@ export function serversOnPostgres(
   let base: Record<string, string> = {};
   const servers: TestServer[] = [];
   const redises: OwnRedis[] = [];
+  const forwarders: Forwarder[] = [];
   let suiteRedis: OwnRedis | undefined;
 
   beforeAll(async () => {
     if (!(await serviceAvailable('postgres'))) return;
     if ((opts.redisServer || opts.withRedis) && !redisServerInstalled()) return;
-    if (opts.needs && !opts.needs()) return;
+    if (opts.needs && !(await opts.needs())) return;
     tdb = await postgresDatabase();
     if (tdb.config.kind !== 'postgres') throw new Error('expected postgres');
     dbUrl = tdb.config.url;
@@ -257,7 +296,9 @@ export function serversOnPostgres(
     };
   });
   const stopAll = async () => {
+    for (const f of forwarders) f.resume();
     for (const s of servers.splice(0)) await s.stop();
+    for (const f of forwarders.splice(0)) await f.close();
     for (const r of redises.splice(0)) await r.kill();
   };
   if (!opts.shareServers) afterEach(stopAll);
@@ -296,6 +337,14 @@ export function serversOnPostgres(
       redises.push(r);
       if (start) await r.start();
       return r;
+    },
+    cuttableRedis: async () => {
+      const r = new OwnRedis(await freePort());
+      redises.push(r);
+      await r.start();
+      const { fwd, url } = await cuttable(r.url, r.port);
+      forwarders.push(fwd);
+      return { redis: r, fwd, url };
     },
     query: (sql, params) => queryOnce(dbUrl, sql, params),
   };

@@ -6,12 +6,13 @@ import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { openDatabase } from '../../src/store/database.js';
 import { LimitCountersRepo } from '../../src/store/limit-counters-repo.js';
-import { PricingTable } from '../../src/usage/pricing.js';
 import { admission, limits, project } from '../helpers/limiters.js';
 import { until } from '../helpers/proxy.js';
 import {
   type Answer,
   answer,
+  BUDGET_STREAM,
+  budgetStreamEstimate,
   chat,
   cuttableDatabase,
   health,
@@ -83,22 +84,8 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     const servers3 = [await start(), await start(), await start()];
     const budgetMicro = 30_000; // 3 cents
     const t = await issue(servers3[0] as TestServer, { budget_usd: budgetMicro / 1e6, budget_period: 'total' });
-    // gpt-4.1: $2 / $8 per million tokens. 400 streamed tokens of 1000 allowed: each stream
-    // reserves about 8,000 µ$ and uses about 3,300.
-    const body = {
-      model: 'gpt-4.1',
-      messages: [{ role: 'user' as const, content: 'count to four hundred' }],
-      max_tokens: 1000,
-      stream: true as const,
-      stream_options: { include_usage: true },
-    };
-    const estimate =
-      PricingTable.load(undefined).cost('gpt-4.1', {
-        promptTokens: Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 16,
-        completionTokens: 1000,
-        cachedTokens: 0,
-        reasoningTokens: 0,
-      }) ?? Number.NaN;
+    const body = BUDGET_STREAM;
+    const estimate = budgetStreamEstimate();
     const stream = async (s: TestServer) => {
       const st = await proxyClient(s, t.token, { [MOCK_HEADERS.chunks]: '400' }).chat.completions.create(body);
       for await (const _ of st);

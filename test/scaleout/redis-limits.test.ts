@@ -16,7 +16,6 @@ import {
 } from '../helpers/scaleout.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import type { TestServer } from '../helpers/server.js';
-import { Forwarder } from '../helpers/tcp-forwarder.js';
 
 /** llm_proxy_limiter_backend_state{backend="redis"} by state. */
 const limiterGauge = (s: TestServer) =>
@@ -30,7 +29,7 @@ const BACK = 'Redis answers again';
  */
 describe('limits shared through Redis', () => {
   const set = serversOnPostgres({ redisServer: true });
-  const { start, ownRedis } = set;
+  const { start, ownRedis, cuttableRedis } = set;
   /** Whether `request` is admitted (the upstream has it, or it has already ended). */
   const upstreamGot = async (request: Promise<Answer>) => {
     const ended = await Promise.race([request.then(() => true), sleep(0).then(() => false)]);
@@ -185,58 +184,46 @@ describe('limits shared through Redis', () => {
 
   it('a settlement lost in an outage is sent again once Redis answers (its slot is not held until the sweeper)', async (ctx) => {
     if (!set.up) return ctx.skip();
-    const redis = await ownRedis();
-    const fwd = new Forwarder(redis.port);
-    await fwd.listen();
-    try {
-      const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'closed' });
-      const t = await newToken(a, await newProject(a), { max_concurrent: 1 });
-      const held = chat(a, t.token, { 'x-mock-hold': '1' });
-      await eventually('it is held upstream', async () => set.mock.stats().held === 1);
-      fwd.blackhole();
-      await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
-      // It ends during the outage: its settlement cannot reach Redis, which keeps its data.
-      expect(set.mock.release()).toBe(1);
-      expect((await held).status).toBe(200);
-      fwd.drop();
-      await eventually('Redis answers again', async () => (await health(a)).limiter.state === 'ok');
-      // Its max_concurrent slot is free again (else: 429 until the reservation's deadline).
-      await eventually('the settlement was sent again', async () => (await chat(a, t.token)).status === 200);
-      expect(a.logs()).toMatch(/"resettled":1\b/);
-    } finally {
-      await fwd.close();
-    }
+    const { fwd, url } = await cuttableRedis();
+    const a = await start({ REDIS_URL: url, REDIS_FAILURE_MODE: 'closed' });
+    const t = await newToken(a, await newProject(a), { max_concurrent: 1 });
+    const held = chat(a, t.token, { 'x-mock-hold': '1' });
+    await eventually('it is held upstream', async () => set.mock.stats().held === 1);
+    fwd.blackhole();
+    await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
+    // It ends during the outage: its settlement cannot reach Redis, which keeps its data.
+    expect(set.mock.release()).toBe(1);
+    expect((await held).status).toBe(200);
+    fwd.drop();
+    await eventually('Redis answers again', async () => (await health(a)).limiter.state === 'ok');
+    // Its max_concurrent slot is free again (else: 429 until the reservation's deadline).
+    await eventually('the settlement was sent again', async () => (await chat(a, t.token)).status === 200);
+    expect(a.logs()).toMatch(/"resettled":1\b/);
   });
 
   it('a Redis that stops answering (blackhole): every request is answered, then Redis is used again', async (ctx) => {
     if (!set.up) return ctx.skip();
-    const redis = await ownRedis();
-    const fwd = new Forwarder(redis.port);
-    await fwd.listen();
-    try {
-      const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'closed' });
-      const p = await newProject(a);
-      const limited = await newToken(a, p, { max_requests: 1000 });
-      const unlimited = await newToken(a, p);
-      expect(await chat(a, limited.token)).toEqual({ status: 200 });
+    const { fwd, url } = await cuttableRedis();
+    const a = await start({ REDIS_URL: url, REDIS_FAILURE_MODE: 'closed' });
+    const p = await newProject(a);
+    const limited = await newToken(a, p, { max_requests: 1000 });
+    const unlimited = await newToken(a, p);
+    expect(await chat(a, limited.token)).toEqual({ status: 200 });
 
-      fwd.blackhole();
-      // Concurrent requests while nothing comes back: each gets its answer (the command timeout,
-      // then the open breaker answers at once), none hangs.
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => chat(a, i % 2 ? limited.token : unlimited.token)),
-      );
-      for (const [i, x] of answers.entries()) {
-        expect(x).toEqual(i % 2 ? { status: 503, code: 'limiter_unavailable', retryAfter: '1' } : { status: 200 });
-      }
-      expect((await health(a)).limiter.state).toBe('failing');
-
-      fwd.resume();
-      await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
-      expect([logLines(a, DOWN), logLines(a, BACK)]).toEqual([1, 1]);
-    } finally {
-      await fwd.close();
+    fwd.blackhole();
+    // Concurrent requests while nothing comes back: each gets its answer (the command timeout,
+    // then the open breaker answers at once), none hangs.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => chat(a, i % 2 ? limited.token : unlimited.token)),
+    );
+    for (const [i, x] of answers.entries()) {
+      expect(x).toEqual(i % 2 ? { status: 503, code: 'limiter_unavailable', retryAfter: '1' } : { status: 200 });
     }
+    expect((await health(a)).limiter.state).toBe('failing');
+
+    fwd.resume();
+    await eventually('limited requests pass again', async () => (await chat(a, limited.token)).status === 200);
+    expect([logLines(a, DOWN), logLines(a, BACK)]).toEqual([1, 1]);
   });
 });
 

@@ -25,7 +25,6 @@ import {
 } from '../helpers/scaleout.js';
 import type { TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
-import { Forwarder } from '../helpers/tcp-forwarder.js';
 import { redisServerAvailable, sharedCluster } from './redis-cluster-server.js';
 
 const MESSAGES = [{ role: 'user' as const, content: 'hi' }];
@@ -77,7 +76,7 @@ describe('Redis counters reconciled with the database', () => {
       REDIS_COMMAND_TIMEOUT_MS: '5000',
     },
   });
-  const { start, ownRedis } = set;
+  const { start, ownRedis, cuttableRedis } = set;
   const connections: RedisConnection[] = [];
 
   const connect = async (url: string) => {
@@ -236,43 +235,37 @@ describe('Redis counters reconciled with the database', () => {
 
   it('local mode: what instances admitted during an outage is in Redis once it returns, and the cap holds', async (ctx) => {
     if (!set.up) return ctx.skip();
-    const redis = await ownRedis();
-    const fwd = new Forwarder(redis.port);
-    await fwd.listen();
-    try {
-      const a = await start({ REDIS_URL: `redis://127.0.0.1:${fwd.port}`, REDIS_FAILURE_MODE: 'local' });
-      const p = await newProject(a);
-      const t = await newToken(a, p, { max_requests: 15, budget_usd: 10 });
-      for (let i = 0; i < 5; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
+    const { fwd, url } = await cuttableRedis();
+    const a = await start({ REDIS_URL: url, REDIS_FAILURE_MODE: 'local' });
+    const p = await newProject(a);
+    const t = await newToken(a, p, { max_requests: 15, budget_usd: 10 });
+    for (let i = 0; i < 5; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
 
-      // Redis keeps its data but cannot be reached: this instance limits on its own.
-      fwd.refuse();
-      await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
-      for (let i = 0; i < 4; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
-      // One admitted locally, still upstream when Redis returns: its spend follows when it ends.
-      const held = chat(a, t.token, { 'x-mock-hold': '1' });
-      await eventually('it is held upstream', () => set.mock.stats().held === 1);
-      expect(limiterOf(a).replaysPending).toBe(5);
+    // Redis keeps its data but cannot be reached: this instance limits on its own.
+    fwd.refuse();
+    await eventually('Redis is failing', async () => (await health(a)).limiter.state === 'failing');
+    for (let i = 0; i < 4; i++) expect(await chat(a, t.token)).toEqual({ status: 200 });
+    // One admitted locally, still upstream when Redis returns: its spend follows when it ends.
+    const held = chat(a, t.token, { 'x-mock-hold': '1' });
+    await eventually('it is held upstream', () => set.mock.stats().held === 1);
+    expect(limiterOf(a).replaysPending).toBe(5);
 
-      fwd.resume();
-      await eventually('Redis is used again', async () => (await health(a)).limiter.state === 'ok');
-      expect(a.logs()).toMatch(/"replayed":5\b/);
-      // 5 through Redis, 5 admitted locally: Redis counts them all.
-      expect((await limiterOf(a).inspect('token', t.id, p))?.requests).toBe(10);
-      expect(set.mock.release()).toBe(1);
-      expect((await held).status).toBe(200);
-      await eventually('the last replay is sent', () => limiterOf(a).replaysPending === 0);
+    fwd.resume();
+    await eventually('Redis is used again', async () => (await health(a)).limiter.state === 'ok');
+    expect(a.logs()).toMatch(/"replayed":5\b/);
+    // 5 through Redis, 5 admitted locally: Redis counts them all.
+    expect((await limiterOf(a).inspect('token', t.id, p))?.requests).toBe(10);
+    expect(set.mock.release()).toBe(1);
+    expect((await held).status).toBe(200);
+    await eventually('the last replay is sent', () => limiterOf(a).replaysPending === 0);
 
-      // 10 at once against the 5 left: exactly 5.
-      const after = await Promise.all(Array.from({ length: 10 }, () => chat(a, t.token)));
-      expect(statusCounts(after)).toEqual({ 200: 5, 429: 5 });
-      await eventually('every usage record is written', async () => (await requestCount(a, t.id)) === 15);
-      // The spend of the local admissions reached Redis: no drift.
-      const report = await reconcile(a);
-      expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
-    } finally {
-      await fwd.close();
-    }
+    // 10 at once against the 5 left: exactly 5.
+    const after = await Promise.all(Array.from({ length: 10 }, () => chat(a, t.token)));
+    expect(statusCounts(after)).toEqual({ 200: 5, 429: 5 });
+    await eventually('every usage record is written', async () => (await requestCount(a, t.id)) === 15);
+    // The spend of the local admissions reached Redis: no drift.
+    const report = await reconcile(a);
+    expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
   });
 });
 

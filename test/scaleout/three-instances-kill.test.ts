@@ -1,8 +1,8 @@
-import OpenAI from 'openai';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
-import { type Cluster, eventually, type Instance, startInstances } from '../helpers/instances.js';
+import { type Cluster, type Instance, startInstances } from '../helpers/instances.js';
+import { chat, eventually, orLost } from '../helpers/scaleout.js';
 
 /**
  * Issue #20: three instances sharing PostgreSQL and Redis, one of them a real `llm-proxy serve`
@@ -11,19 +11,6 @@ import { type Cluster, eventually, type Instance, startInstances } from '../help
  * estimate, as unfinished), and its journal, replayed when it starts again, writes the records of
  * what it had in flight: then Redis's settled spend equals the sum of the usage records.
  */
-
-type Answer = { status: number; code?: string | null | undefined } | { status: 'connection lost' };
-
-async function answer(call: () => Promise<unknown>): Promise<Answer> {
-  try {
-    await call();
-    return { status: 200 };
-  } catch (err) {
-    if (err instanceof OpenAI.APIConnectionError) return { status: 'connection lost' };
-    if (err instanceof OpenAI.APIError && err.status !== undefined) return { status: err.status, code: err.code };
-    throw err;
-  }
-}
 
 describe('three instances, one SIGKILLed mid-burst', () => {
   let c: Cluster | undefined;
@@ -43,17 +30,11 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     const cap = 60;
     // max_concurrent never binds here; it makes Redis count in-flight slots, which a dead instance leaves taken.
     const t = await cl.issue({ max_requests: cap, max_concurrent: 1000, budget_usd: 10 });
-    const chat = (inst: Instance, hold: boolean) =>
-      answer(() =>
-        cl.client(inst, t.token, hold ? { [MOCK_HEADERS.hold]: '1' } : {}).chat.completions.create({
-          model: 'gpt-4o-mini',
-          messages: [{ role: 'user', content: 'hi' }],
-          max_tokens: 100,
-        }),
-      );
+    const send = (inst: Instance, hold: boolean) =>
+      orLost(chat(inst, t.token, hold ? { [MOCK_HEADERS.hold]: '1' } : {}, { max_tokens: 100 }));
 
     // The burst: every admitted request waits at the upstream, the rest are refused at once.
-    const burst = Array.from({ length: 150 }, (_, i) => chat(cl.at(i), true));
+    const burst = Array.from({ length: 150 }, (_, i) => send(cl.at(i), true));
     await eventually('every admitted request is at the upstream', () => cl.mock.stats().held === cap);
     // The sweeper runs in one instance, the holder of its lease: one that survives.
     const lease = await cl.query<{ holder: string }>("SELECT holder FROM leases WHERE name = 'redis-sweeper'");
@@ -74,7 +55,7 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     expect({ lost: lost >= inFlightAtDeath, total: ok + lost + refused.length }).toEqual({ lost: true, total: 150 });
 
     // What the dead instance admitted still counts: the survivors let nothing more through.
-    const after = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(cl.at(i), false)));
+    const after = await Promise.all(Array.from({ length: 30 }, (_, i) => send(cl.at(i), false)));
     expect(after.map((x) => x.status)).toEqual(Array(30).fill(429));
     const state = () => a.server?.server.runtime.limiter.inspect('token', t.id, t.projectId);
     expect((await state())?.requests).toBe(cap);

@@ -1,9 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_HEADERS } from '../../src/mock-upstream/options.js';
-import { PricingTable } from '../../src/usage/pricing.js';
 import { type Cluster, type Instance, startInstances } from '../helpers/instances.js';
-import { type Answer, answer, chat, eventually, tally } from '../helpers/scaleout.js';
+import {
+  type Answer,
+  answer,
+  BUDGET_STREAM,
+  budgetStreamEstimate,
+  chat,
+  eventually,
+  tally,
+} from '../helpers/scaleout.js';
 
 /**
  * Issue #20's acceptance: three proxy instances sharing one PostgreSQL database and one Redis hold
@@ -90,22 +97,8 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     const cl = c;
     const budgetMicro = 30_000; // 3 cents
     const t = await cl.issue({ budget_usd: budgetMicro / 1e6 });
-    // gpt-4.1: $2 / $8 per million tokens. 400 streamed tokens of a 1000 allowed: each stream
-    // reserves about 8,000 µ$ and uses about 3,300.
-    const body = {
-      model: 'gpt-4.1',
-      messages: [{ role: 'user' as const, content: 'count to four hundred' }],
-      max_tokens: 1000,
-      stream: true as const,
-      stream_options: { include_usage: true },
-    };
-    const estimate =
-      PricingTable.load(undefined).cost('gpt-4.1', {
-        promptTokens: Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 16,
-        completionTokens: 1000,
-        cachedTokens: 0,
-        reasoningTokens: 0,
-      }) ?? Number.NaN;
+    const body = BUDGET_STREAM;
+    const estimate = budgetStreamEstimate();
     const stream = async (inst: Instance) => {
       const s = await cl.client(inst, t.token, { [MOCK_HEADERS.chunks]: '400' }).chat.completions.create(body);
       let usage = 0;
