@@ -61,7 +61,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   DATABASE_STATEMENT_TIMEOUT_MS: {
     group: 'server',
-    doc: 'PostgreSQL: the server cancels a statement that runs, or waits for a lock, longer than this many ms (`statement_timeout`): the caller gets 503 `store_unavailable` and the connection stays in use. At most `DATABASE_QUERY_TIMEOUT_MS` (checked at start); a little below it lets the server cancel a slow statement before the client gives up on the connection. Migrations run without it. `0` never cancels.',
+    doc: 'PostgreSQL: the server cancels a statement that runs, or waits for a lock, longer than this many ms (`statement_timeout`): the caller gets 503 `store_unavailable` and the connection stays in use. Also the server’s `idle_in_transaction_session_timeout`: a transaction whose instance went silent mid-way (a network partition) is ended, releasing its row locks. At most `DATABASE_QUERY_TIMEOUT_MS` (checked at start); a little below it lets the server cancel a slow statement before the client gives up on the connection. Migrations run without it. `0` never cancels.',
     unset: 'the value of `DATABASE_QUERY_TIMEOUT_MS`',
   },
   DATABASE_CONNECT_TIMEOUT_MS: {

@@ -63,6 +63,12 @@ export function openDatabase(cfg: DatabaseConfig, onError: (err: Error) => void 
       // Server side: the server cancels a statement that runs (or waits for a lock) too long, so it
       // does not keep running and holding locks; the caller gets 57014 and the connection is kept.
       ...(limits.statementTimeoutMs > 0 ? { statement_timeout: limits.statementTimeoutMs } : {}),
+      // Server side: a transaction whose instance went silent between two statements (a network
+      // partition, a process frozen or killed without its socket closing) is ended after as long as
+      // one statement may run, instead of holding its row locks until TCP notices (hours): other
+      // instances' writes of the same token, project or counter would wait behind it. Our
+      // transactions never wait on anything but the database between statements.
+      ...(limits.statementTimeoutMs > 0 ? { idle_in_transaction_session_timeout: limits.statementTimeoutMs } : {}),
     });
     // Without listeners, a client's error (server restart, terminated backend), idle or checked
     // out, would be an uncaught 'error' event and end the process. The query in flight still fails.

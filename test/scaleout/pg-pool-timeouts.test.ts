@@ -9,6 +9,7 @@ import { storeOutage } from '../../src/store/store-errors.js';
 import { spawnCli } from '../helpers/cli.js';
 import { postgresDatabase, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
+import { cuttableDatabase } from '../helpers/scaleout.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
 
@@ -141,6 +142,42 @@ describe('PostgreSQL pool size and timeouts', () => {
       expect(await pid()).toBe(before);
     } finally {
       await s.stop();
+    }
+  });
+
+  it('a transaction cut off from its instance mid-way does not keep its row locks: the server ends it', async (ctx) => {
+    if (!tdb) return ctx.skip();
+    const url = (tdb.config as { url: string }).url;
+    await admin.query(
+      'CREATE TABLE lock_probe (id int PRIMARY KEY, n int NOT NULL); INSERT INTO lock_probe VALUES (1, 0)',
+    );
+    const { fwd, url: through } = await cuttableDatabase(url);
+    const db = openDatabase({ kind: 'postgres', url: through, poolSize: 1, queryTimeoutMs: 1000 });
+    try {
+      // The instance locks a row, then the network between it and the database goes silent (its
+      // next statement never arrives): the server sees a session idle in a transaction.
+      const cut = db
+        .transaction()
+        .execute(async (trx) => {
+          await sql`UPDATE lock_probe SET n = n + 1 WHERE id = 1`.execute(trx);
+          fwd.blackhole();
+          await sql`SELECT 1`.execute(trx);
+        })
+        .then(
+          () => 'committed',
+          (err: unknown) => (storeOutage(err) ? 'outage' : String(err)),
+        );
+      expect(await cut).toBe('outage');
+      // Another instance's write of the same row goes through once the server ends that session
+      // (idle_in_transaction_session_timeout); without it, it waits for TCP to notice: hours.
+      // lock_timeout only turns a hang into a failure here.
+      await admin.query("SET lock_timeout = '60s'");
+      await admin.query('UPDATE lock_probe SET n = n + 10 WHERE id = 1');
+      expect((await admin.query('SELECT n FROM lock_probe')).rows[0].n).toBe(10);
+    } finally {
+      fwd.drop();
+      await db.destroy();
+      await fwd.close();
     }
   });
 
