@@ -57,8 +57,10 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     );
     expect(report.throughput.rounds).toHaveLength(1);
     // One instance on the in-memory limiter, through nginx like the others: it never calls Redis.
+    // Redis's counters are the server's, and the idle Redis instances' background work (a sweep,
+    // the last settlements of their round) may land in this round: a few calls, never one a request.
     expect(report.throughput.rounds[0]?.m1?.requests).toBeGreaterThan(0);
-    expect(report.throughput.rounds[0]?.m1?.redisCalls?.evalsha ?? 0).toBe(0);
+    expect(report.throughput.rounds[0]?.m1?.redisCalls?.evalsha ?? 0).toBeLessThan(0.5);
     for (const key of keys.filter((k) => k !== 'm1')) {
       const r = report.throughput.rounds[0]?.[key];
       expect(r?.requests, key).toBeGreaterThan(0);
