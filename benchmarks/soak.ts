@@ -9,7 +9,10 @@
  *
  * `--node` (repeatable) runs the proxy under each of these Node binaries in turn, one run each, in
  * one report (the mock and the load generator stay on the Node that runs this script);
- * `--node-flags` passes V8/Node flags to the proxy (e.g. `--max-semi-space-size=16`).
+ * `--node-flags` passes V8/Node flags to the proxy (e.g. `--max-semi-space-size=16`); a `--node` value
+ * may carry flags of its own after the binary (`--node "/usr/bin/node --max-semi-space-size=16"`),
+ * so variants alternate in one report. Each run also reports the proxy's CPU per request (all its
+ * threads, user + system), which a loaded machine moves from run to run.
  *
  *   node dist-bench/benchmarks/soak.js [--requests 1000000] [--concurrency 32] [--out dir]
  *     [--node /opt/nodes/22.19.0/bin/node …] [--node-flags "--max-semi-space-size=16"] [--name soak]
@@ -25,6 +28,7 @@ import {
   BENCH,
   type Child,
   CLI,
+  cpuMs,
   freePort,
   issueBenchToken,
   log,
@@ -55,6 +59,8 @@ interface Run {
   version: string;
   flags: string;
   idle_rss_mib: number | null;
+  /** The proxy's CPU time (every thread) over the load, µs per request. */
+  cpu_us_per_request: number | null;
   samples: Array<{ t_s: number; rss_mib: number }>;
   probe_idle: Probe | null;
   probe_load: Probe | null;
@@ -111,6 +117,7 @@ async function soakOne(node: string, flags: string[], mockUrl: string, total: nu
     const samples: Run['samples'] = [];
     let probeLoad: Probe | null = null;
     const t0 = Date.now();
+    const cpu0 = cpuMs(proxy.pid);
     const load = spawn(
       process.execPath,
       ['--title=llm-proxy-bench-load', BENCH, url, '-t', token, '-e', 'chat', '-c', c, '-n', String(total)].concat([
@@ -136,6 +143,7 @@ async function soakOne(node: string, flags: string[], mockUrl: string, total: nu
       log(`  ${samples.at(-1)?.t_s}s rss ${samples.at(-1)?.rss_mib} MiB`);
     }
     if ((await done) !== 0) throw new Error('the load generator failed');
+    const cpu1 = cpuMs(proxy.pid);
     const probeEnd = await probe(proxy);
     // A run shorter than one sampling period still gets its end point.
     if (samples.length === 0) {
@@ -148,6 +156,7 @@ async function soakOne(node: string, flags: string[], mockUrl: string, total: nu
       version,
       flags: flags.join(' '),
       idle_rss_mib: idle,
+      cpu_us_per_request: cpu0 === null || cpu1 === null ? null : Math.round(((cpu1 - cpu0) * 1000) / total),
       samples,
       probe_idle: probeIdle,
       probe_load: probeLoad,
@@ -234,7 +243,7 @@ function markdown(runs: Run[], total: number, c: string): string {
     '',
     ...runs.map((r) => {
       const run = r.report.runs[0];
-      return `${head(r)}: ok ${run?.requests.ok.toLocaleString('en')}, errors ${run?.requests.errors}, ${Math.round(run?.throughput.rps ?? 0)} req/s.`;
+      return `${head(r)}: ok ${run?.requests.ok.toLocaleString('en')}, errors ${run?.requests.errors}, ${Math.round(run?.throughput.rps ?? 0)} req/s, proxy CPU ${r.cpu_us_per_request ?? '–'} µs per request.`;
     }),
     '',
     `| proxy RSS (MiB) | ${runs.map(head).join(' | ')} |`,
@@ -264,11 +273,14 @@ async function main(): Promise<void> {
   });
   const total = Number(values.requests);
   const nodes = values.node?.length ? values.node : [process.execPath];
-  const flags = values['node-flags'].split(/\s+/).filter(Boolean);
+  const common = values['node-flags'].split(/\s+/).filter(Boolean);
   const mock = await startMockChild(CLI, UPSTREAM_KEY);
   try {
     const runs: Run[] = [];
-    for (const node of nodes) runs.push(await soakOne(node, flags, mock.url, total, values.concurrency));
+    for (const spec of nodes) {
+      const [node, ...own] = spec.split(/\s+/).filter(Boolean);
+      runs.push(await soakOne(node ?? process.execPath, [...common, ...own], mock.url, total, values.concurrency));
+    }
     writeReport(values.out, values.name, markdown(runs, total, values.concurrency), { total, runs });
   } finally {
     await mock.child.stop();
