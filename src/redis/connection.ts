@@ -199,7 +199,31 @@ export class RedisConnection {
     const client = this.client;
     if (!this.isCluster(client)) return this.guard(() => client.sendCommand(args) as Promise<T>);
     if (!this.clusterUp) return this.unavailable('no Redis Cluster slot map yet (no node gave one)');
-    return this.guard(() => client.sendCommand(routingKey(args), false, args) as Promise<T>);
+    const key = routingKey(args);
+    if (key === undefined) return this.sendToAnyMaster(client, args);
+    return this.guard(() => client.sendCommand(key, false, args) as Promise<T>);
+  }
+
+  /**
+   * A command that names no key (PUBLISH, TIME, PING), to the masters in turn from a random one
+   * until one answers: node-redis would pick one node, and a node it lost (down, or back but its
+   * connection not reopened) would fail every such call, a change-feed PUBLISH included, until the
+   * breaker replaced the client.
+   */
+  private async sendToAnyMaster<T>(client: Cluster, args: string[]): Promise<T> {
+    const masters = client.masters;
+    const first = Math.floor(Math.random() * masters.length);
+    let failure: unknown = new RedisUnavailable('no Redis Cluster master known');
+    for (let i = 0; i < masters.length; i++) {
+      const master = masters[(first + i) % masters.length] as (typeof masters)[number];
+      try {
+        return await this.guard(async () => (await client.nodeClient(master)).sendCommand(args) as Promise<T>);
+      } catch (err) {
+        if (!(err instanceof RedisUnavailable)) throw err;
+        failure = err;
+      }
+    }
+    throw failure;
   }
 
   private unavailable<T>(why: string): Promise<T> {
