@@ -9,8 +9,8 @@ import { auditCommand, verifyAudit } from './audit-commands.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
-import { type CliIo, io, stderrIsProcess, withIo } from './io.js';
 import { instancesCommand } from './instances-command.js';
+import { type CliIo, io, stderrIsProcess, withIo } from './io.js';
 import { logsCommand } from './logs-command.js';
 import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
 

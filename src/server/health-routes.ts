@@ -60,7 +60,7 @@ export type LimiterView =
 
 /** The limiter as /ready's check says it. */
 function limiterCheck(l: LimiterView | undefined): string {
-  if (!l || l.backend !== 'redis' || l.state === 'ok') return 'ok';
+  if (l?.backend !== 'redis' || l.state === 'ok') return 'ok';
   return l.mode === 'closed' ? 'failing: refusing limited requests' : 'failing: limiting per instance';
 }
 
