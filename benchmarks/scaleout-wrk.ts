@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CHAT_PATH } from './floor-cells.js';
+import { RESULT, wrkResult } from './wrk.js';
 
 /** What one `wrk -t1` run measured. */
 export interface WrkRun {
@@ -10,8 +10,6 @@ export interface WrkRun {
   p50Ms: number;
   p99Ms: number;
 }
-
-const RESULT = 'wrk-result ';
 
 // A fixed prompt: wrk sends one body for every request.
 const BODY = JSON.stringify({
@@ -59,35 +57,19 @@ export function runWrk(
   seconds: number,
 ): Promise<WrkRun> {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, `${url}${CHAT_PATH}`];
-  return new Promise((resolve, reject) => {
-    // A clean environment: no host setting leaks into a measurement.
-    const child = spawn(wrk, args, { env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    // wrk stops itself after `seconds`; this only guards against a hung run.
-    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      const line = out.split('\n').find((l) => l.startsWith(RESULT));
-      if (code !== 0 || !line) return reject(new Error(`wrk ${args.join(' ')} exited ${code}:\n${out.trim()}`));
-      const r = JSON.parse(line.slice(RESULT.length)) as {
-        requests: number;
-        duration_us: number;
-        errors: number;
-        p50_us: number;
-        p99_us: number;
-      };
-      if (r.errors > 0 || r.requests === 0) {
-        return reject(new Error(`${url}: ${r.requests} requests, ${r.errors} errors (wrk ${args.join(' ')})`));
-      }
-      resolve({
-        requests: r.requests,
-        rps: r.requests / (r.duration_us / 1e6),
-        p50Ms: r.p50_us / 1000,
-        p99Ms: r.p99_us / 1000,
-      });
-    });
+  return wrkResult<{ requests: number; duration_us: number; errors: number; p50_us: number; p99_us: number }>(
+    wrk,
+    args,
+    seconds,
+  ).then((r) => {
+    if (r.errors > 0 || r.requests === 0) {
+      throw new Error(`${url}: ${r.requests} requests, ${r.errors} errors (wrk ${args.join(' ')})`);
+    }
+    return {
+      requests: r.requests,
+      rps: r.requests / (r.duration_us / 1e6),
+      p50Ms: r.p50_us / 1000,
+      p99Ms: r.p99_us / 1000,
+    };
   });
 }

@@ -32,7 +32,8 @@ export function wrkGenerator(wrk: string, dir: string): LoadGenerator {
   };
 }
 
-const RESULT = 'wrk-result ';
+/** The prefix of the line a benchmark's Lua script prints its figures on (see wrkResult). */
+export const RESULT = 'wrk-result ';
 
 // `wrk.headers[ [[name]] ]` keeps its spaces: `t[[[name]]]` would read as a call with a long string.
 function luaScript(target: Target, cell: Cell): string {
@@ -72,6 +73,23 @@ interface WrkResult {
 }
 
 function runWrk(wrk: string, args: string[], seconds: number): Promise<Measurement> {
+  return wrkResult<WrkResult>(wrk, args, seconds).then((r) => {
+    const errors = r.status + r.connect + r.read + r.write + r.timeout;
+    return {
+      requests: r.requests,
+      rps: r.duration_us > 0 ? r.requests / (r.duration_us / 1e6) : 0,
+      p50Ms: r.p50_us / 1000,
+      errors,
+      errorDetail: `non-2xx/3xx ${r.status}, connect ${r.connect}, read ${r.read}, write ${r.write}, timeout ${r.timeout}`,
+    };
+  });
+}
+
+/**
+ * Runs wrk with `args` (a Lua script among them that prints one line `RESULT{json}` at its end)
+ * and resolves with that JSON; rejects when wrk fails or prints none.
+ */
+export function wrkResult<T>(wrk: string, args: string[], seconds: number): Promise<T> {
   return new Promise((resolve, reject) => {
     // A clean environment: no host setting leaks into a measurement.
     const child = spawn(wrk, args, { env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,15 +103,7 @@ function runWrk(wrk: string, args: string[], seconds: number): Promise<Measureme
       clearTimeout(guard);
       const line = out.split('\n').find((l) => l.startsWith(RESULT));
       if (code !== 0 || !line) return reject(new Error(`wrk ${args.join(' ')} exited ${code}:\n${out.trim()}`));
-      const r = JSON.parse(line.slice(RESULT.length)) as WrkResult;
-      const errors = r.status + r.connect + r.read + r.write + r.timeout;
-      resolve({
-        requests: r.requests,
-        rps: r.duration_us > 0 ? r.requests / (r.duration_us / 1e6) : 0,
-        p50Ms: r.p50_us / 1000,
-        errors,
-        errorDetail: `non-2xx/3xx ${r.status}, connect ${r.connect}, read ${r.read}, write ${r.write}, timeout ${r.timeout}`,
-      });
+      resolve(JSON.parse(line.slice(RESULT.length)) as T);
     });
   });
 }
