@@ -54,3 +54,21 @@ describe('GCRA', () => {
     expect(gcra(big.tat, 150_000 - 60_000 + 600, 100, MIN, 1).allowed).toBe(true);
   });
 });
+
+describe('gcra at epoch-millisecond magnitudes', () => {
+  it('reads the one unit left after a burst as one, not 0.99999 (float error in the summed intervals)', () => {
+    const now = Date.UTC(2026, 11, 7, 10, 0, 0);
+    for (let cost = 20; cost < 200; cost++) {
+      const limit = 6 * cost + 1;
+      let tat: number | undefined;
+      for (let i = 0; i < 6; i++) {
+        const d = gcra(tat, now, limit, 60_000, cost);
+        expect(d.allowed).toBe(true);
+        tat = d.tat;
+      }
+      const refused = gcra(tat, now, limit, 60_000, cost);
+      expect(refused.allowed).toBe(false);
+      expect(refused.remaining).toBe(1);
+    }
+  });
+});

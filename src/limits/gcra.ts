@@ -21,6 +21,13 @@ export interface GcraDecision {
  * (undefined for a fresh key). A cost above the whole limit is checked as the whole limit, so a
  * large request is admitted into an empty window instead of never; its true cost is charged.
  */
+/**
+ * TATs are epoch milliseconds (about 1.7e12), where a double keeps about 1e-4 ms: a sum of a few
+ * intervals of 60000 / limit ms can land a hair below an exact boundary (one unit left read as
+ * 0.9999988). Differences within this many ms count as equal, the same in the Lua twin.
+ */
+export const GCRA_TOLERANCE_MS = 0.01;
+
 export function gcra(
   tat: number | undefined,
   now: number,
@@ -32,12 +39,12 @@ export function gcra(
   const start = Math.max(tat ?? now, now);
   const checked = start + Math.min(cost, limit) * interval;
   const allowAt = checked - windowMs;
-  if (now < allowAt) {
+  if (now + GCRA_TOLERANCE_MS < allowAt) {
     return {
       allowed: false,
       tat: start,
       retryAfterMs: Math.ceil(allowAt - now),
-      remaining: Math.max(0, Math.floor((now + windowMs - start) / interval)),
+      remaining: Math.max(0, Math.floor((now + windowMs - start + GCRA_TOLERANCE_MS) / interval)),
       resetMs: Math.ceil(start - now),
     };
   }
@@ -46,7 +53,7 @@ export function gcra(
     allowed: true,
     tat: next,
     retryAfterMs: 0,
-    remaining: Math.max(0, Math.floor((now + windowMs - next) / interval)),
+    remaining: Math.max(0, Math.floor((now + windowMs - next + GCRA_TOLERANCE_MS) / interval)),
     resetMs: Math.ceil(next - now),
   };
 }

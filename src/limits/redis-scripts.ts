@@ -1,3 +1,5 @@
+import { GCRA_TOLERANCE_MS } from './gcra.js';
+
 /**
  * The Redis limiter's one Lua script (see redis-limiter.ts for the key layout). One script with an
  * operation argument, so one SHA to load and one NOSCRIPT fallback. Its GCRA is gcra.ts line for
@@ -32,17 +34,19 @@ local function fmt(x) return string.format('%.17g', x) end
 local function int(x) if x % 1 == 0 and x > -9007199254740992 and x < 9007199254740992 then return x end return fmt(x) end
 local function num(x) if x == false or x == nil or x == '' then return nil end return tonumber(x) end
 
+-- TOL: gcra.ts's GCRA_TOLERANCE_MS (differences this small are float error at epoch-ms magnitudes).
+local TOL = ${GCRA_TOLERANCE_MS}
 local function gcra(tat, now, limit, window, cost)
   local interval = window / limit
   local start = now
   if tat ~= nil and tat > now then start = tat end
   local checked = start + math.min(cost, limit) * interval
   local allowAt = checked - window
-  if now < allowAt then
-    return false, start, math.ceil(allowAt - now), math.max(0, math.floor((now + window - start) / interval)), math.ceil(start - now)
+  if now + TOL < allowAt then
+    return false, start, math.ceil(allowAt - now), math.max(0, math.floor((now + window - start + TOL) / interval)), math.ceil(start - now)
   end
   local nxt = start + cost * interval
-  return true, nxt, 0, math.max(0, math.floor((now + window - nxt) / interval)), math.ceil(nxt - now)
+  return true, nxt, 0, math.max(0, math.floor((now + window - nxt + TOL) / interval)), math.ceil(nxt - now)
 end
 
 -- A reservation: st, then d packed as 'at|et|ec|dk|mk|n|' and per subject 'c|tp|b|', and k<i>.
