@@ -77,8 +77,9 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     expect(round?.memory?.requests).toBeGreaterThan(0);
     expect(round?.redis?.requests).toBeGreaterThan(0);
     expect(round?.memory?.nginxCpuUs).toBeNull();
-    // The in-memory instance never calls Redis; the Redis one runs its scripts for each request.
-    expect(round?.memory?.redisCalls?.evalsha ?? 0).toBe(0);
+    // The in-memory instance never calls Redis (the other instances' background calls that land in
+    // its round are a few, never one a request); the Redis one runs its scripts for each request.
+    expect(round?.memory?.redisCalls?.evalsha ?? 0).toBeLessThan(0.5);
     expect(round?.redis?.redisCalls?.evalsha).toBeGreaterThanOrEqual(1);
     // The second pass pauses after each response: the same two limiters.
     expect(report.limiter.paused?.targets.map((t) => t.key)).toEqual(['memory-paused', 'redis-paused']);
