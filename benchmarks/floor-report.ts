@@ -26,28 +26,42 @@ export function median(values: number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** A target's value in every round (empty when the target was not run). */
-function perRound(c: CellResult, key: TargetKey, pick: Pick): number[] {
-  return c.rounds.flatMap((r) => {
-    const v = r[key] ? pick(r[key]) : null;
+/** A target's value in every round (empty when the target was not run). Shared by the benchmarks' reports. */
+export function roundValues<K extends string, R>(
+  rounds: ReadonlyArray<Partial<Record<K, R>>>,
+  key: K,
+  pick: (r: R) => number | null,
+): number[] {
+  return rounds.flatMap((r) => {
+    const v = r[key] ? pick(r[key] as R) : null;
     return v === null ? [] : [v];
   });
 }
 
 /** a ÷ b (or a − b), round by round: both sides ran in the same round, seconds apart. */
-function paired(c: CellResult, a: TargetKey, b: TargetKey, pick: Pick, op: 'ratio' | 'diff'): number[] {
-  return c.rounds.flatMap((r) => {
-    const x = r[a] ? pick(r[a]) : null;
-    const y = r[b] ? pick(r[b]) : null;
+export function pairedValues<K extends string, R>(
+  rounds: ReadonlyArray<Partial<Record<K, R>>>,
+  a: K,
+  b: K,
+  pick: (r: R) => number | null,
+  op: 'ratio' | 'diff',
+): number[] {
+  return rounds.flatMap((r) => {
+    const x = r[a] ? pick(r[a] as R) : null;
+    const y = r[b] ? pick(r[b] as R) : null;
     if (x === null || y === null) return [];
     return [op === 'ratio' ? x / y : x - y];
   });
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms = (n: number) => n.toFixed(3);
-const signedMs = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(3)}`;
-const times = (n: number) => `${n.toFixed(2)}×`;
+const perRound = (c: CellResult, key: TargetKey, pick: Pick) => roundValues(c.rounds, key, pick);
+const paired = (c: CellResult, a: TargetKey, b: TargetKey, pick: Pick, op: 'ratio' | 'diff') =>
+  pairedValues(c.rounds, a, b, pick, op);
+
+export const int = (n: number) => Math.round(n).toLocaleString('en-US');
+export const ms = (n: number) => n.toFixed(3);
+export const signedMs = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(3)}`;
+export const times = (n: number) => `${n.toFixed(2)}×`;
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 const align = (n: number) => `|---|${'---:|'.repeat(n)}`;
 

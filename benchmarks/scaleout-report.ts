@@ -1,4 +1,4 @@
-import { median } from './floor-report.js';
+import { int, median, ms, pairedValues, roundValues, signedMs, times } from './floor-report.js';
 import type { RunRecord } from './scaleout-rounds.js';
 
 /** Everything `npm run bench:scaleout` measured (also its JSON report). */
@@ -54,26 +54,11 @@ export interface ScaleoutRun {
 type Rounds = Array<Record<string, RunRecord>>;
 type Pick = (r: RunRecord) => number | null;
 
-const values = (rounds: Rounds, key: string, pick: Pick): number[] =>
-  rounds.flatMap((r) => {
-    const v = r[key] ? pick(r[key]) : null;
-    return v === null ? [] : [v];
-  });
+const values = (rounds: Rounds, key: string, pick: Pick) => roundValues(rounds, key, pick);
+const paired = (rounds: Rounds, a: string, b: string, pick: Pick, op: 'ratio' | 'diff') =>
+  pairedValues(rounds, a, b, pick, op);
 
-/** a ÷ b or a − b, round by round: both ran in the same round, seconds apart. */
-const paired = (rounds: Rounds, a: string, b: string, pick: Pick, op: 'ratio' | 'diff'): number[] =>
-  rounds.flatMap((r) => {
-    const x = r[a] ? pick(r[a]) : null;
-    const y = r[b] ? pick(r[b]) : null;
-    if (x === null || y === null) return [];
-    return [op === 'ratio' ? x / y : x - y];
-  });
-
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms = (n: number) => n.toFixed(3);
-const signedMs = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(3)}`;
 const signedInt = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(Math.round(n))}`;
-const times = (n: number) => `${n.toFixed(2)}×`;
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 const align = (n: number) => `|---|${'---:|'.repeat(n)}`;
 
