@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import SlowestFirstSequencer from './test/helpers/sequencer.js';
 
 // One folder per run, removed at its end: the secret watch's files (test/helpers/secret-watch.ts)
 // and, in tmp/, the temp folder of the whole run: TMPDIR points there for the workers and every
@@ -38,6 +39,8 @@ export default defineConfig({
     // cores do best with a few more workers than cores.
     pool: 'forks',
     maxWorkers: 4,
+    // The longest files start first, so that none of them is left running alone at the end.
+    sequence: { sequencer: SlowestFirstSequencer },
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

@@ -58,24 +58,43 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves with the first match of `pattern` in the child's output. */
-export async function waitForOutput(child: Child, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+/**
+ * How long a child may take to start before it counts as hung. Only a hang reaches it: a start
+ * beside a busy test suite or CPU burners has taken 15 s where a quiet machine takes one.
+ */
+const START_TIMEOUT_MS = 180_000;
+
+/**
+ * A start that failed: the child is stopped (whoever called does not hold it yet, and a child left
+ * running keeps the benchmark's process alive) and the error names it with its output.
+ */
+async function startFailed(child: Child, why: string): Promise<never> {
+  await child.stop();
+  throw new Error(`${child.name} ${why}:\n${child.output()}`);
+}
+
+/** Resolves with the first match of `pattern` in the child's output; stops the child if none comes. */
+export async function waitForOutput(
+  child: Child,
+  pattern: RegExp,
+  timeoutMs = START_TIMEOUT_MS,
+): Promise<RegExpExecArray> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const m = pattern.exec(child.output());
     if (m) return m;
-    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited early:\n${child.output()}`);
-    if (Date.now() > until) throw new Error(`${child.name} did not start in time:\n${child.output()}`);
+    if (child.proc.exitCode !== null) return startFailed(child, 'exited early');
+    if (Date.now() > until) return startFailed(child, 'did not start in time');
     await sleep(50);
   }
 }
 
-/** Polls until GET url answers `status`. */
+/** Polls until GET url answers 200; stops the child if it never does. */
 export async function waitForHttp(
   child: Child,
   url: string,
   headers: Record<string, string> = {},
-  timeoutMs = 20_000,
+  timeoutMs = START_TIMEOUT_MS,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -84,14 +103,14 @@ export async function waitForHttp(
       await res.body.dump();
       if (res.statusCode === 200) return;
     } catch {}
-    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited early:\n${child.output()}`);
-    if (Date.now() > until) throw new Error(`${child.name} did not answer ${url} in time:\n${child.output()}`);
+    if (child.proc.exitCode !== null) return startFailed(child, 'exited early');
+    if (Date.now() > until) return startFailed(child, `did not answer ${url} in time`);
     await sleep(100);
   }
 }
 
 export async function jsonCall<T>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH',
   url: string,
   token: string,
   body?: unknown,

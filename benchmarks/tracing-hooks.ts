@@ -69,9 +69,8 @@ async function main(): Promise<void> {
 const identity = {
   tokenId: '01a23213-4db7-7350-bed3-dc8f470847fa',
   projectId: '01a23213-4dad-7375-ab04-bf2136449acc',
-  upstreamOrigin: 'http://127.0.0.1:9',
-  upstreamPrefix: '',
 };
+const upstreamKey = { id: '01a23213-4dad-7375-ab04-bf2136449acd', origin: 'http://127.0.0.1:9', prefix: '' };
 const admitted = { facts: { model: 'gpt-4o-mini' } } as unknown as Admitted;
 
 /** `count` requests through the hooks, yielding to the event loop now and then so exports go out. */
@@ -84,6 +83,7 @@ async function drive(hooks: ProxyHooks, count: number): Promise<void> {
       id: `01a23213-4dbf-77a1-994a-${String(i).padStart(12, '0')}`,
       clientIp: '127.0.0.1',
       identity,
+      upstreamKey,
       trace: undefined,
       req: { headers: { 'user-agent': 'OpenAI/JS 6.49.0', 'content-type': 'application/json' } },
     } as unknown as ProxyRequest;
@@ -120,6 +120,9 @@ function record(pr: ProxyRequest): UsageRecord {
     costMicroUsd: 11,
     usageStatus: 'reported',
     createdAt: Date.now(),
+    upstreamKeyId: upstreamKey.id,
+    retries: 0,
+    servedFrom: null,
   };
 }
 

@@ -6,7 +6,7 @@
 # a failed run's end (where vitest lists its failures) is printed too.
 #
 #   scripts/test-under-load.sh            # 3 runs, 4 burners
-#   scripts/test-under-load.sh 1 4        # one pass with 4 burners (what CI runs)
+#   scripts/test-under-load.sh 1 4        # one pass with 4 burners (before a change lands)
 #   REQUIRE_SERVICES=1 scripts/test-under-load.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -15,7 +15,8 @@
  *   once instead of retrying into the same refusal;
  * - `retryable: true` without a time: worth retrying soon → `x-should-retry: true`;
  * - otherwise a 4xx is final (a spent cap, a refused model, a bad request) → `x-should-retry:
- *   false`; a 5xx gives no advice (upstream failures: the SDK's own rules apply).
+ *   false`; a 5xx gives no advice (upstream failures: the SDK's own rules apply), except after
+ *   the proxy retried it itself (`afterRetries`): `false`.
  * New refusals (e.g. concurrency caps, a saturated upstream pool) only set `retryAfterMs` or
  * `retryable` in their catalogue entry.
  *
@@ -43,6 +44,8 @@ export const ERROR_CODES = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_path: { status: 400, type: 'invalid_request_error' },
   invalid_model: { status: 400, type: 'invalid_request_error' },
+  idempotency_key_invalid: { status: 400, type: 'invalid_request_error' },
+  idempotency_key_unsupported: { status: 400, type: 'invalid_request_error' },
   oidc_state_invalid: { status: 400, type: 'invalid_request_error' },
   invalid_management_token: { status: 401, type: 'authentication_error' },
   invalid_credentials: { status: 401, type: 'authentication_error' },
@@ -63,9 +66,12 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_body_timeout: { status: 408, type: 'invalid_request_error' },
   conflict: { status: 409, type: 'conflict_error' },
+  idempotency_key_in_use: { status: 409, type: 'conflict_error' },
+  idempotency_response_not_kept: { status: 409, type: 'conflict_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   expectation_failed: { status: 417, type: 'invalid_request_error' },
+  idempotency_key_mismatch: { status: 422, type: 'invalid_request_error' },
   request_limit_reached: { status: 429, type: 'rate_limit_error' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
   tokens_rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
@@ -74,12 +80,17 @@ export const ERROR_CODES = {
   management_rate_limited: { status: 429, type: 'rate_limit_error' },
   sign_in_rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'server_error' },
+  upstream_key_unreadable: { status: 500, type: 'server_error' },
   upstream_unavailable: { status: 502, type: 'upstream_error' },
   oidc_provider_error: { status: 502, type: 'upstream_error' },
   upstream_saturated: { status: 503, type: 'upstream_error' },
+  upstream_cooling_down: { status: 503, type: 'upstream_error' },
   server_busy: { status: 503, type: 'server_error' },
+  server_overloaded: { status: 503, type: 'server_error' },
   store_unavailable: { status: 503, type: 'server_error' },
   limiter_unavailable: { status: 503, type: 'server_error' },
+  idempotency_unavailable: { status: 503, type: 'server_error' },
+  cache_unavailable: { status: 503, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'upstream_error' },
 } as const satisfies Record<string, { status: number; type: ErrorType }>;
 
@@ -124,6 +135,20 @@ export class AppError extends Error {
     const entry = ERROR_CODES[code];
     this.status = status ?? entry.status;
     this.type = entry.type;
+  }
+
+  /**
+   * This failure after the proxy already retried it (proxy/failover.ts): final, so SDKs do not
+   * multiply the attempts, unless it advises a wait.
+   */
+  afterRetries(): AppError {
+    if (this.extra.retryAfterMs !== undefined || this.extra.retryable) return this;
+    return new AppError(
+      this.code,
+      this.message,
+      { ...this.extra, headers: { ...this.extra.headers, 'x-should-retry': 'false' } },
+      this.status,
+    );
   }
 
   /** The response headers of this error: its own plus the retry advice. */
@@ -329,6 +354,12 @@ export const errors = {
       `Unsupported Expect header "${expect.slice(0, 64)}"; only "100-continue" is supported.`,
     ),
   conflict: (message: string) => new AppError('conflict', message),
+  /** A project's tokens need an enabled upstream key to forward with. */
+  lastEnabledKey: (what: 'disable' | 'remove', name: string) =>
+    new AppError(
+      'conflict',
+      `Cannot ${what} the key "${name}": it is the project's last enabled upstream key. Add or enable another key first.`,
+    ),
   bodyTooLarge: (limit: number) =>
     new AppError('request_too_large', `Request body exceeds the limit of ${limit} bytes.`),
   unsupportedMediaType: (type: string) =>
@@ -346,6 +377,16 @@ export const errors = {
     new AppError('upstream_saturated', `The upstream API is at capacity: ${detail}; retry shortly.`, {
       retryAfterMs: 1000,
     }),
+  /**
+   * Every upstream key of the project is cooling down after 429s, 5xx or failed connections, and
+   * none recovered within UPSTREAM_COOLDOWN_WAIT_MS: retry when the first one does.
+   */
+  upstreamCoolingDown: (retryAfterMs: number) =>
+    new AppError(
+      'upstream_cooling_down',
+      'Every upstream API key of this project is cooling down after the upstream refused or failed requests; retry after the time in Retry-After.',
+      { retryAfterMs: Math.max(1, retryAfterMs) },
+    ),
   /** The client stopped sending its request body. */
   requestBodyTimeout: (ms: number) =>
     new AppError('request_body_timeout', `No request body data arrived for ${ms} ms; the request was cancelled.`, {
@@ -368,6 +409,11 @@ export const errors = {
   /** The memory for request bodies being read (PROXY_BODY_MEMORY_BYTES) is taken. */
   serverBusy: () =>
     new AppError('server_busy', 'The proxy is receiving as many request bodies as its memory allows; retry shortly.', {
+      retryAfterMs: 1000,
+    }),
+  /** This instance has PROXY_MAX_IN_FLIGHT requests in flight: the request is shed, unread. */
+  serverOverloaded: () =>
+    new AppError('server_overloaded', 'This proxy instance is serving as many requests as it allows; retry shortly.', {
       retryAfterMs: 1000,
     }),
   upstreamUnavailable: (detail: string) =>
@@ -395,5 +441,65 @@ export const errors = {
     new AppError('limiter_unavailable', "The proxy cannot check this token's limits right now; retry shortly.", {
       retryAfterMs: 1000,
     }),
+  /** Idempotency-Key (idempotency/): a key that is empty, too long or not printable ASCII. */
+  idempotencyKeyInvalid: (max: number) =>
+    new AppError(
+      'idempotency_key_invalid',
+      `The Idempotency-Key header must be 1 to ${max} printable ASCII characters.`,
+      { param: 'Idempotency-Key' },
+    ),
+  /** A body the proxy cannot read whole to fingerprint: an upload, a chunked or a very large body. */
+  idempotencyKeyUnsupported: (why: string) =>
+    new AppError(
+      'idempotency_key_unsupported',
+      `Idempotency-Key is not supported for this request (${why}); send it without the header.`,
+      { param: 'Idempotency-Key' },
+    ),
+  /** The first request with this key still runs past IDEMPOTENCY_WAIT_MS: retry once it finished. */
+  idempotencyKeyInUse: () =>
+    new AppError(
+      'idempotency_key_in_use',
+      'A request with this Idempotency-Key is still being processed; retry once it has finished.',
+      { param: 'Idempotency-Key', retryAfterMs: 1000 },
+    ),
+  /** The first request finished, but its response was larger than IDEMPOTENCY_MAX_RESPONSE_BYTES. */
+  idempotencyResponseNotKept: () =>
+    new AppError(
+      'idempotency_response_not_kept',
+      'A request with this Idempotency-Key already completed, but its response was too large to keep for a replay; use a new key to run the request again.',
+      { param: 'Idempotency-Key' },
+    ),
+  /** The key was used for another request (method, path or body differ). */
+  idempotencyKeyMismatch: () =>
+    new AppError(
+      'idempotency_key_mismatch',
+      'This Idempotency-Key was already used with a different request (method, path or body); use a new key for a new request.',
+      { param: 'Idempotency-Key' },
+    ),
+  /** The store of idempotency keys (the database, or Redis) cannot answer. */
+  idempotencyUnavailable: () =>
+    new AppError('idempotency_unavailable', 'The proxy cannot check this Idempotency-Key right now; retry shortly.', {
+      retryAfterMs: 1000,
+    }),
+  /** The response cache's backend (Redis) could not be purged; what failed is logged, not answered. */
+  cacheUnavailable: () =>
+    new AppError('cache_unavailable', 'The response cache cannot be purged right now; retry shortly.', {
+      retryAfterMs: 1000,
+    }),
   internal: () => new AppError('internal_error', 'Internal server error.'),
+  /**
+   * The project's upstream key cannot be decrypted with this server's keyring (ENCRYPTION_KEY
+   * changed without ENCRYPTION_KEY_PREVIOUS, or lost). A retry cannot succeed until an operator acts;
+   * why (the missing key id) is kept as the cause, for the log only.
+   */
+  upstreamKeyUnreadable: (cause: Error) => {
+    const err = new AppError(
+      'upstream_key_unreadable',
+      "The proxy cannot decrypt this project's upstream key with its encryption key; an operator must " +
+        "restore that key (ENCRYPTION_KEY_PREVIOUS) or set the project's API key again.",
+      { headers: { 'x-should-retry': 'false' } },
+    );
+    err.cause = cause;
+    return err;
+  },
 };

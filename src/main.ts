@@ -1,4 +1,7 @@
+import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { DEFAULT_UI_DIR, loadUiFiles } from './admin/ui-files.js';
@@ -10,13 +13,19 @@ import { startTelemetry, type Telemetry } from './observability/telemetry.js';
 import { auditHooks } from './proxy/audit-hooks.js';
 import { BodyMemory } from './proxy/body-memory.js';
 import { BodyWatch, serverRequestTimeoutMs } from './proxy/body-watch.js';
+import { MemoryCacheStore } from './proxy/cache/cache-store.js';
 import { createProxyHandler, type ProxyHandler } from './proxy/handler.js';
+import { KeyLoad } from './proxy/key-load.js';
 import { metricsHooks } from './proxy/metrics-hooks.js';
+import { Retries } from './proxy/retry-policy.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { buildApp } from './server/app.js';
 import { trackConnections } from './server/connections.js';
 import type { LimiterView } from './server/health-routes.js';
+import { LISTEN_BACKLOG, type Transport } from './server/http-server.js';
 import { type MetricsText, metricsRoutes } from './server/metrics-routes.js';
+import { type CertificateInfo, certificateFields, loadTlsPair } from './server/tls.js';
+import { CertificateReloader, warnIfOutOfDate } from './server/tls-reload.js';
 import type { Clock } from './shared/clock.js';
 import type { WorkerSlot } from './shared/worker-dirs.js';
 import { pingDatabase } from './store/database.js';
@@ -32,8 +41,16 @@ export interface RunningServer {
   proxy: ProxyHandler;
   /** Whether the admin UI was built (dist/web/) and is served at /admin/. */
   adminUi: boolean;
+  /** Reads TLS_CERT_FILE and TLS_KEY_FILE again and serves them if good (SIGHUP); undefined without TLS. */
+  reloadTls: (() => boolean) | undefined;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the store. */
   stop(): Promise<void>;
+}
+
+/** How the server's port speaks (http-server.ts), and the certificate it serves now, if any. */
+export interface Served {
+  transport: Transport;
+  certificate(): CertificateInfo | undefined;
 }
 
 /** The HTTP app over a runtime, without listening (also used to export the OpenAPI spec). */
@@ -42,15 +59,22 @@ export async function createApp(
   isShuttingDown: () => boolean,
   telemetry?: Telemetry,
   hostMetrics?: WorkerOptions['metrics'],
+  served: Served = { transport: { kind: 'http' }, certificate: () => undefined },
 ): Promise<{ app: FastifyInstance; proxy: ProxyHandler; metrics: Metrics; adminUi: boolean }> {
   const { config, logger } = runtime;
   const uiFiles = loadUiFiles(DEFAULT_UI_DIR);
   const bodyMemory = new BodyMemory(config.proxy.bodyMemory.limitBytes, config.proxy.bodyMemory.sharePercent);
+  const { keyHealth, sharedCooldowns } = runtime;
+  const keyLoad = new KeyLoad(config.proxy.balance, runtime.clock);
+  const retries = new Retries(config.proxy.retry, runtime.clock);
   const proxy = createProxyHandler({
     authenticator: runtime.authenticator,
     limiter: runtime.limiter,
     pricing: runtime.pricing,
     pools: runtime.pools,
+    keyHealth,
+    keyLoad,
+    retries,
     bodyWatch: new BodyWatch(config.proxy.requestBodyIdleTimeoutMs, config.proxy.requestBodyTimeoutMs),
     bodyMemory,
     admitUsage: (a, dispatch) => runtime.usage.admitted(a, dispatch),
@@ -59,17 +83,27 @@ export async function createApp(
     accessLog: createAccessLog(logger, { sampleRate: config.accessLog.sampleRate }),
     logBodyMaxBytes: config.accessLog.bodies ? config.accessLog.bodyMaxBytes : 0,
     bodyLimitBytes: config.proxy.bodyLimitBytes,
+    maxInFlight: config.proxy.maxInFlight,
     streamIncludeUsage: config.proxy.streamIncludeUsage,
+    idempotency: runtime.idempotency,
+    cache: runtime.responseCache,
     now: runtime.clock,
   });
   const metrics = new Metrics(config.metrics, {
     inFlight: () => proxy.inFlight,
+    shedding: () => proxy.shedder.shedding,
     usagePending: () => runtime.usage.pending,
     usageWritten: () => runtime.usage.written,
     usageDropped: () => runtime.usage.dropped,
     usageBatches: () => runtime.usage.batches,
     usageRetries: () => runtime.usage.retries,
     upstreams: () => runtime.pools.stats(),
+    keyCooldowns: () => keyHealth.counts(),
+    keyLoad: () => ({ ...keyLoad.counts(), headroomSkips: keyLoad.headroomSkips }),
+    retries: () => retries.byReason(),
+    retryBudgetExhausted: () => retries.budget.exhausted,
+    cooldownSharing: sharedCooldowns && (() => sharedCooldowns.state),
+    idempotency: () => runtime.idempotency,
     tokenCache: () => runtime.authenticator,
     budgets: () => runtime.limiter.budgetUse(),
     shipping: () => runtime.shipping?.status() ?? [],
@@ -77,6 +111,12 @@ export async function createApp(
     changeFeed: () => runtime.changes.state(),
     limiter: () => ({ state: 'ok', ...limiterView(runtime) }),
     limiterDrift: () => runtime.sharedLimiter?.drift(),
+    responseCache: () => {
+      const store = runtime.responseCache.store;
+      const memory = store instanceof MemoryCacheStore ? store : undefined;
+      return { counts: runtime.responseCache.counts, bytes: memory?.bytes, entries: memory?.entries };
+    },
+    tlsCertificate: served.certificate,
   });
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));
@@ -96,12 +136,15 @@ export async function createApp(
       rateLimitPerMinute: config.manage.rateLimitPerMinute,
       version: VERSION,
       projects: runtime.projects,
+      projectKeys: runtime.projectKeys,
+      keyCooldowns: (keyId) => keyHealth.cooldownsOf(keyId),
       tokens: runtime.tokens,
       usage: runtime.usageStats,
       pricing: runtime.pricingService,
       audit: runtime.audit,
       access: runtime.access,
       instances: runtime.instances,
+      purgeCache: (projectId) => runtime.responseCache.purge(projectId),
     },
     proxy,
     health: {
@@ -110,7 +153,9 @@ export async function createApp(
         storeKind: config.database.kind,
         usage: { ...runtime.usage.health(), written: runtime.usage.written, dropped: runtime.usage.dropped },
         inFlight: proxy.inFlight,
+        load: { limit: proxy.shedder.limit, shedding: proxy.shedder.shedding, shed: proxy.shedder.shed },
         upstreams: runtime.pools.stats(),
+        keyCooldowns: keyHealth.counts(),
         sinks: runtime.shipping?.status() ?? [],
         changes: runtime.changes.health(),
       }),
@@ -118,6 +163,7 @@ export async function createApp(
       limiter: () => limiterView(runtime),
       instances: () => runtime.instances.summary(),
       usageHealth: () => runtime.usage.health(),
+      shedding: () => proxy.shedder.shedding,
       isShuttingDown,
     },
     metrics: {
@@ -126,6 +172,7 @@ export async function createApp(
     },
     telemetry,
     adminUi: { files: uiFiles },
+    transport: served.transport,
   });
   // PROXY_BODY_TIMEOUT_MS, not Node's own request timeout, is what ends a slow /v1 body.
   app.server.requestTimeout = serverRequestTimeoutMs(config.proxy.requestBodyTimeoutMs, app.server.headersTimeout);
@@ -146,10 +193,14 @@ export async function startServer(
   clock?: Clock,
   worker?: WorkerOptions,
 ): Promise<RunningServer> {
+  // Before anything is created: a certificate or key that cannot be served stops the start, named.
+  const tlsPair = config.tls ? loadTlsPair(config.tls) : undefined;
   // The server journals usage accounting and replays what a crashed predecessor left, before it listens.
   const runtime = await createRuntime(config, logger, { journal: true, shipping: true, clock, worker: worker?.slot });
   // Follows the change log before the first request: other instances' revocations reach this cache.
   runtime.changes.start();
+  // Other instances' upstream key cooldowns, live ones read once subscribed (with REDIS_URL).
+  runtime.sharedCooldowns?.start();
   let shuttingDown = false;
   let app: FastifyInstance | undefined;
   let proxy: ProxyHandler;
@@ -157,12 +208,26 @@ export async function startServer(
   let metricsApp: FastifyInstance | undefined;
   let telemetry: Telemetry | undefined;
   let adminUi: boolean;
+  let reloader: CertificateReloader | undefined;
+  const transport: Transport = tlsPair
+    ? { kind: 'tls', pair: tlsPair, servers: [] }
+    : config.http2Cleartext
+      ? { kind: 'h2c' }
+      : { kind: 'http' };
   try {
     telemetry = await startTelemetry(config.telemetry, logger, { maxLabelValues: config.metrics.maxLabelValues });
     let metrics: Metrics;
-    ({ app, proxy, metrics, adminUi } = await createApp(runtime, () => shuttingDown, telemetry, worker?.metrics));
+    const certificate = () => reloader?.current ?? tlsPair?.info;
+    ({ app, proxy, metrics, adminUi } = await createApp(runtime, () => shuttingDown, telemetry, worker?.metrics, {
+      transport,
+      certificate,
+    }));
     connections = trackConnections(app.server);
-    await app.listen({ host: config.listen.host, port: config.listen.port });
+    await app.listen({ host: config.listen.host, port: config.listen.port, backlog: LISTEN_BACKLOG });
+    if (transport.kind === 'tls' && config.tls) {
+      reloader = new CertificateReloader(transport, config.tls, logger);
+      reloader.watch();
+    }
     if (config.metrics.listen) {
       // Only /metrics, without the management token: for a network that only the scraper reaches.
       metricsApp = Fastify({ logger: false });
@@ -181,13 +246,17 @@ export async function startServer(
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? 'localhost' : config.listen.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${tlsPair ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const metricsAddr = metricsApp?.server.address();
   const metricsUrl =
     metricsAddr && typeof metricsAddr === 'object'
       ? `http://${metricsAddr.address}:${metricsAddr.port}/metrics`
       : undefined;
   logger.info({ url, metrics: metricsUrl, version: VERSION, database: config.database.kind }, 'llm-proxy listening');
+  if (tlsPair) {
+    logger.info({ reason: 'start', ...certificateFields(tlsPair.info) }, 'TLS certificate loaded');
+    warnIfOutOfDate(tlsPair.info, logger);
+  }
   if (telemetry) {
     const { traces, metrics, protocol } = config.telemetry;
     logger.info({ traces: traces?.url, metrics: metrics?.url, protocol }, 'OpenTelemetry export on');
@@ -205,21 +274,33 @@ export async function startServer(
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // /ready answers 503 from now on, and every HTTP/1.1 response closes its connection.
       shuttingDown = true;
-      const began = performance.now();
+      connections.retire();
+      reloader?.close();
       // Other instances list this one as draining; its row is deleted in runtime.close().
       void runtime.heartbeat.drain();
+      if (config.shutdownDelayMs > 0) {
+        // Still serving everything while load balancers and endpoint lists stop sending here.
+        logger.info({ delayMs: config.shutdownDelayMs }, 'shutdown delay: not ready, still serving');
+        await sleep(config.shutdownDelayMs);
+      }
+      const began = performance.now();
       const deadline = setTimeout(() => {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached: closing open connections');
         app.server.closeAllConnections();
         void runtime.pools.destroy();
       }, config.shutdownTimeoutMs);
       deadline.unref();
-      // Keep-alive sockets turn idle as in-flight responses finish; close them as they do, rather
-      // than waiting for the keep-alive timeout.
-      const reaper = setInterval(() => connections.closeIdle(), 100);
+      // Keep-alive sockets turn idle as in-flight responses finish: closed once idle for
+      // SHUTDOWN_IDLE_TIMEOUT_MS (0: at once), unless their client closes them first.
+      const closeIdle = () => connections.closeIdle(config.shutdownIdleTimeoutMs);
+      const reaper = setInterval(closeIdle, 100);
       try {
+        const drained = stopListening(app.server);
+        closeIdle();
         await runtime.maintenance.stop();
+        await drained;
         await app.close();
         await metricsApp?.close();
         // Exchanges cut at the deadline still write their usage record before the writer closes.
@@ -240,7 +321,18 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, metricsUrl, app, runtime, proxy, adminUi, stop };
+  const tls = reloader;
+  const reloadTls = tls ? () => tls.reload('SIGHUP') : undefined;
+  return { url, metricsUrl, app, runtime, proxy, adminUi, reloadTls, stop };
+}
+
+/**
+ * Closes the listening socket and resolves once every connection has closed. Not http.Server's
+ * close(), which also closes idle keep-alive connections at once: a load balancer may be sending a
+ * request on one at that instant (a 502 for a POST it must not retry).
+ */
+function stopListening(server: Server): Promise<void> {
+  return new Promise((resolve) => NetServer.prototype.close.call(server, () => resolve()));
 }
 
 /** Which limiter decides this instance's limits, and (Redis) its state, for /health and /metrics. */

@@ -9,6 +9,8 @@ import { AuditTrail } from './audit/audit-trail.js';
 import { AuditChain } from './audit/chain.js';
 import type { Config } from './config/config.js';
 import { ConfigError, errors } from './errors.js';
+import { Idempotency } from './idempotency/idempotency.js';
+import { RedisIdempotencyStore } from './idempotency/redis-idempotency-store.js';
 import { Heartbeat } from './instances/heartbeat.js';
 import { InstancesRegistry } from './instances/registry.js';
 import { FailoverLimiter, sweepEveryMs } from './limits/failover-limiter.js';
@@ -22,7 +24,13 @@ import { Lease, newInstanceId } from './maintenance/lease.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import type { AccessServices } from './manage/index.js';
 import type { Logger } from './observability/logger.js';
+import { ProjectKeysService } from './projects/project-keys-service.js';
 import { ProjectsService } from './projects/projects-service.js';
+import { MemoryCacheStore } from './proxy/cache/cache-store.js';
+import { RedisCacheStore } from './proxy/cache/redis-cache-store.js';
+import { ResponseCache } from './proxy/cache/response-cache.js';
+import { KeyHealth } from './proxy/key-health.js';
+import { SharedCooldowns } from './proxy/shared-cooldowns.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { RedisConnection } from './redis/connection.js';
 import { readRedisTls } from './redis/tls-files.js';
@@ -35,11 +43,13 @@ import { AdminSessionsRepo } from './store/admin-sessions-repo.js';
 import { AdminUsersRepo } from './store/admin-users-repo.js';
 import { ChangesRepo } from './store/changes-repo.js';
 import { type Db, openDatabase, withoutQueryTimeout } from './store/database.js';
+import { IdempotencyKeysRepo } from './store/idempotency-keys-repo.js';
 import { InstancesRepo } from './store/instances-repo.js';
 import { LeasesRepo } from './store/leases-repo.js';
 import { LimitCountersRepo } from './store/limit-counters-repo.js';
 import { migrateToLatest, pendingMigrations } from './store/migrate.js';
 import { PricingRepo } from './store/pricing-repo.js';
+import { ProjectKeysRepo } from './store/project-keys-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
 import { storeOutage } from './store/store-errors.js';
 import { TokensRepo } from './store/tokens-repo.js';
@@ -69,6 +79,8 @@ export interface Runtime {
   db: Db;
   secrets: Secrets;
   projects: ProjectsService;
+  /** Each project's upstream keys (its key pool). */
+  projectKeys: ProjectKeysService;
   tokens: TokensService;
   authenticator: Authenticator;
   /** Applies every instance's management changes to `authenticator`; the server starts it. */
@@ -89,6 +101,8 @@ export interface Runtime {
   audit: AuditTrail;
   /** Sign-in and access to the management API: admin users, sessions, single sign-on. */
   access: AccessServices;
+  /** Idempotency-Key: keys in Redis when REDIS_URL is set, else in the database. */
+  idempotency: Idempotency;
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
   /** This process among the instances sharing the database (random per process; holds leases). */
@@ -98,6 +112,12 @@ export interface Runtime {
   /** Every instance's row, for the management API and /health. */
   instances: InstancesRegistry;
   pools: UpstreamPools;
+  /** Cooldowns of upstream keys per model (UPSTREAM_COOLDOWN_*). */
+  keyHealth: KeyHealth;
+  /** With REDIS_URL: the cooldowns shared with the other instances; the server starts it. */
+  sharedCooldowns: SharedCooldowns | undefined;
+  /** The response cache: in memory, or in Redis (CACHE_BACKEND). */
+  responseCache: ResponseCache;
   /** The log dispatcher, when a sink is configured and the runtime is the server's. */
   shipping: Shipping | undefined;
   /** The time source of expiry, limits and housekeeping (tests pass one they can move). */
@@ -134,7 +154,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   try {
     pricing = PricingTable.load(config.pricingFile);
   } catch (err) {
-    throw new ConfigError(`Invalid configuration:\n  PRICING_FILE: ${(err as Error).message}`);
+    // Without PRICING_FILE the table is the package's own: missing, it is a broken installation.
+    const why = config.pricingFile
+      ? `PRICING_FILE: ${(err as Error).message}`
+      : `the built-in price table is missing or damaged (reinstall llm-proxy, or set PRICING_FILE): ${(err as Error).message}`;
+    throw new ConfigError(`Invalid configuration:\n  ${why}`);
   }
   const db = openDatabase(config.database, (err) =>
     logger.warn({ err: err.message }, 'database connection lost; will reconnect on next use'),
@@ -187,8 +211,10 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const projectsRepo = new ProjectsRepo(db);
   const tokensRepo = new TokensRepo(db);
   const tokens = new TokensService(tokensRepo, clock, audit);
+  const projectKeysRepo = new ProjectKeysRepo(db);
   const projects = new ProjectsService(projectsRepo, tokens, secrets.keyring, clock, audit);
-  const authenticator = new Authenticator(tokensRepo, projectsRepo, secrets.keyring, clock, {
+  const projectKeys = new ProjectKeysService(projectKeysRepo, projectsRepo, tokens, secrets.keyring, clock, audit);
+  const authenticator = new Authenticator(tokensRepo, projectsRepo, projectKeysRepo, secrets.keyring, clock, {
     cacheSize: config.tokenCache.size,
     cacheTtlMs: config.tokenCache.ttlMs,
     defaultUpstream: config.openaiApiUrl,
@@ -245,6 +271,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const limiter: Limiter = sharedLimiter ?? countedLimiter ?? new MemoryLimiter(loadSpent, clock);
   const usage = new UsageWriter(usageSink(config, usageRepo, logger), logger, config.usage, journal);
   const pools = new UpstreamPools(config.proxy.upstream);
+  const keyHealth = new KeyHealth(config.proxy.cooldown, clock);
+  const sharedCooldowns = redis ? new SharedCooldowns(keyHealth, { connection: redis, logger, clock }) : undefined;
   const access = accessServices(config, db, secrets, audit, clock);
   const instancesRepo = new InstancesRepo(db);
   const redisView = () => {
@@ -270,6 +298,15 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     databaseKind: config.database.kind,
     redis: redisView,
   });
+  const idempotencyKeys = new IdempotencyKeysRepo(db);
+  // With Redis, keys live there (one round trip per claim, shared by every instance); else in the database.
+  const idempotency = new Idempotency(
+    redis ? new RedisIdempotencyStore(redis) : idempotencyKeys,
+    config.proxy.idempotency,
+    instanceId,
+    clock,
+    logger,
+  );
   const maintenance = new Maintenance(
     {
       usageRepo,
@@ -280,6 +317,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       sessions: access.sessions,
       changes: changesRepo,
       instances: instancesRepo,
+      idempotencyKeys: redis ? undefined : idempotencyKeys,
       logger,
       now: clock,
       // One instance of those sharing the database runs the periodic passes.
@@ -293,6 +331,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     db,
     secrets,
     projects,
+    projectKeys,
     tokens,
     authenticator,
     changes,
@@ -308,11 +347,25 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     tokensRepo,
     audit,
     access,
+    idempotency,
     maintenance,
     instanceId,
     heartbeat,
     instances,
     pools,
+    keyHealth,
+    sharedCooldowns,
+    responseCache: new ResponseCache(
+      config.proxy.cache.backend === 'redis' && redis
+        ? new RedisCacheStore(redis, clock)
+        : new MemoryCacheStore(config.proxy.cache.memoryBytes, clock),
+      {
+        maxEntryBytes: config.proxy.cache.maxEntryBytes,
+        maxTtlSeconds: config.proxy.cache.maxTtlSeconds,
+        now: clock,
+        logger,
+      },
+    ),
     shipping,
     clock,
     // A one-shot command awaits this and ends: every step runs, whatever handles it waits on.
@@ -320,10 +373,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       keepAliveUntil(
         (async () => {
           await maintenance.stop();
+          idempotency.stop();
           // Its row goes before the store closes (a no-op for commands that never started it).
           await heartbeat.stop();
           await changes.stop();
           await pools.close();
+          // Before the limiter closes the Redis connection it writes through.
+          await sharedCooldowns?.close();
           await limiter.close();
           // Normally closed already, with the time shutdown had left; here whatever is unsent is spilled at once.
           await shipping?.close(0);
@@ -431,18 +487,22 @@ function accessServices(config: Config, db: Db, secrets: Secrets, audit: AuditTr
 }
 
 export async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
+  // A newer version's migrations only add (docs/operations.md#upgrades): during a rolling upgrade or
+  // after a rollback this version serves on its schema.
+  const onNewer = (newer: string[]) =>
+    logger.warn({ newer }, 'database migrated by a newer version of llm-proxy; serving on its schema');
   if (config.autoMigrate) {
     // Migrations may rightly run longer than DATABASE_QUERY_TIMEOUT_MS: they get their own connection.
     const untimed = config.database.kind === 'postgres' ? openDatabase(withoutQueryTimeout(config.database)) : db;
     try {
-      const applied = await migrateToLatest(untimed);
+      const applied = await migrateToLatest(untimed, { onNewer });
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
     } finally {
       if (untimed !== db) await untimed.destroy();
     }
     return;
   }
-  const pending = await pendingMigrations(db);
+  const pending = await pendingMigrations(db, { onNewer });
   if (pending.length > 0) {
     throw new Error(`database has pending migrations (${pending.join(', ')}); run "llm-proxy migrate"`);
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream } from '../src/mock-upstream/index.js';
 import { runCli } from './helpers/cli.js';
+import { registerSecret } from './helpers/secret-watch.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
@@ -38,7 +39,15 @@ describe('CLI against a running server', () => {
     expect((await json(['project', 'get', p.id])).id).toBe(p.id);
     expect((await json(['project', 'list'])).data.map((x: { id: string }) => x.id)).toContain(p.id);
     const upd = await json(['project', 'update', p.id, '--name', 'cli-p2', '--inactive', '--base-url', '']);
-    expect(upd).toMatchObject({ name: 'cli-p2', is_active: false, base_url: null });
+    expect(upd).toMatchObject({ name: 'cli-p2', is_active: false, base_url: null, retry_server_errors: false });
+    // Set, left alone when not named, then cleared.
+    expect(await json(['project', 'update', p.id, '--retry-server-errors'])).toMatchObject({
+      retry_server_errors: true,
+    });
+    expect(await json(['project', 'update', p.id, '--active'])).toMatchObject({ retry_server_errors: true });
+    expect(await json(['project', 'update', p.id, '--no-retry-server-errors'])).toMatchObject({
+      retry_server_errors: false,
+    });
     expect(await json(['project', 'delete', p.id])).toEqual({ deleted: p.id });
   });
 
@@ -254,5 +263,105 @@ describe('CLI: upstream keys, messages and help', () => {
     const twenty = await json(['token', 'batch', '--project', p.id, '--count', '20', '--name-prefix', 'm']);
     expect(twenty.data.map((t: { name: string }) => t.name).slice(0, 2)).toEqual(['m-01', 'm-02']);
     expect(twenty.data.at(-1).name).toBe('m-20');
+  });
+});
+
+const SECOND = 'sk-cli-second-key-00000000bbbb';
+const ROTATED = 'sk-cli-rotated-key-0000000cccc';
+for (const k of [SECOND, ROTATED]) registerSecret(k);
+
+describe('llm-proxy project key', () => {
+  it('lists, adds, updates (rotate, disable, weight, base URL, auth style) and removes keys', async () => {
+    const p = await json(['project', 'create', '--name', 'cli-keys', '--api-key', 'sk-cli-first-key-0000000aaaa']);
+    expect((await json(['project', 'key', 'list', p.id])).data.map((k: { name: string }) => k.name)).toEqual([
+      'primary',
+    ]);
+
+    const added = await json([
+      'project',
+      'key',
+      'add',
+      p.id,
+      '--name',
+      'azure',
+      '--api-key',
+      SECOND,
+      '--base-url',
+      'https://example-resource.openai.azure.com/openai/v1',
+      '--auth-style',
+      'api-key',
+      '--weight',
+      '3',
+      '--http2',
+    ]);
+    expect(added).toMatchObject({
+      name: 'azure',
+      api_key_hint: 'sk-…bbbb',
+      base_url: 'https://example-resource.openai.azure.com/openai',
+      auth_style: 'api-key',
+      weight: 3,
+      enabled: true,
+      http2: true,
+    });
+
+    const updated = await json([
+      'project',
+      'key',
+      'update',
+      p.id,
+      added.id,
+      '--api-key',
+      ROTATED,
+      '--weight',
+      '2',
+      '--base-url',
+      '',
+      '--auth-style',
+      'bearer',
+      '--name',
+      'backup',
+      '--disable',
+      '--no-http2',
+    ]);
+    expect(updated).toMatchObject({
+      name: 'backup',
+      api_key_hint: 'sk-…cccc',
+      base_url: null,
+      auth_style: 'bearer',
+      weight: 2,
+      enabled: false,
+      http2: false,
+    });
+    expect((await json(['project', 'key', 'update', p.id, added.id, '--enable'])).enabled).toBe(true);
+
+    // The table names each key by its hint; no key is ever printed.
+    const table = await runCli(['project', 'key', 'list', p.id], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('primary');
+    expect(table.stdout).toContain('sk-…cccc');
+    expect(table.stdout).not.toContain(ROTATED);
+
+    expect(await json(['project', 'key', 'remove', p.id, added.id])).toEqual({ removed: added.id });
+    expect((await json(['project', 'key', 'list', p.id])).data).toHaveLength(1);
+  });
+
+  it("refuses to remove the project's last enabled key and bad flags, with the reason on stderr", async () => {
+    const p = await json(['project', 'create', '--name', 'cli-keys-last', '--api-key', 'sk-cli-first-key-0000000aaaa']);
+    const [primary] = (await json(['project', 'key', 'list', p.id])).data;
+    const last = await runCli(['project', 'key', 'remove', p.id, primary.id], env);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toMatch(/409 conflict.*last enabled upstream key/);
+    const style = await runCli(
+      ['project', 'key', 'add', p.id, '--name', 'x', '--api-key', SECOND, '--auth-style', 'basic'],
+      env,
+    );
+    expect(style.code).not.toBe(0);
+    expect(style.stderr).toContain('expected bearer or api-key');
+    const weight = await runCli(
+      ['project', 'key', 'add', p.id, '--name', 'x', '--api-key', SECOND, '--weight', '0'],
+      env,
+    );
+    expect(weight.code).toBe(1);
+    expect(weight.stderr).toMatch(/400 invalid_request.*weight/);
   });
 });

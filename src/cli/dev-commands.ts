@@ -18,6 +18,10 @@ export function mockUpstreamCommand(program: Command): void {
     .option('--port <n>', 'port (0 = random)', int, 9090)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--api-key <key>', 'require this upstream key (Authorization: Bearer …)')
+    .option(
+      '--auth-style <style>',
+      'how --api-key must arrive: bearer (the default) or api-key (as Azure OpenAI takes it)',
+    )
     .option('--latency-ms <n>', 'delay before response headers', int)
     .option('--chunks <n>', 'SSE content chunks per streamed completion', int)
     .option('--ttft-ms <n>', 'delay before the first SSE chunk', int)
@@ -29,6 +33,11 @@ export function mockUpstreamCommand(program: Command): void {
       Number,
     )
     .option('--files-dir <dir>', 'keep uploaded files here (default: a temp dir removed on exit)')
+    .option('--hold', 'hold every request as x-mock-hold: 1 does, until POST /__mock/release')
+    .option('--rate-limit-remaining-requests <n>', 'x-ratelimit-remaining-requests of every response', int)
+    .option('--rate-limit-reset-requests-ms <n>', 'x-ratelimit-reset-requests of every response (ms)', int)
+    .option('--rate-limit-remaining-tokens <n>', 'x-ratelimit-remaining-tokens of every response', int)
+    .option('--rate-limit-reset-tokens-ms <n>', 'x-ratelimit-reset-tokens of every response (ms)', int)
     .addHelpText('after', mockHelp())
     .action(async (o: Record<string, unknown>) => {
       const { startMockUpstream } = await import('../mock-upstream/index.js');

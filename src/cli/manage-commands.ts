@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { CliError, ManageClient } from './client.js';
 import { io } from './io.js';
 import { print } from './output.js';
+import { projectKeyCommands } from './project-key-commands.js';
 
 type Opts = Record<string, unknown>;
 
@@ -36,7 +37,7 @@ export const int = (v: string) => {
   return n;
 };
 const enc = encodeURIComponent;
-const defined = (o: Opts) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+export const defined = (o: Opts) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /**
  * A flag value that clears a limit (sent as null). Commander turns a parser's null into '', so
@@ -124,10 +125,19 @@ export function projectCommands(program: Command): void {
       .requiredOption('--name <name>', 'unique project name')
       .requiredOption('--api-key <key>', 'real upstream API key (stored encrypted, never shown again)')
       .option('--base-url <url>', 'upstream origin (default OPENAI_API_URL)')
-      .option('--inactive', 'create it deactivated'),
+      .option('--cache-ttl <seconds>', 'cache its answers this long (see docs/resilience.md#response-cache)', limitInt)
+      .option('--inactive', 'create it deactivated')
+      .option('--retry-server-errors', 'retry 5xx answers and timeouts without an Idempotency-Key (default: off)'),
     (c, _a, o) =>
       c.call('POST', '/projects', {
-        ...defined({ name: o.name, api_key: o.apiKey, base_url: o.baseUrl, is_active: o.inactive ? false : undefined }),
+        ...defined({
+          name: o.name,
+          api_key: o.apiKey,
+          base_url: o.baseUrl,
+          cache_ttl_seconds: o.cacheTtl === CLEAR ? null : o.cacheTtl,
+          is_active: o.inactive ? false : undefined,
+          retry_server_errors: o.retryServerErrors ? true : undefined,
+        }),
         ...limitBody(o),
       }),
   );
@@ -145,12 +155,15 @@ export function projectCommands(program: Command): void {
   clientAction(
     limitOptions(project.command('update'), true)
       .argument('<id>')
-      .description('change name, key, upstream, activity or limits')
+      .description('change name, key, upstream, activity, retry policy or limits')
       .option('--name <name>', 'new unique project name')
       .option('--api-key <key>', 'new real upstream API key (stored encrypted, never shown again)')
       .option('--base-url <url>', 'new upstream origin ("" to use the default)')
+      .option('--cache-ttl <seconds>', 'cache its answers this long (0 or "none": not cached)', limitInt)
       .option('--active', 'activate')
       .option('--inactive', 'deactivate (its tokens stop working)')
+      .option('--retry-server-errors', 'retry 5xx answers and timeouts without an Idempotency-Key')
+      .option('--no-retry-server-errors', 'retry them only for requests with an Idempotency-Key (the default)')
       .option('--revoke-tokens', 'revoke all its tokens'),
     (c, [id], o) =>
       c.call(
@@ -160,11 +173,20 @@ export function projectCommands(program: Command): void {
           name: o.name,
           api_key: o.apiKey,
           base_url: o.baseUrl === '' ? null : o.baseUrl,
+          cache_ttl_seconds: o.cacheTtl === CLEAR ? null : o.cacheTtl,
           is_active: o.active ? true : o.inactive ? false : undefined,
+          retry_server_errors: o.retryServerErrors,
           revoke_tokens: o.revokeTokens ? true : undefined,
           ...limitBody(o),
         }),
       ),
+  );
+  clientAction(
+    project
+      .command('purge-cache')
+      .argument('<id>')
+      .description("remove the project's cached responses (memory: this instance; Redis: all)"),
+    (c, [id]) => c.call('DELETE', `/projects/${enc(id ?? '')}/cache`),
   );
   clientAction(
     project.command('delete').argument('<id>').description('delete a project and its tokens'),
@@ -173,6 +195,7 @@ export function projectCommands(program: Command): void {
       return { deleted: id };
     },
   );
+  projectKeyCommands(project);
 }
 
 export function tokenCommands(program: Command): void {

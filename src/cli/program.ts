@@ -6,6 +6,7 @@ import type { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
 import { adminUserCommands, type WithRuntime } from './admin-user-commands.js';
 import { auditCommand, verifyAudit } from './audit-commands.js';
+import { backupCommands } from './backup-commands.js';
 import { benchCommand } from './bench-command.js';
 import { CliError } from './client.js';
 import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
@@ -172,6 +173,7 @@ export function buildProgram(): Command {
   });
 
   adminUserCommands(program, storeFlags, withRuntime);
+  backupCommands(program, storeFlags, configFrom);
   projectCommands(program);
   tokenCommands(program);
   instancesCommand(program);

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { ConfigError } from '../errors.js';
 import { type RunningServer, startServer } from '../main.js';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.js';
+import { loadTlsPair } from '../server/tls.js';
 import { keepAliveUntil } from '../shared/keep-alive.js';
 import type { Secrets } from '../startup/secret-files.js';
 import { checkListenAddr, checkPaths, nameStartupError } from './startup-checks.js';
@@ -26,6 +27,7 @@ export async function serve(config: Config): Promise<void> {
     throw nameStartupError(err, config);
   }
   drainOnSignals(server, logger);
+  reloadOnHangup(server);
   // Last, so whoever waits for the banner can signal the process at once.
   process.stderr.write(banner({ ...server, secrets: server.runtime.secrets }, config));
 }
@@ -58,6 +60,8 @@ export function workersProblem(config: Config): string | undefined {
 async function servePrimary(config: Config): Promise<void> {
   checkPaths(config);
   await checkListenAddr(config.listen);
+  // Once here, rather than once from every worker: a certificate or key that cannot be served.
+  if (config.tls) loadTlsPair(config.tls);
   const { prepareDataDir, runPrimary } = await import('../cluster/primary.js');
   // Every process appends to the same stdout or LOG_FILE; worker 0 alone rotates LOG_FILE.
   const logger = createLogger({ ...config.log, rotation: undefined, shared: true, fields: { worker: 'primary' } });
@@ -109,6 +113,7 @@ async function serveWorker(config: Config): Promise<void> {
     throw nameStartupError(err, config);
   }
   const drain = drainOnSignals(server, logger);
+  reloadOnHangup(server);
   channel.onShutdownRequest(() => drain('primary'));
   channel.ready(server.url, server.metricsUrl, server.adminUi);
 }
@@ -144,6 +149,16 @@ function drainOnSignals(server: RunningServer, logger: Logger): (why: string) =>
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return drain;
+}
+
+/**
+ * With TLS, SIGHUP reads the certificate and key again (certbot's and cert-manager's way to say
+ * "renewed"); the result is logged. Without TLS nothing listens for it: it ends the process, as
+ * a hangup does by default.
+ */
+function reloadOnHangup(server: RunningServer): void {
+  const reload = server.reloadTls;
+  if (reload) process.on('SIGHUP', () => reload());
 }
 
 /**

@@ -44,8 +44,10 @@ const PG_LOGIN_CODES = new Set(['28000', '28P01', '3D000']);
  */
 export function nameStartupError(err: unknown, config: Config): unknown {
   if (err instanceof ConfigError) return err;
-  // The migrator wraps the driver's error; its code is on the cause.
-  const cause = (err as { cause?: unknown } | null)?.cause ?? err;
+  // The migrator wraps the driver's error, its code on the cause; an error that has a code of its
+  // own (the store's connect timeouts, said in the settings' terms) is taken as it is.
+  const own = (err as { code?: unknown } | null)?.code !== undefined;
+  const cause = own ? err : ((err as { cause?: unknown } | null)?.cause ?? err);
   const code = String((cause as { code?: unknown } | null)?.code ?? '');
   const down =
     isStoreOutage(cause) ||

@@ -10,7 +10,7 @@ import { RestartBackoff } from './restart-backoff.js';
 
 /** A worker that does not hand over its metrics in this time is counted with its last snapshot. */
 const COLLECT_TIMEOUT_MS = 5_000;
-/** After SHUTDOWN_TIMEOUT_MS and this much more, a worker still draining is killed. */
+/** After SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS and this much more, a worker still draining is killed. */
 const KILL_GRACE_MS = 10_000;
 
 /** What the primary learnt from its workers once they all serve: for the start banner. */
@@ -196,9 +196,12 @@ export function runPrimary(
         if (s.worker) s.ready ? send(s.worker, { type: 'llmp:shutdown' }) : s.worker.process.kill('SIGTERM');
       }
       // Only a worker stuck past its own shutdown deadline reaches this.
-      setTimeout(() => {
-        for (const s of slots) s.worker?.process.kill('SIGKILL');
-      }, config.shutdownTimeoutMs + KILL_GRACE_MS).unref();
+      setTimeout(
+        () => {
+          for (const s of slots) s.worker?.process.kill('SIGKILL');
+        },
+        config.shutdownDelayMs + config.shutdownTimeoutMs + KILL_GRACE_MS,
+      ).unref();
       if (slots.every((x) => x.worker === undefined)) resolveRun();
     };
 
@@ -215,6 +218,13 @@ export function runPrimary(
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (config.tls) {
+      // Each worker serves its own copy of the certificate: SIGHUP to the primary reaches them all.
+      process.on('SIGHUP', () => {
+        logger.info({ signal: 'SIGHUP' }, 'reloading the TLS certificate in every worker');
+        for (const s of slots) s.worker?.process.kill('SIGHUP');
+      });
+    }
 
     cluster.on('exit', onExit);
     for (let slot = 0; slot < count; slot++) {

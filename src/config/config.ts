@@ -80,7 +80,18 @@ export interface Config {
     signInAttemptsPerMinute: number;
     oidc: OidcConfig | undefined;
   };
+  /**
+   * HTTPS on LISTEN_ADDR (HTTP/2 by ALPN, HTTP/1.1 fallback): the PEM files, absolute, read at start
+   * and again on SIGHUP or change (server/tls-reload.ts); undefined for plain HTTP.
+   */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Without TLS: HTTP/2 with prior knowledge (h2c) beside HTTP/1.1 on the same port (server/h2c.ts). */
+  http2Cleartext: boolean;
   shutdownTimeoutMs: number;
+  /** SHUTDOWN_DELAY_MS: not ready but still serving, before the drain (load balancers stop sending first). */
+  shutdownDelayMs: number;
+  /** SHUTDOWN_IDLE_TIMEOUT_MS: how long a drain leaves an idle connection for its client to close. */
+  shutdownIdleTimeoutMs: number;
   /** Processes serving the port (WORKERS, `auto` resolved to the cores): 1 = this process alone, no cluster. */
   workers: number;
   metrics: {
@@ -93,6 +104,8 @@ export interface Config {
   telemetry: TelemetryConfig;
   proxy: {
     bodyLimitBytes: number;
+    /** Requests in flight on this instance past which further ones are shed with 503. */
+    maxInFlight: number;
     /** Add stream_options.include_usage to streamed completions and hide the extra usage chunk. */
     streamIncludeUsage: boolean;
     /** Longest pause in a request body before the request is cancelled with 408; 0 = none. */
@@ -113,6 +126,27 @@ export interface Config {
       /** Most of an origin's slots (held or waited for) one token, or one project, may take. */
       tenantSharePercent: number;
     };
+    /** UPSTREAM_COOLDOWN_*: how long a failing key is skipped, and how long a request waits for one. */
+    cooldown: { baseMs: number; maxMs: number; waitMs: number };
+    /** UPSTREAM_LATENCY_DECAY_MS and UPSTREAM_HEADROOM_*: how requests are balanced across a project's keys. */
+    balance: { decayMs: number; minRequests: number; minTokens: number };
+    /** UPSTREAM_RETRY_*: retries and failover (proxy/failover.ts). */
+    retry: {
+      /** Attempts per request, the first included (1 = no retries). */
+      maxAttempts: number;
+      /** Backoff before a retry on the same key: full jitter under base × 2^(n-1), capped. */
+      backoffMs: number;
+      backoffMaxMs: number;
+      /** No retry starts later than this after the request arrived (ms). */
+      timeoutMs: number;
+      /** Retries as a share of requests (the global retry budget), and the minimum per second. */
+      budgetPercent: number;
+      budgetMinPerSecond: number;
+    };
+    /** IDEMPOTENCY_*: the window of a key (0: off), a repeat's wait for the first, the largest response kept. */
+    idempotency: { ttlMs: number; waitMs: number; maxResponseBytes: number };
+    /** CACHE_*: the response cache (proxy/cache/); `redis` when CACHE_BACKEND is auto and REDIS_URL is set. */
+    cache: { backend: 'memory' | 'redis'; memoryBytes: number; maxEntryBytes: number; maxTtlSeconds: number };
   };
   /** The instances registry (instances/heartbeat.ts): heartbeat interval, and silence after which one is gone. */
   instances: { heartbeatMs: number; goneAfterMs: number };
@@ -232,7 +266,14 @@ export function toConfig(raw: RawConfig): Config {
     },
     accessLog: { sampleRate: raw.LOG_SAMPLE_RATE, bodies: raw.LOG_BODIES, bodyMaxBytes: raw.LOG_BODY_MAX_BYTES },
     manage: { rateLimitPerMinute: raw.MANAGE_RATE_LIMIT_PER_MINUTE, bodyLimitBytes: raw.MANAGE_BODY_LIMIT_BYTES },
+    tls:
+      raw.TLS_CERT_FILE === undefined || raw.TLS_KEY_FILE === undefined
+        ? undefined
+        : { certFile: path.resolve(raw.TLS_CERT_FILE), keyFile: path.resolve(raw.TLS_KEY_FILE) },
+    http2Cleartext: raw.HTTP2_CLEARTEXT,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
+    shutdownIdleTimeoutMs: raw.SHUTDOWN_IDLE_TIMEOUT_MS,
     workers: raw.WORKERS === 'auto' ? availableParallelism() : Number(raw.WORKERS),
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     access: {
@@ -288,6 +329,7 @@ export function toConfig(raw: RawConfig): Config {
     telemetry: toTelemetryConfig(raw, parseHeaderList(raw.OTEL_EXPORTER_OTLP_HEADERS ?? '')),
     proxy: {
       bodyLimitBytes: raw.PROXY_BODY_LIMIT_BYTES,
+      maxInFlight: raw.PROXY_MAX_IN_FLIGHT,
       streamIncludeUsage: raw.STREAM_INCLUDE_USAGE,
       requestBodyIdleTimeoutMs: raw.PROXY_BODY_IDLE_TIMEOUT_MS,
       requestBodyTimeoutMs: raw.PROXY_BODY_TIMEOUT_MS,
@@ -300,6 +342,35 @@ export function toConfig(raw: RawConfig): Config {
         queueTimeoutMs: raw.UPSTREAM_QUEUE_TIMEOUT_MS,
         queueLimit: raw.UPSTREAM_QUEUE_LIMIT,
         tenantSharePercent: raw.UPSTREAM_SHARE_PERCENT,
+      },
+      cooldown: {
+        baseMs: raw.UPSTREAM_COOLDOWN_MS,
+        maxMs: raw.UPSTREAM_COOLDOWN_MAX_MS,
+        waitMs: raw.UPSTREAM_COOLDOWN_WAIT_MS,
+      },
+      balance: {
+        decayMs: raw.UPSTREAM_LATENCY_DECAY_MS,
+        minRequests: raw.UPSTREAM_HEADROOM_REQUESTS,
+        minTokens: raw.UPSTREAM_HEADROOM_TOKENS,
+      },
+      retry: {
+        maxAttempts: raw.UPSTREAM_RETRY_MAX_ATTEMPTS,
+        backoffMs: raw.UPSTREAM_RETRY_BACKOFF_MS,
+        backoffMaxMs: raw.UPSTREAM_RETRY_BACKOFF_MAX_MS,
+        timeoutMs: raw.UPSTREAM_RETRY_TIMEOUT_MS,
+        budgetPercent: raw.UPSTREAM_RETRY_BUDGET_PERCENT,
+        budgetMinPerSecond: raw.UPSTREAM_RETRY_BUDGET_MIN_PER_SECOND,
+      },
+      idempotency: {
+        ttlMs: raw.IDEMPOTENCY_TTL_SECONDS * 1000,
+        waitMs: raw.IDEMPOTENCY_WAIT_MS,
+        maxResponseBytes: raw.IDEMPOTENCY_MAX_RESPONSE_BYTES,
+      },
+      cache: {
+        backend: raw.CACHE_BACKEND === 'auto' ? (raw.REDIS_URL ? 'redis' : 'memory') : raw.CACHE_BACKEND,
+        memoryBytes: raw.CACHE_MEMORY_BYTES,
+        maxEntryBytes: raw.CACHE_MAX_ENTRY_BYTES,
+        maxTtlSeconds: raw.CACHE_MAX_TTL_SECONDS,
       },
     },
     instances: { heartbeatMs: raw.INSTANCE_HEARTBEAT_MS, goneAfterMs: raw.INSTANCE_GONE_AFTER_MS },

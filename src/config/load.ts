@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { type Config, toConfig } from './config.js';
 import { redisSettingsProblem } from './redis-settings.js';
 import { configSchema, type RawConfig } from './schema.js';
+import { tlsSettingsProblem } from './tls-settings.js';
 
 type Source = Record<string, unknown>;
 
@@ -49,6 +50,9 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
       `Invalid configuration:\n  INSTANCE_GONE_AFTER_MS: must be at least twice INSTANCE_HEARTBEAT_MS (${c.INSTANCE_HEARTBEAT_MS})`,
     );
   }
+  if (c.CACHE_BACKEND === 'redis' && !c.REDIS_URL) {
+    throw new ConfigError('Invalid configuration:\n  CACHE_BACKEND: redis needs REDIS_URL');
+  }
   if (c.SHIPPING_WEBHOOK_URL && !c.SHIPPING_WEBHOOK_SECRET) {
     // Unsigned events could be forged by anyone who can reach the receiver.
     throw new ConfigError(
@@ -57,6 +61,8 @@ export function loadConfig(overrides: Source = {}, env: Source = process.env): C
   }
   const redisProblem = redisSettingsProblem(c);
   if (redisProblem) throw new ConfigError(`Invalid configuration:\n  ${redisProblem}`);
+  const tlsProblem = tlsSettingsProblem(c);
+  if (tlsProblem) throw new ConfigError(`Invalid configuration:\n  ${tlsProblem}`);
   const oidcProblem = oidcSettingsProblem(c);
   if (oidcProblem) throw new ConfigError(`Invalid configuration:\n  ${oidcProblem}`);
   return toConfig(c);

@@ -213,6 +213,10 @@ export const configSchema = z.object({
   MANAGE_RATE_LIMIT_PER_MINUTE: int().default(600),
   MANAGE_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: ms().default(30_000),
+  /** After SIGTERM, /ready answers 503 this long while everything is still served; then the port closes. */
+  SHUTDOWN_DELAY_MS: ms().default(0),
+  /** While draining, an idle client connection is left this long for its client to close; 0 = closed at once. */
+  SHUTDOWN_IDLE_TIMEOUT_MS: ms().default(0),
   /**
    * Processes serving the one port (node:cluster); `auto` = one per core. Above 1 it needs REDIS_URL,
    * so limits hold across them (docs/scaling.md).
@@ -220,6 +224,12 @@ export const configSchema = z.object({
   WORKERS: text.superRefine(check(workersProblem)).default('1'),
   /** Believe X-Forwarded-For / -Proto from these peers (management API and sign-in only; the proxy path never reads them). */
   TRUST_PROXY: text.superRefine(check(trustProxyProblem)).default('false'),
+  /** PEM certificate (chain) served on LISTEN_ADDR: HTTPS with HTTP/2 (ALPN) and HTTP/1.1; with TLS_KEY_FILE. */
+  TLS_CERT_FILE: text.optional(),
+  /** PEM private key of TLS_CERT_FILE (unencrypted). */
+  TLS_KEY_FILE: text.optional(),
+  /** Without TLS: serve cleartext HTTP/2 (h2c, prior knowledge) beside HTTP/1.1 on LISTEN_ADDR, for a load balancer. */
+  HTTP2_CLEARTEXT: bool.default(false),
   // Redis: limits shared by every instance (docs/scaling.md)
   /** Unset: each instance limits in memory on its own. */
   REDIS_URL: text.superRefine(check(redisUrlProblem)).optional(),
@@ -351,18 +361,55 @@ export const configSchema = z.object({
   OTEL_METRIC_EXPORT_INTERVAL: ms(1).default(60_000),
   // The proxy path
   PROXY_BODY_LIMIT_BYTES: int(1024).default(536_870_912),
+  /**
+   * Requests in flight on this instance (being read, waiting, streaming) past which new ones are
+   * shed with 503 at once, before any token lookup. Measured at about 95 KiB of RSS per open stream
+   * (garbage included), so the default bounds a burst to about 400 MiB above idle: within the
+   * 768 MiB the Helm chart allows, four times the 1,000 streams the benchmarks hold.
+   */
+  PROXY_MAX_IN_FLIGHT: int(1).default(4096),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms().default(10_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: ms().default(600_000),
   UPSTREAM_IDLE_TIMEOUT_MS: ms().default(300_000),
-  UPSTREAM_MAX_CONNECTIONS: int(1).default(256),
+  /**
+   * Connections (one request each) per upstream origin. A stream holds one to its end, so the
+   * default lets one token's 1,000 concurrent streams through unqueued within its 50% share, and
+   * equals PROXY_MAX_IN_FLIGHT: on one origin, load is shed before it queues. undici opens
+   * connections on demand, so an unused allowance costs nothing.
+   */
+  UPSTREAM_MAX_CONNECTIONS: int(1).default(4096),
   UPSTREAM_QUEUE_TIMEOUT_MS: ms().default(5_000),
   UPSTREAM_QUEUE_LIMIT: int().default(1024),
   UPSTREAM_SHARE_PERCENT: int(1, 100).default(50),
+  // Upstream key cooldowns (proxy/key-health.ts; documented in settings-docs.ts)
+  UPSTREAM_COOLDOWN_MS: ms(1).default(1_000),
+  UPSTREAM_COOLDOWN_MAX_MS: ms(1).default(60_000),
+  UPSTREAM_COOLDOWN_WAIT_MS: ms().default(2_000),
+  // Balancing across a project's keys (proxy/key-choice.ts, key-load.ts; documented in settings-docs.ts)
+  UPSTREAM_LATENCY_DECAY_MS: ms(1).default(10_000),
+  UPSTREAM_HEADROOM_REQUESTS: int().default(1),
+  UPSTREAM_HEADROOM_TOKENS: int().default(1),
+  // Retries and failover (proxy/failover.ts; documented in settings-docs.ts)
+  UPSTREAM_RETRY_MAX_ATTEMPTS: int(1, 10).default(3),
+  UPSTREAM_RETRY_BACKOFF_MS: ms(1).default(100),
+  UPSTREAM_RETRY_BACKOFF_MAX_MS: ms(1).default(2_000),
+  UPSTREAM_RETRY_TIMEOUT_MS: ms().default(10_000),
+  UPSTREAM_RETRY_BUDGET_PERCENT: int(0, 100).default(10),
+  UPSTREAM_RETRY_BUDGET_MIN_PER_SECOND: int(0, 1_000_000).default(10),
+  // Idempotency-Key (idempotency/; documented in settings-docs.ts)
+  IDEMPOTENCY_TTL_SECONDS: int(0, 2_592_000).default(86_400),
+  IDEMPOTENCY_WAIT_MS: ms().default(10_000),
+  IDEMPOTENCY_MAX_RESPONSE_BYTES: int(0, 67_108_864).default(1_048_576),
   PROXY_BODY_IDLE_TIMEOUT_MS: ms().default(30_000),
   PROXY_BODY_TIMEOUT_MS: ms().default(300_000),
   PROXY_BODY_MEMORY_BYTES: int().default(268_435_456),
   PROXY_BODY_MEMORY_SHARE_PERCENT: int(1, 100).default(25),
   STREAM_INCLUDE_USAGE: bool.default(true),
+  // The response cache (proxy/cache/; documented in settings-docs.ts)
+  CACHE_BACKEND: oneOf(['auto', 'memory', 'redis']).default('auto'),
+  CACHE_MEMORY_BYTES: int(0).default(67_108_864),
+  CACHE_MAX_ENTRY_BYTES: int(1, 268_435_456).default(1_048_576),
+  CACHE_MAX_TTL_SECONDS: int(1, 31_536_000).default(86_400),
   /** Entries of the token cache: its index is allocated at start (about 45 bytes an entry), hence a ceiling. */
   TOKEN_CACHE_SIZE: int(1, 10_000_000).default(10_000),
   TOKEN_CACHE_TTL_MS: ms(1).default(30_000),

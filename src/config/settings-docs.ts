@@ -108,7 +108,15 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   SHUTDOWN_TIMEOUT_MS: {
     group: 'server',
-    doc: 'How long shutdown waits for requests and streams in flight before closing connections; log shipping gets what is left of it.',
+    doc: 'The drain on `SIGTERM`: how long requests and SSE streams in flight may run after the port closes (after `SHUTDOWN_DELAY_MS`) before their connections are cut; log shipping gets what is left of it. Size it for the longest stream, and give the supervisor a grace period longer than `SHUTDOWN_DELAY_MS` plus this. See [operations.md](docs/operations.md#graceful-shutdown).',
+  },
+  SHUTDOWN_DELAY_MS: {
+    group: 'server',
+    doc: 'After `SIGTERM`, how long the instance keeps accepting and serving everything while `/ready` answers `503`, before it closes its port and drains: the time a load balancer that probes `/ready`, or Kubernetes endpoint propagation, needs to stop sending to it. Responses in this time carry `Connection: close`. `0` closes the port at once. See [operations.md](docs/operations.md#zero-downtime-restarts-and-rolling-upgrades).',
+  },
+  SHUTDOWN_IDLE_TIMEOUT_MS: {
+    group: 'server',
+    doc: "While draining, how long a client connection with no request in flight stays open for its client to close it; a request that arrives on it meanwhile is served and answered with `Connection: close`. `0` closes idle connections at once, which a client sending on one at that instant sees as a connection error. Behind a load balancer that reuses connections and does not probe `/ready` (nginx with `keepalive`), set it above the balancer's idle timeout (nginx `keepalive_timeout`). See [operations.md](docs/operations.md#zero-downtime-restarts-and-rolling-upgrades).",
   },
   WORKERS: {
     group: 'server',
@@ -117,6 +125,21 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   TRUST_PROXY: {
     group: 'server',
     doc: 'Believe `X-Forwarded-For` and `X-Forwarded-Proto` from these peers: `true` (any peer), or addresses and CIDR ranges such as `10.0.0.0/8,127.0.0.1`. They set the client address of the management API (rate limits, sign-in limits, audit, sessions) and mark cookies `Secure` behind a TLS-terminating proxy; `/v1` never reads them. See [security.md](docs/security.md#sign-in-sessions-and-roles).',
+  },
+  TLS_CERT_FILE: {
+    group: 'server',
+    doc: 'PEM certificate, or a full chain (leaf first), to serve HTTPS on `LISTEN_ADDR`: HTTP/2 for clients that offer it (ALPN) and HTTP/1.1 for the others, TLS 1.2 or later. Needs `TLS_KEY_FILE`. A file that cannot be read, or a key that does not match, stops the start naming the file. Both files are read again on `SIGHUP` and when either changes (a renewal, a Kubernetes secret update); a bad new pair is refused and the old one kept. See [https.md](docs/https.md).',
+    unset: 'plain HTTP',
+    example: '/etc/llm-proxy/tls/tls.crt',
+  },
+  TLS_KEY_FILE: {
+    group: 'server',
+    doc: 'PEM private key of `TLS_CERT_FILE`, not encrypted with a passphrase. Keep it readable by the proxy’s user only.',
+    example: '/etc/llm-proxy/tls/tls.key',
+  },
+  HTTP2_CLEARTEXT: {
+    group: 'server',
+    doc: 'Without TLS: serve HTTP/2 without encryption (h2c with prior knowledge) on `LISTEN_ADDR` beside HTTP/1.1, told apart by the first bytes of each connection. For a load balancer that speaks HTTP/2 to its backends, which some only do without buffering event streams. Cannot be combined with `TLS_CERT_FILE`, where HTTP/2 is on already. See [https.md](docs/https.md#http2-without-tls-behind-a-load-balancer).',
   },
   REDIS_URL: {
     group: 'server',
@@ -203,6 +226,10 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'proxy',
     doc: 'Largest accepted `/v1` request body in bytes (the default is 512 MiB); larger bodies get `413`.',
   },
+  PROXY_MAX_IN_FLIGHT: {
+    group: 'proxy',
+    doc: 'Requests in flight on this instance (being read, waiting for a connection, streaming) past which a new `/v1` request is answered at once with `503 server_overloaded` (`retry-after: 1`), before its token is looked up or its body read, and `/ready` answers 503 until in flight has fallen to 90% of it ([resilience.md](docs/resilience.md#load-shedding)).',
+  },
   PROXY_BODY_IDLE_TIMEOUT_MS: {
     group: 'proxy',
     doc: 'Longest pause in a `/v1` request body; past it the request ends with `408 request_body_timeout` and the upstream request is aborted. `0` = none.',
@@ -233,7 +260,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   UPSTREAM_MAX_CONNECTIONS: {
     group: 'proxy',
-    doc: 'Connections per upstream origin, shared by every project on that origin; further requests wait for a free one (the next two settings).',
+    doc: 'Connections per upstream origin, shared by every project on that origin; further requests wait for a free one (the next two settings). A stream holds its connection to the end: the default lets 1,000 concurrent streams of one token through without waiting, within `UPSTREAM_SHARE_PERCENT` ([resilience.md](docs/resilience.md#upstream-connections)).',
   },
   UPSTREAM_QUEUE_TIMEOUT_MS: {
     group: 'proxy',
@@ -247,9 +274,85 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'proxy',
     doc: 'Most of an origin’s connections (held or waited for) that one token, or one project, may take, in percent; beyond it `429 concurrency_limit_exceeded`. `100` turns the share off.',
   },
+  UPSTREAM_COOLDOWN_MS: {
+    group: 'proxy',
+    doc: 'How long an upstream key is skipped after a 429, a 5xx or a failed connection when the upstream gives no `retry-after`, `retry-after-ms` or `x-ratelimit-reset-*` time (ms); doubles with each failure in a row ([resilience.md](docs/resilience.md#cooldowns)).',
+  },
+  UPSTREAM_COOLDOWN_MAX_MS: {
+    group: 'proxy',
+    doc: 'The longest an upstream key is skipped, whatever the upstream asks or the doubling reaches (ms).',
+  },
+  UPSTREAM_COOLDOWN_WAIT_MS: {
+    group: 'proxy',
+    doc: 'How long a request waits for a key when every key of its project is cooling down (ms); past it, `503 upstream_cooling_down` with `Retry-After`. `0` = answer at once.',
+  },
+  UPSTREAM_LATENCY_DECAY_MS: {
+    group: 'proxy',
+    doc: "Time constant of each upstream key's latency estimate (a peak-EWMA of the time to response headers) that the balancer weighs keys by (ms): a slower response counts at once, faster ones bring the estimate down over about this time, and a key not used decays toward zero, so it is tried again ([resilience.md](docs/resilience.md#balancing)).",
+  },
+  UPSTREAM_HEADROOM_REQUESTS: {
+    group: 'proxy',
+    doc: 'A key whose last response said this many requests remain in its rate-limit window, or fewer (`x-ratelimit-remaining-requests`), is skipped until the window resets (`x-ratelimit-reset-requests`) while another key of the project has headroom.',
+  },
+  UPSTREAM_HEADROOM_TOKENS: {
+    group: 'proxy',
+    doc: 'The same for tokens (`x-ratelimit-remaining-tokens`, `x-ratelimit-reset-tokens`): raise it toward the tokens of a typical request to skip a key before a request it cannot take.',
+  },
+  UPSTREAM_RETRY_MAX_ATTEMPTS: {
+    group: 'proxy',
+    doc: 'Most times a request is sent upstream, the first included, while no byte has reached the client: on another key of the project, or for a one-key project on its key after a backoff ([resilience.md](docs/resilience.md#retries-and-failover)). `1` turns retries off.',
+  },
+  UPSTREAM_RETRY_BACKOFF_MS: {
+    group: 'proxy',
+    doc: 'Base of the backoff before a retry on the same key (ms): a random wait up to this, doubling with each retry (full jitter). A retry on another key waits for nothing.',
+  },
+  UPSTREAM_RETRY_BACKOFF_MAX_MS: {
+    group: 'proxy',
+    doc: 'Ceiling of the doubling backoff (ms).',
+  },
+  UPSTREAM_RETRY_TIMEOUT_MS: {
+    group: 'proxy',
+    doc: 'No retry starts, and no backoff ends, later than this after the request arrived (ms); `0` = no retries.',
+  },
+  UPSTREAM_RETRY_BUDGET_PERCENT: {
+    group: 'proxy',
+    doc: 'Global retry budget: retries may be at most this share of requests, in percent, so a failing upstream is not sent every request several times. `0` leaves only the minimum below.',
+  },
+  UPSTREAM_RETRY_BUDGET_MIN_PER_SECOND: {
+    group: 'proxy',
+    doc: 'Retries per second allowed beyond the budget’s share, so a quiet proxy can still retry.',
+  },
+  IDEMPOTENCY_TTL_SECONDS: {
+    group: 'proxy',
+    doc: 'How long an `Idempotency-Key` holds, per project, from its first request: a repeat within it gets the stored response instead of running again ([resilience.md](docs/resilience.md#idempotency-key)). `0` turns the feature off: the header is passed upstream like any other.',
+  },
+  IDEMPOTENCY_WAIT_MS: {
+    group: 'proxy',
+    doc: 'How long a repeat waits for the first request with its `Idempotency-Key` while that one is still running (ms); past it, `409 idempotency_key_in_use` with `Retry-After`. `0` = answer at once.',
+  },
+  IDEMPOTENCY_MAX_RESPONSE_BYTES: {
+    group: 'proxy',
+    doc: 'The largest response (a stream counts all its events) kept for replays of an `Idempotency-Key`; a repeat of a request whose response was larger gets `409 idempotency_response_not_kept`. Each request with the header holds up to this much memory while it runs.',
+  },
   STREAM_INCLUDE_USAGE: {
     group: 'proxy',
     doc: 'Add `stream_options.include_usage` to streamed chat and completions requests that do not set it, so their usage is recorded as reported, and filter the added usage back out of the stream the client receives. With `false` such streams are recorded with estimated counts ([proxy.md](docs/proxy.md#stream_include_usage)).',
+  },
+  CACHE_BACKEND: {
+    group: 'proxy',
+    doc: 'Where the response cache ([resilience.md](docs/resilience.md#response-cache)) keeps entries: `memory` (this process, bounded by `CACHE_MEMORY_BYTES`), `redis` (shared by every instance; needs `REDIS_URL`), or `auto`: `redis` when `REDIS_URL` is set, else `memory`. The cache serves only projects with `cache_ttl_seconds` and requests with `Cache-Control: max-age`.',
+  },
+  CACHE_MEMORY_BYTES: {
+    group: 'proxy',
+    doc: 'Bytes the memory backend of the response cache holds (bodies, headers and keys); past it the least recently used entries are evicted. `0` turns the memory backend off (nothing is cached).',
+  },
+  CACHE_MAX_ENTRY_BYTES: {
+    group: 'proxy',
+    doc: 'Largest response body the response cache stores; a larger one is passed on and not stored.',
+  },
+  CACHE_MAX_TTL_SECONDS: {
+    group: 'proxy',
+    doc: 'Longest any response is cached: caps a project’s `cache_ttl_seconds` and a request’s `Cache-Control: max-age`.',
   },
   TOKEN_CACHE_SIZE: { group: 'proxy', doc: 'Proxy tokens kept in the in-memory cache.' },
   TOKEN_CACHE_TTL_MS: {

@@ -11,9 +11,12 @@ import {
 } from './settings-docs.js';
 
 /**
- * The settings reference, generated: the README's settings list and `.env.example` (written by
- * `npm run docs`, checked by config-docs.test.ts). Words from settings-docs.ts; the default and the
- * accepted values from the schema itself, so they cannot disagree with what the program does.
+ * The settings reference, generated: docs/configuration.md's settings list, the README's short list
+ * of the settings a newcomer needs, and `.env.example` (written by `npm run docs`, checked by
+ * config-docs.test.ts). Words from settings-docs.ts; the default and the accepted values from the
+ * schema itself, so they cannot disagree with what the program does. Links in settings-docs.ts are
+ * written from the repository's root (`docs/scaling.md`), as the README and `.env.example` see them;
+ * the list in docs/ gets them relative to docs/.
  */
 
 const WIDTH = 100;
@@ -67,28 +70,55 @@ function byGroup(facts: SettingFacts[]): [SettingGroup, SettingFacts[]][] {
   return (Object.keys(SETTING_GROUPS) as SettingGroup[]).map((g) => [g, facts.filter((f) => f.doc.group === g)]);
 }
 
-/** The README's list of settings, by group. */
-export function readmeSettings(facts = settingFacts()): string {
+/** A setting's line of a list: its name, default or what happens unset, what it accepts, its words. */
+function settingLine(f: SettingFacts, relink: (md: string) => string): string {
+  const notes = [
+    f.default !== undefined ? `default \`${f.default}\`` : f.doc.unset ? `unset: ${f.doc.unset}` : undefined,
+    f.accepts,
+  ].filter(Boolean);
+  const head = `\`${f.name}\`${notes.length ? ` (${notes.join('; ')})` : ''}:`;
+  return wrap(relink(`${head} ${f.doc.doc}`), WIDTH, '- ', '  ');
+}
+
+/** Links written from the repository's root, as a file in docs/ reaches them. */
+const fromDocs = (md: string) => md.replace(/\]\(docs\//g, '](');
+
+/** docs/configuration.md's list of every setting, by group. */
+export function configurationSettings(facts = settingFacts()): string {
   const out: string[] = [];
   for (const [group, items] of byGroup(facts)) {
     out.push(`### ${SETTING_GROUPS[group]}`, '');
-    for (const f of items) {
-      const notes = [
-        f.default !== undefined ? `default \`${f.default}\`` : f.doc.unset ? `unset: ${f.doc.unset}` : undefined,
-        f.accepts,
-      ].filter(Boolean);
-      const head = `\`${f.name}\`${notes.length ? ` (${notes.join('; ')})` : ''}:`;
-      out.push(wrap(`${head} ${f.doc.doc}`, WIDTH, '- ', '  '));
-    }
+    for (const f of items) out.push(settingLine(f, fromDocs));
     out.push('');
   }
   return out.join('\n').trimEnd();
 }
 
-/** The README's table of what the CLI's client commands read. */
-export function readmeClientSettings(): string {
+/** The settings the README lists: the few a first deployment decides. */
+export const README_SETTINGS = [
+  'LISTEN_ADDR',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'OPENAI_API_URL',
+  'MANAGEMENT_TOKEN',
+  'ENCRYPTION_KEY',
+  'LOG_LEVEL',
+] as const;
+
+/** The README's short list: README_SETTINGS, in that order. */
+export function readmeSettings(facts = settingFacts()): string {
+  return README_SETTINGS.map((name) => {
+    const f = facts.find((x) => x.name === name);
+    if (!f) throw new Error(`README_SETTINGS names ${name}, which is not a setting`);
+    return settingLine(f, (md) => md);
+  }).join('\n');
+}
+
+/** docs/configuration.md's list of what the CLI's client commands read. */
+export function clientSettings(): string {
   const rows = CLIENT_SETTING_DOCS.map((c) =>
-    wrap(`\`${c.name}\` (default ${c.default}): ${c.doc}`, WIDTH, '- ', '  '),
+    wrap(fromDocs(`\`${c.name}\` (default ${c.default}): ${c.doc}`), WIDTH, '- ', '  '),
   );
   return rows.join('\n');
 }

@@ -6,6 +6,7 @@ import { GONE_ROW_RETENTION_MS } from '../instances/instance-view.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../shared/clock.js';
 import type { ChangesRepo } from '../store/changes-repo.js';
+import type { IdempotencyKeysRepo } from '../store/idempotency-keys-repo.js';
 import type { InstancesRepo } from '../store/instances-repo.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 import type { UsageRepo } from '../store/usage-repo.js';
@@ -42,6 +43,8 @@ export interface MaintenanceDeps {
   changes?: ChangesRepo | undefined;
   /** The instances registry: rows of instances gone for a day are deleted. */
   instances?: InstancesRepo | undefined;
+  /** Idempotency keys in the database: rows whose window ended are deleted (Redis expires its own). */
+  idempotencyKeys?: IdempotencyKeysRepo | undefined;
   logger: Logger;
   now: Clock;
   /**
@@ -63,6 +66,8 @@ export interface MaintenanceReport {
   sessions_deleted: number;
   /** Rows of instances without a heartbeat for a day removed (instances/instance-view.ts). */
   instances_deleted: number;
+  /** Idempotency keys past their window (IDEMPOTENCY_TTL_SECONDS) removed. */
+  idempotency_keys_deleted: number;
   duration_ms: number;
   /** Steps that failed (the others still ran). */
   errors: string[];
@@ -81,7 +86,8 @@ export interface MaintenanceReport {
  * - pricing overrides are re-read from the store;
  * - the rows of expired admin sessions are deleted;
  * - change-log rows older than an hour are deleted (every instance applied them long before);
- * - the registry rows of instances without a heartbeat for a day are deleted (they died unannounced).
+ * - the registry rows of instances without a heartbeat for a day are deleted (they died unannounced);
+ * - idempotency keys past their window are deleted.
  * Passes never overlap, errors are logged and never thrown, and the timer does not keep the
  * process alive. With a lease, a periodic pass runs only in the instance holding it (it is renewed
  * while the job runs and released on stop), and a pass whose lease is lost stops after its
@@ -135,6 +141,7 @@ export class Maintenance {
       audit_events_deleted: 0,
       sessions_deleted: 0,
       instances_deleted: 0,
+      idempotency_keys_deleted: 0,
       duration_ms: 0,
       errors: [],
     };
@@ -217,6 +224,10 @@ export class Maintenance {
       if (!instances) return;
       report.instances_deleted = await instances.deleteSeenBefore(this.deps.now() - GONE_ROW_RETENTION_MS);
     });
+    await step('idempotency_keys', async () => {
+      const keys = this.deps.idempotencyKeys;
+      if (keys) report.idempotency_keys_deleted = await this.inBatches((n) => keys.sweep(this.deps.now(), n));
+    });
 
     report.duration_ms = Math.round((performance.now() - started) * 100) / 100;
     const changed =
@@ -226,7 +237,8 @@ export class Maintenance {
         report.tokens_deleted +
         report.audit_events_deleted +
         report.sessions_deleted +
-        report.instances_deleted >
+        report.instances_deleted +
+        report.idempotency_keys_deleted >
       0;
     const { errors: _errors, ...summary } = report;
     if (changed) logger.info(summary, 'maintenance pass');

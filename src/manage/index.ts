@@ -9,6 +9,7 @@ import type { UsersService } from '../access/users-service.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import { errors } from '../errors.js';
 import type { InstancesRegistry } from '../instances/registry.js';
+import type { ProjectKeysService } from '../projects/project-keys-service.js';
 import type { ProjectsService } from '../projects/projects-service.js';
 import type { TokensService } from '../tokens/tokens-service.js';
 import type { PricingService } from '../usage/pricing-service.js';
@@ -18,6 +19,7 @@ import { authenticate } from './auth.js';
 import { instancesRoutes } from './instances-routes.js';
 import { oidcRoutes } from './oidc-routes.js';
 import { pricingRoutes } from './pricing-routes.js';
+import { type CooldownsOf, projectKeysRoutes } from './project-keys-routes.js';
 import { projectsRoutes } from './projects-routes.js';
 import { applyRouteAccess } from './route-access.js';
 import { sessionRoutes } from './session-routes.js';
@@ -36,10 +38,15 @@ export interface AccessServices {
 }
 
 export interface ManageOptions {
+  /** Removes a project's entries from the response cache; resolves to how many. */
+  purgeCache: (projectId: string) => Promise<number>;
   managementToken: string;
   rateLimitPerMinute: number;
   version: string;
   projects: ProjectsService;
+  projectKeys: ProjectKeysService;
+  /** A key's cooldowns on this instance, shown with the key. */
+  keyCooldowns: CooldownsOf;
   tokens: TokensService;
   usage: UsageStats;
   pricing: PricingService;
@@ -116,7 +123,8 @@ export async function manageApi(app: FastifyInstance, opts: ManageOptions): Prom
         done(errors.invalidJson((err as Error).message), undefined);
       }
     });
-    await secured.register(projectsRoutes(opts.projects, opts.usage));
+    await secured.register(projectsRoutes(opts.projects, opts.usage, opts.purgeCache));
+    await secured.register(projectKeysRoutes(opts.projectKeys, opts.keyCooldowns));
     await secured.register(tokensRoutes(opts.tokens, opts.usage));
     await secured.register(usageRoutes(opts.usage));
     await secured.register(pricingRoutes(opts.pricing));

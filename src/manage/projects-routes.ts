@@ -8,7 +8,11 @@ const tags = ['projects'];
 const errors = { 400: s.errorBody, 401: s.errorBody, 404: s.errorBody, 409: s.errorBody };
 
 export const projectsRoutes =
-  (projects: ProjectsService, usage: UsageStats): FastifyPluginAsyncZod =>
+  (
+    projects: ProjectsService,
+    usage: UsageStats,
+    purgeCache: (projectId: string) => Promise<number>,
+  ): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/projects',
@@ -78,6 +82,21 @@ export const projectsRoutes =
         await projects.delete(req.params.id, auditContext(req));
         return reply.code(204).send(null);
       },
+    );
+
+    app.delete(
+      '/projects/:id/cache',
+      {
+        schema: {
+          tags,
+          summary: "Purge a project's cached responses",
+          description:
+            'Removes every response the cache holds for the project (memory: this instance; Redis: every instance). Audited as project.cache_purged.',
+          params: s.idParams,
+          response: { 200: s.cachePurgeResult, ...errors, 503: s.errorBody },
+        },
+      },
+      async (req) => projects.purgeCache(req.params.id, purgeCache, auditContext(req)),
     );
 
     app.post(

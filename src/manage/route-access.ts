@@ -30,6 +30,11 @@ export const ROUTE_ACCESS = {
   'PATCH /projects/:id': 'admin',
   'DELETE /projects/:id': 'admin',
   'POST /projects/:id/tokens/revoke': 'operator',
+  'DELETE /projects/:id/cache': 'admin',
+  'GET /projects/:id/keys': 'viewer',
+  'POST /projects/:id/keys': 'admin',
+  'PATCH /projects/:id/keys/:key_id': 'admin',
+  'DELETE /projects/:id/keys/:key_id': 'admin',
 
   'GET /tokens': 'viewer',
   'GET /tokens/:id': 'viewer',

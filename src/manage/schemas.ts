@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { upstreamUrlProblem } from '../config/upstream-url.js';
 import { isUuid } from '../crypto/ids.js';
 import { endpointRuleProblem, MAX_GLOB_LENGTH, MAX_GLOBS } from '../limits/allowlist.js';
-import { upstreamKeyProblem } from '../projects/upstream-key.js';
+import { AUTH_STYLES, MAX_KEY_WEIGHT, upstreamKeyProblem } from '../projects/upstream-key.js';
 import { decodeCursor } from '../store/pagination.js';
 import { decodeSortCursor } from '../store/tokens-repo.js';
 
@@ -140,12 +140,31 @@ const limitOutputs = {
   allowed_endpoints: z.array(z.string()).nullable(),
 };
 
+const cacheTtlSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(31_536_000)
+  .nullable()
+  .optional()
+  .describe(
+    "Seconds the response cache keeps the project's answers to cacheable requests (capped by CACHE_MAX_TTL_SECONDS); null: not cached unless a request asks with Cache-Control: max-age",
+  );
+
+export const cachePurgeResult = z
+  .object({ purged: z.number().int().describe('Entries removed') })
+  .describe('Cache purge');
+
 export const project = z
   .object({
     id: z.string(),
     name: z.string(),
     base_url: z.string().nullable(),
     is_active: z.boolean(),
+    retry_server_errors: z
+      .boolean()
+      .describe('5xx answers and upstream timeouts are retried without an Idempotency-Key (resilience.md)'),
+    cache_ttl_seconds: z.number().int().nullable(),
     api_key_hint: z.string().describe('Masked upstream key, e.g. sk-…abcd; the key itself is never returned'),
     ...limitOutputs,
     request_count: z.number().int(),
@@ -161,6 +180,13 @@ export const createProject = z.strictObject({
   ),
   base_url: httpUrl.nullable().optional(),
   is_active: z.boolean().optional(),
+  retry_server_errors: z
+    .boolean()
+    .optional()
+    .describe(
+      'Retry a 5xx answer or an upstream timeout (the upstream may have run the request) on another key, or after a backoff, even without an Idempotency-Key; default false. 429s and failed connections are retried regardless',
+    ),
+  cache_ttl_seconds: cacheTtlSeconds,
   ...limitInputs,
 });
 
@@ -169,8 +195,90 @@ export const updateProject = z.strictObject({
   api_key: upstreamKey.optional().describe('New upstream API key (same rules as on create)'),
   base_url: httpUrl.nullable().optional(),
   is_active: z.boolean().optional(),
+  retry_server_errors: z
+    .boolean()
+    .optional()
+    .describe(
+      'Retry a 5xx answer or an upstream timeout (the upstream may have run the request) on another key, or after a backoff, even without an Idempotency-Key; default false. 429s and failed connections are retried regardless',
+    ),
   revoke_tokens: z.boolean().optional().describe('Also revoke every token of the project'),
+  cache_ttl_seconds: cacheTtlSeconds,
   ...limitInputs,
+});
+
+export const projectKey = z
+  .object({
+    id: z.string(),
+    project_id: z.string(),
+    name: z.string(),
+    api_key_hint: z.string().describe('Masked upstream key, e.g. sk-…abcd; the key itself is never returned'),
+    base_url: z.string().nullable().describe("Upstream base URL; null: the project's, else the proxy's default"),
+    auth_style: z.enum(AUTH_STYLES),
+    weight: z.number().int(),
+    enabled: z.boolean(),
+    http2: z.boolean().describe("HTTP/2 is offered to the key's upstream (HTTP/1.1 where the server does not take it)"),
+    cooldowns: z
+      .array(
+        z.object({
+          model: z.string().nullable().describe('The model it cools for; null: every model'),
+          state: z
+            .enum(['cooling', 'half_open'])
+            .describe('cooling: skipped until `until`; half_open: the next request is its trial'),
+          until: isoTime,
+        }),
+      )
+      .describe('Where the key is out of service after failures, as this instance sees it; empty when healthy'),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .describe('Upstream key of a project');
+
+const keyInputs = {
+  base_url: httpUrl
+    .nullable()
+    .optional()
+    .describe(
+      "Upstream base URL for this key (OpenAI, Azure OpenAI's v1 endpoint, any OpenAI-compatible server); null or absent: the project's base_url, else the proxy's default",
+    ),
+  auth_style: z
+    .enum(AUTH_STYLES)
+    .optional()
+    .describe(
+      'How the key is sent: bearer (Authorization: Bearer <key>, the default) or api-key (api-key: <key>, Azure)',
+    ),
+  weight: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_KEY_WEIGHT)
+    .optional()
+    .describe(`Share of requests relative to the project's other enabled keys (1 to ${MAX_KEY_WEIGHT}, default 1)`),
+  enabled: z.boolean().optional().describe('Disabled keys are kept but not used (default true)'),
+  http2: z
+    .boolean()
+    .optional()
+    .describe(
+      "Offer HTTP/2 to the key's upstream over TLS (default false); HTTP/1.1 where its server does not offer h2",
+    ),
+};
+
+export const createProjectKey = z.strictObject({
+  name: name.describe('Unique within the project'),
+  api_key: upstreamKey.describe(
+    'Real upstream API key; stored encrypted, never returned. Visible ASCII or Latin-1 characters, no surrounding spaces',
+  ),
+  ...keyInputs,
+});
+
+export const updateProjectKey = z.strictObject({
+  name: name.optional(),
+  api_key: upstreamKey.optional().describe('New upstream API key (rotation; same rules as on create)'),
+  ...keyInputs,
+});
+
+export const projectKeyParams = z.object({
+  id: z.string().min(1).max(200).describe('Project id'),
+  key_id: z.string().min(1).max(200).describe('Key id'),
 });
 
 export const token = z
@@ -366,6 +474,24 @@ export const usageRecord = z
     cached_tokens: z.number().int().nullable(),
     reasoning_tokens: z.number().int().nullable(),
     finish_reason: z.string().nullable(),
+    upstream_key_id: z
+      .string()
+      .nullable()
+      .describe(
+        "The project's upstream key the request was sent with (GET /manage/projects/{id}/keys); null when none was",
+      ),
+    retries: z
+      .number()
+      .int()
+      .describe(
+        'Times the request was sent upstream again after a failed attempt (another key, or a backoff); 0 when sent once',
+      ),
+    served_from: z
+      .enum(['cache', 'idempotent_replay'])
+      .nullable()
+      .describe(
+        'Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key',
+      ),
     cost_usd: z
       .string()
       .nullable()

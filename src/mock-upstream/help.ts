@@ -24,6 +24,8 @@ export const MOCK_HEADER_HELP: Record<MockHeader, string> = {
   'x-mock-ttft-ms': 'delay before the first SSE event',
   'x-mock-chunk-delay-ms': 'delay between SSE events',
   'x-mock-hold': '1: hold the request until POST /__mock/release (or until the client leaves)',
+  'x-mock-cut-after': 'reset the connection after N SSE events of a stream, or N bytes of another body',
+  'x-mock-truncate-after': 'end a stream cleanly after N SSE events, without the rest ([DONE], the final event)',
 };
 
 const rows = (entries: [string, string][]) => {

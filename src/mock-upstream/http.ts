@@ -37,23 +37,46 @@ const STATIC_HEADERS: OutgoingHttpHeaders = {
 export function responseHeaders(ctx: Exchange, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
   return {
     ...STATIC_HEADERS,
+    ...ctx.state.opts.rateLimitHeaders,
     'x-request-id': ctx.requestId,
     'openai-processing-ms': String(Math.round(performance.now() - ctx.started)),
     ...extra,
   };
 }
 
+/**
+ * Sends `body` whole; a routed answer (`ctx` with settings) with `x-mock-cut-after: N` sends its
+ * full content-length but only N bytes of the body, then resets the connection.
+ */
 export function sendBytes(
-  ctx: Exchange,
+  ctx: Exchange & { settings?: RequestSettings },
   status: number,
   contentType: string,
   body: Buffer | string,
   extra: OutgoingHttpHeaders = {},
 ): void {
   const length = Buffer.byteLength(body);
-  ctx.state.stats.bytesOut += length;
+  const cut = ctx.settings?.cutAfter;
   ctx.res.writeHead(status, responseHeaders(ctx, { 'content-type': contentType, 'content-length': length, ...extra }));
+  if (cut !== undefined && cut < length) {
+    const part = Buffer.from(body).subarray(0, cut);
+    ctx.state.stats.bytesOut += part.length;
+    resetAfter(ctx.res, part);
+    return;
+  }
+  ctx.state.stats.bytesOut += length;
   ctx.res.end(body);
+}
+
+/**
+ * Writes `last` (if any), then resets the TCP connection (RST) once the bytes are handed to the
+ * kernel: the client gets what was written and then a reset, never the response's clean end.
+ */
+export function resetAfter(res: ServerResponse, last: Buffer | string): void {
+  const reset = () => (res.socket ? res.socket.resetAndDestroy() : res.destroy());
+  if (res.destroyed) return;
+  if (last.length === 0) res.flushHeaders();
+  res.write(last, reset);
 }
 
 /** Sends `body` as JSON; a Buffer is taken as already-encoded JSON. */

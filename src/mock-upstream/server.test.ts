@@ -2,7 +2,7 @@ import OpenAI, { type APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OpenAIErrorBody } from './errors.js';
 import { MOCK_HEADERS, type MockStats, type MockUpstream, type RecordedRequest, startMockUpstream } from './index.js';
-import { resolveOptions } from './options.js';
+import { durationText, resolveOptions } from './options.js';
 import { RequestLog } from './state.js';
 
 let mock: MockUpstream;
@@ -159,6 +159,29 @@ describe('apiKey', () => {
   });
 });
 
+describe('authStyle api-key', () => {
+  it('takes the key only from an api-key header, as Azure OpenAI does', async () => {
+    const azure = await startMockUpstream({ apiKey: 'azure-real', authStyle: 'api-key' });
+    const models = (headers: Record<string, string>) => fetch(`${azure.url}/v1/models`, { headers });
+    try {
+      expect((await models({ 'api-key': 'azure-real' })).status).toBe(200);
+      const wrong = await models({ 'api-key': 'azure-wrong' });
+      expect([wrong.status, (await errorOf(wrong)).code]).toEqual([401, 'invalid_api_key']);
+      // The right key as a Bearer token is not what this upstream takes.
+      expect((await models({ authorization: 'Bearer azure-real' })).status).toBe(401);
+      expect((await models({})).status).toBe(401);
+    } finally {
+      await azure.close();
+    }
+  });
+
+  it('is bearer or api-key, nothing else', async () => {
+    await expect(startMockUpstream({ apiKey: 'k', authStyle: 'basic' as 'bearer' })).rejects.toThrow(
+      'mock upstream: authStyle must be bearer or api-key',
+    );
+  });
+});
+
 describe('latency', () => {
   it('delays the response headers', async () => {
     const started = performance.now();
@@ -193,6 +216,51 @@ describe('hold', () => {
   });
 });
 
+describe('per-upstream options for balancing tests', () => {
+  it('sends the rate-limit headers it is given, reset times as OpenAI writes them', async () => {
+    const spent = await startMockUpstream({
+      rateLimitRemainingRequests: 0,
+      rateLimitResetRequestsMs: 90_000,
+      rateLimitRemainingTokens: 12,
+      rateLimitResetTokensMs: 250,
+    });
+    try {
+      for (const path of ['/v1/models', '/v1/nothing-here']) {
+        const res = await fetch(`${spent.url}${path}`);
+        expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+        expect(res.headers.get('x-ratelimit-reset-requests')).toBe('1m30s');
+        expect(res.headers.get('x-ratelimit-remaining-tokens')).toBe('12');
+        expect(res.headers.get('x-ratelimit-reset-tokens')).toBe('250ms');
+        expect(res.headers.get('x-ratelimit-limit-requests')).toBe('10000');
+      }
+    } finally {
+      await spent.close();
+    }
+    expect([0, 999, 1000, 8640, 360_000, 3_600_000].map(durationText)).toEqual([
+      '0ms',
+      '999ms',
+      '1s',
+      '8.64s',
+      '6m0s',
+      '1h0m0s',
+    ]);
+    expect(() => resolveOptions({ rateLimitRemainingRequests: -1 })).toThrow(/rateLimitRemainingRequests/);
+  });
+
+  it('holds every request with the hold option, unless a request says x-mock-hold: 0', async () => {
+    const slow = await startMockUpstream({ hold: true });
+    try {
+      const held = fetch(`${slow.url}/v1/models`);
+      await until(() => slow.stats().held === 1);
+      expect((await fetch(`${slow.url}/v1/models`, { headers: { [MOCK_HEADERS.hold]: '0' } })).status).toBe(200);
+      expect(slow.release()).toBe(1);
+      expect((await held).status).toBe(200);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 /** Polls `check` every 5 ms until it holds (the test's own timeout bounds the wait). */
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
@@ -214,7 +282,8 @@ describe('recording', () => {
 
   it('keeps only the last entries of a bounded ring, oldest first', () => {
     const log = new RequestLog(3);
-    for (let i = 0; i < 5; i++) log.add({ method: 'GET', path: `/${i}`, headers: {}, bodyBytes: 0, at: i });
+    for (let i = 0; i < 5; i++)
+      log.add({ method: 'GET', path: `/${i}`, headers: {}, bodyBytes: 0, at: i, httpVersion: '1.1' });
     expect(log.list().map((r) => r.path)).toEqual(['/2', '/3', '/4']);
     log.clear();
     expect(log.list()).toEqual([]);

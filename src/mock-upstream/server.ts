@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +18,7 @@ import { type MockState, type MockStats, newStats, type RecordedRequest, Request
 import { randomId } from './text.js';
 
 export interface MockUpstream {
-  /** Base URL without `/v1`, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL without `/v1`, e.g. `http://127.0.0.1:41234` (`https://` with `tls`). */
   url: string;
   port: number;
   /** Closes every connection (open streams count as aborted) and removes the temp files dir. */
@@ -36,6 +37,8 @@ function headerRecord(raw: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = Object.create(null);
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] ?? '').toLowerCase();
+    // HTTP/2's pseudo-headers (:method, :path…) are the request line, not headers.
+    if (name.startsWith(':')) continue;
     const value = raw[i + 1] ?? '';
     const seen = headers[name];
     headers[name] = seen === undefined ? value : `${seen}, ${value}`;
@@ -78,6 +81,7 @@ async function handle(state: MockState, req: IncomingMessage, res: ServerRespons
     headers: headerRecord(req.rawHeaders),
     bodyBytes: 0,
     at: Date.now(),
+    httpVersion: req.httpVersion,
   };
   state.stats.requests++;
   state.log.add(record);
@@ -86,9 +90,10 @@ async function handle(state: MockState, req: IncomingMessage, res: ServerRespons
     const settings = requestSettings(req.headers, state.opts);
     if (settings.latencyMs > 0) await atLeast(settings.latencyMs);
     if (settings.hold) await hold(state, res);
-    const { apiKey } = state.opts;
-    const auth = req.headers.authorization;
-    if (apiKey !== undefined && auth !== `Bearer ${apiKey}`) throw invalidApiKey(auth !== undefined);
+    const { apiKey, authStyle } = state.opts;
+    const auth = authStyle === 'api-key' ? req.headers['api-key'] : req.headers.authorization;
+    const expected = authStyle === 'api-key' ? apiKey : `Bearer ${apiKey}`;
+    if (apiKey !== undefined && auth !== expected) throw invalidApiKey(auth !== undefined);
     if (settings.status !== undefined) throw statusError(settings.status);
     const route = matchRoute(method, path);
     if (!route) throw unknownUrl(method, path);
@@ -113,13 +118,24 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     batches: new Map(),
     holds: new Set(),
   };
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     // handle() answers its own failures; this only catches a failure to do even that.
     handle(state, req, res).catch(() => res.destroy());
+  };
+  // With TLS, Node's HTTP/2 compatibility layer: its request and response act as node:http's do.
+  const server = opts.tls
+    ? createSecureServer({ ...opts.tls, allowHTTP1: true }, onRequest as never)
+    : createServer(onRequest);
+  // Every connection, to close them all (an HTTP/2 server has no closeAllConnections).
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const removeDir = () => (ownsDir ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
   try {
-    server.listen(opts.port, opts.host);
+    // A benchmark opens 1,000 connections at once; Node's default backlog (511) drops some SYNs.
+    server.listen({ port: opts.port, host: opts.host, backlog: 4096 });
     await once(server, 'listening');
   } catch (err) {
     await removeDir();
@@ -128,13 +144,13 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
     port,
     close() {
       closing ??= (async () => {
         const closed = once(server, 'close');
         server.close();
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
         await closed;
         await removeDir();
       })();

@@ -1,15 +1,23 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Ctx, responseHeaders } from './http.js';
+import { type Ctx, resetAfter, responseHeaders } from './http.js';
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
 /**
  * Streams precomputed SSE frames, honouring ttft/chunk delays and backpressure, and stopping
- * as soon as the client goes away. Every stream ends counted as completed or aborted.
+ * as soon as the client goes away. Every stream ends counted as completed or aborted (a cut one,
+ * `x-mock-cut-after`, as aborted; a truncated one, `x-mock-truncate-after`, as completed).
  */
-export async function sendSse(ctx: Ctx, frames: readonly string[]): Promise<void> {
+export async function sendSse(ctx: Ctx, all: readonly string[]): Promise<void> {
   const { res, settings, state } = ctx;
+  const { cutAfter, truncateAfter } = settings;
+  const keep = cutAfter ?? truncateAfter;
+  const frames = keep === undefined ? all : all.slice(0, keep);
+  const finish = (last: string): void => {
+    if (cutAfter !== undefined) resetAfter(res, last);
+    else res.end(last);
+  };
   const { stats } = state;
   if (res.destroyed) {
     stats.abortedStreams++;
@@ -29,7 +37,7 @@ export async function sendSse(ctx: Ctx, frames: readonly string[]): Promise<void
     // Nothing to pace: one write is what a benchmark wants.
     const body = frames.join('');
     stats.bytesOut += Buffer.byteLength(body);
-    res.end(body);
+    finish(body);
     return;
   }
 
@@ -41,9 +49,14 @@ export async function sendSse(ctx: Ctx, frames: readonly string[]): Promise<void
       if (delay > 0) await sleep(delay, undefined, { signal });
       if (signal.aborted) return;
       stats.bytesOut += Buffer.byteLength(frame);
+      // The last frame goes with the end (or the reset), so a reset comes after it, not before.
+      if (i === frames.length - 1) {
+        finish(frame);
+        return;
+      }
       if (!res.write(frame)) await once(res, 'drain', { signal });
     }
-    res.end();
+    finish('');
   } catch (err) {
     if (!signal.aborted) throw err;
   }

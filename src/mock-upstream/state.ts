@@ -27,6 +27,8 @@ export interface RecordedRequest {
   bodyBytes: number;
   /** Arrival time, epoch milliseconds. */
   at: number;
+  /** The protocol it came over: `1.1` or `2.0` (HTTP/2, with `tls`). */
+  httpVersion: string;
 }
 
 /** The last `capacity` requests, oldest first. */

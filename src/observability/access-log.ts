@@ -26,6 +26,12 @@ export interface AccessEntry {
   bytesOut: number;
   usageStatus: string;
   error: string | null;
+  /** The project key the request was sent with (a UUID, never the key); null when none was. */
+  upstreamKeyId: string | null;
+  /** Times the request was sent again after a failed attempt (on another key, or after a backoff). */
+  retries: number;
+  /** Answered from a stored response (`cache`, `idempotent_replay`); null from the upstream. */
+  servedFrom: string | null;
 }
 
 /** Where the request came from: the peer address and the client's User-Agent (cut to 200 characters). */
@@ -91,6 +97,9 @@ export function createAccessLog(
         `"duration_ms":${e.durationMs},"upstream_ms":${e.upstreamMs},"ttfb_ms":${e.ttfbMs},"bytes_in":${e.bytesIn},` +
         `"bytes_out":${e.bytesOut},"client_ip":${client.ip === undefined ? 'null' : JSON.stringify(client.ip)},` +
         `"user_agent":${lastUaJson}` +
+        `${e.upstreamKeyId === null ? '' : `,"upstream_key_id":"${e.upstreamKeyId}"`}` +
+        `${e.retries === 0 ? '' : `,"retries":${e.retries}`}` +
+        `${e.servedFrom === null ? '' : `,"served_from":"${e.servedFrom}"`}` +
         `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +
         // Span ids are hex by construction (the SDK makes them): no escaping needed.
         `${trace ? `,"trace_id":"${trace.traceId}","span_id":"${trace.spanId}"` : ''}` +

@@ -25,12 +25,26 @@ export interface MetricsOptions {
 /** Live values read at scrape time (nothing is counted per request for them). */
 export interface MetricsSources {
   inFlight(): number;
+  /** Whether the instance sheds load now (PROXY_MAX_IN_FLIGHT, proxy/load-shedder.ts). */
+  shedding?(): boolean;
   usagePending(): number;
   usageWritten(): number;
   usageDropped(): number;
   usageBatches(): number;
   usageRetries(): number;
   upstreams(): UpstreamState[];
+  /** Upstream keys (per model) cooling down, and half-open (waiting for a trial request's answer). */
+  keyCooldowns?(): { cooling: number; halfOpen: number };
+  /** The balancer's view of keys in pools of two or more (proxy/key-load.ts): counts only. */
+  keyLoad?(): { inFlight: number; outOfHeadroom: number; headroomSkips: number };
+  /** Retries started by the proxy, by reason (proxy/retry-policy.ts: a fixed set). */
+  retries?(): { reason: string; count: number }[];
+  /** Retries refused because the global retry budget was spent. */
+  retryBudgetExhausted?(): number;
+  /** With Redis: whether cooldowns are shared with other instances now (proxy/shared-cooldowns.ts). */
+  cooldownSharing?(): 'ok' | 'failing';
+  /** Idempotency-Key outcomes so far, by result, and the repeats waiting for a first request now. */
+  idempotency?(): { counts: Record<string, number>; waiting: number };
   tokenCache(): { hits: number; misses: number };
   /** Budgets with their use in the current period (1 = all of it). */
   budgets(): { kind: string; id: string; used: number }[];
@@ -44,6 +58,10 @@ export interface MetricsSources {
   limiter?(): { backend: string; state: string };
   /** The last reconciliation of Redis's counters in this instance (limits/reconcile.ts); none: not run here. */
   limiterDrift?(): LimiterDrift | undefined;
+  /** The response cache: requests by result, and (memory backend) what it holds. */
+  responseCache?(): { counts: Record<string, number>; bytes: number | undefined; entries: number | undefined };
+  /** The certificate served to new connections (TLS_CERT_FILE); none without TLS. */
+  tlsCertificate?(): { serial: string; notAfter: Date } | undefined;
 }
 
 /** What the metrics read of a reconciliation pass (limits/reconcile.ts DriftReport). */
@@ -272,6 +290,14 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'llm_proxy_load_shedding',
+      help: 'Whether this instance sheds new requests (503 server_overloaded) and reports not ready: 1 from the first shed until the load has dropped.',
+      registers,
+      collect() {
+        this.set(sources.shedding?.() ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'llm_proxy_request_body_bytes_held',
       help: 'Bytes of request bodies being read before forwarding, charged at their declared length (PROXY_BODY_MEMORY_BYTES).',
       registers,
@@ -297,6 +323,101 @@ export class Metrics {
     upstreamGauge('llm_proxy_upstream_connections_busy', 'Connection slots of an upstream in use.', (u) => u.busy);
     upstreamGauge('llm_proxy_upstream_connections_queued', 'Requests waiting for a connection slot.', (u) => u.queued);
     upstreamGauge('llm_proxy_upstream_connections_max', 'Connection slots per upstream.', (u) => u.slots);
+    new Gauge({
+      name: 'llm_proxy_upstream_keys_cooling',
+      help: 'Upstream keys (per model, where the model was read) skipped after 429s, 5xx or failed connections (cooling), or waiting for one trial request (half_open).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const c = sources.keyCooldowns?.() ?? { cooling: 0, halfOpen: 0 };
+        this.set({ state: 'cooling' }, c.cooling);
+        this.set({ state: 'half_open' }, c.halfOpen);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_upstream_key_requests_in_flight',
+      help: 'Requests in flight to upstream keys of projects with two or more keys, which the balancer weighs.',
+      registers,
+      collect() {
+        this.set(sources.keyLoad?.().inFlight ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_upstream_keys_out_of_headroom',
+      help: 'Upstream keys whose last response said their rate-limit window is spent (x-ratelimit-remaining-*), skipped until it resets.',
+      registers,
+      collect() {
+        this.set(sources.keyLoad?.().outOfHeadroom ?? 0);
+      },
+    });
+    counterFrom(
+      'llm_proxy_upstream_key_headroom_skips_total',
+      'Key choices that passed over a key out of rate-limit headroom for one with some.',
+      () => sources.keyLoad?.().headroomSkips ?? 0,
+    );
+    new Counter({
+      name: 'llm_proxy_upstream_retries_total',
+      help: 'Requests sent upstream again after a failed attempt (on another key, or after a backoff), by what failed: connect, rate_limited (429), server_error (5xx), timeout, reset.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sources.retries?.() ?? []) this.inc({ reason: r.reason }, r.count);
+      },
+    });
+    counterFrom(
+      'llm_proxy_upstream_retry_budget_exhausted_total',
+      'Retries not made because the global retry budget (UPSTREAM_RETRY_BUDGET_*) was spent: the failure went to the client.',
+      () => sources.retryBudgetExhausted?.() ?? 0,
+    );
+    new Counter({
+      name: 'llm_proxy_idempotency_total',
+      help: 'Requests with an Idempotency-Key by result: new (claimed, sent upstream), replayed, in_flight_conflict (409 past IDEMPOTENCY_WAIT_MS), mismatch (422), not_kept (409, response too large), invalid and unsupported (400), unavailable (the key store failed); and the first requests ended: stored or released.',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        const counts = sources.idempotency?.().counts;
+        if (counts) for (const [result, n] of Object.entries(counts)) this.inc({ result }, n);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_idempotency_waiting',
+      help: 'Requests waiting for the first request with their Idempotency-Key to finish.',
+      registers,
+      collect() {
+        this.set(sources.idempotency?.().waiting ?? 0);
+      },
+    });
+    new Counter({
+      name: 'llm_proxy_cache_requests_total',
+      help: 'Requests that used the response cache, by result: hit, miss (looked up, not found), skip (no-cache or max-age=0: not looked up), bypass (cache asked for, request not cacheable), stored (answers stored), error (the backend failed: a miss or an unstored answer).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        const c = sources.responseCache?.();
+        if (c) for (const result in c.counts) this.inc({ result }, c.counts[result] as number);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_cache_memory_bytes',
+      help: 'Bytes held by the memory backend of the response cache (bodies, headers, keys); 0 with the Redis backend.',
+      registers,
+      collect() {
+        const b = sources.responseCache?.().bytes;
+        if (b !== undefined) this.set(b);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_cache_memory_entries',
+      help: 'Entries in the memory backend of the response cache; 0 with the Redis backend.',
+      registers,
+      collect() {
+        const n = sources.responseCache?.().entries;
+        if (n !== undefined) this.set(n);
+      },
+    });
     counterFrom(
       'llm_proxy_usage_records_dropped_total',
       'Usage records that left a full queue unwritten (with the journal, written from it once the database answers).',
@@ -399,6 +520,19 @@ export class Metrics {
         },
       });
     }
+    if (sources.cooldownSharing) {
+      const sharing = sources.cooldownSharing;
+      new Gauge({
+        name: 'llm_proxy_upstream_cooldown_sharing_state',
+        help: "Upstream key cooldowns shared through Redis: 1 for the current one of ok and failing (Redis cannot answer: this instance keeps its own cooldowns, and others' do not reach it).",
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const now = sharing();
+          for (const state of ['ok', 'failing']) this.set({ state }, state === now ? 1 : 0);
+        },
+      });
+    }
     if (sources.limiter) {
       const limiter = sources.limiter;
       new Gauge({
@@ -470,6 +604,23 @@ export class Metrics {
         collect() {
           this.reset();
           this.inc(drift()?.correctedTotal ?? 0);
+        },
+      });
+    }
+    if (sources.tlsCertificate) {
+      const certificate = sources.tlsCertificate;
+      // No sample without TLS. Under WORKERS each worker reports the same certificate: the host's is
+      // the earliest expiry of those served (a worker that has not reloaded yet shows its old one).
+      new Gauge({
+        name: 'llm_proxy_tls_certificate_expiry_seconds',
+        help: 'When the TLS certificate served to new connections expires (its notAfter), in Unix seconds, labelled with its serial number.',
+        labelNames: ['serial'],
+        aggregator: 'min',
+        registers,
+        collect() {
+          this.reset();
+          const c = certificate();
+          if (c) this.set({ serial: c.serial }, Math.floor(c.notAfter.getTime() / 1000));
         },
       });
     }

@@ -18,17 +18,24 @@ import { type LimitInput, limitColumns, NO_LIMITS } from '../limits/limit-fields
 import type { Clock } from '../shared/clock.js';
 import type { PageRequest } from '../store/pagination.js';
 import type { ProjectFilter, ProjectsRepo } from '../store/projects-repo.js';
+import type { Repos } from '../store/repos.js';
 import type { ProjectPatch, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/store-errors.js';
 import type { TokensService } from '../tokens/tokens-service.js';
+import { projectChanged } from './project-change.js';
 import { type ProjectView, toProjectView } from './project-view.js';
-import { upstreamKeyProblem } from './upstream-key.js';
+import { DEFAULT_KEY_WEIGHT, upstreamKeyProblem } from './upstream-key.js';
+
+/** The name of the key a project is created with (and that migration 0012 gives existing keys). */
+export const FIRST_KEY_NAME = 'primary';
 
 export interface CreateProjectInput extends LimitInput {
   name: string;
   api_key: string;
   base_url?: string | null | undefined;
   is_active?: boolean | undefined;
+  retry_server_errors?: boolean | undefined;
+  cache_ttl_seconds?: number | null | undefined;
 }
 
 export interface UpdateProjectInput extends LimitInput {
@@ -36,6 +43,8 @@ export interface UpdateProjectInput extends LimitInput {
   api_key?: string | undefined;
   base_url?: string | null | undefined;
   is_active?: boolean | undefined;
+  retry_server_errors?: boolean | undefined;
+  cache_ttl_seconds?: number | null | undefined;
   revoke_tokens?: boolean | undefined;
 }
 
@@ -61,15 +70,32 @@ export class ProjectsService {
     const now = this.now();
     const row = await this.unique(input.name, () =>
       this.audit.change(ctx, async (tx) => {
+        const key = { encrypted: this.keyring.encrypt(input.api_key), hint: maskSecret(input.api_key) };
         const row = await tx.repos.projects.insert({
           id: uuidv7(now),
           name: input.name,
-          api_key_encrypted: this.keyring.encrypt(input.api_key),
-          api_key_hint: maskSecret(input.api_key),
+          api_key_encrypted: key.encrypted,
+          api_key_hint: key.hint,
           base_url: normaliseBaseUrl(input.base_url),
           is_active: input.is_active === false ? 0 : 1,
+          retry_server_errors: input.retry_server_errors ? 1 : 0,
+          cache_ttl_seconds: input.cache_ttl_seconds ?? null,
           ...NO_LIMITS,
           ...limitColumns(input),
+          created_at: now,
+          updated_at: now,
+        });
+        // The project's key is its first upstream key (project-keys-service.ts manages the others).
+        await tx.repos.projectKeys.insert({
+          id: uuidv7(now),
+          project_id: row.id,
+          name: FIRST_KEY_NAME,
+          key_encrypted: key.encrypted,
+          key_hint: key.hint,
+          base_url: null,
+          auth_style: 'bearer',
+          weight: DEFAULT_KEY_WEIGHT,
+          enabled: 1,
           created_at: now,
           updated_at: now,
         });
@@ -101,6 +127,8 @@ export class ProjectsService {
     if (input.name !== undefined) patch.name = input.name;
     if (input.base_url !== undefined) patch.base_url = normaliseBaseUrl(input.base_url);
     if (input.is_active !== undefined) patch.is_active = input.is_active ? 1 : 0;
+    if (input.retry_server_errors !== undefined) patch.retry_server_errors = input.retry_server_errors ? 1 : 0;
+    if (input.cache_ttl_seconds !== undefined) patch.cache_ttl_seconds = input.cache_ttl_seconds;
     if (input.api_key !== undefined) {
       patch.api_key_encrypted = this.keyring.encrypt(input.api_key);
       patch.api_key_hint = maskSecret(input.api_key);
@@ -122,16 +150,15 @@ export class ProjectsService {
             changes: { before: { api_key_hint: hintBefore }, after: { api_key_hint: hintAfter } },
           });
         }
+        if (patch.api_key_encrypted !== undefined) await this.rotateFirstKey(tx.repos, id, patch, now);
         if (input.revoke_tokens) {
           const revoked = await tx.repos.tokens.revokeByProject(id, now);
           tx.record(tokensRevoked(id, revoked));
         }
-        // Every instance drops the project's tokens from its cache (tokens/change-feed.ts).
-        await tx.repos.changes.append([{ kind: 'project', projectId: id }], Date.now());
-        return { row, tokenIds: await tx.repos.tokens.idsByProject(id) };
+        return { row, tokenIds: await projectChanged(tx.repos, id) };
       }),
     );
-    // Any project change (key, upstream, activity) alters what its tokens resolve to.
+    // Any project change (key, upstream, activity, retry policy) alters what its tokens resolve to.
     this.tokens.invalidate(tokenIds);
     return toProjectView(row);
   }
@@ -153,6 +180,28 @@ export class ProjectsService {
     this.tokens.invalidate(ids);
   }
 
+  /**
+   * Empties the project's entries in the response cache (`purge`, which the proxy owns), then
+   * records who did it: `project.cache_purged` with how many entries went.
+   */
+  async purgeCache(
+    id: string,
+    purge: (projectId: string) => Promise<number>,
+    ctx: AuditContext,
+  ): Promise<{ purged: number }> {
+    if (!(await this.projects.findById(id))) throw errors.notFound('project', id);
+    let purged: number;
+    try {
+      purged = await purge(id);
+    } catch {
+      throw errors.cacheUnavailable();
+    }
+    await this.audit.change(ctx, async (tx) => {
+      tx.record({ action: 'project.cache_purged', target: target(id), details: { purged } });
+    });
+    return { purged };
+  }
+
   /** Revokes every active token of a project; the proxy refuses them from their next request. */
   async revokeTokens(projectId: string, ctx: AuditContext): Promise<{ revoked: number }> {
     const ids = await this.audit.change(ctx, async (tx) => {
@@ -167,27 +216,50 @@ export class ProjectsService {
   }
 
   /**
-   * Re-encrypts keys stored under an older key with the current one; returns how many changed.
+   * Re-encrypts keys (every project's and every pool key) stored under an older key with the current
+   * one; returns how many projects had a key re-encrypted.
    * One transaction, one `encryption.rekeyed` event (when anything changed).
    */
   async rekey(ctx: AuditContext = { actor: systemActor('cli') }): Promise<number> {
     return this.audit.change(ctx, async (tx) => {
-      const changed: string[] = [];
+      const changed = new Set<string>();
       for (const row of await tx.repos.projects.all()) {
         if (!this.keyring.needsRekey(row.api_key_encrypted)) continue;
         const plain = this.keyring.decrypt(row.api_key_encrypted);
         if (await tx.repos.projects.replaceKey(row.id, row.api_key_encrypted, this.keyring.encrypt(plain))) {
-          changed.push(row.id);
+          changed.add(row.id);
         }
       }
-      if (changed.length > 0) {
+      for (const key of await tx.repos.projectKeys.all()) {
+        if (!this.keyring.needsRekey(key.key_encrypted)) continue;
+        const plain = this.keyring.decrypt(key.key_encrypted);
+        if (await tx.repos.projectKeys.replaceKey(key.id, key.key_encrypted, this.keyring.encrypt(plain))) {
+          changed.add(key.project_id);
+        }
+      }
+      if (changed.size > 0) {
         tx.record({
           action: 'encryption.rekeyed',
           target: { type: 'project', id: null },
-          details: { projects: changed.length, key_id: this.keyring.currentId, ...listedIds('project_ids', changed) },
+          details: {
+            projects: changed.size,
+            key_id: this.keyring.currentId,
+            ...listedIds('project_ids', [...changed]),
+          },
         });
       }
-      return changed.length;
+      return changed.size;
+    });
+  }
+
+  /** The project's `api_key` is its first key: a new one replaces that key's secret. */
+  private async rotateFirstKey(repos: Repos, id: string, patch: ProjectPatch, now: number): Promise<void> {
+    const first = await repos.projectKeys.first(id);
+    if (!first) return;
+    await repos.projectKeys.update(id, first.id, {
+      key_encrypted: patch.api_key_encrypted as string,
+      key_hint: patch.api_key_hint as string,
+      updated_at: now,
     });
   }
 
@@ -211,7 +283,7 @@ function tokensRevoked(projectId: string, ids: readonly string[]): AuditDraft {
 }
 
 /** The API's schemas check these already; callers that bypass them get the same answer. */
-function checkUpstream(input: { api_key?: string | undefined; base_url?: string | null | undefined }): void {
+export function checkUpstream(input: { api_key?: string | undefined; base_url?: string | null | undefined }): void {
   const keyProblem = input.api_key === undefined ? undefined : upstreamKeyProblem(input.api_key);
   if (keyProblem) throw errors.validation(`Invalid body: api_key: ${keyProblem}`, 'api_key');
   const urlProblem = input.base_url ? upstreamUrlProblem(input.base_url) : undefined;

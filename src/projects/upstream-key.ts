@@ -21,3 +21,27 @@ export function upstreamKeyProblem(key: string): string | undefined {
   }
   return undefined;
 }
+
+/** How a key is sent: `Authorization: Bearer <key>` (OpenAI and most servers) or `api-key: <key>` (Azure OpenAI). */
+export const AUTH_STYLES = ['bearer', 'api-key'] as const;
+export type AuthStyle = (typeof AUTH_STYLES)[number];
+
+/** The weight a key is given when none is set, and the bounds of a weight. */
+export const DEFAULT_KEY_WEIGHT = 1;
+export const MAX_KEY_WEIGHT = 1000;
+
+/** An enabled upstream key of a project as the proxy sends with it: resolved once, held in memory only. */
+export interface UpstreamKey {
+  id: string;
+  name: string;
+  /** Upstream origin, e.g. https://api.openai.com (what the connection pool is keyed by). */
+  origin: string;
+  /** Path prefix of the upstream base URL ('' for most), put before the client's /v1/… path. */
+  prefix: string;
+  authStyle: AuthStyle;
+  /** Offer HTTP/2 to the upstream (its own pool; HTTP/1.1 when the server does not take it). */
+  http2: boolean;
+  weight: number;
+  /** The decrypted key. */
+  secret: string;
+}

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AccessBodies } from '../observability/access-log.js';
 import { loggedBody } from '../observability/body-redaction.js';
+import type { ServedFrom } from '../store/usage-record.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
@@ -22,6 +23,16 @@ export interface Measured {
   error: string | null;
   /** Where the admission was journaled (usage-writer.ts). */
   journaled: UsageAdmission;
+  /** Answered from a stored response (replay.ts), not the upstream. */
+  replayed?: Replayed;
+}
+
+/** A request answered from a stored response: no upstream use, so no tokens and no cost. */
+export interface Replayed {
+  from: ServedFrom;
+  stream: boolean;
+  /** performance.now() when the body was written. */
+  tFirstByte: number;
 }
 
 /**
@@ -33,7 +44,8 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
   admitted.releaseSlot();
   const identity = pr.identity as TokenIdentity;
   const { leg } = m;
-  const { u, status, cost } = measuredUsage(admitted, m.capture, deps);
+  const { u, status, cost } = m.replayed ? replayedUsage(admitted) : measuredUsage(admitted, m.capture, deps);
+  const tFirstByte = m.replayed ? m.replayed.tFirstByte : leg.tFirstByte;
   deps.limiter.settle(admitted.ticket, u.totalTokens ?? 0, cost ?? 0);
   const rec: UsageRecord = {
     id: pr.id,
@@ -43,7 +55,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     path: pr.path,
     model: u.model,
     status: m.status,
-    stream: leg.stream,
+    stream: m.replayed ? m.replayed.stream : leg.stream,
     promptTokens: u.promptTokens,
     completionTokens: u.completionTokens,
     totalTokens: u.totalTokens,
@@ -51,7 +63,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     reasoningTokens: u.reasoningTokens,
     finishReason: u.finishReason,
     upstreamMs: leg.tHeaders === undefined ? null : round(leg.tHeaders - leg.tSent),
-    ttfbMs: leg.tFirstByte === undefined ? null : round(leg.tFirstByte - pr.t0),
+    ttfbMs: tFirstByte === undefined ? null : round(tFirstByte - pr.t0),
     durationMs: round(performance.now() - pr.t0),
     bytesIn: m.bytesIn,
     bytesOut: m.bytesOut,
@@ -59,6 +71,9 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     costMicroUsd: cost,
     usageStatus: status,
     createdAt: deps.now(),
+    upstreamKeyId: pr.upstreamKey?.id ?? null,
+    retries: pr.retries,
+    servedFrom: m.replayed?.from ?? null,
   };
   deps.recordUsage(rec, m.journaled);
   const ua = pr.req.headers['user-agent'];
@@ -82,6 +97,21 @@ function loggedBodies(pr: ProxyRequest, admitted: Admitted, m: Measured, max: nu
   const head = m.capture.responseHead();
   const response = m.bytesOut === 0 ? undefined : loggedBody(head, m.capture.responseType, max);
   return { request, response };
+}
+
+/** A replayed answer used nothing upstream: zero tokens, zero cost, the request's model. */
+function replayedUsage(admitted: Admitted): { u: CapturedUsage; status: 'reported'; cost: number } {
+  const model = (admitted.facts ?? admitted.body?.facts())?.model ?? null;
+  const u: CapturedUsage = {
+    model,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    finishReason: null,
+  };
+  return { u, status: 'reported', cost: 0 };
 }
 
 /**

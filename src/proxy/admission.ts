@@ -1,9 +1,15 @@
+import { performance } from 'node:perf_hooks';
 import { AppError, errors, fromUnexpected } from '../errors.js';
 import { endpointAllowed, modelAllowed } from '../limits/allowlist.js';
 import type { AdmitResult, Ticket } from '../limits/limits.js';
 import { isTextBody } from '../observability/body-redaction.js';
+import type { UpstreamKey } from '../projects/upstream-key.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import type { PricingTable } from '../usage/pricing.js';
+import { claimIdempotencyKey, type IdempotentReplay, idempotencyKeyOf } from './idempotent-request.js';
+import { chooseKey } from './key-choice.js';
+import type { KeyHealth } from './key-health.js';
+import type { KeyLoad } from './key-load.js';
 import { refusalError, shareRefusal } from './limit-refusal.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
@@ -21,7 +27,8 @@ export class Admitted {
 
   constructor(
     private readonly identity: TokenIdentity,
-    readonly upstream: Upstream,
+    /** The origin the request goes to, and whose connection slot it holds (a failover may move it). */
+    public upstream: Upstream,
     readonly ticket: Ticket,
     /** The body, when it was read before forwarding (otherwise it is streamed). */
     readonly body: RequestBody | undefined,
@@ -31,6 +38,22 @@ export class Admitted {
     readonly facts: BodyFacts | undefined,
   ) {}
 
+  /**
+   * A retry on another origin (failover.ts): takes a slot there if one is free at once, then gives
+   * this one back; false (nothing changed) when none is.
+   */
+  moveTo(next: Upstream): boolean {
+    if (next === this.upstream) return true;
+    const { tokenId, projectId } = this.identity;
+    const got = next.gate.acquire(tokenId, projectId, NO_WAIT);
+    if (got === Acquired.Queued) next.gate.cancel(NO_WAIT);
+    if (got !== Acquired.Taken) return false;
+    this.releaseSlot();
+    this.upstream = next;
+    this.holdsSlot = true;
+    return true;
+  }
+
   /** Gives the upstream connection slot back; once, however often it is called. */
   releaseSlot(): void {
     if (!this.holdsSlot) return;
@@ -39,8 +62,11 @@ export class Admitted {
   }
 }
 
-/** What admission decided: let through, refused (answer with the error), or nothing to answer (the client left). */
-export type AdmissionResult = Admitted | AppError | null;
+/**
+ * What admission decided: let through, refused (answer with the error), a repeat of a completed
+ * request (answer with its stored response), or nothing to answer (the client left).
+ */
+export type AdmissionResult = Admitted | AppError | IdempotentReplay | null;
 
 /**
  * Admission, in order: body size and endpoint allowlists → the body, read and parsed only when a
@@ -54,19 +80,39 @@ export async function admit(pr: ProxyRequest, identity: TokenIdentity, deps: Pro
   if (declared > deps.bodyLimitBytes) return errors.bodyTooLarge(deps.bodyLimitBytes);
   const denied = checkEndpoint(identity, pr.method, pr.path);
   if (denied) return denied;
+  // Idempotency-Key: the body is read whole, to fingerprint the request.
+  const idemKey = idempotencyKeyOf(pr, declared, deps);
+  if (idemKey instanceof AppError) return idemKey;
 
   const inspect = needsBody(identity);
   const contentType = String(req.headers['content-type'] ?? '');
-  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const chunked = pr.chunked;
   // A text body to be logged (LOG_BODIES) is read whole too; uploads and audio stream as always.
   const toLog = deps.logBodyMaxBytes > 0 && isTextBody(contentType);
-  const plan = bodyPlan(pr.method, pr.path, contentType, declared, chunked, inspect || toLog, deps.streamIncludeUsage);
+  // A JSON body for a pool of keys is held, so a failed attempt can be sent again on another key;
+  // so is one that may use the response cache, which keys on the body.
+  const forFailover = identity.upstreamKeys.length > 1 && deps.retries.enabled && contentType.includes('json');
+  const needed = inspect || toLog || idemKey !== undefined || deps.cache?.wanted(pr, identity) === true;
+  const plan = bodyPlan(
+    pr.method,
+    pr.path,
+    contentType,
+    declared,
+    chunked,
+    needed || forFailover,
+    deps.streamIncludeUsage,
+  );
   let body: RequestBody | undefined;
-  if (plan.read) {
-    // Memory for the body first (body-memory.ts): a refused client is told before it uploads.
-    const memory = deps.bodyMemory;
-    const full = memory.reserve(identity.tokenId, identity.projectId, declared);
-    if (full) return full;
+  // Memory for the body first (body-memory.ts): a refused client is told before it uploads. A body
+  // held only for failover streams instead when the memory is taken: it is then sent once.
+  const memory = deps.bodyMemory;
+  const full = plan.read ? memory.reserve(identity.tokenId, identity.projectId, declared) : undefined;
+  if (
+    full &&
+    (!forFailover || bodyPlan(pr.method, pr.path, contentType, declared, chunked, needed, deps.streamIncludeUsage).read)
+  )
+    return full;
+  if (plan.read && !full) {
     pr.letBodyIn();
     try {
       const deadline = deps.bodyWatch.deadline(pr.t0);
@@ -82,9 +128,48 @@ export async function admit(pr: ProxyRequest, identity: TokenIdentity, deps: Pro
   const facts = inspect ? body?.facts() : undefined;
   const bad = checkBody(identity, facts, deps.pricing);
   if (bad) return bad;
+  // Before any limit: a repeat answered from the store is charged nothing.
+  if (idemKey !== undefined) {
+    const claimed = await claimIdempotencyKey(pr, identity, idemKey, body, deps);
+    if (claimed !== undefined) return claimed;
+  }
 
+  // The key decides the upstream, so it is chosen before a connection slot of that upstream is taken.
+  if (identity.upstreamKeys.length === 0) return errors.upstreamUnavailable('the project has no enabled upstream key');
+  // One key has nowhere else to send: it is never cooled, and the upstream's own answer passes.
+  const keys = identity.upstreamKeys;
+  const key =
+    keys.length === 1
+      ? (keys[0] as UpstreamKey)
+      : await usableKey(pr, keys, facts?.model ?? '', deps.keyHealth, deps.keyLoad);
+  if (key === null) {
+    deps.logger.info({ request_id: pr.id, path: pr.path }, 'client went away while every key cooled down');
+    return null;
+  }
+  if (key instanceof AppError) return key;
+  pr.upstreamKey = key;
+  const admitted = await admitOnKey(pr, identity, key, body, plan.includeUsage, facts, deps);
+  // A half-open key's trial that is not sent frees the trial for another request.
+  if (!(admitted instanceof Admitted) && keys.length > 1) deps.keyHealth.report(key.id, facts?.model ?? '', NEUTRAL);
+  return admitted;
+}
+
+const NEUTRAL = { kind: 'neutral' } as const;
+/** A failover does not wait for a slot: queued, it leaves the queue at once (synchronously, so alone in it). */
+const NO_WAIT = { onSlot: () => {} };
+
+/** A connection slot of the key's upstream, then the limits. */
+async function admitOnKey(
+  pr: ProxyRequest,
+  identity: TokenIdentity,
+  key: UpstreamKey,
+  body: RequestBody | undefined,
+  includeUsage: boolean,
+  facts: BodyFacts | undefined,
+  deps: ProxyDeps,
+): Promise<AdmissionResult> {
   // A connection slot before the limits: a request refused here (share, saturation) is charged nothing.
-  const upstream = deps.pools.get(identity.upstreamOrigin);
+  const upstream = deps.pools.get(key.origin, key.http2);
   const got = upstream.gate.acquire(identity.tokenId, identity.projectId, pr);
   if (got === Acquired.OverShare) return shareRefusal(upstream.gate);
   if (got === Acquired.Full) return errors.upstreamSaturated('every connection is busy');
@@ -95,7 +180,7 @@ export async function admit(pr: ProxyRequest, identity: TokenIdentity, deps: Pro
     }
     return errors.upstreamSaturated(`no connection was free within ${upstream.gate.queueTimeoutMs} ms`);
   }
-  const admitted = await charge(pr, identity, upstream, body, plan.includeUsage, facts, deps);
+  const admitted = await charge(pr, identity, upstream, body, includeUsage, facts, deps);
   if (!(admitted instanceof Admitted)) upstream.gate.release(identity.tokenId, identity.projectId);
   return admitted;
 }
@@ -128,6 +213,52 @@ async function charge(
   }
   if (!decision.ok) return refusalError(decision.refusal, decision.rate, guess.costMicroUsd);
   return new Admitted(identity, upstream, decision.ticket, body, includeUsage, facts);
+}
+
+/**
+ * A key not cooling down for the model (key-health.ts), balanced by load (key-choice.ts), marked
+ * taken (a half-open key's trial).
+ * When every key cools, waits up to UPSTREAM_COOLDOWN_WAIT_MS for the first to recover (or a
+ * trial to succeed); when none can within it, 503 with Retry-After; null when the client left.
+ */
+async function usableKey(
+  pr: ProxyRequest,
+  keys: readonly UpstreamKey[],
+  model: string,
+  health: KeyHealth,
+  load: KeyLoad,
+): Promise<UpstreamKey | AppError | null> {
+  const usable = (k: UpstreamKey) => health.usable(k.id, model);
+  let key = keys.find((k) => health.trialDue(k.id, model)) ?? chooseKey(keys, Math.random, usable, load);
+  if (!key) {
+    const deadline = performance.now() + health.waitMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      const inMs = health.nextUsableInMs(
+        keys.map((k) => k.id),
+        model,
+      );
+      if (left <= 0 || inMs > left) return errors.upstreamCoolingDown(Math.max(inMs, 1000));
+      if (!(await pause(pr, health, inMs > 0 ? inMs : left))) return null;
+      key = chooseKey(keys, Math.random, usable, load);
+      if (key) break;
+    }
+  }
+  health.taken(key.id, model);
+  return key;
+}
+
+/** Waits `ms` or until a key's state changes; false when the client left first. */
+async function pause(pr: ProxyRequest, health: KeyHealth, ms: number): Promise<boolean> {
+  const wait = health.changed(ms);
+  const onClose = () => {
+    pr.clientGone = true;
+    wait.cancel();
+  };
+  pr.res.once('close', onClose);
+  const ok = await wait.done;
+  pr.res.off('close', onClose);
+  return ok;
 }
 
 /** Waits in the upstream's queue; false when the wait timed out or the client left. */

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { uuidv7 } from '../crypto/ids.js';
-import { forward } from './forward.js';
+import { forward, shed } from './forward.js';
 import { combineHooks, type ProxyHooks } from './hooks.js';
+import { LoadShedder } from './load-shedder.js';
 import type { ProxyDeps } from './proxy-deps.js';
 
 export interface ProxyHandler {
@@ -16,6 +17,8 @@ export interface ProxyHandler {
   drain(timeoutMs: number): Promise<void>;
   /** Requests being served now. */
   readonly inFlight: number;
+  /** The limit on them (PROXY_MAX_IN_FLIGHT): what it has shed, and whether it is shedding (/ready). */
+  readonly shedder: LoadShedder;
   /** Attaches metrics or tracing to every request from now on, beside what is attached already (hooks.ts). */
   attach(hooks: ProxyHooks): void;
 }
@@ -23,13 +26,19 @@ export interface ProxyHandler {
 /**
  * The proxy's entry point, called straight from the HTTP server's request event (no framework
  * routing on the hot path). Keeps count of exchanges in flight so shutdown can wait for their
- * usage records before the usage writer closes.
+ * usage records before the usage writer closes, and so a request past PROXY_MAX_IN_FLIGHT is shed
+ * before anything else is done for it.
  */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const inFlight = new Set<Promise<void>>();
+  const shedder = new LoadShedder(deps.maxInFlight, () => inFlight.size);
   return {
     matches: (url) => url?.startsWith('/v1/') === true,
     handle(req, res, expectsContinue = false) {
+      if (shedder.refuses(inFlight.size)) {
+        shed(req, res, uuidv7(), deps, expectsContinue);
+        return;
+      }
       // The request id doubles as the usage record's id: time-ordered, so inserts append to the index.
       const p = forward(req, res, uuidv7(), deps, expectsContinue);
       inFlight.add(p);
@@ -38,6 +47,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     get inFlight() {
       return inFlight.size;
     },
+    shedder,
     attach(hooks) {
       deps.hooks = combineHooks(deps.hooks, hooks);
     },

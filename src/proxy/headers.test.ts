@@ -21,7 +21,7 @@ describe('header rules', () => {
         'content-type': 'application/json',
         'accept-encoding': 'gzip, br',
       },
-      'sk-real',
+      { secret: 'sk-real', authStyle: 'bearer' },
     );
     expect(out).toEqual({
       authorization: 'Bearer sk-real',
@@ -31,6 +31,14 @@ describe('header rules', () => {
       'content-type': 'application/json',
       'accept-encoding': 'identity',
     });
+  });
+
+  it('sends an api-key style key (Azure OpenAI) as `api-key`, with no Authorization at all', () => {
+    const out = upstreamRequestHeaders(
+      { authorization: 'Bearer sk-llmp-token', 'content-type': 'application/json' },
+      { secret: 'azure-real', authStyle: 'api-key' },
+    );
+    expect(out).toEqual({ 'api-key': 'azure-real', 'content-type': 'application/json', 'accept-encoding': 'identity' });
   });
 
   it('passes upstream response headers back as sent, without hop-by-hop ones', () => {

@@ -1,11 +1,18 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { UpstreamKey } from '../projects/upstream-key.js';
 
 /**
  * RFC 9110 hop-by-hop headers plus proxy plumbing: never forwarded in either direction. `expect`
  * is answered by the proxy itself (100 Continue once admitted, 417 otherwise; server/http-events.ts)
- * and undici refuses to send it.
+ * and undici refuses to send it. An HTTP/2 request's pseudo-headers (RFC 9113 §8.3) are its request
+ * line: node:http2 lists them among the headers, and the upstream request has its own.
  */
 const HOP_BY_HOP = new Set([
+  ':method',
+  ':path',
+  ':scheme',
+  ':authority',
+  ':protocol',
   'expect',
   'connection',
   'keep-alive',
@@ -19,17 +26,18 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
-/** Client credentials for the proxy itself: replaced by the project's real key. */
+/** Client credentials for the proxy itself: replaced by the project's real key (in the key's auth style). */
 const CLIENT_CREDENTIALS = new Set(['authorization', 'api-key']);
 
 /**
  * Headers for the upstream request: the client's, minus hop-by-hop headers (and any named in
- * `Connection`), minus the proxy token, plus the real key. `accept-encoding: identity` asks for an
+ * `Connection`), minus the proxy token, plus the real key as `Authorization: Bearer <key>` or, for
+ * an `api-key` style key (Azure OpenAI), `api-key: <key>`. `accept-encoding: identity` asks for an
  * uncompressed body so usage can be read from it as it passes (documented in docs/proxy.md).
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
-  apiKey: string,
+  key: Pick<UpstreamKey, 'secret' | 'authStyle'>,
 ): Record<string, string | string[]> {
   const extraHop = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
@@ -38,7 +46,8 @@ export function upstreamRequestHeaders(
     const v = incoming[name];
     if (v !== undefined) out[name] = v;
   }
-  out.authorization = `Bearer ${apiKey}`;
+  if (key.authStyle === 'api-key') out['api-key'] = key.secret;
+  else out.authorization = `Bearer ${key.secret}`;
   out['accept-encoding'] = 'identity';
   return out;
 }
@@ -47,18 +56,22 @@ export function upstreamRequestHeaders(
  * Response headers for the client, from undici's raw header list: the upstream's names and values
  * as sent (a flat [name, value, …] list, which `writeHead` takes as is), minus hop-by-hop ones.
  * `server-timing` is taken out so the proxy can append its own; `content-length` is dropped when
- * the body will be rewritten.
+ * the body will be rewritten. Over HTTP/2 undici hands over the session's header object instead
+ * (names lowercased, repeated headers as arrays, no hop-by-hop ones): its entries, in order.
  */
 export function responseHeaderList(
-  raw: Buffer[],
+  raw: Buffer[] | Record<string, string | string[] | undefined>,
   dropLength: boolean,
 ): { list: string[]; upstreamTiming: string | undefined } {
+  const flat = Array.isArray(raw) ? raw : h2HeaderList(raw);
   const list: string[] = [];
   let upstreamTiming: string | undefined;
   let extraHop: Set<string> | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
-    const value = (raw[i + 1] as Buffer).toString('latin1');
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const n = flat[i] as Buffer | string;
+    const v = flat[i + 1] as Buffer | string;
+    const name = typeof n === 'string' ? n : n.toString('latin1');
+    const value = typeof v === 'string' ? v : v.toString('latin1');
     const lower = name.toLowerCase();
     if (lower === 'connection') extraHop = connectionTokens(value);
     if (HOP_BY_HOP.has(lower)) continue;
@@ -74,6 +87,18 @@ export function responseHeaderList(
     return { list: kept, upstreamTiming };
   }
   return { list, upstreamTiming };
+}
+
+/** An HTTP/2 header object as a flat [name, value, …] list (its pseudo-headers left out). */
+function h2HeaderList(headers: Record<string, string | string[] | undefined>): string[] {
+  const flat: string[] = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined || name.startsWith(':')) continue;
+    if (Array.isArray(value)) for (const v of value) flat.push(name, v);
+    else flat.push(name, String(value));
+  }
+  return flat;
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {

@@ -11,9 +11,9 @@ export function metricsHooks(metrics: Metrics): ProxyHooks {
       const remaining = headers['x-ratelimit-remaining-requests'];
       if (remaining === undefined && headers['x-ratelimit-remaining-tokens'] === undefined) return;
       const identity = pr.identity;
-      if (!identity) return;
+      if (!identity || !pr.upstreamKey) return;
       metrics.headroom({
-        upstream: identity.upstreamOrigin,
+        upstream: pr.upstreamKey.origin,
         projectId: identity.projectId,
         remainingRequests: count(remaining),
         remainingTokens: count(headers['x-ratelimit-remaining-tokens']),

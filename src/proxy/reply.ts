@@ -32,11 +32,11 @@ export function refuse(pr: ProxyRequest, err: AppError, logger: Logger, hooks: P
 
 /**
  * A body that will not be forwarded is drained and discarded, and the connection closed after
- * the reply, so the client reads our answer instead of a reset.
+ * the reply, so the client reads our answer instead of a reset (HTTP/2: only the stream ends).
  */
 export function discardBody(pr: ProxyRequest): void {
   if (pr.req.complete || pr.res.headersSent) return;
-  pr.res.setHeader('connection', 'close');
+  if (pr.req.httpVersionMajor !== 2) pr.res.setHeader('connection', 'close');
   pr.req.resume();
 }
 

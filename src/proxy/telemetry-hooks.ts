@@ -100,8 +100,12 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
     // Whatever trace context the client sent is replaced by ours, which continues it.
     delete headers.traceparent;
     delete headers.tracestate;
-    const origin = pr.identity ? upstream(pr.identity.upstreamOrigin) : undefined;
-    r.client?.end(at(r.epochMs, performance.now()));
+    const origin = pr.upstreamKey ? upstream(pr.upstreamKey.origin) : undefined;
+    // A retry (failover.ts) ends the failed attempt's span: each attempt is a client span of its own.
+    if (r.client) {
+      r.client.setStatus({ code: SpanStatusCode.ERROR });
+      r.client.end(at(r.epochMs, performance.now()));
+    }
     r.client = tracer.startSpan(
       spanName(r),
       {
@@ -114,7 +118,9 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
           [ATTR.httpMethod]: pr.method,
           [ATTR.serverAddress]: origin?.host,
           [ATTR.serverPort]: origin?.port,
-          [ATTR.urlFull]: origin ? `${origin.origin}${pr.identity?.upstreamPrefix ?? ''}${pr.path}` : undefined,
+          [ATTR.urlFull]: origin ? `${origin.origin}${pr.upstreamKey?.prefix ?? ''}${pr.path}` : undefined,
+          // OpenTelemetry's HTTP conventions: the ordinal of a resend, on every attempt after the first.
+          'http.request.resend_count': pr.retries > 0 ? pr.retries : undefined,
         },
       },
       // The server span as parent, passed explicitly: no context manager, no async hooks.

@@ -70,12 +70,14 @@ export class StreamedUpload implements BodyReceiver {
 
   constructor(
     private readonly req: IncomingMessage,
+    /** Its length is not declared (ProxyRequest.chunked). */
+    chunked: boolean,
     private readonly watch: BodyWatch,
     private readonly limitBytes: number,
     /** When the request arrived (performance.now()): PROXY_BODY_TIMEOUT_MS counts from here. */
     t0: number,
   ) {
-    this.chunked = req.headers['transfer-encoding'] !== undefined;
+    this.chunked = chunked;
     this.declared = this.chunked ? 0 : Number(req.headers['content-length']);
     this.deadline = watch.deadline(t0);
   }

@@ -11,10 +11,10 @@ type Connect = (options: buildConnector.Options, callback: buildConnector.Callba
  * its time, and costs one timer per new connection (none per request on a reused one). On timeout
  * the socket is destroyed with undici's own ConnectTimeoutError, as undici does.
  */
-export function timedConnector(timeoutMs: number): buildConnector.connector {
-  // timeout 0: undici's own timer is off; this one replaces it. HTTP/1.1 only, as the pool: a
-  // connector built here offers HTTP/2 by ALPN unless told not to, whatever the pool says.
-  const connect = buildConnector({ timeout: 0, allowH2: false }) as unknown as Connect;
+export function timedConnector(timeoutMs: number, allowH2 = false): buildConnector.connector {
+  // timeout 0: undici's own timer is off; this one replaces it. The connector, not the pool, says
+  // what ALPN offers: h2 first, then HTTP/1.1, for a pool that offers HTTP/2, else HTTP/1.1 alone.
+  const connect = buildConnector({ timeout: 0, allowH2, preferH2: allowH2 }) as unknown as Connect;
   if (timeoutMs === 0) return connect;
   return (options, callback) => {
     let timer: NodeJS.Timeout | undefined;

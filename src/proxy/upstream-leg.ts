@@ -4,8 +4,11 @@ import type { Dispatcher } from 'undici';
 import { AppError, errors } from '../errors.js';
 import { responseHeaderList } from './headers.js';
 import type { ProxyHooks, StreamStats } from './hooks.js';
+import { retryHintMs } from './key-health.js';
 import type { ProxyRequest } from './proxy-request.js';
 import { REQUEST_ID_HEADER } from './reply.js';
+import { noMoreRetries } from './retry-policy.js';
+import { cutResponse, StreamTruncated } from './stream-cut.js';
 import type { StreamedUpload } from './upload.js';
 import type { Upstream } from './upstream-pools.js';
 
@@ -19,6 +22,8 @@ export interface LegOwner {
    * on another upstream key (retry and failover attach here).
    */
   onLegFailed(leg: UpstreamLeg, err: Error): void;
+  /** The upstream's status arrived (`leg.status`, `leg.retryHintMs`), just before the client's head is written. */
+  onLegStatus(leg: UpstreamLeg): void;
 }
 
 /**
@@ -41,6 +46,10 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
   chunks = 0;
   maxGapMs = 0;
   private tLastChunk = 0;
+  /** A 429 or 5xx: how long the upstream asked to be left alone (key-health.ts), if it said. */
+  retryHintMs: number | undefined;
+  /** The upstream's response headers, as parsed (the balancer reads their rate-limit headroom). */
+  headers: Record<string, string | string[] | undefined> = NO_HEADERS;
   /** Why a response that had started ended early (the client saw it cut). */
   error: string | null = null;
   /** A body piped upstream as it arrives: watched for stalls from the moment undici starts sending it. */
@@ -98,6 +107,11 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     this.headersTimer = setTimeout(onHeadersTimeout, this.headersTimeoutMs, this);
   }
 
+  /** The attempt ended before its head reached this handler (a retry dropped it): its headers timer stops. */
+  answered(): void {
+    clearTimeout(this.headersTimer);
+  }
+
   /** The headers did not come in time: abort, and the leg fails with 504 (onResponseError). */
   headersTimedOut(): void {
     this.headersTimer = undefined;
@@ -114,14 +128,22 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     const tHeaders = performance.now();
     this.tHeaders = tHeaders;
     this.status = statusCode;
+    this.headers = headers;
+    if (statusCode === 429 || statusCode >= 500) this.retryHintMs = retryHintMs(headers, statusCode, Date.now());
     this.stream = String(headers['content-type'] ?? '').startsWith('text/event-stream');
     // A decorator that rewrites the body removes content-length from the parsed headers.
     const dropLength = headers['content-length'] === undefined;
-    const { list, upstreamTiming } = responseHeaderList(controller.rawHeaders as Buffer[], dropLength);
+    this.owner.onLegStatus(this);
+    const { list, upstreamTiming } = responseHeaderList(
+      controller.rawHeaders as Buffer[] | Record<string, string | string[] | undefined>,
+      dropLength,
+    );
     const proxyMs = this.tSent - pr.t0 + (performance.now() - tHeaders);
     const timing = `proxy;dur=${proxyMs.toFixed(3)}, upstream;dur=${(tHeaders - this.tSent).toFixed(3)}`;
     list.push(REQUEST_ID_HEADER, pr.id, 'server-timing', upstreamTiming ? `${upstreamTiming}, ${timing}` : timing);
     if (this.stream) list.push('x-accel-buffering', 'no');
+    if (pr.retries > 0 && statusCode >= 400) noMoreRetries(list);
+    if (pr.extraHeaders !== undefined) for (const h of pr.extraHeaders) list.push(h);
     pr.res.writeHead(statusCode, list);
     if (this.stream) pr.res.flushHeaders();
     this.hooks?.upstreamHeaders?.(pr, statusCode, this.stream, headers);
@@ -161,10 +183,12 @@ export class UpstreamLeg implements Dispatcher.DispatchHandler, StreamStats {
     }
     // Mid-stream: the status is already sent, so the client sees the stream end abruptly.
     this.error = pr.clientGone ? 'client_aborted' : streamError(err);
-    pr.res.destroy();
+    cutResponse(pr.res);
     this.owner.onLegEnd(this);
   }
 }
+
+const NO_HEADERS: Record<string, string | string[] | undefined> = Object.freeze({});
 
 function onHeadersTimeout(leg: UpstreamLeg): void {
   leg.headersTimedOut();
@@ -172,6 +196,6 @@ function onHeadersTimeout(leg: UpstreamLeg): void {
 
 function streamError(err: unknown): string {
   // Our own errors (a body cut by the idle timeout) carry their catalogue code.
-  if (err instanceof AppError) return err.code;
+  if (err instanceof AppError || err instanceof StreamTruncated) return err.code;
   return (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT' ? 'upstream_idle_timeout' : 'upstream_stream_error';
 }

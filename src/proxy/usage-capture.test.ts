@@ -145,3 +145,34 @@ describe('usage sniffers', () => {
     expect(s.finish()).toMatchObject({ model: null, totalTokens: null });
   });
 });
+
+describe('the final event of a stream (truncation)', () => {
+  const ended = (text: string, chunkSize = 7) => {
+    const s = new SseUsageSniffer();
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += chunkSize) s.push(bytes.subarray(i, i + chunkSize));
+    s.finish();
+    return s.ended;
+  };
+
+  it('is [DONE] or a finish_reason for chat; a stream cut before either has not ended', () => {
+    const whole = chatStream(true);
+    expect(ended(whole)).toBe(true);
+    expect(ended(whole.replace(/\n\n$/, ''))).toBe(true);
+    // Some OpenAI-compatible servers end without [DONE]: the finish_reason says the answer is whole.
+    expect(ended(whole.replace('data: [DONE]\n\n', ''))).toBe(true);
+    const beforeFinish = whole.slice(0, whole.lastIndexOf('data: ', whole.indexOf('"finish_reason":"')));
+    expect(beforeFinish).toContain('"content":"');
+    expect(ended(beforeFinish)).toBe(false);
+  });
+
+  it('is response.completed, incomplete or failed for the Responses API, or an error event', () => {
+    const delta = 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"x"}\n\n';
+    for (const last of ['response.completed', 'response.incomplete', 'response.failed']) {
+      expect(ended(`${delta}event: ${last}\ndata: {"type":"${last}","response":{}}\n\n`), last).toBe(true);
+    }
+    expect(ended(delta)).toBe(false);
+    expect(ended(`${delta}event: error\ndata: {"type":"error","message":"overloaded"}\n\n`)).toBe(true);
+    expect(ended(`data: {"error":{"message":"overloaded","type":"server_error"}}\n\n`)).toBe(true);
+  });
+});

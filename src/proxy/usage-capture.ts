@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { IncludeUsageFilter } from './include-usage.js';
+import { StreamTruncated } from './stream-cut.js';
 import { type CapturedUsage, emptyUsage } from './usage-extract.js';
 import { JsonUsageSniffer, SseUsageSniffer, type UsageSniffer } from './usage-sniffer.js';
 
@@ -15,6 +16,9 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
   private filter: IncludeUsageFilter | undefined;
   /** The request had include_usage added: undo it in the stream. */
   injected = false;
+  /** The endpoint's streams end with a final event (stream-cut.ts): one that ends without it is cut. */
+  expectsFinalEvent = false;
+  private ok = false;
 
   /** LOG_BODIES: the first bytes of the response as the client got it, and its content type. */
   private head: Buffer[] | undefined;
@@ -38,6 +42,7 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
   ): void {
     const type = String(headers['content-type'] ?? '');
     this.responseType = type;
+    this.ok = statusCode >= 200 && statusCode < 300;
     if (type.startsWith('text/event-stream')) {
       this.sse = new SseUsageSniffer();
       if (this.injected) {
@@ -80,6 +85,10 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
     if (this.filter) {
       const rest = this.filter.flush();
       if (rest.length > 0) this.pass(controller, rest);
+    } else this.sse?.finish();
+    if (this.expectsFinalEvent && this.ok && this.sse && !this.sse.ended) {
+      this.inner.onResponseError?.(controller, new StreamTruncated());
+      return;
     }
     this.inner.onResponseEnd?.(controller, trailers);
   }

@@ -97,6 +97,11 @@ export class SseUsageSniffer implements UsageSniffer {
    * stream ends without a usage report (cut short) this estimates what was actually produced.
    */
   textEvents = 0;
+  /**
+   * The stream's final event went by: `[DONE]`, a chat or completion chunk with a finish_reason,
+   * the Responses API's last event, or an error event.
+   */
+  ended = false;
   private readonly parser = new SseParser((_raw, e) => {
     if (e) this.onEvent(e);
   });
@@ -112,11 +117,20 @@ export class SseUsageSniffer implements UsageSniffer {
 
   onEvent(e: SseEvent): void {
     const d = e.data;
-    if (d === '[DONE]') return;
+    if (d === '[DONE]') {
+      this.ended = true;
+      return;
+    }
     const type = e.event;
+    // An error the upstream reports in the stream ends it by its own account (clients raise on it).
+    if (type === 'error' || d.startsWith('{"error"')) {
+      this.ended = true;
+      return;
+    }
     if (type?.startsWith('response.')) {
       if (type === 'response.output_text.delta') this.textEvents++;
       else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+        this.ended = true;
         const parsed = safeParse(d) as { response?: unknown } | undefined;
         readBody(parsed?.response, this.usage);
       } else if (this.usage.model === null && type === 'response.created') {
@@ -128,6 +142,9 @@ export class SseUsageSniffer implements UsageSniffer {
     // Chat/completions chunks: parse the first (model), any with a finish_reason, and any with usage.
     const hasUsage = d.includes('"usage":{') || d.includes('"usage": {');
     const hasFinish = d.includes('"finish_reason":"') || d.includes('"finish_reason": "');
+    // A finish_reason says the answer is whole: an OpenAI-compatible server that then ends without
+    // `[DONE]` (some do) has sent a complete stream, not a truncated one.
+    if (hasFinish) this.ended = true;
     if (this.usage.model !== null && !hasUsage && !hasFinish) return;
     const parsed = safeParse(d);
     if (parsed !== undefined) readBody(parsed, this.usage);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -17,7 +17,8 @@ import type { ProxyHandler } from '../proxy/handler.js';
 import { REQUEST_ID_HEADER } from '../proxy/reply.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
-import { answerSpecialRequests, expectsContinue } from './http-events.js';
+import { expectsContinue } from './http-events.js';
+import { createHttpServer, type Transport } from './http-server.js';
 import { type MetricsRouteOptions, metricsRoutes } from './metrics-routes.js';
 
 export interface AppOptions {
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** OpenTelemetry, when on: management requests get spans (manage-tracing.ts, loaded only then). */
   telemetry?: Telemetry | undefined;
   adminUi: AdminUiOptions;
+  /** Plain HTTP (the default), cleartext HTTP/2 beside HTTP/1.1, or HTTPS (http-server.ts). */
+  transport?: Transport;
 }
 
 /**
@@ -40,24 +43,24 @@ export interface AppOptions {
  * through Fastify (management API, health, the admin UI at /admin/). No listening here: main.ts owns the lifecycle.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const serverFactory = (fastifyHandler: (req: never, res: never) => void, o: FastifyServerOptions): Server => {
-    const server = createServer({ noDelay: true }, (req, res) => {
-      const waiting = expectsContinue(req);
-      if (opts.proxy.matches(req.url)) opts.proxy.handle(req, res, waiting);
-      else {
-        // Management bodies are small and Fastify reads them on its own schedule: let them in now.
-        if (waiting) res.writeContinue();
-        fastifyHandler(req as never, res as never);
-      }
-    });
-    answerSpecialRequests(server);
-    // Fastify sets this only on servers it creates itself. Node's default (5 s) is barely above the
-    // 4 s after which clients' pools drop idle connections, so a busy client can send a request on a
-    // connection the server is closing at that moment (ECONNRESET); Fastify's 72 s is well clear of
-    // clients and of load balancers' idle timeouts.
-    server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
-    return server;
-  };
+  const serverFactory = (fastifyHandler: (req: never, res: never) => void, o: FastifyServerOptions): Server =>
+    createHttpServer(
+      opts.transport ?? { kind: 'http' },
+      (req, res) => {
+        const waiting = expectsContinue(req);
+        if (opts.proxy.matches(req.url)) opts.proxy.handle(req, res, waiting);
+        else {
+          // Management bodies are small and Fastify reads them on its own schedule: let them in now.
+          if (waiting) res.writeContinue();
+          fastifyHandler(req as never, res as never);
+        }
+      },
+      // Fastify sets this only on servers it creates itself. Node's default (5 s) is barely above the
+      // 4 s after which clients' pools drop idle connections, so a busy client can send a request on a
+      // connection the server is closing at that moment (ECONNRESET); Fastify's 72 s is well clear of
+      // clients and of load balancers' idle timeouts.
+      o.keepAliveTimeout ?? 72_000,
+    );
   const app = Fastify({
     serverFactory,
     // Typed as Fastify's base logger so the instance is a plain FastifyInstance.

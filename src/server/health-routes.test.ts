@@ -4,17 +4,19 @@ import type { SinkStatus } from '../shipping/shipping.js';
 import { healthRoutes, type UsageHealth, WEDGED_AFTER_MS } from './health-routes.js';
 
 /** The probes' verdicts for a given usage-writer state (the states themselves come from real failures in test/). */
-async function probe(usage: UsageHealth, sinks: SinkStatus[] = []) {
+async function probe(usage: UsageHealth, sinks: SinkStatus[] = [], shedding?: boolean) {
   const app = Fastify();
   await app.register(healthRoutes, {
     version: '1.2.3',
     checkReady: async () => {},
     usageHealth: () => usage,
     isShuttingDown: () => false,
+    ...(shedding === undefined ? {} : { shedding: () => shedding }),
     detail: () => ({
       storeKind: 'postgres',
       usage: { ...usage, written: 5, dropped: 0 },
       inFlight: 0,
+      load: { limit: 100, shedding: shedding === true, shed: shedding ? 7 : 0 },
       upstreams: [],
       sinks,
     }),
@@ -80,5 +82,21 @@ describe('health probes', () => {
       { ...sink, lastError: undefined, lastSuccessAt: Date.UTC(2025, 5, 1, 12, 1) },
     ]);
     expect(recovered.health).toMatchObject({ status: 'ok', sinks: { webhook: { last_error: null } } });
+  });
+
+  it('are not ready while the instance sheds load, and ready once it has stopped', async () => {
+    const shedding = await probe(fine, [], true);
+    expect(shedding.ready).toEqual({
+      status: 503,
+      body: {
+        status: 'not_ready',
+        checks: { database: 'ok', usage_writer: 'ok', usage_journal: 'ok', load: 'shedding' },
+        usage_pending: 0,
+      },
+    });
+    expect(shedding.health).toMatchObject({ status: 'ok', load: { in_flight_limit: 100, shedding: true, shed: 7 } });
+    const calm = await probe(fine, [], false);
+    expect(calm.ready.status).toBe(200);
+    expect(calm.ready.body.checks.load).toBe('ok');
   });
 });

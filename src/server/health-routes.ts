@@ -23,7 +23,11 @@ export interface HealthDetail {
   storeKind: string;
   usage: UsageHealth & { written: number; dropped: number };
   inFlight: number;
+  /** Load shedding (PROXY_MAX_IN_FLIGHT): the limit, whether it sheds now, how many it has shed. */
+  load: { limit: number; shedding: boolean; shed: number };
   upstreams: { origin: string; busy: number; queued: number; slots: number }[];
+  /** Upstream keys (per model) cooling down or half-open (counts only: /health needs no token). */
+  keyCooldowns?: { cooling: number; halfOpen: number };
   /** Each log-shipping sink's state; none when shipping is off. */
   sinks: SinkStatus[];
   /** The change feed (tokens/change-feed.ts): how other instances' changes reach this one. */
@@ -38,6 +42,8 @@ export interface HealthOptions {
   /** The usage writer's state: an instance whose accounting cannot be written is not ready. */
   usageHealth: () => UsageHealth;
   isShuttingDown: () => boolean;
+  /** The instance sheds load (PROXY_MAX_IN_FLIGHT): not ready, so a load balancer sends traffic elsewhere. */
+  shedding?: () => boolean;
   /**
    * The limiter's backend and, for Redis, its state and failure mode (limits/failover-limiter.ts).
    * Redis failing in `closed` mode makes the instance not ready: it would refuse limited requests.
@@ -76,7 +82,7 @@ function writerState(u: UsageHealth): string {
 
 /**
  * Liveness says the process runs; readiness says it can serve: database reachable, usage
- * accounting being written (store and journal), not draining.
+ * accounting being written (store and journal), not shedding load, not draining.
  */
 export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): Promise<void> {
   const started = Date.now();
@@ -107,6 +113,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       draining: opts.isShuttingDown(),
       store: { kind: d.storeKind, status: store },
       in_flight: d.inFlight,
+      load: { in_flight_limit: d.load.limit, shedding: d.load.shedding, shed: d.load.shed },
       usage: {
         pending: u.pending,
         written: u.written,
@@ -117,6 +124,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
         journal: !u.journaled ? 'off' : u.journalFailing === undefined ? 'ok' : `failing: ${u.journalFailing}`,
       },
       upstreams: d.upstreams.map((x) => ({ origin: x.origin, busy: x.busy, queued: x.queued, slots: x.slots })),
+      upstream_keys: { cooling: d.keyCooldowns?.cooling ?? 0, half_open: d.keyCooldowns?.halfOpen ?? 0 },
       sinks: sinksView(d.sinks),
       ...(d.changes ? { changes: d.changes } : {}),
       ...(limiter ? { limiter } : {}),
@@ -145,8 +153,14 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
     const limiter = opts.limiter?.();
     const limits = limiterCheck(limiter);
     const limiterReady = limiter?.backend !== 'redis' || limiter.state === 'ok' || limiter.mode === 'local';
+    const shedding = opts.shedding?.() === true;
+    if (opts.shedding) checks.load = shedding ? 'shedding' : 'ok';
     const ready =
-      database === 'ok' && checks.usage_writer === 'ok' && usage.journalFailing === undefined && limiterReady;
+      database === 'ok' &&
+      checks.usage_writer === 'ok' &&
+      usage.journalFailing === undefined &&
+      limiterReady &&
+      !shedding;
     if (limiter?.backend === 'redis') checks.limiter = limits;
     return reply
       .code(ready ? 200 : 503)

@@ -1,4 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { uuidv7 } from '../crypto/ids.js';
 import { type AppError, errors } from '../errors.js';
@@ -19,7 +20,9 @@ export const expectsContinue = (req: IncomingMessage): boolean => awaitingContin
  *   at once.
  * - any other expectation ('checkExpectation'): 417 in OpenAI's error shape (RFC 9110 §10.1.1).
  * - CONNECT ('connect', which hands over the raw socket): 405 with `Allow`, then the socket is
- *   closed. The proxy is not a tunnel; without a listener Node would drop the connection.
+ *   closed. The proxy is not a tunnel; without a listener Node would drop the connection. Over
+ *   HTTP/2 CONNECT is a stream like any other, and gets the same 405 as a response on it.
+ * HTTP/2 has no `Connection` header (a stream ends, not the connection): it is left out there.
  */
 export function answerSpecialRequests(server: Server): void {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -27,35 +30,44 @@ export function answerSpecialRequests(server: Server): void {
     server.emit('request', req, res);
   });
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    const err = errors.expectationFailed(String(req.headers.expect ?? ''));
-    const body = JSON.stringify(err.toBody());
-    // The body that may follow is not read: close the connection after the answer.
-    res.writeHead(err.status, {
-      ...err.headers(),
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      [REQUEST_ID_HEADER]: uuidv7(),
-      connection: 'close',
-    });
+    // The body that may follow is not read: close the connection after the answer (HTTP/1.1).
+    const { head, body } = errorReply(
+      errors.expectationFailed(String(req.headers.expect ?? '')),
+      req.httpVersionMajor !== 2,
+    );
+    res.writeHead(head.status, head.headers);
     res.end(body);
   });
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+  server.on('connect', (req: IncomingMessage, socket: Duplex | Http2ServerResponse) => {
+    const err = errors.methodNotAllowed(req.method ?? 'CONNECT', FORWARDED_METHODS);
+    if (socket instanceof Http2ServerResponse) {
+      const { head, body } = errorReply(err, false);
+      socket.writeHead(head.status, head.headers);
+      socket.end(body);
+      return;
+    }
     socket.on('error', () => {});
-    socket.end(rawResponse(errors.methodNotAllowed(req.method ?? 'CONNECT', FORWARDED_METHODS)));
+    socket.end(rawResponse(err));
   });
 }
 
-/** A complete HTTP/1.1 response as text, for a socket no ServerResponse is attached to. */
-function rawResponse(err: AppError): string {
+/** An error's status, headers and JSON body, for the replies written outside the proxy and Fastify. */
+function errorReply(err: AppError, closeConnection: boolean) {
   const body = JSON.stringify(err.toBody());
   const headers: Record<string, string | number> = {
     ...err.headers(),
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     [REQUEST_ID_HEADER]: uuidv7(),
-    connection: 'close',
+    ...(closeConnection ? { connection: 'close' } : {}),
   };
-  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\n`;
-  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
-  return `${head}\r\n${body}`;
+  return { head: { status: err.status, headers }, body };
+}
+
+/** A complete HTTP/1.1 response as text, for a socket no ServerResponse is attached to. */
+function rawResponse(err: AppError): string {
+  const { head, body } = errorReply(err, true);
+  let text = `HTTP/1.1 ${head.status} ${STATUS_CODES[head.status]}\r\n`;
+  for (const [name, value] of Object.entries(head.headers)) text += `${name}: ${value}\r\n`;
+  return `${text}\r\n${body}`;
 }

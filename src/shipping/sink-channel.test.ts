@@ -58,6 +58,9 @@ const record = (): UsageRecord => ({
   costMicroUsd: 4,
   usageStatus: 'reported',
   createdAt: 1_700_000_000_000,
+  upstreamKeyId: null,
+  retries: 0,
+  servedFrom: null,
 });
 
 async function until(check: () => boolean): Promise<void> {

@@ -27,6 +27,9 @@ const record: UsageRecord = {
   costMicroUsd: 4,
   usageStatus: 'reported',
   createdAt: Date.UTC(2025, 5, 1, 12, 0, 0, 123),
+  upstreamKeyId: null,
+  retries: 0,
+  servedFrom: null,
 };
 
 describe('usage event, schema v1', () => {

@@ -41,6 +41,8 @@ export interface UsageEventV1 {
   duration_ms: number;
   bytes_in: number;
   bytes_out: number;
+  /** The project's upstream key the request was sent with (its id, never the key); null when none was. */
+  upstream_key_id: string | null;
 }
 
 /** How each field is typed where a sink needs to say so (OTLP attributes): the one list of the fields. */
@@ -69,6 +71,7 @@ export const USAGE_EVENT_FIELDS: Record<keyof UsageEventV1, 'string' | 'int' | '
   duration_ms: 'double',
   bytes_in: 'int',
   bytes_out: 'int',
+  upstream_key_id: 'string',
 };
 
 /** The v1 event of a finished exchange's usage record. */
@@ -98,6 +101,7 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     duration_ms: r.durationMs,
     bytes_in: r.bytesIn,
     bytes_out: r.bytesOut,
+    upstream_key_id: r.upstreamKeyId,
   };
 }
 

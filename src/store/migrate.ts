@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
+import { DEFAULT_MIGRATION_TABLE, type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-usage-records.js';
 import * as m0003 from './migrations/0003-limits-and-rollups.js';
@@ -11,6 +11,11 @@ import * as m0008 from './migrations/0008-usage-partitions.js';
 import * as m0009 from './migrations/0009-leases.js';
 import * as m0010 from './migrations/0010-limit-counters.js';
 import * as m0011 from './migrations/0011-instances.js';
+import * as m0012 from './migrations/0012-project-keys.js';
+import * as m0013 from './migrations/0013-retries.js';
+import * as m0014 from './migrations/0014-cache.js';
+import * as m0015 from './migrations/0015-idempotency-keys.js';
+import * as m0016 from './migrations/0016-key-http2.js';
 
 /** Migrations are imported statically so the built package needs no file-system discovery. */
 const migrations: Record<string, Migration> = {
@@ -25,21 +30,96 @@ const migrations: Record<string, Migration> = {
   '0009-leases': m0009,
   '0010-limit-counters': m0010,
   '0011-instances': m0011,
+  '0012-project-keys': m0012,
+  '0013-retries': m0013,
+  '0014-cache': m0014,
+  '0015-idempotency-keys': m0015,
+  '0016-key-http2': m0016,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema
 type AnyDb = Kysely<any>;
 
+/** The migrations this version knows, in the order they run. */
+export const KNOWN_MIGRATIONS: readonly string[] = Object.keys(migrations).sort();
+
+/**
+ * How a database's executed migrations (`kysely_migration` names) stand against this version's:
+ * `pending` are ours not yet run; `newer` were run by a later version (named after our last one);
+ * `foreign` are unknown names that sort before our last one (another build, not an upgrade).
+ */
+export interface MigrationState {
+  pending: string[];
+  newer: string[];
+  foreign: string[];
+}
+
+export function migrationState(executed: readonly string[]): MigrationState {
+  const ran = new Set(executed);
+  const known = new Set(KNOWN_MIGRATIONS);
+  const last = KNOWN_MIGRATIONS.at(-1) ?? '';
+  const unknown = [...ran].filter((n) => !known.has(n)).sort();
+  return {
+    pending: KNOWN_MIGRATIONS.filter((n) => !ran.has(n)),
+    newer: unknown.filter((n) => n > last),
+    foreign: unknown.filter((n) => n <= last),
+  };
+}
+
+/** The names in `kysely_migration`, empty for a database never migrated. */
+export async function executedMigrations(db: AnyDb): Promise<string[]> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === DEFAULT_MIGRATION_TABLE)) return [];
+  const rows = await db.selectFrom(DEFAULT_MIGRATION_TABLE).select('name').execute();
+  return rows.map((r: { name: string }) => r.name);
+}
+
+export interface MigrateOptions {
+  /**
+   * For `serve`: a database already migrated by a newer version is served as it is, since
+   * migrations only add (docs/operations.md#upgrades); called with the newer migrations' names.
+   * Without it (`llm-proxy migrate`) such a database is refused.
+   */
+  onNewer?: (names: string[]) => void;
+}
+
 function migrator(db: AnyDb): Migrator {
   return new Migrator({ db, provider: { getMigrations: async () => migrations } });
 }
 
+/**
+ * Kysely's migrator refuses a database with migrations it was not given ("corrupted migrations").
+ * Resolves true when the database is ahead of this version (and that is tolerated): nothing to run.
+ */
+async function aheadOfUs(db: AnyDb, opts: MigrateOptions): Promise<boolean> {
+  const state = migrationState(await executedMigrations(db));
+  if (state.foreign.length > 0) {
+    throw new Error(
+      `the database has migrations this version does not know (${state.foreign.join(', ')}) that are not newer ` +
+        `than its own (last: ${KNOWN_MIGRATIONS.at(-1)}): it was migrated by a different build of llm-proxy`,
+    );
+  }
+  if (state.newer.length === 0) return false;
+  const by = `the database was migrated by a newer version of llm-proxy (${state.newer.join(', ')})`;
+  if (state.pending.length > 0) {
+    throw new Error(
+      `${by}, but lacks this version's ${state.pending.join(', ')}: run "llm-proxy migrate" of that version`,
+    );
+  }
+  if (!opts.onNewer)
+    throw new Error(`${by}; this version cannot migrate it: run the newer version's "llm-proxy migrate"`);
+  opts.onNewer(state.newer);
+  return true;
+}
+
 /** Applies every pending migration; throws with the failing migration's name on error. */
-export async function migrateToLatest(db: AnyDb): Promise<string[]> {
+export async function migrateToLatest(db: AnyDb, opts: MigrateOptions = {}): Promise<string[]> {
+  if (await aheadOfUs(db, opts)) return [];
   return applied(await migrator(db).migrateToLatest());
 }
 
-export async function pendingMigrations(db: AnyDb): Promise<string[]> {
+export async function pendingMigrations(db: AnyDb, opts: MigrateOptions = {}): Promise<string[]> {
+  if (await aheadOfUs(db, opts)) return [];
   const all = await migrator(db).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

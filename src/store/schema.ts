@@ -28,6 +28,31 @@ export interface ProjectsTable extends LimitColumns {
   api_key_hint: string;
   base_url: string | null;
   is_active: number;
+  /** 1: a 5xx or timeout is retried without an Idempotency-Key (migration 0013). */
+  retry_server_errors: Generated<number>;
+  /** Seconds its responses are cached (migration 0014); null: not cached. */
+  cache_ttl_seconds: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One upstream key of a project's pool (migration 0012, project-keys-repo.ts). */
+export interface ProjectKeysTable {
+  id: string;
+  project_id: string;
+  /** Unique within the project. */
+  name: string;
+  /** Opaque to the store: encrypted by the projects layer before it arrives here. */
+  key_encrypted: string;
+  key_hint: string;
+  /** Null: the project's base_url, else the proxy's default upstream. */
+  base_url: string | null;
+  /** `bearer` or `api-key`. */
+  auth_style: string;
+  weight: number;
+  enabled: number;
+  /** 1: offer HTTP/2 to the key's upstream (migration 0016; 0 when not given). */
+  http2: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -77,6 +102,12 @@ export interface UsageRecordsTable {
    */
   usage_status: string;
   created_at: number;
+  /** The project key the request was sent with (migration 0012); null when none was. */
+  upstream_key_id: string | null;
+  /** Times the request was sent again after a failed attempt (migration 0013). */
+  retries: Generated<number>;
+  /** Where the answer came from (migration 0014): null the upstream, 'cache', 'idempotent_replay'. */
+  served_from: string | null;
 }
 
 export interface UsageRollupsTable {
@@ -129,8 +160,13 @@ export const RECORD_COLUMN_SET = {
   cost_micro_usd: true,
   usage_status: true,
   created_at: true,
+  upstream_key_id: true,
+  retries: true,
+  served_from: true,
 } satisfies Record<keyof NewUsageRow, true>;
 export const RECORD_COLUMNS = Object.keys(RECORD_COLUMN_SET) as (keyof NewUsageRow)[];
+/** Values of the columns with a database default, for inserts that list every column (sqlite-usage-writer.ts). */
+export const RECORD_DEFAULTS: Partial<Record<keyof NewUsageRow, number>> = { retries: 0 };
 
 /** The additive columns of usage_rollups: what a batch adds and a query sums. */
 export const ROLLUP_SUM_COLUMNS = [
@@ -270,6 +306,7 @@ export interface ChangesTable {
 
 export interface Database {
   projects: ProjectsTable;
+  project_keys: ProjectKeysTable;
   tokens: TokensTable;
   usage_records: UsageRecordsTable;
   usage_rollups: UsageRollupsTable;
@@ -282,6 +319,7 @@ export interface Database {
   changes: ChangesTable;
   leases: LeasesTable;
   instances: InstancesTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** Who runs a once-per-cluster background job, until when (migration 0009, leases-repo.ts). */
@@ -308,11 +346,30 @@ export interface InstancesTable {
   redis_state: string | null;
 }
 
+/** A request's Idempotency-Key, per project (migration 0015, idempotency-keys-repo.ts). */
+export interface IdempotencyKeysTable {
+  project_id: string;
+  key: string;
+  fingerprint: string;
+  /** `in_flight` or `done`. */
+  state: string;
+  owner: string | null;
+  request_id: string | null;
+  lease_expires_at: number | null;
+  response: Buffer | null;
+  not_kept: number;
+  created_at: number;
+  expires_at: number;
+}
+
 export type InstanceRow = Selectable<InstancesTable>;
 
 export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProjectRow = Insertable<ProjectsTable>;
 export type ProjectPatch = Updateable<ProjectsTable>;
+export type ProjectKeyRow = Selectable<ProjectKeysTable>;
+export type NewProjectKeyRow = Insertable<ProjectKeysTable>;
+export type ProjectKeyPatch = Updateable<ProjectKeysTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type NewTokenRow = Insertable<TokensTable>;
 export type TokenPatch = Updateable<TokensTable>;

@@ -38,7 +38,16 @@ export interface UsageRecord {
   usageStatus: UsageStatus;
   /** Epoch milliseconds (the runtime's clock) when the request was accounted. */
   createdAt: number;
+  /** The project key the request was sent with; null when it was not sent upstream. */
+  upstreamKeyId: string | null;
+  /** Times the request was sent again after a failed attempt (proxy/failover.ts); 0 when sent once. */
+  retries: number;
+  /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
+  servedFrom: ServedFrom | null;
 }
+
+/** A stored answer: the response cache's, or an earlier request's with the same Idempotency-Key. */
+export type ServedFrom = 'cache' | 'idempotent_replay';
 
 /**
  * The usage_records row of a record: the one mapping from the domain record to its columns. A
@@ -70,5 +79,8 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     cost_micro_usd: r.costMicroUsd,
     usage_status: r.usageStatus,
     created_at: r.createdAt,
+    upstream_key_id: r.upstreamKeyId,
+    retries: r.retries,
+    served_from: r.servedFrom,
   };
 }

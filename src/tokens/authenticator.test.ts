@@ -9,9 +9,11 @@ import { AuditChain } from '../audit/chain.js';
 import { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { ProjectKeysService } from '../projects/project-keys-service.js';
 import { ProjectsService } from '../projects/projects-service.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
+import { ProjectKeysRepo } from '../store/project-keys-repo.js';
 import { ProjectsRepo } from '../store/projects-repo.js';
 import { TokensRepo } from '../store/tokens-repo.js';
 import { Authenticator } from './authenticator.js';
@@ -24,6 +26,7 @@ let tdb: TestDatabase;
 let db: Db;
 let tokensRepo: TokensRepo;
 let projects: ProjectsService;
+let poolKeys: ProjectKeysService;
 let tokens: TokensService;
 let auth: Authenticator;
 let projectId: string;
@@ -47,7 +50,8 @@ beforeAll(async () => {
   );
   tokens = new TokensService(tokensRepo, clock.now, audit);
   projects = new ProjectsService(projectsRepo, tokens, keyring, clock.now, audit);
-  auth = new Authenticator(tokensRepo, projectsRepo, keyring, clock.now, {
+  poolKeys = new ProjectKeysService(new ProjectKeysRepo(db), projectsRepo, tokens, keyring, clock.now, audit);
+  auth = new Authenticator(tokensRepo, projectsRepo, new ProjectKeysRepo(db), keyring, clock.now, {
     cacheSize: 100,
     cacheTtlMs: TTL,
     defaultUpstream: 'https://api.openai.com',
@@ -102,9 +106,16 @@ describe('Authenticator', () => {
       tokenActive: true,
       projectActive: true,
       expiresAt: null,
-      upstreamOrigin: 'https://upstream.example',
-      upstreamPrefix: '/openai',
-      upstreamKey: 'sk-upstream-secret-1234',
+      upstreamKeys: [
+        {
+          name: 'primary',
+          origin: 'https://upstream.example',
+          prefix: '/openai',
+          authStyle: 'bearer',
+          weight: 1,
+          secret: 'sk-upstream-secret-1234',
+        },
+      ],
       limits: [
         { kind: 'token', id: t.id, requestsPerMinute: 7, budgetMicroUsd: 1_500_000, budgetPeriod: 'day' },
         { kind: 'project', id: projectId, maxRequests: 500, requestsPerMinute: null, budgetPeriod: 'total' },
@@ -112,6 +123,48 @@ describe('Authenticator', () => {
     });
     expect(id.modelRules).toHaveLength(1); // only the project restricts models
     expect(id.endpointRules).toEqual([]);
+  });
+
+  it("carries the project's enabled keys, first key first, each with its own upstream and auth style", async () => {
+    const pid = (await projects.create({ name: 'auth-pool', api_key: 'sk-pool-first-0000000000001' }, ctx)).id;
+    const azure = await poolKeys.create(
+      pid,
+      {
+        name: 'azure',
+        api_key: 'azure-pool-key-00000000002',
+        base_url: 'https://azure.example/openai/v1',
+        auth_style: 'api-key',
+        weight: 3,
+      },
+      ctx,
+    );
+    await poolKeys.create(pid, { name: 'off', api_key: 'sk-pool-off-00000000000003', enabled: false }, ctx);
+    const t = await tokens.issue({ project_id: pid }, ctx);
+    expect((await auth.authenticate(t.token)).upstreamKeys).toEqual([
+      {
+        id: expect.any(String),
+        name: 'primary',
+        origin: 'https://api.openai.com', // no base_url on the key or the project: the default upstream
+        prefix: '',
+        authStyle: 'bearer',
+        weight: 1,
+        secret: 'sk-pool-first-0000000000001',
+        http2: false,
+      },
+      {
+        id: azure.id,
+        name: 'azure',
+        origin: 'https://azure.example',
+        prefix: '/openai',
+        authStyle: 'api-key',
+        weight: 3,
+        secret: 'azure-pool-key-00000000002',
+        http2: false,
+      },
+    ]);
+    // A key change drops the project's cached tokens at once.
+    await poolKeys.update(pid, azure.id, { enabled: false }, ctx);
+    expect((await auth.authenticate(t.token)).upstreamKeys.map((k) => k.name)).toEqual(['primary']);
   });
 
   it('serves a token from the cache: the store is read once, and `cached` answers synchronously', async () => {

@@ -5,9 +5,11 @@ import { errors } from '../errors.js';
 import { compileEndpointRules, compileModelRules, type EndpointRule, type Glob } from '../limits/allowlist.js';
 import type { LimitRow } from '../limits/limit-fields.js';
 import type { BudgetPeriod, SubjectLimits } from '../limits/limits.js';
+import type { UpstreamKey } from '../projects/upstream-key.js';
 import type { Clock } from '../shared/clock.js';
+import type { ProjectKeysRepo } from '../store/project-keys-repo.js';
 import type { ProjectsRepo } from '../store/projects-repo.js';
-import type { ProjectRow, TokenRow } from '../store/schema.js';
+import type { ProjectKeyRow, ProjectRow, TokenRow } from '../store/schema.js';
 import { storeOutage } from '../store/store-errors.js';
 import type { TokensRepo } from '../store/tokens-repo.js';
 
@@ -24,12 +26,15 @@ export interface TokenIdentity {
   modelRules: Glob[][];
   /** Endpoint allowlists that apply (token's and project's; every one must match). */
   endpointRules: EndpointRule[][];
-  /** Upstream origin, e.g. https://api.openai.com (what the connection pool is keyed by). */
-  upstreamOrigin: string;
-  /** Path prefix of the upstream base URL ('' for most), put before the client's /v1/… path. */
-  upstreamPrefix: string;
-  /** Decrypted upstream key; lives only in memory. */
-  upstreamKey: string;
+  /**
+   * The project's enabled upstream keys, first key first, decrypted (they live only in memory);
+   * the proxy picks one per request (proxy/key-choice.ts).
+   */
+  upstreamKeys: UpstreamKey[];
+  /** The project lets a 5xx or timeout be retried without an Idempotency-Key (proxy/failover.ts). */
+  retryServerErrors: boolean;
+  /** The project's `cache_ttl_seconds`: its responses are cached this long; null: not cached (proxy/cache/). */
+  cacheTtlSeconds: number | null;
 }
 
 export interface AuthenticatorOptions {
@@ -73,6 +78,7 @@ export class Authenticator {
   constructor(
     private readonly tokens: TokensRepo,
     private readonly projects: ProjectsRepo,
+    private readonly projectKeys: ProjectKeysRepo,
     private readonly keyring: Keyring,
     private readonly now: Clock,
     private readonly opts: AuthenticatorOptions,
@@ -159,6 +165,27 @@ export class Authenticator {
     this.cache.clear();
   }
 
+  /** An upstream key as sent; one this keyring cannot open is the operator's error, not a bug. */
+  private upstreamKey(row: ProjectKeyRow, projectBase: string | null): UpstreamKey {
+    let secret: string;
+    try {
+      secret = this.keyring.decrypt(row.key_encrypted);
+    } catch (err) {
+      throw errors.upstreamKeyUnreadable(err as Error);
+    }
+    const url = new URL(row.base_url ?? projectBase ?? this.opts.defaultUpstream);
+    return {
+      id: row.id,
+      name: row.name,
+      origin: url.origin,
+      prefix: url.pathname.replace(/\/+$/, ''),
+      authStyle: row.auth_style as UpstreamKey['authStyle'],
+      http2: row.http2 === 1,
+      weight: row.weight,
+      secret,
+    };
+  }
+
   private load(hash: string): Promise<Entry> {
     let p = this.loading.get(hash);
     if (!p) {
@@ -173,9 +200,11 @@ export class Authenticator {
     this.misses++;
     let token: TokenRow | undefined;
     let project: ProjectRow | undefined;
+    let keys: ProjectKeyRow[] = [];
     try {
       token = await this.tokens.findByHash(hash);
       project = token ? await this.projects.findById(token.project_id) : undefined;
+      if (project) keys = await this.projectKeys.enabledOf(project.id);
     } catch (err) {
       // A database that cannot answer is a 503 the client may retry, not a failed check. A token
       // whose entry only outlived its TTL is served from it: nothing can have changed it meanwhile
@@ -201,8 +230,9 @@ export class Authenticator {
       limits: [subjectLimits('token', token), subjectLimits('project', project)],
       modelRules: rules([token.allowed_models, project.allowed_models], compileModelRules),
       endpointRules: rules([token.allowed_endpoints, project.allowed_endpoints], compileEndpointRules),
-      ...splitBase(project.base_url ?? this.opts.defaultUpstream),
-      upstreamKey: this.keyring.decrypt(project.api_key_encrypted),
+      upstreamKeys: keys.map((k) => this.upstreamKey(k, project.base_url)),
+      retryServerErrors: project.retry_server_errors === 1,
+      cacheTtlSeconds: project.cache_ttl_seconds,
     };
     if (generation === this.generation) {
       this.cache.set(hash, identity);
@@ -212,11 +242,6 @@ export class Authenticator {
     }
     return identity;
   }
-}
-
-function splitBase(base: string): { upstreamOrigin: string; upstreamPrefix: string } {
-  const url = new URL(base);
-  return { upstreamOrigin: url.origin, upstreamPrefix: url.pathname.replace(/\/+$/, '') };
 }
 
 type SubjectRow = LimitRow & { id: string; request_count: number };

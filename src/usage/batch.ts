@@ -19,8 +19,10 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
   const rollups = new Map<string, UsageRollupsTable>();
   const latency = new Map<string, UsageLatencyRollupsTable>();
   for (const r of rows) {
-    use(tokens, r.token_id, r.created_at);
-    use(projects, r.project_id, r.created_at);
+    // A replay of an Idempotency-Key was charged to no cap: it does not count towards max_requests.
+    const counted = r.served_from === 'idempotent_replay' ? 0 : 1;
+    use(tokens, r.token_id, r.created_at, counted);
+    use(projects, r.project_id, r.created_at, counted);
     const bucket = hourStart(r.created_at);
     const model = r.model ?? '';
     const key = `${bucket}|${r.token_id}|${model}`;
@@ -74,11 +76,11 @@ function usedUnpriced(r: NewUsageRow): boolean {
   return r.usage_status === 'unfinished' && r.model !== null;
 }
 
-function use(map: Map<string, SubjectUse>, id: string, at: number): void {
+function use(map: Map<string, SubjectUse>, id: string, at: number, counted: number): void {
   const u = map.get(id);
-  if (!u) map.set(id, { id, requests: 1, lastUsedAt: at });
+  if (!u) map.set(id, { id, requests: counted, lastUsedAt: at });
   else {
-    u.requests++;
+    u.requests += counted;
     if (at > u.lastUsedAt) u.lastUsedAt = at;
   }
 }

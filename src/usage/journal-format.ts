@@ -1,5 +1,5 @@
 import { type NewUsageRow, RECORD_COLUMN_SET, RECORD_COLUMNS } from '../store/schema.js';
-import type { UsageRecord, UsageStatus } from '../store/usage-record.js';
+import type { ServedFrom, UsageRecord, UsageStatus } from '../store/usage-record.js';
 
 /**
  * The usage journal's line format: one JSON array per line, the first element its kind.
@@ -71,6 +71,9 @@ export function finishedLine(r: UsageRecord): string {
     r.costMicroUsd,
     r.usageStatus,
     r.createdAt,
+    r.upstreamKeyId,
+    r.retries,
+    r.servedFrom,
   ])}\n`;
 }
 
@@ -146,6 +149,7 @@ export function finishedRecord(v: unknown[], fields: readonly string[]): NewUsag
   r.duration_ms ??= 0;
   r.bytes_in ??= 0;
   r.bytes_out ??= 0;
+  r.retries ??= 0;
   return r as unknown as NewUsageRow;
 }
 
@@ -182,6 +186,9 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     cost_micro_usd: a.estimatedCostMicroUsd > 0 ? a.estimatedCostMicroUsd : null,
     usage_status: 'unfinished',
     created_at: a.at,
+    upstream_key_id: null,
+    retries: 0,
+    served_from: null,
   };
 }
 
@@ -211,5 +218,8 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     costMicroUsd: r.cost_micro_usd ?? null,
     usageStatus: r.usage_status as UsageStatus,
     createdAt: r.created_at,
+    upstreamKeyId: r.upstream_key_id ?? null,
+    retries: r.retries ?? 0,
+    servedFrom: (r.served_from as ServedFrom | null | undefined) ?? null,
   };
 }

@@ -1,5 +1,6 @@
 import { toIso } from '../shared/clock.js';
 import { zeroSums } from '../store/schema.js';
+import type { ServedFrom } from '../store/usage-record.js';
 import type { GroupKey, StatsFilter, StatsGroup, SumsRow, UsageStatsRepo } from '../store/usage-stats-repo.js';
 import { type OverviewQuery, type UsageOverview, usageOverview } from './usage-overview.js';
 import {
@@ -47,6 +48,10 @@ export interface UsageRecordView {
   cached_tokens: number | null;
   reasoning_tokens: number | null;
   finish_reason: string | null;
+  upstream_key_id: string | null;
+  /** Times the request was sent again after a failed attempt; 0 when it was sent once. */
+  retries: number;
+  served_from: ServedFrom | null;
   /** Exact decimal dollars; null when the request has no cost (no price for its model, or it used nothing). */
   cost_usd: string | null;
   cost_micro_usd: number | null;
@@ -186,6 +191,9 @@ export class UsageStats {
       cached_tokens: r.cached_tokens,
       reasoning_tokens: r.reasoning_tokens,
       finish_reason: r.finish_reason,
+      upstream_key_id: r.upstream_key_id,
+      retries: Number(r.retries ?? 0),
+      served_from: (r.served_from as ServedFrom | null | undefined) ?? null,
       cost_usd: cost === null ? null : formatMicroUsd(cost),
       cost_micro_usd: cost,
       usage_status: r.usage_status,

@@ -69,6 +69,15 @@ describe.runIf(hasChromium)('admin UI pages', () => {
     await call(nightly.token, 'gpt-4.1-mini', 5);
     await call(notebook.token, 'gpt-4o-mini', 2);
     await s.manage('DELETE', `/tokens/${old.id}`);
+    // A second upstream key (after the traffic above, which it could not serve): the keys table shows two rows.
+    const second = await s.manage('POST', `/projects/${ids.web}/keys`, {
+      name: 'azure-eastus',
+      api_key: 'azure-0123456789abcdef0123456789abcdef',
+      base_url: 'https://example-eastus.openai.azure.com/openai/v1',
+      auth_style: 'api-key',
+      weight: 3,
+    });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
     await s.manage('PUT', '/pricing/llama-3-local', { input: 0.2, output: 0.6 });
     await s.server.runtime.usage.flush();
     // A month of earlier traffic, up to the hour before this one, so the charts have a history.
@@ -132,7 +141,10 @@ describe.runIf(hasChromium)('admin UI pages', () => {
     {
       name: 'project',
       path: () => `/projects/${ids.web}`,
-      ready: (p) => p.getByRole('link', { name: 'ci-main' }).waitFor(),
+      ready: async (p) => {
+        await p.getByRole('link', { name: 'ci-main' }).waitFor();
+        await p.getByRole('region', { name: 'Upstream keys' }).getByText('azure-eastus', { exact: true }).waitFor();
+      },
     },
     { name: 'tokens', path: () => '/tokens', ready: (p) => p.getByRole('link', { name: 'nightly-etl' }).waitFor() },
     {

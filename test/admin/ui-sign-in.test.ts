@@ -104,7 +104,12 @@ describe.runIf(hasChromium)('admin UI sign-in and roles', () => {
     await page.getByRole('link', { name: 'Projects' }).click();
     await page.getByRole('link', { name: 'team-a' }).waitFor();
     expect(await page.getByRole('button', { name: 'New project' }).count()).toBe(0);
-    await page.getByRole('link', { name: 'Tokens' }).click();
+    // The project's upstream keys: the table, without a way to add, edit, rotate or remove one.
+    await page.getByRole('link', { name: 'team-a' }).click();
+    const keys = page.getByRole('region', { name: 'Upstream keys' });
+    await keys.getByText('primary', { exact: true }).waitFor();
+    expect(await keys.getByRole('button').count()).toBe(0);
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
     expect(await page.getByRole('button', { name: 'Issue token' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Users & sessions' }).count()).toBe(0);

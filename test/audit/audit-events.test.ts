@@ -56,6 +56,8 @@ describe.each(DIALECTS)('audit events on %s', (_name, make) => {
         name: 'audited',
         base_url: 'http://127.0.0.1:9',
         is_active: true,
+        retry_server_errors: false,
+        cache_ttl_seconds: null,
         api_key_hint: created.body.api_key_hint,
         ...NO_LIMITS,
         max_requests: 10,
@@ -86,6 +88,8 @@ describe.each(DIALECTS)('audit events on %s', (_name, make) => {
     expect(d.changes).toEqual({
       before: {
         name: 'audited-2',
+        retry_server_errors: false,
+        cache_ttl_seconds: null,
         base_url: 'http://127.0.0.1:9',
         is_active: true,
         api_key_hint: rotated.body.api_key_hint,

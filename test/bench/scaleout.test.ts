@@ -24,18 +24,31 @@ const tools = (() => {
 const postgres = await serviceAvailable('postgres');
 
 const out = mkdtempSync(path.join(tmpdir(), 'llmp-scaleout-report-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+/** The benchmark's process group while it runs: stopped whole if the test ends first. */
+let running: number | undefined;
+afterAll(() => {
+  try {
+    if (running !== undefined) process.kill(-running, 'SIGKILL');
+  } catch {} // already gone
+  rmSync(out, { recursive: true, force: true });
+});
 
 function run(args: string[]): Promise<{ code: number | null; pid: number; stderr: string }> {
   return new Promise((resolve, reject) => {
+    // In a process group of its own, with the proxies, nginx and Redis it starts.
     const child = spawn(process.execPath, [SCRIPT, ...args], {
       env: childEnv({}),
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
     });
+    running = child.pid;
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, pid: child.pid as number, stderr }));
+    child.on('close', (code) => {
+      running = undefined;
+      resolve({ code, pid: child.pid as number, stderr });
+    });
   });
 }
 
@@ -58,9 +71,10 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     expect(report.throughput.rounds).toHaveLength(1);
     // One instance on the in-memory limiter, through nginx like the others: it never calls Redis.
     // Redis's counters are the server's, and the idle Redis instances' background work (a sweep,
-    // the last settlements of their round) may land in this round: a few calls, never one a request.
+    // a lease renewal) may land in this round: a few calls, never one a request as a Redis limiter's
+    // admission makes (the bench waits for the previous round's settlements to end first).
     expect(report.throughput.rounds[0]?.m1?.requests).toBeGreaterThan(0);
-    expect(report.throughput.rounds[0]?.m1?.redisCalls?.evalsha ?? 0).toBeLessThan(0.5);
+    expect(report.throughput.rounds[0]?.m1?.redisCalls?.evalsha ?? 0).toBeLessThan(1);
     for (const key of keys.filter((k) => k !== 'm1')) {
       const r = report.throughput.rounds[0]?.[key];
       expect(r?.requests, key).toBeGreaterThan(0);
@@ -79,7 +93,7 @@ describe.skipIf(!tools || !postgres)('npm run bench:scaleout -- --quick', () => 
     expect(round?.memory?.nginxCpuUs).toBeNull();
     // The in-memory instance never calls Redis (the other instances' background calls that land in
     // its round are a few, never one a request); the Redis one runs its scripts for each request.
-    expect(round?.memory?.redisCalls?.evalsha ?? 0).toBeLessThan(0.5);
+    expect(round?.memory?.redisCalls?.evalsha ?? 0).toBeLessThan(1);
     expect(round?.redis?.redisCalls?.evalsha).toBeGreaterThanOrEqual(1);
     // The second pass pauses after each response: the same two limiters.
     expect(report.limiter.paused?.targets.map((t) => t.key)).toEqual(['memory-paused', 'redis-paused']);

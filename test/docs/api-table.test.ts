@@ -4,7 +4,7 @@ import { ROUTE_ACCESS } from '../../src/manage/route-access.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
- * The README's API overview against the program, both ways: every route of the OpenAPI spec and of
+ * docs/api.md's table of routes against the program, both ways: every route of the OpenAPI spec and of
  * the management API's access rules has a row, with the role the rules give it and every query
  * parameter the spec lists; every row is a route (a /manage row is in the rules; any other answers
  * on a running server).
@@ -18,8 +18,8 @@ interface Row {
 }
 
 function apiTable(): Row[] {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('## API overview'));
+  const doc = readFileSync('docs/api.md', 'utf8');
+  const section = doc.slice(doc.indexOf('## Routes'));
   const table = section.slice(section.indexOf('| Method'), section.indexOf('\n\n', section.indexOf('| Method')));
   return table
     .split('\n')
@@ -50,7 +50,7 @@ const manageRows = rows.filter((r) => r.path.startsWith('/manage/'));
 /** A rule's key (`GET /projects/:id`) as the table writes it (`GET /manage/projects/{id}`). */
 const ruleRoute = (rule: string) => rule.replace(' /', ' /manage/').replace(/:(\w+)/g, '{$1}');
 
-describe('the README API table', () => {
+describe('the table of routes in docs/api.md', () => {
   it('has a row for every route of the OpenAPI spec', () => {
     const table = new Set(rows.map(key));
     expect(specRoutes.map((r) => r.route).filter((r) => !table.has(r))).toEqual([]);

@@ -30,6 +30,14 @@ const NOT_RUN: Record<string, string> = {
   'npm install && npm start':
     'installs the dependencies and starts the server: the test starts `llm-proxy serve` itself, as `npm start` does, in a fresh folder',
   'npm test': 'runs this test suite',
+  'docker build -t llm-proxy:0.1.0 --build-arg VERSION="$(node -p \'require("./package.json").version\')" --build-arg REVISION="$(git rev-parse HEAD)" --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" .':
+    'needs a Docker engine (test/deploy checks the Dockerfile and reproduces its runtime stage)',
+  'docker run -d --name llm-proxy --read-only --cap-drop ALL --security-opt no-new-privileges --env-file llm-proxy.env -p 127.0.0.1:8080:8080 -v llm-proxy-data:/data --stop-timeout 40 --memory 512m -e NODE_OPTIONS=--max-semi-space-size=16 llm-proxy':
+    'needs a Docker engine (test/deploy runs the image’s entry point from a read-only install as its user)',
+  "docker inspect --format '{{.State.Health.Status}}' llm-proxy":
+    'needs a Docker engine (test/deploy runs the image’s health check command against a server)',
+  'docker exec llm-proxy llm-proxy project list': 'needs a Docker engine',
+  'docker run --rm --env-file llm-proxy.env -v llm-proxy-data:/data llm-proxy audit verify': 'needs a Docker engine',
   'npx llm-proxy mock-upstream': 'runs until stopped: the test starts the mock upstream itself, on a free port',
   'OPENAI_API_URL=http://127.0.0.1:9090 npm start':
     'runs until stopped: the test starts the server itself, pointed at its mock upstream the same way',
@@ -42,6 +50,40 @@ const NOT_RUN: Record<string, string> = {
     'reads the log files of a server started with LOG_FILE=data/app.log; the test’s server logs to stdout, as the quick start’s does',
   'npx llm-proxy admin-user add alice --role admin': 'prompts for a password on the terminal',
   'npx llm-proxy admin-user passwd alice': 'prompts for a password on the terminal',
+  // docs/compose.md and docs/kubernetes.md: no Docker engine and no cluster here. What the commands
+  // start is checked by test/deploy/compose.test.ts and kubernetes.test.ts (schemas, nginx -t, promtool).
+  'cd deploy/compose/single': 'a folder of a clone of the repository; the test’s shell starts in an empty folder',
+  'cd deploy/compose/scale-out': 'a folder of a clone of the repository; the test’s shell starts in an empty folder',
+  'docker compose up -d --build --wait': 'needs a Docker engine',
+  'docker compose build': 'needs a Docker engine',
+  'docker compose run --rm migrate': 'needs a Docker engine',
+  'docker compose up -d --no-deps --wait proxy-1': 'needs a Docker engine',
+  'docker compose up -d --no-deps --wait proxy-2': 'needs a Docker engine',
+  'kubectl kustomize deploy/kubernetes/overlays/single':
+    'renders from a clone of the repository (test/deploy/kubernetes.test.ts renders both overlays)',
+  'kubectl create namespace llm-proxy': 'needs a Kubernetes cluster',
+  'kubectl create secret generic llm-proxy --namespace llm-proxy --from-literal=management-token="$(openssl rand -hex 24)" --from-literal=encryption-key="$(openssl rand -base64 32)"':
+    'needs a Kubernetes cluster (test/deploy/kubernetes.test.ts checks it creates every key the overlay refers to)',
+  'kubectl create secret generic llm-proxy --namespace llm-proxy --from-literal=management-token="$(openssl rand -hex 24)" --from-literal=encryption-key="$(openssl rand -base64 32)" --from-literal=database-url=\'postgres://llm_proxy:PASSWORD@postgres.example.internal:5432/llm_proxy\' --from-literal=redis-url=\'redis://:PASSWORD@redis.example.internal:6379\'':
+    'needs a Kubernetes cluster (test/deploy/kubernetes.test.ts checks it creates every key the overlay refers to)',
+  "kubectl get secret llm-proxy --namespace llm-proxy -o jsonpath='{.data.encryption-key}' | base64 -d":
+    'needs a Kubernetes cluster',
+  "kubectl get secret llm-proxy --namespace llm-proxy -o jsonpath='{.data.management-token}' | base64 -d":
+    'needs a Kubernetes cluster',
+  'kubectl apply -k deploy/kubernetes/overlays/single': 'needs a Kubernetes cluster',
+  'kubectl apply -k deploy/kubernetes/overlays/scale-out': 'needs a Kubernetes cluster',
+  'kubectl rollout status statefulset/llm-proxy --namespace llm-proxy': 'needs a Kubernetes cluster',
+  'kubectl rollout status deployment/llm-proxy --namespace llm-proxy --timeout=15m': 'needs a Kubernetes cluster',
+  'kubectl wait job/llm-proxy-migrate --namespace llm-proxy --for=condition=complete --timeout=10m':
+    'needs a Kubernetes cluster',
+  'kubectl delete job llm-proxy-migrate --namespace llm-proxy --ignore-not-found': 'needs a Kubernetes cluster',
+  'kubectl port-forward service/llm-proxy 8080:80 --namespace llm-proxy': 'needs a Kubernetes cluster',
+  'helm template llm-proxy deploy/helm/llm-proxy --namespace llm-proxy -f my-values.yaml':
+    'renders from a clone of the repository (test/deploy/helm.test.ts renders the chart with the values of docs/kubernetes.md)',
+  'helm install llm-proxy deploy/helm/llm-proxy --namespace llm-proxy -f my-values.yaml --wait --timeout 15m':
+    'needs a Kubernetes cluster (test/deploy/helm.test.ts lints and renders the chart with these values)',
+  'helm upgrade llm-proxy deploy/helm/llm-proxy --namespace llm-proxy -f my-values.yaml --wait --timeout 15m':
+    'needs a Kubernetes cluster',
   'llm-proxy bench http://localhost:8080 -t "$TOKEN" -e chat -c 8 -d 10s':
     'a 10 s load test (`llm-proxy bench` itself is tested in test/bench)',
   'llm-proxy bench http://localhost:8080 -t "$TOKEN" -b bench/templates/chat-stream-usage.json -c 32 -d 30s --json run.json --csv run.csv':
@@ -59,12 +101,26 @@ const NOT_RUN: Record<string, string> = {
   'npm run bench:floor -- --before ../old/dist/cli/main.js': 'a benchmark of minutes, against another build',
   'npm run bench:floor -- --before-tracing': 'a benchmark of minutes with nginx and wrk, from a clone',
   'npm run bench:tracing': 'a benchmark of a minute, from a clone',
+  'npm run bench:key-choice': 'a benchmark of a minute, from a clone',
+  'npm run bench:h2 -- --rounds 7 --duration 4s': 'a benchmark of minutes with wrk, from a clone',
   'npm run bench:scaleout': 'a benchmark of minutes with PostgreSQL, Redis, nginx and wrk, from a clone',
   'npm run bench:scaleout -- --rounds 10 --duration 5s': 'a benchmark of minutes, from a clone',
   'npm run bench:scaleout -- --quick':
     'half a minute of load with PostgreSQL, Redis and nginx (test/bench/scaleout.test.ts runs it)',
   'npm run bench:scaleout -- --wait-quiet 5m': 'a benchmark of minutes, from a clone',
   'npm run bench:scaleout -- --cli ../other/dist/cli/main.js': 'a benchmark of minutes, against another build',
+  'npm pack':
+    'builds the package from a clone (test/deploy runs the packed tarball: installed with production dependencies, started, and run with npx)',
+  'npx --yes --package ./llm-proxy-0.1.0.tgz llm-proxy serve':
+    'runs until stopped, installing the tarball’s dependencies from the npm registry (test/deploy runs the packed tarball)',
+  'docker build -t llm-proxy .':
+    'needs a Docker engine (test/deploy checks the Dockerfile and reproduces its runtime stage)',
+  'docker run -d --name llm-proxy -p 127.0.0.1:8080:8080 -v llm-proxy-data:/data llm-proxy': 'needs a Docker engine',
+  'docker logs llm-proxy': 'needs a Docker engine',
+  'curl -si https://proxy.example.com/manage/oidc/login':
+    'needs an OpenID Connect provider (test/access/oidc.test.ts signs in through a real one)',
+  "curl -s 'https://proxy.example.com/manage/oidc/callback?code=abc&state=xyz'":
+    'needs an OpenID Connect provider (test/access/oidc.test.ts runs the callback and its failures)',
 };
 
 /** Commands the docs show failing on purpose: they must fail (exit code other than 0). */
@@ -73,6 +129,8 @@ const FAILS: Record<string, string> = {
     'shows the mock upstream’s 429 passing through the proxy',
   "curl -s -X POST http://localhost:8080/manage/tokens/revoke -H \"$H\" -H 'content-type: application/json' -d '{}'":
     'shows that revoking by filter needs a filter (400)',
+  'curl -s -X DELETE -H "$H" http://localhost:8080/manage/pricing/gpt-4o':
+    'shows the 404 for a model without a pricing override',
 };
 
 /** Samples of output whose text is not compared with a real run, each with the reason. */
@@ -123,7 +181,9 @@ for (const [file, commands] of byFile) {
   const runnable = commands.filter((c) => NOT_RUN[c.key] === undefined);
   if (runnable.length === 0) continue;
 
-  describe(`the commands of ${file}, in order, from a fresh start`, () => {
+  // Each file has its own folder, servers and shell, and spends its time waiting on them: the files
+  // run side by side (up to vitest's maxConcurrency), the commands of one file one after the other.
+  describe(`the commands of ${file}, in order, from a fresh start`, { concurrent: true }, () => {
     let env: DocEnv;
     beforeAll(async () => {
       env = await startDocEnv(file);
@@ -133,7 +193,7 @@ for (const [file, commands] of byFile) {
     });
 
     if (file === 'README.md') {
-      it('the start banner shown is the one the server prints', () => {
+      it('the start banner shown is the one the server prints', { concurrent: false }, () => {
         const sample = bannerSample(file);
         const real = env.banner.replaceAll(env.cwd, '/path/to/llm-proxy').replaceAll(env.url, 'http://localhost:8080');
         expect(normalise(real)).toEqual(normalise(sample));
@@ -141,7 +201,7 @@ for (const [file, commands] of byFile) {
     }
 
     for (const c of runnable) {
-      it(`${where(c)}: ${c.key}`, async () => {
+      it(`${where(c)}: ${c.key}`, { concurrent: false }, async () => {
         const r = await env.shell.run(localised(c.text, env));
         const failing = FAILS[c.key] !== undefined;
         if (failing !== (r.code !== 0))

@@ -118,6 +118,8 @@ export async function startDocEnv(label: string): Promise<DocEnv> {
       LLM_PROXY_URL: url,
       // What the quick start assumes a reader has: an OpenAI key (the mock accepts any).
       OPENAI_API_KEY: 'sk-proj-docs-test-0000000000000000',
+      // …and, for the key pool examples, an Azure OpenAI key (the keys there go to no upstream).
+      AZURE_OPENAI_API_KEY: 'azure-docs-test-000000000000001234',
     });
     const closeAll = async () => {
       await shell.close();

@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
-import { type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import type { ServeProcess } from '../helpers/cli.js';
 import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
+import { serveFixture } from '../helpers/serve-fixture.js';
 
 /**
  * A process crash loses no admitted request's accounting. A real `llm-proxy serve` is killed with
@@ -16,35 +14,17 @@ import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
 const MANAGEMENT_TOKEN = 'a-management-token-for-tests';
 const CAP = 15;
 
-let mock: MockUpstream;
-let dataDir: string;
-/** Every server this file started, so a failing assertion leaves no process behind. */
-const started: ServeProcess[] = [];
-const env = () => ({
-  DATA_DIR: dataDir,
-  MANAGEMENT_TOKEN,
-  ENCRYPTION_KEY: KEY,
-  OPENAI_API_URL: mock.url,
+/** Every server this file starts, killed after it, so a failing assertion leaves no process behind. */
+const fx = serveFixture('llmp-crash-', MANAGEMENT_TOKEN, {
   // Records reach the store in batches of three (every third record starts a flush), never on the
   // timer: the six completed requests below are written before the crash (and the replay must not
   // count them again); the rest exist only in the journal.
   USAGE_BATCH_SIZE: '3',
   USAGE_FLUSH_INTERVAL_MS: '3600000',
 });
-const KEY = randomBytes(32).toString('base64');
-
-beforeAll(async () => {
-  mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-  dataDir = mkdtempSync(path.join(tmpdir(), 'llmp-crash-'));
-});
-afterAll(async () => {
-  for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await mock.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
 
 const storedRecords = () => {
-  const db = new SQLite(path.join(dataDir, 'llm-proxy.db'), { readonly: true });
+  const db = new SQLite(path.join(fx.dataDir, 'llm-proxy.db'), { readonly: true });
   try {
     return (db.prepare('select count(*) as n from usage_records').get() as { n: number }).n;
   } finally {
@@ -75,8 +55,7 @@ const chat = (srv: ServeProcess, token: string, extra: Record<string, unknown>, 
 
 describe('a process killed with requests in flight (SIGKILL)', () => {
   it('counts every admitted request after the restart and records each, in-flight ones as unfinished', async () => {
-    let srv = await spawnServe(env());
-    started.push(srv);
+    let srv = await fx.serve();
     const project = await manage(srv, 'POST', '/projects', { name: 'crash', api_key: UPSTREAM_KEY });
     // A budget makes the proxy estimate each request's cost: the unfinished ones are charged that.
     const token = await manage(srv, 'POST', '/tokens', {
@@ -102,25 +81,24 @@ describe('a process killed with requests in flight (SIGKILL)', () => {
     for (const s of streams) expect(s.status).toBe(200);
     const streaming = streams.map((s) => s.headers.get('x-llm-proxy-request-id') as string);
     // One the upstream has received but not answered at all: the client never got a status.
-    const before = mock.stats().requests;
+    const before = fx.mock.stats().requests;
     const unanswered = chat(srv, secret, {}, { 'x-mock-latency-ms': '600000' }).catch(() => 'cut');
-    await until(() => mock.stats().requests === before + 1);
-    expect(mock.stats().activeStreams).toBe(4);
+    await until(() => fx.mock.stats().requests === before + 1);
+    expect(fx.mock.stats().activeStreams).toBe(4);
 
     srv.child.kill('SIGKILL');
     await srv.exited;
     expect(await unanswered).toBe('cut');
     for (const s of streams) await s.text().catch(() => 'cut');
 
-    srv = await spawnServe(env());
-    started.push(srv);
+    srv = await fx.serve();
     try {
       const admitted = completed.length + streaming.length + 1;
       const t = await manage(srv, 'GET', `/tokens/${tokenId}`);
       expect(t.body.request_count).toBe(admitted);
       expect(srv.stdout()).toMatch(/"records":11,"unfinished":5,"inserted":5,.*"msg":"usage journal replayed"/);
 
-      const db = new SQLite(path.join(dataDir, 'llm-proxy.db'), { readonly: true });
+      const db = new SQLite(path.join(fx.dataDir, 'llm-proxy.db'), { readonly: true });
       const rows = db.prepare('select * from usage_records where token_id = ? order by id').all(tokenId) as any[];
       db.close();
       expect(rows).toHaveLength(admitted);
@@ -142,7 +120,7 @@ describe('a process killed with requests in flight (SIGKILL)', () => {
         expect(r.cost_micro_usd).toBeGreaterThan(0); // the reservation the budget held for it
       }
       // The journal was written to the store and removed.
-      expect(readdirSync(path.join(dataDir, 'journal')).filter((f) => f.startsWith('usage-')).length).toBe(1);
+      expect(readdirSync(path.join(fx.dataDir, 'journal')).filter((f) => f.startsWith('usage-')).length).toBe(1);
 
       // The cap holds exactly: what is left of it succeeds, then 429.
       const outcomes: number[] = [];
@@ -157,6 +135,6 @@ describe('a process killed with requests in flight (SIGKILL)', () => {
       expect(await srv.exited).toBe(0);
     }
     // A clean stop leaves no journal behind: every record reached the store.
-    expect(readdirSync(path.join(dataDir, 'journal')).filter((f) => f.startsWith('usage-'))).toEqual([]);
+    expect(readdirSync(path.join(fx.dataDir, 'journal')).filter((f) => f.startsWith('usage-'))).toEqual([]);
   });
 });

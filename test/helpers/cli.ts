@@ -145,7 +145,7 @@ export async function spawnServe(
   // Until it says it listens, or exits: a start takes what the machine's load makes it take.
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', () => {
-      const m = /"url":"(http:[^"]+)".*"msg":"llm-proxy listening"/.exec(out);
+      const m = /"url":"(https?:[^"]+)".*"msg":"llm-proxy listening"/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
     exited.then(() => reject(new Error(`serve exited early:\n${out}\n${err}`)));

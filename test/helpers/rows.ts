@@ -75,5 +75,8 @@ export const usageRecord = (tokenId: string, projectId: string, over: Partial<Us
   costMicroUsd: 7,
   usageStatus: 'reported',
   createdAt: CREATED,
+  upstreamKeyId: null,
+  retries: 0,
+  servedFrom: null,
   ...over,
 });

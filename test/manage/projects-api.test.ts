@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream } from '../../src/mock-upstream/index.js';
+import { eventOf } from '../audit/helpers.js';
 import { until } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -42,6 +43,8 @@ describe('management API: projects', () => {
       name: 'web',
       base_url: 'https://up.example.com',
       is_active: true,
+      retry_server_errors: false,
+      cache_ttl_seconds: null,
       api_key_hint: 'sk-…wxyz',
       max_requests: null,
       requests_per_minute: null,
@@ -150,6 +153,23 @@ describe('management API: projects', () => {
     });
     const cleared = await s.manage('PATCH', `/projects/${p.id}`, { base_url: null });
     expect(cleared.body.base_url).toBeNull();
+  });
+
+  it('sets retry_server_errors on create and update, and audits its change', async () => {
+    const p = (
+      await s.manage('POST', '/projects', { name: 'retry', api_key: 'sk-r-0000000000cccc', retry_server_errors: true })
+    ).body;
+    expect(p.retry_server_errors).toBe(true);
+    const off = await s.manage('PATCH', `/projects/${p.id}`, { retry_server_errors: false });
+    expect(off.body.retry_server_errors).toBe(false);
+    expect((await s.manage('GET', `/projects/${p.id}`)).body.retry_server_errors).toBe(false);
+    expect((await eventOf(s, 'project.updated', p.id)).changes).toEqual({
+      before: { retry_server_errors: true },
+      after: { retry_server_errors: false },
+    });
+    const bad = await s.manage('PATCH', `/projects/${p.id}`, { retry_server_errors: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe('retry_server_errors');
   });
 
   it('PATCH with revoke_tokens revokes every token of the project', async () => {

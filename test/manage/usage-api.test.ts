@@ -321,6 +321,9 @@ describe('rollups after thousands of random requests equal a recomputation from 
           model === 'my-llm' || model === null || usageStatus === 'missing' ? null : Math.floor(rand() * 250_000),
         usageStatus,
         createdAt: start + Math.floor(rand() * 5 * DAY_MS),
+        upstreamKeyId: null,
+        retries: 0,
+        servedFrom: null,
       };
       s.server.runtime.usage.record(rec);
     }

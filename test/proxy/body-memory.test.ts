@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
+import { json, type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
 
 const MiB = 1024 * 1024;
 
@@ -124,6 +124,19 @@ describe('proxy: memory for request bodies being read (PROXY_BODY_MEMORY_BYTES)'
     expect(st.mock.stats().requests).toBe(1);
     expect(await samples(st, 'llm_proxy_refusals_total', { reason: 'concurrency_limit_exceeded' })).toEqual([4]);
     expect(await samples(st, 'llm_proxy_refusals_total', { reason: 'server_busy' })).toEqual([1]);
+
+    // A project with two keys reads a JSON body whole only to be able to fail over (chat bodies are
+    // read for stream usage anyway): with the memory taken, its body streams through instead (and
+    // the request is sent once), rather than a 503.
+    const pool = await st.addProject('pool');
+    const added = await st.s.manage('POST', `/projects/${pool.projectId}/keys`, {
+      name: 'second',
+      api_key: UPSTREAM_KEY,
+      base_url: `${st.mock.url}/v1`,
+    });
+    expect(added.status).toBe(201);
+    const pooled = await st.clientFor(pool.token).embeddings.create({ model: 'text-embedding-3-small', input: 'hi' });
+    expect(pooled.data).toHaveLength(1);
 
     // The clients leave: every byte charged is given back, and the proxy serves the hog's token again.
     await Promise.all(open.splice(0).map((p) => p.close()));

@@ -55,7 +55,7 @@ describe('proxy hooks', () => {
     expect(seen).toEqual(['start GET /v1/models', 'refused 401 invalid_api_key']);
   });
 
-  it('an upstream that cannot be reached: admitted, then end with the error, no headers hook', async () => {
+  it('an upstream that cannot be reached: admitted, an upstream request per attempt (retried), then end with the error, no headers hook', async () => {
     const dead = await st.addProject('dead upstream', `http://127.0.0.1:${await closedPort()}`);
     seen.length = 0;
     const res = await st.proxy('/v1/models', { token: dead.token });
@@ -64,6 +64,9 @@ describe('proxy hooks', () => {
     expect(seen).toEqual([
       'start GET /v1/models',
       'admitted false',
+      // UPSTREAM_RETRY_MAX_ATTEMPTS (3): a connection never made is retried on the one key.
+      'upstream request true',
+      'upstream request true',
       'upstream request true',
       'end 502 false upstream_unavailable',
     ]);

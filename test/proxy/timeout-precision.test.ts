@@ -21,8 +21,13 @@ const TIMEOUT_MS = 500;
 let st: ProxyStack;
 const ended = new Set<string>();
 beforeAll(async () => {
+  // One attempt per request: a connect timeout is otherwise retried, and what is timed here is one.
   st = await startProxyStack({
-    env: { UPSTREAM_CONNECT_TIMEOUT_MS: String(TIMEOUT_MS), UPSTREAM_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS) },
+    env: {
+      UPSTREAM_CONNECT_TIMEOUT_MS: String(TIMEOUT_MS),
+      UPSTREAM_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS),
+      UPSTREAM_RETRY_MAX_ATTEMPTS: '1',
+    },
   });
   st.s.server.proxy.attach({ end: (pr) => ended.add(pr.id) });
 });

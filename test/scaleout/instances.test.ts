@@ -87,12 +87,16 @@ describe('instances sharing a PostgreSQL database', () => {
     const [a, b] = servers as [TestServer, TestServer];
     const client = await clientOn(a);
     const pending = heldChat(client);
-    // Each sees the other's heartbeat with A's request in flight.
+    // Each sees the other's heartbeat with A's request in flight (a server's first heartbeat is
+    // written after it starts listening, so the other's row may not be there yet).
     for (const [reader, other] of [
       [a, b],
       [b, a],
     ] as const) {
-      await until(async () => find(await list(reader), idOf(a))?.in_flight === 1);
+      await until(async () => {
+        const l = await list(reader);
+        return find(l, idOf(other)) !== undefined && find(l, idOf(a))?.in_flight === 1;
+      });
       const l = await list(reader);
       expect(l.data.map((i) => i.id).sort()).toEqual([idOf(a), idOf(b)].sort());
       expect(find(l, idOf(reader))).toMatchObject({ self: true, state: 'live', version: VERSION, database: 'ok' });

@@ -76,7 +76,9 @@ describe('log shipping to a webhook', () => {
         duration_ms: row.duration_ms,
         bytes_in: row.bytes_in,
         bytes_out: row.bytes_out,
+        upstream_key_id: row.upstream_key_id,
       });
+      expect(e?.upstream_key_id).toMatch(/^[0-9a-f-]{36}$/);
     }
     expect(events.some((e) => e.stream === true && e.path === '/v1/chat/completions')).toBe(true);
     expect(events.some((e) => e.path === '/v1/embeddings')).toBe(true);

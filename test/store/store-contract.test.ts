@@ -25,6 +25,11 @@ const ALL_MIGRATIONS = [
   '0009-leases',
   '0010-limit-counters',
   '0011-instances',
+  '0012-project-keys',
+  '0013-retries',
+  '0014-cache',
+  '0015-idempotency-keys',
+  '0016-key-http2',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {

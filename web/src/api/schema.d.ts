@@ -886,6 +886,7 @@ export interface paths {
                                 /** @enum {string} */
                                 budget_period: "total" | "day" | "month";
                                 budget_usd: number | null;
+                                cache_ttl_seconds: number | null;
                                 /**
                                  * Format: date-time
                                  * @description RFC 3339 timestamp
@@ -898,6 +899,8 @@ export interface paths {
                                 name: string;
                                 request_count: number;
                                 requests_per_minute: number | null;
+                                /** @description 5xx answers and upstream timeouts are retried without an Idempotency-Key (resilience.md) */
+                                retry_server_errors: boolean;
                                 tokens_per_minute: number | null;
                                 /**
                                  * Format: date-time
@@ -956,6 +959,8 @@ export interface paths {
                         budget_period?: "total" | "day" | "month";
                         /** @description Spending cap in US dollars; null for none */
                         budget_usd?: number | null;
+                        /** @description Seconds the response cache keeps the project's answers to cacheable requests (capped by CACHE_MAX_TTL_SECONDS); null: not cached unless a request asks with Cache-Control: max-age */
+                        cache_ttl_seconds?: number | null;
                         is_active?: boolean;
                         /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
                         max_concurrent?: number | null;
@@ -964,6 +969,8 @@ export interface paths {
                         name: string;
                         /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
                         requests_per_minute?: number | null;
+                        /** @description Retry a 5xx answer or an upstream timeout (the upstream may have run the request) on another key, or after a backoff, even without an Idempotency-Key; default false. 429s and failed connections are retried regardless */
+                        retry_server_errors?: boolean;
                         /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
                         tokens_per_minute?: number | null;
                     };
@@ -985,6 +992,7 @@ export interface paths {
                             /** @enum {string} */
                             budget_period: "total" | "day" | "month";
                             budget_usd: number | null;
+                            cache_ttl_seconds: number | null;
                             /**
                              * Format: date-time
                              * @description RFC 3339 timestamp
@@ -997,6 +1005,8 @@ export interface paths {
                             name: string;
                             request_count: number;
                             requests_per_minute: number | null;
+                            /** @description 5xx answers and upstream timeouts are retried without an Idempotency-Key (resilience.md) */
+                            retry_server_errors: boolean;
                             tokens_per_minute: number | null;
                             /**
                              * Format: date-time
@@ -1116,6 +1126,7 @@ export interface paths {
                             /** @enum {string} */
                             budget_period: "total" | "day" | "month";
                             budget_usd: number | null;
+                            cache_ttl_seconds: number | null;
                             /**
                              * Format: date-time
                              * @description RFC 3339 timestamp
@@ -1128,6 +1139,8 @@ export interface paths {
                             name: string;
                             request_count: number;
                             requests_per_minute: number | null;
+                            /** @description 5xx answers and upstream timeouts are retried without an Idempotency-Key (resilience.md) */
+                            retry_server_errors: boolean;
                             tokens_per_minute: number | null;
                             /**
                              * Format: date-time
@@ -1349,6 +1362,8 @@ export interface paths {
                         budget_period?: "total" | "day" | "month";
                         /** @description Spending cap in US dollars; null for none */
                         budget_usd?: number | null;
+                        /** @description Seconds the response cache keeps the project's answers to cacheable requests (capped by CACHE_MAX_TTL_SECONDS); null: not cached unless a request asks with Cache-Control: max-age */
+                        cache_ttl_seconds?: number | null;
                         is_active?: boolean;
                         /** @description Requests in flight at once (streams included); one more gets 429 concurrency_limit_exceeded; null for none */
                         max_concurrent?: number | null;
@@ -1357,6 +1372,8 @@ export interface paths {
                         name?: string;
                         /** @description Requests per minute (GCRA: bursts up to the limit); null for none */
                         requests_per_minute?: number | null;
+                        /** @description Retry a 5xx answer or an upstream timeout (the upstream may have run the request) on another key, or after a backoff, even without an Idempotency-Key; default false. 429s and failed connections are retried regardless */
+                        retry_server_errors?: boolean;
                         /** @description Also revoke every token of the project */
                         revoke_tokens?: boolean;
                         /** @description Tokens per minute, reserved from the request and settled on actual usage; null for none */
@@ -1380,6 +1397,7 @@ export interface paths {
                             /** @enum {string} */
                             budget_period: "total" | "day" | "month";
                             budget_usd: number | null;
+                            cache_ttl_seconds: number | null;
                             /**
                              * Format: date-time
                              * @description RFC 3339 timestamp
@@ -1392,12 +1410,702 @@ export interface paths {
                             name: string;
                             request_count: number;
                             requests_per_minute: number | null;
+                            /** @description 5xx answers and upstream timeouts are retried without an Idempotency-Key (resilience.md) */
+                            retry_server_errors: boolean;
                             tokens_per_minute: number | null;
                             /**
                              * Format: date-time
                              * @description RFC 3339 timestamp
                              */
                             updated_at: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/manage/projects/{id}/cache": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Purge a project's cached responses
+         * @description Removes every response the cache holds for the project (memory: this instance; Redis: every instance). Audited as project.cache_purged.
+         *
+         *     Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cache purge */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Entries removed */
+                            purged: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/projects/{id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a project's upstream keys
+         * @description Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                                api_key_hint: string;
+                                /** @enum {string} */
+                                auth_style: "bearer" | "api-key";
+                                /** @description Upstream base URL; null: the project's, else the proxy's default */
+                                base_url: string | null;
+                                /** @description Where the key is out of service after failures, as this instance sees it; empty when healthy */
+                                cooldowns: {
+                                    /** @description The model it cools for; null: every model */
+                                    model: string | null;
+                                    /**
+                                     * @description cooling: skipped until `until`; half_open: the next request is its trial
+                                     * @enum {string}
+                                     */
+                                    state: "cooling" | "half_open";
+                                    /**
+                                     * Format: date-time
+                                     * @description RFC 3339 timestamp
+                                     */
+                                    until: string;
+                                }[];
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                enabled: boolean;
+                                /** @description HTTP/2 is offered to the key's upstream (HTTP/1.1 where the server does not take it) */
+                                http2: boolean;
+                                id: string;
+                                name: string;
+                                project_id: string;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                updated_at: string;
+                                weight: number;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add an upstream key to a project
+         * @description Needs the role `admin` or a stronger one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Resource id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Real upstream API key; stored encrypted, never returned. Visible ASCII or Latin-1 characters, no surrounding spaces */
+                        api_key: string;
+                        /**
+                         * @description How the key is sent: bearer (Authorization: Bearer <key>, the default) or api-key (api-key: <key>, Azure)
+                         * @enum {string}
+                         */
+                        auth_style?: "bearer" | "api-key";
+                        /** @description Upstream base URL for this key (OpenAI, Azure OpenAI's v1 endpoint, any OpenAI-compatible server); null or absent: the project's base_url, else the proxy's default */
+                        base_url?: string | null;
+                        /** @description Disabled keys are kept but not used (default true) */
+                        enabled?: boolean;
+                        /** @description Offer HTTP/2 to the key's upstream over TLS (default false); HTTP/1.1 where its server does not offer h2 */
+                        http2?: boolean;
+                        /** @description Unique within the project */
+                        name: string;
+                        /** @description Share of requests relative to the project's other enabled keys (1 to 1000, default 1) */
+                        weight?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Upstream key of a project */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                            api_key_hint: string;
+                            /** @enum {string} */
+                            auth_style: "bearer" | "api-key";
+                            /** @description Upstream base URL; null: the project's, else the proxy's default */
+                            base_url: string | null;
+                            /** @description Where the key is out of service after failures, as this instance sees it; empty when healthy */
+                            cooldowns: {
+                                /** @description The model it cools for; null: every model */
+                                model: string | null;
+                                /**
+                                 * @description cooling: skipped until `until`; half_open: the next request is its trial
+                                 * @enum {string}
+                                 */
+                                state: "cooling" | "half_open";
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                until: string;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            enabled: boolean;
+                            /** @description HTTP/2 is offered to the key's upstream (HTTP/1.1 where the server does not take it) */
+                            http2: boolean;
+                            id: string;
+                            name: string;
+                            project_id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            weight: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/manage/projects/{id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an upstream key
+         * @description Needs the role `admin` or a stronger one.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Project id */
+                    id: string;
+                    /** @description Key id */
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Update, rotate, enable or disable an upstream key
+         * @description Needs the role `admin` or a stronger one.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Project id */
+                    id: string;
+                    /** @description Key id */
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description New upstream API key (rotation; same rules as on create) */
+                        api_key?: string;
+                        /**
+                         * @description How the key is sent: bearer (Authorization: Bearer <key>, the default) or api-key (api-key: <key>, Azure)
+                         * @enum {string}
+                         */
+                        auth_style?: "bearer" | "api-key";
+                        /** @description Upstream base URL for this key (OpenAI, Azure OpenAI's v1 endpoint, any OpenAI-compatible server); null or absent: the project's base_url, else the proxy's default */
+                        base_url?: string | null;
+                        /** @description Disabled keys are kept but not used (default true) */
+                        enabled?: boolean;
+                        /** @description Offer HTTP/2 to the key's upstream over TLS (default false); HTTP/1.1 where its server does not offer h2 */
+                        http2?: boolean;
+                        name?: string;
+                        /** @description Share of requests relative to the project's other enabled keys (1 to 1000, default 1) */
+                        weight?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Upstream key of a project */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Masked upstream key, e.g. sk-…abcd; the key itself is never returned */
+                            api_key_hint: string;
+                            /** @enum {string} */
+                            auth_style: "bearer" | "api-key";
+                            /** @description Upstream base URL; null: the project's, else the proxy's default */
+                            base_url: string | null;
+                            /** @description Where the key is out of service after failures, as this instance sees it; empty when healthy */
+                            cooldowns: {
+                                /** @description The model it cools for; null: every model */
+                                model: string | null;
+                                /**
+                                 * @description cooling: skipped until `until`; half_open: the next request is its trial
+                                 * @enum {string}
+                                 */
+                                state: "cooling" | "half_open";
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                until: string;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            created_at: string;
+                            enabled: boolean;
+                            /** @description HTTP/2 is offered to the key's upstream (HTTP/1.1 where the server does not take it) */
+                            http2: boolean;
+                            id: string;
+                            name: string;
+                            project_id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 timestamp
+                             */
+                            updated_at: string;
+                            weight: number;
                         };
                     };
                 };
@@ -3394,6 +4102,10 @@ export interface paths {
                             project_name: string | null;
                             prompt_tokens: number | null;
                             reasoning_tokens: number | null;
+                            /** @description Times the request was sent upstream again after a failed attempt (another key, or a backoff); 0 when sent once */
+                            retries: number;
+                            /** @description Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key */
+                            served_from: ("cache" | "idempotent_replay") | null;
                             /** @description The client's status: the upstream's, the proxy's 502/504, or 499 */
                             status: number;
                             stream: boolean;
@@ -3402,6 +4114,8 @@ export interface paths {
                             token_name: string | null;
                             total_tokens: number | null;
                             ttfb_ms: number | null;
+                            /** @description The project's upstream key the request was sent with (GET /manage/projects/{id}/keys); null when none was */
+                            upstream_key_id: string | null;
                             upstream_ms: number | null;
                             /** @description reported, estimated, missing or unfinished */
                             usage_status: string;

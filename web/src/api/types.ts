@@ -5,6 +5,10 @@ type Json<R> = R extends { content: { 'application/json': infer B } } ? B : neve
 
 export type Project = Json<paths['/manage/projects/{id}']['patch']['responses'][200]>;
 export type ProjectWithUsage = Json<paths['/manage/projects/{id}']['get']['responses'][200]>;
+export type ProjectKey = Json<paths['/manage/projects/{id}/keys/{key_id}']['patch']['responses'][200]>;
+export type ProjectKeyPatch = NonNullable<
+  paths['/manage/projects/{id}/keys/{key_id}']['patch']['requestBody']
+>['content']['application/json'];
 export type Token = Json<paths['/manage/tokens/{id}']['patch']['responses'][200]>;
 export type TokenWithUsage = Json<paths['/manage/tokens/{id}']['get']['responses'][200]>;
 export type CreatedToken = Json<paths['/manage/tokens']['post']['responses'][201]>;

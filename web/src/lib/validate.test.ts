@@ -17,6 +17,9 @@ describe('client-side validation (the API’s rules)', () => {
     expect(v.projectName('  ')).toBe('A name is required.');
     expect(v.projectName('x'.repeat(201))).toBe('At most 200 characters.');
     expect(v.positiveInt('0')).toBe('At least 1.');
+    expect(v.keyWeight('')).toBe('A weight is required.');
+    expect(v.keyWeight('1001')).toBe('At most 1,000.');
+    expect(v.keyWeight('1000')).toBeUndefined();
     expect(v.positiveInt('1.5')).toMatch(/whole number/);
     expect(v.durationMinutes(String(60 * 24 * 3650 + 1))).toMatch(/At most/);
     expect(v.batchCount('1001')).toMatch(/At most 1,000/);

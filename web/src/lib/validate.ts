@@ -5,10 +5,11 @@
  */
 import { upstreamUrlProblem } from '../../../src/config/upstream-url.js';
 import { endpointRuleProblem } from '../../../src/limits/allowlist.js';
-import { upstreamKeyProblem } from '../../../src/projects/upstream-key.js';
+import { MAX_KEY_WEIGHT, upstreamKeyProblem } from '../../../src/projects/upstream-key.js';
 
 export type Problem = string | undefined;
 
+/** A project's name, or an upstream key's (the same rule). */
 export function projectName(v: string): Problem {
   const t = v.trim();
   if (t.length === 0) return 'A name is required.';
@@ -28,6 +29,12 @@ export function baseUrl(v: string): Problem {
   if (v.length > 2000) return 'At most 2000 characters.';
   const p = upstreamUrlProblem(v.trim());
   return p ? `The URL ${p}.` : undefined;
+}
+
+/** An upstream key's weight: its share of the project's requests, 1 to MAX_KEY_WEIGHT. */
+export function keyWeight(v: string): Problem {
+  if (v.trim() === '') return 'A weight is required.';
+  return positiveInt(v, MAX_KEY_WEIGHT);
 }
 
 export function tokenName(v: string): Problem {

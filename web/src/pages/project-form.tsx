@@ -13,7 +13,7 @@ import { Button, Checkbox, Dialog, ErrorNote, TextField } from '../components/ui
 import { useSubmit } from '../lib/hooks.js';
 import * as v from '../lib/validate';
 
-/** Create a project, or edit one (name, upstream, active, limits; the key is rotated apart). */
+/** Create a project, or edit one (name, upstream, active, retry policy, limits; its keys are managed apart). */
 export function ProjectDialog(props: {
   open: boolean;
   project?: Project;
@@ -25,12 +25,15 @@ export function ProjectDialog(props: {
   const [key, setKey] = useState('');
   const [baseUrl, setBaseUrl] = useState(p?.base_url ?? '');
   const [active, setActive] = useState(p?.is_active ?? true);
+  const [retryServerErrors, setRetryServerErrors] = useState(p?.retry_server_errors ?? false);
+  const [cacheTtl, setCacheTtl] = useState(p?.cache_ttl_seconds == null ? '' : String(p.cache_ttl_seconds));
   const [limits, setLimits] = useState<LimitsState>(p ? limitsFrom(p) : emptyLimits());
 
   const problems = {
     name: v.projectName(name),
     api_key: p ? undefined : v.apiKey(key, true),
     base_url: v.baseUrl(baseUrl),
+    cache_ttl_seconds: v.positiveInt(cacheTtl, 31_536_000),
     ...limitsProblems(limits),
   };
 
@@ -41,6 +44,8 @@ export function ProjectDialog(props: {
         name: name.trim(),
         base_url: baseUrl.trim() === '' ? null : baseUrl.trim(),
         is_active: active,
+        retry_server_errors: retryServerErrors,
+        cache_ttl_seconds: cacheTtl.trim() === '' ? null : Number(cacheTtl),
         ...limitsBody(limits),
       };
       const saved = p
@@ -105,60 +110,23 @@ export function ProjectDialog(props: {
             hint="Stored encrypted; never shown again, only a masked hint."
           />
         )}
-        <Checkbox label="Active (its tokens work)" checked={active} onChange={setActive} name="is_active" />
-        <LimitsFields value={limits} onChange={setLimits} problems={problems} show={show} subject="project" />
-        <ErrorNote error={error} />
-      </form>
-    </Dialog>
-  );
-}
-
-export function RotateKeyDialog(props: {
-  open: boolean;
-  project: Project;
-  onClose: () => void;
-  onSaved: (p: Project) => void;
-}) {
-  const [key, setKey] = useState('');
-  const problem = v.apiKey(key, true);
-  const { show, busy, error, submit } = useSubmit(
-    () => Boolean(problem),
-    async () => {
-      const saved = await ok(
-        api.PATCH('/manage/projects/{id}', { params: { path: { id: props.project.id } }, body: { api_key: key } }),
-      );
-      setKey('');
-      props.onSaved(saved);
-    },
-  );
-  return (
-    <Dialog
-      open={props.open}
-      title="Rotate the upstream key"
-      sub={`The new key is used from the next request of every token of ${props.project.name}; tokens keep working.`}
-      onClose={props.onClose}
-      footer={
-        <>
-          <Button onClick={props.onClose}>Cancel</Button>
-          <Button variant="primary" type="submit" form="rotate-form" busy={busy}>
-            Rotate key
-          </Button>
-        </>
-      }
-    >
-      <form id="rotate-form" class="form" onSubmit={submit} noValidate>
-        <p class="muted">
-          Current key: <code>{props.project.api_key_hint}</code>
-        </p>
         <TextField
-          label="New upstream API key"
-          name="new_api_key"
-          type="password"
-          value={key}
-          onInput={setKey}
-          problem={show ? problem : undefined}
-          autoFocus
+          label="Response cache TTL (seconds)"
+          name="cache_ttl_seconds"
+          value={cacheTtl}
+          onInput={setCacheTtl}
+          problem={s.cache_ttl_seconds}
+          inputMode="numeric"
+          hint="Identical requests within this time are answered from the cache (never another project's). Empty: not cached."
         />
+        <Checkbox label="Active (its tokens work)" checked={active} onChange={setActive} name="is_active" />
+        <Checkbox
+          label="Retry server errors (a 5xx or timeout is retried even without an Idempotency-Key)"
+          checked={retryServerErrors}
+          onChange={setRetryServerErrors}
+          name="retry_server_errors"
+        />
+        <LimitsFields value={limits} onChange={setLimits} problems={problems} show={show} subject="project" />
         <ErrorNote error={error} />
       </form>
     </Dialog>

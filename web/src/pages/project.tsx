@@ -21,12 +21,14 @@ import { compact, count, dateTime, percent, plural, relative, usd } from '../lib
 import { useLoad, useTitle } from '../lib/hooks';
 import { windowOf } from '../lib/range';
 import { href, navigate } from '../router';
-import { ProjectDialog, RotateKeyDialog } from './project-form';
+import { ProjectDialog } from './project-form';
+import { KeysCard } from './project-keys';
 
 async function loadProject(id: string) {
   const w = windowOf('30d');
-  const [project, usage, tokens, activeTokens] = await Promise.all([
+  const [project, keys, usage, tokens, activeTokens] = await Promise.all([
     ok(api.GET('/manage/projects/{id}', { params: { path: { id } } })),
+    ok(api.GET('/manage/projects/{id}/keys', { params: { path: { id }, query: { limit: 1000 } } })),
     ok(
       api.GET('/manage/usage', {
         params: { query: { project_id: id, group_by: w.bucket, from: String(w.from), to: String(w.to) } },
@@ -37,6 +39,7 @@ async function loadProject(id: string) {
   ]);
   return {
     project,
+    keys: keys.data,
     usage,
     w,
     tokens: tokens.data,
@@ -47,7 +50,7 @@ async function loadProject(id: string) {
 
 export function ProjectPage({ id }: { id: string }) {
   const data = useLoad(() => loadProject(id), [id]);
-  const [dialog, setDialog] = useState<'edit' | 'rotate' | 'revoke' | 'delete' | undefined>();
+  const [dialog, setDialog] = useState<'edit' | 'revoke' | 'delete' | undefined>();
   const d = data.data;
   useTitle(d?.project.name ?? 'Project');
   if (!d) {
@@ -64,6 +67,7 @@ export function ProjectPage({ id }: { id: string }) {
   }
   const p = d.project;
   const u = p.usage;
+  const disabledKeys = d.keys.filter((k) => !k.enabled).length;
   const activeText = `${d.active}${d.moreActive ? '+' : ''} active token${d.active === 1 ? '' : 's'}`;
   return (
     <>
@@ -73,8 +77,11 @@ export function ProjectPage({ id }: { id: string }) {
         sub={
           <span class="row">
             {p.is_active ? <Badge tone="ok">active</Badge> : <Badge>inactive</Badge>}
+            {p.retry_server_errors && <Badge>retries server errors</Badge>}
             <span>
-              Key <code>{p.api_key_hint}</code> · upstream {p.base_url ?? 'default (OPENAI_API_URL)'}
+              {plural(d.keys.length, 'upstream key')}
+              {disabledKeys > 0 && ` (${disabledKeys} disabled)`} · upstream {p.base_url ?? 'default (OPENAI_API_URL)'}
+              {p.cache_ttl_seconds === null ? ' · not cached' : ` · responses cached ${p.cache_ttl_seconds} s`}
             </span>
           </span>
         }
@@ -84,12 +91,7 @@ export function ProjectPage({ id }: { id: string }) {
             Issue a token
           </a>
         )}
-        {can('admin') && (
-          <>
-            <Button onClick={() => setDialog('edit')}>Edit</Button>
-            <Button onClick={() => setDialog('rotate')}>Rotate key</Button>
-          </>
-        )}
+        {can('admin') && <Button onClick={() => setDialog('edit')}>Edit</Button>}
         {can('operator') && (
           <Button onClick={() => setDialog('revoke')} disabled={d.active === 0}>
             Revoke all tokens
@@ -175,6 +177,7 @@ export function ProjectPage({ id }: { id: string }) {
             )}
           </Card>
         </div>
+        <KeysCard project={p} keys={d.keys} onChanged={data.reload} />
       </div>
       {dialog === 'edit' && (
         <ProjectDialog
@@ -184,18 +187,6 @@ export function ProjectPage({ id }: { id: string }) {
           onSaved={() => {
             setDialog(undefined);
             toast('Project saved.');
-            data.reload();
-          }}
-        />
-      )}
-      {dialog === 'rotate' && (
-        <RotateKeyDialog
-          open
-          project={p}
-          onClose={() => setDialog(undefined)}
-          onSaved={(np) => {
-            setDialog(undefined);
-            toast(`Key rotated; it now ends …${np.api_key_hint.slice(-4)}.`);
             data.reload();
           }}
         />
