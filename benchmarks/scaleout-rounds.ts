@@ -38,6 +38,8 @@ export interface Meter {
   postgresPids(): number[];
   /** Resets Redis's command counts; `calls()` reads them since. */
   redisStats?: {
+    /** Waits for the previous run's tail of Redis calls to end. */
+    quiet(): Promise<void>;
     reset(): Promise<void>;
     calls(): Promise<{ calls: Record<string, number>; usec: Record<string, number> }>;
   };
@@ -49,6 +51,7 @@ const sum = (pids: number[]) => pids.reduce((s, p) => s + (cpuMs(p) ?? 0), 0);
 export async function measure(m: Meter, t: LoadTarget, connections: number, seconds: number): Promise<RunRecord> {
   const pids = t.proxyPids();
   // A backend that exits during the run takes its CPU time with it: read the ones there at the end.
+  await m.redisStats?.quiet();
   const pgBefore = new Map(m.postgresPids().map((p) => [p, cpuMs(p) ?? 0]));
   await m.redisStats?.reset();
   const before = {

@@ -96,6 +96,25 @@ export class RedisProbe {
   }
 
   /**
+   * Waits (up to `boundMs`) until Redis ran no script for 200 ms: the previous target's tail (its
+   * last settlements) lands before the next measurement starts rather than in it.
+   */
+  async quiet(boundMs = 5_000): Promise<void> {
+    const scripts = async () => {
+      const { calls } = await this.commandCalls();
+      return (calls.evalsha ?? 0) + (calls.eval ?? 0);
+    };
+    const end = Date.now() + boundMs;
+    let last = await scripts();
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = await scripts();
+      if (now === last) return;
+      last = now;
+    }
+  }
+
+  /**
    * Calls per command since the last reset, without the probe's own CONFIG/INFO, and the time
    * Redis spent in them, µs (a script's time includes the commands it runs).
    */

@@ -240,6 +240,7 @@ async function main(): Promise<void> {
       redisPid: redis.child.pid,
       postgresPids: () => backendPids(db.name),
       redisStats: {
+        quiet: () => (probe as RedisProbe).quiet(),
         reset: () => (probe as RedisProbe).resetStats(),
         calls: () => (probe as RedisProbe).commandCalls(),
       },
