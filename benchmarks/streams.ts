@@ -44,6 +44,8 @@ export interface StreamsResult {
   proxy: Figures;
   /** proxy / direct. */
   ratio: Figures;
+  /** proxy / direct of TTFB p99 within each round: pairs that shared the machine's load of the moment. */
+  roundRatios: number[];
   errors: { direct: number; proxy: number };
   /** What failed, for diagnosis: statuses other than 200 and transport errors, per target. */
   failures: { direct: Record<string, number>; proxy: Record<string, number> };
@@ -109,6 +111,9 @@ export async function measureStreams(
     '120s',
   ]);
   const run = (label: string) => report.runs.find((r) => r.label === label);
+  const inRound = (round: number, label: string) =>
+    report.comparison?.round_detail.find((d) => d.round === round && d.label === label)?.ttfb_p99_ms ?? Number.NaN;
+  const roundRatios = Array.from({ length: rounds }, (_, i) => ratio(inRound(i + 1, 'proxy'), inRound(i + 1, 'direct')));
   const direct = figures(run('direct'));
   const proxy = figures(run('proxy'));
   return {
@@ -117,6 +122,7 @@ export async function measureStreams(
     direct,
     proxy,
     ratio: { p50: ratio(proxy.p50, direct.p50), p99: ratio(proxy.p99, direct.p99) },
+    roundRatios,
     errors: { direct: run('direct')?.requests.errors ?? -1, proxy: run('proxy')?.requests.errors ?? -1 },
     failures: { direct: failures(run('direct')), proxy: failures(run('proxy')) },
   };
@@ -134,6 +140,8 @@ export function renderStreams(r: StreamsResult): string {
     row('mock upstream, direct', r.direct),
     row('through llm-proxy', r.proxy),
     row('ratio (proxy / direct)', r.ratio),
+    '',
+    `TTFB p99 ratio within each round: ${r.roundRatios.join(', ')}.`,
     '',
   ].join('\n');
 }

@@ -164,6 +164,7 @@ export async function runBench(spec: BenchSpec, control: BenchControl = {}): Pro
           rps: summary.throughput.rps,
           p50_ms: summary.latency_ms?.p50 ?? null,
           p99_ms: summary.latency_ms?.p99 ?? null,
+          ttfb_p99_ms: summary.ttfb_ms?.p99 ?? null,
           errors: summary.requests.errors,
         });
         phase++;

@@ -62,6 +62,8 @@ export interface RoundDetail {
   rps: number;
   p50_ms: number | null;
   p99_ms: number | null;
+  /** Time to first byte, p99: a round's own, for ratios paired within a round. */
+  ttfb_p99_ms: number | null;
   errors: number;
 }
 
