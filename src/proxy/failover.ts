@@ -38,14 +38,12 @@ export interface AttemptOwner {
  * honour. The decorator shape is the same; the decisions are ours.
  */
 export class Failover implements Dispatcher.DispatchHandler {
-  /** Keys this request was sent with, by id: none is tried twice in a pool. */
-  private readonly tried = new Set<string>();
+  /** Keys this request was sent with, by id: none is tried twice in a pool (made at its first failure). */
+  private tried: Set<string> | undefined;
   /** The current attempt's response is being dropped for a retry. */
   private dropping = false;
   private delayMs = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** A 5xx or timeout may be retried: the request carries an Idempotency-Key, or its project allows it. */
-  private readonly mayRunTwice: boolean;
 
   constructor(
     private readonly inner: Dispatcher.DispatchHandler,
@@ -54,10 +52,14 @@ export class Failover implements Dispatcher.DispatchHandler {
     private readonly admitted: Admitted,
     private readonly deps: ProxyDeps,
     private readonly owner: AttemptOwner,
-  ) {
-    this.tried.add((pr.upstreamKey as UpstreamKey).id);
-    this.mayRunTwice =
-      carriesIdempotencyKey(pr.req.headers) || (pr.identity as TokenIdentity).retryServerErrors === true;
+  ) {}
+
+  /**
+   * A 5xx or timeout may be retried: the request carries an Idempotency-Key, or its project allows
+   * it. Asked only after a failure (every request is built one of these: it stays small).
+   */
+  private get mayRunTwice(): boolean {
+    return carriesIdempotencyKey(this.pr.req.headers) || (this.pr.identity as TokenIdentity).retryServerErrors === true;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
@@ -139,12 +141,9 @@ export class Failover implements Dispatcher.DispatchHandler {
     let next: UpstreamKey | undefined;
     let delay = 0;
     if (keys.length > 1) {
-      next = chooseKey(
-        keys,
-        Math.random,
-        (k) => !this.tried.has(k.id) && deps.keyHealth.usable(k.id, model),
-        deps.keyLoad,
-      );
+      this.tried ??= new Set();
+      const tried = this.tried.add((pr.upstreamKey as UpstreamKey).id);
+      next = chooseKey(keys, Math.random, (k) => !tried.has(k.id) && deps.keyHealth.usable(k.id, model), deps.keyLoad);
       if (!next || left <= 0) return false;
     } else {
       // One key, nowhere else to go: a 429 is the upstream's "not now", which the client hears.
@@ -155,11 +154,10 @@ export class Failover implements Dispatcher.DispatchHandler {
     }
     if (!deps.retries.budget.withdraw()) return false;
     // Another origin: a connection slot of its own, free now (the one held is given back), or no retry.
-    if (!this.admitted.moveTo(deps.pools.get(next.origin))) return false;
+    if (!this.admitted.moveTo(deps.pools.get(next.origin, next.http2))) return false;
     this.owner.attemptFailed(outcome);
     deps.retries.counted(reason);
     if (next !== pr.upstreamKey) deps.keyHealth.taken(next.id, model);
-    this.tried.add(next.id);
     pr.upstreamKey = next;
     pr.retries++;
     this.delayMs = delay;
@@ -169,13 +167,18 @@ export class Failover implements Dispatcher.DispatchHandler {
   /** The next attempt, after the backoff (off this undici callback either way). */
   private again(): void {
     this.dropping = false;
-    this.timer = setTimeout(this.fire, this.delayMs);
+    this.timer = setTimeout(fire, this.delayMs, this);
   }
 
-  private readonly fire = (): void => {
+  /** The backoff is over: the request goes again. */
+  resend(): void {
     this.timer = undefined;
     this.owner.resend();
-  };
+  }
+}
+
+function fire(f: Failover): void {
+  f.resend();
 }
 
 const NEUTRAL: KeyOutcome = { kind: 'neutral' };

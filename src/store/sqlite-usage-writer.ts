@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import { RECORD_COLUMNS, RECORD_DEFAULTS, ROLLUP_SUM_COLUMNS } from './schema.js';
+import { RECORD_COLUMNS, ROLLUP_SUM_COLUMNS, recordValues } from './schema.js';
 import { insertedRows, type UsageBatch } from './usage-repo.js';
 
 const ROLLUP_KEY = ['bucket_start', 'token_id', 'project_id', 'model'] as const;
@@ -43,8 +43,7 @@ export class SqliteUsageWriter {
     this.write = db.transaction((batch: UsageBatch) => {
       const ids = new Set<string>();
       for (const r of batch.rows) {
-        if (insertRecord.run(RECORD_COLUMNS.map((c) => r[c] ?? RECORD_DEFAULTS[c] ?? null)).changes === 1)
-          ids.add(r.id);
+        if (insertRecord.run(recordValues(r)).changes === 1) ids.add(r.id);
       }
       const b = ids.size === batch.rows.length ? batch : batch.only(insertedRows(batch.rows, ids));
       for (const g of b.rollups) upsertRollup.run(rollupColumns.map((c) => g[c]));

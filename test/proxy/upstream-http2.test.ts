@@ -100,6 +100,33 @@ describe('HTTP/2 to the upstream, opt-in per key', () => {
     expect(st.mock.requests().map((r) => r.httpVersion)).toEqual(['1.1']);
   });
 
+  it('a request failed over from another key to an HTTP/2 key goes over HTTP/2', async () => {
+    const limited = await startMockUpstream({ apiKey: UPSTREAM_KEY, errorStatus: 429 });
+    try {
+      const p = await st.addProject('failover-to-h2', `${limited.url}/v1`);
+      const added = await st.s.manage('POST', `/projects/${p.projectId}/keys`, {
+        name: 'h2',
+        api_key: UPSTREAM_KEY,
+        base_url: `${h2mock.url.replace('127.0.0.1', 'localhost')}/v1`,
+      });
+      expect(added.status).toBe(201);
+      const patched = await st.s.manage('PATCH', `/projects/${p.projectId}/keys/${added.body.id}`, { http2: true });
+      expect(patched.status).toBe(200);
+      h2mock.reset();
+      const client = st.clientFor(p.token);
+      // The balancer picks at random: send until one request was tried on the rate-limited key first.
+      for (let i = 0; i < 60 && limited.stats().requests === 0; i++) {
+        expect((await client.chat.completions.create(CHAT)).object).toBe('chat.completion');
+      }
+      expect(limited.stats().requests).toBe(1);
+      const versions = h2mock.requests().map((r) => r.httpVersion);
+      expect(versions.length).toBeGreaterThan(0);
+      expect(new Set(versions)).toEqual(new Set(['2.0']));
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('records the setting in the audit trail', async () => {
     const p = await projectOn('audited', `${st.mock.url}/v1`, true);
     const events = await st.s.manage('GET', `/audit?target_id=${p.projectId}&limit=10`);
