@@ -42,12 +42,32 @@ export interface Replayed {
  */
 export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps: ProxyDeps): UsageRecord {
   admitted.releaseSlot();
+  const { replayed } = m;
+  const rec = replayed
+    ? replayedRecord(pr, {
+        model: (admitted.facts ?? admitted.body?.facts())?.model ?? null,
+        status: m.status,
+        stream: replayed.stream,
+        bytesIn: m.bytesIn,
+        bytesOut: m.bytesOut,
+        error: m.error,
+        from: replayed.from,
+        tFirstByte: replayed.tFirstByte,
+        createdAt: deps.now(),
+      })
+    : measuredRecord(pr, admitted, m, deps);
+  deps.limiter.settle(admitted.ticket, rec.totalTokens ?? 0, rec.costMicroUsd ?? 0);
+  deps.recordUsage(rec, m.journaled);
+  logAccess(pr, rec, deps, deps.logBodyMaxBytes > 0 ? loggedBodies(pr, admitted, m, deps.logBodyMaxBytes) : undefined);
+  return rec;
+}
+
+/** The record of an answer from the upstream: what was measured, priced. */
+function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps: ProxyDeps): UsageRecord {
   const identity = pr.identity as TokenIdentity;
   const { leg } = m;
-  const { u, status, cost } = m.replayed ? replayedUsage(admitted) : measuredUsage(admitted, m.capture, deps);
-  const tFirstByte = m.replayed ? m.replayed.tFirstByte : leg.tFirstByte;
-  deps.limiter.settle(admitted.ticket, u.totalTokens ?? 0, cost ?? 0);
-  const rec: UsageRecord = {
+  const { u, status, cost } = measuredUsage(admitted, m.capture, deps);
+  return {
     id: pr.id,
     tokenId: identity.tokenId,
     projectId: identity.projectId,
@@ -55,7 +75,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     path: pr.path,
     model: u.model,
     status: m.status,
-    stream: m.replayed ? m.replayed.stream : leg.stream,
+    stream: leg.stream,
     promptTokens: u.promptTokens,
     completionTokens: u.completionTokens,
     totalTokens: u.totalTokens,
@@ -63,7 +83,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     reasoningTokens: u.reasoningTokens,
     finishReason: u.finishReason,
     upstreamMs: leg.tHeaders === undefined ? null : round(leg.tHeaders - leg.tSent),
-    ttfbMs: tFirstByte === undefined ? null : round(tFirstByte - pr.t0),
+    ttfbMs: leg.tFirstByte === undefined ? null : round(leg.tFirstByte - pr.t0),
     durationMs: round(performance.now() - pr.t0),
     bytesIn: m.bytesIn,
     bytesOut: m.bytesOut,
@@ -73,17 +93,64 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     createdAt: deps.now(),
     upstreamKeyId: pr.upstreamKey?.id ?? null,
     retries: pr.retries,
-    servedFrom: m.replayed?.from ?? null,
+    servedFrom: null,
   };
-  deps.recordUsage(rec, m.journaled);
+}
+
+/** What a record of a stored answer needs beyond the request. */
+export interface ReplayedAnswer {
+  model: string | null;
+  status: number;
+  stream: boolean;
+  bytesIn: number;
+  bytesOut: number;
+  error: string | null;
+  from: ServedFrom;
+  /** performance.now() when the body was written. */
+  tFirstByte: number;
+  createdAt: number;
+}
+
+/**
+ * The record of an answer from a stored response (the response cache, an Idempotency-Key's
+ * first request): nothing was sent upstream, so no key, no tokens and no cost.
+ */
+export function replayedRecord(pr: ProxyRequest, a: ReplayedAnswer): UsageRecord {
+  const identity = pr.identity as TokenIdentity;
+  return {
+    id: pr.id,
+    tokenId: identity.tokenId,
+    projectId: identity.projectId,
+    method: pr.method,
+    path: pr.path,
+    model: a.model,
+    status: a.status,
+    stream: a.stream,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    finishReason: null,
+    upstreamMs: null,
+    ttfbMs: round(a.tFirstByte - pr.t0),
+    durationMs: round(performance.now() - pr.t0),
+    bytesIn: a.bytesIn,
+    bytesOut: a.bytesOut,
+    error: a.error,
+    costMicroUsd: 0,
+    usageStatus: 'reported',
+    createdAt: a.createdAt,
+    upstreamKeyId: null,
+    retries: 0,
+    servedFrom: a.from,
+  };
+}
+
+/** The request's access-log line, from its record. */
+export function logAccess(pr: ProxyRequest, rec: UsageRecord, deps: ProxyDeps, bodies?: AccessBodies): void {
   const ua = pr.req.headers['user-agent'];
-  deps.accessLog(
-    rec,
-    { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined },
-    pr.trace,
-    deps.logBodyMaxBytes > 0 ? loggedBodies(pr, admitted, m, deps.logBodyMaxBytes) : undefined,
-  );
-  return rec;
+  deps.accessLog(rec, { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined }, pr.trace, bodies);
 }
 
 /** LOG_BODIES: both bodies cut and masked; a request body that streamed through unread is shown by size. */
@@ -97,21 +164,6 @@ function loggedBodies(pr: ProxyRequest, admitted: Admitted, m: Measured, max: nu
   const head = m.capture.responseHead();
   const response = m.bytesOut === 0 ? undefined : loggedBody(head, m.capture.responseType, max);
   return { request, response };
-}
-
-/** A replayed answer used nothing upstream: zero tokens, zero cost, the request's model. */
-function replayedUsage(admitted: Admitted): { u: CapturedUsage; status: 'reported'; cost: number } {
-  const model = (admitted.facts ?? admitted.body?.facts())?.model ?? null;
-  const u: CapturedUsage = {
-    model,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    finishReason: null,
-  };
-  return { u, status: 'reported', cost: 0 };
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   parseIdempotencyKey,
 } from '../idempotency/idempotency-key.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
-import type { UsageRecord } from '../usage/usage-writer.js';
+import { logAccess, replayedRecord } from './accounting.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
 import { replay, storedFromBuffer, storedToBuffer } from './replay.js';
@@ -147,41 +147,19 @@ export function replayIdempotent(pr: ProxyRequest, r: IdempotentReplay, deps: Pr
     return refuse(pr, errors.idempotencyUnavailable(), deps.logger, deps.hooks);
   }
   const bytesOut = replay(pr, stored, REPLAYED);
-  const identity = pr.identity as TokenIdentity;
-  const durationMs = round(performance.now() - pr.t0);
-  const rec: UsageRecord = {
-    id: pr.id,
-    tokenId: identity.tokenId,
-    projectId: identity.projectId,
-    method: pr.method,
-    path: pr.path,
+  const rec = replayedRecord(pr, {
     model: r.model,
     status: stored.status,
     stream: stored.stream,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    finishReason: null,
-    upstreamMs: null,
-    ttfbMs: durationMs,
-    durationMs,
     bytesIn: Number(pr.req.headers['content-length'] ?? 0),
     bytesOut,
     error: bytesOut === 0 && stored.body.length > 0 ? 'client_aborted' : null,
-    costMicroUsd: 0,
-    usageStatus: 'reported',
+    from: 'idempotent_replay',
+    tFirstByte: performance.now(),
     createdAt: deps.now(),
-    upstreamKeyId: null,
-    retries: 0,
-    servedFrom: 'idempotent_replay',
-  };
+  });
   deps.recordUsage(rec, undefined);
-  const ua = pr.req.headers['user-agent'];
-  deps.accessLog(rec, { ip: pr.clientIp, userAgent: typeof ua === 'string' ? ua : undefined }, pr.trace);
+  logAccess(pr, rec, deps);
   deps.hooks?.end?.(pr, rec, undefined);
   return Promise.resolve();
 }
-
-const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -78,6 +78,9 @@ describe('response cache (memory backend)', () => {
       usage_status: 'reported',
       model: 'gpt-4o-mini',
       upstream_ms: null,
+      // Nothing went upstream: no key was used, and none retried.
+      upstream_key_id: null,
+      retries: 0,
     });
     // The access line says so too.
     await until(() => st.s.logs().includes(`"request_id":"${rec.id}"`));
