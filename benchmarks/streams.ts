@@ -113,7 +113,9 @@ export async function measureStreams(
   const run = (label: string) => report.runs.find((r) => r.label === label);
   const inRound = (round: number, label: string) =>
     report.comparison?.round_detail.find((d) => d.round === round && d.label === label)?.ttfb_p99_ms ?? Number.NaN;
-  const roundRatios = Array.from({ length: rounds }, (_, i) => ratio(inRound(i + 1, 'proxy'), inRound(i + 1, 'direct')));
+  const roundRatios = Array.from({ length: rounds }, (_, i) =>
+    ratio(inRound(i + 1, 'proxy'), inRound(i + 1, 'direct')),
+  );
   const direct = figures(run('direct'));
   const proxy = figures(run('proxy'));
   return {

@@ -9,7 +9,6 @@
  *
  *   node dist-bench/benchmarks/upstream-h2.js [--rounds 5] [--duration 5s]
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import {
   UPSTREAM_KEY,
   waitForOutput,
 } from './harness-stack.js';
+import { type TestCa, testCa } from './tls-certs.js';
 import { findWrk, wrkGenerator } from './wrk.js';
 
 const { values } = parseArgs({
@@ -41,29 +41,13 @@ const wrk = findWrk();
 if (!wrk) throw new Error('wrk is not on PATH (apt-get install wrk)');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'llmp-bench-h2-'));
 const children: Child[] = [];
+let ca: TestCa | undefined;
 try {
-  // A self-signed certificate for localhost: the proxy trusts it as an extra CA.
-  const cert = path.join(dir, 'upstream.crt');
-  const key = path.join(dir, 'upstream.key');
-  execFileSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost',
-  ]);
+  // A certificate for localhost from a CA of the run's own, which the proxy trusts as an extra CA.
+  ca = testCa();
+  const leaf = ca.issue('localhost');
+  const cert = leaf.certFile;
+  const key = leaf.keyFile;
   const mockModule = path.join(ROOT, 'dist', 'mock-upstream', 'index.js');
   const mockScript = `import { readFileSync } from 'node:fs';
 const { startMockUpstream } = await import(${JSON.stringify(mockModule)});
@@ -73,7 +57,9 @@ console.log('listening on ' + m.url);`;
   children.push(mock);
   const mockUrl = (await waitForOutput(mock, /listening on (https:\/\/\S+)/))[1]?.replace('127.0.0.1', 'localhost');
   const dataDir = path.join(dir, 'proxy');
-  const proxy = await startProxyChild(CLI, dataDir, mockUrl as string, { NODE_EXTRA_CA_CERTS: cert });
+  const proxy = await startProxyChild(CLI, dataDir, mockUrl as string, {
+    NODE_EXTRA_CA_CERTS: path.join(ca.dir, 'ca.crt'),
+  });
   children.push(proxy.child);
   const mt = readFileSync(path.join(dataDir, 'management-token'), 'utf8').trim();
   const projectWith = async (http2: boolean): Promise<string> => {
@@ -142,5 +128,6 @@ console.log('listening on ' + m.url);`;
   console.log(lines.join('\n'));
 } finally {
   for (const c of children.reverse()) await c.stop();
+  ca?.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,9 +1,9 @@
 import tls from 'node:tls';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestCa, testCa } from '../../benchmarks/tls-certs.js';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { normaliseIds, type ProxyStack, startProxyStack, UPSTREAM_KEY } from '../helpers/proxy.js';
-import { type TestCa, testCa } from '../helpers/tls-certs.js';
 
 const CHAT = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hi' }] };
 /** Headers that differ between any two responses: times, ids, and the proxy's own timing. */

@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Leaf, type TestCa, testCa } from '../../benchmarks/tls-certs.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { loadTlsPair, readTlsPair, TlsFileError } from '../../src/server/tls.js';
 import { spawnCli } from '../helpers/cli.js';
-import { type Leaf, type TestCa, testCa } from '../helpers/tls-certs.js';
 
 /** The message loadConfig refuses `env` with (it must refuse). */
 const refusal = (env: Record<string, string>): string => {

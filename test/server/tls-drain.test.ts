@@ -2,9 +2,9 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestCa, testCa } from '../../benchmarks/tls-certs.js';
 import { h2Connect, h2Post } from '../helpers/http2-client.js';
 import { normaliseIds, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { type TestCa, testCa } from '../helpers/tls-certs.js';
 
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'drain' }] });
 

@@ -4,12 +4,12 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Leaf, replaceAtomically, type TestCa, testCa } from '../../benchmarks/tls-certs.js';
 import { startMockUpstream } from '../../src/mock-upstream/index.js';
 import { spawnServe } from '../helpers/cli.js';
 import { h2Connect, h2Post } from '../helpers/http2-client.js';
 import { normaliseIds, type ProxyStack, startProxyStack, UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { serviceAvailable } from '../helpers/services.js';
-import { type Leaf, replaceAtomically, type TestCa, testCa } from '../helpers/tls-certs.js';
 
 /** The serial number of the certificate a new TLS connection to `url` is served. */
 function servedSerial(url: string, ca: string): Promise<string> {

@@ -13,10 +13,10 @@ import {
   fetch as undiciFetch,
 } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Leaf, type TestCa, testCa } from '../../benchmarks/tls-certs.js';
 import { h2Connect, h2Post, h2Request, h2SignIn } from '../helpers/http2-client.js';
 import { normaliseIds, type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { signIn } from '../helpers/session.js';
-import { type Leaf, type TestCa, testCa } from '../helpers/tls-certs.js';
 
 const STREAM_BODY = JSON.stringify({
   model: 'gpt-4o-mini',
