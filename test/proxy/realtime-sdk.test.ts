@@ -1,8 +1,8 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
+import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockRealtimeUsage } from '../../src/mock-upstream/index.js';
 import { type ProxyStack, startProxyStack, UPSTREAM_KEY } from '../helpers/proxy.js';
