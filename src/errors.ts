@@ -336,6 +336,17 @@ export const errors = {
   userNotFound: (username: string) => new AppError('not_found', `No user named "${username}".`),
   pricingOverrideNotFound: (model: string) => new AppError('not_found', `No pricing override for the model ${model}.`),
   routeNotFound: (method: string, url: string) => new AppError('unknown_url', `Unknown request URL: ${method} ${url}.`),
+  /** A Realtime API session asked of an instance that is shutting down. */
+  shuttingDown: () =>
+    new AppError('server_overloaded', 'This proxy instance is shutting down and opens no new session; connect again.', {
+      retryable: true,
+    }),
+  /** A WebSocket upgrade anywhere but the Realtime API. */
+  upgradeNotServed: (path: string) =>
+    new AppError(
+      'unknown_url',
+      `WebSocket upgrades are served only at /v1/realtime; ${path} cannot be upgraded (send it as a plain HTTP request).`,
+    ),
   methodNotAllowed: (method: string, allow: string) =>
     new AppError('method_not_allowed', `The method ${method} is not supported; use one of ${allow}.`, {
       headers: { allow },

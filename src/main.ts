@@ -117,7 +117,9 @@ export async function createApp(
       return { counts: runtime.responseCache.counts, bytes: memory?.bytes, entries: memory?.entries };
     },
     tlsCertificate: served.certificate,
+    realtime: () => proxy.realtime.stats,
   });
+  proxy.realtime.onSessionEnd = (_rec, seconds) => metrics.realtimeSessionEnded(seconds);
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
@@ -286,8 +288,12 @@ export async function startServer(
         await sleep(config.shutdownDelayMs);
       }
       const began = performance.now();
+      // Realtime sessions never end on their own: each closes with 1001 once its response in
+      // progress is done (at once when none is), at the deadline whatever it is doing.
+      proxy.realtime.drain();
       const deadline = setTimeout(() => {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached: closing open connections');
+        proxy.realtime.closeAll();
         app.server.closeAllConnections();
         void runtime.pools.destroy();
       }, config.shutdownTimeoutMs);

@@ -13,6 +13,7 @@ import { invalidApiKey, OpenAIHttpError, statusError, unknownUrl } from './error
 import { FileStore } from './file-store.js';
 import { type Exchange, sendError } from './http.js';
 import { type MockUpstreamOptions, requestSettings, resolveOptions } from './options.js';
+import { RealtimeMock, type RealtimeMockSession } from './realtime.js';
 import { matchRoute } from './routes.js';
 import { type MockState, type MockStats, newStats, type RecordedRequest, RequestLog, resetState } from './state.js';
 import { randomId } from './text.js';
@@ -30,6 +31,8 @@ export interface MockUpstream {
   reset(): void;
   /** Lets the requests held by `x-mock-hold: 1` go on; returns how many there were. */
   release(): number;
+  /** Realtime WebSocket sessions so far, oldest first, with every frame received and the usage billed. */
+  realtimeSessions(): RealtimeMockSession[];
 }
 
 function headerRecord(raw: readonly string[]): Record<string, string> {
@@ -128,6 +131,9 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     : createServer(onRequest);
   // Every connection, to close them all (an HTTP/2 server has no closeAllConnections).
   const sockets = new Set<Socket>();
+  // The Realtime API's WebSocket (HTTP/1.1 upgrade, with or without TLS).
+  const realtime = new RealtimeMock(opts);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => realtime.upgrade(req, socket, head));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -150,6 +156,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
       closing ??= (async () => {
         const closed = once(server, 'close');
         server.close();
+        realtime.close();
         for (const socket of sockets) socket.destroy();
         await closed;
         await removeDir();
@@ -160,6 +167,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     requests: () => state.log.list(),
     reset: () => resetState(state),
     release: () => releaseHeld(state),
+    realtimeSessions: () => realtime.sessions,
   };
 }
 

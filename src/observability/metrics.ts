@@ -62,7 +62,19 @@ export interface MetricsSources {
   responseCache?(): { counts: Record<string, number>; bytes: number | undefined; entries: number | undefined };
   /** The certificate served to new connections (TLS_CERT_FILE); none without TLS. */
   tlsCertificate?(): { serial: string; notAfter: Date } | undefined;
+  /** Realtime API sessions: open now, and frames and bytes relayed so far (proxy/realtime/). */
+  realtime?(): RealtimeCounts;
 }
+
+/** What the metrics read of the Realtime API's sessions (proxy/realtime/realtime-session.ts RealtimeStats). */
+export interface RealtimeCounts {
+  open: number;
+  frames: { toUpstream: { text: number; binary: number }; toClient: { text: number; binary: number } };
+  bytes: { toUpstream: number; toClient: number };
+}
+
+/** Seconds a Realtime session lasts: from a refused first response to an hour-long call. */
+const SESSION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
 
 /** What the metrics read of a reconciliation pass (limits/reconcile.ts DriftReport). */
 export interface LimiterDrift {
@@ -155,6 +167,7 @@ export class Metrics {
   private readonly streamChunks: FastHistogram;
   private readonly streamGap: FastHistogram;
   private readonly changeLag: Histogram<string>;
+  private readonly realtimeDuration: Histogram<string>;
   /** The latest rate-limit headers per upstream (and project), turned into gauges at scrape time. */
   private readonly headrooms = new Map<string, { labels: Record<string, string>; h: RateLimitHeadroom }>();
   private readonly models: LabelCap;
@@ -380,6 +393,48 @@ export class Metrics {
         const counts = sources.idempotency?.().counts;
         if (counts) for (const [result, n] of Object.entries(counts)) this.inc({ result }, n);
       },
+    });
+    new Gauge({
+      name: 'llm_proxy_realtime_sessions_open',
+      help: 'Realtime API WebSocket sessions open now.',
+      registers,
+      collect() {
+        this.set(sources.realtime?.().open ?? 0);
+      },
+    });
+    new Counter({
+      name: 'llm_proxy_realtime_frames_total',
+      help: 'WebSocket frames relayed by Realtime API sessions, by direction (to_upstream, to_client) and kind (text, binary).',
+      labelNames: ['direction', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        const f = sources.realtime?.().frames;
+        if (!f) return;
+        this.inc({ direction: 'to_upstream', kind: 'text' }, f.toUpstream.text);
+        this.inc({ direction: 'to_upstream', kind: 'binary' }, f.toUpstream.binary);
+        this.inc({ direction: 'to_client', kind: 'text' }, f.toClient.text);
+        this.inc({ direction: 'to_client', kind: 'binary' }, f.toClient.binary);
+      },
+    });
+    new Counter({
+      name: 'llm_proxy_realtime_bytes_total',
+      help: 'Payload bytes of the WebSocket frames relayed by Realtime API sessions, by direction.',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        const b = sources.realtime?.().bytes;
+        if (!b) return;
+        this.inc({ direction: 'to_upstream' }, b.toUpstream);
+        this.inc({ direction: 'to_client' }, b.toClient);
+      },
+    });
+    this.realtimeDuration = new Histogram({
+      name: 'llm_proxy_realtime_session_duration_seconds',
+      help: 'How long Realtime API sessions lasted, observed when they close.',
+      buckets: SESSION_BUCKETS,
+      registers,
     });
     new Gauge({
       name: 'llm_proxy_idempotency_waiting',
@@ -674,6 +729,11 @@ export class Metrics {
   /** A management change was applied to this instance's token cache, `lagSeconds` after it was written. */
   changeApplied(lagSeconds: number, via: string): void {
     this.changeLag.observe({ via }, lagSeconds);
+  }
+
+  /** A Realtime API session closed after `seconds`. */
+  realtimeSessionEnded(seconds: number): void {
+    this.realtimeDuration.observe(seconds);
   }
 
   /** The proxy refused a request itself. */

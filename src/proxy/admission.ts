@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AppError, errors, fromUnexpected } from '../errors.js';
 import { endpointAllowed, modelAllowed } from '../limits/allowlist.js';
-import type { AdmitResult, Ticket } from '../limits/limits.js';
+import type { AdmitResult, SubjectLimits, Ticket } from '../limits/limits.js';
 import { isTextBody } from '../observability/body-redaction.js';
 import type { UpstreamKey } from '../projects/upstream-key.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
@@ -192,23 +192,46 @@ async function charge(
   deps: ProxyDeps,
 ): Promise<Admitted | AppError> {
   const guess = estimate(facts, deps.pricing);
-  let decision: AdmitResult;
+  const charged = chargeLimits(pr.id, identity.limits, guess.tokens, guess.costMicroUsd, deps);
+  const ticket = charged instanceof Promise ? await charged : charged;
+  if (ticket instanceof AppError) return ticket;
+  return new Admitted(identity, upstream, ticket, body, includeUsage, facts);
+}
+
+/**
+ * Every limit of `subjects` as one atomic step (limits.ts), the refusal as the catalogue's error.
+ * Shared by the HTTP path and the Realtime API's sessions and responses (realtime/). Answers
+ * synchronously when the limiter does (the in-memory one): no promise on that path.
+ */
+export function chargeLimits(
+  requestId: string,
+  subjects: SubjectLimits[],
+  estimatedTokens: number,
+  estimatedCostMicroUsd: number,
+  deps: Pick<ProxyDeps, 'limiter' | 'logger'>,
+): Ticket | AppError | Promise<Ticket | AppError> {
+  let pending: AdmitResult | Promise<AdmitResult>;
   try {
-    const pending = deps.limiter.admit({
-      requestId: pr.id,
-      subjects: identity.limits,
-      estimatedTokens: guess.tokens,
-      estimatedCostMicroUsd: guess.costMicroUsd,
-    });
-    decision = pending instanceof Promise ? await pending : pending;
+    pending = deps.limiter.admit({ requestId, subjects, estimatedTokens, estimatedCostMicroUsd });
   } catch (err) {
-    // A Redis outage in closed mode is an answer, logged once by the limiter, not per request.
-    const outage = err instanceof AppError && err.code === 'limiter_unavailable';
-    if (!outage) deps.logger.error({ err: (err as Error).message, request_id: pr.id }, 'limiter failed');
-    return fromUnexpected(err);
+    return limiterFailed(err, requestId, deps.logger);
   }
-  if (!decision.ok) return refusalError(decision.refusal, decision.rate, guess.costMicroUsd);
-  return new Admitted(identity, upstream, decision.ticket, body, includeUsage, facts);
+  if (!(pending instanceof Promise)) return decided(pending, estimatedCostMicroUsd);
+  return pending.then(
+    (d) => decided(d, estimatedCostMicroUsd),
+    (err: unknown) => limiterFailed(err, requestId, deps.logger),
+  );
+}
+
+function decided(d: AdmitResult, estimatedCostMicroUsd: number): Ticket | AppError {
+  return d.ok ? d.ticket : refusalError(d.refusal, d.rate, estimatedCostMicroUsd);
+}
+
+function limiterFailed(err: unknown, requestId: string, logger: ProxyDeps['logger']): AppError {
+  // A Redis outage in closed mode is an answer, logged once by the limiter, not per request.
+  const outage = err instanceof AppError && err.code === 'limiter_unavailable';
+  if (!outage) logger.error({ err: (err as Error).message, request_id: requestId }, 'limiter failed');
+  return fromUnexpected(err);
 }
 
 /**
@@ -287,7 +310,7 @@ function needsBody(identity: TokenIdentity): boolean {
  * with dot segments never get here (request-line.ts refuses them first), so a rule matches the
  * path the upstream serves.
  */
-function checkEndpoint(identity: TokenIdentity, method: string, path: string): AppError | undefined {
+export function checkEndpoint(identity: TokenIdentity, method: string, path: string): AppError | undefined {
   for (const rules of identity.endpointRules) {
     if (!endpointAllowed(rules, method, path)) return errors.endpointNotAllowed(method, path);
   }
@@ -301,7 +324,18 @@ function checkEndpoint(identity: TokenIdentity, method: string, path: string): A
  */
 function checkBody(identity: TokenIdentity, facts: BodyFacts | undefined, pricing: PricingTable): AppError | undefined {
   if (facts?.modelTooLong) return errors.modelTooLong(MAX_MODEL_LENGTH);
-  const model = facts?.model;
+  return checkModel(identity, facts?.model, pricing);
+}
+
+/**
+ * The model allowlists (a request whose model is unknown is refused while one is set) and, under
+ * a budget, a priced model. Shared with the Realtime API, whose model is in the query string.
+ */
+export function checkModel(
+  identity: TokenIdentity,
+  model: string | undefined,
+  pricing: PricingTable,
+): AppError | undefined {
   if (identity.modelRules.length > 0) {
     if (model === undefined) return errors.modelRequired();
     for (const rules of identity.modelRules) if (!modelAllowed(rules, model)) return errors.modelNotAllowed(model);

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { uuidv7 } from '../crypto/ids.js';
 import { forward, shed } from './forward.js';
 import { combineHooks, type ProxyHooks } from './hooks.js';
 import { LoadShedder } from './load-shedder.js';
 import type { ProxyDeps } from './proxy-deps.js';
+import { createRealtimeGateway, type RealtimeGateway } from './realtime/realtime-gateway.js';
 
 export interface ProxyHandler {
   /** True for the paths the proxy serves: everything under /v1/. */
@@ -13,7 +15,14 @@ export interface ProxyHandler {
    * has been sent; the proxy sends it once the request is admitted (see forward.ts `letBodyIn`).
    */
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
-  /** Resolves when every admitted exchange has been accounted for, or after `timeoutMs`. */
+  /** Serves the server's `upgrade` event: the Realtime API's WebSocket at /v1/realtime, a refusal elsewhere. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The Realtime API's open sessions (metrics, shutdown). */
+  readonly realtime: RealtimeGateway;
+  /**
+   * Resolves when every admitted exchange (and Realtime session) has been accounted for, or
+   * after `timeoutMs`.
+   */
   drain(timeoutMs: number): Promise<void>;
   /** Requests being served now. */
   readonly inFlight: number;
@@ -32,7 +41,10 @@ export interface ProxyHandler {
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const inFlight = new Set<Promise<void>>();
   const shedder = new LoadShedder(deps.maxInFlight, () => inFlight.size);
+  const realtime = createRealtimeGateway(deps);
   return {
+    realtime,
+    upgrade: (req, socket, head) => realtime.upgrade(req, socket, head),
     matches: (url) => url?.startsWith('/v1/') === true,
     handle(req, res, expectsContinue = false) {
       if (shedder.refuses(inFlight.size)) {
@@ -52,6 +64,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       deps.hooks = combineHooks(deps.hooks, hooks);
     },
     async drain(timeoutMs) {
+      await realtime.settled(timeoutMs);
       if (inFlight.size === 0) return;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {

@@ -124,3 +124,52 @@ export function presentedToken(headers: IncomingHttpHeaders): string | undefined
   const key = headers['api-key'];
   return typeof key === 'string' && key.length > 0 ? key.trim() : undefined;
 }
+
+/** The browser form of the proxy token: a WebSocket subprotocol, since a browser cannot set headers. */
+export const SUBPROTOCOL_TOKEN_PREFIX = 'openai-insecure-api-key.';
+
+/** Set by the WebSocket handshake itself: the upstream handshake makes its own. */
+const WEBSOCKET_HANDSHAKE = new Set([
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'sec-websocket-accept',
+]);
+
+/**
+ * Headers for the upstream WebSocket handshake: the client's, minus hop-by-hop and handshake
+ * headers and the proxy token, plus the real key in the key's auth style.
+ */
+export function upstreamUpgradeHeaders(
+  incoming: IncomingHttpHeaders,
+  key: Pick<UpstreamKey, 'secret' | 'authStyle'>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const extraHop = connectionTokens(incoming.connection);
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || CLIENT_CREDENTIALS.has(name) || WEBSOCKET_HANDSHAKE.has(name) || extraHop?.has(name))
+      continue;
+    const v = incoming[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  if (key.authStyle === 'api-key') out['api-key'] = key.secret;
+  else out.authorization = `Bearer ${key.secret}`;
+  return out;
+}
+
+/**
+ * The subprotocols a WebSocket client offered, split into the proxy token (the browser form,
+ * never sent on) and the others (sent to the upstream as offered).
+ */
+export function offeredSubprotocols(header: string | undefined): { token: string | undefined; others: string[] } {
+  let token: string | undefined;
+  const others: string[] = [];
+  for (const raw of (header ?? '').split(',')) {
+    const p = raw.trim();
+    if (!p) continue;
+    if (p.startsWith(SUBPROTOCOL_TOKEN_PREFIX)) token ??= p.slice(SUBPROTOCOL_TOKEN_PREFIX.length) || undefined;
+    else others.push(p);
+  }
+  return { token, others };
+}

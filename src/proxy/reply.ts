@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AppError } from '../errors.js';
 import { traceFields } from '../observability/access-log.js';
@@ -55,4 +56,22 @@ export function sendError(pr: ProxyRequest, err: AppError): number {
   });
   pr.res.end(body);
   return length;
+}
+
+/**
+ * A complete HTTP/1.1 error response as text, for a socket no ServerResponse is attached to (a
+ * refused CONNECT or WebSocket upgrade); the connection closes after it.
+ */
+export function rawErrorResponse(err: AppError, requestId: string): string {
+  const body = JSON.stringify(err.toBody());
+  const headers: Record<string, string | number> = {
+    ...err.headers(),
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    [REQUEST_ID_HEADER]: requestId,
+    connection: 'close',
+  };
+  let text = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\n`;
+  for (const [name, value] of Object.entries(headers)) text += `${name}: ${value}\r\n`;
+  return `${text}\r\n${body}`;
 }

@@ -17,7 +17,7 @@ import type { ProxyHandler } from '../proxy/handler.js';
 import { REQUEST_ID_HEADER } from '../proxy/reply.js';
 import { errorHandler } from './error-handler.js';
 import { type HealthOptions, healthRoutes } from './health-routes.js';
-import { expectsContinue } from './http-events.js';
+import { answerUpgrades, expectsContinue } from './http-events.js';
 import { createHttpServer, type Transport } from './http-server.js';
 import { type MetricsRouteOptions, metricsRoutes } from './metrics-routes.js';
 
@@ -43,8 +43,8 @@ export interface AppOptions {
  * through Fastify (management API, health, the admin UI at /admin/). No listening here: main.ts owns the lifecycle.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const serverFactory = (fastifyHandler: (req: never, res: never) => void, o: FastifyServerOptions): Server =>
-    createHttpServer(
+  const serverFactory = (fastifyHandler: (req: never, res: never) => void, o: FastifyServerOptions): Server => {
+    const server = createHttpServer(
       opts.transport ?? { kind: 'http' },
       (req, res) => {
         const waiting = expectsContinue(req);
@@ -61,6 +61,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       // clients and of load balancers' idle timeouts.
       o.keepAliveTimeout ?? 72_000,
     );
+    // WebSocket upgrades (HTTP/1.1, plain or TLS): the Realtime API's, the rest refused (http-events.ts).
+    answerUpgrades(server, (req, socket, head) => opts.proxy.upgrade(req, socket, head));
+    return server;
+  };
   const app = Fastify({
     serverFactory,
     // Typed as Fastify's base logger so the instance is a plain FastifyInstance.

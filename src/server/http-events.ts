@@ -1,9 +1,10 @@
-import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { uuidv7 } from '../crypto/ids.js';
 import { type AppError, errors } from '../errors.js';
-import { REQUEST_ID_HEADER } from '../proxy/reply.js';
+import { REQUEST_ID_HEADER, rawErrorResponse } from '../proxy/reply.js';
 import { FORWARDED_METHODS } from '../proxy/request-line.js';
 
 /** Requests that came with `Expect: 100-continue` and have not had their `100 Continue` yet. */
@@ -47,7 +48,7 @@ export function answerSpecialRequests(server: Server): void {
       return;
     }
     socket.on('error', () => {});
-    socket.end(rawResponse(err));
+    socket.end(rawErrorResponse(err, uuidv7()));
   });
 }
 
@@ -64,10 +65,31 @@ function errorReply(err: AppError, closeConnection: boolean) {
   return { head: { status: err.status, headers }, body };
 }
 
-/** A complete HTTP/1.1 response as text, for a socket no ServerResponse is attached to. */
-function rawResponse(err: AppError): string {
-  const { head, body } = errorReply(err, true);
-  let text = `HTTP/1.1 ${head.status} ${STATUS_CODES[head.status]}\r\n`;
-  for (const [name, value] of Object.entries(head.headers)) text += `${name}: ${value}\r\n`;
-  return `${text}\r\n${body}`;
+/**
+ * The `upgrade` event: a WebSocket upgrade goes to `onWebSocket` (the proxy's Realtime gateway,
+ * which refuses other paths). Any other upgrade (`Upgrade: h2c`, which curl --http2 sends over
+ * plain HTTP) is served as the plain HTTP/1.1 request it also is, as Node does with no listener,
+ * on a connection closed after the response; one with a body is refused, as its body was not read.
+ */
+export function answerUpgrades(
+  server: Server,
+  onWebSocket: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (String(req.headers.upgrade ?? '').toLowerCase() === 'websocket') return onWebSocket(req, socket, head);
+    socket.on('error', () => {});
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody) {
+      socket.end(rawErrorResponse(errors.validation(`Upgrade to ${req.headers.upgrade} is not supported.`), uuidv7()));
+      return;
+    }
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    server.emit('request', req, res);
+  });
 }

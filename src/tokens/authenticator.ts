@@ -37,6 +37,9 @@ export interface TokenIdentity {
   cacheTtlSeconds: number | null;
 }
 
+/** What an invalidation covered: some tokens, a project's tokens, or every token. */
+export type Invalidation = { tokenIds: readonly string[] } | { projectId: string } | { all: true };
+
 export interface AuthenticatorOptions {
   cacheSize: number;
   cacheTtlMs: number;
@@ -71,6 +74,8 @@ export class Authenticator {
   private readonly loading = new Map<string, Promise<Entry>>();
   /** Bumped by every invalidation: a read that started before one must not fill the cache. */
   private generation = 0;
+  /** Told of every invalidation (open Realtime sessions re-check their token: proxy/realtime/). */
+  private readonly invalidationListeners = new Set<(scope: Invalidation) => void>();
   /** Lookups answered from the cache, and store reads (for metrics). */
   hits = 0;
   misses = 0;
@@ -149,6 +154,7 @@ export class Authenticator {
       const hash = this.hashById.get(id);
       if (hash) this.cache.delete(hash);
     }
+    this.tell({ tokenIds });
   }
 
   /** Drops every cached token of a project (its key, upstream, limits or state changed, or it is gone). */
@@ -156,6 +162,7 @@ export class Authenticator {
     this.generation++;
     this.loading.clear();
     for (const key of [...(this.hashesByProject.get(projectId) ?? [])]) this.cache.delete(key);
+    this.tell({ projectId });
   }
 
   /** Drops everything: the next request of each token reads the store again. */
@@ -163,6 +170,20 @@ export class Authenticator {
     this.generation++;
     this.loading.clear();
     this.cache.clear();
+    this.tell({ all: true });
+  }
+
+  /**
+   * Calls `listener` after every invalidation, from this process's management API or the change
+   * feed (other instances'). Returns the function that stops it.
+   */
+  onInvalidate(listener: (scope: Invalidation) => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
+  }
+
+  private tell(scope: Invalidation): void {
+    for (const listener of this.invalidationListeners) listener(scope);
   }
 
   /** An upstream key as sent; one this keyring cannot open is the operator's error, not a bug. */

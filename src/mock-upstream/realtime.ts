@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { ResolvedOptions } from './options.js';
+import { randomId } from './text.js';
+
+/**
+ * The Realtime API's WebSocket (`GET /v1/realtime`), enough to drive a proxy: `session.created`
+ * on connect; `response.create` answered with `response.created`, audio and transcript deltas
+ * and `response.done` carrying usage; pings answered (by `ws`); binary frames and `mock.echo`
+ * events sent back as they came; `mock.close` closes with the code and reason it names.
+ * `?mock_cut_response=N` cuts the socket (no close frame) in the middle of the Nth response.
+ * Every session and every frame it received is recorded, with what it billed.
+ */
+
+/** Usage of one response as the Realtime API reports it in `response.done`. */
+export interface RealtimeMockUsage {
+  total_tokens: number;
+  input_tokens: number;
+  output_tokens: number;
+  input_token_details: {
+    text_tokens: number;
+    audio_tokens: number;
+    image_tokens: number;
+    cached_tokens: number;
+    cached_tokens_details: { text_tokens: number; audio_tokens: number; image_tokens: number };
+  };
+  output_token_details: { text_tokens: number; audio_tokens: number };
+}
+
+export interface RealtimeMockSession {
+  /** Path with query string. */
+  path: string;
+  /** Headers of the upgrade request, names lowercased. */
+  headers: Record<string, string>;
+  /** The subprotocol the mock chose (the first offered), or '' for none. */
+  protocol: string;
+  /** Every frame received, in order: text as a string, binary as a Buffer. */
+  received: Array<string | Buffer>;
+  /** The usage of each response that reached `response.done` (what the mock would bill). */
+  billed: RealtimeMockUsage[];
+  /** The close code received or sent, once closed. */
+  closeCode: number | undefined;
+}
+
+/** Audio deltas per response; each carries this many bytes of "audio" (base64 in the JSON). */
+const AUDIO_DELTAS = 3;
+const AUDIO_BYTES = 4800;
+
+/** The usage of the `n`th response of a session (1-based): different per response, so records can be told apart. */
+export function mockRealtimeUsage(n: number): RealtimeMockUsage {
+  const text = 100 + n;
+  const audio = 50;
+  const cached = 64;
+  const outText = 20;
+  const outAudio = 80;
+  return {
+    total_tokens: text + audio + outText + outAudio,
+    input_tokens: text + audio,
+    output_tokens: outText + outAudio,
+    input_token_details: {
+      text_tokens: text,
+      audio_tokens: audio,
+      image_tokens: 0,
+      cached_tokens: cached,
+      cached_tokens_details: { text_tokens: cached, audio_tokens: 0, image_tokens: 0 },
+    },
+    output_token_details: { text_tokens: outText, audio_tokens: outAudio },
+  };
+}
+
+export class RealtimeMock {
+  readonly sessions: RealtimeMockSession[] = [];
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    // The proxy's own bound is what is tested; the mock takes anything a test sends.
+    maxPayload: 256 * 1024 * 1024,
+    handleProtocols: (offered) => [...offered][0] ?? false,
+  });
+
+  constructor(private readonly opts: ResolvedOptions) {}
+
+  /** The server's `upgrade` event: /v1/realtime with the right key gets a session, the rest an HTTP error. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const url = req.url ?? '/';
+    const path = url.split('?')[0];
+    if (path !== '/v1/realtime') {
+      refuse(socket, 404, 'unknown_url', `Unknown WebSocket URL: ${path}`);
+      return;
+    }
+    const { apiKey, authStyle } = this.opts;
+    const auth = authStyle === 'api-key' ? req.headers['api-key'] : req.headers.authorization;
+    const expected = authStyle === 'api-key' ? apiKey : `Bearer ${apiKey}`;
+    if (apiKey !== undefined && auth !== expected) {
+      refuse(socket, 401, 'invalid_api_key', 'Incorrect API key provided.');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+    const cutAt = Number(query.get('mock_cut_response') ?? 0);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session: RealtimeMockSession = {
+        path: url,
+        headers,
+        protocol: ws.protocol,
+        received: [],
+        billed: [],
+        closeCode: undefined,
+      };
+      this.sessions.push(session);
+      this.serve(ws, session, query.get('model') ?? 'gpt-realtime', cutAt);
+    });
+  }
+
+  /** Closes every open session as a server going away would. */
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private serve(ws: WebSocket, session: RealtimeMockSession, model: string, cutAt: number): void {
+    let responses = 0;
+    const send = (event: Record<string, unknown>) =>
+      ws.send(JSON.stringify({ event_id: randomId('event_', 16), ...event }));
+    send({ type: 'session.created', session: { id: randomId('sess_', 16), object: 'realtime.session', model } });
+    ws.on('close', (code) => {
+      session.closeCode ??= code;
+    });
+    ws.on('error', () => {});
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      if (isBinary) {
+        session.received.push(buf);
+        ws.send(buf, { binary: true });
+        return;
+      }
+      const text = buf.toString('utf8');
+      session.received.push(text);
+      let event: { type?: string; code?: number; reason?: string };
+      try {
+        event = JSON.parse(text);
+      } catch {
+        send({ type: 'error', error: { type: 'invalid_request_error', code: 'invalid_json', message: 'Bad JSON' } });
+        return;
+      }
+      if (event.type === 'mock.echo') ws.send(text);
+      else if (event.type === 'mock.close') {
+        session.closeCode = event.code ?? 1000;
+        ws.close(event.code ?? 1000, event.reason ?? '');
+      } else if (event.type === 'response.create') {
+        responses++;
+        this.respond(ws, session, model, responses, responses === cutAt, send);
+      }
+    });
+  }
+
+  private respond(
+    ws: WebSocket,
+    session: RealtimeMockSession,
+    model: string,
+    n: number,
+    cut: boolean,
+    send: (event: Record<string, unknown>) => void,
+  ): void {
+    const id = randomId('resp_', 16);
+    const itemId = randomId('item_', 16);
+    send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress' } });
+    for (let i = 0; i < AUDIO_DELTAS; i++) {
+      send({
+        type: 'response.output_audio.delta',
+        response_id: id,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: randomBytes(AUDIO_BYTES).toString('base64'),
+      });
+      send({ type: 'response.output_audio_transcript.delta', response_id: id, item_id: itemId, delta: `word${i} ` });
+      if (cut && i === 1) {
+        // No close frame: the connection drops as a failing upstream's would.
+        session.closeCode = 1006;
+        ws.terminate();
+        return;
+      }
+    }
+    const usage = mockRealtimeUsage(n);
+    session.billed.push(usage);
+    send({
+      type: 'response.done',
+      response: { id, object: 'realtime.response', status: 'completed', output: [], usage, model },
+    });
+  }
+}
+
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,471 @@
+import { performance } from 'node:perf_hooks';
+import type { RawData, WebSocket } from 'ws';
+import { uuidv7 } from '../../crypto/ids.js';
+import { AppError } from '../../errors.js';
+import type { SubjectLimits, Ticket } from '../../limits/limits.js';
+import type { UpstreamKey } from '../../projects/upstream-key.js';
+import type { TokenIdentity } from '../../tokens/authenticator.js';
+import type { UsageAdmission, UsageRecord } from '../../usage/usage-writer.js';
+import { chargeLimits, DEFAULT_OUTPUT_ESTIMATE } from '../admission.js';
+import type { ProxyDeps } from '../proxy-deps.js';
+import { type RealtimeUsage, readRealtimeUsage, realtimeCost } from './realtime-usage.js';
+
+export const REALTIME_PATH = '/v1/realtime';
+
+/**
+ * Close codes the proxy itself closes a session with (4000-4999 are the application's, RFC 6455
+ * §7.4.2), each with a reason naming what happened; the upstream's own codes pass through as sent.
+ */
+export const CLOSE_CODES = {
+  /** The token was revoked or expired, or its project deactivated, while the session was open. */
+  tokenInvalid: 4001,
+  /** A limit (budget, tokens per minute) refused the next response. */
+  limitReached: 4002,
+  /** The proxy is shutting down (RFC 6455's "going away"). */
+  goingAway: 1001,
+  /** The upstream connection failed without a close frame. */
+  upstreamLost: 1011,
+} as const;
+
+/** Bytes buffered for one side past which the other side's reading pauses (back-pressure). */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
+/** What the gateway gives a session, beside the proxy's own dependencies. */
+export interface SessionContext {
+  id: string;
+  /** performance.now() at the upgrade request's arrival. */
+  t0: number;
+  /** The token as presented: re-checked when the authenticator says something changed. */
+  presented: string;
+  identity: TokenIdentity;
+  key: UpstreamKey;
+  model: string | null;
+  ticket: Ticket;
+  journaled: UsageAdmission;
+  clientIp: string | undefined;
+  userAgent: string | undefined;
+  /** performance.now() when the upstream accepted the handshake. */
+  tUpstreamOpen: number;
+}
+
+/** Counters every session adds to, read by the metrics at scrape time. */
+export interface RealtimeStats {
+  open: number;
+  frames: { toUpstream: { text: number; binary: number }; toClient: { text: number; binary: number } };
+  bytes: { toUpstream: number; toClient: number };
+}
+
+export const newRealtimeStats = (): RealtimeStats => ({
+  open: 0,
+  frames: { toUpstream: { text: 0, binary: 0 }, toClient: { text: 0, binary: 0 } },
+  bytes: { toUpstream: 0, toClient: 0 },
+});
+
+/** One response of a session, from `response.created` to `response.done` (or the session's end). */
+interface PendingResponse {
+  id: string;
+  t0: number;
+  ticket: Promise<Ticket | AppError>;
+  journaled: UsageAdmission;
+  /** Output deltas seen: what a response cut before `response.done` is estimated by. */
+  deltas: number;
+}
+
+/**
+ * One Realtime API session through the proxy: the client's WebSocket and the upstream's, frames
+ * passed through unchanged both ways (text and binary, pings and pongs, close codes), reading only
+ * the upstream's `response.created` and `response.done` events for accounting. Each response is
+ * admitted against the token's and project's tokens-per-minute and budgets at `response.created`
+ * (estimate: DEFAULT_OUTPUT_ESTIMATE output tokens) and settled with its actual usage at
+ * `response.done`, one usage record each; the session holds its connection's request, rate and
+ * concurrency charge until it closes, and is one more record then.
+ */
+export class RealtimeSession {
+  private readonly responses = new Map<string, PendingResponse>();
+  /** The latest response started: output deltas are counted against it. */
+  private current: PendingResponse | undefined;
+  private framesIn = 0;
+  private framesOut = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private clientClosed = false;
+  private upstreamClosed = false;
+  private closeCode: number | undefined;
+  /** Set when the proxy closed the session itself: the catalogue code of why. */
+  private closedFor: string | null = null;
+  private finished = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** Closes once its response in progress is done (a draining shutdown). */
+  private draining = false;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly client: WebSocket,
+    private readonly upstream: WebSocket,
+    private readonly deps: ProxyDeps,
+    private readonly stats: RealtimeStats,
+    private readonly onEnd: (session: RealtimeSession, rec: UsageRecord, durationS: number) => void,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    stats.open++;
+    client.on('message', this.fromClient);
+    upstream.on('message', this.fromUpstream);
+    client.on('ping', (data) => upstream.readyState === upstream.OPEN && upstream.ping(data));
+    client.on('pong', (data) => upstream.readyState === upstream.OPEN && upstream.pong(data));
+    upstream.on('ping', (data) => client.readyState === client.OPEN && client.ping(data));
+    upstream.on('pong', (data) => client.readyState === client.OPEN && client.pong(data));
+    client.on('close', (code, reason) => {
+      this.clientClosed = true;
+      this.closeCode ??= code;
+      this.closeOther(upstream, code, reason);
+      this.maybeFinish();
+    });
+    upstream.on('close', (code, reason) => {
+      this.upstreamClosed = true;
+      this.closeCode ??= code;
+      if (code === 1006) {
+        this.closedFor ??= 'upstream_unavailable';
+        this.closeOther(client, CLOSE_CODES.upstreamLost, Buffer.from('upstream connection lost'));
+      } else this.closeOther(client, code, reason);
+      this.maybeFinish();
+    });
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+    this.watchExpiry();
+  }
+
+  get tokenId(): string {
+    return this.ctx.identity.tokenId;
+  }
+  get projectId(): string {
+    return this.ctx.identity.projectId;
+  }
+
+  /**
+   * The token or its project changed (authenticator invalidation): the token is checked again
+   * (a store read) and the session closed when it no longer passes; its new limits apply to the
+   * next response.
+   */
+  recheck(): void {
+    if (this.finished) return;
+    this.deps.authenticator.authenticate(this.ctx.presented).then(
+      (identity) => {
+        this.ctx.identity = identity;
+        this.watchExpiry();
+      },
+      (err: unknown) => {
+        // A store outage is no verdict on the token: the session goes on.
+        if (err instanceof AppError && err.status === 401) this.closeFor(CLOSE_CODES.tokenInvalid, err);
+      },
+    );
+  }
+
+  /** Shutdown: closes now when no response is in progress, else once it is done. */
+  drain(): void {
+    this.draining = true;
+    if (this.responses.size === 0) this.close(CLOSE_CODES.goingAway, 'the proxy is shutting down');
+  }
+
+  /** Closes both sides with `code` and `reason` (the client's; the upstream gets a normal close). */
+  close(code: number, reason: string): void {
+    // The code the client is sent is the session's, whichever side's close arrives first.
+    if (this.client.readyState === this.client.OPEN) this.closeCode ??= code;
+    if (this.client.readyState === this.client.OPEN) this.client.close(code, cut(reason));
+    if (this.upstream.readyState === this.upstream.OPEN) this.upstream.close(1000, 'closed by the proxy');
+  }
+
+  private closeFor(code: number, err: AppError): void {
+    this.closedFor ??= err.code;
+    this.deps.logger.info(
+      { request_id: this.ctx.id, token_id: this.tokenId, code: err.code, close_code: code },
+      'realtime session closed by the proxy',
+    );
+    this.close(code, err.message);
+  }
+
+  private watchExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const at = this.ctx.identity.expiresAt;
+    if (at === null) return;
+    // A timer reaches 24.8 days at most: a later expiry sets it again when it fires.
+    const inMs = Math.min(Math.max(0, at - this.deps.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => this.recheck(), inMs);
+    this.expiryTimer.unref();
+  }
+
+  private readonly fromClient = (data: RawData, isBinary: boolean): void => {
+    const size = byteLength(data);
+    this.framesIn++;
+    this.bytesIn += size;
+    this.stats.bytes.toUpstream += size;
+    if (isBinary) this.stats.frames.toUpstream.binary++;
+    else this.stats.frames.toUpstream.text++;
+    relay(this.upstream, data, isBinary, this.client);
+  };
+
+  private readonly fromUpstream = (data: RawData, isBinary: boolean): void => {
+    const size = byteLength(data);
+    this.framesOut++;
+    this.bytesOut += size;
+    this.stats.bytes.toClient += size;
+    if (isBinary) this.stats.frames.toClient.binary++;
+    else {
+      this.stats.frames.toClient.text++;
+      this.inspect(data as Buffer);
+    }
+    relay(this.client, data, isBinary, this.upstream);
+  };
+
+  /**
+   * The upstream's events that accounting needs, found without parsing the rest: base64 audio
+   * cannot hold a dot, so a frame without `response.created`/`.done` is only counted.
+   */
+  private inspect(data: Buffer): void {
+    const text = data.toString('latin1');
+    if (text.includes('response.created') || text.includes('response.done')) {
+      let event: { type?: unknown; response?: { id?: unknown; status?: unknown; usage?: unknown } };
+      try {
+        event = JSON.parse(data.toString('utf8'));
+      } catch {
+        return;
+      }
+      const id = typeof event.response?.id === 'string' ? event.response.id : '';
+      if (event.type === 'response.created') this.responseCreated(id);
+      else if (event.type === 'response.done') {
+        const status = typeof event.response?.status === 'string' ? event.response.status : null;
+        this.responseDone(id, readRealtimeUsage(event.response?.usage), status);
+      }
+    } else if (this.current && text.includes('.delta"')) this.current.deltas++;
+  }
+
+  /** The response's own limits: its tokens and cost. The connection holds the request, rate and concurrency charge. */
+  private responseSubjects(): SubjectLimits[] {
+    return this.ctx.identity.limits.map((s) => ({
+      ...s,
+      maxRequests: null,
+      requestsPerMinute: null,
+      maxConcurrent: null,
+    }));
+  }
+
+  private responseCreated(responseId: string): void {
+    const { identity, model } = this.ctx;
+    // The token is checked from memory at each response too: a change missed would stop here.
+    try {
+      this.deps.authenticator.cached(this.ctx.presented);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) {
+        this.closeFor(CLOSE_CODES.tokenInvalid, err);
+        return;
+      }
+    }
+    const id = uuidv7();
+    const estimatedTokens = DEFAULT_OUTPUT_ESTIMATE;
+    const estimatedCost =
+      this.deps.pricing.cost(model, {
+        promptTokens: 0,
+        completionTokens: estimatedTokens,
+        cachedTokens: 0,
+        reasoningTokens: 0,
+      }) ?? 0;
+    const ticket = Promise.resolve(
+      chargeLimits(id, this.responseSubjects(), estimatedTokens, estimatedCost, this.deps),
+    );
+    const pending: PendingResponse = {
+      id,
+      t0: performance.now(),
+      ticket,
+      journaled: undefined,
+      deltas: 0,
+    };
+    this.responses.set(responseId, pending);
+    this.current = pending;
+    void ticket.then((t) => {
+      if (t instanceof AppError) {
+        // Refused: nothing was charged, so it is no record; the session ends here.
+        this.responses.delete(responseId);
+        if (this.current === pending) this.current = undefined;
+        this.closeFor(CLOSE_CODES.limitReached, t);
+        return;
+      }
+      pending.journaled = this.deps.admitUsage(
+        {
+          id,
+          tokenId: identity.tokenId,
+          projectId: identity.projectId,
+          method: 'GET',
+          path: REALTIME_PATH,
+          model,
+          estimatedTokens,
+          estimatedCostMicroUsd: estimatedCost,
+          at: t.admittedAt,
+        },
+        () => {},
+      );
+    });
+  }
+
+  private responseDone(responseId: string, usage: RealtimeUsage | undefined, status: string | null): void {
+    const pending = this.responses.get(responseId);
+    if (!pending) return;
+    this.responses.delete(responseId);
+    if (this.current === pending) this.current = undefined;
+    void this.settleResponse(pending, usage, status);
+    if (this.draining && this.responses.size === 0) this.close(CLOSE_CODES.goingAway, 'the proxy is shutting down');
+  }
+
+  /** A response's one record: its reported usage, or (cut before `response.done`) estimated from its deltas. */
+  private async settleResponse(
+    pending: PendingResponse,
+    usage: RealtimeUsage | undefined,
+    finishReason: string | null,
+  ): Promise<void> {
+    const ticket = await pending.ticket;
+    if (ticket instanceof AppError) return;
+    const { identity, model } = this.ctx;
+    const estimated = usage === undefined;
+    const prompt = usage ? usage.inputTokens : 0;
+    const completion = usage ? usage.outputTokens : pending.deltas;
+    const cached = usage ? usage.input.cached : 0;
+    const cost = usage
+      ? realtimeCost(this.deps.pricing, model, usage)
+      : this.deps.pricing.cost(model, {
+          promptTokens: 0,
+          completionTokens: completion,
+          cachedTokens: 0,
+          reasoningTokens: 0,
+        });
+    this.deps.limiter.settle(ticket, prompt + completion, cost ?? 0);
+    const rec: UsageRecord = {
+      id: pending.id,
+      tokenId: identity.tokenId,
+      projectId: identity.projectId,
+      method: 'GET',
+      path: REALTIME_PATH,
+      model,
+      status: 200,
+      stream: true,
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: prompt + completion,
+      cachedTokens: cached,
+      reasoningTokens: 0,
+      finishReason: estimated ? null : finishReason,
+      upstreamMs: null,
+      ttfbMs: null,
+      durationMs: round(performance.now() - pending.t0),
+      bytesIn: 0,
+      bytesOut: 0,
+      error: estimated ? 'upstream_unavailable' : null,
+      costMicroUsd: cost,
+      usageStatus: estimated ? 'estimated' : 'reported',
+      createdAt: this.deps.now(),
+      upstreamKeyId: this.ctx.key.id,
+      retries: 0,
+      servedFrom: null,
+    };
+    this.deps.recordUsage(rec, pending.journaled);
+  }
+
+  private closeOther(other: WebSocket, code: number, reason: Buffer): void {
+    if (other.readyState !== other.OPEN) {
+      if (other.readyState === other.CONNECTING) other.terminate();
+      return;
+    }
+    // 1005 (no code), 1006 (no close frame) and 1015 cannot be sent: a close without a code.
+    if (code === 1005 || code === 1006 || code === 1015 || code < 1000) other.close();
+    else other.close(code, reason);
+  }
+
+  private maybeFinish(): void {
+    if (this.finished || !this.clientClosed || !this.upstreamClosed) return;
+    this.finished = true;
+    clearTimeout(this.expiryTimer);
+    this.stats.open--;
+    void this.finish();
+  }
+
+  private async finish(): Promise<void> {
+    // Responses cut before their `response.done`: recorded from what was streamed of them.
+    const cut = [...this.responses.values()];
+    this.responses.clear();
+    await Promise.all(cut.map((p) => this.settleResponse(p, undefined, null)));
+    const { ctx, deps } = this;
+    deps.limiter.settle(ctx.ticket, 0, 0);
+    const durationMs = performance.now() - ctx.t0;
+    const code = this.closeCode ?? 1005;
+    const rec: UsageRecord = {
+      id: ctx.id,
+      tokenId: ctx.identity.tokenId,
+      projectId: ctx.identity.projectId,
+      method: 'GET',
+      path: REALTIME_PATH,
+      model: ctx.model,
+      status: 101,
+      stream: true,
+      promptTokens: 0,
+      completionTokens: 0,
+      totalTokens: 0,
+      cachedTokens: 0,
+      reasoningTokens: 0,
+      // The close code, where an HTTP exchange has its finish reason.
+      finishReason: `close_${code}`,
+      upstreamMs: round(ctx.tUpstreamOpen - ctx.t0),
+      ttfbMs: null,
+      durationMs: round(durationMs),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      error: this.closedFor,
+      costMicroUsd: 0,
+      usageStatus: 'reported',
+      createdAt: deps.now(),
+      upstreamKeyId: ctx.key.id,
+      retries: 0,
+      servedFrom: null,
+    };
+    deps.recordUsage(rec, ctx.journaled);
+    deps.accessLog(rec, { ip: ctx.clientIp, userAgent: ctx.userAgent });
+    deps.logger.info(
+      {
+        request_id: ctx.id,
+        token_id: rec.tokenId,
+        close_code: code,
+        frames_in: this.framesIn,
+        frames_out: this.framesOut,
+        duration_ms: rec.durationMs,
+      },
+      'realtime session ended',
+    );
+    this.onEnd(this, rec, durationMs / 1000);
+    this.resolveDone();
+  }
+}
+
+/** Sends a frame on as it came; reading from `source` pauses while `target` has too much buffered. */
+function relay(target: WebSocket, data: RawData, isBinary: boolean, source: WebSocket): void {
+  if (target.readyState !== target.OPEN) return;
+  target.send(data, { binary: isBinary }, () => {
+    if (source.isPaused && target.bufferedAmount < LOW_WATER) source.resume();
+  });
+  if (target.bufferedAmount > HIGH_WATER && !source.isPaused) source.pause();
+}
+
+function byteLength(data: RawData): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
+}
+
+/** A close reason is at most 123 bytes (RFC 6455 §5.5: 125 for the control frame's payload, less the code). */
+function cut(reason: string): string {
+  let r = reason;
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  return r;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
