@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../observability/logger.js';
 import type { RedisConnection } from '../redis/connection.js';
+import { RedisSubscriber } from '../redis/subscriber.js';
 import type { Clock } from '../shared/clock.js';
 import type { CooldownListener, KeyHealth } from './key-health.js';
-
-/** How long a lost subscriber waits before connecting again (as the change feed's does). */
-const RETRY_MS = 1_000;
 
 /**
  * Stores or closes one cooldown in the hash of live ones and announces it, in one round trip.
@@ -74,12 +71,9 @@ export class SharedCooldowns implements CooldownListener {
   private readonly origin = randomBytes(8).toString('hex');
   private readonly hash: string;
   private readonly channel: string;
-  private subscriber: RedisClientType | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly subscriber: RedisSubscriber;
   private stopped = false;
-  private listening = false;
   private writeFailing = false;
-  private subscriberDownLogged = false;
 
   constructor(
     private readonly health: KeyHealth,
@@ -88,17 +82,30 @@ export class SharedCooldowns implements CooldownListener {
     const base = `${opts.prefix ?? 'llmp'}:v1:`;
     this.hash = `${base}cooldowns`;
     this.channel = `${base}cooldowns`;
+    this.subscriber = new RedisSubscriber({
+      connection: opts.connection,
+      name: this.name,
+      channel: this.channel,
+      logger: opts.logger,
+      subject: 'upstream key cooldowns',
+      whileDown: "other instances' cooldowns do not reach this one until it is back",
+      onMessage: (text) => {
+        const m = parse(text);
+        if (m && m.o !== this.origin) this.apply(m);
+      },
+      onSubscribed: () => this.load(),
+    });
   }
 
   /** ok: subscribed and the last write went through; failing: this instance keeps its own cooldowns. */
   get state(): 'ok' | 'failing' {
-    return this.listening && !this.writeFailing ? 'ok' : 'failing';
+    return this.subscriber.listening && !this.writeFailing ? 'ok' : 'failing';
   }
 
   /** Subscribes (reading the live cooldowns once subscribed), and shares this instance's from now on. */
   start(): void {
     this.health.share(this);
-    void this.connect();
+    this.subscriber.start();
   }
 
   cooled(name: string, until: number, failures: number): void {
@@ -146,59 +153,9 @@ export class SharedCooldowns implements CooldownListener {
     }
   }
 
-  /** A subscriber connection of its own (subscribe mode sends nothing else), reconnected here a second apart. */
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    const client = createClient(this.opts.connection.subscriberOptions(this.name)) as RedisClientType;
-    this.subscriber = client;
-    let lost = false;
-    const down = (err?: Error) => {
-      if (lost) return;
-      lost = true;
-      this.listening = false;
-      if (this.subscriber === client) this.subscriber = undefined;
-      if (client.isOpen) client.destroy();
-      if (this.stopped) return;
-      if (!this.subscriberDownLogged) {
-        this.subscriberDownLogged = true;
-        this.opts.logger.warn(
-          { err: err?.message ?? 'connection ended', retryMs: RETRY_MS },
-          "upstream key cooldowns: Redis subscriber connection lost; other instances' cooldowns do not reach this one until it is back",
-        );
-      }
-      this.retry = setTimeout(() => void this.connect(), RETRY_MS);
-      this.retry.unref();
-    };
-    client.on('error', (err: Error) => down(err));
-    client.on('end', () => down());
-    try {
-      await client.connect();
-      await client.subscribe(this.channel, (text) => {
-        const m = parse(text);
-        if (m && m.o !== this.origin) this.apply(m);
-      });
-      // Subscribed first, then read: a cooldown written in between arrives by one or the other.
-      await this.load();
-    } catch (err) {
-      down(err as Error);
-      return;
-    }
-    if (this.stopped || lost) {
-      if (client.isOpen) client.destroy();
-      return;
-    }
-    if (this.subscriberDownLogged) this.opts.logger.info('upstream key cooldowns: Redis subscriber connection back');
-    this.subscriberDownLogged = false;
-    this.listening = true;
-  }
-
   async close(): Promise<void> {
     this.stopped = true;
-    this.listening = false;
-    clearTimeout(this.retry);
-    const client = this.subscriber;
-    this.subscriber = undefined;
-    if (client?.isOpen) client.destroy();
+    this.subscriber.close();
   }
 }
 
