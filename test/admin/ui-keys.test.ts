@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { axeViolations, type BrowserSession, startBrowser } from '../helpers/browser.js';
-import { UPSTREAM_KEY } from '../helpers/proxy.js';
+import { UPSTREAM_KEY, until } from '../helpers/proxy.js';
 import { registerSecret } from '../helpers/secret-watch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceAvailable } from '../helpers/services.js';
@@ -211,6 +211,36 @@ describe.runIf(hasChromium)('admin UI: a project’s upstream keys', () => {
     await s.server.runtime.usage.flush();
     const record = await s.manage('GET', `/usage/records/${requestId}`);
     expect(record.body.upstream_key_id).toBe(backup?.id);
+    expect(browser.problems).toEqual([]);
+  });
+
+  it('purges the project’s cached responses: the next identical request goes upstream again', async () => {
+    expect((await s.manage('PATCH', `/projects/${projectId}`, { cache_ttl_seconds: 300 })).status).toBe(200);
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: token, maxRetries: 0 });
+    const ask = () =>
+      client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cache me' }] })
+        .withResponse();
+    const cacheStatus = async () => (await ask()).response.headers.get('cache-status') ?? '';
+    const stored = () => s.server.runtime.responseCache.counts.stored;
+    const s0 = stored();
+    expect(await cacheStatus()).toBe('llm-proxy; fwd=uri-miss; stored');
+    await until(() => stored() > s0);
+    expect(await cacheStatus()).toMatch(/^llm-proxy; hit;/);
+    const upstreamBefore = second.stats().requests;
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'pool' }).waitFor();
+    await page.getByRole('button', { name: 'Purge cache' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Purge the cached responses of pool?' });
+    await confirm.getByRole('button', { name: 'Purge cache' }).click();
+    await page.getByText('1 cached response purged.').waitFor();
+    await confirm.waitFor({ state: 'detached' });
+
+    expect(await cacheStatus()).toBe('llm-proxy; fwd=uri-miss; stored');
+    expect(second.stats().requests).toBe(upstreamBefore + 1);
+    const purged = await s.manage('GET', `/audit?target_id=${projectId}&limit=5`);
+    expect(purged.body.data.map((e: { action: string }) => e.action)).toContain('project.cache_purged');
     expect(browser.problems).toEqual([]);
   });
 });

@@ -50,7 +50,7 @@ async function loadProject(id: string) {
 
 export function ProjectPage({ id }: { id: string }) {
   const data = useLoad(() => loadProject(id), [id]);
-  const [dialog, setDialog] = useState<'edit' | 'revoke' | 'delete' | undefined>();
+  const [dialog, setDialog] = useState<'edit' | 'revoke' | 'purge' | 'delete' | undefined>();
   const d = data.data;
   useTitle(d?.project.name ?? 'Project');
   if (!d) {
@@ -97,6 +97,7 @@ export function ProjectPage({ id }: { id: string }) {
             Revoke all tokens
           </Button>
         )}
+        {can('admin') && <Button onClick={() => setDialog('purge')}>Purge cache</Button>}
         {can('admin') && (
           <Button variant="danger" onClick={() => setDialog('delete')}>
             Delete
@@ -205,6 +206,19 @@ export function ProjectPage({ id }: { id: string }) {
       >
         The proxy refuses each of the project’s {activeText} from its next request. Revoked tokens cannot be used again;
         issue new ones if needed.
+      </Confirm>
+      <Confirm
+        open={dialog === 'purge'}
+        title={`Purge the cached responses of ${p.name}?`}
+        confirmLabel="Purge cache"
+        onClose={() => setDialog(undefined)}
+        onConfirm={async () => {
+          const r = await ok(api.DELETE('/manage/projects/{id}/cache', { params: { path: { id: p.id } } }));
+          toast(`${plural(r.purged, 'cached response')} purged.`);
+        }}
+      >
+        The next identical requests go to the upstream again. With the memory cache backend only this instance’s cache
+        is purged; with Redis, every instance’s.
       </Confirm>
       <Confirm
         open={dialog === 'delete'}
