@@ -71,6 +71,10 @@ export interface RealtimeCounts {
   open: number;
   frames: { toUpstream: { text: number; binary: number }; toClient: { text: number; binary: number } };
   bytes: { toUpstream: number; toClient: number };
+  /** Times reading from a side was paused for back-pressure, by the side paused. */
+  pauses: { upstream: number; client: number };
+  /** Bytes queued on sessions' sockets not yet taken by their peers. */
+  buffered: number;
 }
 
 /** Seconds a Realtime session lasts: from a refused first response to an hour-long call. */
@@ -428,6 +432,27 @@ export class Metrics {
         if (!b) return;
         this.inc({ direction: 'to_upstream' }, b.toUpstream);
         this.inc({ direction: 'to_client' }, b.toClient);
+      },
+    });
+    new Counter({
+      name: 'llm_proxy_realtime_backpressure_pauses_total',
+      help: 'Times a Realtime API session stopped reading one side (from: upstream, client) because the other side had too much buffered.',
+      labelNames: ['from'],
+      registers,
+      collect() {
+        this.reset();
+        const p = sources.realtime?.().pauses;
+        if (!p) return;
+        this.inc({ from: 'upstream' }, p.upstream);
+        this.inc({ from: 'client' }, p.client);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_realtime_buffered_bytes',
+      help: 'Bytes Realtime API sessions hold queued for a peer that has not taken them yet (bounded by back-pressure).',
+      registers,
+      collect() {
+        this.set(sources.realtime?.().buffered ?? 0);
       },
     });
     this.realtimeDuration = new Histogram({

@@ -33,6 +33,8 @@ export interface RealtimeGateway {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Counters for the metrics (read at scrape time). */
   readonly stats: RealtimeStats;
+  /** Bytes the open sessions hold queued for a peer (metrics, read at scrape time). */
+  buffered(): number;
   /** Closes sessions with 1001 as their responses in progress end. */
   drain(): void;
   /** Closes every session with 1001 now (the shutdown deadline). */
@@ -69,6 +71,11 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
 
   const gateway: RealtimeGateway = {
     stats,
+    buffered() {
+      let n = 0;
+      for (const s of sessions) n += s.buffered;
+      return n;
+    },
     upgrade(req, socket, head) {
       socket.on('error', () => {});
       const id = uuidv7();
@@ -145,7 +152,9 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
       deps.limiter.settle(ticket, 0, 0);
       const rec = refusedRecord(id, identity, key, model, status, error, t0, upstreamMs, deps);
       deps.recordUsage(rec, journaled);
-      deps.accessLog(rec, { ip: req.socket.remoteAddress, userAgent: headerValue(req.headers['user-agent']) });
+      const clientIp = req.socket.remoteAddress;
+      deps.hooks?.realtime?.({ id, t0, headers: req.headers, clientIp, kind: 'session' }, rec);
+      deps.accessLog(rec, { ip: clientIp, userAgent: headerValue(req.headers['user-agent']) });
     };
     const upstream = new WebSocket(upstreamUrl(key, req.url ?? REALTIME_PATH), offered.others, {
       headers: upstreamUpgradeHeaders(req.headers, key),
@@ -194,6 +203,7 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
         journaled,
         clientIp: req.socket.remoteAddress,
         userAgent: headerValue(req.headers['user-agent']),
+        headers: req.headers,
         tUpstreamOpen: performance.now(),
       };
       const c = ctx;
