@@ -152,6 +152,21 @@ describe('the Realtime API over WebSocket', () => {
     expect(rows[0]).toMatchObject({ error: 'invalid_api_key', finish_reason: 'close_4001' });
   });
 
+  it('closes a session with 4001 when its token expires while it is open', async () => {
+    // A real expiry a few seconds away: the session's timer fires at it (waiting for the close).
+    const { id, token } = await st.issueToken({ expires_at: new Date(Date.now() + 4000).toISOString() });
+    const c = await RealtimeClient.open(wsUrl, [], bearer(token));
+    await c.event('session.created');
+    c.send({ type: 'response.create' });
+    await c.event('response.done');
+    const closed = await c.whenClosed();
+    expect(closed).toEqual({ code: 4001, reason: expect.stringMatching(/expired/) });
+    const mock = st.mock.realtimeSessions().at(-1);
+    await until(() => mock?.closeCode === 1000);
+    const rows = await st.waitUsage(id, 2);
+    expect(rows.find((r) => r.status === 101)).toMatchObject({ error: 'invalid_api_key', finish_reason: 'close_4001' });
+  });
+
   it('closes a session with 4002 when the budget cannot cover the next response', async () => {
     // One response costs about $0.0026 and is reserved as 256 output tokens ($0.00512) at its start.
     const { id, token } = await st.issueToken({ budget_usd: 0.006 });
