@@ -761,6 +761,23 @@ export class Metrics {
     this.realtimeDuration.observe(seconds);
   }
 
+  /** A Realtime response was accounted: its tokens and cost, as a request's (the session has its own metrics). */
+  realtimeResponse(e: RequestEnd): void {
+    const named = e.model ?? 'none';
+    const model = this.models.value(named.includes(SEP) ? named.replaceAll(SEP, '?') : named);
+    const who = this.opts.tokenLabels ? `${SEP}${this.ids.value(e.tokenId)}${SEP}${this.ids.value(e.projectId)}` : '';
+    this.usage(e, model, who);
+  }
+
+  /** Tokens by kind and cost of one record, under its series keys. */
+  private usage(e: RequestEnd, model: string, who: string): void {
+    if (e.promptTokens) this.tokens.inc(`${model}${SEP}input`, e.promptTokens);
+    if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);
+    if (e.cachedTokens) this.tokens.inc(`${model}${SEP}cached`, e.cachedTokens);
+    if (e.reasoningTokens) this.tokens.inc(`${model}${SEP}reasoning`, e.reasoningTokens);
+    if (e.costMicroUsd) this.cost.inc(`${model}${who}`, e.costMicroUsd / 1e6);
+  }
+
   /** The proxy refused a request itself. */
   refused(reason: string): void {
     this.refusals.inc({ reason });
@@ -810,11 +827,7 @@ export class Metrics {
       this.streamChunks.observe(family, stream.chunks);
       if (stream.chunks > 1) this.streamGap.observe(family, stream.maxGapMs / 1000);
     }
-    if (e.promptTokens) this.tokens.inc(`${model}${SEP}input`, e.promptTokens);
-    if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);
-    if (e.cachedTokens) this.tokens.inc(`${model}${SEP}cached`, e.cachedTokens);
-    if (e.reasoningTokens) this.tokens.inc(`${model}${SEP}reasoning`, e.reasoningTokens);
-    if (e.costMicroUsd) this.cost.inc(`${model}${who}`, e.costMicroUsd / 1e6);
+    this.usage(e, model, who);
     // The upstream's own 4xx/5xx answers, or the proxy's upstream_* codes; a client that left is not one.
     const kind = e.error?.startsWith('upstream_')
       ? e.error

@@ -3,7 +3,7 @@ import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.j
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { RealtimeClient } from '../helpers/realtime-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { acceptedEvents, FAST, SECRET } from '../shipping/helpers.js';
+import { acceptedEvents, FAST, SECRET, sample, scrape } from '../shipping/helpers.js';
 
 const MODEL = 'gpt-4o-realtime-preview';
 const SERVER = 2;
@@ -36,7 +36,7 @@ describe('Realtime records through the hooks', () => {
     await otlp?.close();
   });
 
-  it('ships every response and the session to the webhook, and traces the session with a span per response', async () => {
+  it('ships every response and the session to the webhook, counts their tokens, traces each session and response', async () => {
     const { id: tokenId, token } = await st.issueToken();
     const c = await RealtimeClient.open(`${st.url.replace(/^http/, 'ws')}/v1/realtime?model=${MODEL}`, [], {
       headers: { authorization: `Bearer ${token}`, traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` },
@@ -67,6 +67,20 @@ describe('Realtime records through the hooks', () => {
         cost_micro_usd: row.cost_micro_usd,
       });
     }
+
+    // Prometheus: the responses' tokens and cost are in the usage counters, as a request's are.
+    const metrics = await scrape(st);
+    const sum = (f: (r: (typeof responses)[number]) => number) => responses.reduce((n, r) => n + f(r), 0);
+    expect(sample(metrics, 'llm_proxy_tokens_total', { model: MODEL, kind: 'input' })).toBe(
+      sum((r) => r.prompt_tokens ?? 0),
+    );
+    expect(sample(metrics, 'llm_proxy_tokens_total', { model: MODEL, kind: 'output' })).toBe(
+      sum((r) => r.completion_tokens ?? 0),
+    );
+    expect(sample(metrics, 'llm_proxy_cost_usd_total', { model: MODEL })).toBeCloseTo(
+      sum((r) => r.cost_micro_usd ?? 0) / 1e6,
+      9,
+    );
 
     // OpenTelemetry: the session is a SERVER span continuing the client's trace, its responses children.
     let server = otlp.spans().find((s) => s.attributes['llm_proxy.request.id'] === session?.request_id);
