@@ -76,4 +76,20 @@ describe('Realtime sessions at shutdown', () => {
       [101, 'reported', 'close_1001'],
     ]);
   });
+
+  it('cuts a session whose client does not answer the close frame, instead of waiting 30 s for it', async () => {
+    st = await startProxyStack({ env: { SHUTDOWN_TIMEOUT_MS: '1000' } });
+    const wsUrl = `${st.url.replace(/^http/, 'ws')}/v1/realtime?model=${MODEL}`;
+    const c = await RealtimeClient.open(wsUrl, [], bearer(st.token));
+    await c.event('session.created');
+    c.send({ type: 'response.create', mock_hold: true });
+    await c.event('response.created');
+    // The client stops reading: it never sees the close frame, so it never answers it.
+    c.ws.pause();
+    await st.s.server.stop();
+    expect(st.s.logs()).toMatch(/"sessions":1,"msg":"realtime sessions cut: no answer to their close frame"/);
+    expect(st.s.logs()).toMatch(/"close_code":1001[^\n]*"realtime session ended"/);
+    c.ws.resume();
+    await c.whenClosed();
+  });
 });

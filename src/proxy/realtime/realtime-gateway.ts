@@ -27,6 +27,9 @@ import {
  */
 export const REALTIME_MAX_PAYLOAD = 16 * 1024 * 1024;
 
+/** How long a session closed at the shutdown deadline has to answer its close frame (a round trip). */
+const CLOSE_GRACE_MS = 1_000;
+
 /** The Realtime API's WebSocket sessions: upgrades, the sessions open, shutdown. */
 export interface RealtimeGateway {
   /** Serves the server's `upgrade` event: /v1/realtime is proxied, anything else refused. */
@@ -37,7 +40,7 @@ export interface RealtimeGateway {
   buffered(): number;
   /** Closes sessions with 1001 as their responses in progress end. */
   drain(): void;
-  /** Closes every session with 1001 now (the shutdown deadline). */
+  /** Closes every session with 1001 now (the shutdown deadline), cutting those that do not answer. */
   closeAll(): void;
   /** Resolves once every session has ended and been accounted, or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
@@ -99,7 +102,16 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
       for (const s of sessions) s.drain();
     },
     closeAll() {
+      if (sessions.size === 0) return;
       for (const s of sessions) s.close(CLOSE_CODES.goingAway, 'the proxy is shutting down');
+      // The shutdown waits for every socket, and `ws` waits 30 s for a close frame's answer: a
+      // peer that does not read gets a second to answer, then its connection is cut.
+      const cut = setTimeout(() => {
+        if (sessions.size === 0) return;
+        deps.logger.warn({ sessions: sessions.size }, 'realtime sessions cut: no answer to their close frame');
+        for (const s of sessions) s.terminate();
+      }, CLOSE_GRACE_MS);
+      cut.unref();
     },
     async settled(timeoutMs) {
       if (sessions.size === 0) return;

@@ -191,6 +191,12 @@ export class RealtimeSession {
     if (this.upstream.readyState === this.upstream.OPEN) this.upstream.close(1000, 'closed by the proxy');
   }
 
+  /** Cuts both connections without waiting for a close handshake (a peer that does not read). */
+  terminate(): void {
+    this.client.terminate();
+    this.upstream.terminate();
+  }
+
   private closeFor(code: number, err: AppError): void {
     this.closedFor ??= err.code;
     this.deps.logger.info(
