@@ -117,7 +117,7 @@ export async function createApp(
       return { counts: runtime.responseCache.counts, bytes: memory?.bytes, entries: memory?.entries };
     },
     tlsCertificate: served.certificate,
-    realtime: () => proxy.realtime.stats,
+    realtime: () => ({ ...proxy.realtime.stats, buffered: proxy.realtime.buffered() }),
   });
   proxy.realtime.onSessionEnd = (_rec, seconds) => metrics.realtimeSessionEnded(seconds);
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
@@ -126,7 +126,8 @@ export async function createApp(
   if (config.audit.refusedRequests) proxy.attach(auditHooks(runtime.audit.refusals, runtime.clock));
   const shipping = runtime.shipping;
   // Only with a sink configured: otherwise the request path has no hook to call.
-  if (shipping) proxy.attach({ end: (_pr, rec) => shipping.enqueue(rec) });
+  if (shipping)
+    proxy.attach({ end: (_pr, rec) => shipping.enqueue(rec), realtime: (_s, rec) => shipping.enqueue(rec) });
   // Loaded and attached only when OpenTelemetry is on: with it off the request path has no such hook.
   if (telemetry) proxy.attach((await import('./proxy/telemetry-hooks.js')).telemetryHooks(telemetry));
   const app = await buildApp({

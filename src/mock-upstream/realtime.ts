@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
@@ -11,6 +11,10 @@ import { randomId } from './text.js';
  * and `response.done` carrying usage; pings answered (by `ws`); binary frames and `mock.echo`
  * events sent back as they came; `mock.close` closes with the code and reason it names.
  * `?mock_cut_response=N` cuts the socket (no close frame) in the middle of the Nth response.
+ * A `response.create` with `"mock_hold": true` stops before its `response.done` until the client
+ * sends `mock.finish` (a response in progress, for as long as a test needs one). `mock.flood`
+ * (`count`, `size`) sends that many binary frames of random bytes at once, their SHA-256 kept, to
+ * test back-pressure. The path may carry a prefix before `/v1/realtime` (a base URL's path).
  * Every session and every frame it received is recorded, with what it billed.
  */
 
@@ -42,6 +46,10 @@ export interface RealtimeMockSession {
   billed: RealtimeMockUsage[];
   /** The close code received or sent, once closed. */
   closeCode: number | undefined;
+  /** SHA-256 (hex) of every `mock.flood` frame sent, in order. */
+  flooded: string[];
+  /** Bytes the mock has queued on the socket that the peer has not taken yet (ws's bufferedAmount). */
+  buffered(): number;
 }
 
 /** Audio deltas per response; each carries this many bytes of "audio" (base64 in the JSON). */
@@ -85,8 +93,8 @@ export class RealtimeMock {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
     const url = req.url ?? '/';
-    const path = url.split('?')[0];
-    if (path !== '/v1/realtime') {
+    const path = url.split('?')[0] ?? url;
+    if (!path.endsWith('/v1/realtime')) {
       refuse(socket, 404, 'unknown_url', `Unknown WebSocket URL: ${path}`);
       return;
     }
@@ -111,6 +119,8 @@ export class RealtimeMock {
         received: [],
         billed: [],
         closeCode: undefined,
+        flooded: [],
+        buffered: () => ws.bufferedAmount,
       };
       this.sessions.push(session);
       this.serve(ws, session, query.get('model') ?? 'gpt-realtime', cutAt);
@@ -125,6 +135,8 @@ export class RealtimeMock {
 
   private serve(ws: WebSocket, session: RealtimeMockSession, model: string, cutAt: number): void {
     let responses = 0;
+    /** The `response.done` a held response is waiting to send. */
+    let held: (() => void) | undefined;
     const send = (event: Record<string, unknown>) =>
       ws.send(JSON.stringify({ event_id: randomId('event_', 16), ...event }));
     send({ type: 'session.created', session: { id: randomId('sess_', 16), object: 'realtime.session', model } });
@@ -141,7 +153,7 @@ export class RealtimeMock {
       }
       const text = buf.toString('utf8');
       session.received.push(text);
-      let event: { type?: string; code?: number; reason?: string };
+      let event: { type?: string; code?: number; reason?: string; mock_hold?: boolean; count?: number; size?: number };
       try {
         event = JSON.parse(text);
       } catch {
@@ -152,13 +164,26 @@ export class RealtimeMock {
       else if (event.type === 'mock.close') {
         session.closeCode = event.code ?? 1000;
         ws.close(event.code ?? 1000, event.reason ?? '');
+      } else if (event.type === 'mock.finish') {
+        const finish = held;
+        held = undefined;
+        finish?.();
+      } else if (event.type === 'mock.flood') {
+        for (let i = 0; i < (event.count ?? 1); i++) {
+          const frame = randomBytes(event.size ?? 1024);
+          session.flooded.push(createHash('sha256').update(frame).digest('hex'));
+          ws.send(frame, { binary: true });
+        }
       } else if (event.type === 'response.create') {
         responses++;
-        this.respond(ws, session, model, responses, responses === cutAt, send);
+        const done = this.respond(ws, session, model, responses, responses === cutAt, send);
+        if (done && event.mock_hold === true) held = done;
+        else done?.();
       }
     });
   }
 
+  /** Sends a response up to its `response.done`; returns what sends that (undefined once cut). */
   private respond(
     ws: WebSocket,
     session: RealtimeMockSession,
@@ -166,7 +191,7 @@ export class RealtimeMock {
     n: number,
     cut: boolean,
     send: (event: Record<string, unknown>) => void,
-  ): void {
+  ): (() => void) | undefined {
     const id = randomId('resp_', 16);
     const itemId = randomId('item_', 16);
     send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress' } });
@@ -184,15 +209,18 @@ export class RealtimeMock {
         // No close frame: the connection drops as a failing upstream's would.
         session.closeCode = 1006;
         ws.terminate();
-        return;
+        return undefined;
       }
     }
-    const usage = mockRealtimeUsage(n);
-    session.billed.push(usage);
-    send({
-      type: 'response.done',
-      response: { id, object: 'realtime.response', status: 'completed', output: [], usage, model },
-    });
+    return () => {
+      if (ws.readyState !== ws.OPEN) return;
+      const usage = mockRealtimeUsage(n);
+      session.billed.push(usage);
+      send({
+        type: 'response.done',
+        response: { id, object: 'realtime.response', status: 'completed', output: [], usage, model },
+      });
+    };
   }
 }
 

@@ -71,6 +71,10 @@ export interface RealtimeCounts {
   open: number;
   frames: { toUpstream: { text: number; binary: number }; toClient: { text: number; binary: number } };
   bytes: { toUpstream: number; toClient: number };
+  /** Times reading from a side was paused for back-pressure, by the side paused. */
+  pauses: { upstream: number; client: number };
+  /** Bytes queued on sessions' sockets not yet taken by their peers. */
+  buffered: number;
 }
 
 /** Seconds a Realtime session lasts: from a refused first response to an hour-long call. */
@@ -430,6 +434,27 @@ export class Metrics {
         this.inc({ direction: 'to_client' }, b.toClient);
       },
     });
+    new Counter({
+      name: 'llm_proxy_realtime_backpressure_pauses_total',
+      help: 'Times a Realtime API session stopped reading one side (from: upstream, client) because the other side had too much buffered.',
+      labelNames: ['from'],
+      registers,
+      collect() {
+        this.reset();
+        const p = sources.realtime?.().pauses;
+        if (!p) return;
+        this.inc({ from: 'upstream' }, p.upstream);
+        this.inc({ from: 'client' }, p.client);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_realtime_buffered_bytes',
+      help: 'Bytes Realtime API sessions hold queued for a peer that has not taken them yet (bounded by back-pressure).',
+      registers,
+      collect() {
+        this.set(sources.realtime?.().buffered ?? 0);
+      },
+    });
     this.realtimeDuration = new Histogram({
       name: 'llm_proxy_realtime_session_duration_seconds',
       help: 'How long Realtime API sessions lasted, observed when they close.',
@@ -736,6 +761,23 @@ export class Metrics {
     this.realtimeDuration.observe(seconds);
   }
 
+  /** A Realtime response was accounted: its tokens and cost, as a request's (the session has its own metrics). */
+  realtimeResponse(e: RequestEnd): void {
+    const named = e.model ?? 'none';
+    const model = this.models.value(named.includes(SEP) ? named.replaceAll(SEP, '?') : named);
+    const who = this.opts.tokenLabels ? `${SEP}${this.ids.value(e.tokenId)}${SEP}${this.ids.value(e.projectId)}` : '';
+    this.usage(e, model, who);
+  }
+
+  /** Tokens by kind and cost of one record, under its series keys. */
+  private usage(e: RequestEnd, model: string, who: string): void {
+    if (e.promptTokens) this.tokens.inc(`${model}${SEP}input`, e.promptTokens);
+    if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);
+    if (e.cachedTokens) this.tokens.inc(`${model}${SEP}cached`, e.cachedTokens);
+    if (e.reasoningTokens) this.tokens.inc(`${model}${SEP}reasoning`, e.reasoningTokens);
+    if (e.costMicroUsd) this.cost.inc(`${model}${who}`, e.costMicroUsd / 1e6);
+  }
+
   /** The proxy refused a request itself. */
   refused(reason: string): void {
     this.refusals.inc({ reason });
@@ -785,11 +827,7 @@ export class Metrics {
       this.streamChunks.observe(family, stream.chunks);
       if (stream.chunks > 1) this.streamGap.observe(family, stream.maxGapMs / 1000);
     }
-    if (e.promptTokens) this.tokens.inc(`${model}${SEP}input`, e.promptTokens);
-    if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);
-    if (e.cachedTokens) this.tokens.inc(`${model}${SEP}cached`, e.cachedTokens);
-    if (e.reasoningTokens) this.tokens.inc(`${model}${SEP}reasoning`, e.reasoningTokens);
-    if (e.costMicroUsd) this.cost.inc(`${model}${who}`, e.costMicroUsd / 1e6);
+    this.usage(e, model, who);
     // The upstream's own 4xx/5xx answers, or the proxy's upstream_* codes; a client that left is not one.
     const kind = e.error?.startsWith('upstream_')
       ? e.error

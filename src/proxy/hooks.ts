@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AppError } from '../errors.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
@@ -13,6 +14,7 @@ const HOOK_NAMES = [
   'upstreamHeaders',
   'firstByte',
   'end',
+  'realtime',
 ] as const;
 
 /** Both sets of hooks, `a`'s first at every point. */
@@ -38,6 +40,22 @@ export interface StreamStats {
   chunks: number;
   /** The longest pause between two chunks, in milliseconds (0 with fewer than two). */
   maxGapMs: number;
+}
+
+/**
+ * The Realtime API session a record belongs to (proxy/realtime/): a WebSocket session has no
+ * ProxyRequest or ServerResponse, only what its upgrade request said.
+ */
+export interface RealtimeSessionRef {
+  /** The session's request id (its own record's id; its responses' records have ids of their own). */
+  id: string;
+  /** performance.now() when the upgrade request arrived. */
+  t0: number;
+  /** The upgrade request's headers (a trace context, the user agent). */
+  headers: IncomingHttpHeaders;
+  clientIp: string | undefined;
+  /** `response`: one response completed (or was cut); `session`: the session ended, its last record. */
+  kind: 'response' | 'session';
 }
 
 /**
@@ -70,4 +88,9 @@ export interface ProxyHooks {
   firstByte?(pr: ProxyRequest): void;
   /** The exchange is accounted for: the record says how it ended (status, error, usage, timings). */
   end?(pr: ProxyRequest, rec: UsageRecord, stream: StreamStats | undefined): void;
+  /**
+   * A Realtime API record is accounted: one per response as it completes, then one for the session
+   * as it closes (or the only one, for a session whose upstream refused or could not be reached).
+   */
+  realtime?(s: RealtimeSessionRef, rec: UsageRecord): void;
 }

@@ -23,6 +23,10 @@ export function metricsHooks(metrics: Metrics): ProxyHooks {
     },
     admitted: (pr) => metrics.admitted(pr.family, performance.now() - pr.t0),
     end: (pr, rec, stream) => metrics.ended(rec, pr.family, stream),
+    // A Realtime response's tokens and cost; sessions are counted by the realtime metrics.
+    realtime: (s, rec) => {
+      if (s.kind === 'response') metrics.realtimeResponse(rec);
+    },
   };
 }
 

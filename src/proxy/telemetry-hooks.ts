@@ -14,7 +14,7 @@ import { ATTR, genAiOperation, PROVIDER } from '../observability/otel/semconv.js
 import type { Telemetry } from '../observability/telemetry.js';
 import type { UsageRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
-import type { ProxyHooks } from './hooks.js';
+import type { ProxyHooks, RealtimeSessionRef } from './hooks.js';
 import type { ProxyRequest } from './proxy-request.js';
 
 /** What the hooks keep of one request between its points. */
@@ -207,7 +207,88 @@ export function telemetryHooks(t: Telemetry): ProxyHooks {
     });
   };
 
-  const hooks: ProxyHooks = { start, admitted, refused, left, end };
+  /**
+   * Realtime API sessions: a SERVER span per session from its upgrade request to its close (its
+   * record's attributes, continuing the client's trace context), with an INTERNAL child span per
+   * response; the GenAI metrics per response. The session span is started, back-dated to the
+   * upgrade, when its first record comes, so an idle session costs nothing here.
+   */
+  const sessions = new Map<string, { epochMs: number; span: Span }>();
+  const realtime = (s: RealtimeSessionRef, rec: UsageRecord): void => {
+    const now = performance.now();
+    const operation = genAiOperation('realtime');
+    if (s.kind === 'response') {
+      genAi?.record({
+        operation,
+        requestModel: rec.model,
+        responseModel: rec.model,
+        errorType: rec.error ?? undefined,
+        durationMs: rec.durationMs,
+        stream: false,
+        ttfbMs: null,
+        inputTokens: rec.promptTokens,
+        outputTokens: rec.completionTokens,
+      });
+    }
+    if (!tracer) return;
+    let session = sessions.get(s.id);
+    if (!session) {
+      const epochMs = Date.now() - now;
+      const ua = s.headers['user-agent'];
+      const span = tracer.startSpan(
+        rec.model === null ? operation : `${operation} ${rec.model}`,
+        {
+          kind: SpanKind.SERVER,
+          startTime: at(epochMs, s.t0),
+          attributes: {
+            [ATTR.genAiOperation]: operation,
+            [ATTR.genAiProvider]: PROVIDER,
+            [ATTR.genAiRequestModel]: rec.model ?? undefined,
+            [ATTR.httpMethod]: 'GET',
+            [ATTR.urlPath]: rec.path,
+            [ATTR.requestId]: s.id,
+            [ATTR.clientAddress]: s.clientIp,
+            [ATTR.userAgent]: typeof ua === 'string' ? ua.slice(0, 200) : undefined,
+            [ATTR.tokenId]: rec.tokenId,
+            [ATTR.projectId]: rec.projectId,
+          },
+        },
+        t.extract(s.headers),
+      );
+      session = { epochMs, span };
+      sessions.set(s.id, session);
+    }
+    const { span, epochMs } = session;
+    if (s.kind === 'response') {
+      const child = tracer.startSpan(
+        'realtime.response',
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: at(epochMs, now - rec.durationMs),
+          attributes: { ...genAiOutcome(rec), ...proxyOutcome(rec), [ATTR.requestId]: rec.id },
+        },
+        trace.setSpan(ROOT_CONTEXT, span),
+      );
+      if (rec.error !== null) child.setStatus({ code: SpanStatusCode.ERROR, message: rec.error });
+      child.end(at(epochMs, now));
+      return;
+    }
+    sessions.delete(s.id);
+    if (span.isRecording()) {
+      span.setAttributes(proxyOutcome(rec));
+      span.setAttribute(ATTR.httpStatus, rec.status);
+      // The close code, as the session record has it in finish_reason (close_1000).
+      if (rec.finishReason !== null) span.setAttribute(ATTR.genAiFinishReasons, [rec.finishReason]);
+      if (rec.error !== null) span.setAttribute(ATTR.errorType, rec.error);
+      // In error when the upstream failed it, not when the proxy closed it for a limit or a token.
+      if (rec.status >= 500 || rec.error?.startsWith('upstream_')) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: rec.error ?? String(rec.status) });
+      }
+    }
+    span.end(at(epochMs, now));
+  };
+
+  const hooks: ProxyHooks = { start, admitted, refused, left, end, realtime };
   if (tracer) hooks.upstreamRequest = upstreamRequest;
   return hooks;
 }

@@ -37,6 +37,28 @@ describe('closing idle connections during a drain', () => {
     return (server.address() as net.AddressInfo).port;
   }
 
+  it('never takes an upgraded connection (a WebSocket) for an idle one; closeAll still ends it', async () => {
+    const port = await start();
+    // What the Realtime gateway does with an upgrade: the socket is its own from now on.
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('error', () => {});
+    });
+    const c = client(port);
+    c.socket.write('GET / HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    await until(() => c.state.received.includes('101 Switching Protocols'));
+    tracker.closeIdle();
+    // An idle keep-alive socket closed by the same call shows the call has run its course.
+    const idle = client(port);
+    idle.socket.write(REQUEST);
+    await until(() => idle.responses() === 1);
+    tracker.closeIdle();
+    await until(() => idle.state.closed);
+    expect(c.state.closed).toBe(false);
+    tracker.closeAll();
+    await until(() => c.state.closed);
+  });
+
   it('reads a request that arrived on a socket past its idle limit before judging it', async () => {
     const c = client(await start());
     c.socket.write(REQUEST);

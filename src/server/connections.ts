@@ -33,6 +33,11 @@ interface Conn {
   overdue?: number;
   /** Serves an HTTP/2 session (TLS with ALPN h2, or cleartext h2c): its streams are the session's. */
   http2: boolean;
+  /**
+   * Upgraded (a Realtime API WebSocket): never idle, whatever its request count says; its session
+   * is closed by the gateway's drain with a close frame, or at the deadline by closeAll.
+   */
+  upgraded?: boolean;
 }
 
 const trackers = new WeakMap<Server, Connections>();
@@ -77,6 +82,10 @@ export function trackConnections(server: Server): Connections {
       if (--conn.requests === 0) conn.idleSince = performance.now();
     });
   });
+  server.on('upgrade', (req: IncomingMessage) => {
+    const conn = bySocket.get(req.socket);
+    if (conn) conn.upgraded = true;
+  });
   let retiring = false;
   // Before the handler, which may answer before a later listener would run.
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -86,7 +95,7 @@ export function trackConnections(server: Server): Connections {
     closeIdle(idleForMs = 0) {
       const idleSince = performance.now() - idleForMs;
       for (const [socket, conn] of conns) {
-        if (conn.requests > 0 || conn.http2 || isCleartextHttp2(socket)) continue;
+        if (conn.requests > 0 || conn.http2 || conn.upgraded || isCleartextHttp2(socket)) continue;
         if (conn.idleSince > idleSince) continue;
         // A timer runs before the I/O that waited behind it: on a loaded machine a request can sit
         // unread on a socket that looks idle past the limit. Past it twice, with the I/O between

@@ -152,6 +152,24 @@ describe('the Realtime API over WebSocket', () => {
     expect(rows[0]).toMatchObject({ error: 'invalid_api_key', finish_reason: 'close_4001' });
   });
 
+  it('closes a session with 4001 when its token expires while it is open', async () => {
+    // The session opens with an hour to go, however slow the machine; then the token is moved to
+    // expire a moment later, and the session's timer (set again by the change) fires at it.
+    const { id, token } = await st.issueToken({ expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    const c = await RealtimeClient.open(wsUrl, [], bearer(token));
+    await c.event('session.created');
+    c.send({ type: 'response.create' });
+    await c.event('response.done');
+    const soon = new Date(Date.now() + 1_000).toISOString();
+    expect((await st.s.manage('PATCH', `/tokens/${id}`, { expires_at: soon })).status).toBe(200);
+    const closed = await c.whenClosed();
+    expect(closed).toEqual({ code: 4001, reason: expect.stringMatching(/expired/) });
+    const mock = st.mock.realtimeSessions().at(-1);
+    await until(() => mock?.closeCode === 1000);
+    const rows = await st.waitUsage(id, 2);
+    expect(rows.find((r) => r.status === 101)).toMatchObject({ error: 'invalid_api_key', finish_reason: 'close_4001' });
+  });
+
   it('closes a session with 4002 when the budget cannot cover the next response', async () => {
     // One response costs about $0.0026 and is reserved as 256 output tokens ($0.00512) at its start.
     const { id, token } = await st.issueToken({ budget_usd: 0.006 });

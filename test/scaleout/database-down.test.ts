@@ -72,6 +72,27 @@ async function teardown(st: Stack | undefined, servers: Array<TestServer | undef
   await st.tdb.drop();
 }
 
+/** Calls `call` until the store answers (not a 503 store_unavailable); the last answer. */
+async function answered<T extends { status: number }>(call: () => Promise<T>): Promise<T> {
+  let last = await call();
+  while (last.status === 503) last = await call();
+  return last;
+}
+
+/**
+ * One chat while the store answers, which caches the token; asked again after a 503 (a token lookup
+ * that outlasted the query timeout on a loaded machine is refused before admission: no record).
+ */
+async function warmChat(client: OpenAI): Promise<string[]> {
+  for (;;) {
+    try {
+      return await chats(client, 1, 'warm');
+    } catch (err) {
+      if (!(err instanceof OpenAI.APIError && err.status === 503)) throw err;
+    }
+  }
+}
+
 /** Chats through the proxy; returns the request ids the proxy gave them. */
 async function chats(client: OpenAI, n: number, label: string): Promise<string[]> {
   const ids: string[] = [];
@@ -106,14 +127,19 @@ describe.each(variants)('PostgreSQL unreachable mid-run: $name', ({ cut }) => {
     if (!st || !s) return ctx.skip();
     const { fwd, directUrl } = st;
     const srv = s;
-    const p = await srv.manage('POST', '/projects', { name: 'outage', api_key: 'sk-upstream' });
-    const warm = await srv.manage('POST', '/tokens', { project_id: p.body.id });
-    const cold = await srv.manage('POST', '/tokens', { project_id: p.body.id });
+    // Before the outage the store answers, though a loaded machine can outlast the short query
+    // timeout (a 503): each step is asked again until the store answers it.
+    const p = await answered(() =>
+      srv.manage('POST', '/projects', { name: `outage-${randomBytes(3).toString('hex')}`, api_key: 'sk-upstream' }),
+    );
+    const warm = await answered(() => srv.manage('POST', '/tokens', { project_id: p.body.id }));
+    const cold = await answered(() => srv.manage('POST', '/tokens', { project_id: p.body.id }));
+    for (const created of [p, warm, cold]) expect(created.status).toBe(201);
     const client = proxyClient(srv, warm.body.token);
     const coldClient = proxyClient(srv, cold.body.token);
     const never = lookalike(warm.body.token);
 
-    const before = await chats(client, 1, 'warm'); // caches the token
+    const before = await warmChat(client); // caches the token
     const usage = srv.server.runtime.usage;
     await until(() => usage.pending === 0 && usage.written === 1);
 
@@ -197,10 +223,12 @@ describe('PostgreSQL unreachable past USAGE_QUEUE_LIMIT', () => {
   it('writes the records memory could not hold from the journal once it returns, each once, without a restart', async (ctx) => {
     if (!st || !first) return ctx.skip();
     const { fwd, directUrl } = st;
-    const p = await first.manage('POST', '/projects', { name: 'overflow', api_key: 'sk-upstream' });
-    const t = await first.manage('POST', '/tokens', { project_id: p.body.id });
+    const srv = first;
+    const p = await answered(() => srv.manage('POST', '/projects', { name: 'overflow', api_key: 'sk-upstream' }));
+    const t = await answered(() => srv.manage('POST', '/tokens', { project_id: p.body.id }));
+    for (const created of [p, t]) expect(created.status).toBe(201);
     const client = proxyClient(first, t.body.token);
-    const before = await chats(client, 1, 'warm');
+    const before = await warmChat(client);
     const usage = first.server.runtime.usage;
     await until(() => usage.pending === 0 && usage.written === 1);
 

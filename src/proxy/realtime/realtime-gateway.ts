@@ -27,15 +27,20 @@ import {
  */
 export const REALTIME_MAX_PAYLOAD = 16 * 1024 * 1024;
 
+/** How long a session closed at the shutdown deadline has to answer its close frame (a round trip). */
+const CLOSE_GRACE_MS = 1_000;
+
 /** The Realtime API's WebSocket sessions: upgrades, the sessions open, shutdown. */
 export interface RealtimeGateway {
   /** Serves the server's `upgrade` event: /v1/realtime is proxied, anything else refused. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Counters for the metrics (read at scrape time). */
   readonly stats: RealtimeStats;
+  /** Bytes the open sessions hold queued for a peer (metrics, read at scrape time). */
+  buffered(): number;
   /** Closes sessions with 1001 as their responses in progress end. */
   drain(): void;
-  /** Closes every session with 1001 now (the shutdown deadline). */
+  /** Closes every session with 1001 now (the shutdown deadline), cutting those that do not answer. */
   closeAll(): void;
   /** Resolves once every session has ended and been accounted, or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
@@ -69,6 +74,11 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
 
   const gateway: RealtimeGateway = {
     stats,
+    buffered() {
+      let n = 0;
+      for (const s of sessions) n += s.buffered;
+      return n;
+    },
     upgrade(req, socket, head) {
       socket.on('error', () => {});
       const id = uuidv7();
@@ -92,7 +102,16 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
       for (const s of sessions) s.drain();
     },
     closeAll() {
+      if (sessions.size === 0) return;
       for (const s of sessions) s.close(CLOSE_CODES.goingAway, 'the proxy is shutting down');
+      // The shutdown waits for every socket, and `ws` waits 30 s for a close frame's answer: a
+      // peer that does not read gets a second to answer, then its connection is cut.
+      const cut = setTimeout(() => {
+        if (sessions.size === 0) return;
+        deps.logger.warn({ sessions: sessions.size }, 'realtime sessions cut: no answer to their close frame');
+        for (const s of sessions) s.terminate();
+      }, CLOSE_GRACE_MS);
+      cut.unref();
     },
     async settled(timeoutMs) {
       if (sessions.size === 0) return;
@@ -145,7 +164,9 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
       deps.limiter.settle(ticket, 0, 0);
       const rec = refusedRecord(id, identity, key, model, status, error, t0, upstreamMs, deps);
       deps.recordUsage(rec, journaled);
-      deps.accessLog(rec, { ip: req.socket.remoteAddress, userAgent: headerValue(req.headers['user-agent']) });
+      const clientIp = req.socket.remoteAddress;
+      deps.hooks?.realtime?.({ id, t0, headers: req.headers, clientIp, kind: 'session' }, rec);
+      deps.accessLog(rec, { ip: clientIp, userAgent: headerValue(req.headers['user-agent']) });
     };
     const upstream = new WebSocket(upstreamUrl(key, req.url ?? REALTIME_PATH), offered.others, {
       headers: upstreamUpgradeHeaders(req.headers, key),
@@ -194,6 +215,7 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
         journaled,
         clientIp: req.socket.remoteAddress,
         userAgent: headerValue(req.headers['user-agent']),
+        headers: req.headers,
         tUpstreamOpen: performance.now(),
       };
       const c = ctx;

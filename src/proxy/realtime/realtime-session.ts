@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RawData, WebSocket } from 'ws';
 import { uuidv7 } from '../../crypto/ids.js';
@@ -7,6 +8,7 @@ import type { UpstreamKey } from '../../projects/upstream-key.js';
 import type { TokenIdentity } from '../../tokens/authenticator.js';
 import type { UsageAdmission, UsageRecord } from '../../usage/usage-writer.js';
 import { chargeLimits, DEFAULT_OUTPUT_ESTIMATE } from '../admission.js';
+import type { RealtimeSessionRef } from '../hooks.js';
 import type { ProxyDeps } from '../proxy-deps.js';
 import { type RealtimeUsage, readRealtimeUsage, realtimeCost } from './realtime-usage.js';
 
@@ -45,6 +47,8 @@ export interface SessionContext {
   journaled: UsageAdmission;
   clientIp: string | undefined;
   userAgent: string | undefined;
+  /** The upgrade request's headers, for the hooks (a trace context). */
+  headers: IncomingHttpHeaders;
   /** performance.now() when the upstream accepted the handshake. */
   tUpstreamOpen: number;
 }
@@ -54,12 +58,15 @@ export interface RealtimeStats {
   open: number;
   frames: { toUpstream: { text: number; binary: number }; toClient: { text: number; binary: number } };
   bytes: { toUpstream: number; toClient: number };
+  /** Times reading from one side was paused because the other had too much buffered (back-pressure). */
+  pauses: { upstream: number; client: number };
 }
 
 export const newRealtimeStats = (): RealtimeStats => ({
   open: 0,
   frames: { toUpstream: { text: 0, binary: 0 }, toClient: { text: 0, binary: 0 } },
   bytes: { toUpstream: 0, toClient: 0 },
+  pauses: { upstream: 0, client: 0 },
 });
 
 /** One response of a session, from `response.created` to `response.done` (or the session's end). */
@@ -139,6 +146,11 @@ export class RealtimeSession {
     this.watchExpiry();
   }
 
+  /** Bytes queued on both sockets that their peers have not taken yet. */
+  get buffered(): number {
+    return this.client.bufferedAmount + this.upstream.bufferedAmount;
+  }
+
   get tokenId(): string {
     return this.ctx.identity.tokenId;
   }
@@ -179,6 +191,12 @@ export class RealtimeSession {
     if (this.upstream.readyState === this.upstream.OPEN) this.upstream.close(1000, 'closed by the proxy');
   }
 
+  /** Cuts both connections without waiting for a close handshake (a peer that does not read). */
+  terminate(): void {
+    this.client.terminate();
+    this.upstream.terminate();
+  }
+
   private closeFor(code: number, err: AppError): void {
     this.closedFor ??= err.code;
     this.deps.logger.info(
@@ -205,7 +223,7 @@ export class RealtimeSession {
     this.stats.bytes.toUpstream += size;
     if (isBinary) this.stats.frames.toUpstream.binary++;
     else this.stats.frames.toUpstream.text++;
-    relay(this.upstream, data, isBinary, this.client);
+    if (relay(this.upstream, data, isBinary, this.client)) this.stats.pauses.client++;
   };
 
   private readonly fromUpstream = (data: RawData, isBinary: boolean): void => {
@@ -213,12 +231,14 @@ export class RealtimeSession {
     this.framesOut++;
     this.bytesOut += size;
     this.stats.bytes.toClient += size;
+    if (relay(this.client, data, isBinary, this.upstream)) this.stats.pauses.upstream++;
     if (isBinary) this.stats.frames.toClient.binary++;
     else {
       this.stats.frames.toClient.text++;
+      // After the frame went on: a `response.done` that lets a draining session close reaches
+      // the client before the close frame.
       this.inspect(data as Buffer);
     }
-    relay(this.client, data, isBinary, this.upstream);
   };
 
   /**
@@ -370,6 +390,12 @@ export class RealtimeSession {
       servedFrom: null,
     };
     this.deps.recordUsage(rec, pending.journaled);
+    this.deps.hooks?.realtime?.(this.ref('response'), rec);
+  }
+
+  private ref(kind: RealtimeSessionRef['kind']): RealtimeSessionRef {
+    const { id, t0, headers, clientIp } = this.ctx;
+    return { id, t0, headers, clientIp, kind };
   }
 
   private closeOther(other: WebSocket, code: number, reason: Buffer): void {
@@ -429,6 +455,7 @@ export class RealtimeSession {
       servedFrom: null,
     };
     deps.recordUsage(rec, ctx.journaled);
+    deps.hooks?.realtime?.(this.ref('session'), rec);
     deps.accessLog(rec, { ip: ctx.clientIp, userAgent: ctx.userAgent });
     deps.logger.info(
       {
@@ -446,13 +473,19 @@ export class RealtimeSession {
   }
 }
 
-/** Sends a frame on as it came; reading from `source` pauses while `target` has too much buffered. */
-function relay(target: WebSocket, data: RawData, isBinary: boolean, source: WebSocket): void {
-  if (target.readyState !== target.OPEN) return;
+/**
+ * Sends a frame on as it came; reading from `source` pauses while `target` has too much buffered
+ * (what the proxy holds for a session is bounded by HIGH_WATER plus one message). True when this
+ * frame paused it.
+ */
+function relay(target: WebSocket, data: RawData, isBinary: boolean, source: WebSocket): boolean {
+  if (target.readyState !== target.OPEN) return false;
   target.send(data, { binary: isBinary }, () => {
     if (source.isPaused && target.bufferedAmount < LOW_WATER) source.resume();
   });
-  if (target.bufferedAmount > HIGH_WATER && !source.isPaused) source.pause();
+  if (target.bufferedAmount <= HIGH_WATER || source.isPaused) return false;
+  source.pause();
+  return true;
 }
 
 function byteLength(data: RawData): number {

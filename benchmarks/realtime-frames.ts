@@ -9,7 +9,7 @@
  * and the p99 the proxy adds (proxy − direct, per round and overall), and writes
  * bench/results/realtime.{json,md}.
  *
- *   node dist-bench/benchmarks/realtime.js [--sessions 200] [--frames 50] [--rounds 3] [--interval-ms 100] [--out dir]
+ *   node dist-bench/benchmarks/realtime-frames.js [--sessions 200] [--frames 50] [--rounds 3] [--interval-ms 100] [--out dir]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('benchmarks', 'realtime.js'))) {
+if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('benchmarks', 'realtime-frames.js'))) {
   main().catch((err: unknown) => {
     log(`bench:realtime failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;
