@@ -4,13 +4,16 @@
  * in front of an undici Pool (the same two components the proxy uses), swapping in the upstream
  * key and streaming the response back with backpressure, and nothing else: no token check, no
  * limits, no usage capture, no logging. `npm run bench:floor` measures it beside the proxy and
- * nginx, so the proxy's own cost reads as the distance from this floor.
+ * nginx, so the proxy's own cost reads as the distance from this floor. WebSocket upgrades (the
+ * Realtime API) are relayed the same bare way with `ws`, the library the proxy uses: frames passed
+ * on both ways with back-pressure, nothing inspected (`npm run bench:realtime`'s floor).
  *
  *   node dist-bench/benchmarks/floor-proxy.js --upstream URL --key KEY [--port 0]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { type Dispatcher, Pool } from 'undici';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 
 const { values } = parseArgs({
   options: { upstream: { type: 'string' }, key: { type: 'string' }, port: { type: 'string', default: '0' } },
@@ -65,6 +68,29 @@ const server = createServer({ noDelay: true }, (req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => forward(req, res, Buffer.concat(chunks)));
+});
+// The WebSocket floor: accept, dial the upstream with its key, relay frames, close together.
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+server.on('upgrade', (req, socket, head) => {
+  const target = `${values.upstream?.replace(/^http/, 'ws')}${req.url ?? '/'}`;
+  const upstream = new WebSocket(target, { headers: { authorization }, perMessageDeflate: false });
+  upstream.once('error', () => socket.destroy());
+  upstream.once('open', () =>
+    wss.handleUpgrade(req, socket, head, (client) => {
+      const pipe = (from: WebSocket, to: WebSocket) => {
+        from.on('message', (data: RawData, isBinary: boolean) => {
+          to.send(data, { binary: isBinary }, () => {
+            if (from.isPaused && to.bufferedAmount < 1 << 19) from.resume();
+          });
+          if (to.bufferedAmount > 1 << 20) from.pause();
+        });
+        from.on('close', () => to.close());
+        from.on('error', () => to.terminate());
+      };
+      pipe(client, upstream);
+      pipe(upstream, client);
+    }),
+  );
 });
 server.listen(Number(values.port), '127.0.0.1', () => {
   const addr = server.address();

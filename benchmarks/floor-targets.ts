@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type Child,
   CLI,
@@ -8,12 +7,11 @@ import {
   log,
   NGINX_BIN,
   runBenchProcess,
-  spawnChild,
+  startBareProxy,
   startMockChild,
   startNginx,
   startProxyChild,
   UPSTREAM_KEY,
-  waitForOutput,
 } from './harness-stack.js';
 
 /** What `npm run bench:floor` measures, in the order of a round. */
@@ -28,8 +26,6 @@ export interface Target {
   /** The Node.js server process whose CPU time is read around each run; null for the mock and nginx. */
   pid: number | null;
 }
-
-const BARE = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 
 /**
  * Starts the mock upstream and, in front of it, the bare Node proxy, llm-proxy (full pipeline),
@@ -47,11 +43,11 @@ export async function startTargets(
   children.push(mock.child);
   const targets: Target[] = [{ key: 'direct', title: 'direct', url: mock.url, token: UPSTREAM_KEY, pid: null }];
 
-  const bare = spawnChild('bare proxy', process.execPath, [BARE, '--upstream', mock.url, '--key', UPSTREAM_KEY], {});
-  children.push(bare);
-  const bareUrl = (await waitForOutput(bare, /listening on (http:\/\/\S+)/))[1] as string;
+  const bare = await startBareProxy(mock.url);
+  children.push(bare.child);
+  const bareUrl = bare.url;
   // Any key works: the bare proxy swaps in the upstream's without checking.
-  targets.push({ key: 'bare', title: 'bare Node proxy', url: bareUrl, token: 'sk-any', pid: bare.pid });
+  targets.push({ key: 'bare', title: 'bare Node proxy', url: bareUrl, token: 'sk-any', pid: bare.child.pid });
 
   targets.push(await startLlmProxy('proxy', 'llm-proxy', CLI, path.join(dir, 'proxy'), mock.url, children));
   if (existsSync(NGINX_BIN)) {

@@ -303,6 +303,19 @@ export async function startProxyChild(
   return { child, url };
 }
 
+const BARE = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
+
+/** Starts the bare Node proxy (benchmarks/floor-proxy.ts: HTTP and WebSocket) in front of `upstream`; resolves its URL. */
+export async function startBareProxy(upstream: string): Promise<{ child: Child; url: string }> {
+  const child = spawnChild('bare proxy', process.execPath, [BARE, '--upstream', upstream, '--key', UPSTREAM_KEY], {});
+  try {
+    return { child, url: (await waitForOutput(child, /listening on (http:\/\/\S+)/))[1] as string };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
 /** Creates a project for `upstreamKey` and a token through the management API; returns the token. */
 export async function issueBenchToken(
   proxyUrl: string,

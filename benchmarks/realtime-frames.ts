@@ -23,6 +23,7 @@ import {
   issueBenchToken,
   log,
   ROOT,
+  startBareProxy,
   startMockChild,
   startProxyChild,
   UPSTREAM_KEY,
@@ -40,12 +41,17 @@ export interface RealtimeBenchResult {
   rounds: number;
   /** Each session sends a frame this often (ms): 100 is an audio append every 100 ms. */
   intervalMs: number;
-  /** Echo time of one frame, ms. */
+  /** Echo time of one frame over all rounds, ms. */
   direct: Figures;
+  /** Through a bare `ws` relay (benchmarks/floor-proxy.ts): the floor of a Node relay. */
+  floor: Figures;
   proxy: Figures;
-  /** proxy − direct p99 per round, ms: pairs that shared the machine's load of the moment. */
-  addedP99PerRound: number[];
+  /** Each round's p99 per target, ms. */
+  perRound: Array<Record<RealtimeTarget, number>>;
+  /** Median over rounds of proxy − direct p99, ms. */
   addedP99: number;
+  /** Median over rounds of proxy − bare relay p99, ms. */
+  addedP99OverFloor: number;
 }
 
 const PAYLOAD = 'x'.repeat(1000);
@@ -108,57 +114,84 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
   );
 }
 
-/** Runs the rounds against a running mock and proxy. */
+export type RealtimeTarget = 'direct' | 'floor' | 'proxy';
+const TITLES: Record<RealtimeTarget, string> = {
+  direct: 'direct to the mock',
+  floor: 'bare `ws` relay',
+  proxy: 'through llm-proxy',
+};
+
+/**
+ * Runs the rounds against each target's URL (`key` sent as the Bearer token), rotating which goes
+ * first. The p99 added is taken per round, against targets that shared the machine's load of the
+ * moment, and the median over rounds reported: one round's p99 on a busy machine says more about
+ * the machine than about the relay.
+ */
 export async function measureRealtime(
-  mockUrl: string,
-  proxyUrl: string,
-  token: string,
+  targets: Record<RealtimeTarget, { url: string; key: string }>,
   sessions: number,
   frames: number,
   rounds: number,
   intervalMs: number,
 ): Promise<RealtimeBenchResult> {
-  const targets = {
-    direct: { url: `${mockUrl.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`, key: UPSTREAM_KEY },
-    proxy: { url: `${proxyUrl.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`, key: token },
-  };
-  const all = { direct: [] as number[], proxy: [] as number[] };
-  const addedP99PerRound: number[] = [];
+  const names: RealtimeTarget[] = ['direct', 'floor', 'proxy'];
+  const all: Record<RealtimeTarget, number[]> = { direct: [], floor: [], proxy: [] };
+  const perRound: RealtimeBenchResult['perRound'] = [];
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? (['direct', 'proxy'] as const) : (['proxy', 'direct'] as const);
-    const p99 = { direct: 0, proxy: 0 };
-    for (const name of order) {
+    const p99 = { direct: 0, floor: 0, proxy: 0 };
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(r + k) % names.length] as RealtimeTarget;
       const t = targets[name];
-      const sockets = await openSessions(t.url, { authorization: `Bearer ${t.key}` }, sessions);
+      const url = `${t.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`;
+      const sockets = await openSessions(url, { authorization: `Bearer ${t.key}` }, sessions);
       const times = (await echoTimes(sockets, frames, intervalMs)).sort((a, b) => a - b);
       await closeAll(sockets);
       p99[name] = quantile(times, 0.99);
       all[name].push(...times);
       log(`round ${r + 1} ${name}: p50 ${quantile(times, 0.5).toFixed(3)} ms, p99 ${p99[name].toFixed(3)} ms`);
     }
-    addedP99PerRound.push(p99.proxy - p99.direct);
+    perRound.push(p99);
   }
   const figures = (xs: number[]): Figures => {
     const s = xs.sort((a, b) => a - b);
     return { p50: quantile(s, 0.5), p99: quantile(s, 0.99) };
   };
-  const direct = figures(all.direct);
-  const proxy = figures(all.proxy);
-  return { sessions, frames, rounds, intervalMs, direct, proxy, addedP99PerRound, addedP99: proxy.p99 - direct.p99 };
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? 0;
+  return {
+    sessions,
+    frames,
+    rounds,
+    intervalMs,
+    direct: figures(all.direct),
+    floor: figures(all.floor),
+    proxy: figures(all.proxy),
+    perRound,
+    addedP99: median(perRound.map((p) => p.proxy - p.direct)),
+    addedP99OverFloor: median(perRound.map((p) => p.proxy - p.floor)),
+  };
 }
 
 export function renderRealtime(r: RealtimeBenchResult): string {
   const ms = (n: number) => `${n.toFixed(3)} ms`;
+  const rows = (['direct', 'floor', 'proxy'] as const).map(
+    (t) => `| ${TITLES[t]} | ${ms(r[t].p50)} | ${ms(r[t].p99)} |`,
+  );
+  const rounds = r.perRound.map(
+    (p, i) => `| ${i + 1} | ${ms(p.direct)} | ${ms(p.floor)} | ${ms(p.proxy)} | ${ms(p.proxy - p.direct)} |`,
+  );
   return `# Realtime API: frame echo time, ${r.sessions} sessions open
 
 ${r.rounds} rounds; each session sends ${r.frames} frames of about 1 KiB, one every ${r.intervalMs} ms.
 
 | Target | p50 | p99 |
 | --- | --- | --- |
-| direct to the mock | ${ms(r.direct.p50)} | ${ms(r.direct.p99)} |
-| through llm-proxy | ${ms(r.proxy.p50)} | ${ms(r.proxy.p99)} |
+${rows.join('\n')}
 
-p99 added by the proxy: ${ms(r.addedP99)} overall; per round ${r.addedP99PerRound.map(ms).join(', ')}.
+| Round | p99 direct | p99 bare relay | p99 llm-proxy | added by llm-proxy |
+| --- | --- | --- | --- | --- |
+${rounds.join('\n')}
+
+p99 added by llm-proxy (median over rounds): ${ms(r.addedP99)} over direct, ${ms(r.addedP99OverFloor)} over the bare relay.
 `;
 }
 
@@ -193,11 +226,26 @@ async function main(): Promise<void> {
   try {
     const mock = await startMockChild(CLI, UPSTREAM_KEY);
     children.push(mock.child);
+    const floor = await startBareProxy(mock.url);
+    children.push(floor.child);
+    const floorUrl = floor.url;
     const proxy = await startProxyChild(CLI, path.join(dir, 'data'), mock.url);
     children.push(proxy.child);
     const { token } = await issueBenchToken(proxy.url, path.join(dir, 'data'), UPSTREAM_KEY);
-    log(`mock ${mock.url}, proxy ${proxy.url}: ${s.rounds} rounds of ${s.sessions} sessions × ${s.frames} frames`);
-    const result = await measureRealtime(mock.url, proxy.url, token, s.sessions, s.frames, s.rounds, s.intervalMs);
+    log(
+      `mock ${mock.url}, bare relay ${floorUrl}, proxy ${proxy.url}: ${s.rounds} rounds of ${s.sessions} sessions × ${s.frames} frames`,
+    );
+    const result = await measureRealtime(
+      {
+        direct: { url: mock.url, key: UPSTREAM_KEY },
+        floor: { url: floorUrl, key: 'sk-any' },
+        proxy: { url: proxy.url, key: token },
+      },
+      s.sessions,
+      s.frames,
+      s.rounds,
+      s.intervalMs,
+    );
     writeReport(s.out, 'realtime', renderRealtime(result), result);
   } finally {
     for (const c of children.reverse()) await c.stop();

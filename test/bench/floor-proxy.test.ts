@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 
 /**
@@ -11,6 +12,7 @@ import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/in
 let mock: MockUpstream;
 let floor: ChildProcess;
 let client: OpenAI;
+let floorUrl: string;
 
 beforeAll(async () => {
   mock = await startMockUpstream({ apiKey: 'sk-floor-upstream' });
@@ -30,6 +32,7 @@ beforeAll(async () => {
     });
     floor.once('exit', (code) => reject(new Error(`floor proxy exited with ${code}`)));
   });
+  floorUrl = url;
   // Any key works: the floor proxy swaps in the upstream's without checking.
   client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'anything', maxRetries: 0 });
 });
@@ -67,5 +70,27 @@ describe('floor proxy', () => {
         { headers: { 'x-mock-status': '429' } },
       ),
     ).rejects.toMatchObject({ status: 429 });
+  });
+
+  it('relays a Realtime WebSocket both ways with the upstream key', async () => {
+    const ws = new WebSocket(`${floorUrl.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`, {
+      headers: { authorization: 'Bearer anything' },
+    });
+    const received: string[] = [];
+    const echoed = new Promise<void>((resolve, reject) => {
+      ws.on('message', (data) => {
+        received.push(String(data));
+        if (String(data).includes('mock.echo')) resolve();
+      });
+      ws.once('error', reject);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'mock.echo', payload: 'hello' }));
+    await echoed;
+    expect(JSON.parse(received[0] as string).type).toBe('session.created');
+    expect(JSON.parse(received.at(-1) as string)).toEqual({ type: 'mock.echo', payload: 'hello' });
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.close(1000);
+    expect(await closed).toBe(1000);
   });
 });
