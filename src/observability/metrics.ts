@@ -237,7 +237,7 @@ export class Metrics {
     );
     this.refusals = new Counter({
       name: 'llm_proxy_refusals_total',
-      help: 'Requests the proxy answered itself, by reason (the error code of docs/api.md).',
+      help: 'Requests (and WebSocket upgrades) the proxy answered itself, by reason (the error code of docs/api.md).',
       labelNames: ['reason'],
       registers,
     });

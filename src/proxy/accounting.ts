@@ -3,7 +3,7 @@ import type { AccessBodies } from '../observability/access-log.js';
 import { loggedBody } from '../observability/body-redaction.js';
 import type { ServedFrom } from '../store/usage-record.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
-import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
+import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
@@ -118,31 +118,22 @@ export interface ReplayedAnswer {
 export function replayedRecord(pr: ProxyRequest, a: ReplayedAnswer): UsageRecord {
   const identity = pr.identity as TokenIdentity;
   return {
-    id: pr.id,
-    tokenId: identity.tokenId,
-    projectId: identity.projectId,
-    method: pr.method,
-    path: pr.path,
-    model: a.model,
-    status: a.status,
-    stream: a.stream,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    finishReason: null,
-    upstreamMs: null,
+    ...unbilledRecord({
+      id: pr.id,
+      tokenId: identity.tokenId,
+      projectId: identity.projectId,
+      method: pr.method,
+      path: pr.path,
+      model: a.model,
+      status: a.status,
+      stream: a.stream,
+      durationMs: round(performance.now() - pr.t0),
+      createdAt: a.createdAt,
+    }),
     ttfbMs: round(a.tFirstByte - pr.t0),
-    durationMs: round(performance.now() - pr.t0),
     bytesIn: a.bytesIn,
     bytesOut: a.bytesOut,
     error: a.error,
-    costMicroUsd: 0,
-    usageStatus: 'reported',
-    createdAt: a.createdAt,
-    upstreamKeyId: null,
-    retries: 0,
     servedFrom: a.from,
   };
 }

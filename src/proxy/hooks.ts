@@ -15,6 +15,7 @@ const HOOK_NAMES = [
   'firstByte',
   'end',
   'realtime',
+  'upgradeRefused',
 ] as const;
 
 /** Both sets of hooks, `a`'s first at every point. */
@@ -93,4 +94,13 @@ export interface ProxyHooks {
    * as it closes (or the only one, for a session whose upstream refused or could not be reached).
    */
   realtime?(s: RealtimeSessionRef, rec: UsageRecord): void;
+  /** The proxy refused a WebSocket upgrade itself (token, allowlist, limit, shutdown, path): `err.code` is why. */
+  upgradeRefused?(u: RefusedUpgrade, err: AppError): void;
+}
+
+/** An upgrade request the proxy answered with an error; `identity` once its token was known. */
+export interface RefusedUpgrade {
+  id: string;
+  clientIp: string | undefined;
+  identity: { tokenId: string; projectId: string } | undefined;
 }

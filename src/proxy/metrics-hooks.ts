@@ -6,6 +6,7 @@ import type { ProxyHooks } from './hooks.js';
 export function metricsHooks(metrics: Metrics): ProxyHooks {
   return {
     refused: (_pr, err) => metrics.refused(err.code),
+    upgradeRefused: (_u, err) => metrics.refused(err.code),
     upstreamHeaders: (pr, _status, stream, headers) => {
       if (stream) metrics.streamStarted();
       const remaining = headers['x-ratelimit-remaining-requests'];

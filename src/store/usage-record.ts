@@ -46,6 +46,39 @@ export interface UsageRecord {
   servedFrom: ServedFrom | null;
 }
 
+/** What every record names: whose exchange, what it was, how it ended, when. */
+export type RecordBase = Pick<
+  UsageRecord,
+  'id' | 'tokenId' | 'projectId' | 'method' | 'path' | 'model' | 'status' | 'stream' | 'durationMs' | 'createdAt'
+>;
+
+/**
+ * A record of an exchange that used nothing billable: no tokens, no cost, nothing else measured.
+ * Builders off the hot path spread it and set what they know, so a new field has its default here
+ * once (the hot path's builder in proxy/accounting.ts writes its literal out, for speed).
+ */
+export function unbilledRecord(b: RecordBase): UsageRecord {
+  return {
+    ...b,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    finishReason: null,
+    upstreamMs: null,
+    ttfbMs: null,
+    bytesIn: 0,
+    bytesOut: 0,
+    error: null,
+    costMicroUsd: 0,
+    usageStatus: 'reported',
+    upstreamKeyId: null,
+    retries: 0,
+    servedFrom: null,
+  };
+}
+
 /** A stored answer: the response cache's, or an earlier request's with the same Idempotency-Key. */
 export type ServedFrom = 'cache' | 'idempotent_replay';
 

@@ -7,6 +7,7 @@ import type { AdmittedUsage } from './journal-format.js';
 import type { UsageSink } from './usage-sink.js';
 
 export type { UsageRecord } from '../store/usage-record.js';
+export { unbilledRecord } from '../store/usage-record.js';
 
 /** Record numbers [from, to). */
 interface Range {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
-import { RealtimeClient } from '../helpers/realtime-client.js';
+import { RealtimeClient, refusedUpgrade } from '../helpers/realtime-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { acceptedEvents, FAST, SECRET, sample, scrape } from '../shipping/helpers.js';
 
@@ -108,5 +108,34 @@ describe('Realtime records through the hooks', () => {
       expect(child.startNs).toBeGreaterThanOrEqual(server?.startNs ?? 0n);
       expect(child.endNs).toBeLessThanOrEqual(server?.endNs ?? 0n);
     }
+  });
+
+  it('counts refused upgrades with refused requests: the refusals metric and the audit summary', async () => {
+    const ws = st.url.replace(/^http/, 'ws');
+    const before = await scrape(st);
+    const count = (text: string, reason: string) => sample(text, 'llm_proxy_refusals_total', { reason }) ?? 0;
+    const pending = st.s.server.runtime.audit.refusals.pending;
+    expect((await refusedUpgrade(`${ws}/v1/realtime?model=${MODEL}`, { authorization: 'Bearer nope' })).status).toBe(
+      401,
+    );
+    const capped = await st.issueToken({ max_requests: 1 });
+    const first = await RealtimeClient.open(`${ws}/v1/realtime?model=${MODEL}`, [], {
+      headers: { authorization: `Bearer ${capped.token}` },
+    });
+    await first.event('session.created');
+    const second = await refusedUpgrade(`${ws}/v1/realtime?model=${MODEL}`, {
+      authorization: `Bearer ${capped.token}`,
+    });
+    expect(second.status).toBe(429);
+    expect((await refusedUpgrade(`${ws}/v1/files`, { authorization: `Bearer ${capped.token}` })).status).toBe(404);
+    first.ws.close(1000);
+    await first.whenClosed();
+
+    const after = await scrape(st);
+    expect(count(after, 'invalid_api_key') - count(before, 'invalid_api_key')).toBe(1);
+    expect(count(after, 'request_limit_reached') - count(before, 'request_limit_reached')).toBe(1);
+    expect(count(after, 'unknown_url') - count(before, 'unknown_url')).toBe(1);
+    // One summary row per token and reason: the unknown token's, the capped token's limit and path.
+    expect(st.s.server.runtime.audit.refusals.pending).toBe(pending + 3);
   });
 });

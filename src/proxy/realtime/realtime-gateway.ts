@@ -6,7 +6,7 @@ import { uuidv7 } from '../../crypto/ids.js';
 import { AppError, errors, fromUnexpected } from '../../errors.js';
 import type { UpstreamKey } from '../../projects/upstream-key.js';
 import type { Invalidation, TokenIdentity } from '../../tokens/authenticator.js';
-import type { UsageRecord } from '../../usage/usage-writer.js';
+import { type UsageRecord, unbilledRecord } from '../../usage/usage-writer.js';
 import { chargeLimits, checkEndpoint, checkModel } from '../admission.js';
 import { offeredSubprotocols, presentedToken, upstreamUpgradeHeaders } from '../headers.js';
 import { chooseKey } from '../key-choice.js';
@@ -82,7 +82,9 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
     upgrade(req, socket, head) {
       socket.on('error', () => {});
       const id = uuidv7();
+      const seen: { identity?: TokenIdentity } = {};
       const refuse = (err: AppError) => {
+        deps.hooks?.upgradeRefused?.({ id, clientIp: req.socket.remoteAddress, identity: seen.identity }, err);
         deps.logger.info(
           { request_id: id, method: req.method, path: pathOf(req), status: err.status, code: err.code },
           'proxy refused',
@@ -95,7 +97,7 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
         return refuse(errors.validation('Only WebSocket upgrades are served at /v1/realtime.'));
       }
       if (draining) return refuse(errors.shuttingDown());
-      open(req, socket, head, id).catch((err: unknown) => refuse(fromUnexpected(err)));
+      open(req, socket, head, id, seen).catch((err: unknown) => refuse(fromUnexpected(err)));
     },
     drain() {
       draining = true;
@@ -125,12 +127,20 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
   };
 
   /** Token → allowlists → key → limits → journal → the upstream's handshake → the client's. */
-  async function open(req: IncomingMessage, socket: Duplex, head: Buffer, id: string): Promise<void> {
+  /** `seen` receives the token's identity once it is known, for a refusal's hooks. */
+  async function open(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id: string,
+    seen: { identity?: TokenIdentity },
+  ): Promise<void> {
     const t0 = performance.now();
     const offered = offeredSubprotocols(headerValue(req.headers['sec-websocket-protocol']));
     const presented = presentedToken(req.headers) ?? offered.token;
     if (!presented) throw errors.missingApiKey();
     const identity = deps.authenticator.cached(presented) ?? (await deps.authenticator.authenticate(presented));
+    seen.identity = identity;
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const model = query.get('model');
     const denied =
@@ -260,32 +270,21 @@ function refusedRecord(
   deps: ProxyDeps,
 ): UsageRecord {
   return {
-    id,
-    tokenId: identity.tokenId,
-    projectId: identity.projectId,
-    method: 'GET',
-    path: REALTIME_PATH,
-    model,
-    status,
-    stream: false,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    finishReason: null,
+    ...unbilledRecord({
+      id,
+      tokenId: identity.tokenId,
+      projectId: identity.projectId,
+      method: 'GET',
+      path: REALTIME_PATH,
+      model,
+      status,
+      stream: false,
+      durationMs: round(performance.now() - t0),
+      createdAt: deps.now(),
+    }),
     upstreamMs,
-    ttfbMs: null,
-    durationMs: round(performance.now() - t0),
-    bytesIn: 0,
-    bytesOut: 0,
     error,
-    costMicroUsd: 0,
-    usageStatus: 'reported',
-    createdAt: deps.now(),
     upstreamKeyId: key.id,
-    retries: 0,
-    servedFrom: null,
   };
 }
 

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import type { SubjectLimits, Ticket } from '../../limits/limits.js';
 import type { UpstreamKey } from '../../projects/upstream-key.js';
 import type { TokenIdentity } from '../../tokens/authenticator.js';
-import type { UsageAdmission, UsageRecord } from '../../usage/usage-writer.js';
+import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../../usage/usage-writer.js';
 import { chargeLimits, DEFAULT_OUTPUT_ESTIMATE } from '../admission.js';
 import type { RealtimeSessionRef } from '../hooks.js';
 import type { ProxyDeps } from '../proxy-deps.js';
@@ -362,32 +362,27 @@ export class RealtimeSession {
         });
     this.deps.limiter.settle(ticket, prompt + completion, cost ?? 0);
     const rec: UsageRecord = {
-      id: pending.id,
-      tokenId: identity.tokenId,
-      projectId: identity.projectId,
-      method: 'GET',
-      path: REALTIME_PATH,
-      model,
-      status: 200,
-      stream: true,
+      ...unbilledRecord({
+        id: pending.id,
+        tokenId: identity.tokenId,
+        projectId: identity.projectId,
+        method: 'GET',
+        path: REALTIME_PATH,
+        model,
+        status: 200,
+        stream: true,
+        durationMs: round(performance.now() - pending.t0),
+        createdAt: this.deps.now(),
+      }),
       promptTokens: prompt,
       completionTokens: completion,
       totalTokens: prompt + completion,
       cachedTokens: cached,
-      reasoningTokens: 0,
       finishReason: estimated ? null : finishReason,
-      upstreamMs: null,
-      ttfbMs: null,
-      durationMs: round(performance.now() - pending.t0),
-      bytesIn: 0,
-      bytesOut: 0,
       error: estimated ? 'upstream_unavailable' : null,
       costMicroUsd: cost,
       usageStatus: estimated ? 'estimated' : 'reported',
-      createdAt: this.deps.now(),
       upstreamKeyId: this.ctx.key.id,
-      retries: 0,
-      servedFrom: null,
     };
     this.deps.recordUsage(rec, pending.journaled);
     this.deps.hooks?.realtime?.(this.ref('response'), rec);
@@ -426,33 +421,25 @@ export class RealtimeSession {
     const durationMs = performance.now() - ctx.t0;
     const code = this.closeCode ?? 1005;
     const rec: UsageRecord = {
-      id: ctx.id,
-      tokenId: ctx.identity.tokenId,
-      projectId: ctx.identity.projectId,
-      method: 'GET',
-      path: REALTIME_PATH,
-      model: ctx.model,
-      status: 101,
-      stream: true,
-      promptTokens: 0,
-      completionTokens: 0,
-      totalTokens: 0,
-      cachedTokens: 0,
-      reasoningTokens: 0,
+      ...unbilledRecord({
+        id: ctx.id,
+        tokenId: ctx.identity.tokenId,
+        projectId: ctx.identity.projectId,
+        method: 'GET',
+        path: REALTIME_PATH,
+        model: ctx.model,
+        status: 101,
+        stream: true,
+        durationMs: round(durationMs),
+        createdAt: deps.now(),
+      }),
       // The close code, where an HTTP exchange has its finish reason.
       finishReason: `close_${code}`,
       upstreamMs: round(ctx.tUpstreamOpen - ctx.t0),
-      ttfbMs: null,
-      durationMs: round(durationMs),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       error: this.closedFor,
-      costMicroUsd: 0,
-      usageStatus: 'reported',
-      createdAt: deps.now(),
       upstreamKeyId: ctx.key.id,
-      retries: 0,
-      servedFrom: null,
     };
     deps.recordUsage(rec, ctx.journaled);
     deps.hooks?.realtime?.(this.ref('session'), rec);
