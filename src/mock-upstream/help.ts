@@ -10,8 +10,7 @@ export const CONTROL_ROUTES = {
   'GET /__mock/stats': 'counters: requests, streams (active, completed, aborted), held requests, bytes',
   'GET /__mock/requests': 'the last 1000 requests: method, path, headers as received, body size, time',
   'POST /__mock/release': 'let the requests held by x-mock-hold: 1 go on (answers how many)',
-  'GET /__mock/ledger':
-    'what the mock billed, oldest first: {data: [{id, endpoint, model, service_tier, usage, tool_calls, at}], dropped}',
+  'GET /__mock/ledger': 'what the mock billed, oldest first (see below): {data: [entries], dropped}',
   'POST /__mock/reset': 'zero the stats, forget the recorded requests and empty the ledger',
 } as const;
 

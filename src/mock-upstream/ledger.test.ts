@@ -9,7 +9,7 @@ beforeEach(() => ctx.mock.reset());
 
 // 3 priming + 4 per message + ceil(11 / 4) = 10 prompt tokens.
 const messages = [{ role: 'user' as const, content: 'hello there' }];
-const chat = (stream: boolean) => ({ model: 'gpt-4o-mini', messages, stream });
+const chat = <S extends boolean>(stream: S) => ({ model: 'gpt-4o-mini', messages, stream });
 
 async function post(path: string, body: object, headers: Record<string, string> = {}) {
   const res = await fetch(`${ctx.mock.url}${path}`, {

@@ -5,6 +5,7 @@ import type { ServedFrom } from '../store/usage-record.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import type { UsageAdmission, UsageRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
+import { upstreamRequestId } from './headers.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
 import type { UpstreamLeg } from './upstream-leg.js';
@@ -94,6 +95,7 @@ function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     upstreamKeyId: pr.upstreamKey?.id ?? null,
     retries: pr.retries,
     servedFrom: null,
+    upstreamRequestId: upstreamRequestId(leg.headers),
   };
 }
 
@@ -144,6 +146,7 @@ export function replayedRecord(pr: ProxyRequest, a: ReplayedAnswer): UsageRecord
     upstreamKeyId: null,
     retries: 0,
     servedFrom: a.from,
+    upstreamRequestId: null,
   };
 }
 

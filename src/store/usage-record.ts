@@ -44,6 +44,12 @@ export interface UsageRecord {
   retries: number;
   /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
   servedFrom: ServedFrom | null;
+  /**
+   * The upstream's own id of what it answered, for finding the request in the provider's logs and
+   * bill: its `x-request-id` (`apim-request-id` from Azure OpenAI), or a realtime response's id.
+   * Null when the upstream sent none or nothing was answered upstream.
+   */
+  upstreamRequestId: string | null;
 }
 
 /** A stored answer: the response cache's, or an earlier request's with the same Idempotency-Key. */
@@ -82,5 +88,6 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     upstream_key_id: r.upstreamKeyId,
     retries: r.retries,
     served_from: r.servedFrom,
+    upstream_request_id: r.upstreamRequestId,
   };
 }
