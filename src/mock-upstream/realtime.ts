@@ -37,6 +37,8 @@ export interface RealtimeMockUsage {
 }
 
 export interface RealtimeMockSession {
+  /** The `x-request-id` of the handshake's answer, as OpenAI's carries one. */
+  requestId: string;
   /** Path with query string. */
   path: string;
   /** Headers of the upgrade request, names lowercased. */
@@ -95,11 +97,17 @@ export class RealtimeMock {
     maxPayload: 256 * 1024 * 1024,
     handleProtocols: (offered) => [...offered][0] ?? false,
   });
+  /** Each handshake's request id, until its answer's headers are written. */
+  private readonly requestIds = new WeakMap<IncomingMessage, string>();
 
   constructor(
     private readonly opts: ResolvedOptions,
     private readonly ledger: Ledger,
-  ) {}
+  ) {
+    this.wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      headers.push(`x-request-id: ${this.requestIds.get(req) ?? ''}`);
+    });
+  }
 
   /** The server's `upgrade` event: /v1/realtime with the right key gets a session, the rest an HTTP error. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -123,8 +131,11 @@ export class RealtimeMock {
     }
     const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
     const cutAt = Number(query.get('mock_cut_response') ?? 0);
+    const requestId = randomId('req_', 16);
+    this.requestIds.set(req, requestId);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session: RealtimeMockSession = {
+        requestId,
         path: url,
         headers,
         protocol: ws.protocol,

@@ -91,6 +91,7 @@ interface Driver {
   st: ProxyStack;
   client: OpenAI;
   token: string;
+  tokenId: string;
 }
 
 interface Step {
@@ -263,7 +264,7 @@ const WORKLOAD: Step[] = [
   {
     name: 'realtime: two responses, then one cut mid-response',
     records: 4,
-    async run({ st, token }) {
+    async run({ st, token, tokenId }) {
       const url = `${st.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-4o-realtime-preview&mock_cut_response=3`;
       const c = await RealtimeClient.open(url, [], { headers: { authorization: `Bearer ${token}` } });
       await c.event('session.created');
@@ -278,6 +279,14 @@ const WORKLOAD: Step[] = [
       const ids = c.events
         .filter((e) => e.type === 'response.created')
         .map((e) => String((e.response as { id?: unknown } | undefined)?.id));
+      // The session's own record bills nothing, under the id of the upstream's handshake answer.
+      await until(async () => (await st.usage(tokenId)).some((r) => r.status === 101));
+      const session = (await st.usage(tokenId)).find((r) => r.status === 101);
+      expect(session).toMatchObject({
+        upstream_request_id: st.mock.realtimeSessions().at(-1)?.requestId,
+        cost_micro_usd: 0,
+        total_tokens: 0,
+      });
       return [
         { upstreamId: ids[0] as string, billed: true },
         { upstreamId: ids[1] as string, billed: true },
@@ -401,7 +410,8 @@ describe('the proxy’s ledger equals the upstream’s', () => {
 
     const outcomes: Outcome[] = [];
     for (const step of WORKLOAD) {
-      for (const o of await step.run({ st, client, token: issued.token })) outcomes.push({ step: step.name, ...o });
+      for (const o of await step.run({ st, client, token: issued.token, tokenId: issued.id }))
+        outcomes.push({ step: step.name, ...o });
     }
     for (const o of outcomes) expect(o.upstreamId, o.step).toMatch(/^(req_|resp_)/);
 
