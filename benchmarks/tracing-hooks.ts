@@ -123,6 +123,7 @@ function record(pr: ProxyRequest): UsageRecord {
     upstreamKeyId: upstreamKey.id,
     retries: 0,
     servedFrom: null,
+    upstreamRequestId: null,
   };
 }
 

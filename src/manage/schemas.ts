@@ -492,6 +492,12 @@ export const usageRecord = z
       .describe(
         'Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key',
       ),
+    upstream_request_id: z
+      .string()
+      .nullable()
+      .describe(
+        "The upstream's id of its answer, to find the request in the provider's logs: its x-request-id (apim-request-id from Azure OpenAI), or a realtime response's id; null when none came",
+      ),
     cost_usd: z
       .string()
       .nullable()

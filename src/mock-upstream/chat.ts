@@ -1,19 +1,23 @@
 import { isObject, type JsonObject, readJson, requireString } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
+import { billRequest, piecesSent } from './ledger.js';
+import type { RequestSettings } from './options.js';
 import { sendSse } from './sse.js';
 import { type Completion, completion, messagesTokens, randomId, unixSeconds } from './text.js';
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
-function chatUsage(promptTokens: number, completionTokens: number) {
+/** `content` output tokens, plus the reasoning tokens the settings ask for (part of completion_tokens). */
+function chatUsage(promptTokens: number, content: number, settings: RequestSettings) {
+  const completionTokens = content + settings.reasoningTokens;
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: Math.min(settings.cachedTokens, promptTokens), audio_tokens: 0 },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens: settings.reasoningTokens,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
@@ -44,12 +48,19 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   const model = requireString(body, 'model');
   if (!Array.isArray(body.messages)) throw missingParam('messages');
   const reply = completion(ctx.settings.chunks);
-  const usage = chatUsage(messagesTokens(body.messages), reply.pieces.length);
+  const prompt = messagesTokens(body.messages);
+  const usage = chatUsage(prompt, reply.pieces.length, ctx.settings);
   const id = randomId('chatcmpl-');
 
   if (body.stream === true) {
-    return sendSse(ctx, chatFrames(id, model, reply, includeUsage(body) ? usage : undefined));
+    // Frames: the role chunk, one per piece, then the finish (and usage) chunks.
+    return sendSse(ctx, chatFrames(id, model, reply, includeUsage(body) ? usage : undefined), (sent) => ({
+      model,
+      service_tier: 'default',
+      usage: chatUsage(prompt, piecesSent(sent, 1, reply.pieces.length), ctx.settings),
+    }));
   }
+  billRequest(ctx, { model, service_tier: 'default', usage });
   sendJson(ctx, {
     id,
     object: 'chat.completion',

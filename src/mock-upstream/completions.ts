@@ -2,6 +2,7 @@ import { readJson, requireString } from './body.js';
 import { DONE_FRAME, includeUsage } from './chat.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
+import { billRequest, piecesSent } from './ledger.js';
 import { sendSse } from './sse.js';
 import { completion, countTokens, randomId, unixSeconds } from './text.js';
 
@@ -12,11 +13,12 @@ export async function completions(ctx: Ctx): Promise<void> {
   if (body.prompt === undefined) throw missingParam('prompt');
   const reply = completion(ctx.settings.chunks);
   const promptTokens = countTokens(body.prompt);
-  const usage = {
+  const usageOf = (pieces: number) => ({
     prompt_tokens: promptTokens,
-    completion_tokens: reply.pieces.length,
-    total_tokens: promptTokens + reply.pieces.length,
-  };
+    completion_tokens: pieces,
+    total_tokens: promptTokens + pieces,
+  });
+  const usage = usageOf(reply.pieces.length);
   const id = randomId('cmpl-');
 
   if (body.stream === true) {
@@ -27,8 +29,10 @@ export async function completions(ctx: Ctx): Promise<void> {
     frames.push(choice('""', '"stop"'));
     if (includeUsage(body)) frames.push(`${head}[],"usage":${JSON.stringify(usage)}}\n\n`);
     frames.push(DONE_FRAME);
-    return sendSse(ctx, frames);
+    // Frames: one per piece first.
+    return sendSse(ctx, frames, (sent) => ({ model, usage: usageOf(piecesSent(sent, 0, reply.pieces.length)) }));
   }
+  billRequest(ctx, { model, usage });
   sendJson(ctx, {
     id,
     object: 'text_completion',

@@ -31,13 +31,14 @@ export function hold(state: MockState, res: ServerResponse): Promise<void> {
 }
 
 /**
- * `/__mock/*`: stats, recorded requests, release and reset over HTTP, for tests in another process.
+ * `/__mock/*`: stats, recorded requests, the ledger, release and reset over HTTP, for tests in another process.
  * Not counted, recorded or authenticated, so observing the mock never changes what it observes.
  * Exactly the routes of CONTROL_ROUTES (which the CLI's help lists) are answered.
  */
 const HANDLERS: Record<ControlRoute, (state: MockState, res: ServerResponse) => void> = {
   'GET /__mock/stats': (state, res) => json(res, 200, state.stats),
   'GET /__mock/requests': (state, res) => json(res, 200, state.log.list()),
+  'GET /__mock/ledger': (state, res) => json(res, 200, { data: state.ledger.list(), dropped: state.ledger.dropped }),
   'POST /__mock/release': (state, res) => json(res, 200, { released: releaseHeld(state) }),
   'POST /__mock/reset': (state, res) => {
     resetState(state);

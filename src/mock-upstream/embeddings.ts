@@ -1,6 +1,7 @@
 import { optionalCount, readJson, requireString } from './body.js';
 import { invalidRequest, missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
+import { billRequest } from './ledger.js';
 import { countTokens } from './text.js';
 
 // Real sizes for OpenAI's models; anything else gets a small vector to keep test payloads light.
@@ -67,6 +68,8 @@ export async function embeddings(ctx: Ctx): Promise<void> {
     throw invalidRequest("Invalid 'encoding_format': expected 'float' or 'base64'.", 'encoding_format');
   }
   const tokens = countTokens(entries);
+  const usage = { prompt_tokens: tokens, total_tokens: tokens };
+  billRequest(ctx, { model, usage });
   sendJson(ctx, {
     object: 'list',
     data: entries.map((entry, index) => {
@@ -74,6 +77,6 @@ export async function embeddings(ctx: Ctx): Promise<void> {
       return { object: 'embedding', index, embedding: format === 'base64' ? base64(vector) : Array.from(vector) };
     }),
     model,
-    usage: { prompt_tokens: tokens, total_tokens: tokens },
+    usage,
   });
 }

@@ -10,7 +10,8 @@ export const CONTROL_ROUTES = {
   'GET /__mock/stats': 'counters: requests, streams (active, completed, aborted), held requests, bytes',
   'GET /__mock/requests': 'the last 1000 requests: method, path, headers as received, body size, time',
   'POST /__mock/release': 'let the requests held by x-mock-hold: 1 go on (answers how many)',
-  'POST /__mock/reset': 'zero the stats and forget the recorded requests',
+  'GET /__mock/ledger': 'what the mock billed, oldest first (see below): {data: [entries], dropped}',
+  'POST /__mock/reset': 'zero the stats, forget the recorded requests and empty the ledger',
 } as const;
 
 export type ControlRoute = keyof typeof CONTROL_ROUTES;
@@ -26,7 +27,21 @@ export const MOCK_HEADER_HELP: Record<MockHeader, string> = {
   'x-mock-hold': '1: hold the request until POST /__mock/release (or until the client leaves)',
   'x-mock-cut-after': 'reset the connection after N SSE events of a stream, or N bytes of another body',
   'x-mock-truncate-after': 'end a stream cleanly after N SSE events, without the rest ([DONE], the final event)',
+  'x-mock-stall-after': 'send N SSE events of a stream, then nothing until the client leaves',
+  'x-mock-cached-tokens': 'report N of the prompt tokens as cached (chat, responses)',
+  'x-mock-reasoning-tokens': 'report N reasoning tokens, counted in the output tokens (chat, responses)',
 };
+
+/** How the ledger decides what is billed (ledger.ts), as OpenAI bills. */
+export const LEDGER_HELP = [
+  "The ledger (GET /__mock/ledger) bills, under the response's x-request-id (a realtime response's id):",
+  '  - a successful answer: the usage it reported (a stream: also when the client did not ask for it);',
+  '  - a stream cut (x-mock-cut-after), truncated (x-mock-truncate-after) or left by its client: the',
+  '    whole prompt and the output of the events it sent (nothing if it sent no event);',
+  '  - a realtime response at response.done; one cut mid-response (?mock_cut_response=N): its input',
+  '    and the output of the deltas it sent;',
+  '  - a failed request (4xx, 5xx): nothing.',
+].join('\n');
 
 const rows = (entries: [string, string][]) => {
   const width = Math.max(...entries.map(([k]) => k.length));
@@ -42,5 +57,7 @@ export function mockHelp(): string {
     '',
     'Control routes (not authenticated, counted or recorded):',
     rows(Object.entries(CONTROL_ROUTES)),
+    '',
+    LEDGER_HELP,
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+export type { LedgerEntry } from './ledger.js';
 export { MOCK_HEADERS, type MockUpstreamOptions } from './options.js';
 export type { RealtimeMockSession, RealtimeMockUsage } from './realtime.js';
 export { mockRealtimeUsage } from './realtime.js';

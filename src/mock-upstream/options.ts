@@ -77,6 +77,12 @@ export interface RequestSettings {
   cutAfter: number | undefined;
   /** End a stream cleanly at the HTTP level after this many SSE events, without its last ones. */
   truncateAfter: number | undefined;
+  /** Send this many SSE events, then nothing more until the client leaves (a client abort mid-stream, on cue). */
+  stallAfter: number | undefined;
+  /** Prompt tokens reported as cached (`cached_tokens`), at most the prompt's; default 0. */
+  cachedTokens: number;
+  /** Reasoning tokens reported, counted in the output tokens as OpenAI does; default 0. */
+  reasoningTokens: number;
 }
 
 /** Per-request override headers, so one mock serves many test cases. */
@@ -89,6 +95,9 @@ export const MOCK_HEADERS = {
   hold: 'x-mock-hold',
   cutAfter: 'x-mock-cut-after',
   truncateAfter: 'x-mock-truncate-after',
+  stallAfter: 'x-mock-stall-after',
+  cachedTokens: 'x-mock-cached-tokens',
+  reasoningTokens: 'x-mock-reasoning-tokens',
 } as const;
 
 // Bounds keep a typo from hanging a test run or exhausting memory.
@@ -192,5 +201,8 @@ export function requestSettings(headers: IncomingHttpHeaders, opts: ResolvedOpti
     hold: (header(headers, MOCK_HEADERS.hold, 0, 1) ?? (opts.hold ? 1 : 0)) === 1,
     cutAfter: header(headers, MOCK_HEADERS.cutAfter, 0, MAX_CUT),
     truncateAfter: header(headers, MOCK_HEADERS.truncateAfter, 0, MAX_CUT),
+    stallAfter: header(headers, MOCK_HEADERS.stallAfter, 0, MAX_CUT),
+    cachedTokens: header(headers, MOCK_HEADERS.cachedTokens, 0, MAX_COUNT) ?? 0,
+    reasoningTokens: header(headers, MOCK_HEADERS.reasoningTokens, 0, MAX_COUNT) ?? 0,
   };
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { bill, type Ledger } from './ledger.js';
 import type { ResolvedOptions } from './options.js';
 import { randomId } from './text.js';
 
@@ -15,7 +16,9 @@ import { randomId } from './text.js';
  * sends `mock.finish` (a response in progress, for as long as a test needs one). `mock.flood`
  * (`count`, `size`) sends that many binary frames of random bytes at once, their SHA-256 kept, to
  * test back-pressure. The path may carry a prefix before `/v1/realtime` (a base URL's path).
- * Every session and every frame it received is recorded, with what it billed.
+ * Every session and every frame it received is recorded, with what it billed. Each response is
+ * billed in the ledger under its id: at `response.done`, or, cut mid-response, for its input and
+ * the output of the deltas it sent.
  */
 
 /** Usage of one response as the Realtime API reports it in `response.done`. */
@@ -34,6 +37,8 @@ export interface RealtimeMockUsage {
 }
 
 export interface RealtimeMockSession {
+  /** The `x-request-id` of the handshake's answer, as OpenAI's carries one. */
+  requestId: string;
   /** Path with query string. */
   path: string;
   /** Headers of the upgrade request, names lowercased. */
@@ -42,7 +47,7 @@ export interface RealtimeMockSession {
   protocol: string;
   /** Every frame received, in order: text as a string, binary as a Buffer. */
   received: Array<string | Buffer>;
-  /** The usage of each response that reached `response.done` (what the mock would bill). */
+  /** The usage of each response that reached `response.done` (the ledger also has the ones cut mid-response). */
   billed: RealtimeMockUsage[];
   /** The close code received or sent, once closed. */
   closeCode: number | undefined;
@@ -52,17 +57,23 @@ export interface RealtimeMockSession {
   buffered(): number;
 }
 
+const REALTIME_ENDPOINT = '/v1/realtime';
+
 /** Audio deltas per response; each carries this many bytes of "audio" (base64 in the JSON). */
 const AUDIO_DELTAS = 3;
 const AUDIO_BYTES = 4800;
 
-/** The usage of the `n`th response of a session (1-based): different per response, so records can be told apart. */
-export function mockRealtimeUsage(n: number): RealtimeMockUsage {
+/**
+ * The usage of the `n`th response of a session (1-based): different per response, so records can
+ * be told apart. `deltas`: of its AUDIO_DELTAS audio deltas, how many were sent (fewer: a response
+ * cut mid-way, billed its whole input and that share of its output, rounded down).
+ */
+export function mockRealtimeUsage(n: number, deltas = AUDIO_DELTAS): RealtimeMockUsage {
   const text = 100 + n;
   const audio = 50;
   const cached = 64;
-  const outText = 20;
-  const outAudio = 80;
+  const outText = Math.floor((20 * deltas) / AUDIO_DELTAS);
+  const outAudio = Math.floor((80 * deltas) / AUDIO_DELTAS);
   return {
     total_tokens: text + audio + outText + outAudio,
     input_tokens: text + audio,
@@ -86,8 +97,17 @@ export class RealtimeMock {
     maxPayload: 256 * 1024 * 1024,
     handleProtocols: (offered) => [...offered][0] ?? false,
   });
+  /** Each handshake's request id, until its answer's headers are written. */
+  private readonly requestIds = new WeakMap<IncomingMessage, string>();
 
-  constructor(private readonly opts: ResolvedOptions) {}
+  constructor(
+    private readonly opts: ResolvedOptions,
+    private readonly ledger: Ledger,
+  ) {
+    this.wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      headers.push(`x-request-id: ${this.requestIds.get(req) ?? ''}`);
+    });
+  }
 
   /** The server's `upgrade` event: /v1/realtime with the right key gets a session, the rest an HTTP error. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -111,8 +131,11 @@ export class RealtimeMock {
     }
     const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
     const cutAt = Number(query.get('mock_cut_response') ?? 0);
+    const requestId = randomId('req_', 16);
+    this.requestIds.set(req, requestId);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session: RealtimeMockSession = {
+        requestId,
         path: url,
         headers,
         protocol: ws.protocol,
@@ -206,6 +229,8 @@ export class RealtimeMock {
       });
       send({ type: 'response.output_audio_transcript.delta', response_id: id, item_id: itemId, delta: `word${i} ` });
       if (cut && i === 1) {
+        // Billed for what it produced before the drop, as a response cut short is.
+        bill(this.ledger, id, REALTIME_ENDPOINT, { model, usage: { ...mockRealtimeUsage(n, i + 1) } });
         // No close frame: the connection drops as a failing upstream's would.
         session.closeCode = 1006;
         ws.terminate();
@@ -216,6 +241,7 @@ export class RealtimeMock {
       if (ws.readyState !== ws.OPEN) return;
       const usage = mockRealtimeUsage(n);
       session.billed.push(usage);
+      bill(this.ledger, id, REALTIME_ENDPOINT, { model, usage: { ...usage } });
       send({
         type: 'response.done',
         response: { id, object: 'realtime.response', status: 'completed', output: [], usage, model },

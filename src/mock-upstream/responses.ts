@@ -1,6 +1,7 @@
 import { type JsonObject, readJson, requireString } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
+import { billRequest, piecesSent } from './ledger.js';
 import { sendSse } from './sse.js';
 import { completion, countTokens, randomId, unixSeconds } from './text.js';
 
@@ -53,19 +54,25 @@ export async function responses(ctx: Ctx): Promise<void> {
   if (body.input === undefined && body.previous_response_id === undefined) throw missingParam('input');
   const reply = completion(ctx.settings.chunks);
   const input = inputTokens(body);
-  const usage = {
+  const { cachedTokens, reasoningTokens } = ctx.settings;
+  // Reasoning tokens count in output_tokens, as OpenAI reports them.
+  const usageOf = (pieces: number) => ({
     input_tokens: input,
-    input_tokens_details: { cached_tokens: 0 },
-    output_tokens: reply.pieces.length,
-    output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: input + reply.pieces.length,
-  };
+    input_tokens_details: { cached_tokens: Math.min(cachedTokens, input) },
+    output_tokens: pieces + reasoningTokens,
+    output_tokens_details: { reasoning_tokens: reasoningTokens },
+    total_tokens: input + pieces + reasoningTokens,
+  });
+  const usage = usageOf(reply.pieces.length);
   const id = randomId('resp_', 24);
   const itemId = randomId('msg_', 24);
   const part = { type: 'output_text', annotations: [], logprobs: [], text: reply.text };
   const message = { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [part] };
   const done = responseObject(body, id, model, 'completed', [message], usage);
-  if (body.stream !== true) return sendJson(ctx, done);
+  if (body.stream !== true) {
+    billRequest(ctx, { model, service_tier: 'default', usage });
+    return sendJson(ctx, done);
+  }
 
   const pending = responseObject(body, id, model, 'in_progress', [], null);
   const at = { item_id: itemId, output_index: 0, content_index: 0 };
@@ -90,5 +97,10 @@ export async function responses(ctx: Ctx): Promise<void> {
     frame('response.output_item.done', { output_index: 0, item: message }),
     frame('response.completed', { response: done }),
   );
-  return sendSse(ctx, frames);
+  // Frames: four before the first delta.
+  return sendSse(ctx, frames, (sent) => ({
+    model,
+    service_tier: 'default',
+    usage: usageOf(piecesSent(sent, 4, reply.pieces.length)),
+  }));
 }

@@ -12,6 +12,7 @@ import { control, hold, releaseHeld } from './control.js';
 import { invalidApiKey, OpenAIHttpError, statusError, unknownUrl } from './errors.js';
 import { FileStore } from './file-store.js';
 import { type Exchange, sendError } from './http.js';
+import { Ledger, type LedgerEntry } from './ledger.js';
 import { type MockUpstreamOptions, requestSettings, resolveOptions } from './options.js';
 import { RealtimeMock, type RealtimeMockSession } from './realtime.js';
 import { matchRoute } from './routes.js';
@@ -27,7 +28,9 @@ export interface MockUpstream {
   stats(): MockStats;
   /** The last 1000 requests, oldest first. */
   requests(): RecordedRequest[];
-  /** Zeroes the stats and forgets recorded requests; files and batches stay. */
+  /** What the mock billed so far, oldest first (ledger.ts; the last 100,000 entries). */
+  ledger(): LedgerEntry[];
+  /** Zeroes the stats, forgets recorded requests and empties the ledger; files and batches stay. */
   reset(): void;
   /** Lets the requests held by `x-mock-hold: 1` go on; returns how many there were. */
   release(): number;
@@ -119,6 +122,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     log: new RequestLog(),
     files: new FileStore(dir),
     batches: new Map(),
+    ledger: new Ledger(),
     holds: new Set(),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -132,7 +136,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
   // Every connection, to close them all (an HTTP/2 server has no closeAllConnections).
   const sockets = new Set<Socket>();
   // The Realtime API's WebSocket (HTTP/1.1 upgrade, with or without TLS).
-  const realtime = new RealtimeMock(opts);
+  const realtime = new RealtimeMock(opts, state.ledger);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => realtime.upgrade(req, socket, head));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -165,6 +169,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     },
     stats: () => ({ ...state.stats }),
     requests: () => state.log.list(),
+    ledger: () => state.ledger.list(),
     reset: () => resetState(state),
     release: () => releaseHeld(state),
     realtimeSessions: () => realtime.sessions,

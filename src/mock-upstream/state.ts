@@ -1,5 +1,6 @@
 import type { Batch } from './batches.js';
 import type { FileStore } from './file-store.js';
+import type { Ledger } from './ledger.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface MockStats {
@@ -64,6 +65,8 @@ export interface MockState {
   readonly log: RequestLog;
   readonly files: FileStore;
   readonly batches: Map<string, Batch>;
+  /** What the mock would bill (ledger.ts). */
+  readonly ledger: Ledger;
   /** Releases of the requests being held. */
   readonly holds: Set<() => void>;
 }
@@ -72,8 +75,12 @@ export function newStats(): MockStats {
   return { requests: 0, activeStreams: 0, completedStreams: 0, abortedStreams: 0, bytesIn: 0, bytesOut: 0, held: 0 };
 }
 
-/** Zeroes the counters but keeps activeStreams and held, which open streams and holds will decrement. */
+/**
+ * Zeroes the counters (but keeps activeStreams and held, which open streams and holds will
+ * decrement), forgets the recorded requests and empties the ledger.
+ */
 export function resetState(state: MockState): void {
   Object.assign(state.stats, { ...newStats(), activeStreams: state.stats.activeStreams, held: state.stats.held });
   state.log.clear();
+  state.ledger.clear();
 }

@@ -19,6 +19,7 @@ describe('access log', () => {
         totalTokens: 12,
         upstreamMs: null,
         error: 'client_aborted',
+        upstreamRequestId: 'req_"odd"',
       }),
       { ip: '::1', userAgent: `OpenAI/JS 6.0 "quoted" ${'x'.repeat(300)}` },
       undefined,
@@ -44,6 +45,7 @@ describe('access log', () => {
       upstream_ms: null,
       client_ip: '::1',
       error: 'client_aborted',
+      upstream_request_id: 'req_"odd"',
       msg: 'proxy request',
     });
     expect(line).not.toHaveProperty('trace_id');

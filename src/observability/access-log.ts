@@ -32,6 +32,8 @@ export interface AccessEntry {
   retries: number;
   /** Answered from a stored response (`cache`, `idempotent_replay`); null from the upstream. */
   servedFrom: string | null;
+  /** The upstream's id of its answer (`x-request-id`, a realtime response's id); null when none came. */
+  upstreamRequestId: string | null;
 }
 
 /** Where the request came from: the peer address and the client's User-Agent (cut to 200 characters). */
@@ -100,6 +102,8 @@ export function createAccessLog(
         `${e.upstreamKeyId === null ? '' : `,"upstream_key_id":"${e.upstreamKeyId}"`}` +
         `${e.retries === 0 ? '' : `,"retries":${e.retries}`}` +
         `${e.servedFrom === null ? '' : `,"served_from":"${e.servedFrom}"`}` +
+        // The upstream's string: escaped like path and model.
+        `${e.upstreamRequestId === null ? '' : `,"upstream_request_id":${JSON.stringify(e.upstreamRequestId)}`}` +
         `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +
         // Span ids are hex by construction (the SDK makes them): no escaping needed.
         `${trace ? `,"trace_id":"${trace.traceId}","span_id":"${trace.spanId}"` : ''}` +

@@ -5,6 +5,7 @@ import type { ServedFrom } from '../store/usage-record.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
 import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
+import { upstreamRequestId } from './headers.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
 import type { UpstreamLeg } from './upstream-leg.js';
@@ -94,6 +95,7 @@ function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     upstreamKeyId: pr.upstreamKey?.id ?? null,
     retries: pr.retries,
     servedFrom: null,
+    upstreamRequestId: upstreamRequestId(leg.headers),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { presentedToken, responseHeaderList, upstreamRequestHeaders } from './headers.js';
+import { presentedToken, responseHeaderList, upstreamRequestHeaders, upstreamRequestId } from './headers.js';
 
 describe('header rules', () => {
   it('swaps the credential, drops hop-by-hop headers (and those named in Connection), keeps the rest', () => {
@@ -81,5 +81,14 @@ describe('header rules', () => {
     expect(presentedToken({ 'api-key': 'sk-llmp-b' })).toBe('sk-llmp-b');
     expect(presentedToken({ authorization: 'Basic abc' })).toBeUndefined();
     expect(presentedToken({})).toBeUndefined();
+  });
+
+  it("reads the upstream's request id: x-request-id, else Azure's apim-request-id; a long one cut", () => {
+    expect(upstreamRequestId({ 'x-request-id': 'req_1', 'apim-request-id': 'a-1' })).toBe('req_1');
+    expect(upstreamRequestId({ 'apim-request-id': 'a-1' })).toBe('a-1');
+    expect(upstreamRequestId({})).toBeNull();
+    expect(upstreamRequestId({ 'x-request-id': '' })).toBeNull();
+    expect(upstreamRequestId({ 'x-request-id': ['a', 'b'] })).toBeNull();
+    expect(upstreamRequestId({ 'x-request-id': 'r'.repeat(1000) })).toBe('r'.repeat(128));
   });
 });

@@ -173,3 +173,16 @@ export function offeredSubprotocols(header: string | undefined): { token: string
   }
   return { token, others };
 }
+
+/** Longer than any provider's request id: a value past it is cut, so a hostile header cannot bloat a row. */
+const MAX_UPSTREAM_ID = 128;
+
+/**
+ * The upstream's id of its answer: OpenAI's `x-request-id`, else Azure OpenAI's `apim-request-id`
+ * (one header lookup when the first is there, which is every OpenAI answer). Null when neither came.
+ */
+export function upstreamRequestId(headers: Record<string, string | string[] | undefined>): string | null {
+  const id = headers['x-request-id'] ?? headers['apim-request-id'];
+  if (typeof id !== 'string' || id === '') return null;
+  return id.length > MAX_UPSTREAM_ID ? id.slice(0, MAX_UPSTREAM_ID) : id;
+}

@@ -61,6 +61,7 @@ const record = (): UsageRecord => ({
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  upstreamRequestId: null,
 });
 
 async function until(check: () => boolean): Promise<void> {

@@ -30,6 +30,7 @@ const record: UsageRecord = {
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  upstreamRequestId: 'req_0123456789abcdef',
 };
 
 describe('usage event, schema v1', () => {

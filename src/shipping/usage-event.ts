@@ -43,6 +43,8 @@ export interface UsageEventV1 {
   bytes_out: number;
   /** The project's upstream key the request was sent with (its id, never the key); null when none was. */
   upstream_key_id: string | null;
+  /** The upstream's id of its answer (`x-request-id`; a realtime response's id); null when none came. */
+  upstream_request_id: string | null;
 }
 
 /** How each field is typed where a sink needs to say so (OTLP attributes): the one list of the fields. */
@@ -72,6 +74,7 @@ export const USAGE_EVENT_FIELDS: Record<keyof UsageEventV1, 'string' | 'int' | '
   bytes_in: 'int',
   bytes_out: 'int',
   upstream_key_id: 'string',
+  upstream_request_id: 'string',
 };
 
 /** The v1 event of a finished exchange's usage record. */
@@ -102,6 +105,7 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     bytes_in: r.bytesIn,
     bytes_out: r.bytesOut,
     upstream_key_id: r.upstreamKeyId,
+    upstream_request_id: r.upstreamRequestId,
   };
 }
 

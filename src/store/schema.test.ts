@@ -28,6 +28,7 @@ describe('recordValues', () => {
     expect(at('model')).toBeNull();
     expect(at('upstream_key_id')).toBeNull();
     expect(at('served_from')).toBeNull();
+    expect(at('upstream_request_id')).toBeNull();
     expect(at('retries')).toBe(0);
     expect(values).not.toContain(undefined);
   });

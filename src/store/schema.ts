@@ -108,6 +108,8 @@ export interface UsageRecordsTable {
   retries: Generated<number>;
   /** Where the answer came from (migration 0014): null the upstream, 'cache', 'idempotent_replay'. */
   served_from: string | null;
+  /** The upstream's id of its answer (migration 0020): `x-request-id`, a realtime response's id; null when none. */
+  upstream_request_id: string | null;
 }
 
 export interface UsageRollupsTable {
@@ -163,6 +165,7 @@ export const RECORD_COLUMN_SET = {
   upstream_key_id: true,
   retries: true,
   served_from: true,
+  upstream_request_id: true,
 } satisfies Record<keyof NewUsageRow, true>;
 export const RECORD_COLUMNS = Object.keys(RECORD_COLUMN_SET) as (keyof NewUsageRow)[];
 
@@ -201,6 +204,7 @@ export function recordValues(r: NewUsageRow): unknown[] {
     r.upstream_key_id ?? null,
     r.retries ?? 0,
     r.served_from ?? null,
+    r.upstream_request_id ?? null,
   ];
 }
 

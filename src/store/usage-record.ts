@@ -44,6 +44,12 @@ export interface UsageRecord {
   retries: number;
   /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
   servedFrom: ServedFrom | null;
+  /**
+   * The upstream's own id of what it answered, for finding the request in the provider's logs and
+   * bill: its `x-request-id` (`apim-request-id` from Azure OpenAI), or a realtime response's id.
+   * Null when the upstream sent none or nothing was answered upstream.
+   */
+  upstreamRequestId: string | null;
 }
 
 /** What every record names: whose exchange, what it was, how it ended, when. */
@@ -76,6 +82,7 @@ export function unbilledRecord(b: RecordBase): UsageRecord {
     upstreamKeyId: null,
     retries: 0,
     servedFrom: null,
+    upstreamRequestId: null,
   };
 }
 
@@ -115,5 +122,6 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     upstream_key_id: r.upstreamKeyId,
     retries: r.retries,
     served_from: r.servedFrom,
+    upstream_request_id: r.upstreamRequestId,
   };
 }

@@ -52,6 +52,8 @@ export interface UsageRecordView {
   /** Times the request was sent again after a failed attempt; 0 when it was sent once. */
   retries: number;
   served_from: ServedFrom | null;
+  /** The upstream's id of its answer (`x-request-id`; a realtime response's id); null when none came. */
+  upstream_request_id: string | null;
   /** Exact decimal dollars; null when the request has no cost (no price for its model, or it used nothing). */
   cost_usd: string | null;
   cost_micro_usd: number | null;
@@ -194,6 +196,7 @@ export class UsageStats {
       upstream_key_id: r.upstream_key_id,
       retries: Number(r.retries ?? 0),
       served_from: (r.served_from as ServedFrom | null | undefined) ?? null,
+      upstream_request_id: r.upstream_request_id ?? null,
       cost_usd: cost === null ? null : formatMicroUsd(cost),
       cost_micro_usd: cost,
       usage_status: r.usage_status,

@@ -78,5 +78,6 @@ export const usageRecord = (tokenId: string, projectId: string, over: Partial<Us
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  upstreamRequestId: null,
   ...over,
 });

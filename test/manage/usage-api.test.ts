@@ -324,6 +324,7 @@ describe('rollups after thousands of random requests equal a recomputation from 
         upstreamKeyId: null,
         retries: 0,
         servedFrom: null,
+        upstreamRequestId: null,
       };
       s.server.runtime.usage.record(rec);
     }

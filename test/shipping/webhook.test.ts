@@ -77,6 +77,7 @@ describe('log shipping to a webhook', () => {
         bytes_in: row.bytes_in,
         bytes_out: row.bytes_out,
         upstream_key_id: row.upstream_key_id,
+        upstream_request_id: row.upstream_request_id,
       });
       expect(e?.upstream_key_id).toMatch(/^[0-9a-f-]{36}$/);
     }

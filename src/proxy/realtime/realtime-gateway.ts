@@ -8,7 +8,7 @@ import type { UpstreamKey } from '../../projects/upstream-key.js';
 import type { Invalidation, TokenIdentity } from '../../tokens/authenticator.js';
 import { type UsageRecord, unbilledRecord } from '../../usage/usage-writer.js';
 import { chargeLimits, checkEndpoint, checkModel } from '../admission.js';
-import { offeredSubprotocols, presentedToken, upstreamUpgradeHeaders } from '../headers.js';
+import { offeredSubprotocols, presentedToken, upstreamRequestId, upstreamUpgradeHeaders } from '../headers.js';
 import { chooseKey } from '../key-choice.js';
 import type { ProxyDeps } from '../proxy-deps.js';
 import { REQUEST_ID_HEADER, rawErrorResponse } from '../reply.js';
@@ -168,11 +168,14 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
       () => {},
     );
     let failed = false;
+    /** The upstream's id of its handshake answer (x-request-id), for the session's record. */
+    let upstreamId: string | null = null;
     const fail = (status: number, error: string | null, upstreamMs: number | null) => {
       if (failed) return;
       failed = true;
       deps.limiter.settle(ticket, 0, 0);
       const rec = refusedRecord(id, identity, key, model, status, error, t0, upstreamMs, deps);
+      rec.upstreamRequestId = upstreamId;
       deps.recordUsage(rec, journaled);
       const clientIp = req.socket.remoteAddress;
       deps.hooks?.realtime?.({ id, t0, headers: req.headers, clientIp, kind: 'session' }, rec);
@@ -198,6 +201,7 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
       res.on('end', () => {
         const body = Buffer.concat(chunks);
         const status = res.statusCode ?? 502;
+        upstreamId = upstreamRequestId(res.headers);
         fail(status, null, round(performance.now() - t0));
         const type = headerValue(res.headers['content-type']) ?? 'application/json';
         socket.write(
@@ -208,6 +212,9 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
         upReq.destroy();
       });
       res.on('error', () => {});
+    });
+    upstream.once('upgrade', (res: IncomingMessage) => {
+      upstreamId = upstreamRequestId(res.headers);
     });
     // The client left while the upstream was being dialled.
     const onGone = () => upstream.terminate();
@@ -227,6 +234,7 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
         userAgent: headerValue(req.headers['user-agent']),
         headers: req.headers,
         tUpstreamOpen: performance.now(),
+        upstreamRequestId: upstreamId,
       };
       const c = ctx;
       chosen.set(req, upstream.protocol);

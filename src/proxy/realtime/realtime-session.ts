@@ -51,6 +51,8 @@ export interface SessionContext {
   headers: IncomingHttpHeaders;
   /** performance.now() when the upstream accepted the handshake. */
   tUpstreamOpen: number;
+  /** The upstream's id of its handshake answer (`x-request-id`); null when it sent none. */
+  upstreamRequestId: string | null;
 }
 
 /** Counters every session adds to, read by the metrics at scrape time. */
@@ -72,6 +74,8 @@ export const newRealtimeStats = (): RealtimeStats => ({
 /** One response of a session, from `response.created` to `response.done` (or the session's end). */
 interface PendingResponse {
   id: string;
+  /** The upstream's id of the response (`response.created`'s `response.id`), what it bills it under. */
+  upstreamId: string | null;
   t0: number;
   ticket: Promise<Ticket | AppError>;
   journaled: UsageAdmission;
@@ -298,6 +302,7 @@ export class RealtimeSession {
     );
     const pending: PendingResponse = {
       id,
+      upstreamId: responseId === '' ? null : responseId,
       t0: performance.now(),
       ticket,
       journaled: undefined,
@@ -383,6 +388,7 @@ export class RealtimeSession {
       costMicroUsd: cost,
       usageStatus: estimated ? 'estimated' : 'reported',
       upstreamKeyId: this.ctx.key.id,
+      upstreamRequestId: pending.upstreamId,
     };
     this.deps.recordUsage(rec, pending.journaled);
     this.deps.hooks?.realtime?.(this.ref('response'), rec);
@@ -440,6 +446,7 @@ export class RealtimeSession {
       bytesOut: this.bytesOut,
       error: this.closedFor,
       upstreamKeyId: ctx.key.id,
+      upstreamRequestId: ctx.upstreamRequestId,
     };
     deps.recordUsage(rec, ctx.journaled);
     deps.hooks?.realtime?.(this.ref('session'), rec);

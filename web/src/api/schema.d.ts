@@ -4117,6 +4117,8 @@ export interface paths {
                             /** @description The project's upstream key the request was sent with (GET /manage/projects/{id}/keys); null when none was */
                             upstream_key_id: string | null;
                             upstream_ms: number | null;
+                            /** @description The upstream's id of its answer, to find the request in the provider's logs: its x-request-id (apim-request-id from Azure OpenAI), or a realtime response's id; null when none came */
+                            upstream_request_id: string | null;
                             /** @description reported, estimated, missing or unfinished */
                             usage_status: string;
                         };
