@@ -13,7 +13,10 @@ import { randomId } from './text.js';
  * events sent back as they came; `mock.close` closes with the code and reason it names.
  * `?mock_cut_response=N` cuts the socket (no close frame) in the middle of the Nth response.
  * A `response.create` with `"mock_hold": true` stops before its `response.done` until the client
- * sends `mock.finish` (a response in progress, for as long as a test needs one). `mock.flood`
+ * sends `mock.finish` (a response in progress, for as long as a test needs one), or `response.cancel`
+ * (then its `response.done` says `cancelled`, with the usage of what it produced; with no response
+ * in progress the answer is a `response_cancel_not_active` error). A held response whose client
+ * leaves is billed all the same. `mock.flood`
  * (`count`, `size`) sends that many binary frames of random bytes at once, their SHA-256 kept, to
  * test back-pressure. The path may carry a prefix before `/v1/realtime` (a base URL's path).
  * Every session and every frame it received is recorded, with what it billed. Each response is
@@ -158,13 +161,15 @@ export class RealtimeMock {
 
   private serve(ws: WebSocket, session: RealtimeMockSession, model: string, cutAt: number): void {
     let responses = 0;
-    /** The `response.done` a held response is waiting to send. */
-    let held: (() => void) | undefined;
+    /** Ends a held response: sends its `response.done` (or only bills it, once the client is gone). */
+    let held: ((status: 'completed' | 'cancelled') => void) | undefined;
     const send = (event: Record<string, unknown>) =>
       ws.send(JSON.stringify({ event_id: randomId('event_', 16), ...event }));
     send({ type: 'session.created', session: { id: randomId('sess_', 16), object: 'realtime.session', model } });
     ws.on('close', (code) => {
       session.closeCode ??= code;
+      held?.('cancelled');
+      held = undefined;
     });
     ws.on('error', () => {});
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -190,7 +195,18 @@ export class RealtimeMock {
       } else if (event.type === 'mock.finish') {
         const finish = held;
         held = undefined;
-        finish?.();
+        finish?.('completed');
+      } else if (event.type === 'response.cancel') {
+        const cancel = held;
+        held = undefined;
+        if (cancel) cancel('cancelled');
+        else {
+          const message = 'Cancellation failed: no active response found.';
+          send({
+            type: 'error',
+            error: { type: 'invalid_request_error', code: 'response_cancel_not_active', message },
+          });
+        }
       } else if (event.type === 'mock.flood') {
         for (let i = 0; i < (event.count ?? 1); i++) {
           const frame = randomBytes(event.size ?? 1024);
@@ -201,12 +217,12 @@ export class RealtimeMock {
         responses++;
         const done = this.respond(ws, session, model, responses, responses === cutAt, send);
         if (done && event.mock_hold === true) held = done;
-        else done?.();
+        else done?.('completed');
       }
     });
   }
 
-  /** Sends a response up to its `response.done`; returns what sends that (undefined once cut). */
+  /** Sends a response up to its `response.done`; returns what bills and sends that (undefined once cut). */
   private respond(
     ws: WebSocket,
     session: RealtimeMockSession,
@@ -214,7 +230,7 @@ export class RealtimeMock {
     n: number,
     cut: boolean,
     send: (event: Record<string, unknown>) => void,
-  ): (() => void) | undefined {
+  ): ((status: 'completed' | 'cancelled') => void) | undefined {
     const id = randomId('resp_', 16);
     const itemId = randomId('item_', 16);
     send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress' } });
@@ -237,15 +253,13 @@ export class RealtimeMock {
         return undefined;
       }
     }
-    return () => {
-      if (ws.readyState !== ws.OPEN) return;
+    // Every delta went out before the hold: a cancelled response bills as much as a completed one.
+    return (status) => {
       const usage = mockRealtimeUsage(n);
       session.billed.push(usage);
       bill(this.ledger, id, REALTIME_ENDPOINT, { model, usage: { ...usage } });
-      send({
-        type: 'response.done',
-        response: { id, object: 'realtime.response', status: 'completed', output: [], usage, model },
-      });
+      if (ws.readyState !== ws.OPEN) return;
+      send({ type: 'response.done', response: { id, object: 'realtime.response', status, output: [], usage, model } });
     };
   }
 }

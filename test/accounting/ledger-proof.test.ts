@@ -262,43 +262,67 @@ const WORKLOAD: Step[] = [
     },
   },
   {
-    name: 'realtime: two responses, then one cut mid-response',
+    name: 'realtime: two responses, then the client hangs up mid-response',
     records: 4,
     async run({ st, token, tokenId }) {
-      const url = `${st.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-4o-realtime-preview&mock_cut_response=3`;
+      const url = `${st.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-4o-realtime-preview`;
       const c = await RealtimeClient.open(url, [], { headers: { authorization: `Bearer ${token}` } });
       await c.event('session.created');
       c.send({ type: 'response.create' });
       await c.event('response.done');
       c.send({ type: 'response.create' });
       await c.event('response.done', 2);
-      c.send({ type: 'response.create' });
+      // The third response is still in progress when the client leaves: the proxy cancels it
+      // upstream and records the usage of the upstream's `response.done` (status cancelled).
+      c.send({ type: 'response.create', mock_hold: true });
       await c.event('response.created', 3);
-      // The upstream drops the connection in the middle of the third response; the proxy closes with 1011.
-      expect((await c.whenClosed()).code).toBe(1011);
+      c.ws.close(1000);
+      await c.whenClosed();
       const ids = c.events
         .filter((e) => e.type === 'response.created')
         .map((e) => String((e.response as { id?: unknown } | undefined)?.id));
-      // The session's own record bills nothing, under the id of the upstream's handshake answer.
       await until(async () => (await st.usage(tokenId)).some((r) => r.status === 101));
-      const session = (await st.usage(tokenId)).find((r) => r.status === 101);
-      expect(session).toMatchObject({
+      const rows = await st.usage(tokenId);
+      // The session's own record bills nothing, under the id of the upstream's handshake answer.
+      expect(rows.find((r) => r.status === 101)).toMatchObject({
         upstream_request_id: st.mock.realtimeSessions().at(-1)?.requestId,
         cost_micro_usd: 0,
         total_tokens: 0,
       });
+      expect(rows.find((r) => r.upstream_request_id === ids[2])).toMatchObject({
+        finish_reason: 'cancelled',
+        usage_status: 'reported',
+      });
+      return ids.map((id) => ({ upstreamId: id, billed: true }));
+    },
+  },
+  {
+    name: 'realtime: the upstream drops the connection mid-response',
+    records: 3,
+    async run({ st, token }) {
+      const url = `${st.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-4o-realtime-preview&mock_cut_response=2`;
+      const c = await RealtimeClient.open(url, [], { headers: { authorization: `Bearer ${token}` } });
+      await c.event('session.created');
+      c.send({ type: 'response.create' });
+      await c.event('response.done');
+      c.send({ type: 'response.create' });
+      await c.event('response.created', 2);
+      // The upstream drops the connection in the middle of the second response; the proxy closes with 1011.
+      expect((await c.whenClosed()).code).toBe(1011);
+      const ids = c.events
+        .filter((e) => e.type === 'response.created')
+        .map((e) => String((e.response as { id?: unknown } | undefined)?.id));
       return [
         { upstreamId: ids[0] as string, billed: true },
-        { upstreamId: ids[1] as string, billed: true },
         {
-          upstreamId: ids[2] as string,
+          upstreamId: ids[1] as string,
           billed: true,
           differs: {
             fields: ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost'],
             why:
-              'a realtime response cut before its response.done carries no usage: the proxy ' +
-              'records one output token per delta event and no input, where the upstream bills ' +
-              'the whole input and the output tokens of the audio and text it sent',
+              'a response whose upstream vanished before its response.done carries no usage, and ' +
+              'nobody is left to ask: the proxy records one output token per delta event and no ' +
+              'input, where the upstream bills the whole input and the output it sent',
           },
         },
       ];

@@ -30,6 +30,11 @@ export const CLOSE_CODES = {
 } as const;
 
 /** Bytes buffered for one side past which the other side's reading pauses (back-pressure). */
+/**
+ * How long the upstream has, once the client has gone mid-response, to answer the proxy's
+ * `response.cancel` with that response's `response.done` (and the usage it bills).
+ */
+const CANCEL_GRACE_MS = 5_000;
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 
@@ -106,6 +111,8 @@ export class RealtimeSession {
   /** Set when the proxy closed the session itself: the catalogue code of why. */
   private closedFor: string | null = null;
   private finished = false;
+  /** Set while the client has gone and a cancelled response's `response.done` is awaited: closes the upstream. */
+  private afterCancel: (() => void) | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   /** Closes once its response in progress is done (a draining shutdown). */
   private draining = false;
@@ -133,7 +140,7 @@ export class RealtimeSession {
     client.on('close', (code, reason) => {
       this.clientClosed = true;
       this.closeCode ??= code;
-      this.closeOther(upstream, code, reason);
+      this.closeUpstreamAfterCancel(code, reason);
       this.maybeFinish();
     });
     upstream.on('close', (code, reason) => {
@@ -341,6 +348,7 @@ export class RealtimeSession {
     this.responses.delete(responseId);
     if (this.current === pending) this.current = undefined;
     void this.settleResponse(pending, usage, status);
+    if (this.responses.size === 0) this.afterCancel?.();
     if (this.draining && this.responses.size === 0) this.close(CLOSE_CODES.goingAway, 'the proxy is shutting down');
   }
 
@@ -397,6 +405,29 @@ export class RealtimeSession {
   private ref(kind: RealtimeSessionRef['kind']): RealtimeSessionRef {
     const { id, t0, headers, clientIp } = this.ctx;
     return { id, t0, headers, clientIp, kind };
+  }
+
+  /**
+   * The client has gone. A response still in progress would be cut and only estimated, while the
+   * upstream bills what it produced: it is cancelled instead, and the upstream closed once its
+   * `response.done` (status `cancelled`, with usage) is in, or after CANCEL_GRACE_MS.
+   */
+  private closeUpstreamAfterCancel(code: number, reason: Buffer): void {
+    const { upstream } = this;
+    if (this.responses.size === 0 || upstream.readyState !== upstream.OPEN) {
+      this.closeOther(upstream, code, reason);
+      return;
+    }
+    const timer = setTimeout(() => this.afterCancel?.(), CANCEL_GRACE_MS);
+    timer.unref();
+    this.afterCancel = () => {
+      this.afterCancel = undefined;
+      clearTimeout(timer);
+      this.closeOther(upstream, code, reason);
+    };
+    for (const id of this.responses.keys()) {
+      upstream.send(JSON.stringify(id ? { type: 'response.cancel', response_id: id } : { type: 'response.cancel' }));
+    }
   }
 
   private closeOther(other: WebSocket, code: number, reason: Buffer): void {
