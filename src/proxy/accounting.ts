@@ -6,6 +6,7 @@ import type { TokenIdentity } from '../tokens/authenticator.js';
 import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
 import { upstreamRequestId } from './headers.js';
+import { estimatePromptTokens } from './prompt-estimate.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
 import type { UpstreamLeg } from './upstream-leg.js';
@@ -67,7 +68,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
 function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps: ProxyDeps): UsageRecord {
   const identity = pr.identity as TokenIdentity;
   const { leg } = m;
-  const { u, status, cost } = measuredUsage(admitted, m.capture, deps);
+  const { u, status, cost } = measuredUsage(pr, admitted, m.capture, deps);
   return {
     id: pr.id,
     tokenId: identity.tokenId,
@@ -165,6 +166,7 @@ function loggedBodies(pr: ProxyRequest, admitted: Admitted, m: Measured, max: nu
  * missing. Cost follows from the pricing table; unknown models get no cost, not zero.
  */
 function measuredUsage(
+  pr: ProxyRequest,
   admitted: Admitted,
   capture: UsageCapture,
   deps: ProxyDeps,
@@ -177,7 +179,8 @@ function measuredUsage(
   if (u.totalTokens !== null) status = 'reported';
   else if (capture.textEvents > 0) {
     status = 'estimated';
-    u.promptTokens = facts ? Math.ceil(facts.bytes / 4) : null;
+    const json = admitted.body?.object();
+    u.promptTokens = json ? estimatePromptTokens(pr.path, json) : null;
     u.completionTokens = capture.textEvents;
     u.totalTokens = (u.promptTokens ?? 0) + u.completionTokens;
   }

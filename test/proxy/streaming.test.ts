@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, normaliseIds, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { microUsd } from '../limits/helpers.js';
+import { microUsd, mockChatPrompt } from '../limits/helpers.js';
 
 /*
  * Byte comparisons: the mock mints a random id (crypto.randomBytes) and a wall-clock `created` for
@@ -113,9 +113,10 @@ describe('proxy: streaming', () => {
     const { via, direct, viaRes } = await viaAndDirect(st, '/v1/chat/completions', body, { 'x-mock-chunks': '3' });
     expect(normaliseIds(via)).toBe(normaliseIds(direct));
     expect(st.mock.requests().at(-2)?.bodyBytes).toBe(JSON.stringify(body).length);
-    // No usage was reported: the record estimates from what was streamed (3 text chunks) and the body
-    // size (read here to look for include_usage), and prices the estimate (docs/usage-and-limits.md).
-    const prompt = Math.ceil(JSON.stringify(body).length / 4);
+    // No usage was reported: the record estimates from what was streamed (3 text chunks) and the
+    // prompt's text (the body was read here to look for include_usage), about 4 characters a token
+    // with the chat framing, which is also how the mock counts; the estimate is priced.
+    const prompt = mockChatPrompt(['Hello there']);
     expect(await st.recordOf(viaRes)).toMatchObject({
       is_stream: 1,
       model: 'gpt-4o-mini',
