@@ -43,14 +43,22 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   const body = await readJson(ctx);
   const model = requireString(body, 'model');
   if (!Array.isArray(body.messages)) throw missingParam('messages');
-  const reply = completion(ctx.settings.chunks);
+  if (body.stream === true) {
+    const reply = completion(ctx.settings.chunks);
+    const usage = chatUsage(messagesTokens(body.messages), reply.pieces.length);
+    return sendSse(ctx, chatFrames(randomId('chatcmpl-'), model, reply, includeUsage(body) ? usage : undefined));
+  }
+  sendJson(ctx, chatAnswer(body, ctx.settings.chunks));
+}
+
+/** The JSON answer of a chat completion: the live endpoint's and a batch line's (batch-runner.ts). */
+export function chatAnswer(body: JsonObject, chunks: number): object {
+  const model = requireString(body, 'model');
+  if (!Array.isArray(body.messages)) throw missingParam('messages');
+  const reply = completion(chunks);
   const usage = chatUsage(messagesTokens(body.messages), reply.pieces.length);
   const id = randomId('chatcmpl-');
-
-  if (body.stream === true) {
-    return sendSse(ctx, chatFrames(id, model, reply, includeUsage(body) ? usage : undefined));
-  }
-  sendJson(ctx, {
+  return {
     id,
     object: 'chat.completion',
     created: unixSeconds(),
@@ -66,5 +74,5 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
     usage,
     service_tier: 'default',
     system_fingerprint: 'fp_mock',
-  });
+  };
 }

@@ -1,4 +1,4 @@
-import { readJson, requireString } from './body.js';
+import { type JsonObject, readJson, requireString } from './body.js';
 import { DONE_FRAME, includeUsage } from './chat.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
@@ -29,13 +29,22 @@ export async function completions(ctx: Ctx): Promise<void> {
     frames.push(DONE_FRAME);
     return sendSse(ctx, frames);
   }
-  sendJson(ctx, {
-    id,
+  sendJson(ctx, completionAnswer(body, ctx.settings.chunks));
+}
+
+/** The JSON answer of a legacy completion: the live endpoint's and a batch line's (batch-runner.ts). */
+export function completionAnswer(body: JsonObject, chunks: number): object {
+  const model = requireString(body, 'model');
+  if (body.prompt === undefined) throw missingParam('prompt');
+  const reply = completion(chunks);
+  const promptTokens = countTokens(body.prompt);
+  return {
+    id: randomId('cmpl-'),
     object: 'text_completion',
     created: unixSeconds(),
     model,
     system_fingerprint: 'fp_mock',
     choices: [{ text: reply.text, index: 0, logprobs: null, finish_reason: 'stop' }],
-    usage,
-  });
+    usage: { prompt_tokens: promptTokens, completion_tokens: reply.pieces.length, total_tokens: promptTokens + reply.pieces.length },
+  };
 }

@@ -1,4 +1,4 @@
-import { optionalCount, readJson, requireString } from './body.js';
+import { type JsonObject, optionalCount, readJson, requireString } from './body.js';
 import { invalidRequest, missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { countTokens } from './text.js';
@@ -58,7 +58,11 @@ function base64(vector: Float32Array): string {
 }
 
 export async function embeddings(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx);
+  sendJson(ctx, embeddingsAnswer(await readJson(ctx)));
+}
+
+/** The JSON answer of an embeddings request: the live endpoint's and a batch line's (batch-runner.ts). */
+export function embeddingsAnswer(body: JsonObject): object {
   const model = requireString(body, 'model');
   const entries = inputs(body.input);
   const dimensions = optionalCount(body, 'dimensions', DIMENSIONS[model] ?? OTHER_DIMENSIONS, 65_536);
@@ -67,7 +71,7 @@ export async function embeddings(ctx: Ctx): Promise<void> {
     throw invalidRequest("Invalid 'encoding_format': expected 'float' or 'base64'.", 'encoding_format');
   }
   const tokens = countTokens(entries);
-  sendJson(ctx, {
+  return {
     object: 'list',
     data: entries.map((entry, index) => {
       const vector = embed(entry, dimensions);
@@ -75,5 +79,5 @@ export async function embeddings(ctx: Ctx): Promise<void> {
     }),
     model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
-  });
+  };
 }

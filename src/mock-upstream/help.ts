@@ -11,6 +11,8 @@ export const CONTROL_ROUTES = {
   'GET /__mock/requests': 'the last 1000 requests: method, path, headers as received, body size, time',
   'POST /__mock/release': 'let the requests held by x-mock-hold: 1 go on (answers how many)',
   'POST /__mock/reset': 'zero the stats and forget the recorded requests',
+  'POST /__mock/batches/complete': 'run every unfinished batch to its end now (answers how many)',
+  'POST /__mock/batches/expire': 'expire every unfinished batch now, with the lines it had done (answers how many)',
 } as const;
 
 export type ControlRoute = keyof typeof CONTROL_ROUTES;

@@ -2,6 +2,7 @@ import { type JsonObject, readJson, requireString } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { sendSse } from './sse.js';
+import { startBackground } from './background.js';
 import { completion, countTokens, randomId, unixSeconds } from './text.js';
 
 function inputTokens(body: JsonObject): number {
@@ -47,11 +48,17 @@ function responseObject(
   };
 }
 
-export async function responses(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx);
+interface Answer {
+  done: ReturnType<typeof responseObject>;
+  message: { id: string; type: string; status: string; role: string; content: unknown[] };
+  part: { type: string; annotations: unknown[]; logprobs: unknown[]; text: string };
+  quoted: readonly string[];
+}
+
+function answer(body: JsonObject, chunks: number): Answer {
   const model = requireString(body, 'model');
   if (body.input === undefined && body.previous_response_id === undefined) throw missingParam('input');
-  const reply = completion(ctx.settings.chunks);
+  const reply = completion(chunks);
   const input = inputTokens(body);
   const usage = {
     input_tokens: input,
@@ -61,11 +68,22 @@ export async function responses(ctx: Ctx): Promise<void> {
     total_tokens: input + reply.pieces.length,
   };
   const id = randomId('resp_', 24);
-  const itemId = randomId('msg_', 24);
   const part = { type: 'output_text', annotations: [], logprobs: [], text: reply.text };
-  const message = { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [part] };
+  const message = { id: randomId('msg_', 24), type: 'message', status: 'completed', role: 'assistant', content: [part] };
   const done = responseObject(body, id, model, 'completed', [message], usage);
+  return { done, message, part, quoted: reply.quoted };
+}
+
+/** The JSON answer of a response: the live endpoint's and a batch line's (batch-runner.ts). */
+export const responseAnswer = (body: JsonObject, chunks: number): object => answer(body, chunks).done;
+
+export async function responses(ctx: Ctx): Promise<void> {
+  const body = await readJson(ctx);
+  const { done, message, part, quoted } = answer(body, ctx.settings.chunks);
+  if (body.background === true) return sendJson(ctx, startBackground(ctx.state, done));
   if (body.stream !== true) return sendJson(ctx, done);
+  const { id, model } = done;
+  const itemId = message.id;
 
   const pending = responseObject(body, id, model, 'in_progress', [], null);
   const at = { item_id: itemId, output_index: 0, content_index: 0 };
@@ -83,9 +101,9 @@ export async function responses(ctx: Ctx): Promise<void> {
   ];
   // Deltas are the bulk of a stream: spliced from the memoised quoted pieces, not stringified.
   const deltaHead = `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":"${itemId}","output_index":0,"content_index":0,"delta":`;
-  for (const quoted of reply.quoted) frames.push(`${deltaHead}${quoted},"logprobs":[],"sequence_number":${seq++}}\n\n`);
+  for (const q of quoted) frames.push(`${deltaHead}${q},"logprobs":[],"sequence_number":${seq++}}\n\n`);
   frames.push(
-    frame('response.output_text.done', { ...at, text: reply.text, logprobs: [] }),
+    frame('response.output_text.done', { ...at, text: part.text, logprobs: [] }),
     frame('response.content_part.done', { ...at, part }),
     frame('response.output_item.done', { output_index: 0, item: message }),
     frame('response.completed', { response: done }),

@@ -1,4 +1,5 @@
-import type { Batch } from './batches.js';
+import type { BackgroundResponse } from './background.js';
+import type { BatchRun } from './batches.js';
 import type { FileStore } from './file-store.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -63,7 +64,9 @@ export interface MockState {
   readonly stats: MockStats;
   readonly log: RequestLog;
   readonly files: FileStore;
-  readonly batches: Map<string, Batch>;
+  readonly batches: Map<string, BatchRun>;
+  /** Responses created with `background: true`, by id. */
+  readonly responses: Map<string, BackgroundResponse>;
   /** Releases of the requests being held. */
   readonly holds: Set<() => void>;
 }
