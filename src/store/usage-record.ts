@@ -44,6 +44,8 @@ export interface UsageRecord {
   retries: number;
   /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
   servedFrom: ServedFrom | null;
+  /** The batch or background response this record accounts for (src/jobs/); absent or null for a request. */
+  jobId?: string | null;
 }
 
 /** A stored answer: the response cache's, or an earlier request's with the same Idempotency-Key. */
@@ -82,5 +84,6 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     upstream_key_id: r.upstreamKeyId,
     retries: r.retries,
     served_from: r.servedFrom,
+    job_id: r.jobId ?? null,
   };
 }

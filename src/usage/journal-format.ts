@@ -74,6 +74,7 @@ export function finishedLine(r: UsageRecord): string {
     r.upstreamKeyId,
     r.retries,
     r.servedFrom,
+    r.jobId ?? null,
   ])}\n`;
 }
 
@@ -189,6 +190,7 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     upstream_key_id: null,
     retries: 0,
     served_from: null,
+    job_id: null,
   };
 }
 
@@ -221,5 +223,6 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     upstreamKeyId: r.upstream_key_id ?? null,
     retries: r.retries ?? 0,
     servedFrom: (r.served_from as ServedFrom | null | undefined) ?? null,
+    jobId: r.job_id ?? null,
   };
 }
