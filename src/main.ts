@@ -88,6 +88,7 @@ export async function createApp(
     idempotency: runtime.idempotency,
     cache: runtime.responseCache,
     now: runtime.clock,
+    jobs: runtime.jobs,
   });
   const metrics = new Metrics(config.metrics, {
     inFlight: () => proxy.inFlight,
@@ -118,6 +119,7 @@ export async function createApp(
     },
     tlsCertificate: served.certificate,
     realtime: () => ({ ...proxy.realtime.stats, buffered: proxy.realtime.buffered() }),
+    jobs: () => ({ states: runtime.jobs.counts, polls: runtime.jobs.polls }),
   });
   proxy.realtime.onSessionEnd = (_rec, seconds) => metrics.realtimeSessionEnded(seconds);
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
@@ -266,6 +268,7 @@ export async function startServer(
   }
   // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
   runtime.maintenance.start();
+  runtime.jobs.start();
   // Expired reservations of the Redis limiter, in the instance holding its lease.
   runtime.sharedLimiter?.startSweeper();
   // Expired reservations of caps and lifetime budgets counted in PostgreSQL (no Redis), likewise.
@@ -307,6 +310,7 @@ export async function startServer(
         const drained = stopListening(app.server);
         closeIdle();
         await runtime.maintenance.stop();
+        await runtime.jobs.stop();
         await drained;
         await app.close();
         await metricsApp?.close();

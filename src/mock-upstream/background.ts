@@ -50,7 +50,7 @@ export function startBackground(state: MockState, done: object): ResponseObject 
 
 function lookup(ctx: Ctx): BackgroundResponse {
   const [id = ''] = ctx.params;
-  const run = ctx.state.responses.get(id) ;
+  const run = ctx.state.responses.get(id);
   if (!run) throw notFound(`Response with id '${id}' not found.`, 'response_id');
   return run;
 }
@@ -67,8 +67,9 @@ export function getResponse(ctx: Ctx): void {
 export function cancelResponse(ctx: Ctx): void {
   const run = lookup(ctx);
   if (FINISHED.has(run.status)) {
-    if (run.status === 'cancelled') return sendJson(ctx, view(run));
-    throw invalidRequest('Cannot cancel a completed response.', null);
+    if (run.status !== 'cancelled') throw invalidRequest('Cannot cancel a completed response.', null);
+    sendJson(ctx, view(run));
+    return;
   }
   run.cancelledFrom = run.status as 'queued' | 'in_progress';
   run.status = 'cancelled';

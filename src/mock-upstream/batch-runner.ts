@@ -52,7 +52,8 @@ export async function readBatchInput(path: string, endpoint: string): Promise<Ba
     if (!isObject(line) || typeof line.custom_id !== 'string' || !isObject(line.body)) {
       return `line ${n + 1} needs a string custom_id and an object body`;
     }
-    if (line.url !== endpoint) return `line ${n + 1}: url '${String(line.url)}' is not the batch's endpoint ${endpoint}`;
+    if (line.url !== endpoint)
+      return `line ${n + 1}: url '${String(line.url)}' is not the batch's endpoint ${endpoint}`;
     if (line.method !== 'POST') return `line ${n + 1}: method must be POST`;
     if (ids.has(line.custom_id)) return `line ${n + 1}: duplicate custom_id '${line.custom_id}'`;
     ids.add(line.custom_id);
@@ -66,7 +67,8 @@ export function runLine(line: BatchLine, chunks: number): BatchResult {
   const answer = ANSWERS[line.url];
   const requestId = randomId('req_', 16);
   const id = randomId('batch_req_', 16);
-  if (!answer) return { id, custom_id: line.custom_id, response: null, error: { code: 'invalid_url', message: line.url } };
+  if (!answer)
+    return { id, custom_id: line.custom_id, response: null, error: { code: 'invalid_url', message: line.url } };
   try {
     return {
       id,
@@ -89,7 +91,10 @@ export function runLine(line: BatchLine, chunks: number): BatchResult {
 export async function writeResults(files: FileStore, results: BatchResult[]): Promise<string | undefined> {
   if (results.length === 0) return undefined;
   const id = randomId('file-');
-  const text = results.map((r) => JSON.stringify(r)).join('\n').concat('\n');
+  const text = results
+    .map((r) => JSON.stringify(r))
+    .join('\n')
+    .concat('\n');
   await writeFile(files.path(id), text);
   const file: FileObject = {
     id,

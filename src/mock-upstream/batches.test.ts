@@ -20,7 +20,10 @@ const chatLine = (id: string, content: string) =>
   });
 
 async function inputFile(lines: string[]) {
-  return client.files.create({ file: await toFile(Buffer.from(`${lines.join('\n')}\n`), 'in.jsonl'), purpose: 'batch' });
+  return client.files.create({
+    file: await toFile(Buffer.from(`${lines.join('\n')}\n`), 'in.jsonl'),
+    purpose: 'batch',
+  });
 }
 
 async function createBatch(lines: string[]) {
@@ -58,7 +61,10 @@ describe('batches', () => {
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'hello there' }],
     });
-    const first = out[0] as { id: string; response: { status_code: number; request_id: string; body: { usage: unknown } } };
+    const first = out[0] as {
+      id: string;
+      response: { status_code: number; request_id: string; body: { usage: unknown } };
+    };
     expect(first.id).toMatch(/^batch_req_/);
     expect(first.response.status_code).toBe(200);
     expect(first.response.request_id).toMatch(/^req_/);

@@ -1,4 +1,11 @@
-import { BATCH_ENDPOINTS, type BatchLine, type BatchResult, readBatchInput, runLine, writeResults } from './batch-runner.js';
+import {
+  BATCH_ENDPOINTS,
+  type BatchLine,
+  type BatchResult,
+  readBatchInput,
+  runLine,
+  writeResults,
+} from './batch-runner.js';
 import { readJson, requireString } from './body.js';
 import { invalidRequest, notFound } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
@@ -119,8 +126,11 @@ export async function getBatch(ctx: Ctx): Promise<void> {
 export function cancelBatch(ctx: Ctx): void {
   const { batch } = lookup(ctx);
   if (TERMINAL.has(batch.status) || batch.status === 'cancelling') {
-    if (batch.status === 'cancelling' || batch.status === 'cancelled') return sendJson(ctx, batch);
-    throw invalidRequest(`Cannot cancel a batch with status '${batch.status}'.`, null);
+    if (batch.status !== 'cancelling' && batch.status !== 'cancelled') {
+      throw invalidRequest(`Cannot cancel a batch with status '${batch.status}'.`, null);
+    }
+    sendJson(ctx, batch);
+    return;
   }
   batch.status = 'cancelling';
   batch.cancelling_at = unixSeconds();

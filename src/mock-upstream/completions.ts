@@ -45,6 +45,10 @@ export function completionAnswer(body: JsonObject, chunks: number): object {
     model,
     system_fingerprint: 'fp_mock',
     choices: [{ text: reply.text, index: 0, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: promptTokens, completion_tokens: reply.pieces.length, total_tokens: promptTokens + reply.pieces.length },
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: reply.pieces.length,
+      total_tokens: promptTokens + reply.pieces.length,
+    },
   };
 }

@@ -1,8 +1,8 @@
+import { startBackground } from './background.js';
 import { type JsonObject, readJson, requireString } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { sendSse } from './sse.js';
-import { startBackground } from './background.js';
 import { completion, countTokens, randomId, unixSeconds } from './text.js';
 
 function inputTokens(body: JsonObject): number {
@@ -69,7 +69,13 @@ function answer(body: JsonObject, chunks: number): Answer {
   };
   const id = randomId('resp_', 24);
   const part = { type: 'output_text', annotations: [], logprobs: [], text: reply.text };
-  const message = { id: randomId('msg_', 24), type: 'message', status: 'completed', role: 'assistant', content: [part] };
+  const message = {
+    id: randomId('msg_', 24),
+    type: 'message',
+    status: 'completed',
+    role: 'assistant',
+    content: [part],
+  };
   const done = responseObject(body, id, model, 'completed', [message], usage);
   return { done, message, part, quoted: reply.quoted };
 }

@@ -55,7 +55,10 @@ export class TrackedJobsRepo {
   }
 
   /** After a poll that found it still running: the next poll's time, the upstream's status. */
-  async reschedule(id: string, patch: { nextPollAt: number; upstreamStatus: string; error: string | null; now: number }) {
+  async reschedule(
+    id: string,
+    patch: { nextPollAt: number; upstreamStatus: string; error: string | null; now: number },
+  ) {
     await this.db
       .updateTable('tracked_jobs')
       .set({
@@ -88,7 +91,13 @@ export class TrackedJobsRepo {
   async claim(id: string, upstreamStatus: string, now: number): Promise<boolean> {
     const res = await this.db
       .updateTable('tracked_jobs')
-      .set({ state: 'recording', upstream_status: upstreamStatus, recorded_at: now, updated_at: now })
+      // A recording tried before keeps its time: its records get the same keys again.
+      .set({
+        state: 'recording',
+        upstream_status: upstreamStatus,
+        recorded_at: sql`coalesce(recorded_at, ${now})`,
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('state', '=', 'pending')
       .executeTakeFirst();
@@ -105,6 +114,16 @@ export class TrackedJobsRepo {
       .where('updated_at', '=', seenUpdatedAt)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  /** Recording → pending again (the recording failed midway): polled and claimed again from `nextPollAt`. */
+  async release(id: string, nextPollAt: number, error: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('tracked_jobs')
+      .set({ state: 'pending', next_poll_at: nextPollAt, error, updated_at: now })
+      .where('id', '=', id)
+      .where('state', '=', 'recording')
+      .execute();
   }
 
   /** Recording → done, with what was recorded. */
