@@ -396,7 +396,7 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
   },
   JOBS_POLL_MIN_MS: {
     group: 'usage',
-    doc: 'Batches and background responses created through the proxy are polled with their project\'s key until they finish, then their usage is recorded: this is the delay before the first poll, doubled after each poll that finds the job still running (see [usage-and-limits.md](usage-and-limits.md#batches-and-background-responses)).',
+    doc: "Batches and background responses created through the proxy are polled with their project's key until they finish, then their usage is recorded: this is the delay before the first poll, doubled after each poll that finds the job still running (see [usage-and-limits.md](usage-and-limits.md#batches-and-background-responses)).",
   },
   JOBS_POLL_MAX_MS: {
     group: 'usage',

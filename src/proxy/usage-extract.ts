@@ -67,26 +67,30 @@ export function readBody(body: unknown, into: CapturedUsage): void {
   const choices = Array.isArray(b.choices) ? b.choices : undefined;
   const reason = obj(choices?.[0])?.finish_reason;
   if (typeof reason === 'string') into.finishReason = reason;
-  if (typeof b.status !== 'string' || typeof b.id !== 'string') return;
+  if (typeof b.status !== 'string') return;
+  if (b.object === 'response') into.finishReason = b.status;
+  // A batch or response object is work that may finish later: enough of it to follow it (jobs/).
+  if (typeof b.id !== 'string') return;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   if (b.object === 'response') {
-    into.finishReason = b.status;
+    const background = b.background === true;
     into.job = {
       kind: 'response',
       id: b.id,
       status: b.status,
-      background: b.background === true,
+      background,
       endpoint: undefined,
       completionWindow: undefined,
     };
   } else if (b.object === 'batch') {
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const window = str(b.completion_window);
     into.job = {
       kind: 'batch',
       id: b.id,
       status: b.status,
       background: true,
       endpoint: str(b.endpoint),
-      completionWindow: str(b.completion_window),
+      completionWindow: window,
     };
   }
 }

@@ -223,6 +223,7 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     upstreamKeyId: r.upstream_key_id ?? null,
     retries: r.retries ?? 0,
     servedFrom: (r.served_from as ServedFrom | null | undefined) ?? null,
-    jobId: r.job_id ?? null,
+    // Only a job's record has the field (a request's record is built without it).
+    ...(r.job_id ? { jobId: r.job_id } : {}),
   };
 }
