@@ -122,6 +122,7 @@ export async function createApp(
     jobs: () => ({ states: runtime.jobs.counts, polls: runtime.jobs.polls }),
   });
   proxy.realtime.onSessionEnd = (_rec, seconds) => metrics.realtimeSessionEnded(seconds);
+  runtime.jobs.onRecorded = (rec) => metrics.jobRecorded(rec);
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.

@@ -66,6 +66,11 @@ export class JobFollower {
   counts: Record<TrackedJobState, number> = { pending: 0, recording: 0, done: 0, dropped: 0 };
   /** Polls of the upstream by outcome: running, finished, failed. */
   readonly polls = { running: 0, finished: 0, failed: 0 };
+  /**
+   * Each record of a job as it is recorded and charged (the metrics' tokens and cost). A recording
+   * taken over after its recorder died is not reported again: the dead process had counted it.
+   */
+  onRecorded: ((rec: UsageRecord) => void) | undefined;
 
   constructor(
     private readonly deps: JobFollowerDeps,
@@ -255,7 +260,7 @@ export class JobFollower {
       for await (const line of fileLines(key, fileId)) {
         const rec = batchLineRecord(job, key.id, line, index++, at, this.deps.pricing);
         if (!rec) continue;
-        this.add(rec, totals);
+        this.add(rec, totals, charge);
       }
     }
     await this.finish(job, identity, totals, charge);
@@ -269,12 +274,13 @@ export class JobFollower {
   ): Promise<void> {
     const totals = { records: 0, tokens: 0, cost: 0 };
     const rec = usage ? responseRecord(job, usage, Number(job.recorded_at), this.deps.pricing) : undefined;
-    if (rec) this.add(rec, totals);
+    if (rec) this.add(rec, totals, charge);
     await this.finish(job, identity, totals, charge);
   }
 
-  private add(rec: UsageRecord, totals: { records: number; tokens: number; cost: number }): void {
+  private add(rec: UsageRecord, totals: { records: number; tokens: number; cost: number }, first: boolean): void {
     this.deps.record(rec);
+    if (first) this.onRecorded?.(rec);
     totals.records++;
     totals.tokens += rec.totalTokens ?? 0;
     totals.cost += rec.costMicroUsd ?? 0;

@@ -787,6 +787,16 @@ export class Metrics {
 
   /** A Realtime response was accounted: its tokens and cost, as a request's (the session has its own metrics). */
   realtimeResponse(e: RequestEnd): void {
+    this.accounted(e);
+  }
+
+  /** A batch line's or background response's record: its tokens and cost, as a request's. */
+  jobRecorded(e: RequestEnd): void {
+    this.accounted(e);
+  }
+
+  /** Tokens and cost of a record accounted outside a request's end (no duration or status series). */
+  private accounted(e: RequestEnd): void {
     const named = e.model ?? 'none';
     const model = this.models.value(named.includes(SEP) ? named.replaceAll(SEP, '?') : named);
     const who = this.opts.tokenLabels ? `${SEP}${this.ids.value(e.tokenId)}${SEP}${this.ids.value(e.projectId)}` : '';

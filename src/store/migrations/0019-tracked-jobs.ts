@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 /**
  * Work that finishes after the request that started it: batches (`POST /v1/batches`) and
@@ -11,7 +11,8 @@ import type { Kysely } from 'kysely';
  *   and `deadline_at` (completion window plus margin) past which it is no longer polled.
  *   `recorded_at` is set when recording starts and is the time of every usage record of the job,
  *   so records written again after a crash carry the same key and are skipped by the store.
- * - `usage_records.job_id`: the job a record accounts for; null for an ordinary request.
+ * - `usage_records.job_id`: the job a record accounts for; null for an ordinary request. Its index
+ *   is partial (only job records enter it), so ordinary requests' inserts do not maintain it.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -42,9 +43,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('tracked_jobs_due').on('tracked_jobs').columns(['state', 'next_poll_at']).execute();
   await db.schema.createIndex('tracked_jobs_project').on('tracked_jobs').column('project_id').execute();
   await db.schema.alterTable('usage_records').addColumn('job_id', 'text').execute();
+  // The usage API's `job_id` filter: a job's records, newest first.
+  await db.schema
+    .createIndex('usage_job_idx')
+    .on('usage_records')
+    .columns(['job_id', 'created_at'])
+    .where(sql.ref('job_id'), 'is not', null)
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropIndex('usage_job_idx').execute();
   await db.schema.alterTable('usage_records').dropColumn('job_id').execute();
   await db.schema.dropTable('tracked_jobs').execute();
 }
