@@ -17,6 +17,9 @@ const KINDS = [
 /** What kind of work a job id names: OpenAI's batch ids start batch_, response ids resp_. */
 export const jobLabel = (jobId: string): string => (jobId.startsWith('batch_') ? 'batch' : 'background');
 
+/** A job id cut to fit a table cell (the whole id is in the button's title and the filter it sets). */
+const shortId = (id: string): string => (id.length > 18 ? `${id.slice(0, 16)}…` : id);
+
 /**
  * A token's usage records, newest first: one per request, and one per line of a batch or finished
  * background response, labelled with its job. Filter by kind or by one job (a job's label sets it).
@@ -141,7 +144,7 @@ function Row({ r, onJob }: { r: UsageRecord; onJob: (id: string) => void }) {
             title={`Only the records of ${r.job_id}`}
             onClick={() => onJob(r.job_id as string)}
           >
-            <Badge tone="accent">{jobLabel(r.job_id)}</Badge> <span class="mono">{r.job_id}</span>
+            <Badge tone="accent">{jobLabel(r.job_id)}</Badge> <span class="mono">{shortId(r.job_id)}</span>
           </Button>
         ) : (
           <span class="muted">–</span>
