@@ -88,6 +88,7 @@ export async function createApp(
     idempotency: runtime.idempotency,
     cache: runtime.responseCache,
     now: runtime.clock,
+    jobs: runtime.jobs,
   });
   const metrics = new Metrics(config.metrics, {
     inFlight: () => proxy.inFlight,
@@ -118,8 +119,10 @@ export async function createApp(
     },
     tlsCertificate: served.certificate,
     realtime: () => ({ ...proxy.realtime.stats, buffered: proxy.realtime.buffered() }),
+    jobs: () => ({ states: runtime.jobs.counts, polls: runtime.jobs.polls }),
   });
   proxy.realtime.onSessionEnd = (_rec, seconds) => metrics.realtimeSessionEnded(seconds);
+  runtime.jobs.onRecorded = (rec) => metrics.jobRecorded(rec);
   runtime.changes.onApplied((lag, via) => metrics.changeApplied(lag, via));
   proxy.attach(metricsHooks(metrics));
   // Refused requests summarised in the audit trail; with AUDIT_REFUSED_REQUESTS=false no hook at all.
@@ -266,6 +269,7 @@ export async function startServer(
   }
   // Usage retention and token cleanup (MAINTENANCE_INTERVAL_MS; 0 = off). Stopped in runtime.close().
   runtime.maintenance.start();
+  runtime.jobs.start();
   // Expired reservations of the Redis limiter, in the instance holding its lease.
   runtime.sharedLimiter?.startSweeper();
   // Expired reservations of caps and lifetime budgets counted in PostgreSQL (no Redis), likewise.
@@ -307,6 +311,7 @@ export async function startServer(
         const drained = stopListening(app.server);
         closeIdle();
         await runtime.maintenance.stop();
+        await runtime.jobs.stop();
         await drained;
         await app.close();
         await metricsApp?.close();

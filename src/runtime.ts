@@ -13,6 +13,7 @@ import { Idempotency } from './idempotency/idempotency.js';
 import { RedisIdempotencyStore } from './idempotency/redis-idempotency-store.js';
 import { Heartbeat } from './instances/heartbeat.js';
 import { InstancesRegistry } from './instances/registry.js';
+import { JobFollower } from './jobs/job-follower.js';
 import { FailoverLimiter, sweepEveryMs } from './limits/failover-limiter.js';
 import type { Limiter } from './limits/limits.js';
 import { MemoryLimiter, type SpentLoader } from './limits/memory-limiter.js';
@@ -53,6 +54,7 @@ import { ProjectKeysRepo } from './store/project-keys-repo.js';
 import { ProjectsRepo } from './store/projects-repo.js';
 import { storeOutage } from './store/store-errors.js';
 import { TokensRepo } from './store/tokens-repo.js';
+import { TrackedJobsRepo } from './store/tracked-jobs-repo.js';
 import { toUsageRow } from './store/usage-record.js';
 import { UsageRepo } from './store/usage-repo.js';
 import { UsageStatsRepo } from './store/usage-stats-repo.js';
@@ -105,6 +107,8 @@ export interface Runtime {
   idempotency: Idempotency;
   /** Background housekeeping; the server starts it, one-shot commands call `runOnce`. */
   maintenance: Maintenance;
+  /** Follows batches and background responses until their usage is recorded; the server starts it. */
+  jobs: JobFollower;
   /** This process among the instances sharing the database (random per process; holds leases). */
   instanceId: string;
   /** This process's row in the instances registry; the server starts it once it listens. */
@@ -325,6 +329,24 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     },
     config.maintenance,
   );
+  const jobs = new JobFollower(
+    {
+      repo: new TrackedJobsRepo(db),
+      identityOf: (tokenId) => authenticator.identityById(tokenId),
+      limiter,
+      pricing,
+      record: (rec) => {
+        usage.record(rec);
+        shipping?.enqueue(rec);
+      },
+      // A flush that failed leaves its records queued (and journaled): the job is not done until the store has them.
+      flushed: () => usage.flush().then(() => usage.health().failing === undefined),
+      lease: new Lease(new LeasesRepo(db), 'jobs', instanceId, clock, logger),
+      clock,
+      logger,
+    },
+    config.jobs,
+  );
   return {
     config,
     logger,
@@ -349,6 +371,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     access,
     idempotency,
     maintenance,
+    jobs,
     instanceId,
     heartbeat,
     instances,
@@ -373,6 +396,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       keepAliveUntil(
         (async () => {
           await maintenance.stop();
+          await jobs.stop();
           idempotency.stop();
           // Its row goes before the store closes (a no-op for commands that never started it).
           await heartbeat.stop();

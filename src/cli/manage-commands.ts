@@ -358,6 +358,7 @@ export function usageCommand(program: Command): void {
       .option('--from <time>', 'start, RFC 3339 or epoch ms (rounded down to the hour)')
       .option('--to <time>', 'end, exclusive (rounded up to the hour)')
       .option('--group-by <group>', 'hour, day, model, token or project')
+      .option('--job <id>', "only this batch's or background response's records (group by model or nothing)")
       .option('--csv', 'print CSV (one row per group)'),
     async (c, _a, o) => {
       const route = `/usage${query({
@@ -367,6 +368,7 @@ export function usageCommand(program: Command): void {
         from: o.from,
         to: o.to,
         group_by: o.groupBy,
+        job_id: o.job,
       })}`;
       if (o.csv) {
         io().stdout.write(await c.text(route, 'text/csv'));
@@ -388,6 +390,49 @@ export function usageCommand(program: Command): void {
       }
       io().stdout.write(`from ${report.from ?? 'the beginning'} to ${report.to ?? 'now'}\n`);
       print({ data: rows }, false, [...groupCols, ...USAGE_COLUMNS]);
+      return undefined;
+    },
+  );
+}
+
+const RECORD_COLUMNS = [
+  'created_at',
+  'id',
+  'token_name',
+  'path',
+  'model',
+  'status',
+  'total_tokens',
+  'cost_usd',
+  'job_id',
+];
+
+/** `llm-proxy records`: usage records newest first, by token, project or job. */
+export function recordsCommand(program: Command): void {
+  clientAction(
+    program
+      .command('records')
+      .description('usage records, newest first (one per request, one per batch line or background response)')
+      .option('--project <id>', 'only this project')
+      .option('--token <id>', 'only this token')
+      .option('--job <id>', "only this batch's or background response's records")
+      .option('--kind <kind>', 'request (ordinary requests only) or job (batch and background records only)')
+      .option('--limit <n>', 'page size', int)
+      .option('--cursor <c>', 'next page'),
+    async (c, _a, o) => {
+      const page = await c.call<{ data: Array<Record<string, unknown>>; next_cursor: string | null }>(
+        'GET',
+        `/usage/records${query({
+          project_id: o.project,
+          token_id: o.token,
+          job_id: o.job,
+          kind: o.kind,
+          limit: o.limit,
+          cursor: o.cursor,
+        })}`,
+      );
+      if (o.json) return page;
+      print(page, false, RECORD_COLUMNS);
       return undefined;
     },
   );

@@ -13,7 +13,7 @@ import { chatCommand, mockUpstreamCommand } from './dev-commands.js';
 import { instancesCommand } from './instances-command.js';
 import { type CliIo, io, stderrIsProcess, withIo } from './io.js';
 import { logsCommand } from './logs-command.js';
-import { pricingCommands, projectCommands, tokenCommands, usageCommand } from './manage-commands.js';
+import { pricingCommands, projectCommands, recordsCommand, tokenCommands, usageCommand } from './manage-commands.js';
 
 /** Flags shared by commands that open the store themselves; each maps to a setting. */
 function storeFlags(cmd: Command): Command {
@@ -178,6 +178,7 @@ export function buildProgram(): Command {
   tokenCommands(program);
   instancesCommand(program);
   usageCommand(program);
+  recordsCommand(program);
   pricingCommands(program);
   logsCommand(program);
   storeFlags(

@@ -185,6 +185,15 @@ export interface Config {
     /** Audit events older than this many whole days are deleted (with an anchor); 0 keeps them forever. */
     auditRetentionDays: number;
   };
+  /** Batches and background responses followed until their usage is recorded (src/jobs/). */
+  jobs: {
+    /** The first poll's delay, doubling with each poll that finds the job still running… */
+    pollMinMs: number;
+    /** …up to this (never less than pollMinMs). */
+    pollMaxMs: number;
+    /** Jobs polled or recorded at once by this instance. */
+    maxInFlight: number;
+  };
 }
 
 /** Log shipping (src/shipping/): the sinks that are on, and how each one's queue behaves. */
@@ -414,6 +423,11 @@ export function toConfig(raw: RawConfig): Config {
       usageRetentionDays: raw.USAGE_RETENTION_DAYS,
       tokenRetentionDays: raw.TOKEN_RETENTION_DAYS,
       auditRetentionDays: raw.AUDIT_RETENTION_DAYS,
+    },
+    jobs: {
+      pollMinMs: raw.JOBS_POLL_MIN_MS,
+      pollMaxMs: Math.max(raw.JOBS_POLL_MIN_MS, raw.JOBS_POLL_MAX_MS),
+      maxInFlight: raw.JOBS_MAX_IN_FLIGHT,
     },
   };
 }

@@ -429,6 +429,10 @@ export const configSchema = z.object({
   USAGE_RETENTION_DAYS: days().default(90),
   MAINTENANCE_INTERVAL_MS: ms().default(600_000),
   TOKEN_RETENTION_DAYS: days().default(30),
+  /** Batches and background responses followed until their usage is recorded (src/jobs/). */
+  JOBS_POLL_MIN_MS: ms(10).default(60_000),
+  JOBS_POLL_MAX_MS: ms(10).default(3_600_000),
+  JOBS_MAX_IN_FLIGHT: int(1).default(4),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -394,6 +394,18 @@ export const SETTING_DOCS: { [K in keyof RawConfig]-?: SettingDoc } = {
     group: 'usage',
     doc: 'How often the maintenance job runs (first pass 10 s after start): usage, token and audit retention, deactivation of expired tokens, ended admin sessions. `0` turns it off (run `llm-proxy maintenance` from cron instead).',
   },
+  JOBS_POLL_MIN_MS: {
+    group: 'usage',
+    doc: "Batches and background responses created through the proxy are polled with their project's key until they finish, then their usage is recorded: this is the delay before the first poll, doubled after each poll that finds the job still running (see [usage-and-limits.md](usage-and-limits.md#batches-and-background-responses)).",
+  },
+  JOBS_POLL_MAX_MS: {
+    group: 'usage',
+    doc: 'The longest delay between two polls of a followed batch or background response (raised to `JOBS_POLL_MIN_MS` if lower). A job still unfinished an hour past its completion window is no longer polled.',
+  },
+  JOBS_MAX_IN_FLIGHT: {
+    group: 'usage',
+    doc: 'Followed jobs polled or recorded at once, by the one instance that runs the follower (a lease picks it).',
+  },
   USAGE_RETENTION_DAYS: {
     group: 'usage',
     doc: 'Raw usage records older than this many days are deleted by the maintenance job, in small batches; the hourly rollups behind the usage statistics stay. `0` keeps them.',

@@ -46,6 +46,7 @@ export const ROUTE_ACCESS = {
 
   'GET /usage': 'viewer',
   'GET /usage/overview': 'viewer',
+  'GET /usage/records': 'viewer',
   'GET /usage/records/:id': 'viewer',
   'GET /pricing': 'viewer',
   'PUT /pricing/:model': 'admin',

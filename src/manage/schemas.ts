@@ -5,6 +5,7 @@ import { endpointRuleProblem, MAX_GLOB_LENGTH, MAX_GLOBS } from '../limits/allow
 import { AUTH_STYLES, MAX_KEY_WEIGHT, upstreamKeyProblem } from '../projects/upstream-key.js';
 import { decodeCursor } from '../store/pagination.js';
 import { decodeSortCursor } from '../store/tokens-repo.js';
+import { recordsCursor } from '../usage/usage-stats.js';
 
 /** Schemas of the management API: they validate requests and generate the OpenAPI spec. */
 
@@ -367,6 +368,12 @@ export const emptyBody = z.null().describe('No content');
 
 // Usage statistics
 
+const jobId = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('A batch id (batch_…) or background response id (resp_…) as the upstream named it');
+
 export const usageQuery = z
   .object({
     project_id: z.string().min(1).max(200).optional(),
@@ -376,6 +383,11 @@ export const usageQuery = z
     to: timeParam.optional().describe('End (exclusive), RFC 3339 or epoch ms; rounded up to the hour'),
     group_by: z.enum(['hour', 'day', 'model', 'token', 'project']).optional().describe('day = UTC days'),
     format: z.enum(['json', 'csv']).optional().describe('csv: same as Accept: text/csv'),
+    job_id: jobId
+      .optional()
+      .describe(
+        "Only this batch's or background response's records, summed from the records (group_by: model or none; no latency percentiles)",
+      ),
     limit: z.coerce
       .number()
       .int()
@@ -391,6 +403,10 @@ export const usageQuery = z
   .refine((q) => q.limit === undefined || ['model', 'token', 'project'].includes(q.group_by ?? ''), {
     message: 'limit applies only with group_by=model, token or project',
     path: ['limit'],
+  })
+  .refine((q) => q.job_id === undefined || q.group_by === undefined || q.group_by === 'model', {
+    message: 'with job_id, group_by can only be model',
+    path: ['group_by'],
   });
 
 export const usageTotals = z
@@ -511,8 +527,38 @@ export const usageRecord = z
     bytes_in: z.number().int(),
     bytes_out: z.number().int(),
     created_at: isoTime,
+    job_id: z
+      .string()
+      .nullable()
+      .describe(
+        'The batch (batch_…) or background response (resp_…) this record accounts for; null for an ordinary request',
+      ),
   })
   .describe('UsageRecord');
+
+export const usageRecordsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z
+      .string()
+      .max(600)
+      .refine((c) => recordsCursor(c) !== undefined, 'not a cursor returned by this API')
+      .optional()
+      .describe('next_cursor of the previous page'),
+    token_id: z.string().min(1).max(200).optional(),
+    project_id: z.string().min(1).max(200).optional(),
+    job_id: jobId.optional().describe("Only this batch's or background response's records"),
+    kind: z
+      .enum(['request', 'job'])
+      .optional()
+      .describe('request: only ordinary requests; job: only records of batches and background responses'),
+  })
+  .refine((q) => q.job_id === undefined || q.kind !== 'request', {
+    message: 'job_id selects job records: kind=request matches none',
+    path: ['kind'],
+  });
+
+export const usageRecordsPage = listOf(usageRecord).describe('UsageRecordsPage');
 
 export const usageOverviewQuery = z
   .object({

@@ -18,7 +18,8 @@ export const usageRoutes =
           summary: 'Usage statistics',
           description:
             'Sums and latency percentiles from the hourly rollups, optionally grouped. `from` rounds down and ' +
-            '`to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`.',
+            '`to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`. ' +
+            "With `job_id`, one batch's or background response's usage, summed from its records.",
           querystring: s.usageQuery,
           response: {
             200: s.usageReport,
@@ -28,7 +29,7 @@ export const usageRoutes =
         },
       },
       async (req, reply) => {
-        const { project_id, token_id, model, from, to, group_by, format, limit } = req.query;
+        const { project_id, token_id, model, from, to, group_by, format, limit, job_id } = req.query;
         const report = await stats.report({
           projectId: project_id,
           tokenId: token_id,
@@ -37,6 +38,7 @@ export const usageRoutes =
           to,
           groupBy: group_by,
           limit,
+          jobId: job_id,
         });
         const wantsCsv = format === 'csv' || (format !== 'json' && /\btext\/csv\b/i.test(req.headers.accept ?? ''));
         if (!wantsCsv) return report;
@@ -46,6 +48,35 @@ export const usageRoutes =
             .header('content-disposition', `attachment; filename="llm-proxy-usage.csv"`)
             // A string with a non-JSON content type bypasses the JSON serializer (the schema types only JSON).
             .send(usageCsv(report) as never)
+        );
+      },
+    );
+
+    app.get(
+      '/usage/records',
+      {
+        schema: {
+          tags,
+          summary: 'Usage records, newest first',
+          description:
+            'What the proxy recorded, one record per request and one per line of a batch or finished background ' +
+            'response (`job_id` set), filtered by token, project or job. Read from the records, so only what ' +
+            'retention (USAGE_RETENTION_DAYS) kept.',
+          querystring: s.usageRecordsQuery,
+          response: { 200: s.usageRecordsPage, 400: s.errorBody, 401: s.errorBody },
+        },
+      },
+      async (req) => {
+        const { token_id, project_id, job_id, kind, limit, cursor } = req.query;
+        return stats.records(
+          {
+            tokenId: token_id,
+            projectId: project_id,
+            jobId: job_id,
+            jobs: kind === undefined ? undefined : kind === 'job',
+          },
+          limit,
+          cursor,
         );
       },
     );

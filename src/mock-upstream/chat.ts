@@ -2,14 +2,14 @@ import { isObject, type JsonObject, readJson, requireString } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { billRequest, piecesSent } from './ledger.js';
-import type { RequestSettings } from './options.js';
+import type { AnswerSettings } from './options.js';
 import { sendSse } from './sse.js';
 import { type Completion, completion, messagesTokens, randomId, unixSeconds } from './text.js';
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
 /** `content` output tokens, plus the reasoning tokens the settings ask for (part of completion_tokens). */
-function chatUsage(promptTokens: number, content: number, settings: RequestSettings) {
+function chatUsage(promptTokens: number, content: number, settings: AnswerSettings) {
   const completionTokens = content + settings.reasoningTokens;
   return {
     prompt_tokens: promptTokens,
@@ -47,21 +47,34 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   const body = await readJson(ctx);
   const model = requireString(body, 'model');
   if (!Array.isArray(body.messages)) throw missingParam('messages');
-  const reply = completion(ctx.settings.chunks);
-  const prompt = messagesTokens(body.messages);
-  const usage = chatUsage(prompt, reply.pieces.length, ctx.settings);
-  const id = randomId('chatcmpl-');
-
   if (body.stream === true) {
+    const reply = completion(ctx.settings.chunks);
+    const prompt = messagesTokens(body.messages);
+    const usage = chatUsage(prompt, reply.pieces.length, ctx.settings);
     // Frames: the role chunk, one per piece, then the finish (and usage) chunks.
-    return sendSse(ctx, chatFrames(id, model, reply, includeUsage(body) ? usage : undefined), (sent) => ({
-      model,
-      service_tier: 'default',
-      usage: chatUsage(prompt, piecesSent(sent, 1, reply.pieces.length), ctx.settings),
-    }));
+    return sendSse(
+      ctx,
+      chatFrames(randomId('chatcmpl-'), model, reply, includeUsage(body) ? usage : undefined),
+      (sent) => ({
+        model,
+        service_tier: 'default',
+        usage: chatUsage(prompt, piecesSent(sent, 1, reply.pieces.length), ctx.settings),
+      }),
+    );
   }
-  billRequest(ctx, { model, service_tier: 'default', usage });
-  sendJson(ctx, {
+  const answer = chatAnswer(body, ctx.settings);
+  billRequest(ctx, { model, service_tier: answer.service_tier, usage: answer.usage });
+  sendJson(ctx, answer);
+}
+
+/** The JSON answer of a chat completion: the live endpoint's and a batch line's (batch-runner.ts). */
+export function chatAnswer(body: JsonObject, s: AnswerSettings) {
+  const model = requireString(body, 'model');
+  if (!Array.isArray(body.messages)) throw missingParam('messages');
+  const reply = completion(s.chunks);
+  const usage = chatUsage(messagesTokens(body.messages), reply.pieces.length, s);
+  const id = randomId('chatcmpl-');
+  return {
     id,
     object: 'chat.completion',
     created: unixSeconds(),
@@ -77,5 +90,5 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
     usage,
     service_tier: 'default',
     system_fingerprint: 'fp_mock',
-  });
+  };
 }

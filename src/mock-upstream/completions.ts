@@ -1,8 +1,9 @@
-import { readJson, requireString } from './body.js';
+import { type JsonObject, readJson, requireString } from './body.js';
 import { DONE_FRAME, includeUsage } from './chat.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { billRequest, piecesSent } from './ledger.js';
+import type { AnswerSettings } from './options.js';
 import { sendSse } from './sse.js';
 import { completion, countTokens, randomId, unixSeconds } from './text.js';
 
@@ -32,14 +33,28 @@ export async function completions(ctx: Ctx): Promise<void> {
     // Frames: one per piece first.
     return sendSse(ctx, frames, (sent) => ({ model, usage: usageOf(piecesSent(sent, 0, reply.pieces.length)) }));
   }
-  billRequest(ctx, { model, usage });
-  sendJson(ctx, {
-    id,
+  const answer = completionAnswer(body, ctx.settings);
+  billRequest(ctx, { model, usage: answer.usage });
+  sendJson(ctx, answer);
+}
+
+/** The JSON answer of a legacy completion: the live endpoint's and a batch line's (batch-runner.ts). */
+export function completionAnswer(body: JsonObject, s: AnswerSettings) {
+  const model = requireString(body, 'model');
+  if (body.prompt === undefined) throw missingParam('prompt');
+  const reply = completion(s.chunks);
+  const promptTokens = countTokens(body.prompt);
+  return {
+    id: randomId('cmpl-'),
     object: 'text_completion',
     created: unixSeconds(),
     model,
     system_fingerprint: 'fp_mock',
     choices: [{ text: reply.text, index: 0, logprobs: null, finish_reason: 'stop' }],
-    usage,
-  });
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: reply.pieces.length,
+      total_tokens: promptTokens + reply.pieces.length,
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { completeAll, expireAll } from './batches.js';
 import type { ControlRoute } from './help.js';
 import { type MockState, resetState } from './state.js';
 
@@ -6,6 +7,13 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const bytes = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bytes) });
   res.end(bytes);
+}
+
+function answerCount(res: ServerResponse, count: Promise<number>): void {
+  count.then(
+    (n) => json(res, 200, { batches: n }),
+    (err: Error) => json(res, 500, { error: { message: err.message, type: 'server_error', param: null, code: null } }),
+  );
 }
 
 /** Lets every held request go on to its answer; returns how many there were. */
@@ -36,6 +44,8 @@ export function hold(state: MockState, res: ServerResponse): Promise<void> {
  * Exactly the routes of CONTROL_ROUTES (which the CLI's help lists) are answered.
  */
 const HANDLERS: Record<ControlRoute, (state: MockState, res: ServerResponse) => void> = {
+  'POST /__mock/batches/complete': (state, res) => answerCount(res, completeAll(state)),
+  'POST /__mock/batches/expire': (state, res) => answerCount(res, expireAll(state)),
   'GET /__mock/stats': (state, res) => json(res, 200, state.stats),
   'GET /__mock/requests': (state, res) => json(res, 200, state.log.list()),
   'GET /__mock/ledger': (state, res) => json(res, 200, { data: state.ledger.list(), dropped: state.ledger.dropped }),

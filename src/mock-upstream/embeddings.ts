@@ -1,4 +1,4 @@
-import { optionalCount, readJson, requireString } from './body.js';
+import { type JsonObject, optionalCount, readJson, requireString } from './body.js';
 import { invalidRequest, missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { billRequest } from './ledger.js';
@@ -59,7 +59,13 @@ function base64(vector: Float32Array): string {
 }
 
 export async function embeddings(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx);
+  const answer = embeddingsAnswer(await readJson(ctx));
+  billRequest(ctx, { model: answer.model, usage: answer.usage });
+  sendJson(ctx, answer);
+}
+
+/** The JSON answer of an embeddings request: the live endpoint's and a batch line's (batch-runner.ts). */
+export function embeddingsAnswer(body: JsonObject) {
   const model = requireString(body, 'model');
   const entries = inputs(body.input);
   const dimensions = optionalCount(body, 'dimensions', DIMENSIONS[model] ?? OTHER_DIMENSIONS, 65_536);
@@ -68,15 +74,13 @@ export async function embeddings(ctx: Ctx): Promise<void> {
     throw invalidRequest("Invalid 'encoding_format': expected 'float' or 'base64'.", 'encoding_format');
   }
   const tokens = countTokens(entries);
-  const usage = { prompt_tokens: tokens, total_tokens: tokens };
-  billRequest(ctx, { model, usage });
-  sendJson(ctx, {
+  return {
     object: 'list',
     data: entries.map((entry, index) => {
       const vector = embed(entry, dimensions);
       return { object: 'embedding', index, embedding: format === 'base64' ? base64(vector) : Array.from(vector) };
     }),
     model,
-    usage,
-  });
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  };
 }

@@ -109,33 +109,3 @@ describe('files', () => {
     expect(await readdir(tmpdir())).not.toContain(holders[0]);
   });
 });
-
-describe('batches', () => {
-  it('creates, retrieves and lists batches for an uploaded file', async () => {
-    const input = await client.files.create({ file: await toFile(Buffer.from('{}\n'), 'in.jsonl'), purpose: 'batch' });
-    const batch = await client.batches.create({
-      input_file_id: input.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-      metadata: { run: '1' },
-    });
-    expect(batch).toMatchObject({
-      object: 'batch',
-      status: 'validating',
-      input_file_id: input.id,
-      metadata: { run: '1' },
-    });
-    expect(batch.id).toMatch(/^batch_/);
-    expect(await client.batches.retrieve(batch.id)).toEqual(batch);
-    const listed = [];
-    for await (const b of client.batches.list()) listed.push(b.id);
-    expect(listed).toContain(batch.id);
-  });
-
-  it('rejects an unknown input file and an unknown batch', async () => {
-    await expect(
-      client.batches.create({ input_file_id: 'file-nope', endpoint: '/v1/chat/completions', completion_window: '24h' }),
-    ).rejects.toMatchObject({ status: 400, param: 'input_file_id' });
-    await expect(client.batches.retrieve('batch_nope')).rejects.toMatchObject({ status: 404 });
-  });
-});

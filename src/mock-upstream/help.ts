@@ -12,6 +12,8 @@ export const CONTROL_ROUTES = {
   'POST /__mock/release': 'let the requests held by x-mock-hold: 1 go on (answers how many)',
   'GET /__mock/ledger': 'what the mock billed, oldest first (see below): {data: [entries], dropped}',
   'POST /__mock/reset': 'zero the stats, forget the recorded requests and empty the ledger',
+  'POST /__mock/batches/complete': 'run every unfinished batch to its end now (answers how many)',
+  'POST /__mock/batches/expire': 'expire every unfinished batch now, with the lines it had done (answers how many)',
 } as const;
 
 export type ControlRoute = keyof typeof CONTROL_ROUTES;

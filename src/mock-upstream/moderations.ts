@@ -1,4 +1,4 @@
-import { readJson } from './body.js';
+import { type JsonObject, readJson } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { randomId } from './text.js';
@@ -30,14 +30,18 @@ const RESULT = {
 };
 
 export async function moderations(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx);
+  sendJson(ctx, moderationAnswer(await readJson(ctx)));
+}
+
+/** The JSON answer of a moderation: the live endpoint's and a batch line's (batch-runner.ts). */
+export function moderationAnswer(body: JsonObject) {
   const { input } = body;
   if (input === undefined) throw missingParam('input');
   // A list of strings is moderated one by one; a list of content parts is one multimodal input.
   const count = Array.isArray(input) && input.every((v) => typeof v === 'string') ? input.length : 1;
-  sendJson(ctx, {
+  return {
     id: randomId('modr-'),
     model: typeof body.model === 'string' ? body.model : 'omni-moderation-latest',
     results: Array.from({ length: count }, () => RESULT),
-  });
+  };
 }

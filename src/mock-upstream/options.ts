@@ -43,6 +43,11 @@ export interface MockUpstreamOptions {
    * ALPN and HTTP/1.1 to the others.
    */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Lines of a batch run at each retrieval of it (`GET /v1/batches/{id}`) while it is in progress;
+   * default 1,000,000 (all of them at once).
+   */
+  batchLinesPerPoll?: number;
 }
 
 export interface ResolvedOptions {
@@ -61,6 +66,7 @@ export interface ResolvedOptions {
   /** The rate-limit headers the options set, over the quiet defaults (http.ts). */
   rateLimitHeaders: OutgoingHttpHeaders;
   tls: { cert: string | Buffer; key: string | Buffer } | undefined;
+  batchLinesPerPoll: number;
 }
 
 /** What one request gets: the options, overridden by its `x-mock-*` headers. */
@@ -84,6 +90,9 @@ export interface RequestSettings {
   /** Reasoning tokens reported, counted in the output tokens as OpenAI does; default 0. */
   reasoningTokens: number;
 }
+
+/** What an endpoint's answer depends on: the live request's headers, or a batch's defaults (batch-runner.ts). */
+export type AnswerSettings = Pick<RequestSettings, 'chunks' | 'cachedTokens' | 'reasoningTokens'>;
 
 /** Per-request override headers, so one mock serves many test cases. */
 export const MOCK_HEADERS = {
@@ -142,6 +151,7 @@ export function resolveOptions(opts: MockUpstreamOptions = {}): ResolvedOptions 
     hold: opts.hold === true,
     rateLimitHeaders: rateLimitHeaders(opts),
     tls: opts.tls,
+    batchLinesPerPoll: option('batchLinesPerPoll', opts.batchLinesPerPoll, 1_000_000, MAX_COUNT, true) || 1,
   };
 }
 

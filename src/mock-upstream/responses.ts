@@ -1,7 +1,9 @@
+import { startBackground } from './background.js';
 import { type JsonObject, readJson, requireString } from './body.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { billRequest, piecesSent } from './ledger.js';
+import type { AnswerSettings } from './options.js';
 import { sendSse } from './sse.js';
 import { completion, countTokens, randomId, unixSeconds } from './text.js';
 
@@ -48,31 +50,64 @@ function responseObject(
   };
 }
 
-export async function responses(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx);
+interface Answer {
+  done: ReturnType<typeof responseObject>;
+  message: { id: string; type: string; status: string; role: string; content: unknown[] };
+  part: { type: string; annotations: unknown[]; logprobs: unknown[]; text: string };
+  quoted: readonly string[];
+  /** The usage had only the first `pieces` text deltas gone out (a stream ended early). */
+  usageOf: (pieces: number) => ResponseUsage;
+}
+
+type ResponseUsage = ReturnType<typeof responseUsage>;
+
+/** Reasoning tokens count in output_tokens, as OpenAI reports them. */
+function responseUsage(input: number, pieces: number, s: AnswerSettings) {
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: Math.min(s.cachedTokens, input) },
+    output_tokens: pieces + s.reasoningTokens,
+    output_tokens_details: { reasoning_tokens: s.reasoningTokens },
+    total_tokens: input + pieces + s.reasoningTokens,
+  };
+}
+
+function answer(body: JsonObject, s: AnswerSettings): Answer {
   const model = requireString(body, 'model');
   if (body.input === undefined && body.previous_response_id === undefined) throw missingParam('input');
-  const reply = completion(ctx.settings.chunks);
+  const reply = completion(s.chunks);
   const input = inputTokens(body);
-  const { cachedTokens, reasoningTokens } = ctx.settings;
-  // Reasoning tokens count in output_tokens, as OpenAI reports them.
-  const usageOf = (pieces: number) => ({
-    input_tokens: input,
-    input_tokens_details: { cached_tokens: Math.min(cachedTokens, input) },
-    output_tokens: pieces + reasoningTokens,
-    output_tokens_details: { reasoning_tokens: reasoningTokens },
-    total_tokens: input + pieces + reasoningTokens,
-  });
-  const usage = usageOf(reply.pieces.length);
+  const usageOf = (pieces: number) => responseUsage(input, pieces, s);
   const id = randomId('resp_', 24);
-  const itemId = randomId('msg_', 24);
   const part = { type: 'output_text', annotations: [], logprobs: [], text: reply.text };
-  const message = { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [part] };
-  const done = responseObject(body, id, model, 'completed', [message], usage);
+  const message = {
+    id: randomId('msg_', 24),
+    type: 'message',
+    status: 'completed',
+    role: 'assistant',
+    content: [part],
+  };
+  const done = responseObject(body, id, model, 'completed', [message], usageOf(reply.pieces.length));
+  return { done, message, part, quoted: reply.quoted, usageOf };
+}
+
+/** The JSON answer of a response: the live endpoint's and a batch line's (batch-runner.ts). */
+export const responseAnswer = (body: JsonObject, s: AnswerSettings) => {
+  const { done, usageOf, quoted } = answer(body, s);
+  return { ...done, usage: usageOf(quoted.length) };
+};
+
+export async function responses(ctx: Ctx): Promise<void> {
+  const body = await readJson(ctx);
+  const { done, message, part, quoted, usageOf } = answer(body, ctx.settings);
+  // A background response is billed when it completes (background.ts), under its id.
+  if (body.background === true) return sendJson(ctx, startBackground(ctx.state, done));
   if (body.stream !== true) {
-    billRequest(ctx, { model, service_tier: 'default', usage });
+    billRequest(ctx, { model: done.model, service_tier: 'default', usage: usageOf(quoted.length) });
     return sendJson(ctx, done);
   }
+  const { id, model } = done;
+  const itemId = message.id;
 
   const pending = responseObject(body, id, model, 'in_progress', [], null);
   const at = { item_id: itemId, output_index: 0, content_index: 0 };
@@ -90,9 +125,9 @@ export async function responses(ctx: Ctx): Promise<void> {
   ];
   // Deltas are the bulk of a stream: spliced from the memoised quoted pieces, not stringified.
   const deltaHead = `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":"${itemId}","output_index":0,"content_index":0,"delta":`;
-  for (const quoted of reply.quoted) frames.push(`${deltaHead}${quoted},"logprobs":[],"sequence_number":${seq++}}\n\n`);
+  for (const q of quoted) frames.push(`${deltaHead}${q},"logprobs":[],"sequence_number":${seq++}}\n\n`);
   frames.push(
-    frame('response.output_text.done', { ...at, text: reply.text, logprobs: [] }),
+    frame('response.output_text.done', { ...at, text: part.text, logprobs: [] }),
     frame('response.content_part.done', { ...at, part }),
     frame('response.output_item.done', { output_index: 0, item: message }),
     frame('response.completed', { response: done }),
@@ -101,6 +136,6 @@ export async function responses(ctx: Ctx): Promise<void> {
   return sendSse(ctx, frames, (sent) => ({
     model,
     service_tier: 'default',
-    usage: usageOf(piecesSent(sent, 4, reply.pieces.length)),
+    usage: usageOf(piecesSent(sent, 4, quoted.length)),
   }));
 }

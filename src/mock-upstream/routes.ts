@@ -1,5 +1,6 @@
 import { speech, transcriptions, translations } from './audio.js';
-import { createBatch, getBatch, listBatches } from './batches.js';
+import { cancelResponse, getResponse } from './background.js';
+import { cancelBatch, createBatch, getBatch, listBatches } from './batches.js';
 import { chatCompletions } from './chat.js';
 import { completions } from './completions.js';
 import { embeddings } from './embeddings.js';
@@ -35,6 +36,9 @@ const WITH_ID: readonly [method: string, pattern: RegExp, handler: Handler][] = 
   ['DELETE', /^\/v1\/files\/([^/]+)$/, deleteFile],
   ['GET', /^\/v1\/files\/([^/]+)\/content$/, fileContent],
   ['GET', /^\/v1\/batches\/([^/]+)$/, getBatch],
+  ['POST', /^\/v1\/batches\/([^/]+)\/cancel$/, cancelBatch],
+  ['GET', /^\/v1\/responses\/([^/]+)$/, getResponse],
+  ['POST', /^\/v1\/responses\/([^/]+)\/cancel$/, cancelResponse],
 ];
 
 export function matchRoute(method: string, path: string): { handler: Handler; params: string[] } | undefined {

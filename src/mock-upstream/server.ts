@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { completeAll, expireAll } from './batches.js';
 import { drain } from './body.js';
 import { control, hold, releaseHeld } from './control.js';
 import { invalidApiKey, OpenAIHttpError, statusError, unknownUrl } from './errors.js';
@@ -30,12 +31,16 @@ export interface MockUpstream {
   requests(): RecordedRequest[];
   /** What the mock billed so far, oldest first (ledger.ts; the last 100,000 entries). */
   ledger(): LedgerEntry[];
-  /** Zeroes the stats, forgets recorded requests and empties the ledger; files and batches stay. */
+  /** Zeroes the stats, forgets recorded requests and empties the ledger; files, batches and background responses stay. */
   reset(): void;
   /** Lets the requests held by `x-mock-hold: 1` go on; returns how many there were. */
   release(): number;
   /** Realtime WebSocket sessions so far, oldest first, with every frame received and the usage billed. */
   realtimeSessions(): RealtimeMockSession[];
+  /** Runs every unfinished batch to its end now (a cancelling one ends cancelled); resolves how many. */
+  completeBatches(): Promise<number>;
+  /** Expires every unfinished batch now, with the lines it had done; resolves how many. */
+  expireBatches(): Promise<number>;
 }
 
 function headerRecord(raw: readonly string[]): Record<string, string> {
@@ -123,6 +128,7 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     files: new FileStore(dir),
     batches: new Map(),
     ledger: new Ledger(),
+    responses: new Map(),
     holds: new Set(),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -173,6 +179,8 @@ export async function startMockUpstream(options?: MockUpstreamOptions): Promise<
     reset: () => resetState(state),
     release: () => releaseHeld(state),
     realtimeSessions: () => realtime.sessions,
+    completeBatches: () => completeAll(state),
+    expireBatches: () => expireAll(state),
   };
 }
 

@@ -1,4 +1,5 @@
-import type { Batch } from './batches.js';
+import type { BackgroundResponse } from './background.js';
+import type { BatchRun } from './batches.js';
 import type { FileStore } from './file-store.js';
 import type { Ledger } from './ledger.js';
 import type { ResolvedOptions } from './options.js';
@@ -64,7 +65,9 @@ export interface MockState {
   readonly stats: MockStats;
   readonly log: RequestLog;
   readonly files: FileStore;
-  readonly batches: Map<string, Batch>;
+  readonly batches: Map<string, BatchRun>;
+  /** Responses created with `background: true`, by id. */
+  readonly responses: Map<string, BackgroundResponse>;
   /** What the mock would bill (ledger.ts). */
   readonly ledger: Ledger;
   /** Releases of the requests being held. */

@@ -64,6 +64,8 @@ export interface MetricsSources {
   tlsCertificate?(): { serial: string; notAfter: Date } | undefined;
   /** Realtime API sessions: open now, and frames and bytes relayed so far (proxy/realtime/). */
   realtime?(): RealtimeCounts;
+  /** Followed batches and background responses by state (the cluster's, read every 10 s), and this instance's polls by outcome (jobs/). */
+  jobs?(): { states: Record<string, number>; polls: Record<string, number> };
 }
 
 /** What the metrics read of the Realtime API's sessions (proxy/realtime/realtime-session.ts RealtimeStats). */
@@ -396,6 +398,28 @@ export class Metrics {
         this.reset();
         const counts = sources.idempotency?.().counts;
         if (counts) for (const [result, n] of Object.entries(counts)) this.inc({ result }, n);
+      },
+    });
+    new Gauge({
+      name: 'llm_proxy_jobs',
+      help: 'Batches and background responses followed through the proxy, by state (pending, recording, done, dropped), across the cluster.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const states = sources.jobs?.().states;
+        if (states) for (const [state, n] of Object.entries(states)) this.set({ state }, n);
+      },
+    });
+    new Counter({
+      name: 'llm_proxy_job_polls_total',
+      help: 'Polls of the upstream for followed batches and background responses by this instance, by outcome (running, finished, failed).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const polls = sources.jobs?.().polls;
+        if (polls) for (const [outcome, n] of Object.entries(polls)) this.inc({ outcome }, n);
       },
     });
     new Gauge({
@@ -763,6 +787,16 @@ export class Metrics {
 
   /** A Realtime response was accounted: its tokens and cost, as a request's (the session has its own metrics). */
   realtimeResponse(e: RequestEnd): void {
+    this.accounted(e);
+  }
+
+  /** A batch line's or background response's record: its tokens and cost, as a request's. */
+  jobRecorded(e: RequestEnd): void {
+    this.accounted(e);
+  }
+
+  /** Tokens and cost of a record accounted outside a request's end (no duration or status series). */
+  private accounted(e: RequestEnd): void {
     const named = e.model ?? 'none';
     const model = this.models.value(named.includes(SEP) ? named.replaceAll(SEP, '?') : named);
     const who = this.opts.tokenLabels ? `${SEP}${this.ids.value(e.tokenId)}${SEP}${this.ids.value(e.projectId)}` : '';

@@ -6,6 +6,7 @@ import type { TokenIdentity } from '../tokens/authenticator.js';
 import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
 import { upstreamRequestId } from './headers.js';
+import { noteJob } from './job-sightings.js';
 import { estimatePromptTokens } from './prompt-estimate.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
@@ -66,9 +67,35 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
 
 /** The record of an answer from the upstream: what was measured, priced. */
 function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps: ProxyDeps): UsageRecord {
+  const { u, status, cost } = measuredUsage(pr, admitted, m.capture, deps);
+  // A batch or response object in the answer (never for chat): its usage may be the follower's to record.
+  if (u.job !== null && noteJob(pr, u, m.status, deps.jobs))
+    return withoutUsage(measuredRecordOf(pr, u, status, cost, m, deps));
+  return measuredRecordOf(pr, u, status, cost, m, deps);
+}
+
+/** A retrieval of a response, or a background response not finished: its use is the job's record, not this one's. */
+function withoutUsage(rec: UsageRecord): UsageRecord {
+  rec.promptTokens = 0;
+  rec.completionTokens = 0;
+  rec.totalTokens = 0;
+  rec.cachedTokens = 0;
+  rec.reasoningTokens = 0;
+  rec.costMicroUsd = 0;
+  rec.usageStatus = 'reported';
+  return rec;
+}
+
+function measuredRecordOf(
+  pr: ProxyRequest,
+  u: CapturedUsage,
+  status: 'reported' | 'estimated' | 'missing',
+  cost: number | null,
+  m: Measured,
+  deps: ProxyDeps,
+): UsageRecord {
   const identity = pr.identity as TokenIdentity;
   const { leg } = m;
-  const { u, status, cost } = measuredUsage(pr, admitted, m.capture, deps);
   return {
     id: pr.id,
     tokenId: identity.tokenId,

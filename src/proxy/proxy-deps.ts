@@ -11,6 +11,7 @@ import type { BodyMemory } from './body-memory.js';
 import type { BodyWatch } from './body-watch.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { ProxyHooks } from './hooks.js';
+import type { JobTracker } from './job-sightings.js';
 import type { KeyHealth } from './key-health.js';
 import type { KeyLoad } from './key-load.js';
 import type { Retries } from './retry-policy.js';
@@ -51,4 +52,6 @@ export interface ProxyDeps {
   cache?: ResponseCache;
   /** Metrics and tracing: see hooks.ts. */
   hooks?: ProxyHooks;
+  /** Follows batches and background responses until their usage is recorded (job-sightings.ts). */
+  jobs?: JobTracker;
 }

@@ -69,6 +69,7 @@ describe('include_usage injection', () => {
         cachedTokens: 3,
         reasoningTokens: 2,
         finishReason: 'stop',
+        job: null,
       });
     }
   });
@@ -102,6 +103,7 @@ describe('usage sniffers', () => {
       cachedTokens: 4,
       reasoningTokens: 5,
       finishReason: 'completed',
+      job: null,
     };
     const json = new JsonUsageSniffer();
     json.push(Buffer.from(JSON.stringify(response)));
@@ -117,6 +119,20 @@ describe('usage sniffers', () => {
       Buffer.from(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response })}\n\n`),
     );
     expect(sse.finish()).toEqual(expected);
+
+    // With an id, the object is one the job follower may follow (a background run, a batch).
+    const bg = new JsonUsageSniffer();
+    bg.push(
+      Buffer.from(JSON.stringify({ ...response, id: 'resp_1', status: 'queued', background: true, usage: null })),
+    );
+    expect(bg.finish().job).toEqual({
+      kind: 'response',
+      id: 'resp_1',
+      status: 'queued',
+      background: true,
+      endpoint: undefined,
+      completionWindow: undefined,
+    });
   });
 
   it('reads usage from the head and tail of a body too large to parse whole', () => {

@@ -7,6 +7,20 @@ export interface CapturedUsage {
   cachedTokens: number | null;
   reasoningTokens: number | null;
   finishReason: string | null;
+  /** The body was a batch or a Responses API object: work that may finish later (src/jobs/). */
+  job: JobRef | null;
+}
+
+/** A batch or response object seen in a body: enough to follow it (proxy/job-sightings.ts). */
+export interface JobRef {
+  kind: 'batch' | 'response';
+  id: string;
+  status: string;
+  /** A response run with `background: true` (a batch always runs in the background). */
+  background: boolean;
+  /** A batch's endpoint and completion window. */
+  endpoint: string | undefined;
+  completionWindow: string | undefined;
 }
 
 export const emptyUsage = (): CapturedUsage => ({
@@ -17,6 +31,7 @@ export const emptyUsage = (): CapturedUsage => ({
   cachedTokens: null,
   reasoningTokens: null,
   finishReason: null,
+  job: null,
 });
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -52,5 +67,30 @@ export function readBody(body: unknown, into: CapturedUsage): void {
   const choices = Array.isArray(b.choices) ? b.choices : undefined;
   const reason = obj(choices?.[0])?.finish_reason;
   if (typeof reason === 'string') into.finishReason = reason;
-  if (b.object === 'response' && typeof b.status === 'string') into.finishReason = b.status;
+  if (typeof b.status !== 'string') return;
+  if (b.object === 'response') into.finishReason = b.status;
+  // A batch or response object is work that may finish later: enough of it to follow it (jobs/).
+  if (typeof b.id !== 'string') return;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  if (b.object === 'response') {
+    const background = b.background === true;
+    into.job = {
+      kind: 'response',
+      id: b.id,
+      status: b.status,
+      background,
+      endpoint: undefined,
+      completionWindow: undefined,
+    };
+  } else if (b.object === 'batch') {
+    const window = str(b.completion_window);
+    into.job = {
+      kind: 'batch',
+      id: b.id,
+      status: b.status,
+      background: true,
+      endpoint: str(b.endpoint),
+      completionWindow: window,
+    };
+  }
 }

@@ -108,6 +108,8 @@ export interface UsageRecordsTable {
   retries: Generated<number>;
   /** Where the answer came from (migration 0014): null the upstream, 'cache', 'idempotent_replay'. */
   served_from: string | null;
+  /** The batch or background response the record accounts for (migration 0019); null for a request. */
+  job_id: string | null;
   /** The upstream's id of its answer (migration 0020): `x-request-id`, a realtime response's id; null when none. */
   upstream_request_id: string | null;
 }
@@ -165,6 +167,7 @@ export const RECORD_COLUMN_SET = {
   upstream_key_id: true,
   retries: true,
   served_from: true,
+  job_id: true,
   upstream_request_id: true,
 } satisfies Record<keyof NewUsageRow, true>;
 export const RECORD_COLUMNS = Object.keys(RECORD_COLUMN_SET) as (keyof NewUsageRow)[];
@@ -204,6 +207,7 @@ export function recordValues(r: NewUsageRow): unknown[] {
     r.upstream_key_id ?? null,
     r.retries ?? 0,
     r.served_from ?? null,
+    r.job_id ?? null,
     r.upstream_request_id ?? null,
   ];
 }
@@ -360,6 +364,7 @@ export interface Database {
   leases: LeasesTable;
   instances: InstancesTable;
   idempotency_keys: IdempotencyKeysTable;
+  tracked_jobs: TrackedJobsTable;
 }
 
 /** Who runs a once-per-cluster background job, until when (migration 0009, leases-repo.ts). */
@@ -419,3 +424,27 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type AdminUserRow = Selectable<AdminUsersTable>;
 export type AdminUserPatch = Updateable<AdminUsersTable>;
 export type AdminSessionRow = Selectable<AdminSessionsTable>;
+
+/** A batch or background response followed until its usage is recorded (migration 0019; src/jobs/). */
+export interface TrackedJobsTable {
+  id: string;
+  kind: string;
+  token_id: string;
+  project_id: string;
+  upstream_key_id: string | null;
+  endpoint: string;
+  /** 'pending' | 'recording' | 'done' | 'dropped'. */
+  state: string;
+  upstream_status: string;
+  next_poll_at: number;
+  attempts: Generated<number>;
+  deadline_at: number;
+  recorded_at: number | null;
+  records: Generated<number>;
+  cost_micro_usd: Generated<number>;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export type TrackedJobRow = Selectable<TrackedJobsTable>;
+export type NewTrackedJobRow = Insertable<TrackedJobsTable>;

@@ -44,6 +44,8 @@ export interface UsageRecord {
   retries: number;
   /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
   servedFrom: ServedFrom | null;
+  /** The batch or background response this record accounts for (src/jobs/); absent or null for a request. */
+  jobId?: string | null;
   /**
    * The upstream's own id of what it answered, for finding the request in the provider's logs and
    * bill: its `x-request-id` (`apim-request-id` from Azure OpenAI), or a realtime response's id.
@@ -122,6 +124,7 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     upstream_key_id: r.upstreamKeyId,
     retries: r.retries,
     served_from: r.servedFrom,
+    job_id: r.jobId ?? null,
     upstream_request_id: r.upstreamRequestId,
   };
 }

@@ -17,6 +17,34 @@ export interface StatsFilter {
 
 export type { RollupSums };
 
+/** Which usage records a list shows; every filter given must match. */
+export interface RecordsFilter {
+  projectId?: string | undefined;
+  tokenId?: string | undefined;
+  /** The batch or background response the records account for. */
+  jobId?: string | undefined;
+  /** true: only records of batches and background responses; false: only ordinary requests. */
+  jobs?: boolean | undefined;
+}
+
+/** A job's records summed as the rollups sum requests (src/usage/batch.ts), from usage_records by job_id. */
+const UNPRICED = sql`cost_micro_usd is null and (usage_status in ('reported', 'estimated') or (usage_status = 'unfinished' and model is not null))`;
+const RECORD_SUMS = {
+  requests: sql`count(*)`,
+  errors: sql`sum(case when status >= 400 or error is not null then 1 else 0 end)`,
+  prompt_tokens: sql`sum(coalesce(prompt_tokens, 0))`,
+  completion_tokens: sql`sum(coalesce(completion_tokens, 0))`,
+  total_tokens: sql`sum(coalesce(total_tokens, 0))`,
+  cached_tokens: sql`sum(coalesce(cached_tokens, 0))`,
+  reasoning_tokens: sql`sum(coalesce(reasoning_tokens, 0))`,
+  cost_micro_usd: sql`sum(coalesce(cost_micro_usd, 0))`,
+  unpriced_requests: sql`sum(case when ${UNPRICED} then 1 else 0 end)`,
+  estimated_requests: sql`sum(case when usage_status in ('estimated', 'unfinished') then 1 else 0 end)`,
+  duration_ms_sum: sql`sum(duration_ms)`,
+  bytes_in: sql`sum(bytes_in)`,
+  bytes_out: sql`sum(bytes_out)`,
+} satisfies Record<(typeof ROLLUP_SUM_COLUMNS)[number], RawBuilder<unknown>>;
+
 /**
  * The group a row belongs to: `key` is the bucket start (hour, day), the model, the token id or the
  * project id; `project` is a token's project (only when grouping by token). Null when ungrouped.
@@ -154,6 +182,61 @@ export class UsageStatsRepo {
       le: num(r.le),
       count: num(r.n),
     }));
+  }
+
+  /**
+   * A job's usage summed from its records (the rollups know no jobs), grouped by model or not; one
+   * indexed read of the job's records (usage_job_idx), at most one per line of a batch.
+   */
+  async jobSums(filter: StatsFilter & { jobId: string }, group?: 'model'): Promise<SumsRow[]> {
+    let q = this.db
+      .selectFrom('usage_records')
+      .select([
+        ...ROLLUP_SUM_COLUMNS.map((c) => RECORD_SUMS[c].as(c)),
+        (group === 'model' ? sql`coalesce(model, '')` : sql`null`).as('g_key'),
+      ])
+      .where('job_id', '=', filter.jobId);
+    if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
+    if (filter.tokenId !== undefined) q = q.where('token_id', '=', filter.tokenId);
+    if (filter.model !== undefined) q = q.where(sql`coalesce(model, '')`, '=', filter.model);
+    if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
+    if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
+    if (group) q = q.groupBy(sql`coalesce(model, '')`);
+    const rows = (await q.execute()) as Array<Record<string, unknown>>;
+    const out: SumsRow[] = [];
+    for (const r of rows) {
+      if (num(r.requests) === 0) continue;
+      const sums = Object.fromEntries(ROLLUP_SUM_COLUMNS.map((c) => [c, num(r[c])])) as unknown as RollupSums;
+      out.push({ key: normaliseKey(r.g_key, group), project: null, sums });
+    }
+    return out;
+  }
+
+  /**
+   * Usage records newest first (created_at, then id, descending), `limit + 1` of them so the caller
+   * knows whether another page exists; `after` is the last row of the previous page. Served by the
+   * (token_id, created_at), (project_id, created_at) and (job_id, created_at) indexes.
+   */
+  async records(f: RecordsFilter, limit: number, after?: { createdAt: number; id: string }): Promise<UsageRow[]> {
+    let q = this.db.selectFrom('usage_records').selectAll();
+    if (f.tokenId !== undefined) q = q.where('token_id', '=', f.tokenId);
+    if (f.projectId !== undefined) q = q.where('project_id', '=', f.projectId);
+    if (f.jobId !== undefined) q = q.where('job_id', '=', f.jobId);
+    if (f.jobs === true) q = q.where('job_id', 'is not', null);
+    if (f.jobs === false) q = q.where('job_id', 'is', null);
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]),
+      );
+    }
+    return q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
   }
 
   /** One usage record by its id, which is the request id the proxy answered with. */

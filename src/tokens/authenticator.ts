@@ -207,6 +207,34 @@ export class Authenticator {
     };
   }
 
+  /**
+   * A token's identity by id, read from the store every time and whatever its state (revoked,
+   * expired, project inactive): for work it started that finishes later (src/jobs/), whose usage
+   * is charged to it all the same. Undefined when the token or its project no longer exists.
+   */
+  async identityById(tokenId: string): Promise<TokenIdentity | undefined> {
+    const token = await this.tokens.findById(tokenId);
+    const project = token ? await this.projects.findById(token.project_id) : undefined;
+    if (!token || !project) return undefined;
+    return this.identityOf(token, project, await this.projectKeys.enabledOf(project.id));
+  }
+
+  private identityOf(token: TokenRow, project: ProjectRow, keys: ProjectKeyRow[]): TokenIdentity {
+    return {
+      tokenId: token.id,
+      projectId: project.id,
+      tokenActive: token.is_active === 1,
+      projectActive: project.is_active === 1,
+      expiresAt: token.expires_at,
+      limits: [subjectLimits('token', token), subjectLimits('project', project)],
+      modelRules: rules([token.allowed_models, project.allowed_models], compileModelRules),
+      endpointRules: rules([token.allowed_endpoints, project.allowed_endpoints], compileEndpointRules),
+      upstreamKeys: keys.map((k) => this.upstreamKey(k, project.base_url)),
+      retryServerErrors: project.retry_server_errors === 1,
+      cacheTtlSeconds: project.cache_ttl_seconds,
+    };
+  }
+
   private load(hash: string): Promise<Entry> {
     let p = this.loading.get(hash);
     if (!p) {
@@ -242,19 +270,7 @@ export class Authenticator {
       if (generation === this.generation) this.cache.set(hash, UNKNOWN, { ttl: Math.min(this.opts.cacheTtlMs, 5_000) });
       return UNKNOWN;
     }
-    const identity: TokenIdentity = {
-      tokenId: token.id,
-      projectId: project.id,
-      tokenActive: token.is_active === 1,
-      projectActive: project.is_active === 1,
-      expiresAt: token.expires_at,
-      limits: [subjectLimits('token', token), subjectLimits('project', project)],
-      modelRules: rules([token.allowed_models, project.allowed_models], compileModelRules),
-      endpointRules: rules([token.allowed_endpoints, project.allowed_endpoints], compileEndpointRules),
-      upstreamKeys: keys.map((k) => this.upstreamKey(k, project.base_url)),
-      retryServerErrors: project.retry_server_errors === 1,
-      cacheTtlSeconds: project.cache_ttl_seconds,
-    };
+    const identity = this.identityOf(token, project, keys);
     if (generation === this.generation) {
       this.cache.set(hash, identity);
       this.hashById.set(token.id, hash);

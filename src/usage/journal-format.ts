@@ -74,6 +74,7 @@ export function finishedLine(r: UsageRecord): string {
     r.upstreamKeyId,
     r.retries,
     r.servedFrom,
+    r.jobId ?? null,
     r.upstreamRequestId,
   ])}\n`;
 }
@@ -190,6 +191,7 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     upstream_key_id: null,
     retries: 0,
     served_from: null,
+    job_id: null,
     upstream_request_id: null,
   };
 }
@@ -223,6 +225,8 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     upstreamKeyId: r.upstream_key_id ?? null,
     retries: r.retries ?? 0,
     servedFrom: (r.served_from as ServedFrom | null | undefined) ?? null,
+    // Only a job's record has the field (a request's record is built without it).
+    ...(r.job_id ? { jobId: r.job_id } : {}),
     upstreamRequestId: r.upstream_request_id ?? null,
   };
 }

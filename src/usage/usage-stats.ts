@@ -1,7 +1,16 @@
+import { errors } from '../errors.js';
 import { toIso } from '../shared/clock.js';
+import type { UsageRow } from '../store/schema.js';
 import { zeroSums } from '../store/schema.js';
 import type { ServedFrom } from '../store/usage-record.js';
-import type { GroupKey, StatsFilter, StatsGroup, SumsRow, UsageStatsRepo } from '../store/usage-stats-repo.js';
+import type {
+  GroupKey,
+  RecordsFilter,
+  StatsFilter,
+  StatsGroup,
+  SumsRow,
+  UsageStatsRepo,
+} from '../store/usage-stats-repo.js';
 import { type OverviewQuery, type UsageOverview, usageOverview } from './usage-overview.js';
 import {
   addSums,
@@ -65,6 +74,14 @@ export interface UsageRecordView {
   bytes_in: number;
   bytes_out: number;
   created_at: string;
+  /** The batch (`batch_…`) or background response (`resp_…`) the record accounts for; null for a request. */
+  job_id: string | null;
+}
+
+/** A page of usage records, newest first. */
+export interface UsageRecordsPage {
+  data: UsageRecordView[];
+  next_cursor: string | null;
 }
 
 export interface UsageReport {
@@ -88,6 +105,11 @@ export interface UsageQuery {
   groupBy?: StatsGroup | undefined;
   /** For `model`, `token` and `project`: only the first N groups (the costliest) in `data`. */
   limit?: number | undefined;
+  /**
+   * Only this batch's or background response's records, summed from the records themselves (the
+   * rollups know no jobs): grouped by model or not, without latency percentiles.
+   */
+  jobId?: string | undefined;
 }
 
 const groupId = (g: GroupKey) => `${g.key ?? ''}|${g.project ?? ''}`;
@@ -111,10 +133,11 @@ export class UsageStats {
       from: q.from === undefined ? undefined : floorHour(q.from),
       to: q.to === undefined ? undefined : ceilHour(q.to),
     };
-    const [sumRows, latencyRows] = await Promise.all([
-      this.repo.sums(filter, q.groupBy),
-      this.repo.latency(filter, q.groupBy),
-    ]);
+    const jobId = q.jobId;
+    const [sumRows, latencyRows] =
+      jobId === undefined
+        ? await Promise.all([this.repo.sums(filter, q.groupBy), this.repo.latency(filter, q.groupBy)])
+        : [await this.repo.jobSums({ ...filter, jobId }, q.groupBy === 'model' ? 'model' : undefined), []];
 
     const totals = zeroSums();
     const overallHist = new Map<number, number>();
@@ -175,38 +198,27 @@ export class UsageStats {
       this.repo.tokenNames([r.token_id]),
       this.repo.projectNames([r.project_id]),
     ]);
-    const cost = r.cost_micro_usd === null ? null : Number(r.cost_micro_usd);
+    return recordView(r, tokens, projects);
+  }
+
+  /**
+   * Usage records newest first, filtered by token, project or job, a page at a time (`limit`
+   * records; `cursor` from the previous page's `next_cursor`).
+   */
+  async records(f: RecordsFilter, limit: number, cursor?: string): Promise<UsageRecordsPage> {
+    const rows = await this.repo.records(f, limit, readCursor(cursor));
+    const page = rows.slice(0, limit);
+    const [tokens, projects] = await Promise.all([
+      this.repo.tokenNames([...new Set(page.map((r) => r.token_id))]),
+      this.repo.projectNames([...new Set(page.map((r) => r.project_id))]),
+    ]);
+    const last = page[page.length - 1];
     return {
-      id: r.id,
-      token_id: r.token_id,
-      token_name: tokens.get(r.token_id) ?? null,
-      project_id: r.project_id,
-      project_name: projects.get(r.project_id) ?? null,
-      method: r.method,
-      path: r.path,
-      model: r.model,
-      status: Number(r.status),
-      stream: Number(r.is_stream) === 1,
-      prompt_tokens: r.prompt_tokens,
-      completion_tokens: r.completion_tokens,
-      total_tokens: r.total_tokens,
-      cached_tokens: r.cached_tokens,
-      reasoning_tokens: r.reasoning_tokens,
-      finish_reason: r.finish_reason,
-      upstream_key_id: r.upstream_key_id,
-      retries: Number(r.retries ?? 0),
-      served_from: (r.served_from as ServedFrom | null | undefined) ?? null,
-      upstream_request_id: r.upstream_request_id ?? null,
-      cost_usd: cost === null ? null : formatMicroUsd(cost),
-      cost_micro_usd: cost,
-      usage_status: r.usage_status,
-      error: r.error,
-      duration_ms: r.duration_ms,
-      upstream_ms: r.upstream_ms,
-      ttfb_ms: r.ttfb_ms,
-      bytes_in: Number(r.bytes_in),
-      bytes_out: Number(r.bytes_out),
-      created_at: toIso(Number(r.created_at)) as string,
+      data: page.map((r) => recordView(r, tokens, projects)),
+      next_cursor:
+        rows.length > limit && last
+          ? Buffer.from(`${Number(last.created_at)}:${last.id}`, 'utf8').toString('base64url')
+          : null,
     };
   }
 
@@ -262,6 +274,59 @@ export class UsageStats {
         return {};
     }
   }
+}
+
+/** A records cursor (`created_at:id` of the last record shown, base64url) read; undefined when it is not one. */
+export function recordsCursor(cursor: string): { createdAt: number; id: string } | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const at = text.indexOf(':');
+  const createdAt = Number(text.slice(0, at));
+  if (at <= 0 || !Number.isSafeInteger(createdAt) || at === text.length - 1) return undefined;
+  return { createdAt, id: text.slice(at + 1) };
+}
+
+function readCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
+  if (!cursor) return undefined;
+  const c = recordsCursor(cursor);
+  if (!c) throw errors.validation('cursor is not one this list gave', 'cursor');
+  return c;
+}
+
+function recordView(r: UsageRow, tokens: Map<string, string | null>, projects: Map<string, string>): UsageRecordView {
+  const cost = r.cost_micro_usd === null ? null : Number(r.cost_micro_usd);
+  return {
+    id: r.id,
+    token_id: r.token_id,
+    token_name: tokens.get(r.token_id) ?? null,
+    project_id: r.project_id,
+    project_name: projects.get(r.project_id) ?? null,
+    method: r.method,
+    path: r.path,
+    model: r.model,
+    status: Number(r.status),
+    stream: Number(r.is_stream) === 1,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    total_tokens: r.total_tokens,
+    cached_tokens: r.cached_tokens,
+    reasoning_tokens: r.reasoning_tokens,
+    finish_reason: r.finish_reason,
+    upstream_key_id: r.upstream_key_id,
+    retries: Number(r.retries ?? 0),
+    served_from: (r.served_from as ServedFrom | null | undefined) ?? null,
+    upstream_request_id: r.upstream_request_id ?? null,
+    cost_usd: cost === null ? null : formatMicroUsd(cost),
+    cost_micro_usd: cost,
+    usage_status: r.usage_status,
+    error: r.error,
+    duration_ms: r.duration_ms,
+    upstream_ms: r.upstream_ms,
+    ttfb_ms: r.ttfb_ms,
+    bytes_in: Number(r.bytes_in),
+    bytes_out: Number(r.bytes_out),
+    created_at: toIso(Number(r.created_at)) as string,
+    job_id: r.job_id ?? null,
+  };
 }
 
 /** Groups other than time buckets are ranked: by cost, then requests. */

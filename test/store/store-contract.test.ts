@@ -30,6 +30,7 @@ const ALL_MIGRATIONS = [
   '0014-cache',
   '0015-idempotency-keys',
   '0016-key-http2',
+  '0019-tracked-jobs',
   '0020-upstream-request-id',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */

@@ -3662,7 +3662,7 @@ export interface paths {
         };
         /**
          * Usage statistics
-         * @description Sums and latency percentiles from the hourly rollups, optionally grouped. `from` rounds down and `to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`.
+         * @description Sums and latency percentiles from the hourly rollups, optionally grouped. `from` rounds down and `to` rounds up to whole hours. CSV (one row per group) with `Accept: text/csv` or `format=csv`. With `job_id`, one batch's or background response's usage, summed from its records.
          *
          *     Needs the role `viewer` or a stronger one.
          */
@@ -3675,6 +3675,8 @@ export interface paths {
                     from?: string;
                     /** @description day = UTC days */
                     group_by?: "hour" | "day" | "model" | "token" | "project";
+                    /** @description Only this batch's or background response's records, summed from the records (group_by: model or none; no latency percentiles) */
+                    job_id?: string;
                     /** @description With group_by=model, token or project: only the first N groups (top N by cost); totals cover all */
                     limit?: number;
                     /** @description Exact model name as recorded; empty for requests without one */
@@ -4041,6 +4043,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/manage/usage/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage records, newest first
+         * @description What the proxy recorded, one record per request and one per line of a batch or finished background response (`job_id` set), filtered by token, project or job. Read from the records, so only what retention (USAGE_RETENTION_DAYS) kept.
+         *
+         *     Needs the role `viewer` or a stronger one.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    /** @description Only this batch's or background response's records */
+                    job_id?: string;
+                    /** @description request: only ordinary requests; job: only records of batches and background responses */
+                    kind?: "request" | "job";
+                    limit?: number;
+                    project_id?: string;
+                    token_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description UsageRecordsPage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                bytes_in: number;
+                                bytes_out: number;
+                                cached_tokens: number | null;
+                                completion_tokens: number | null;
+                                cost_micro_usd: number | null;
+                                /** @description Exact decimal US dollars; null without a cost (no price for the model, or nothing used) */
+                                cost_usd: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339 timestamp
+                                 */
+                                created_at: string;
+                                duration_ms: number;
+                                /** @description Why the exchange failed or was cut, as an error code */
+                                error: string | null;
+                                finish_reason: string | null;
+                                /** @description The request id: the x-llm-proxy-request-id header of the proxied response */
+                                id: string;
+                                /** @description The batch (batch_…) or background response (resp_…) this record accounts for; null for an ordinary request */
+                                job_id: string | null;
+                                method: string;
+                                model: string | null;
+                                path: string;
+                                project_id: string;
+                                /** @description null when the project was deleted */
+                                project_name: string | null;
+                                prompt_tokens: number | null;
+                                reasoning_tokens: number | null;
+                                /** @description Times the request was sent upstream again after a failed attempt (another key, or a backoff); 0 when sent once */
+                                retries: number;
+                                /** @description Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key */
+                                served_from: ("cache" | "idempotent_replay") | null;
+                                /** @description The client's status: the upstream's, the proxy's 502/504, or 499 */
+                                status: number;
+                                stream: boolean;
+                                token_id: string;
+                                /** @description null when unnamed or deleted */
+                                token_name: string | null;
+                                total_tokens: number | null;
+                                ttfb_ms: number | null;
+                                /** @description The project's upstream key the request was sent with (GET /manage/projects/{id}/keys); null when none was */
+                                upstream_key_id: string | null;
+                                upstream_ms: number | null;
+                                /** @description The upstream's id of its answer, to find the request in the provider's logs: its x-request-id (apim-request-id from Azure OpenAI), or a realtime response's id; null when none came */
+                                upstream_request_id: string | null;
+                                /** @description reported, estimated, missing or unfinished */
+                                usage_status: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                param?: string | null;
+                                type: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/manage/usage/records/{id}": {
         parameters: {
             query?: never;
@@ -4094,6 +4230,8 @@ export interface paths {
                             finish_reason: string | null;
                             /** @description The request id: the x-llm-proxy-request-id header of the proxied response */
                             id: string;
+                            /** @description The batch (batch_…) or background response (resp_…) this record accounts for; null for an ordinary request */
+                            job_id: string | null;
                             method: string;
                             model: string | null;
                             path: string;

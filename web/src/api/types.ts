@@ -30,6 +30,7 @@ export type UsageGroup = UsageReport['data'][number];
 export type UsageTotals = UsageReport['totals'];
 export type UsageOverview = Json<paths['/manage/usage/overview']['get']['responses'][200]>;
 export type UsageRecord = Json<paths['/manage/usage/records/{id}']['get']['responses'][200]>;
+export type UsageRecordsQuery = NonNullable<paths['/manage/usage/records']['get']['parameters']['query']>;
 export type PricingTable = Json<paths['/manage/pricing']['get']['responses'][200]>;
 export type Price = PricingTable['data'][number];
 export type AuditEvent = Json<paths['/manage/audit']['get']['responses'][200]>['data'][number];

@@ -25,6 +25,7 @@ import {
   toast,
 } from '../components/ui';
 import { UsageChart } from '../components/usage-chart';
+import { UsageRecords } from '../components/usage-records';
 import { compact, count, dateTime, ms, relative, span, usd } from '../lib/format';
 import { useLoad, useNow, useTitle } from '../lib/hooks';
 import { useSubmit } from '../lib/hooks.js';
@@ -222,6 +223,7 @@ export function TokenPage({ id }: { id: string }) {
             </dl>
           </Card>
         </div>
+        <UsageRecords tokenId={t.id} />
       </div>
       {dialog === 'edit' && (
         <EditTokenDialog
