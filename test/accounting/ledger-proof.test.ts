@@ -1,4 +1,4 @@
-import OpenAI, { APIError } from 'openai';
+import OpenAI, { APIError, toFile } from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LedgerEntry, MOCK_HEADERS } from '../../src/mock-upstream/index.js';
@@ -332,6 +332,60 @@ const WORKLOAD: Step[] = [
     },
   },
   {
+    name: 'a batch of three chat requests that completes (batch price)',
+    // The file, the batch, one retrieval and the output's download through the proxy, then one
+    // record per output line.
+    records: 7,
+    async run({ st, token }) {
+      // Uploads need the SDK's own fetch (the abort agent's fetch has another FormData).
+      const client = st.clientFor(token);
+      const lines = ['one', 'a second, longer question', 'three'].map((content, i) =>
+        JSON.stringify({
+          custom_id: `line-${i}`,
+          method: 'POST',
+          url: '/v1/chat/completions',
+          body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] },
+        }),
+      );
+      const file = await client.files.create({
+        file: await toFile(Buffer.from(`${lines.join('\n')}\n`), 'batch.jsonl'),
+        purpose: 'batch',
+      });
+      const batch = await client.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
+      await st.mock.completeBatches();
+      // The client sees it finished through the proxy, which records its lines.
+      const done = await client.batches.retrieve(batch.id);
+      expect(done.status).toBe('completed');
+      const out = await (await client.files.content(done.output_file_id as string)).text();
+      const ids = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { response: { request_id: string } }).response.request_id);
+      expect(ids).toHaveLength(3);
+      return ids.map((id) => ({ upstreamId: id, billed: true }));
+    },
+  },
+  {
+    name: 'a background response, seen finished by a retrieval',
+    // The create and two retrievals carry no usage; the response's own record does, once.
+    records: 4,
+    async run({ client }) {
+      const created = await client.responses.create({
+        model: 'gpt-4.1-mini',
+        input: 'Work on this in the background.',
+        background: true,
+      });
+      expect(created.status).toBe('queued');
+      expect((await client.responses.retrieve(created.id)).status).toBe('in_progress');
+      expect((await client.responses.retrieve(created.id)).status).toBe('completed');
+      return [{ upstreamId: created.id, billed: true }];
+    },
+  },
+  {
     name: 'failed requests: 400, 429, 500 from the upstream',
     records: 3,
     async run({ client }) {
@@ -353,7 +407,7 @@ function compare(row: UsageRow, entry: LedgerEntry): Field[] {
     total_tokens: t.prompt + t.completion,
     cached_tokens: t.cached,
     reasoning_tokens: t.reasoning,
-    cost: billing.cost(entry.model as string, t),
+    cost: entryCost(entry, t),
   };
   // A kind the record does not hold (null) is none of it.
   const got: Record<Field, number> = {
@@ -365,6 +419,12 @@ function compare(row: UsageRow, entry: LedgerEntry): Field[] {
     cost: row.cost_micro_usd ?? 0,
   };
   return (Object.keys(want) as Field[]).filter((f) => want[f] !== got[f]);
+}
+
+/** An entry's cost: its endpoint's price for its tokens, half for a batch line (the Batch API's discount). */
+function entryCost(e: LedgerEntry, t: Tokens): number {
+  const live = (ENDPOINTS[e.endpoint] as EndpointBilling).cost(e.model as string, t);
+  return e.service_tier === 'batch' ? Math.round(live / 2) : live;
 }
 
 /** The ledger's sums of what the usage totals add up, by the same rules as compare(). */
@@ -385,7 +445,7 @@ function ledgerSums(entries: LedgerEntry[]) {
     sums.total_tokens += t.prompt + t.completion;
     sums.cached_tokens += t.cached;
     sums.reasoning_tokens += t.reasoning;
-    sums.cost += billing.cost(e.model as string, t);
+    sums.cost += entryCost(e, t);
   }
   return sums;
 }
