@@ -35,7 +35,12 @@ export const CLOSE_CODES = {
  * `response.cancel` with that response's `response.done` (and the usage it bills).
  */
 const CANCEL_GRACE_MS = 5_000;
+const RESPONSE_CREATED = Buffer.from('response.created');
+const RESPONSE_DONE = Buffer.from('response.done');
+const DELTA = Buffer.from('.delta"');
 const HIGH_WATER = 1024 * 1024;
+const BINARY = { binary: true };
+const TEXT = { binary: false };
 const LOW_WATER = 256 * 1024;
 
 /** What the gateway gives a session, beside the proxy's own dependencies. */
@@ -227,6 +232,16 @@ export class RealtimeSession {
     this.expiryTimer.unref();
   }
 
+  /** A frame reached the upstream's socket: the client is read again once the upstream has taken enough. */
+  private readonly toUpstreamWritten = (): void => {
+    if (this.client.isPaused && this.upstream.bufferedAmount < LOW_WATER) this.client.resume();
+  };
+
+  /** A frame reached the client's socket: the upstream is read again once the client has taken enough. */
+  private readonly toClientWritten = (): void => {
+    if (this.upstream.isPaused && this.client.bufferedAmount < LOW_WATER) this.upstream.resume();
+  };
+
   private readonly fromClient = (data: RawData, isBinary: boolean): void => {
     const size = byteLength(data);
     this.framesIn++;
@@ -234,7 +249,7 @@ export class RealtimeSession {
     this.stats.bytes.toUpstream += size;
     if (isBinary) this.stats.frames.toUpstream.binary++;
     else this.stats.frames.toUpstream.text++;
-    if (relay(this.upstream, data, isBinary, this.client)) this.stats.pauses.client++;
+    if (relay(this.upstream, data, isBinary, this.client, this.toUpstreamWritten)) this.stats.pauses.client++;
   };
 
   private readonly fromUpstream = (data: RawData, isBinary: boolean): void => {
@@ -242,7 +257,7 @@ export class RealtimeSession {
     this.framesOut++;
     this.bytesOut += size;
     this.stats.bytes.toClient += size;
-    if (relay(this.client, data, isBinary, this.upstream)) this.stats.pauses.upstream++;
+    if (relay(this.client, data, isBinary, this.upstream, this.toClientWritten)) this.stats.pauses.upstream++;
     if (isBinary) this.stats.frames.toClient.binary++;
     else {
       this.stats.frames.toClient.text++;
@@ -257,8 +272,8 @@ export class RealtimeSession {
    * cannot hold a dot, so a frame without `response.created`/`.done` is only counted.
    */
   private inspect(data: Buffer): void {
-    const text = data.toString('latin1');
-    if (text.includes('response.created') || text.includes('response.done')) {
+    // Searched in the bytes: no string is made of a frame that accounting does not need.
+    if (data.indexOf(RESPONSE_CREATED) !== -1 || data.indexOf(RESPONSE_DONE) !== -1) {
       let event: { type?: unknown; response?: { id?: unknown; status?: unknown; usage?: unknown } };
       try {
         event = JSON.parse(data.toString('utf8'));
@@ -271,7 +286,7 @@ export class RealtimeSession {
         const status = typeof event.response?.status === 'string' ? event.response.status : null;
         this.responseDone(id, readRealtimeUsage(event.response?.usage), status);
       }
-    } else if (this.current && text.includes('.delta"')) this.current.deltas++;
+    } else if (this.current && data.indexOf(DELTA) !== -1) this.current.deltas++;
   }
 
   /** The response's own limits: its tokens and cost. The connection holds the request, rate and concurrency charge. */
@@ -503,11 +518,9 @@ export class RealtimeSession {
  * (what the proxy holds for a session is bounded by HIGH_WATER plus one message). True when this
  * frame paused it.
  */
-function relay(target: WebSocket, data: RawData, isBinary: boolean, source: WebSocket): boolean {
+function relay(target: WebSocket, data: RawData, isBinary: boolean, source: WebSocket, written: () => void): boolean {
   if (target.readyState !== target.OPEN) return false;
-  target.send(data, { binary: isBinary }, () => {
-    if (source.isPaused && target.bufferedAmount < LOW_WATER) source.resume();
-  });
+  target.send(data, isBinary ? BINARY : TEXT, written);
   if (target.bufferedAmount <= HIGH_WATER || source.isPaused) return false;
   source.pause();
   return true;
