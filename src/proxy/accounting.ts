@@ -56,7 +56,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
         createdAt: deps.now(),
       })
     : measuredRecord(pr, admitted, m, deps);
-  deps.limiter.settle(admitted.ticket, rec.totalTokens ?? 0, rec.costMicroUsd ?? 0);
+  deps.limiter.settle(admitted.ticket, rec.totalTokens ?? 0, rec.costNanoUsd ?? 0);
   deps.recordUsage(rec, m.journaled);
   logAccess(pr, rec, deps, deps.logBodyMaxBytes > 0 ? loggedBodies(pr, admitted, m, deps.logBodyMaxBytes) : undefined);
   return rec;
@@ -88,7 +88,7 @@ function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
     bytesIn: m.bytesIn,
     bytesOut: m.bytesOut,
     error: m.error,
-    costMicroUsd: cost,
+    costNanoUsd: cost,
     usageStatus: status,
     createdAt: deps.now(),
     upstreamKeyId: pr.upstreamKey?.id ?? null,
@@ -138,7 +138,7 @@ export function replayedRecord(pr: ProxyRequest, a: ReplayedAnswer): UsageRecord
     bytesIn: a.bytesIn,
     bytesOut: a.bytesOut,
     error: a.error,
-    costMicroUsd: 0,
+    costNanoUsd: 0,
     usageStatus: 'reported',
     createdAt: a.createdAt,
     upstreamKeyId: null,

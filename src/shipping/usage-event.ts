@@ -32,7 +32,7 @@ export interface UsageEventV1 {
   cached_tokens: number | null;
   reasoning_tokens: number | null;
   /** Cost in millionths of a US dollar; null when the model has no price or nothing was measured. */
-  cost_micro_usd: number | null;
+  cost_nano_usd: number | null;
   finish_reason: string | null;
   /** The catalogue code of what cut or failed the exchange; null when it ended normally. */
   error: string | null;
@@ -63,7 +63,7 @@ export const USAGE_EVENT_FIELDS: Record<keyof UsageEventV1, 'string' | 'int' | '
   total_tokens: 'int',
   cached_tokens: 'int',
   reasoning_tokens: 'int',
-  cost_micro_usd: 'int',
+  cost_nano_usd: 'int',
   finish_reason: 'string',
   error: 'string',
   upstream_ms: 'double',
@@ -93,7 +93,7 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     total_tokens: r.totalTokens,
     cached_tokens: r.cachedTokens,
     reasoning_tokens: r.reasoningTokens,
-    cost_micro_usd: r.costMicroUsd,
+    cost_nano_usd: r.costNanoUsd,
     finish_reason: r.finishReason,
     error: r.error,
     upstream_ms: r.upstreamMs,

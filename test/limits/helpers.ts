@@ -36,14 +36,18 @@ export function priceOf(model: string): Price {
   return p;
 }
 
-/** Micro-dollars: the table's USD per 1M tokens is micro-dollars per token; rounded once per request. */
-export function microUsd(model: string, prompt: number, completion: number, cached = 0, reasoning = 0): number {
+/**
+ * Nano-dollars: the table's USD per 1M tokens is micro-dollars per token, × 1000 for nano-dollars;
+ * rounded once per request.
+ */
+export function nanoUsd(model: string, prompt: number, completion: number, cached = 0, reasoning = 0): number {
   const p = priceOf(model);
   return Math.round(
-    (prompt - cached) * p.input +
+    ((prompt - cached) * p.input +
       cached * (p.cached_input ?? p.input) +
       (completion - reasoning) * p.output +
-      reasoning * (p.reasoning ?? p.output),
+      reasoning * (p.reasoning ?? p.output)) *
+      1000,
   );
 }
 
@@ -155,11 +159,11 @@ export function multipart(
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** Usage records' cost sum (micro-dollars), failing on any unpriced record. */
-export function costSum(rows: Array<{ cost_micro_usd: number | null }>): number {
+/** Usage records' cost sum (nano-dollars), failing on any unpriced record. */
+export function costSum(rows: Array<{ cost_nano_usd: number | null }>): number {
   return rows.reduce((sum, r) => {
-    if (r.cost_micro_usd === null) throw new Error('unpriced usage record');
-    return sum + r.cost_micro_usd;
+    if (r.cost_nano_usd === null) throw new Error('unpriced usage record');
+    return sum + r.cost_nano_usd;
   }, 0);
 }
 
@@ -173,7 +177,7 @@ export async function budgetState(
   kind: 'token' | 'project',
   id: string,
   period = 'total',
-): Promise<{ spentMicroUsd: number; reservedMicroUsd: number } | undefined> {
+): Promise<{ spentNanoUsd: number; reservedNanoUsd: number } | undefined> {
   const { runtime } = st.s.server;
   const projectId = kind === 'token' ? (await runtime.tokensRepo.findById(id))?.project_id : id;
   return (await runtime.limiter.inspect(kind, id, projectId))?.budgets[period];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { burst, chatBody, estimateTokens, microUsd, mockChatPrompt, postJson, tally } from './helpers.js';
+import { burst, chatBody, estimateTokens, mockChatPrompt, nanoUsd, postJson, tally } from './helpers.js';
 
 const CONTENT = 'limits that change';
 const BODY = chatBody('gpt-4o-mini', CONTENT, { max_tokens: 30 });
@@ -94,9 +94,9 @@ describe('limit state stays current while a limit is off (usage not yet flushed 
   it('budget: spend made while the budget was lifted counts when it is set again', async () => {
     // Each request's actual cost equals its reservation, so the room is exact.
     const est = estimateTokens(BODY, 30);
-    const reserved = microUsd('gpt-4o-mini', est.prompt, est.output);
+    const reserved = nanoUsd('gpt-4o-mini', est.prompt, est.output);
     let chunks = 0;
-    while (microUsd('gpt-4o-mini', mockChatPrompt([CONTENT]), chunks) !== reserved) chunks++;
+    while (nanoUsd('gpt-4o-mini', mockChatPrompt([CONTENT]), chunks) !== reserved) chunks++;
     const cost = reserved;
     const budget = 5 * cost + Math.floor(cost / 2);
 

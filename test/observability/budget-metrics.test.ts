@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { chatBody, estimateTokens, microUsd, mockChatPrompt, postJson } from '../limits/helpers.js';
+import { chatBody, estimateTokens, mockChatPrompt, nanoUsd, postJson } from '../limits/helpers.js';
 
 const MODEL = 'gpt-4o-mini';
 
@@ -26,10 +26,10 @@ describe('budget metrics', () => {
     const content = 'What does this cost?';
     const body = chatBody(MODEL, content, { max_tokens: 100 });
     const est = estimateTokens(body, 100);
-    const reserved = microUsd(MODEL, est.prompt, est.output);
+    const reserved = nanoUsd(MODEL, est.prompt, est.output);
     const prompt = mockChatPrompt([content]);
     let chunks = 0;
-    while (microUsd(MODEL, prompt, chunks) !== reserved) if (++chunks > 1000) throw new Error('no exact chunk count');
+    while (nanoUsd(MODEL, prompt, chunks) !== reserved) if (++chunks > 1000) throw new Error('no exact chunk count');
     const t = await st.issueToken({ budget_usd: (2 * reserved) / 1e6 });
     const scrape = async () =>
       (await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })).text();
