@@ -30,7 +30,7 @@ describe('usage statistics shaping', () => {
 
   it('derives totals: average duration, null without requests', () => {
     const zero = zeroSums();
-    expect(toTotals(zero)).toMatchObject({ requests: 0, avg_duration_ms: null, cost_usd: '0.000000' });
+    expect(toTotals(zero)).toMatchObject({ requests: 0, avg_duration_ms: null, cost_usd: '0.000000000' });
     expect(toTotals({ ...zero, requests: 3, duration_ms_sum: 10 }).avg_duration_ms).toBe(3.33);
   });
 
@@ -43,7 +43,7 @@ describe('usage statistics shaping', () => {
       total_tokens: 2,
       cached_tokens: 0,
       reasoning_tokens: 0,
-      cost_nano_usd: 5,
+      cost_nano_usd: 5_000,
       unpriced_requests: 0,
       estimated_requests: 0,
       duration_ms_sum: 4,
@@ -65,7 +65,7 @@ describe('usage statistics shaping', () => {
     };
     const lines = usageCsv(report).split('\r\n');
     expect(lines[0]).toMatch(/^model,requests,.*,latency_p50_ms,latency_p90_ms,latency_p99_ms$/);
-    expect(lines[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,1,2,0,0,0.000005,5,0,0,4,1,1,5,5,`);
+    expect(lines[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,1,2,0,0,0.000005000,5,0,0,4,1,1,5000,5,5,`);
     expect(lines[2]?.startsWith('"a,b",1,')).toBe(true);
     expect(lines[3]?.startsWith(',1,0,')).toBe(true);
     expect(lines[4]).toBe('');
