@@ -128,7 +128,7 @@ describe('limits: no endpoint bypasses a limit', () => {
     let chunks = 0;
     while (nanoUsd('gpt-4o-mini', mockChatPrompt([content]), chunks) < reserved) chunks++;
     const cost = nanoUsd('gpt-4o-mini', mockChatPrompt([content]), chunks);
-    const t = await st.issueToken({ budget_usd: cost / 1e6 });
+    const t = await st.issueToken({ budget_usd: cost / 1e9 });
     const first = await st.proxy('/v1/chat/completions', {
       method: 'POST',
       token: t.token,

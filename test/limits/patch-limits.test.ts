@@ -100,12 +100,25 @@ describe('limit state stays current while a limit is off (usage not yet flushed 
     const cost = reserved;
     const budget = 5 * cost + Math.floor(cost / 2);
 
-    const t = await st.issueToken({ budget_usd: budget / 1e6 });
+    const t = await st.issueToken({ budget_usd: budget / 1e9 });
     expect(tally(await burst(2, () => chat(t.token, chunks)))).toEqual({ '200': 2 });
     await st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd: null });
     expect(tally(await burst(2, () => chat(t.token, chunks)))).toEqual({ '200': 2 });
-    await st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd: budget / 1e6 });
+    await st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd: budget / 1e9 });
     // 4 × cost spent, 1.5 × cost left: exactly one more.
     expect(tally(await burst(6, () => chat(t.token, chunks)))).toEqual({ '200': 1, '429 budget_exceeded': 5 });
+  });
+
+  it('budget_usd: nano-dollar amounts up to $9,000,000 are kept exactly; more, or finer, is refused', async () => {
+    const t = await st.issueToken();
+    const set = (budget_usd: number) => st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd });
+    for (const ok of [0.000000001, 1.234567891, 9_000_000]) {
+      const r = await set(ok);
+      expect([r.status, r.body.budget_usd]).toEqual([200, ok]);
+    }
+    for (const refused of [9_000_000.000000001, 9_000_001, 0.0000000001]) {
+      const r = await set(refused);
+      expect([refused, r.status, r.body.error?.param]).toEqual([refused, 400, 'budget_usd']);
+    }
   });
 });

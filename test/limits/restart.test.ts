@@ -49,8 +49,8 @@ describe('limits across a restart: the store seeds what memory forgot', () => {
       return r.body as { id: string; token: string };
     };
     const capped = await issue({ max_requests: 10 });
-    const budgeted = await issue({ budget_usd: (7 * COST + Math.floor(COST / 2)) / 1e6 });
-    const dayBudget = await issue({ budget_usd: (4 * COST + 1) / 1e6, budget_period: 'day' });
+    const budgeted = await issue({ budget_usd: (7 * COST + Math.floor(COST / 2)) / 1e9 });
+    const dayBudget = await issue({ budget_usd: (4 * COST + 1) / 1e9, budget_period: 'day' });
     const rated = await issue({ requests_per_minute: 5 });
 
     expect(tally(await send(s, capped.token, 6))).toEqual({ '200': 6 });

@@ -182,7 +182,7 @@ describe('usage API over real proxied traffic', () => {
     expect(await usage('?model=none-such')).toMatchObject({
       data: [],
       latency_ms: { p50: null, p90: null, p99: null },
-      totals: { requests: 0, cost_usd: '0.000000', avg_duration_ms: null },
+      totals: { requests: 0, cost_usd: '0.000000000', avg_duration_ms: null },
     });
   });
 
@@ -235,7 +235,7 @@ describe('usage API over real proxied traffic', () => {
     const fresh = await st.issueToken();
     expect((await st.s.manage('GET', `/tokens/${fresh.id}`)).body.usage).toMatchObject({
       requests: 0,
-      cost_usd: '0.000000',
+      cost_usd: '0.000000000',
     });
     expect((await st.s.manage('GET', '/tokens')).body.data[0].usage).toBeUndefined();
     expect((await st.s.manage('GET', '/projects')).body.data[0].usage).toBeUndefined();

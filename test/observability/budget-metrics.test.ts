@@ -30,7 +30,7 @@ describe('budget metrics', () => {
     const prompt = mockChatPrompt([content]);
     let chunks = 0;
     while (nanoUsd(MODEL, prompt, chunks) !== reserved) if (++chunks > 1000) throw new Error('no exact chunk count');
-    const t = await st.issueToken({ budget_usd: (2 * reserved) / 1e6 });
+    const t = await st.issueToken({ budget_usd: (2 * reserved) / 1e9 });
     const scrape = async () =>
       (await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })).text();
     const send = async () => {
