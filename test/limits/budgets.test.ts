@@ -9,6 +9,7 @@ import {
   chatBody,
   costSum,
   estimateTokens,
+  exactChat,
   mockChatPrompt,
   nanoUsd,
   postJson,
@@ -30,15 +31,12 @@ const MODEL = 'gpt-4o-mini';
  * actual cost equal the reservation, so a budget admits exactly floor(budget / cost) of them.
  */
 function request(content: string, maxTokens: number, chunks?: number) {
-  const body = chatBody(MODEL, content, { max_tokens: maxTokens });
+  const exact = chunks === undefined ? exactChat(MODEL, content, maxTokens) : undefined;
+  const body = exact?.body ?? chatBody(MODEL, content, { max_tokens: maxTokens });
   const est = estimateTokens(body, maxTokens);
   const reserved = nanoUsd(MODEL, est.prompt, est.output);
-  const prompt = mockChatPrompt([content]);
-  let k = chunks;
-  if (k === undefined) {
-    k = 0;
-    while (nanoUsd(MODEL, prompt, k) !== reserved) if (++k > 10 * maxTokens) throw new Error('no exact chunk count');
-  }
+  const prompt = mockChatPrompt([exact?.content ?? content]);
+  const k = exact?.chunks ?? (chunks as number);
   const cost = nanoUsd(MODEL, prompt, k);
   const send = (token: string, headers: Record<string, string> = {}) =>
     postJson(st, '/v1/chat/completions', token, body, { 'x-mock-chunks': String(k), ...headers });

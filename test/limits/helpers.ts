@@ -51,6 +51,33 @@ export function nanoUsd(model: string, prompt: number, completion: number, cache
   );
 }
 
+/**
+ * A chat whose actual cost equals its reservation, so a budget admits exactly floor(budget / cost):
+ * the content to send (`content`, padded with '€' where needed), its body, and the number of chunks
+ * the mock must answer with. The reservation prices ceil(body bytes / 4) prompt tokens plus
+ * `maxTokens` of output; the mock counts ceil(content characters / 4) (plus overhead) and one
+ * output token per chunk. In nano-dollars nothing rounds them together, so the prompt's difference
+ * must be a whole number of output tokens' price: each '€' (3 bytes, 1 character) moves the
+ * estimate against the mock's count until it is.
+ */
+export function exactChat(
+  model: string,
+  content: string,
+  maxTokens: number,
+): { content: string; body: string; chunks: number; cost: number } {
+  for (let pad = 0; pad < 32; pad++) {
+    const padded = content + '€'.repeat(pad);
+    const body = chatBody(model, padded, { max_tokens: maxTokens });
+    const est = estimateTokens(body, maxTokens);
+    const cost = nanoUsd(model, est.prompt, est.output);
+    const prompt = mockChatPrompt([padded]);
+    for (let chunks = 0; chunks <= 10 * maxTokens; chunks++) {
+      if (nanoUsd(model, prompt, chunks) === cost) return { content: padded, body, chunks, cost };
+    }
+  }
+  throw new Error(`no content like "${content}" whose cost can equal its reservation`);
+}
+
 /** A chat completions body as text (so its byte length, and hence the estimate, is known). */
 export function chatBody(model: string, content: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ model, messages: [{ role: 'user', content }], ...extra });

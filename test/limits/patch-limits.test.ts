@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { burst, chatBody, estimateTokens, mockChatPrompt, nanoUsd, postJson, tally } from './helpers.js';
+import { burst, exactChat, postJson, tally } from './helpers.js';
 
-const CONTENT = 'limits that change';
-const BODY = chatBody('gpt-4o-mini', CONTENT, { max_tokens: 30 });
+/** A chat whose actual cost equals its reservation with EXACT_CHUNKS chunks, so budget room is exact. */
+const { body: BODY, chunks: EXACT_CHUNKS, cost: EXACT_COST } = exactChat('gpt-4o-mini', 'limits that change', 30);
 
 describe('limits changed through PATCH apply on the very next request', () => {
   let st: ProxyStack;
@@ -93,11 +93,8 @@ describe('limit state stays current while a limit is off (usage not yet flushed 
 
   it('budget: spend made while the budget was lifted counts when it is set again', async () => {
     // Each request's actual cost equals its reservation, so the room is exact.
-    const est = estimateTokens(BODY, 30);
-    const reserved = nanoUsd('gpt-4o-mini', est.prompt, est.output);
-    let chunks = 0;
-    while (nanoUsd('gpt-4o-mini', mockChatPrompt([CONTENT]), chunks) !== reserved) chunks++;
-    const cost = reserved;
+    const chunks = EXACT_CHUNKS;
+    const cost = EXACT_COST;
     const budget = 5 * cost + Math.floor(cost / 2);
 
     const t = await st.issueToken({ budget_usd: budget / 1e9 });
@@ -116,7 +113,7 @@ describe('limit state stays current while a limit is off (usage not yet flushed 
       const r = await set(ok);
       expect([r.status, r.body.budget_usd]).toEqual([200, ok]);
     }
-    for (const refused of [9_000_000.000000001, 9_000_001, 0.0000000001]) {
+    for (const refused of [9_000_000.01, 9_000_001, 0.0000000001]) {
       const r = await set(refused);
       expect([refused, r.status, r.body.error?.param]).toEqual([refused, 400, 'budget_usd']);
     }

@@ -5,15 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { burst, chatBody, estimateTokens, mockChatPrompt, nanoUsd, tally } from './helpers.js';
+import { burst, exactChat, tally } from './helpers.js';
 
-const CONTENT = 'survive a restart';
-const BODY = chatBody('gpt-4o-mini', CONTENT, { max_tokens: 40 });
-/** Chunks that make the actual cost equal the reservation, so budgets are exact. */
-const est = estimateTokens(BODY, 40);
-const COST = nanoUsd('gpt-4o-mini', est.prompt, est.output);
-let CHUNKS = 0;
-while (nanoUsd('gpt-4o-mini', mockChatPrompt([CONTENT]), CHUNKS) !== COST) CHUNKS++;
+/** A chat, and the chunks that make its actual cost equal its reservation, so budgets are exact. */
+const { body: BODY, cost: COST, chunks: CHUNKS } = exactChat('gpt-4o-mini', 'survive a restart', 40);
 
 let mock: MockUpstream;
 let dataDir: string;

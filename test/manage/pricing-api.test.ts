@@ -115,7 +115,7 @@ describe('pricing API', () => {
           cachedTokens: 0,
           reasoningTokens: 0,
         }),
-      ).toBe(18);
+      ).toBe(18_000);
       const listed = (await b.manage('GET', '/pricing')).body.data.find(
         (p: { model: string }) => p.model === 'gpt-4.1',
       );
