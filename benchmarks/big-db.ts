@@ -52,7 +52,7 @@ export function seed(file: string, projectId: string, tokens: number, records: n
   })();
   const addUsage = db.prepare(
     `insert into usage_records (id, request_id, token_id, project_id, method, path, model, status, is_stream,
-       prompt_tokens, completion_tokens, total_tokens, duration_ms, bytes_in, bytes_out, cost_micro_usd,
+       prompt_tokens, completion_tokens, total_tokens, duration_ms, bytes_in, bytes_out, cost_nano_usd,
        usage_status, created_at)
      values (?, ?, ?, ?, 'POST', '/v1/chat/completions', 'gpt-4o-mini', 200, 0, 20, 10, 30, 12.5, 300, 900, 9,
        'reported', ?)`,

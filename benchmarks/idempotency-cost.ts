@@ -197,7 +197,7 @@ async function project(db: ReturnType<typeof OpenDatabase>): Promise<string> {
       requests_per_minute: null,
       max_concurrent: null,
       tokens_per_minute: null,
-      budget_micro_usd: null,
+      budget_nano_usd: null,
       allowed_models: null,
       allowed_endpoints: null,
       created_at: 0,

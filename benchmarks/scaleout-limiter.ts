@@ -44,7 +44,7 @@ const subject = (kind: SubjectLimits['kind'], id: string, over: Partial<SubjectL
   requestsPerMinute: null,
   maxConcurrent: null,
   tokensPerMinute: null,
-  budgetMicroUsd: null,
+  budgetNanoUsd: null,
   budgetPeriod: 'total',
   ...over,
 });
@@ -52,12 +52,12 @@ const subjects = [
   subject('token', 'bench-token', {
     requestsPerMinute: 1_000_000_000,
     maxConcurrent: 1_000_000,
-    budgetMicroUsd: 1_000_000_000_000,
+    budgetNanoUsd: 1_000_000_000_000_000,
     budgetPeriod: 'month',
   }),
   subject('project', 'bench-project', {
     requestsPerMinute: 1_000_000_000,
-    budgetMicroUsd: 1_000_000_000_000,
+    budgetNanoUsd: 1_000_000_000_000_000,
     budgetPeriod: 'month',
   }),
 ];
@@ -67,7 +67,7 @@ const admission = (): Admission => ({
   requestId: `${run}-${++seq}`,
   subjects,
   estimatedTokens: 100,
-  estimatedCostMicroUsd: 50,
+  estimatedCostNanoUsd: 50_000,
 });
 
 const pause = (us: number) =>

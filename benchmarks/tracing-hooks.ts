@@ -117,7 +117,7 @@ function record(pr: ProxyRequest): UsageRecord {
     bytesIn: 67,
     bytesOut: 658,
     error: null,
-    costMicroUsd: 11,
+    costNanoUsd: 11_000,
     usageStatus: 'reported',
     createdAt: Date.now(),
     upstreamKeyId: upstreamKey.id,

@@ -71,11 +71,14 @@ describe('the limiter refusals', () => {
       "This token's project is limited to 500 tokens per minute.",
     );
     expect(errors.maxConcurrentReached('token', 2, {}).message).toBe('This token is limited to 2 concurrent requests.');
-    expect(errors.budgetExceeded('token', 2_000_000, 'day', {}, 1).message).toBe(
+    expect(errors.budgetExceeded('token', 2_000_000_000, 'day', {}, 1).message).toBe(
       'This token has reached its budget of $2.00 for the day.',
     );
-    expect(errors.budgetExceeded('project', 2400, 'total', {}, undefined).message).toBe(
+    expect(errors.budgetExceeded('project', 2_400_000, 'total', {}, undefined).message).toBe(
       "This token's project has reached its budget of $0.0024 for the lifetime.",
+    );
+    expect(errors.budgetExceeded('project', 60, 'total', {}, undefined).message).toBe(
+      "This token's project has reached its budget of $0.00000006 for the lifetime.",
     );
   });
 });

@@ -206,8 +206,8 @@ const whose = (subject: LimitSubject) => (subject === 'token' ? 'This token' : "
 /** `n thing` or `n things`. */
 const count = (n: number, thing: string) => `${n} ${n === 1 ? thing : `${thing}s`}`;
 
-/** Micro-dollars as dollars, with cents always and sub-cent digits only when set: 2.00, 0.0024. */
-const dollars = (micro: number) => (micro / 1e6).toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
+/** Nano-dollars as dollars, with cents always and sub-cent digits only when set: 2.00, 0.0024. */
+const dollars = (nano: number) => (nano / 1e9).toFixed(9).replace(/(\.\d\d\d*?)0+$/, '$1');
 
 export const errors = {
   validation: (message: string, param: string | null = null) => new AppError('invalid_request', message, { param }),
@@ -298,18 +298,18 @@ export const errors = {
    */
   budgetExceeded: (
     subject: LimitSubject,
-    limitMicroUsd: number,
+    limitNanoUsd: number,
     period: 'total' | 'day' | 'month',
     headers: Record<string, string>,
     periodEndsInMs: number | undefined,
-    estimatedCostMicroUsd = 0,
+    estimatedCostNanoUsd = 0,
   ) =>
     new AppError(
       'budget_exceeded',
-      `${whose(subject)} has reached its budget of $${dollars(limitMicroUsd)} for the ${period === 'total' ? 'lifetime' : period}.`,
+      `${whose(subject)} has reached its budget of $${dollars(limitNanoUsd)} for the ${period === 'total' ? 'lifetime' : period}.`,
       {
         headers,
-        retryAfterMs: period === 'total' || estimatedCostMicroUsd > limitMicroUsd ? undefined : periodEndsInMs,
+        retryAfterMs: period === 'total' || estimatedCostNanoUsd > limitNanoUsd ? undefined : periodEndsInMs,
       },
     ),
   /** `max_concurrent`: a retry passes once a request in flight ends (advised after 1 s). */

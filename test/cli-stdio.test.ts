@@ -131,7 +131,7 @@ describe('records with a nested object', () => {
         `${'  errors'.padEnd(column)} 0`,
         `${'  prompt_tokens'.padEnd(column)} 0`,
       ]);
-      expect(lines).toContain(`${'  cost_usd'.padEnd(column)} 0.000000`);
+      expect(lines).toContain(`${'  cost_usd'.padEnd(column)} 0.000000000`);
       expect(lines).toContain(`${'  avg_duration_ms'.padEnd(column)} -`);
     }
   });

@@ -23,7 +23,7 @@ function record(over: Partial<UsageRecord> & Pick<UsageRecord, 'tokenId' | 'proj
     upstreamMs: 5,
     ttfbMs: 6,
     durationMs: 7,
-    costMicroUsd: 15,
+    costNanoUsd: 15,
     ...over,
   });
 }

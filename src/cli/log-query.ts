@@ -168,7 +168,7 @@ const COLUMNS: [name: string, width: number, right: boolean][] = [
   ['path', 34, false],
   ['model', 18, false],
   ['tokens', 7, true],
-  ['cost_usd', 10, true],
+  ['cost_usd', 12, true],
   ['ms', 7, true],
   ['token_id', 0, false],
 ];
@@ -193,7 +193,13 @@ export const tableHeader = (): string => formatRow(COLUMNS.map(([name]) => name)
  */
 export function tableRow(l: LogLine): string {
   const isRequest = typeof l.status === 'number' && typeof l.method === 'string';
-  const micro = typeof l.cost_micro_usd === 'number' ? l.cost_micro_usd : null;
+  // Lines written before money was counted in nano-dollars carry cost_micro_usd.
+  const nano =
+    typeof l.cost_nano_usd === 'number'
+      ? l.cost_nano_usd
+      : typeof l.cost_micro_usd === 'number'
+        ? l.cost_micro_usd * 1000
+        : null;
   return formatRow([
     l.time,
     isRequest ? l.status : l.level,
@@ -201,7 +207,7 @@ export function tableRow(l: LogLine): string {
     isRequest ? l.path : l.msg,
     l.model,
     l.total_tokens,
-    micro === null ? null : (micro / 1e6).toFixed(6),
+    nano === null ? null : (nano / 1e9).toFixed(9),
     l.duration_ms,
     l.token_id,
   ]);

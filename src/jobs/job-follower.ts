@@ -283,7 +283,7 @@ export class JobFollower {
     if (first) this.onRecorded?.(rec);
     totals.records++;
     totals.tokens += rec.totalTokens ?? 0;
-    totals.cost += rec.costMicroUsd ?? 0;
+    totals.cost += rec.costNanoUsd ?? 0;
   }
 
   /** Limits charged (once), the records confirmed by the store, then the job marked done. */
@@ -298,7 +298,7 @@ export class JobFollower {
     if (!(await this.deps.flushed())) return;
     await this.deps.repo.done(job.id, totals.records, totals.cost, this.deps.clock());
     this.deps.logger.info(
-      { job_id: job.id, kind: job.kind, token_id: job.token_id, records: totals.records, cost_micro_usd: totals.cost },
+      { job_id: job.id, kind: job.kind, token_id: job.token_id, records: totals.records, cost_nano_usd: totals.cost },
       'job usage recorded',
     );
   }
@@ -317,11 +317,11 @@ export class JobFollower {
       requestsPerMinute: null,
       maxConcurrent: null,
       tokensPerMinute: strict ? s.tokensPerMinute : null,
-      budgetMicroUsd: strict ? s.budgetMicroUsd : null,
+      budgetNanoUsd: strict ? s.budgetNanoUsd : null,
     });
     for (const strict of [true, false]) {
       const subjects = identity.limits.map((s) => loose(s, strict));
-      const d = await this.deps.limiter.admit({ requestId, subjects, estimatedTokens: 0, estimatedCostMicroUsd: 0 });
+      const d = await this.deps.limiter.admit({ requestId, subjects, estimatedTokens: 0, estimatedCostNanoUsd: 0 });
       if (d.ok) {
         this.deps.limiter.settle(d.ticket, tokens, cost);
         return;

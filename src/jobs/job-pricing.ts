@@ -4,7 +4,7 @@ import type { PricingTable, TokenCounts } from '../usage/pricing.js';
 export const BATCH_PRICE_FACTOR = 0.5;
 
 /**
- * A batch line's cost in micro-dollars at the batch price; null when the model has no price. The
+ * A batch line's cost in nano-dollars at the batch price; null when the model has no price. The
  * one place a batch line is priced, so a pricing table that knows service tiers can take it over.
  */
 export function batchLineCost(pricing: PricingTable, model: string | null, counts: TokenCounts): number | null {

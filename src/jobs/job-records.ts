@@ -65,7 +65,7 @@ export function batchLineRecord(
     cachedTokens: u.cachedTokens,
     reasoningTokens: u.reasoningTokens,
     finishReason: u.finishReason,
-    costMicroUsd: reported ? batchLineCost(pricing, u.model, u) : null,
+    costNanoUsd: reported ? batchLineCost(pricing, u.model, u) : null,
     usageStatus: reported ? 'reported' : 'missing',
     upstreamKeyId: keyId,
     // The line's own request id: what the upstream billed it under.
@@ -89,7 +89,7 @@ export function responseRecord(
     cachedTokens: u.cachedTokens,
     reasoningTokens: u.reasoningTokens,
     finishReason: u.finishReason,
-    costMicroUsd: pricing.cost(u.model, u),
+    costNanoUsd: pricing.cost(u.model, u),
     usageStatus: 'reported',
     // A background response is billed under its own id.
     upstreamRequestId: job.id,

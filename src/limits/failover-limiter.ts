@@ -233,7 +233,7 @@ export class FailoverLimiter implements Limiter {
         requestId: a.requestId,
         subjects: a.subjects,
         estimatedTokens: a.estimatedTokens,
-        estimatedCostMicroUsd: a.estimatedCostMicroUsd,
+        estimatedCostNanoUsd: a.estimatedCostNanoUsd,
         periods: [],
         admittedAt: this.clock(),
         concurrent: 0,
@@ -342,6 +342,6 @@ function limited(s: SubjectLimits): boolean {
     s.requestsPerMinute !== null ||
     s.maxConcurrent !== null ||
     s.tokensPerMinute !== null ||
-    s.budgetMicroUsd !== null
+    s.budgetNanoUsd !== null
   );
 }

@@ -21,7 +21,7 @@ export const NO_LIMITS = {
   requests_per_minute: null,
   max_concurrent: null,
   tokens_per_minute: null,
-  budget_micro_usd: null,
+  budget_nano_usd: null,
   allowed_models: null,
   allowed_endpoints: null,
 } as const;
@@ -32,7 +32,7 @@ export interface LimitRow {
   requests_per_minute: number | null;
   max_concurrent: number | null;
   tokens_per_minute: number | null;
-  budget_micro_usd: number | null;
+  budget_nano_usd: number | null;
   budget_period: string;
   allowed_models: string | null;
   allowed_endpoints: string | null;
@@ -45,7 +45,7 @@ export function limitFields(row: LimitRow): LimitFields {
     requests_per_minute: row.requests_per_minute,
     max_concurrent: row.max_concurrent,
     tokens_per_minute: row.tokens_per_minute,
-    budget_usd: row.budget_micro_usd === null ? null : row.budget_micro_usd / 1e6,
+    budget_usd: row.budget_nano_usd === null ? null : row.budget_nano_usd / 1e9,
     budget_period: row.budget_period as BudgetPeriod,
     allowed_models: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
     allowed_endpoints: row.allowed_endpoints === null ? null : (JSON.parse(row.allowed_endpoints) as string[]),
@@ -60,7 +60,7 @@ export function limitColumns(input: LimitInput): Record<string, unknown> {
   if (input.max_concurrent !== undefined) out.max_concurrent = input.max_concurrent;
   if (input.tokens_per_minute !== undefined) out.tokens_per_minute = input.tokens_per_minute;
   if (input.budget_usd !== undefined) {
-    out.budget_micro_usd = input.budget_usd === null ? null : Math.round(input.budget_usd * 1e6);
+    out.budget_nano_usd = input.budget_usd === null ? null : Math.round(input.budget_usd * 1e9);
   }
   if (input.budget_period !== undefined) out.budget_period = input.budget_period;
   if (input.allowed_models !== undefined) {

@@ -12,7 +12,7 @@ export interface SubjectLimits {
   /** Requests in flight at once. */
   maxConcurrent: number | null;
   tokensPerMinute: number | null;
-  budgetMicroUsd: number | null;
+  budgetNanoUsd: number | null;
   budgetPeriod: BudgetPeriod;
 }
 
@@ -26,8 +26,8 @@ export interface Admission {
   subjects: SubjectLimits[];
   /** Tokens this request is expected to use (prompt estimate + output allowance). */
   estimatedTokens: number;
-  /** Micro-dollars this request is expected to cost; 0 when it has no priced model. */
-  estimatedCostMicroUsd: number;
+  /** Nano-dollars this request is expected to cost; 0 when it has no priced model. */
+  estimatedCostNanoUsd: number;
 }
 
 export type LimitKind = 'requests' | 'requests_per_minute' | 'max_concurrent' | 'tokens_per_minute' | 'budget';
@@ -48,7 +48,7 @@ export interface Ticket {
   requestId: string;
   subjects: SubjectLimits[];
   estimatedTokens: number;
-  estimatedCostMicroUsd: number;
+  estimatedCostNanoUsd: number;
   /** Period each budget was charged in (a settlement after midnight must not touch the new day). */
   periods: string[];
   /** When the request was admitted: its spend belongs to the day, month and lifetime of this time. */
@@ -102,7 +102,7 @@ export interface Limiter {
    * Replaces the estimate with the actual use and releases the request's in-flight slots and
    * reservations. Idempotent by the ticket's request id. Fire and forget: never throws or rejects.
    */
-  settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void;
+  settle(ticket: Ticket, actualTokens: number, actualCostNanoUsd: number): void;
   /**
    * Each budget's use in its current period, as far as this backend knows (for the metrics).
    * Synchronous: a shared backend answers from a snapshot it refreshes in the background.
@@ -131,7 +131,7 @@ export interface SubjectState {
   requestsTat?: number;
   tokensTat?: number;
   /** Budget state by period key (`total`, `day:2026-01-31`, `month:2026-01`; see periodOf). */
-  budgets: Record<string, { spentMicroUsd: number; reservedMicroUsd: number }>;
+  budgets: Record<string, { spentNanoUsd: number; reservedNanoUsd: number }>;
 }
 
 /** One budget's use in its current period (1 = all of it committed: spent plus reserved). */

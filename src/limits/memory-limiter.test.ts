@@ -35,7 +35,7 @@ describe('MemoryLimiter', () => {
   it('decides synchronously; only a budget not yet seeded waits for the store, once for concurrent requests', async () => {
     const { limiter, reads } = setup(5);
     expect(admitSync(limiter, admission([limits()])).ok).toBe(true);
-    const budgeted = [limits({ budgetMicroUsd: 100, budgetPeriod: 'day' })];
+    const budgeted = [limits({ budgetNanoUsd: 100, budgetPeriod: 'day' })];
     const first = limiter.admit(admission(budgeted));
     const second = limiter.admit(admission(budgeted));
     expect(first).toBeInstanceOf(Promise);

@@ -16,13 +16,13 @@ import {
 
 const MINUTE = 60_000;
 
-/** Reads what a subject has spent since `periodStart` from the store (micro-dollars). */
+/** Reads what a subject has spent since `periodStart` from the store (nano-dollars). */
 export type SpentLoader = (subject: SubjectLimits, periodStart: number) => Promise<number>;
 
 interface BudgetState {
   spent: number;
   reserved: number;
-  /** The budget the last admission brought (micro-dollars); 0 until one has. */
+  /** The budget the last admission brought (nano-dollars); 0 until one has. */
   limit: number;
 }
 
@@ -98,7 +98,7 @@ export class MemoryLimiter implements Limiter {
     const prefix = `${key}|`;
     for (const [bkey, b] of this.budgets) {
       if (!bkey.startsWith(prefix)) continue;
-      state.budgets[bkey.slice(prefix.length)] = { spentMicroUsd: b.spent, reservedMicroUsd: b.reserved };
+      state.budgets[bkey.slice(prefix.length)] = { spentNanoUsd: b.spent, reservedNanoUsd: b.reserved };
       held = true;
     }
     return held ? state : undefined;
@@ -131,8 +131,8 @@ export class MemoryLimiter implements Limiter {
         const pkey = periodOf(period, ticket.admittedAt).key;
         const b = this.budgets.get(`${key}|${pkey}`);
         if (!b) continue;
-        if (s.budgetMicroUsd !== null && pkey === ticket.periods[i]) {
-          b.reserved = Math.max(0, b.reserved - ticket.estimatedCostMicroUsd);
+        if (s.budgetNanoUsd !== null && pkey === ticket.periods[i]) {
+          b.reserved = Math.max(0, b.reserved - ticket.estimatedCostNanoUsd);
         }
         b.spent += actualCost;
       }
@@ -202,25 +202,25 @@ export class MemoryLimiter implements Limiter {
       }
       const period = periodOf(s.budgetPeriod, now);
       periods.push(period.key);
-      if (s.budgetMicroUsd !== null) {
+      if (s.budgetNanoUsd !== null) {
         const b = this.budgets.get(`${key}|${period.key}`) as BudgetState;
         const committed = b.spent + b.reserved;
-        if (committed >= s.budgetMicroUsd || committed + a.estimatedCostMicroUsd > s.budgetMicroUsd) {
+        if (committed >= s.budgetNanoUsd || committed + a.estimatedCostNanoUsd > s.budgetNanoUsd) {
           return refuse(
             {
               kind: 'budget',
               subject: s,
-              limit: s.budgetMicroUsd,
-              remaining: Math.max(0, s.budgetMicroUsd - committed),
+              limit: s.budgetNanoUsd,
+              remaining: Math.max(0, s.budgetNanoUsd - committed),
               // A day or month budget comes back with the next period; a lifetime one never does.
               ...(period.end === undefined ? {} : { retryAfterMs: period.end - now, resetMs: period.end - now }),
             },
             rate,
           );
         }
-        const limit = s.budgetMicroUsd;
+        const limit = s.budgetNanoUsd;
         plans.push(() => {
-          b.reserved += a.estimatedCostMicroUsd;
+          b.reserved += a.estimatedCostNanoUsd;
           b.limit = limit;
         });
       }
@@ -234,7 +234,7 @@ export class MemoryLimiter implements Limiter {
         requestId: a.requestId,
         subjects: a.subjects,
         estimatedTokens: a.estimatedTokens,
-        estimatedCostMicroUsd: a.estimatedCostMicroUsd,
+        estimatedCostNanoUsd: a.estimatedCostNanoUsd,
         periods,
         admittedAt: now,
         concurrent,
@@ -250,7 +250,7 @@ export class MemoryLimiter implements Limiter {
   private seedBudgets(a: Admission, now: number): Promise<unknown> | undefined {
     let pending: Promise<void>[] | undefined;
     for (const s of a.subjects) {
-      if (s.budgetMicroUsd === null) continue;
+      if (s.budgetNanoUsd === null) continue;
       const period = periodOf(s.budgetPeriod, now);
       const bkey = `${keyOf(s)}|${period.key}`;
       if (this.budgets.has(bkey)) continue;

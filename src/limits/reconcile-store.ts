@@ -48,22 +48,22 @@ export class LimitTotals {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const rows = await this.db
         .selectFrom('usage_records')
-        .select(['id', 'cost_micro_usd'])
+        .select(['id', 'cost_nano_usd'])
         .where('id', 'in', ids.slice(i, i + CHUNK))
         .execute();
-      for (const r of rows) out.set(r.id, Number(r.cost_micro_usd ?? 0));
+      for (const r of rows) out.set(r.id, Number(r.cost_nano_usd ?? 0));
     }
     return out;
   }
 
-  /** Micro-dollars each subject spent since `from` (rollups from its hour on); 0 for none. */
+  /** Nano-dollars each subject spent since `from` (rollups from its hour on); 0 for none. */
   async spentSince(kind: Kind, ids: string[], from: number): Promise<Map<string, number>> {
     const col = kind === 'token' ? 'token_id' : 'project_id';
     const out = new Map<string, number>();
     for (let i = 0; i < ids.length; i += CHUNK) {
       const rows = await this.db
         .selectFrom('usage_rollups')
-        .select((eb) => [eb.ref(col).as('id'), eb.fn.sum<number | string | null>('cost_micro_usd').as('spent')])
+        .select((eb) => [eb.ref(col).as('id'), eb.fn.sum<number | string | null>('cost_nano_usd').as('spent')])
         .where(col, 'in', ids.slice(i, i + CHUNK))
         .where('bucket_start', '>=', hourStart(from))
         .groupBy(col)

@@ -10,7 +10,7 @@ export interface SubjectDrift {
   id: string;
   /** Requests counted in Redis, less its open reservations, minus the persisted request_count. */
   requests: number;
-  /** Spend (micro-dollars, reservations not included) per period key held, minus the rollups' sum. */
+  /** Spend (nano-dollars, reservations not included) per period key held, minus the rollups' sum. */
   budgets: Record<string, number>;
 }
 
@@ -23,9 +23,9 @@ export interface DriftReport {
   /** The same, by kind. */
   subjectsByKind: Record<SubjectLimits['kind'], number>;
   /** Sums of the absolute drifts over all subjects. */
-  drift: { requests: number; budgetMicroUsd: number };
+  drift: { requests: number; budgetNanoUsd: number };
   /** Subjects drifting, per kind of counter. */
-  drifting: { requests: number; budgetMicroUsd: number };
+  drifting: { requests: number; budgetNanoUsd: number };
   /** Counters raised to the database's total (REDIS_RECONCILE_CORRECT). */
   corrected: number;
   /** Passes run by this instance so far, this one included, and the counters they raised. */
@@ -160,8 +160,8 @@ export class Reconciler {
       at: now,
       subjects: 0,
       subjectsByKind: { token: 0, project: 0 },
-      drift: { requests: 0, budgetMicroUsd: 0 },
-      drifting: { requests: 0, budgetMicroUsd: 0 },
+      drift: { requests: 0, budgetNanoUsd: 0 },
+      drifting: { requests: 0, budgetNanoUsd: 0 },
       corrected: 0,
       runs: 0,
       correctedTotal: 0,
@@ -215,9 +215,9 @@ export class Reconciler {
       const budgetDrift = Object.values(d.budgets).reduce((sum, x) => sum + Math.abs(x), 0);
       if (d.requests === 0 && budgetDrift === 0) return;
       report.drift.requests += Math.abs(d.requests);
-      report.drift.budgetMicroUsd += budgetDrift;
+      report.drift.budgetNanoUsd += budgetDrift;
       if (d.requests !== 0) report.drifting.requests++;
-      if (budgetDrift !== 0) report.drifting.budgetMicroUsd++;
+      if (budgetDrift !== 0) report.drifting.budgetNanoUsd++;
       if (report.subjectsDrifting.length < MAX_DETAILS) report.subjectsDrifting.push(d);
       if (!this.opts.correct) return;
       for (const [field, by] of raises) {
@@ -234,9 +234,9 @@ export class Reconciler {
         {
           subjects: report.subjects,
           drifting_requests: report.drifting.requests,
-          drifting_budgets: report.drifting.budgetMicroUsd,
+          drifting_budgets: report.drifting.budgetNanoUsd,
           drift_requests: report.drift.requests,
-          drift_budget_micro_usd: report.drift.budgetMicroUsd,
+          drift_budget_nano_usd: report.drift.budgetNanoUsd,
           corrected: report.corrected,
           examples: report.subjectsDrifting.slice(0, LOGGED),
         },

@@ -16,7 +16,7 @@ import type { SpentLoader } from './memory-limiter.js';
 import { LAYOUT_VERSION, LIMITER_SCRIPT } from './redis-scripts.js';
 
 export interface RedisLimiterOptions {
-  /** Key namespace; the layout version is appended (`llmp` → `llmp:v2:`). Tests use a fresh one each. */
+  /** Key namespace; the layout version is appended (`llmp` → `llmp:v3:`). Tests use a fresh one each. */
   prefix?: string;
   /**
    * How long a reservation is held before the sweeper settles it as unfinished (charged its
@@ -213,7 +213,7 @@ export class RedisLimiter implements Limiter {
     for (const [f, v] of fields) {
       if (!f.startsWith('s|')) continue;
       const pkey = f.slice(2);
-      state.budgets[pkey] = { spentMicroUsd: Number(v), reservedMicroUsd: n(`r|${pkey}`) ?? 0 };
+      state.budgets[pkey] = { spentNanoUsd: Number(v), reservedNanoUsd: n(`r|${pkey}`) ?? 0 };
     }
     return state;
   }
@@ -263,7 +263,7 @@ export class RedisLimiter implements Limiter {
       a.requestId,
       tag,
       String(a.estimatedTokens),
-      String(a.estimatedCostMicroUsd),
+      String(a.estimatedCostNanoUsd),
       this.fixedArgs[0],
       this.fixedArgs[1],
       this.fixedArgs[2],
@@ -285,7 +285,7 @@ export class RedisLimiter implements Limiter {
         opt(s.requestsPerMinute),
         opt(s.maxConcurrent),
         opt(s.tokensPerMinute),
-        opt(s.budgetMicroUsd),
+        opt(s.budgetNanoUsd),
         s.budgetPeriod,
         seed === undefined ? '' : String(seed),
         this.opts.loadCount ? (count === undefined ? '' : String(count)) : '-',
@@ -310,7 +310,7 @@ export class RedisLimiter implements Limiter {
           requestId: a.requestId,
           subjects: a.subjects,
           estimatedTokens: a.estimatedTokens,
-          estimatedCostMicroUsd: a.estimatedCostMicroUsd,
+          estimatedCostNanoUsd: a.estimatedCostNanoUsd,
           periods: a.subjects.map((s) => this.periodKey(s.budgetPeriod, redisNow)),
           admittedAt: redisNow,
           concurrent: Number(reply[8]),
@@ -386,7 +386,7 @@ export class RedisLimiter implements Limiter {
 
   private noteBudgets(subjects: SubjectLimits[], tag: string): void {
     for (const s of subjects) {
-      if (s.budgetMicroUsd === null) continue;
+      if (s.budgetNanoUsd === null) continue;
       const key = `${tag}${s.kind}:${s.id}`;
       if (!this.budgeted.has(key)) this.budgeted.set(key, { kind: s.kind, id: s.id });
     }

@@ -10,7 +10,7 @@ import { GCRA_TOLERANCE_MS } from './gcra.js';
  * as is would be truncated to an integer, and tostring keeps only 14 digits.
  *
  * Subject hash fields: n (requests admitted), rt / tt (GCRA TAT of requests / tokens per minute),
- * f (requests in flight), s|<period> / r|<period> (spent / reserved micro-dollars), l|<period>
+ * f (requests in flight), s|<period> / r|<period> (spent / reserved nano-dollars), l|<period>
  * (the budget the last admission brought, for the metrics), x (when its TTL was last renewed), c
  * (when the state was created: a settle older than it finds its reservation lost with Redis's data).
  * Reservation hash fields (layout 2: three or four fields, not 22, as writing a wide hash per
@@ -23,8 +23,12 @@ import { GCRA_TOLERANCE_MS } from './gcra.js';
  * its late settle corrects the charge from them.
  */
 
-/** Bumped with any change of the script's keys or fields: it names every key (see redis-limiter.ts). */
-export const LAYOUT_VERSION = 2;
+/**
+ * Bumped with any change of the script's keys or fields, or of their units: it names every key (see
+ * redis-limiter.ts), and the script's text, hence its SHA, holds it. 3: money in nano-dollars (2 held
+ * micro-dollars; its keys are left to expire, never read as nano-dollars).
+ */
+export const LAYOUT_VERSION = 3;
 
 export const LIMITER_SCRIPT = `
 local LAYOUT = ${LAYOUT_VERSION}

@@ -42,7 +42,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 
 /** Whether the database decides a limit of this subject: a request cap or a lifetime budget. */
 function counted(s: SubjectLimits): boolean {
-  return s.maxRequests !== null || (s.budgetMicroUsd !== null && s.budgetPeriod === 'total');
+  return s.maxRequests !== null || (s.budgetNanoUsd !== null && s.budgetPeriod === 'total');
 }
 
 /** The subject as the memory limiter sees it: without the limits the database decides. */
@@ -50,7 +50,7 @@ function localPart(s: SubjectLimits): SubjectLimits {
   return {
     ...s,
     maxRequests: null,
-    budgetMicroUsd: s.budgetPeriod === 'total' ? null : s.budgetMicroUsd,
+    budgetNanoUsd: s.budgetPeriod === 'total' ? null : s.budgetNanoUsd,
   };
 }
 
@@ -104,10 +104,10 @@ export class StoreCountedLimiter implements Limiter {
       : this.admitInStore(a, inStore, decided);
   }
 
-  settle(ticket: Ticket, actualTokens: number, actualCostMicroUsd: number): void {
+  settle(ticket: Ticket, actualTokens: number, actualCostNanoUsd: number): void {
     const first = !ticket.settled;
-    this.local.settle(ticket, actualTokens, actualCostMicroUsd);
-    if (first && this.budgeted.has(ticket)) this.send(ticket.requestId, Math.round(actualCostMicroUsd));
+    this.local.settle(ticket, actualTokens, actualCostNanoUsd);
+    if (first && this.budgeted.has(ticket)) this.send(ticket.requestId, Math.round(actualCostNanoUsd));
   }
 
   /** The memory limiter's budgets (day and month; lifetime budgets are in the database). */
@@ -125,7 +125,7 @@ export class StoreCountedLimiter implements Limiter {
     if (!row) return Object.keys(local).length > 1 || Object.keys(local.budgets).length > 0 ? local : undefined;
     const out: SubjectState = local;
     out.requests = row.requests;
-    out.budgets.total = { spentMicroUsd: row.spentMicroUsd, reservedMicroUsd: row.reservedMicroUsd };
+    out.budgets.total = { spentNanoUsd: row.spentNanoUsd, reservedNanoUsd: row.reservedNanoUsd };
     return out;
   }
 
@@ -198,10 +198,10 @@ export class StoreCountedLimiter implements Limiter {
       id: s.id,
       requestCount: s.requestCount,
       maxRequests: s.maxRequests,
-      budgetMicroUsd: s.budgetPeriod === 'total' ? s.budgetMicroUsd : null,
-      seedMicroUsd: null,
+      budgetNanoUsd: s.budgetPeriod === 'total' ? s.budgetNanoUsd : null,
+      seedNanoUsd: null,
     }));
-    const estimate = Math.ceil(a.estimatedCostMicroUsd);
+    const estimate = Math.ceil(a.estimatedCostNanoUsd);
     const now = this.opts.clock();
     let answer: Awaited<ReturnType<LimitCountersRepo['admit']>>;
     try {
@@ -210,7 +210,7 @@ export class StoreCountedLimiter implements Limiter {
         if (answer.refused >= 0) break;
         // A subject new to the counters (or with a changed budget): its lifetime spend so far.
         const i = -answer.refused - 1;
-        (rows[i] as CountedSubject).seedMicroUsd = await this.loadSpent(subjects[i] as SubjectLimits, 0);
+        (rows[i] as CountedSubject).seedNanoUsd = await this.loadSpent(subjects[i] as SubjectLimits, 0);
       }
     } catch (err) {
       undo();
@@ -226,12 +226,12 @@ export class StoreCountedLimiter implements Limiter {
           : {
               kind: 'budget',
               subject: s,
-              limit: s.budgetMicroUsd as number,
-              remaining: Math.max(0, (s.budgetMicroUsd as number) - answer.used),
+              limit: s.budgetNanoUsd as number,
+              remaining: Math.max(0, (s.budgetNanoUsd as number) - answer.used),
             };
       return { ok: false, refusal, rate: local.rate };
     }
-    if (rows.some((r) => r.budgetMicroUsd !== null)) this.budgeted.add(local.ticket);
+    if (rows.some((r) => r.budgetNanoUsd !== null)) this.budgeted.add(local.ticket);
     return local;
   }
 

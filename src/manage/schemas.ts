@@ -112,11 +112,12 @@ const limitInputs = {
   budget_usd: z
     .number()
     .min(0)
-    .max(1e9)
-    .multipleOf(0.000001)
+    // Held in integer nano-dollars, which stay exact below 2^53 (about $9.007 million).
+    .max(9e6)
+    .multipleOf(0.000000001)
     .nullable()
     .optional()
-    .describe('Spending cap in US dollars; null for none'),
+    .describe('Spending cap in US dollars (up to nine decimals, at most 9,000,000); null for none'),
   budget_period: z
     .enum(['total', 'day', 'month'])
     .optional()
@@ -418,8 +419,12 @@ export const usageTotals = z
     total_tokens: z.number().int(),
     cached_tokens: z.number().int(),
     reasoning_tokens: z.number().int(),
-    cost_usd: z.string().describe('Exact decimal US dollars (six decimals) of the priced requests'),
-    cost_micro_usd: z.number().int().describe('The same cost in integer micro-dollars'),
+    cost_usd: z.string().describe('Exact decimal US dollars (nine decimals) of the priced requests'),
+    cost_nano_usd: z.number().int().describe('The same cost in integer nano-dollars (1e-9 USD): exact'),
+    cost_micro_usd: z
+      .number()
+      .int()
+      .describe('The same cost rounded to integer micro-dollars; kept for clients of earlier versions'),
     unpriced_requests: z
       .number()
       .int()
@@ -518,7 +523,12 @@ export const usageRecord = z
       .string()
       .nullable()
       .describe('Exact decimal US dollars; null without a cost (no price for the model, or nothing used)'),
-    cost_micro_usd: z.number().int().nullable(),
+    cost_nano_usd: z.number().int().nullable().describe('The same cost in integer nano-dollars (1e-9 USD)'),
+    cost_micro_usd: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The same cost rounded to integer micro-dollars; kept for clients of earlier versions'),
     usage_status: z.string().describe('reported, estimated, missing or unfinished'),
     error: z.string().nullable().describe('Why the exchange failed or was cut, as an error code'),
     duration_ms: z.number(),

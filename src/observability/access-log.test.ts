@@ -37,7 +37,7 @@ describe('access log', () => {
       model: 'gpt-"4o"',
       total_tokens: 12,
       prompt_tokens: 10,
-      cost_micro_usd: 7,
+      cost_nano_usd: 7,
       usage_status: 'reported',
       ttfb_ms: 2.25,
       bytes_in: 100,

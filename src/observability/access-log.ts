@@ -21,7 +21,7 @@ export interface AccessEntry {
   ttfbMs: number | null;
   promptTokens: number | null;
   completionTokens: number | null;
-  costMicroUsd: number | null;
+  costNanoUsd: number | null;
   bytesIn: number;
   bytesOut: number;
   usageStatus: string;
@@ -95,7 +95,7 @@ export function createAccessLog(
         `"token_id":"${e.tokenId}","project_id":"${e.projectId}","method":${JSON.stringify(e.method)},` +
         `"path":${JSON.stringify(e.path)},"status":${e.status},"model":${e.model === null ? 'null' : JSON.stringify(e.model)},` +
         `"stream":${e.stream},"prompt_tokens":${e.promptTokens},"completion_tokens":${e.completionTokens},` +
-        `"total_tokens":${e.totalTokens},"cost_micro_usd":${e.costMicroUsd},"usage_status":"${e.usageStatus}",` +
+        `"total_tokens":${e.totalTokens},"cost_nano_usd":${e.costNanoUsd},"usage_status":"${e.usageStatus}",` +
         `"duration_ms":${e.durationMs},"upstream_ms":${e.upstreamMs},"ttfb_ms":${e.ttfbMs},"bytes_in":${e.bytesIn},` +
         `"bytes_out":${e.bytesOut},"client_ip":${client.ip === undefined ? 'null' : JSON.stringify(client.ip)},` +
         `"user_agent":${lastUaJson}` +

@@ -85,8 +85,8 @@ const SESSION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200
 /** What the metrics read of a reconciliation pass (limits/reconcile.ts DriftReport). */
 export interface LimiterDrift {
   subjectsByKind: Record<string, number>;
-  drift: { requests: number; budgetMicroUsd: number };
-  drifting: { requests: number; budgetMicroUsd: number };
+  drift: { requests: number; budgetNanoUsd: number };
+  drifting: { requests: number; budgetNanoUsd: number };
   /** Passes run in this instance so far, and the counters they raised. */
   runs: number;
   correctedTotal: number;
@@ -133,7 +133,7 @@ export interface RequestEnd {
   completionTokens: number | null;
   cachedTokens: number | null;
   reasoningTokens: number | null;
-  costMicroUsd: number | null;
+  costNanoUsd: number | null;
 }
 
 /** An event stream's pacing: chunks relayed and the longest pause between two (ms). */
@@ -655,12 +655,12 @@ export class Metrics {
       const drift = sources.limiterDrift;
       const kinds = [
         ['requests', 'requests'],
-        ['budget_micro_usd', 'budgetMicroUsd'],
+        ['budget_nano_usd', 'budgetNanoUsd'],
       ] as const;
       // No samples until a pass ran in this instance: the one holding the reconciliation lease exports them.
       new Gauge({
         name: 'llm_proxy_limiter_drift',
-        help: 'Redis limit counters minus the database totals at the last reconciliation, summed as absolute values over subjects: requests (in flight not counted) and budget spend in micro-dollars (lifetime, day, month).',
+        help: 'Redis limit counters minus the database totals at the last reconciliation, summed as absolute values over subjects: requests (in flight not counted) and budget spend in nano-dollars (lifetime, day, month).',
         labelNames: ['kind'],
         registers,
         collect() {
@@ -809,7 +809,7 @@ export class Metrics {
     if (e.completionTokens) this.tokens.inc(`${model}${SEP}output`, e.completionTokens);
     if (e.cachedTokens) this.tokens.inc(`${model}${SEP}cached`, e.cachedTokens);
     if (e.reasoningTokens) this.tokens.inc(`${model}${SEP}reasoning`, e.reasoningTokens);
-    if (e.costMicroUsd) this.cost.inc(`${model}${who}`, e.costMicroUsd / 1e6);
+    if (e.costNanoUsd) this.cost.inc(`${model}${who}`, e.costNanoUsd / 1e9);
   }
 
   /** The proxy refused a request itself. */

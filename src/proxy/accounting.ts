@@ -59,7 +59,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
         createdAt: deps.now(),
       })
     : measuredRecord(pr, admitted, m, deps);
-  deps.limiter.settle(admitted.ticket, rec.totalTokens ?? 0, rec.costMicroUsd ?? 0);
+  deps.limiter.settle(admitted.ticket, rec.totalTokens ?? 0, rec.costNanoUsd ?? 0);
   deps.recordUsage(rec, m.journaled);
   logAccess(pr, rec, deps, deps.logBodyMaxBytes > 0 ? loggedBodies(pr, admitted, m, deps.logBodyMaxBytes) : undefined);
   return rec;
@@ -81,7 +81,7 @@ function withoutUsage(rec: UsageRecord): UsageRecord {
   rec.totalTokens = 0;
   rec.cachedTokens = 0;
   rec.reasoningTokens = 0;
-  rec.costMicroUsd = 0;
+  rec.costNanoUsd = 0;
   rec.usageStatus = 'reported';
   return rec;
 }
@@ -117,7 +117,7 @@ function measuredRecordOf(
     bytesIn: m.bytesIn,
     bytesOut: m.bytesOut,
     error: m.error,
-    costMicroUsd: cost,
+    costNanoUsd: cost,
     usageStatus: status,
     createdAt: deps.now(),
     upstreamKeyId: pr.upstreamKey?.id ?? null,

@@ -192,7 +192,7 @@ async function charge(
   deps: ProxyDeps,
 ): Promise<Admitted | AppError> {
   const guess = estimate(facts, deps.pricing);
-  const charged = chargeLimits(pr.id, identity.limits, guess.tokens, guess.costMicroUsd, deps);
+  const charged = chargeLimits(pr.id, identity.limits, guess.tokens, guess.costNanoUsd, deps);
   const ticket = charged instanceof Promise ? await charged : charged;
   if (ticket instanceof AppError) return ticket;
   return new Admitted(identity, upstream, ticket, body, includeUsage, facts);
@@ -207,24 +207,24 @@ export function chargeLimits(
   requestId: string,
   subjects: SubjectLimits[],
   estimatedTokens: number,
-  estimatedCostMicroUsd: number,
+  estimatedCostNanoUsd: number,
   deps: Pick<ProxyDeps, 'limiter' | 'logger'>,
 ): Ticket | AppError | Promise<Ticket | AppError> {
   let pending: AdmitResult | Promise<AdmitResult>;
   try {
-    pending = deps.limiter.admit({ requestId, subjects, estimatedTokens, estimatedCostMicroUsd });
+    pending = deps.limiter.admit({ requestId, subjects, estimatedTokens, estimatedCostNanoUsd });
   } catch (err) {
     return limiterFailed(err, requestId, deps.logger);
   }
-  if (!(pending instanceof Promise)) return decided(pending, estimatedCostMicroUsd);
+  if (!(pending instanceof Promise)) return decided(pending, estimatedCostNanoUsd);
   return pending.then(
-    (d) => decided(d, estimatedCostMicroUsd),
+    (d) => decided(d, estimatedCostNanoUsd),
     (err: unknown) => limiterFailed(err, requestId, deps.logger),
   );
 }
 
-function decided(d: AdmitResult, estimatedCostMicroUsd: number): Ticket | AppError {
-  return d.ok ? d.ticket : refusalError(d.refusal, d.rate, estimatedCostMicroUsd);
+function decided(d: AdmitResult, estimatedCostNanoUsd: number): Ticket | AppError {
+  return d.ok ? d.ticket : refusalError(d.refusal, d.rate, estimatedCostNanoUsd);
 }
 
 function limiterFailed(err: unknown, requestId: string, logger: ProxyDeps['logger']): AppError {
@@ -301,7 +301,7 @@ function waitForSlot(pr: ProxyRequest, gate: UpstreamGate): Promise<boolean> {
 function needsBody(identity: TokenIdentity): boolean {
   return (
     identity.modelRules.length > 0 ||
-    identity.limits.some((s) => s.tokensPerMinute !== null || s.budgetMicroUsd !== null)
+    identity.limits.some((s) => s.tokensPerMinute !== null || s.budgetNanoUsd !== null)
   );
 }
 
@@ -340,15 +340,15 @@ export function checkModel(
     if (model === undefined) return errors.modelRequired();
     for (const rules of identity.modelRules) if (!modelAllowed(rules, model)) return errors.modelNotAllowed(model);
   }
-  if (model && identity.limits.some((s) => s.budgetMicroUsd !== null) && !pricing.resolve(model)) {
+  if (model && identity.limits.some((s) => s.budgetNanoUsd !== null) && !pricing.resolve(model)) {
     return errors.modelNotPriced(model);
   }
   return undefined;
 }
 
 /** Token and cost estimates reserved before forwarding, settled against actual usage afterwards. */
-function estimate(facts: BodyFacts | undefined, pricing: PricingTable): { tokens: number; costMicroUsd: number } {
-  if (!facts) return { tokens: 0, costMicroUsd: 0 };
+function estimate(facts: BodyFacts | undefined, pricing: PricingTable): { tokens: number; costNanoUsd: number } {
+  if (!facts) return { tokens: 0, costNanoUsd: 0 };
   const prompt = Math.ceil(facts.bytes / 4);
   const output = (facts.maxOutputTokens ?? DEFAULT_OUTPUT_ESTIMATE) * facts.choices;
   const cost = pricing.cost(facts.model, {
@@ -357,5 +357,5 @@ function estimate(facts: BodyFacts | undefined, pricing: PricingTable): { tokens
     cachedTokens: 0,
     reasoningTokens: 0,
   });
-  return { tokens: prompt + output, costMicroUsd: cost ?? 0 };
+  return { tokens: prompt + output, costNanoUsd: cost ?? 0 };
 }

@@ -165,7 +165,7 @@ class Exchange implements LegOwner, AttemptOwner {
         path: pr.path,
         model: admitted.facts?.model ?? null,
         estimatedTokens: admitted.ticket.estimatedTokens,
-        estimatedCostMicroUsd: admitted.ticket.estimatedCostMicroUsd,
+        estimatedCostNanoUsd: admitted.ticket.estimatedCostNanoUsd,
         at: admitted.ticket.admittedAt,
       },
       this.send,

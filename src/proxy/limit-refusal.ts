@@ -7,7 +7,7 @@ import type { UpstreamGate } from './upstream-gate.js';
  * retry can pass when there is one (the catalogue turns it into Retry-After and x-should-retry).
  * A request estimated to cost more than a whole budget can never pass, whatever the period.
  */
-export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd = 0): AppError {
+export function refusalError(r: Refusal, rate: RateState, estimatedCostNanoUsd = 0): AppError {
   const headers = rateHeaders(rate);
   const who = r.subject.kind;
   switch (r.kind) {
@@ -20,14 +20,7 @@ export function refusalError(r: Refusal, rate: RateState, estimatedCostMicroUsd 
     case 'tokens_per_minute':
       return errors.tokenRateExceeded(who, r.limit, headers, r.retryAfterMs);
     case 'budget':
-      return errors.budgetExceeded(
-        who,
-        r.limit,
-        r.subject.budgetPeriod,
-        headers,
-        r.retryAfterMs,
-        estimatedCostMicroUsd,
-      );
+      return errors.budgetExceeded(who, r.limit, r.subject.budgetPeriod, headers, r.retryAfterMs, estimatedCostNanoUsd);
   }
 }
 

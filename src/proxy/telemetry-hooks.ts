@@ -328,6 +328,6 @@ function proxyOutcome(rec: UsageRecord): Attributes {
     [ATTR.genAiReasoningTokens]: rec.reasoningTokens ?? undefined,
     [ATTR.genAiTimeToFirstChunk]: rec.stream && rec.ttfbMs !== null ? rec.ttfbMs / 1000 : undefined,
     [ATTR.usageStatus]: rec.usageStatus,
-    [ATTR.costUsd]: rec.costMicroUsd === null ? undefined : rec.costMicroUsd / 1e6,
+    [ATTR.costUsd]: rec.costNanoUsd === null ? undefined : rec.costNanoUsd / 1e9,
   };
 }

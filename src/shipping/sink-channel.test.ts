@@ -55,7 +55,7 @@ const record = (): UsageRecord => ({
   bytesIn: 10,
   bytesOut: 20,
   error: null,
-  costMicroUsd: 4,
+  costNanoUsd: 4,
   usageStatus: 'reported',
   createdAt: 1_700_000_000_000,
   upstreamKeyId: null,

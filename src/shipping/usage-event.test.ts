@@ -24,7 +24,7 @@ const record: UsageRecord = {
   bytesIn: 10,
   bytesOut: 20,
   error: null,
-  costMicroUsd: 4,
+  costNanoUsd: 4,
   usageStatus: 'reported',
   createdAt: Date.UTC(2025, 5, 1, 12, 0, 0, 123),
   upstreamKeyId: null,

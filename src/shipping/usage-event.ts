@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../store/usage-record.js';
+import { nanoToMicroUsd } from '../usage/usage-totals.js';
 
 /** The schema name every shipped event carries; a new major shape gets a new name (…/v2), never an edit. */
 export const USAGE_EVENT_SCHEMA = 'llm-proxy.usage/v1';
@@ -31,7 +32,7 @@ export interface UsageEventV1 {
   total_tokens: number | null;
   cached_tokens: number | null;
   reasoning_tokens: number | null;
-  /** Cost in millionths of a US dollar; null when the model has no price or nothing was measured. */
+  /** Cost in millionths of a US dollar, rounded; null when the model has no price or nothing was measured. */
   cost_micro_usd: number | null;
   finish_reason: string | null;
   /** The catalogue code of what cut or failed the exchange; null when it ended normally. */
@@ -45,6 +46,8 @@ export interface UsageEventV1 {
   upstream_key_id: string | null;
   /** The upstream's id of its answer (`x-request-id`; a realtime response's id); null when none came. */
   upstream_request_id: string | null;
+  /** The exact cost, in billionths of a US dollar; null as `cost_micro_usd` is. */
+  cost_nano_usd: number | null;
 }
 
 /** How each field is typed where a sink needs to say so (OTLP attributes): the one list of the fields. */
@@ -75,6 +78,7 @@ export const USAGE_EVENT_FIELDS: Record<keyof UsageEventV1, 'string' | 'int' | '
   bytes_out: 'int',
   upstream_key_id: 'string',
   upstream_request_id: 'string',
+  cost_nano_usd: 'int',
 };
 
 /** The v1 event of a finished exchange's usage record. */
@@ -96,7 +100,7 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     total_tokens: r.totalTokens,
     cached_tokens: r.cachedTokens,
     reasoning_tokens: r.reasoningTokens,
-    cost_micro_usd: r.costMicroUsd,
+    cost_micro_usd: r.costNanoUsd === null ? null : nanoToMicroUsd(r.costNanoUsd),
     finish_reason: r.finishReason,
     error: r.error,
     upstream_ms: r.upstreamMs,
@@ -106,6 +110,7 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     bytes_out: r.bytesOut,
     upstream_key_id: r.upstreamKeyId,
     upstream_request_id: r.upstreamRequestId,
+    cost_nano_usd: r.costNanoUsd,
   };
 }
 

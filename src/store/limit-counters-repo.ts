@@ -8,15 +8,15 @@ export interface CountedSubject {
   /** The persisted request_count the caller knows: the counter never counts below it. */
   requestCount: number;
   maxRequests: number | null;
-  /** The lifetime budget (micro-dollars), or null when only requests are counted. */
-  budgetMicroUsd: number | null;
+  /** The lifetime budget (nano-dollars), or null when only requests are counted. */
+  budgetNanoUsd: number | null;
   /** The spend read from the usage rollups, when the database asked for it (see `admit`). */
-  seedMicroUsd: number | null;
+  seedNanoUsd: number | null;
 }
 
 /**
  * `refused` 0: admitted; i > 0: subject i-1 refused it (`what` it ran out of, `used`: the requests
- * counted or micro-dollars committed); i < 0: subject -i-1 needs its spend read first (a seed).
+ * counted or nano-dollars committed); i < 0: subject -i-1 needs its spend read first (a seed).
  */
 export interface CountedAnswer {
   refused: number;
@@ -27,8 +27,8 @@ export interface CountedAnswer {
 /** What the counters hold for a subject (limit_counters). */
 export interface CounterRow {
   requests: number;
-  spentMicroUsd: number;
-  reservedMicroUsd: number;
+  spentNanoUsd: number;
+  reservedNanoUsd: number;
 }
 
 /**
@@ -45,24 +45,24 @@ export class LimitCountersRepo {
     instanceId: string,
     now: number,
     deadline: number,
-    estimateMicroUsd: number,
+    estimateNanoUsd: number,
     subjects: CountedSubject[],
   ): Promise<CountedAnswer> {
     const col = <T>(f: (s: CountedSubject) => T) => subjects.map(f);
     const { rows } = await sql<{ refused: number; what: CountedAnswer['what']; used: string }>`
-      select refused, what, used from llmp_limits_admit_v1(
-        ${requestId}, ${instanceId}, ${now}, ${deadline}, ${estimateMicroUsd},
+      select refused, what, used from llmp_limits_admit_v2(
+        ${requestId}, ${instanceId}, ${now}, ${deadline}, ${estimateNanoUsd},
         ${col((s) => s.kind)}::text[], ${col((s) => s.id)}::text[], ${col((s) => s.requestCount)}::bigint[],
-        ${col((s) => s.maxRequests)}::bigint[], ${col((s) => s.budgetMicroUsd)}::bigint[],
-        ${col((s) => s.seedMicroUsd)}::bigint[])`.execute(this.db);
+        ${col((s) => s.maxRequests)}::bigint[], ${col((s) => s.budgetNanoUsd)}::bigint[],
+        ${col((s) => s.seedNanoUsd)}::bigint[])`.execute(this.db);
     const row = rows[0] as { refused: number; what: CountedAnswer['what']; used: string };
     return { refused: row.refused, what: row.what, used: Number(row.used) };
   }
 
   /** Settles a request's reservations (actual cost; null: its estimate). Idempotent; resolves how many it settled. */
-  async settle(requestId: string, actualMicroUsd: number | null, now: number): Promise<number> {
+  async settle(requestId: string, actualNanoUsd: number | null, now: number): Promise<number> {
     const { rows } = await sql<{ n: number }>`
-      select llmp_limits_settle_v1(${requestId}, ${actualMicroUsd}, ${now}) as n`.execute(this.db);
+      select llmp_limits_settle_v2(${requestId}, ${actualNanoUsd}, ${now}) as n`.execute(this.db);
     return rows[0]?.n ?? 0;
   }
 
@@ -85,15 +85,15 @@ export class LimitCountersRepo {
 
   /** A subject's counters, or undefined when none are kept for it. */
   async counters(kind: 'token' | 'project', id: string): Promise<CounterRow | undefined> {
-    const { rows } = await sql<{ requests: string; spent_micro_usd: string; reserved_micro_usd: string }>`
-      select requests, spent_micro_usd, reserved_micro_usd from limit_counters
+    const { rows } = await sql<{ requests: string; spent_nano_usd: string; reserved_nano_usd: string }>`
+      select requests, spent_nano_usd, reserved_nano_usd from limit_counters
       where kind = ${kind} and subject_id = ${id}`.execute(this.db);
     const r = rows[0];
     return (
       r && {
         requests: Number(r.requests),
-        spentMicroUsd: Number(r.spent_micro_usd),
-        reservedMicroUsd: Number(r.reserved_micro_usd),
+        spentNanoUsd: Number(r.spent_nano_usd),
+        reservedNanoUsd: Number(r.reserved_nano_usd),
       }
     );
   }

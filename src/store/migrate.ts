@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013-retries.js';
 import * as m0014 from './migrations/0014-cache.js';
 import * as m0015 from './migrations/0015-idempotency-keys.js';
 import * as m0016 from './migrations/0016-key-http2.js';
+import * as m0017 from './migrations/0017-nano-usd.js';
 import * as m0019 from './migrations/0019-tracked-jobs.js';
 import * as m0020 from './migrations/0020-upstream-request-id.js';
 
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '0014-cache': m0014,
   '0015-idempotency-keys': m0015,
   '0016-key-http2': m0016,
+  '0017-nano-usd': m0017,
   '0019-tracked-jobs': m0019,
   '0020-upstream-request-id': m0020,
 };
@@ -120,6 +122,14 @@ async function aheadOfUs(db: AnyDb, opts: MigrateOptions): Promise<boolean> {
 export async function migrateToLatest(db: AnyDb, opts: MigrateOptions = {}): Promise<string[]> {
   if (await aheadOfUs(db, opts)) return [];
   return applied(await migrator(db).migrateToLatest());
+}
+
+/**
+ * Applies the pending migrations up to and including `name`, no further: a database as an older
+ * version left it (the tests of a migration fill it with rows from before, then migrate to the latest).
+ */
+export async function migrateTo(db: AnyDb, name: string): Promise<string[]> {
+  return applied(await migrator(db).migrateTo(name));
 }
 
 export async function pendingMigrations(db: AnyDb, opts: MigrateOptions = {}): Promise<string[]> {

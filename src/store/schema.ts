@@ -10,7 +10,7 @@ export interface LimitColumns {
   /** Requests in flight at once (migration 0004). */
   max_concurrent: number | null;
   tokens_per_minute: number | null;
-  budget_micro_usd: number | null;
+  budget_nano_usd: number | null;
   budget_period: Generated<string>;
   /** JSON array of model globs; null for no restriction. */
   allowed_models: string | null;
@@ -95,7 +95,7 @@ export interface UsageRecordsTable {
   bytes_in: number;
   bytes_out: number;
   error: string | null;
-  cost_micro_usd: number | null;
+  cost_nano_usd: number | null;
   /**
    * 'reported' by the upstream, 'estimated' by the proxy (stream cut short), 'missing', or
    * 'unfinished' (the process stopped while the request was in flight; recovered from the journal).
@@ -126,7 +126,7 @@ export interface UsageRollupsTable {
   total_tokens: number;
   cached_tokens: number;
   reasoning_tokens: number;
-  cost_micro_usd: number;
+  cost_nano_usd: number;
   unpriced_requests: number;
   estimated_requests: number;
   duration_ms_sum: number;
@@ -161,7 +161,7 @@ export const RECORD_COLUMN_SET = {
   bytes_in: true,
   bytes_out: true,
   error: true,
-  cost_micro_usd: true,
+  cost_nano_usd: true,
   usage_status: true,
   created_at: true,
   upstream_key_id: true,
@@ -201,7 +201,7 @@ export function recordValues(r: NewUsageRow): unknown[] {
     r.bytes_in,
     r.bytes_out,
     r.error ?? null,
-    r.cost_micro_usd ?? null,
+    r.cost_nano_usd ?? null,
     r.usage_status,
     r.created_at,
     r.upstream_key_id ?? null,
@@ -221,7 +221,7 @@ export const ROLLUP_SUM_COLUMNS = [
   'total_tokens',
   'cached_tokens',
   'reasoning_tokens',
-  'cost_micro_usd',
+  'cost_nano_usd',
   'unpriced_requests',
   'estimated_requests',
   'duration_ms_sum',
@@ -244,7 +244,7 @@ export const zeroSums = (): RollupSums => ({
   total_tokens: 0,
   cached_tokens: 0,
   reasoning_tokens: 0,
-  cost_micro_usd: 0,
+  cost_nano_usd: 0,
   unpriced_requests: 0,
   estimated_requests: 0,
   duration_ms_sum: 0,
@@ -441,7 +441,7 @@ export interface TrackedJobsTable {
   deadline_at: number;
   recorded_at: number | null;
   records: Generated<number>;
-  cost_micro_usd: Generated<number>;
+  cost_nano_usd: Generated<number>;
   error: string | null;
   created_at: number;
   updated_at: number;

@@ -127,10 +127,10 @@ export class TrackedJobsRepo {
   }
 
   /** Recording → done, with what was recorded. */
-  async done(id: string, records: number, costMicroUsd: number, now: number): Promise<void> {
+  async done(id: string, records: number, costNanoUsd: number, now: number): Promise<void> {
     await this.db
       .updateTable('tracked_jobs')
-      .set({ state: 'done', records, cost_micro_usd: costMicroUsd, updated_at: now })
+      .set({ state: 'done', records, cost_nano_usd: costNanoUsd, updated_at: now })
       .where('id', '=', id)
       .where('state', '=', 'recording')
       .execute();

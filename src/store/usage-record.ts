@@ -33,8 +33,8 @@ export interface UsageRecord {
   bytesOut: number;
   /** Why the exchange failed or was cut, as a catalogue code; null when it ended normally. */
   error: string | null;
-  /** Cost in micro-dollars; null when the model has no price or nothing was measured. */
-  costMicroUsd: number | null;
+  /** Cost in nano-dollars; null when the model has no price or nothing was measured. */
+  costNanoUsd: number | null;
   usageStatus: UsageStatus;
   /** Epoch milliseconds (the runtime's clock) when the request was accounted. */
   createdAt: number;
@@ -79,7 +79,7 @@ export function unbilledRecord(b: RecordBase): UsageRecord {
     bytesIn: 0,
     bytesOut: 0,
     error: null,
-    costMicroUsd: 0,
+    costNanoUsd: 0,
     usageStatus: 'reported',
     upstreamKeyId: null,
     retries: 0,
@@ -118,7 +118,7 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     bytes_in: r.bytesIn,
     bytes_out: r.bytesOut,
     error: r.error,
-    cost_micro_usd: r.costMicroUsd,
+    cost_nano_usd: r.costNanoUsd,
     usage_status: r.usageStatus,
     created_at: r.createdAt,
     upstream_key_id: r.upstreamKeyId,

@@ -154,12 +154,12 @@ export class UsageRepo {
       .execute();
   }
 
-  /** Micro-dollars a token or project has spent since `from` (for budget seeds), from the rollups. */
+  /** Nano-dollars a token or project has spent since `from` (for budget seeds), from the rollups. */
   async spentSince(kind: 'token' | 'project', id: string, from: number): Promise<number> {
     const col = kind === 'token' ? 'token_id' : 'project_id';
     const row = await this.db
       .selectFrom('usage_rollups')
-      .select((eb) => eb.fn.sum<number | string | null>('cost_micro_usd').as('spent'))
+      .select((eb) => eb.fn.sum<number | string | null>('cost_nano_usd').as('spent'))
       .where(col, '=', id)
       .where('bucket_start', '>=', hourStart(from))
       .executeTakeFirst();

@@ -28,7 +28,7 @@ export interface RecordsFilter {
 }
 
 /** A job's records summed as the rollups sum requests (src/usage/batch.ts), from usage_records by job_id. */
-const UNPRICED = sql`cost_micro_usd is null and (usage_status in ('reported', 'estimated') or (usage_status = 'unfinished' and model is not null))`;
+const UNPRICED = sql`cost_nano_usd is null and (usage_status in ('reported', 'estimated') or (usage_status = 'unfinished' and model is not null))`;
 const RECORD_SUMS = {
   requests: sql`count(*)`,
   errors: sql`sum(case when status >= 400 or error is not null then 1 else 0 end)`,
@@ -37,7 +37,7 @@ const RECORD_SUMS = {
   total_tokens: sql`sum(coalesce(total_tokens, 0))`,
   cached_tokens: sql`sum(coalesce(cached_tokens, 0))`,
   reasoning_tokens: sql`sum(coalesce(reasoning_tokens, 0))`,
-  cost_micro_usd: sql`sum(coalesce(cost_micro_usd, 0))`,
+  cost_nano_usd: sql`sum(coalesce(cost_nano_usd, 0))`,
   unpriced_requests: sql`sum(case when ${UNPRICED} then 1 else 0 end)`,
   estimated_requests: sql`sum(case when usage_status in ('estimated', 'unfinished') then 1 else 0 end)`,
   duration_ms_sum: sql`sum(duration_ms)`,

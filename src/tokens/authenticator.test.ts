@@ -117,7 +117,7 @@ describe('Authenticator', () => {
         },
       ],
       limits: [
-        { kind: 'token', id: t.id, requestsPerMinute: 7, budgetMicroUsd: 1_500_000, budgetPeriod: 'day' },
+        { kind: 'token', id: t.id, requestsPerMinute: 7, budgetNanoUsd: 1_500_000_000, budgetPeriod: 'day' },
         { kind: 'project', id: projectId, maxRequests: 500, requestsPerMinute: null, budgetPeriod: 'total' },
       ],
     });

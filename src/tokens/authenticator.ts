@@ -292,7 +292,7 @@ function subjectLimits(kind: 'token' | 'project', row: SubjectRow): SubjectLimit
     requestsPerMinute: row.requests_per_minute,
     maxConcurrent: row.max_concurrent,
     tokensPerMinute: row.tokens_per_minute,
-    budgetMicroUsd: row.budget_micro_usd,
+    budgetNanoUsd: row.budget_nano_usd,
     budgetPeriod: row.budget_period as BudgetPeriod,
   };
 }

@@ -38,9 +38,9 @@ export function toBatch(rows: NewUsageRow[]): UsageBatch {
     g.total_tokens += r.total_tokens ?? 0;
     g.cached_tokens += r.cached_tokens ?? 0;
     g.reasoning_tokens += r.reasoning_tokens ?? 0;
-    if (r.cost_micro_usd === null || r.cost_micro_usd === undefined) {
+    if (r.cost_nano_usd === null || r.cost_nano_usd === undefined) {
       if (usedUnpriced(r)) g.unpriced_requests++;
-    } else g.cost_micro_usd += r.cost_micro_usd;
+    } else g.cost_nano_usd += r.cost_nano_usd;
     // An unfinished record (see journal-replay.ts) is charged the admission's estimate.
     if (r.usage_status === 'estimated' || r.usage_status === 'unfinished') g.estimated_requests++;
     g.duration_ms_sum += r.duration_ms;

@@ -4,12 +4,14 @@ import type { ServedFrom, UsageRecord, UsageStatus } from '../store/usage-record
 /**
  * The usage journal's line format: one JSON array per line, the first element its kind.
  *
- *   ["v", 1, [field names]]                       header: the field order of "f" lines
- *   ["a", id, token, project, method, path, model, estimated tokens, estimated µ$, time]
+ *   ["v", 2, [field names]]                       header: the format version, the field order of "f" lines
+ *   ["a", id, token, project, method, path, model, estimated tokens, estimated n$, time]
  *   ["f", value of each header field…]            the finished usage record
  *
  * Positional arrays keep lines short and cheap to build; the header lets a newer version replay a
- * segment written by an older one by field name.
+ * segment written by an older one by field name. Version 1 counted money in micro-dollars (the
+ * admission's estimate, and the field `cost_micro_usd`); a segment of it, left by a crash just
+ * before an upgrade, is replayed in nano-dollars (× 1000).
  */
 
 /** What the proxy knows of a request when it lets it through, journaled before the upstream is called. */
@@ -22,12 +24,15 @@ export interface AdmittedUsage {
   path: string;
   model: string | null;
   estimatedTokens: number;
-  estimatedCostMicroUsd: number;
+  estimatedCostNanoUsd: number;
   /** Epoch milliseconds. */
   at: number;
 }
 
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
+
+/** Nano-dollars per unit of money in a segment of the given version. */
+const moneyScale = (version: number) => (version < 2 ? 1000 : 1);
 
 /** The record's fields in the journal's column order: the store's column list. */
 export const RECORD_FIELDS = RECORD_COLUMNS;
@@ -35,7 +40,7 @@ export const RECORD_FIELDS = RECORD_COLUMNS;
 export const headerLine = (): string => `${JSON.stringify(['v', JOURNAL_VERSION, RECORD_FIELDS])}\n`;
 
 export function admittedLine(a: AdmittedUsage): string {
-  return `${JSON.stringify(['a', a.id, a.tokenId, a.projectId, a.method, a.path, a.model, a.estimatedTokens, a.estimatedCostMicroUsd, a.at])}\n`;
+  return `${JSON.stringify(['a', a.id, a.tokenId, a.projectId, a.method, a.path, a.model, a.estimatedTokens, a.estimatedCostNanoUsd, a.at])}\n`;
 }
 
 /**
@@ -68,7 +73,7 @@ export function finishedLine(r: UsageRecord): string {
     r.bytesIn,
     r.bytesOut,
     r.error,
-    r.costMicroUsd,
+    r.costNanoUsd,
     r.usageStatus,
     r.createdAt,
     r.upstreamKeyId,
@@ -95,6 +100,7 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 /** Adds one segment's lines to `into`. */
 export function parseSegment(text: string, into: JournalContents): void {
   let fields: readonly string[] = RECORD_FIELDS;
+  let scale = 1;
   for (const line of text.split('\n')) {
     if (line === '') continue;
     let v: unknown;
@@ -108,8 +114,10 @@ export function parseSegment(text: string, into: JournalContents): void {
       into.badLines++;
       continue;
     }
-    if (v[0] === 'v' && Array.isArray(v[2]) && v[2].every(isStr)) fields = v[2];
-    else if (v[0] === 'a' && isStr(v[1]) && isStr(v[2]) && isStr(v[3]) && isNum(v[9])) {
+    if (v[0] === 'v' && Array.isArray(v[2]) && v[2].every(isStr)) {
+      fields = v[2];
+      scale = moneyScale(isNum(v[1]) ? v[1] : JOURNAL_VERSION);
+    } else if (v[0] === 'a' && isStr(v[1]) && isStr(v[2]) && isStr(v[3]) && isNum(v[9])) {
       into.admitted.set(v[1], {
         id: v[1],
         tokenId: v[2],
@@ -118,7 +126,7 @@ export function parseSegment(text: string, into: JournalContents): void {
         path: isStr(v[5]) ? v[5] : '',
         model: isStr(v[6]) ? v[6] : null,
         estimatedTokens: isNum(v[7]) ? v[7] : 0,
-        estimatedCostMicroUsd: isNum(v[8]) ? v[8] : 0,
+        estimatedCostNanoUsd: isNum(v[8]) ? v[8] * scale : 0,
         at: v[9],
       });
     } else if (v[0] === 'f') {
@@ -135,6 +143,8 @@ export function finishedRecord(v: unknown[], fields: readonly string[]): NewUsag
   for (const f of RECORD_FIELDS) r[f] = null;
   fields.forEach((f, i) => {
     if (f in RECORD_COLUMN_SET) r[f] = v[i + 1] ?? null;
+    // Written by a version that counted micro-dollars (journal version 1).
+    else if (f === 'cost_micro_usd') r.cost_nano_usd = isNum(v[i + 1]) ? (v[i + 1] as number) * 1000 : null;
   });
   const ok =
     isStr(r.id) &&
@@ -185,7 +195,7 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     bytes_in: 0,
     bytes_out: 0,
     error: 'interrupted',
-    cost_micro_usd: a.estimatedCostMicroUsd > 0 ? a.estimatedCostMicroUsd : null,
+    cost_nano_usd: a.estimatedCostNanoUsd > 0 ? a.estimatedCostNanoUsd : null,
     usage_status: 'unfinished',
     created_at: a.at,
     upstream_key_id: null,
@@ -219,7 +229,7 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     bytesIn: r.bytes_in,
     bytesOut: r.bytes_out,
     error: r.error ?? null,
-    costMicroUsd: r.cost_micro_usd ?? null,
+    costNanoUsd: r.cost_nano_usd ?? null,
     usageStatus: r.usage_status as UsageStatus,
     createdAt: r.created_at,
     upstreamKeyId: r.upstream_key_id ?? null,

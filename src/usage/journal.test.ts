@@ -35,7 +35,7 @@ const admission = (i: number): AdmittedUsage => ({
   path: '/v1/embeddings',
   model: null,
   estimatedTokens: 3,
-  estimatedCostMicroUsd: 0,
+  estimatedCostNanoUsd: 0,
   at: 1_700_000_000_000 + i,
 });
 const record = (i: number): UsageRecord =>
@@ -182,7 +182,7 @@ describe('usage journal', () => {
         error: i % 4 === 1 ? text : null,
         promptTokens: n,
         durationMs: n,
-        costMicroUsd: i % 5 ? n : null,
+        costNanoUsd: i % 5 ? n : null,
         stream: i % 2 === 0,
       });
       expect(finishedLine(rec)).toBe(`${JSON.stringify(['f', ...usageColumnValues(rec)])}\n`);
@@ -191,11 +191,11 @@ describe('usage journal', () => {
         path: `/v1/${text}`,
         model: i % 3 ? text : null,
         estimatedTokens: n,
-        estimatedCostMicroUsd: n,
+        estimatedCostNanoUsd: n,
       };
-      const { id, tokenId, projectId, method, path: p, model, estimatedTokens, estimatedCostMicroUsd, at } = a;
+      const { id, tokenId, projectId, method, path: p, model, estimatedTokens, estimatedCostNanoUsd, at } = a;
       expect(admittedLine(a)).toBe(
-        `${JSON.stringify(['a', id, tokenId, projectId, method, p, model, estimatedTokens, estimatedCostMicroUsd, at])}\n`,
+        `${JSON.stringify(['a', id, tokenId, projectId, method, p, model, estimatedTokens, estimatedCostNanoUsd, at])}\n`,
       );
     }
   });

@@ -94,7 +94,7 @@ export class PricingTable {
     return undefined;
   }
 
-  /** Cost in integer micro-dollars, or null when the model's price is unknown. */
+  /** Cost in integer nano-dollars, or null when the model's price is unknown. */
   cost(model: string | null | undefined, t: TokenCounts): number | null {
     const entry = this.resolve(model);
     return entry ? costOf(entry.price, t) : null;
@@ -126,9 +126,11 @@ function* candidates(model: string): Generator<string> {
 }
 
 /**
- * Micro-dollars for one request, rounded once to an integer: cached input at its own rate, the
- * rest of the input at the input rate, output at the output rate (reasoning tokens, part of the
- * output, at the reasoning rate where one is set).
+ * Nano-dollars (1e-9 USD) for one request, rounded once to an integer: cached input at its own
+ * rate, the rest of the input at the input rate, output at the output rate (reasoning tokens, part
+ * of the output, at the reasoning rate where one is set). Prices are USD per 1M tokens, i.e.
+ * micro-dollars per token, so the sum is scaled by 1000 before the one rounding: a request priced
+ * at a fraction of a micro-dollar (3 embedding tokens) keeps its cost instead of rounding to 0.
  */
 export function costOf(p: ModelPrice, t: TokenCounts): number {
   const prompt = t.promptTokens ?? 0;
@@ -140,5 +142,5 @@ export function costOf(p: ModelPrice, t: TokenCounts): number {
     cached * (p.cached_input ?? p.input) +
     (completion - reasoning) * p.output +
     reasoning * (p.reasoning ?? p.output);
-  return Math.round(micro);
+  return Math.round(micro * 1000);
 }

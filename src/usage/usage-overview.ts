@@ -41,9 +41,7 @@ export interface OverviewQuery {
 }
 
 const byCostThenRequests = <K>(a: [K, RollupSums], b: [K, RollupSums]) =>
-  b[1].cost_micro_usd - a[1].cost_micro_usd ||
-  b[1].requests - a[1].requests ||
-  String(a[0]).localeCompare(String(b[0]));
+  b[1].cost_nano_usd - a[1].cost_nano_usd || b[1].requests - a[1].requests || String(a[0]).localeCompare(String(b[0]));
 
 function ranked<K>(groups: Map<K, RollupSums>, top: number): Array<[K, RollupSums]> {
   return [...groups].sort(byCostThenRequests).slice(0, top);

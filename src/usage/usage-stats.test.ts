@@ -1,18 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { zeroSums } from '../store/schema.js';
-import { ceilHour, floorHour, formatMicroUsd, toTotals, type UsageReport, usageCsv } from './usage-stats.js';
+import { ceilHour, floorHour, formatNanoUsd, toTotals, type UsageReport, usageCsv } from './usage-stats.js';
+import { nanoToMicroUsd } from './usage-totals.js';
 
 const H = 3_600_000;
 
 describe('usage statistics shaping', () => {
-  it('formats micro-dollars as exact decimal dollars by integer arithmetic', () => {
-    expect(formatMicroUsd(0)).toBe('0.000000');
-    expect(formatMicroUsd(1)).toBe('0.000001');
-    expect(formatMicroUsd(1_143)).toBe('0.001143');
-    expect(formatMicroUsd(12_500_000)).toBe('12.500000');
+  it('formats nano-dollars as exact decimal dollars by integer arithmetic', () => {
+    expect(formatNanoUsd(0)).toBe('0.000000000');
+    expect(formatNanoUsd(1)).toBe('0.000000001');
+    expect(formatNanoUsd(60)).toBe('0.000000060');
+    expect(formatNanoUsd(1_143_000)).toBe('0.001143000');
+    expect(formatNanoUsd(12_500_000_000)).toBe('12.500000000');
     // Beyond what 0.1 + 0.2-style float sums keep exact.
-    expect(formatMicroUsd(9_007_199_254_740_991)).toBe('9007199254.740991');
-    expect(formatMicroUsd(-2_500_001)).toBe('-2.500001');
+    expect(formatNanoUsd(9_007_199_254_740_991)).toBe('9007199.254740991');
+    expect(formatNanoUsd(-2_500_000_001)).toBe('-2.500000001');
+  });
+
+  it('rounds nano-dollars half up to the micro-dollars of the API fields kept from before', () => {
+    expect([499, 500, 1_499, 1_500, 60, 0].map(nanoToMicroUsd)).toEqual([0, 1, 1, 2, 0, 0]);
   });
 
   it('rounds windows out to whole hours', () => {
@@ -24,7 +30,7 @@ describe('usage statistics shaping', () => {
 
   it('derives totals: average duration, null without requests', () => {
     const zero = zeroSums();
-    expect(toTotals(zero)).toMatchObject({ requests: 0, avg_duration_ms: null, cost_usd: '0.000000' });
+    expect(toTotals(zero)).toMatchObject({ requests: 0, avg_duration_ms: null, cost_usd: '0.000000000' });
     expect(toTotals({ ...zero, requests: 3, duration_ms_sum: 10 }).avg_duration_ms).toBe(3.33);
   });
 
@@ -37,7 +43,7 @@ describe('usage statistics shaping', () => {
       total_tokens: 2,
       cached_tokens: 0,
       reasoning_tokens: 0,
-      cost_micro_usd: 5,
+      cost_nano_usd: 5_000,
       unpriced_requests: 0,
       estimated_requests: 0,
       duration_ms_sum: 4,
@@ -59,7 +65,7 @@ describe('usage statistics shaping', () => {
     };
     const lines = usageCsv(report).split('\r\n');
     expect(lines[0]).toMatch(/^model,requests,.*,latency_p50_ms,latency_p90_ms,latency_p99_ms$/);
-    expect(lines[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,1,2,0,0,0.000005,5,0,0,4,1,1,5,5,`);
+    expect(lines[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,1,2,0,0,0.000005000,5,0,0,4,1,1,5000,5,5,`);
     expect(lines[2]?.startsWith('"a,b",1,')).toBe(true);
     expect(lines[3]?.startsWith(',1,0,')).toBe(true);
     expect(lines[4]).toBe('');

@@ -16,8 +16,9 @@ import {
   addSums,
   ceilHour,
   floorHour,
-  formatMicroUsd,
+  formatNanoUsd,
   type LatencyPercentiles,
+  nanoToMicroUsd,
   percentiles,
   toTotals,
   type UsageTotals,
@@ -65,6 +66,8 @@ export interface UsageRecordView {
   upstream_request_id: string | null;
   /** Exact decimal dollars; null when the request has no cost (no price for its model, or it used nothing). */
   cost_usd: string | null;
+  cost_nano_usd: number | null;
+  /** cost_nano_usd rounded to micro-dollars (the unit before nano-dollars), kept for API clients. */
   cost_micro_usd: number | null;
   usage_status: string;
   error: string | null;
@@ -293,7 +296,7 @@ function readCursor(cursor: string | undefined): { createdAt: number; id: string
 }
 
 function recordView(r: UsageRow, tokens: Map<string, string | null>, projects: Map<string, string>): UsageRecordView {
-  const cost = r.cost_micro_usd === null ? null : Number(r.cost_micro_usd);
+  const cost = r.cost_nano_usd === null ? null : Number(r.cost_nano_usd);
   return {
     id: r.id,
     token_id: r.token_id,
@@ -315,8 +318,9 @@ function recordView(r: UsageRow, tokens: Map<string, string | null>, projects: M
     retries: Number(r.retries ?? 0),
     served_from: (r.served_from as ServedFrom | null | undefined) ?? null,
     upstream_request_id: r.upstream_request_id ?? null,
-    cost_usd: cost === null ? null : formatMicroUsd(cost),
-    cost_micro_usd: cost,
+    cost_usd: cost === null ? null : formatNanoUsd(cost),
+    cost_nano_usd: cost,
+    cost_micro_usd: cost === null ? null : nanoToMicroUsd(cost),
     usage_status: r.usage_status,
     error: r.error,
     duration_ms: r.duration_ms,
@@ -338,7 +342,7 @@ function sortGroups(rows: SumsRow[], group: StatsGroup | undefined): void {
   else {
     rows.sort(
       (a, b) =>
-        b.sums.cost_micro_usd - a.sums.cost_micro_usd ||
+        b.sums.cost_nano_usd - a.sums.cost_nano_usd ||
         b.sums.requests - a.sums.requests ||
         String(a.key ?? '').localeCompare(String(b.key ?? '')),
     );
@@ -360,6 +364,8 @@ export const TOTAL_COLUMNS: Array<keyof UsageTotals> = [
   'avg_duration_ms',
   'bytes_in',
   'bytes_out',
+  // After the other totals: the columns before it keep their places in the CSV.
+  'cost_nano_usd',
 ];
 
 const GROUP_COLUMNS: Record<StatsGroup | 'none', Array<keyof GroupFields>> = {

@@ -13,8 +13,10 @@ export interface UsageTotals {
   total_tokens: number;
   cached_tokens: number;
   reasoning_tokens: number;
-  /** Exact decimal dollars (six decimals), formatted from the integer micro-dollars. */
+  /** Exact decimal dollars (nine decimals), formatted from the integer nano-dollars. */
   cost_usd: string;
+  cost_nano_usd: number;
+  /** The cost rounded to integer micro-dollars (the unit before nano-dollars), kept for API clients. */
   cost_micro_usd: number;
   /** Requests that used a model without a price: cost unknown, not in cost_usd (batch.ts says which). */
   unpriced_requests: number;
@@ -32,13 +34,16 @@ export interface LatencyPercentiles {
   p99: number | null;
 }
 
-/** Micro-dollars as exact decimal dollars with six decimals, by integer arithmetic (no float rounding). */
-export function formatMicroUsd(micro: number): string {
-  const v = BigInt(Math.round(micro));
+/** Nano-dollars as exact decimal dollars with nine decimals, by integer arithmetic (no float rounding). */
+export function formatNanoUsd(nano: number): string {
+  const v = BigInt(Math.round(nano));
   const neg = v < 0n;
   const abs = neg ? -v : v;
-  return `${neg ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
+  return `${neg ? '-' : ''}${abs / 1_000_000_000n}.${(abs % 1_000_000_000n).toString().padStart(9, '0')}`;
 }
+
+/** Nano-dollars rounded half up to integer micro-dollars (the API's fields from before nano-dollars). */
+export const nanoToMicroUsd = (nano: number): number => Math.round(nano / 1000);
 
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 export const ceilHour = (ms: number) => Math.ceil(ms / HOUR) * HOUR;
@@ -56,8 +61,9 @@ export function toTotals(s: RollupSums): UsageTotals {
     total_tokens: s.total_tokens,
     cached_tokens: s.cached_tokens,
     reasoning_tokens: s.reasoning_tokens,
-    cost_usd: formatMicroUsd(s.cost_micro_usd),
-    cost_micro_usd: s.cost_micro_usd,
+    cost_usd: formatNanoUsd(s.cost_nano_usd),
+    cost_nano_usd: s.cost_nano_usd,
+    cost_micro_usd: nanoToMicroUsd(s.cost_nano_usd),
     unpriced_requests: s.unpriced_requests,
     estimated_requests: s.estimated_requests,
     avg_duration_ms: s.requests === 0 ? null : Math.round((s.duration_ms_sum / s.requests) * 100) / 100,

@@ -332,7 +332,7 @@ function admission(r: UsageRecord): AdmittedUsage {
     path: r.path,
     model: r.model ?? null,
     estimatedTokens: 10,
-    estimatedCostMicroUsd: 0,
+    estimatedCostNanoUsd: 0,
     at: r.createdAt,
   };
 }

@@ -5,7 +5,7 @@ import { type LedgerEntry, MOCK_HEADERS } from '../../src/mock-upstream/index.js
 import type { UsageRow } from '../../src/store/schema.js';
 import { type ProxyStack, startProxyStack, until } from '../helpers/proxy.js';
 import { RealtimeClient } from '../helpers/realtime-client.js';
-import { budgetState, microUsd } from '../limits/helpers.js';
+import { budgetState, nanoUsd } from '../limits/helpers.js';
 
 /*
  * The proof that the proxy records what the upstream bills: a mixed workload goes through the
@@ -35,13 +35,13 @@ type Usage = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 const obj = (v: unknown): Usage => (v && typeof v === 'object' ? (v as Usage) : {});
 
-/** Per billed endpoint: the ledger's usage as token counts, and its cost in micro-dollars from the shipped table. */
+/** Per billed endpoint: the ledger's usage as token counts, and its cost in nano-dollars from the shipped table. */
 interface EndpointBilling {
   tokens(usage: Usage): Tokens;
   cost(model: string, t: Tokens): number;
 }
 
-const tokenCost = (model: string, t: Tokens) => microUsd(model, t.prompt, t.completion, t.cached, t.reasoning);
+const tokenCost = (model: string, t: Tokens) => nanoUsd(model, t.prompt, t.completion, t.cached, t.reasoning);
 
 /** Chat and completions usage: prompt_tokens, completion_tokens and their details. */
 const chatTokens = (u: Usage): Tokens => ({
@@ -289,7 +289,7 @@ const WORKLOAD: Step[] = [
       // The session's own record bills nothing, under the id of the upstream's handshake answer.
       expect(rows.find((r) => r.status === 101)).toMatchObject({
         upstream_request_id: st.mock.realtimeSessions().at(-1)?.requestId,
-        cost_micro_usd: 0,
+        cost_nano_usd: 0,
         total_tokens: 0,
       });
       expect(rows.find((r) => r.upstream_request_id === ids[2])).toMatchObject({
@@ -416,7 +416,7 @@ function compare(row: UsageRow, entry: LedgerEntry): Field[] {
     total_tokens: row.total_tokens ?? 0,
     cached_tokens: row.cached_tokens ?? 0,
     reasoning_tokens: row.reasoning_tokens ?? 0,
-    cost: row.cost_micro_usd ?? 0,
+    cost: row.cost_nano_usd ?? 0,
   };
   return (Object.keys(want) as Field[]).filter((f) => want[f] !== got[f]);
 }
@@ -465,7 +465,7 @@ function rowSums(rows: UsageRow[]) {
     sums.total_tokens += r.total_tokens ?? 0;
     sums.cached_tokens += r.cached_tokens ?? 0;
     sums.reasoning_tokens += r.reasoning_tokens ?? 0;
-    sums.cost += r.cost_micro_usd ?? 0;
+    sums.cost += r.cost_nano_usd ?? 0;
   }
   return sums;
 }
@@ -524,8 +524,7 @@ describe('the proxy’s ledger equals the upstream’s', () => {
       const row = mine[0] as UsageRow;
       if (!o.billed) {
         // A failed request: recorded with the upstream's status, no tokens and no cost.
-        if (row.status < 400 || row.cost_micro_usd)
-          problems.push(`${o.step}: ${row.status}, cost ${row.cost_micro_usd}`);
+        if (row.status < 400 || row.cost_nano_usd) problems.push(`${o.step}: ${row.status}, cost ${row.cost_nano_usd}`);
         continue;
       }
       const entry = ledger.find((e) => e.id === o.upstreamId) as LedgerEntry;
@@ -543,7 +542,7 @@ describe('the proxy’s ledger equals the upstream’s', () => {
 
     // Nothing is charged that the upstream did not bill: every record with a cost has its entry.
     const ids = new Set(ledger.map((e) => e.id));
-    const unbilled = rows.filter((r) => (r.cost_micro_usd ?? 0) > 0 && !ids.has(r.upstream_request_id ?? ''));
+    const unbilled = rows.filter((r) => (r.cost_nano_usd ?? 0) > 0 && !ids.has(r.upstream_request_id ?? ''));
     expect(unbilled).toEqual([]);
 
     // The totals are the ledger's, apart from the known gaps, which are exactly the records' own
@@ -557,7 +556,7 @@ describe('the proxy’s ledger equals the upstream’s', () => {
       Object.entries(known).map(([k, v]) => [k, v + rowSums(gapRows)[k as keyof typeof known]]),
     ) as typeof whole;
     expect(rowSums(rows)).toEqual(expectedSums);
-    // Without the gaps, the records are the ledger's to the token and the micro-dollar.
+    // Without the gaps, the records are the ledger's to the token and the nano-dollar.
     const exact = rows.filter((r) => !gapRows.includes(r) && r.upstream_request_id && ids.has(r.upstream_request_id));
     expect(rowSums(exact)).toEqual(known);
     expect(whole.cost).toBeGreaterThan(0);
@@ -571,14 +570,14 @@ describe('the proxy’s ledger equals the upstream’s', () => {
         total_tokens: expectedSums.total_tokens,
         cached_tokens: expectedSums.cached_tokens,
         reasoning_tokens: expectedSums.reasoning_tokens,
-        cost_micro_usd: expectedSums.cost,
+        cost_nano_usd: expectedSums.cost,
         estimated_requests: outcomes.filter((o) => o.differs || o.estimated).length,
       });
     }
     // The token's budget holds what was spent, and nothing is left reserved.
     expect(await budgetState(st, 'token', issued.id)).toEqual({
-      spentMicroUsd: expectedSums.cost,
-      reservedMicroUsd: 0,
+      spentNanoUsd: expectedSums.cost,
+      reservedNanoUsd: 0,
     });
   });
 });

@@ -214,16 +214,18 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await signInByApi();
     const page = await browser.page();
     await page.goto(`${s.url}/admin/tokens/${ids.token}`);
-    const spent = (await s.manage('GET', `/tokens/${ids.token}`)).body.usage.cost_micro_usd as number;
+    const spent = (await s.manage('GET', `/tokens/${ids.token}`)).body.usage.cost_nano_usd as number;
     expect(spent).toBeGreaterThan(0);
-    expect(spent).toBeLessThan(10_000); // under a cent: where "$5.00" hid it
+    expect(spent).toBeLessThan(10_000_000); // under a cent: where "$5.00" hid it
     const stat = page.getByTestId('budget-left');
     await stat.locator('.stat-sub').filter({ hasText: 'of $5.00 lifetime' }).waitFor();
     const left = (await stat.locator('.stat-value').textContent()) ?? '';
     expect(left).toMatch(/^\$4\.99\d+$/);
-    // What is left and what was spent add up to the budget, to the micro-dollar.
-    expect(Math.round(Number(left.slice(1)) * 1e6) + spent).toBe(5_000_000);
-    expect(await stat.locator('.stat-sub').textContent()).toBe(`$${(spent / 1e6).toFixed(6)} of $5.00 lifetime`);
+    // What is left and what was spent add up to the budget, to the nano-dollar.
+    expect(Math.round(Number(left.slice(1)) * 1e9) + spent).toBe(5_000_000_000);
+    expect(await stat.locator('.stat-sub').textContent()).toBe(
+      `$${(spent / 1e9).toFixed(9).replace(/0+$/, '')} of $5.00 lifetime`,
+    );
     await browser.screenshot(page, 'details-token-budget');
     await page.close();
   });

@@ -133,7 +133,7 @@ describe.runIf(hasChromium)('admin UI: from a new project to a revoked token', (
       .getByTestId('token-usage')
       .filter({ hasText: /^Requests2 / })
       .waitFor();
-    // Two short replies cost a few micro-dollars of the $5 budget.
+    // Two short replies cost a few micro-dollars of the $5 budget (shown to the nano-dollar).
     await page
       .getByTestId('budget-left')
       .filter({ hasText: /\$0\.0000[1-9]\d* of \$5\.00 lifetime/ })

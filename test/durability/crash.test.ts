@@ -117,7 +117,7 @@ describe('a process killed with requests in flight (SIGKILL)', () => {
           path: '/v1/chat/completions',
           model: 'gpt-4o-mini',
         });
-        expect(r.cost_micro_usd).toBeGreaterThan(0); // the reservation the budget held for it
+        expect(r.cost_nano_usd).toBeGreaterThan(0); // the reservation the budget held for it
       }
       // The journal was written to the store and removed.
       expect(readdirSync(path.join(fx.dataDir, 'journal')).filter((f) => f.startsWith('usage-')).length).toBe(1);

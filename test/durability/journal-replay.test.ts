@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -12,7 +12,7 @@ import { toUsageRow, type UsageRecord } from '../../src/store/usage-record.js';
 import { UsageRepo } from '../../src/store/usage-repo.js';
 import { toBatch } from '../../src/usage/batch.js';
 import { UsageJournal } from '../../src/usage/journal.js';
-import type { AdmittedUsage } from '../../src/usage/journal-format.js';
+import { type AdmittedUsage, RECORD_FIELDS } from '../../src/usage/journal-format.js';
 import { replayJournal } from '../../src/usage/journal-replay.js';
 import { DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/proxy.js';
@@ -30,7 +30,7 @@ function admission(tokenId: string, projectId: string, i: number): AdmittedUsage
     path: '/v1/chat/completions',
     model: 'gpt-4o-mini',
     estimatedTokens: 100,
-    estimatedCostMicroUsd: 40 + i,
+    estimatedCostNanoUsd: 40 + i,
     at: T0 + i,
   };
 }
@@ -138,7 +138,7 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
       status: 200,
       usage_status: 'reported',
       ttfb_ms: 2.25,
-      cost_micro_usd: 7,
+      cost_nano_usd: 7,
     });
     for (const a of admitted.slice(5)) {
       expect(byId.get(a.id)).toMatchObject({
@@ -146,7 +146,7 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
         usage_status: 'unfinished',
         error: 'interrupted',
         model: 'gpt-4o-mini',
-        cost_micro_usd: a.estimatedCostMicroUsd,
+        cost_nano_usd: a.estimatedCostNanoUsd,
         created_at: a.at,
       });
     }
@@ -155,7 +155,7 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
       (acc, r) => ({
         errors: acc.errors + Number(r.errors),
         estimated: acc.estimated + Number(r.estimated_requests),
-        cost: acc.cost + Number(r.cost_micro_usd),
+        cost: acc.cost + Number(r.cost_nano_usd),
       }),
       { errors: 0, estimated: 0, cost: 0 },
     );
@@ -193,5 +193,45 @@ describe.each(DIALECTS)('journal replay on %s', (_name, make) => {
     const kept = await sql<{ usage_status: string; created_at: number }>`
       select usage_status, created_at from usage_records where id = ${a.id}`.execute(db);
     expect(kept.rows).toEqual([{ usage_status: 'reported', created_at: stored.createdAt }]);
+  });
+
+  it('replays a segment written before money was counted in nano-dollars (journal version 1) × 1000', async () => {
+    // What the previous version left on a crash just before the upgrade: its header names
+    // cost_micro_usd, its admission lines carry the estimate in micro-dollars.
+    const who = await insertProjectAndToken(db);
+    const fields = RECORD_FIELDS.map((f) => (f === 'cost_nano_usd' ? 'cost_micro_usd' : f));
+    const done = toUsageRow(usageRecord(who.tokenId, who.projectId, { costNanoUsd: null, createdAt: T0 + 9 }));
+    const finishedLine = ['f', ...fields.map((f) => (f === 'cost_micro_usd' ? 7 : done[f as keyof NewUsageRow]))];
+    const open = admission(who.tokenId, who.projectId, 0); // estimate 40 µ$ in that segment
+    const segment = [
+      ['v', 1, fields],
+      ['a', done.id, who.tokenId, who.projectId, 'POST', '/v1/chat/completions', 'gpt-4o-mini', 100, 33, T0],
+      finishedLine,
+      ['a', open.id, who.tokenId, who.projectId, 'POST', '/v1/chat/completions', 'gpt-4o-mini', 100, 40, open.at],
+    ];
+    const live = dir();
+    mkdirSync(path.join(live, 'journal'));
+    writeFileSync(
+      path.join(live, 'journal', 'usage-00000000000001.jsonl'),
+      segment.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    );
+    const write = (rows: NewUsageRow[]) => repo.writeBatch(toBatch(rows));
+    expect(await replayJournal(path.join(live, 'journal'), write, logger)).toMatchObject({
+      records: 2,
+      unfinished: 1,
+      inserted: 2,
+      badLines: 0,
+    });
+    const rows = await sql<{ id: string; cost_nano_usd: number | string; usage_status: string }>`
+      select id, cost_nano_usd, usage_status from usage_records where token_id = ${who.tokenId} order by id`.execute(
+      db,
+    );
+    expect(rows.rows.map((r) => ({ ...r, cost_nano_usd: Number(r.cost_nano_usd) }))).toEqual(
+      [
+        { id: done.id, cost_nano_usd: 7000, usage_status: 'reported' },
+        { id: open.id, cost_nano_usd: 40_000, usage_status: 'unfinished' },
+      ].sort((x, y) => x.id.localeCompare(y.id)),
+    );
+    expect(await repo.spentSince('token', who.tokenId, 0)).toBe(47_000);
   });
 });

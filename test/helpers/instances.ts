@@ -65,7 +65,7 @@ export interface Cluster {
 export interface UsageRow {
   id: string;
   status: number;
-  cost_micro_usd: number | null;
+  cost_nano_usd: number | null;
   total_tokens: number | null;
   usage_status: string;
 }
@@ -169,12 +169,12 @@ export async function startInstances(
     records: async (tokenId) =>
       (
         await query<UsageRow>(
-          'SELECT id, status, cost_micro_usd, total_tokens, usage_status FROM usage_records WHERE token_id = $1 ORDER BY created_at, id',
+          'SELECT id, status, cost_nano_usd, total_tokens, usage_status FROM usage_records WHERE token_id = $1 ORDER BY created_at, id',
           [tokenId],
         )
       ).map((r) => ({
         ...r,
-        cost_micro_usd: r.cost_micro_usd === null ? null : Number(r.cost_micro_usd),
+        cost_nano_usd: r.cost_nano_usd === null ? null : Number(r.cost_nano_usd),
         total_tokens: r.total_tokens === null ? null : Number(r.total_tokens),
       })),
     stop: async () => {

@@ -21,7 +21,7 @@ export const limits = (over: Partial<SubjectLimits> = {}): SubjectLimits => ({
   requestsPerMinute: null,
   maxConcurrent: null,
   tokensPerMinute: null,
-  budgetMicroUsd: null,
+  budgetNanoUsd: null,
   budgetPeriod: 'total',
   ...over,
 });
@@ -34,7 +34,7 @@ export const admission = (subjects: SubjectLimits[], over: Partial<Admission> = 
   requestId: `req-${++ids}`,
   subjects,
   estimatedTokens: 10,
-  estimatedCostMicroUsd: 0,
+  estimatedCostNanoUsd: 0,
   ...over,
 });
 

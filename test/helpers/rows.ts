@@ -72,7 +72,7 @@ export const usageRecord = (tokenId: string, projectId: string, over: Partial<Us
   bytesIn: 100,
   bytesOut: 200,
   error: null,
-  costMicroUsd: 7,
+  costNanoUsd: 7,
   usageStatus: 'reported',
   createdAt: CREATED,
   upstreamKeyId: null,

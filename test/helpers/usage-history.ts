@@ -23,7 +23,7 @@ export function writeRollupHistory(file: string, o: HistoryOptions): { rollups: 
   db.pragma('busy_timeout = 5000');
   const rollup = db.prepare(
     `insert into usage_rollups (bucket_start, token_id, project_id, model, requests, errors, prompt_tokens,
-       completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost_micro_usd, unpriced_requests,
+       completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost_nano_usd, unpriced_requests,
        estimated_requests, duration_ms_sum, bytes_in, bytes_out)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 0, 0, ?, ?, ?)
      on conflict do nothing`,

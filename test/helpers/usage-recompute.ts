@@ -7,7 +7,7 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
 /** Without a cost though it used a model (src/usage/batch.ts): failed and free requests are not unpriced. */
-const UNPRICED = sql`cost_micro_usd is null and (usage_status in ('reported', 'estimated') or (usage_status = 'unfinished' and model is not null))`;
+const UNPRICED = sql`cost_nano_usd is null and (usage_status in ('reported', 'estimated') or (usage_status = 'unfinished' and model is not null))`;
 
 /**
  * Usage sums computed straight from raw usage_records with a plain SQL GROUP BY: the reference the
@@ -38,7 +38,7 @@ export async function recomputeFromRecords(
       sql<string>`sum(coalesce(total_tokens, 0))`.as('total_tokens'),
       sql<string>`sum(coalesce(cached_tokens, 0))`.as('cached_tokens'),
       sql<string>`sum(coalesce(reasoning_tokens, 0))`.as('reasoning_tokens'),
-      sql<string>`sum(coalesce(cost_micro_usd, 0))`.as('cost_micro_usd'),
+      sql<string>`sum(coalesce(cost_nano_usd, 0))`.as('cost_nano_usd'),
       sql<string>`sum(case when ${UNPRICED} then 1 else 0 end)`.as('unpriced_requests'),
       sql<string>`sum(case when usage_status = 'estimated' then 1 else 0 end)`.as('estimated_requests'),
       sql<string>`sum(duration_ms)`.as('duration_ms_sum'),
@@ -61,9 +61,9 @@ export async function recomputeFromRecords(
   return out;
 }
 
-/** The API's totals for recomputed sums (cost_usd independently formatted from the micro-dollars). */
+/** The API's totals for recomputed sums (cost_usd independently formatted from the nano-dollars). */
 export function apiTotals(s: Record<string, number>) {
-  const micro = s.cost_micro_usd ?? 0;
+  const nano = s.cost_nano_usd ?? 0;
   return {
     requests: s.requests,
     errors: s.errors,
@@ -72,8 +72,9 @@ export function apiTotals(s: Record<string, number>) {
     total_tokens: s.total_tokens,
     cached_tokens: s.cached_tokens,
     reasoning_tokens: s.reasoning_tokens,
-    cost_usd: `${Math.floor(micro / 1e6)}.${String(micro % 1e6).padStart(6, '0')}`,
-    cost_micro_usd: micro,
+    cost_usd: `${Math.floor(nano / 1e9)}.${String(nano % 1e9).padStart(9, '0')}`,
+    cost_nano_usd: nano,
+    cost_micro_usd: Math.round(nano / 1000),
     unpriced_requests: s.unpriced_requests,
     estimated_requests: s.estimated_requests,
     // Within 0.01: the API sums the durations per rollup, this per record, and a float sum taken in

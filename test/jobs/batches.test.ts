@@ -94,18 +94,18 @@ describe('batches through the proxy', () => {
         cachedTokens: 0,
         reasoningTokens: 0,
       }) as number;
-      expect(Number(rec?.cost_micro_usd)).toBe(Math.round(live / 2));
+      expect(Number(rec?.cost_nano_usd)).toBe(Math.round(live / 2));
       total += Math.round(live / 2);
     }
-    expect(Number(job?.cost_micro_usd)).toBe(total);
+    expect(Number(job?.cost_nano_usd)).toBe(total);
     const state = await st.s.server.runtime.limiter.inspect('token', tok.id, st.projectId);
-    expect(state?.budgets.total?.spentMicroUsd).toBe(total);
+    expect(state?.budgets.total?.spentNanoUsd).toBe(total);
     // Seen finished again (the retrieval above, and once more): nothing more is recorded or charged.
     await client.batches.retrieve(batch.id);
     await st.s.server.runtime.jobs.tick();
     expect(await jobRecords(st.s, tok.id, batch.id)).toHaveLength(3);
     expect(
-      (await st.s.server.runtime.limiter.inspect('token', tok.id, st.projectId))?.budgets.total?.spentMicroUsd,
+      (await st.s.server.runtime.limiter.inspect('token', tok.id, st.projectId))?.budgets.total?.spentNanoUsd,
     ).toBe(total);
   });
 

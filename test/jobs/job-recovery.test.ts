@@ -95,12 +95,12 @@ describe('the follower carries on alone', () => {
     await until(async () => (await repo().get(batch.id))?.state === 'done');
     const first = await jobRows(st.s, tok.id, batch.id);
     expect(first).toHaveLength(3);
-    const jobCost = first.reduce((n, r) => n + Number(r.cost_micro_usd), 0);
+    const jobCost = first.reduce((n, r) => n + Number(r.cost_nano_usd), 0);
     const before = (await st.s.manage('GET', `/tokens/${tok.id}`)).body.usage;
     // As a crash after the records were written and the limits charged, before the job was marked done.
     await st.s.server.runtime.db
       .updateTable('tracked_jobs')
-      .set({ state: 'recording', records: 0, cost_micro_usd: 0, updated_at: Date.now() - 600_000 })
+      .set({ state: 'recording', records: 0, cost_nano_usd: 0, updated_at: Date.now() - 600_000 })
       .where('id', '=', batch.id)
       .execute();
     await st.s.stop();
@@ -109,17 +109,17 @@ describe('the follower carries on alone', () => {
     servers.push(again);
     const repo2 = new TrackedJobsRepo(again.server.runtime.db);
     await until(async () => (await repo2.get(batch.id))?.state === 'done');
-    expect(await repo2.get(batch.id)).toMatchObject({ records: 3, cost_micro_usd: jobCost });
+    expect(await repo2.get(batch.id)).toMatchObject({ records: 3, cost_nano_usd: jobCost });
     const rows = await jobRows(again, tok.id, batch.id);
     expect(rows.map((r) => r.id).sort()).toEqual(first.map((r) => r.id).sort());
     // The rollups (and so every total) count the job once.
     const after = (await again.manage('GET', `/tokens/${tok.id}`)).body.usage;
-    expect(after).toMatchObject({ requests: before.requests, cost_micro_usd: before.cost_micro_usd });
+    expect(after).toMatchObject({ requests: before.requests, cost_nano_usd: before.cost_nano_usd });
     // The budget, seeded from the store at the next request, holds the job's cost once: the takeover charged nothing.
     const c2 = new OpenAI({ baseURL: `${again.url}/v1`, apiKey: tok.token, maxRetries: 0 });
     await c2.models.list();
     const state = await again.server.runtime.limiter.inspect('token', tok.id, st.projectId);
-    expect(state?.budgets.total?.spentMicroUsd).toBe(before.cost_micro_usd);
-    expect(before.cost_micro_usd).toBeGreaterThanOrEqual(jobCost);
+    expect(state?.budgets.total?.spentNanoUsd).toBe(before.cost_nano_usd);
+    expect(before.cost_nano_usd).toBeGreaterThanOrEqual(jobCost);
   });
 });

@@ -60,12 +60,12 @@ describe('job records in the usage API', () => {
       expect(r).toMatchObject({ job_id: batchId, token_id: tok.id, token_name: 'batcher', model: 'gpt-4o-mini' });
     }
     const tokens = recs.body.data.reduce((n: number, r: { total_tokens: number }) => n + r.total_tokens, 0);
-    const cost = recs.body.data.reduce((n: number, r: { cost_micro_usd: number }) => n + r.cost_micro_usd, 0);
+    const cost = recs.body.data.reduce((n: number, r: { cost_nano_usd: number }) => n + r.cost_nano_usd, 0);
     const totals = await st.s.manage('GET', `/usage?job_id=${batchId}`);
     expect(totals.status).toBe(200);
-    expect(totals.body.totals).toMatchObject({ requests: 2, total_tokens: tokens, cost_micro_usd: cost, errors: 0 });
+    expect(totals.body.totals).toMatchObject({ requests: 2, total_tokens: tokens, cost_nano_usd: cost, errors: 0 });
     const job = await new TrackedJobsRepo(st.s.server.runtime.db).get(batchId);
-    expect(Number(job?.cost_micro_usd)).toBe(cost);
+    expect(Number(job?.cost_nano_usd)).toBe(cost);
     const byModel = await st.s.manage('GET', `/usage?job_id=${batchId}&group_by=model`);
     expect(byModel.body.data).toMatchObject([{ model: 'gpt-4o-mini', requests: 2 }]);
     // One record by id carries its job too.
@@ -114,15 +114,15 @@ describe('job records in the usage API', () => {
       model: string | null;
       prompt_tokens: number | null;
       completion_tokens: number | null;
-      cost_micro_usd: number | null;
+      cost_nano_usd: number | null;
     }>;
-    const sum = (k: 'prompt_tokens' | 'completion_tokens' | 'cost_micro_usd') =>
+    const sum = (k: 'prompt_tokens' | 'completion_tokens' | 'cost_nano_usd') =>
       recs.filter((r) => r.model === 'gpt-4o-mini').reduce((n, r) => n + (r[k] ?? 0), 0);
     const after = await metrics();
     const grew = (name: string, labels: string) => series(after, name, labels) - series(metricsBefore, name, labels);
     expect(grew('llm_proxy_tokens_total', 'model="gpt-4o-mini",kind="input"')).toBe(sum('prompt_tokens'));
     expect(grew('llm_proxy_tokens_total', 'model="gpt-4o-mini",kind="output"')).toBe(sum('completion_tokens'));
-    expect(grew('llm_proxy_cost_usd_total', 'model="gpt-4o-mini"')).toBeCloseTo(sum('cost_micro_usd') / 1e6, 9);
+    expect(grew('llm_proxy_cost_usd_total', 'model="gpt-4o-mini"')).toBeCloseTo(sum('cost_nano_usd') / 1e9, 9);
   });
 
   it('the CLI lists records with their job and sums a job', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { budgetState, chatBody, costSum, estimateTokens, microUsd, mockChatPrompt, postJson } from './helpers.js';
+import { budgetState, chatBody, costSum, estimateTokens, mockChatPrompt, nanoUsd, postJson } from './helpers.js';
 
 const MODEL = 'gpt-4o-mini';
 const CONTENT = 'Stream me something';
@@ -19,7 +19,7 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE on, the default
   it('with and without include_usage from the client: settled spend equals the records, at the reported price', async () => {
     const t = await st.issueToken({ budget_usd: 1 });
     const client = st.clientFor(t.token);
-    const expected = microUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS);
+    const expected = nanoUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS);
 
     // 1. The client asks for usage itself: it gets the final usage chunk.
     const withUsage = await client.chat.completions.create({
@@ -53,10 +53,10 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE on, the default
       [1, 'reported'],
       [1, 'reported'],
     ]);
-    expect(rows[0]?.cost_micro_usd).toBe(expected);
-    expect(rows[1]?.cost_micro_usd).toBe(expected);
-    expect(rows[2]?.cost_micro_usd).toBe(microUsd(MODEL, rows[2]?.prompt_tokens ?? -1, CHUNKS));
-    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: costSum(rows), reservedMicroUsd: 0 });
+    expect(rows[0]?.cost_nano_usd).toBe(expected);
+    expect(rows[1]?.cost_nano_usd).toBe(expected);
+    expect(rows[2]?.cost_nano_usd).toBe(nanoUsd(MODEL, rows[2]?.prompt_tokens ?? -1, CHUNKS));
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentNanoUsd: costSum(rows), reservedNanoUsd: 0 });
   });
 
   it('a stream the client abandons is settled at what was produced, not at the reservation', async () => {
@@ -83,10 +83,10 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE on, the default
     expect(row?.prompt_tokens).toBe(prompt);
     expect(row?.completion_tokens).toBeGreaterThanOrEqual(4);
     expect(row?.completion_tokens).toBeLessThan(400);
-    const cost = microUsd(MODEL, prompt, row?.completion_tokens ?? 0);
-    expect(row?.cost_micro_usd).toBe(cost);
-    expect(cost).toBeLessThan(microUsd(MODEL, est.prompt, est.output));
-    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: cost, reservedMicroUsd: 0 });
+    const cost = nanoUsd(MODEL, prompt, row?.completion_tokens ?? 0);
+    expect(row?.cost_nano_usd).toBe(cost);
+    expect(cost).toBeLessThan(nanoUsd(MODEL, est.prompt, est.output));
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentNanoUsd: cost, reservedNanoUsd: 0 });
   });
 });
 
@@ -109,9 +109,9 @@ describe('budgets after streamed responses (STREAM_INCLUDE_USAGE=false)', () => 
     expect(rows[0]).toMatchObject({
       prompt_tokens: mockChatPrompt([CONTENT]),
       completion_tokens: CHUNKS,
-      cost_micro_usd: microUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS),
+      cost_nano_usd: nanoUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS),
     });
-    expect(rows[1]?.cost_micro_usd).toBe(microUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS));
-    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: costSum(rows), reservedMicroUsd: 0 });
+    expect(rows[1]?.cost_nano_usd).toBe(nanoUsd(MODEL, mockChatPrompt([CONTENT]), CHUNKS));
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentNanoUsd: costSum(rows), reservedNanoUsd: 0 });
   });
 });

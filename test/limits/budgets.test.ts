@@ -9,8 +9,9 @@ import {
   chatBody,
   costSum,
   estimateTokens,
-  microUsd,
+  exactChat,
   mockChatPrompt,
+  nanoUsd,
   postJson,
   tally,
 } from './helpers.js';
@@ -30,24 +31,21 @@ const MODEL = 'gpt-4o-mini';
  * actual cost equal the reservation, so a budget admits exactly floor(budget / cost) of them.
  */
 function request(content: string, maxTokens: number, chunks?: number) {
-  const body = chatBody(MODEL, content, { max_tokens: maxTokens });
+  const exact = chunks === undefined ? exactChat(MODEL, content, maxTokens) : undefined;
+  const body = exact?.body ?? chatBody(MODEL, content, { max_tokens: maxTokens });
   const est = estimateTokens(body, maxTokens);
-  const reserved = microUsd(MODEL, est.prompt, est.output);
-  const prompt = mockChatPrompt([content]);
-  let k = chunks;
-  if (k === undefined) {
-    k = 0;
-    while (microUsd(MODEL, prompt, k) !== reserved) if (++k > 10 * maxTokens) throw new Error('no exact chunk count');
-  }
-  const cost = microUsd(MODEL, prompt, k);
+  const reserved = nanoUsd(MODEL, est.prompt, est.output);
+  const prompt = mockChatPrompt([exact?.content ?? content]);
+  const k = exact?.chunks ?? (chunks as number);
+  const cost = nanoUsd(MODEL, prompt, k);
   const send = (token: string, headers: Record<string, string> = {}) =>
     postJson(st, '/v1/chat/completions', token, body, { 'x-mock-chunks': String(k), ...headers });
   return { body, reserved, cost, prompt, chunks: k, send };
 }
 
-const usd = (micro: number) => micro / 1e6;
+const usd = (nano: number) => nano / 1e9;
 /** As refusals print a budget: cents always, sub-cent digits when there are any ($0.0024, $1.50). */
-const dollars = (micro: number) => (micro / 1e6).toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1');
+const dollars = (nano: number) => (nano / 1e9).toFixed(9).replace(/(\.\d\d\d*?)0+$/, '$1');
 
 describe('limits: budgets (reserve the estimate, settle on the actual cost)', () => {
   it('concurrent load against a token budget: exactly floor(budget / cost) admitted, spend never above it', async () => {
@@ -70,11 +68,11 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
 
     const rows = await st.usage(t.id);
     expect(rows).toHaveLength(37);
-    expect(rows.every((row) => row.cost_micro_usd === r.cost && row.usage_status === 'reported')).toBe(true);
+    expect(rows.every((row) => row.cost_nano_usd === r.cost && row.usage_status === 'reported')).toBe(true);
     expect(costSum(rows)).toBe(37 * r.cost);
     expect(costSum(rows)).toBeLessThanOrEqual(budget);
     // What the limiter holds as spent is exactly what the records say; nothing is left reserved.
-    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: 37 * r.cost, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentNanoUsd: 37 * r.cost, reservedNanoUsd: 0 });
     expect((await r.send(t.token)).status).toBe(429);
   });
 
@@ -94,7 +92,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
     );
     const rows = [...(await st.usage(p.id)), ...(await st.usage(second.id))];
     expect(costSum(rows)).toBe(23 * r.cost);
-    expect(await budgetState(st, 'project', p.projectId)).toEqual({ spentMicroUsd: 23 * r.cost, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'project', p.projectId)).toEqual({ spentNanoUsd: 23 * r.cost, reservedNanoUsd: 0 });
   });
 
   it('when the actual cost exceeds the reservation, the overshoot is bounded by what was in flight', async () => {
@@ -114,7 +112,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
     const spent = costSum(await st.usage(t.id));
     expect(spent).toBe(admitted * r.cost);
     expect(spent - budget).toBeLessThanOrEqual(admitted * (r.cost - r.reserved));
-    expect(await budgetState(st, 'token', t.id)).toEqual({ spentMicroUsd: spent, reservedMicroUsd: 0 });
+    expect(await budgetState(st, 'token', t.id)).toEqual({ spentNanoUsd: spent, reservedNanoUsd: 0 });
     // Spent is now within one reservation of the budget (or past it): the next request is refused.
     expect(spent + r.reserved).toBeGreaterThan(budget);
     expect((await r.send(t.token)).status).toBe(429);
@@ -179,7 +177,7 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
         bytes_in: 1,
         bytes_out: 1,
         error: null,
-        cost_micro_usd: h.cost,
+        cost_nano_usd: h.cost,
         usage_status: 'reported',
         created_at: h.at,
       }));
@@ -203,8 +201,8 @@ describe('limits: budgets (reserve the estimate, settle on the actual cost)', ()
         const answered = Date.now();
         expect(tally(out)).toEqual({ '200': 3, '429 budget_exceeded': 7 });
         expect(await budgetState(st, 'token', t.id, key)).toEqual({
-          spentMicroUsd: t.seededSpend + 3 * r.cost,
-          reservedMicroUsd: 0,
+          spentNanoUsd: t.seededSpend + 3 * r.cost,
+          reservedNanoUsd: 0,
         });
         const refused = out.find((o) => o.status === 429);
         const word = period === 'total' ? 'lifetime' : period;

@@ -36,15 +36,46 @@ export function priceOf(model: string): Price {
   return p;
 }
 
-/** Micro-dollars: the table's USD per 1M tokens is micro-dollars per token; rounded once per request. */
-export function microUsd(model: string, prompt: number, completion: number, cached = 0, reasoning = 0): number {
+/**
+ * Nano-dollars: the table's USD per 1M tokens is micro-dollars per token, × 1000 for nano-dollars;
+ * rounded once per request.
+ */
+export function nanoUsd(model: string, prompt: number, completion: number, cached = 0, reasoning = 0): number {
   const p = priceOf(model);
   return Math.round(
-    (prompt - cached) * p.input +
+    ((prompt - cached) * p.input +
       cached * (p.cached_input ?? p.input) +
       (completion - reasoning) * p.output +
-      reasoning * (p.reasoning ?? p.output),
+      reasoning * (p.reasoning ?? p.output)) *
+      1000,
   );
+}
+
+/**
+ * A chat whose actual cost equals its reservation, so a budget admits exactly floor(budget / cost):
+ * the content to send (`content`, padded with '€' where needed), its body, and the number of chunks
+ * the mock must answer with. The reservation prices ceil(body bytes / 4) prompt tokens plus
+ * `maxTokens` of output; the mock counts ceil(content characters / 4) (plus overhead) and one
+ * output token per chunk. In nano-dollars nothing rounds them together, so the prompt's difference
+ * must be a whole number of output tokens' price: each '€' (3 bytes, 1 character) moves the
+ * estimate against the mock's count until it is.
+ */
+export function exactChat(
+  model: string,
+  content: string,
+  maxTokens: number,
+): { content: string; body: string; chunks: number; cost: number } {
+  for (let pad = 0; pad < 32; pad++) {
+    const padded = content + '€'.repeat(pad);
+    const body = chatBody(model, padded, { max_tokens: maxTokens });
+    const est = estimateTokens(body, maxTokens);
+    const cost = nanoUsd(model, est.prompt, est.output);
+    const prompt = mockChatPrompt([padded]);
+    for (let chunks = 0; chunks <= 10 * maxTokens; chunks++) {
+      if (nanoUsd(model, prompt, chunks) === cost) return { content: padded, body, chunks, cost };
+    }
+  }
+  throw new Error(`no content like "${content}" whose cost can equal its reservation`);
 }
 
 /** A chat completions body as text (so its byte length, and hence the estimate, is known). */
@@ -155,11 +186,11 @@ export function multipart(
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** Usage records' cost sum (micro-dollars), failing on any unpriced record. */
-export function costSum(rows: Array<{ cost_micro_usd: number | null }>): number {
+/** Usage records' cost sum (nano-dollars), failing on any unpriced record. */
+export function costSum(rows: Array<{ cost_nano_usd: number | null }>): number {
   return rows.reduce((sum, r) => {
-    if (r.cost_micro_usd === null) throw new Error('unpriced usage record');
-    return sum + r.cost_micro_usd;
+    if (r.cost_nano_usd === null) throw new Error('unpriced usage record');
+    return sum + r.cost_nano_usd;
   }, 0);
 }
 
@@ -173,7 +204,7 @@ export async function budgetState(
   kind: 'token' | 'project',
   id: string,
   period = 'total',
-): Promise<{ spentMicroUsd: number; reservedMicroUsd: number } | undefined> {
+): Promise<{ spentNanoUsd: number; reservedNanoUsd: number } | undefined> {
   const { runtime } = st.s.server;
   const projectId = kind === 'token' ? (await runtime.tokensRepo.findById(id))?.project_id : id;
   return (await runtime.limiter.inspect(kind, id, projectId))?.budgets[period];

@@ -55,10 +55,10 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
   it('a budget is seeded from the store once per period: concurrent first admissions share it', async (ctx) => {
     if (!b) return ctx.skip();
     const { limiter, reads } = setup(5);
-    const budgeted = [limits({ budgetMicroUsd: 100, budgetPeriod: 'day' })];
+    const budgeted = [limits({ budgetNanoUsd: 100, budgetPeriod: 'day' })];
     const [first, second] = await Promise.all([
-      admit(limiter, admission(budgeted, { estimatedCostMicroUsd: 1 })),
-      admit(limiter, admission(budgeted, { estimatedCostMicroUsd: 1 })),
+      admit(limiter, admission(budgeted, { estimatedCostNanoUsd: 1 })),
+      admit(limiter, admission(budgeted, { estimatedCostNanoUsd: 1 })),
     ]);
     const t = ticketOf(first as AdmitResult);
     expect((second as AdmitResult).ok).toBe(true);
@@ -70,8 +70,8 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
     expect(reads).toHaveLength(seen);
     // The seed counts once, however many admissions brought it.
     expect((await inspect(limiter))?.budgets[periodOf('day', t.admittedAt).key]).toEqual({
-      spentMicroUsd: 5,
-      reservedMicroUsd: 2,
+      spentNanoUsd: 5,
+      reservedNanoUsd: 2,
     });
   });
 
@@ -82,7 +82,7 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
       if (fail) throw new Error('store down');
       return 0;
     });
-    const a = admission([limits({ budgetMicroUsd: 100, maxRequests: 5 })]);
+    const a = admission([limits({ budgetNanoUsd: 100, maxRequests: 5 })]);
     await expect(admit(limiter, a)).rejects.toThrow('store down');
     expect(await inspect(limiter)).toBeUndefined();
     fail = false;
@@ -93,16 +93,16 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
   it('settling is idempotent by request id: a second settle charges and releases nothing', async (ctx) => {
     if (!b) return ctx.skip();
     const { limiter } = setup(0);
-    const s = [limits({ budgetMicroUsd: 1000, maxConcurrent: 2, tokensPerMinute: 1000 })];
-    const t = ticketOf(await admit(limiter, admission(s, { estimatedCostMicroUsd: 100, estimatedTokens: 100 })));
-    const held = ticketOf(await admit(limiter, admission(s, { estimatedCostMicroUsd: 100, estimatedTokens: 100 })));
+    const s = [limits({ budgetNanoUsd: 1000, maxConcurrent: 2, tokensPerMinute: 1000 })];
+    const t = ticketOf(await admit(limiter, admission(s, { estimatedCostNanoUsd: 100, estimatedTokens: 100 })));
+    const held = ticketOf(await admit(limiter, admission(s, { estimatedCostNanoUsd: 100, estimatedTokens: 100 })));
     limiter.settle(t, 50, 40);
     const once = await inspect(limiter);
     limiter.settle(t, 50, 40);
     expect(await inspect(limiter)).toEqual(once);
-    expect(once).toMatchObject({ inFlight: 1, budgets: { total: { spentMicroUsd: 40, reservedMicroUsd: 100 } } });
+    expect(once).toMatchObject({ inFlight: 1, budgets: { total: { spentNanoUsd: 40, reservedNanoUsd: 100 } } });
     limiter.settle(held, 100, 100);
-    expect(await inspect(limiter)).toMatchObject({ budgets: { total: { spentMicroUsd: 140, reservedMicroUsd: 0 } } });
+    expect(await inspect(limiter)).toMatchObject({ budgets: { total: { spentNanoUsd: 140, reservedNanoUsd: 0 } } });
     expect((await inspect(limiter))?.inFlight).toBeUndefined();
   });
 
@@ -281,25 +281,25 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
     it('total: seeded from the lifetime spend, reserves the estimate, settles on the actual cost', async (ctx) => {
       if (!b) return ctx.skip();
       const { limiter, reads } = setup(900);
-      const s = [limits({ budgetMicroUsd: 1000 })];
-      const a = ticketOf(await admit(limiter, admission(s, { estimatedCostMicroUsd: 60 })));
+      const s = [limits({ budgetNanoUsd: 1000 })];
+      const a = ticketOf(await admit(limiter, admission(s, { estimatedCostNanoUsd: 60 })));
       expect(reads).toEqual([['token:tok', 0]]);
-      expect((await inspect(limiter))?.budgets).toEqual({ total: { spentMicroUsd: 900, reservedMicroUsd: 60 } });
+      expect((await inspect(limiter))?.budgets).toEqual({ total: { spentNanoUsd: 900, reservedNanoUsd: 60 } });
       // 960 committed: another 60 would pass the cap. A lifetime budget never comes back: no retry time.
-      const refused = await admit(limiter, admission(s, { estimatedCostMicroUsd: 60 }));
+      const refused = await admit(limiter, admission(s, { estimatedCostNanoUsd: 60 }));
       expect(refused.ok).toBe(false);
       if (refused.ok) return;
       expect(refused.refusal).toEqual({ kind: 'budget', subject: s[0], limit: 1000, remaining: 40 });
       limiter.settle(a, 10, 30);
-      expect((await inspect(limiter))?.budgets).toEqual({ total: { spentMicroUsd: 930, reservedMicroUsd: 0 } });
-      expect((await admit(limiter, admission(s, { estimatedCostMicroUsd: 60 }))).ok).toBe(true);
+      expect((await inspect(limiter))?.budgets).toEqual({ total: { spentNanoUsd: 930, reservedNanoUsd: 0 } });
+      expect((await admit(limiter, admission(s, { estimatedCostNanoUsd: 60 }))).ok).toBe(true);
     });
 
     it('day: refused until the period ends, with the time to its end as Retry-After', async (ctx) => {
       if (!b) return ctx.skip();
       const { limiter } = setup(0);
-      const s = [limits({ budgetMicroUsd: 100, budgetPeriod: 'day' })];
-      const cost = { estimatedCostMicroUsd: 50 };
+      const s = [limits({ budgetNanoUsd: 100, budgetPeriod: 'day' })];
+      const cost = { estimatedCostNanoUsd: 50 };
       const a = ticketOf(await admit(limiter, admission(s, cost)));
       ticketOf(await admit(limiter, admission(s, cost)));
       expect(a.periods).toEqual([periodOf('day', a.admittedAt).key]);
@@ -322,8 +322,8 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
         async (period, old, next, start) => {
           if (!b) throw new Error('the memory backend is always there');
           const { limiter, reads } = setup(0);
-          const s = [limits({ budgetMicroUsd: 100, budgetPeriod: period })];
-          const cost = { estimatedCostMicroUsd: 50 };
+          const s = [limits({ budgetNanoUsd: 100, budgetPeriod: period })];
+          const cost = { estimatedCostNanoUsd: 50 };
           const a = ticketOf(await admit(limiter, admission(s, cost)));
           const c1 = ticketOf(await admit(limiter, admission(s, cost)));
           expect(a.periods).toEqual([old]);
@@ -339,8 +339,8 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
           limiter.settle(a, 10, 40);
           limiter.settle(c1, 10, 40);
           expect((await inspect(limiter))?.budgets).toEqual({
-            [old]: { spentMicroUsd: 80, reservedMicroUsd: 0 },
-            [next]: { spentMicroUsd: 0, reservedMicroUsd: 50 },
+            [old]: { spentNanoUsd: 80, reservedNanoUsd: 0 },
+            [next]: { spentNanoUsd: 0, reservedNanoUsd: 50 },
           });
         },
       );
@@ -350,16 +350,16 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
       it('spend counts in every period the subject has state in, so a budget moved between periods keeps it', async (ctx) => {
         if (!b) return ctx.skip();
         const { limiter } = setup(0);
-        const total = limits({ budgetMicroUsd: 1000 });
-        const day = limits({ budgetMicroUsd: 1000, budgetPeriod: 'day' });
-        const a = ticketOf(await admit(limiter, admission([total], { estimatedCostMicroUsd: 50 })));
-        const d = ticketOf(await admit(limiter, admission([day], { estimatedCostMicroUsd: 50 })));
+        const total = limits({ budgetNanoUsd: 1000 });
+        const day = limits({ budgetNanoUsd: 1000, budgetPeriod: 'day' });
+        const a = ticketOf(await admit(limiter, admission([total], { estimatedCostNanoUsd: 50 })));
+        const d = ticketOf(await admit(limiter, admission([day], { estimatedCostNanoUsd: 50 })));
         limiter.settle(a, 10, 20);
         limiter.settle(d, 10, 30);
         // Each reservation is released where it was made; both costs count in both periods.
         expect((await inspect(limiter))?.budgets).toEqual({
-          total: { spentMicroUsd: 50, reservedMicroUsd: 0 },
-          [periodOf('day', d.admittedAt).key]: { spentMicroUsd: 50, reservedMicroUsd: 0 },
+          total: { spentNanoUsd: 50, reservedNanoUsd: 0 },
+          [periodOf('day', d.admittedAt).key]: { spentNanoUsd: 50, reservedNanoUsd: 0 },
         });
       });
   });
@@ -373,16 +373,16 @@ describe.each(LIMITER_BACKENDS)('limiter contract: %s', (name, makeBackend) => {
         requestsPerMinute: 100,
         maxConcurrent: 10,
         tokensPerMinute: 10_000,
-        budgetMicroUsd: 1000,
+        budgetNanoUsd: 1000,
       });
       ticketOf(
-        await admit(limiter, admission([token, project({ requestsPerMinute: 1 })], { estimatedCostMicroUsd: 5 })),
+        await admit(limiter, admission([token, project({ requestsPerMinute: 1 })], { estimatedCostNanoUsd: 5 })),
       );
       const before = await inspect(limiter, 'token', true);
-      expect(before).toMatchObject({ requests: 1, inFlight: 1, budgets: { total: { reservedMicroUsd: 5 } } });
+      expect(before).toMatchObject({ requests: 1, inFlight: 1, budgets: { total: { reservedNanoUsd: 5 } } });
       const refused = await admit(
         limiter,
-        admission([token, project({ requestsPerMinute: 1 })], { estimatedCostMicroUsd: 5 }),
+        admission([token, project({ requestsPerMinute: 1 })], { estimatedCostNanoUsd: 5 }),
       );
       expect(refused).toMatchObject({
         ok: false,

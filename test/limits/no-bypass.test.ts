@@ -5,9 +5,9 @@ import {
   chatBody,
   chunkedPost,
   estimateTokens,
-  microUsd,
   mockChatPrompt,
   multipart,
+  nanoUsd,
   type Outcome,
   tally,
 } from './helpers.js';
@@ -124,11 +124,11 @@ describe('limits: no endpoint bypasses a limit', () => {
     const content = 'spend it all';
     const body = chatBody('gpt-4o-mini', content, { max_tokens: 20 });
     const est = estimateTokens(body, 20);
-    const reserved = microUsd('gpt-4o-mini', est.prompt, est.output);
+    const reserved = nanoUsd('gpt-4o-mini', est.prompt, est.output);
     let chunks = 0;
-    while (microUsd('gpt-4o-mini', mockChatPrompt([content]), chunks) < reserved) chunks++;
-    const cost = microUsd('gpt-4o-mini', mockChatPrompt([content]), chunks);
-    const t = await st.issueToken({ budget_usd: cost / 1e6 });
+    while (nanoUsd('gpt-4o-mini', mockChatPrompt([content]), chunks) < reserved) chunks++;
+    const cost = nanoUsd('gpt-4o-mini', mockChatPrompt([content]), chunks);
+    const t = await st.issueToken({ budget_usd: cost / 1e9 });
     const first = await st.proxy('/v1/chat/completions', {
       method: 'POST',
       token: t.token,
@@ -136,7 +136,7 @@ describe('limits: no endpoint bypasses a limit', () => {
       body,
     });
     expect(first.status).toBe(200);
-    expect((await st.recordOf(first, t.id)).cost_micro_usd).toBe(cost);
+    expect((await st.recordOf(first, t.id)).cost_nano_usd).toBe(cost);
 
     const before = st.mock.stats().requests;
     for (const ep of ENDPOINTS) {

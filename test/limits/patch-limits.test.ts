@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { burst, chatBody, estimateTokens, microUsd, mockChatPrompt, postJson, tally } from './helpers.js';
+import { burst, exactChat, postJson, tally } from './helpers.js';
 
-const CONTENT = 'limits that change';
-const BODY = chatBody('gpt-4o-mini', CONTENT, { max_tokens: 30 });
+/** A chat whose actual cost equals its reservation with EXACT_CHUNKS chunks, so budget room is exact. */
+const { body: BODY, chunks: EXACT_CHUNKS, cost: EXACT_COST } = exactChat('gpt-4o-mini', 'limits that change', 30);
 
 describe('limits changed through PATCH apply on the very next request', () => {
   let st: ProxyStack;
@@ -93,19 +93,29 @@ describe('limit state stays current while a limit is off (usage not yet flushed 
 
   it('budget: spend made while the budget was lifted counts when it is set again', async () => {
     // Each request's actual cost equals its reservation, so the room is exact.
-    const est = estimateTokens(BODY, 30);
-    const reserved = microUsd('gpt-4o-mini', est.prompt, est.output);
-    let chunks = 0;
-    while (microUsd('gpt-4o-mini', mockChatPrompt([CONTENT]), chunks) !== reserved) chunks++;
-    const cost = reserved;
+    const chunks = EXACT_CHUNKS;
+    const cost = EXACT_COST;
     const budget = 5 * cost + Math.floor(cost / 2);
 
-    const t = await st.issueToken({ budget_usd: budget / 1e6 });
+    const t = await st.issueToken({ budget_usd: budget / 1e9 });
     expect(tally(await burst(2, () => chat(t.token, chunks)))).toEqual({ '200': 2 });
     await st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd: null });
     expect(tally(await burst(2, () => chat(t.token, chunks)))).toEqual({ '200': 2 });
-    await st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd: budget / 1e6 });
+    await st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd: budget / 1e9 });
     // 4 × cost spent, 1.5 × cost left: exactly one more.
     expect(tally(await burst(6, () => chat(t.token, chunks)))).toEqual({ '200': 1, '429 budget_exceeded': 5 });
+  });
+
+  it('budget_usd: nano-dollar amounts up to $9,000,000 are kept exactly; more, or finer, is refused', async () => {
+    const t = await st.issueToken();
+    const set = (budget_usd: number) => st.s.manage('PATCH', `/tokens/${t.id}`, { budget_usd });
+    for (const ok of [0.000000001, 1.234567891, 9_000_000]) {
+      const r = await set(ok);
+      expect([r.status, r.body.budget_usd]).toEqual([200, ok]);
+    }
+    for (const refused of [9_000_000.01, 9_000_001, 0.0000000001]) {
+      const r = await set(refused);
+      expect([refused, r.status, r.body.error?.param]).toEqual([refused, 400, 'budget_usd']);
+    }
   });
 });

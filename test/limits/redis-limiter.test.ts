@@ -12,9 +12,9 @@ import { serviceAvailable } from '../helpers/services.js';
 let ids = 0;
 const admission = (over: { cost?: number; tokens?: number; subjects?: SubjectLimits[] } = {}) => ({
   requestId: `r${++ids}`,
-  subjects: over.subjects ?? [limits({ maxConcurrent: 1, budgetMicroUsd: 1000, tokensPerMinute: 1000 }), project()],
+  subjects: over.subjects ?? [limits({ maxConcurrent: 1, budgetNanoUsd: 1000, tokensPerMinute: 1000 }), project()],
   estimatedTokens: over.tokens ?? 100,
-  estimatedCostMicroUsd: over.cost ?? 100,
+  estimatedCostNanoUsd: over.cost ?? 100,
 });
 const ticketOf = (r: AdmitResult): Ticket => {
   if (!r.ok) throw new Error(`refused: ${r.refusal.kind}`);
@@ -61,14 +61,14 @@ describe('RedisLimiter', () => {
     const t = ticketOf(await l.admit(admission()));
     expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
       inFlight: 1,
-      budgets: { total: { spentMicroUsd: 0, reservedMicroUsd: 100 } },
+      budgets: { total: { spentNanoUsd: 0, reservedNanoUsd: 100 } },
     });
     // The instance that admitted it never settles. Once the lease has passed on Redis's clock:
     await until(async () => (await redisNow()) > t.admittedAt + 1);
     expect(await l.sweep()).toBe(1);
     const swept = await l.inspect('token', 'tok', 'proj');
     expect(swept?.inFlight).toBeUndefined();
-    expect(swept?.budgets.total).toEqual({ spentMicroUsd: 100, reservedMicroUsd: 0 });
+    expect(swept?.budgets.total).toEqual({ spentNanoUsd: 100, reservedNanoUsd: 0 });
     expect(swept?.tokensTat).toBe(t.admittedAt + 6_000);
     expect(await l.sweep()).toBe(0);
     // The request did finish after all: its late settle corrects the charge to the actual use, once.
@@ -76,7 +76,7 @@ describe('RedisLimiter', () => {
     l.settle(t, 40, 30);
     await l.close();
     const settled = await l.inspect('token', 'tok', 'proj');
-    expect(settled?.budgets.total).toEqual({ spentMicroUsd: 30, reservedMicroUsd: 0 });
+    expect(settled?.budgets.total).toEqual({ spentNanoUsd: 30, reservedNanoUsd: 0 });
     expect(settled?.tokensTat).toBe(t.admittedAt + 2_400);
     expect(settled?.inFlight).toBeUndefined();
   });
@@ -89,8 +89,8 @@ describe('RedisLimiter', () => {
     // max_concurrent 1: admitted only because the expired reservation gave its slot back.
     expect((await l.admit(admission())).ok).toBe(true);
     expect((await l.inspect('token', 'tok', 'proj'))?.budgets.total).toEqual({
-      spentMicroUsd: 100,
-      reservedMicroUsd: 100,
+      spentNanoUsd: 100,
+      reservedNanoUsd: 100,
     });
   });
 
@@ -106,7 +106,7 @@ describe('RedisLimiter', () => {
     expect(pairsOf(await r.send<string[]>(['HGETALL', key]))).toEqual({ st: 'settled' });
     expect(await r.send<number>(['PTTL', key])).toBeGreaterThan(0);
     const after = await l.inspect('token', 'tok', 'proj');
-    expect(after?.budgets.total).toEqual({ spentMicroUsd: 30, reservedMicroUsd: 0 });
+    expect(after?.budgets.total).toEqual({ spentNanoUsd: 30, reservedNanoUsd: 0 });
     l.settle(t, 40, 30);
     await l.close();
     expect(await l.inspect('token', 'tok', 'proj')).toEqual(after);
@@ -128,7 +128,7 @@ describe('RedisLimiter', () => {
     // The store: 7 requests and 500 micro-dollars written before.
     const l = new RedisLimiter(conn, async () => 500, { prefix, loadCount: async () => 7 });
     made.push(l);
-    const subjects = () => [limits({ maxRequests: 11, budgetMicroUsd: 10_000 }), project()];
+    const subjects = () => [limits({ maxRequests: 11, budgetNanoUsd: 10_000 }), project()];
     const first = ticketOf(await l.admit(admission({ subjects: subjects() })));
     const second = ticketOf(await l.admit(admission({ subjects: subjects() })));
     expect((await l.inspect('token', 'tok', 'proj'))?.requests).toBe(9);
@@ -156,8 +156,8 @@ describe('RedisLimiter', () => {
     l.settle(third, 10, 20);
     await l.close();
     expect((await l.inspect('token', 'tok', 'proj'))?.budgets.total).toEqual({
-      spentMicroUsd: 500 + 30 + 40 + 20,
-      reservedMicroUsd: 100,
+      spentNanoUsd: 500 + 30 + 40 + 20,
+      reservedNanoUsd: 100,
     });
   });
 
@@ -170,7 +170,7 @@ describe('RedisLimiter', () => {
     await l.replay(local, true, undefined);
     expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
       requests: 2,
-      budgets: { total: { spentMicroUsd: 0, reservedMicroUsd: 100 } },
+      budgets: { total: { spentNanoUsd: 0, reservedNanoUsd: 100 } },
     });
     // Its settle reaches Redis too (the failover limiter sends it in case Redis ran the call): no effect.
     l.settle(local, 10, 25, false);
@@ -179,13 +179,13 @@ describe('RedisLimiter', () => {
     await l.replay(local, false, 25);
     expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
       requests: 2,
-      budgets: { total: { spentMicroUsd: 25, reservedMicroUsd: 100 } },
+      budgets: { total: { spentNanoUsd: 25, reservedNanoUsd: 100 } },
     });
     // Redis admitted this one (only the reply was lost): the replay changes nothing.
     await l.replay(admitted, true, 70);
     expect(await l.inspect('token', 'tok', 'proj')).toMatchObject({
       requests: 2,
-      budgets: { total: { spentMicroUsd: 25, reservedMicroUsd: 100 } },
+      budgets: { total: { spentNanoUsd: 25, reservedNanoUsd: 100 } },
     });
   });
 

@@ -5,15 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/index.js';
 import { UPSTREAM_KEY } from '../helpers/proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { burst, chatBody, estimateTokens, microUsd, mockChatPrompt, tally } from './helpers.js';
+import { burst, exactChat, tally } from './helpers.js';
 
-const CONTENT = 'survive a restart';
-const BODY = chatBody('gpt-4o-mini', CONTENT, { max_tokens: 40 });
-/** Chunks that make the actual cost equal the reservation, so budgets are exact. */
-const est = estimateTokens(BODY, 40);
-const COST = microUsd('gpt-4o-mini', est.prompt, est.output);
-let CHUNKS = 0;
-while (microUsd('gpt-4o-mini', mockChatPrompt([CONTENT]), CHUNKS) !== COST) CHUNKS++;
+/** A chat, and the chunks that make its actual cost equal its reservation, so budgets are exact. */
+const { body: BODY, cost: COST, chunks: CHUNKS } = exactChat('gpt-4o-mini', 'survive a restart', 40);
 
 let mock: MockUpstream;
 let dataDir: string;
@@ -49,8 +44,8 @@ describe('limits across a restart: the store seeds what memory forgot', () => {
       return r.body as { id: string; token: string };
     };
     const capped = await issue({ max_requests: 10 });
-    const budgeted = await issue({ budget_usd: (7 * COST + Math.floor(COST / 2)) / 1e6 });
-    const dayBudget = await issue({ budget_usd: (4 * COST + 1) / 1e6, budget_period: 'day' });
+    const budgeted = await issue({ budget_usd: (7 * COST + Math.floor(COST / 2)) / 1e9 });
+    const dayBudget = await issue({ budget_usd: (4 * COST + 1) / 1e9, budget_period: 'day' });
     const rated = await issue({ requests_per_minute: 5 });
 
     expect(tally(await send(s, capped.token, 6))).toEqual({ '200': 6 });

@@ -48,7 +48,7 @@ describe('pricing API', () => {
 
   it('an override changes the cost of the very next request; deleting it restores the built-in price', async () => {
     const before = await chat('gpt-4o');
-    expect(before.cost_micro_usd).toBe(builtIn.cost('gpt-4o', counts(before)));
+    expect(before.cost_nano_usd).toBe(builtIn.cost('gpt-4o', counts(before)));
 
     const put = await st.s.manage('PUT', '/pricing/gpt-4o', { input: 100, output: 400, cached_input: 50 });
     expect(put.status).toBe(200);
@@ -56,11 +56,11 @@ describe('pricing API', () => {
     expect(Date.parse(put.body.updated_at)).toBeGreaterThan(Date.now() - 60_000);
 
     const during = await chat('gpt-4o');
-    expect(during.cost_micro_usd).toBe(costOf({ input: 100, output: 400 }, counts(during)));
-    expect(during.cost_micro_usd).not.toBe(before.cost_micro_usd);
+    expect(during.cost_nano_usd).toBe(costOf({ input: 100, output: 400 }, counts(during)));
+    expect(during.cost_nano_usd).not.toBe(before.cost_nano_usd);
     // Dated snapshots are priced as their undated model, override included.
     const snapshot = await chat('gpt-4o-2024-08-06');
-    expect(snapshot.cost_micro_usd).toBe(costOf({ input: 100, output: 400 }, counts(snapshot)));
+    expect(snapshot.cost_nano_usd).toBe(costOf({ input: 100, output: 400 }, counts(snapshot)));
     const listed = (await st.s.manage('GET', '/pricing')).body.data.filter(
       (p: { model: string }) => p.model === 'gpt-4o',
     );
@@ -75,7 +75,7 @@ describe('pricing API', () => {
     const del = await st.s.manage('DELETE', '/pricing/gpt-4o');
     expect(del.status).toBe(204);
     const after = await chat('gpt-4o');
-    expect(after.cost_micro_usd).toBe(builtIn.cost('gpt-4o', counts(after)));
+    expect(after.cost_nano_usd).toBe(builtIn.cost('gpt-4o', counts(after)));
     expect(
       (await st.s.manage('GET', '/pricing')).body.data.find((p: { model: string }) => p.model === 'gpt-4o'),
     ).toMatchObject({
@@ -87,17 +87,17 @@ describe('pricing API', () => {
 
   it('prices an unknown model once an override names it; the usage API counts it as priced', async () => {
     const unknown = await chat('house-model-1');
-    expect(unknown.cost_micro_usd).toBeNull();
+    expect(unknown.cost_nano_usd).toBeNull();
     expect((await st.s.manage('PUT', '/pricing/house-model-1', { input: 3, output: 6, reasoning: 12 })).status).toBe(
       200,
     );
     const priced = await chat('house-model-1');
-    expect(priced.cost_micro_usd).toBe(costOf({ input: 3, output: 6 }, counts(priced)));
+    expect(priced.cost_nano_usd).toBe(costOf({ input: 3, output: 6 }, counts(priced)));
     const byModel = await st.s.manage('GET', '/usage?model=house-model-1');
     expect(byModel.body.totals).toMatchObject({
       requests: 2,
       unpriced_requests: 1,
-      cost_micro_usd: priced.cost_micro_usd,
+      cost_nano_usd: priced.cost_nano_usd,
     });
   });
 
@@ -115,7 +115,7 @@ describe('pricing API', () => {
           cachedTokens: 0,
           reasoningTokens: 0,
         }),
-      ).toBe(18);
+      ).toBe(18_000);
       const listed = (await b.manage('GET', '/pricing')).body.data.find(
         (p: { model: string }) => p.model === 'gpt-4.1',
       );
@@ -177,7 +177,7 @@ describe('PRICING_FILE', () => {
       ] as const) {
         const { response } = await st.client.chat.completions.create({ model, messages }).withResponse();
         const rec = await st.recordOf(response);
-        expect(rec.cost_micro_usd, model).toBe(
+        expect(rec.cost_nano_usd, model).toBe(
           costOf(price, {
             promptTokens: rec.prompt_tokens,
             completionTokens: rec.completion_tokens,
@@ -189,7 +189,7 @@ describe('PRICING_FILE', () => {
       // An override still wins over the file.
       await st.s.manage('PUT', '/pricing/house-llm', { input: 0, output: 0 });
       const { response } = await st.client.chat.completions.create({ model: 'house-llm', messages }).withResponse();
-      expect((await st.recordOf(response)).cost_micro_usd).toBe(0);
+      expect((await st.recordOf(response)).cost_nano_usd).toBe(0);
     } finally {
       await st.stop();
     }

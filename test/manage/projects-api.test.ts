@@ -62,7 +62,7 @@ describe('management API: projects', () => {
     const got = await s.manage('GET', `/projects/${res.body.id}`);
     expect(got.status).toBe(200);
     // GET one adds the lifetime usage (lists and writes do not).
-    expect(got.body).toEqual({ ...res.body, usage: expect.objectContaining({ requests: 0, cost_usd: '0.000000' }) });
+    expect(got.body).toEqual({ ...res.body, usage: expect.objectContaining({ requests: 0, cost_usd: '0.000000000' }) });
   });
 
   it('answers 409 for a duplicate name, on create and on rename', async () => {

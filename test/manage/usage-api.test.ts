@@ -89,7 +89,7 @@ describe('usage API over real proxied traffic', () => {
     expect(all.totals.errors).toBeGreaterThan(0);
     // my-local-llm has no price; failed requests (to it or any model) used nothing and are not unpriced.
     expect(all.totals.unpriced_requests).toBe(usedUnpriced);
-    expect(all.totals.cost_micro_usd).toBeGreaterThan(0);
+    expect(all.totals.cost_nano_usd).toBeGreaterThan(0);
     expect(all.group_by).toBeNull();
     expect(all.data).toHaveLength(1);
     expect(pickTotals(all.data[0])).toEqual(all.totals);
@@ -101,7 +101,7 @@ describe('usage API over real proxied traffic', () => {
     const unpriced = byModel.data.find((g: { model: string }) => g.model === 'my-local-llm');
     expect(unpriced.unpriced_requests).toBe(usedUnpriced);
     expect(unpriced.requests).toBeGreaterThan(usedUnpriced); // some of them failed
-    expect(unpriced.cost_micro_usd).toBe(0);
+    expect(unpriced.cost_nano_usd).toBe(0);
   });
 
   it('each group_by returns the sums of the raw records per group', async () => {
@@ -182,7 +182,7 @@ describe('usage API over real proxied traffic', () => {
     expect(await usage('?model=none-such')).toMatchObject({
       data: [],
       latency_ms: { p50: null, p90: null, p99: null },
-      totals: { requests: 0, cost_usd: '0.000000', avg_duration_ms: null },
+      totals: { requests: 0, cost_usd: '0.000000000', avg_duration_ms: null },
     });
   });
 
@@ -201,7 +201,7 @@ describe('usage API over real proxied traffic', () => {
       const text = await res.text();
       expect(text.split('\r\n')[0]).toBe(
         'model,requests,errors,prompt_tokens,completion_tokens,total_tokens,cached_tokens,reasoning_tokens,cost_usd,' +
-          'cost_micro_usd,unpriced_requests,estimated_requests,avg_duration_ms,bytes_in,bytes_out,' +
+          'cost_micro_usd,unpriced_requests,estimated_requests,avg_duration_ms,bytes_in,bytes_out,cost_nano_usd,' +
           'latency_p50_ms,latency_p90_ms,latency_p99_ms',
       );
       const rows = parseCsv(text);
@@ -235,7 +235,7 @@ describe('usage API over real proxied traffic', () => {
     const fresh = await st.issueToken();
     expect((await st.s.manage('GET', `/tokens/${fresh.id}`)).body.usage).toMatchObject({
       requests: 0,
-      cost_usd: '0.000000',
+      cost_usd: '0.000000000',
     });
     expect((await st.s.manage('GET', '/tokens')).body.data[0].usage).toBeUndefined();
     expect((await st.s.manage('GET', '/projects')).body.data[0].usage).toBeUndefined();
@@ -317,7 +317,7 @@ describe('rollups after thousands of random requests equal a recomputation from 
         bytesIn: Math.floor(rand() * 20_000),
         bytesOut: Math.floor(rand() * 80_000),
         error: status === 200 && rand() < 0.03 ? 'stream cut' : null,
-        costMicroUsd:
+        costNanoUsd:
           model === 'my-llm' || model === null || usageStatus === 'missing' ? null : Math.floor(rand() * 250_000),
         usageStatus,
         createdAt: start + Math.floor(rand() * 5 * DAY_MS),

@@ -47,8 +47,9 @@ describe('one usage record by request id', () => {
       error: null,
     });
     const stored = (await st.usage()).find((u) => u.id === id);
-    expect(r.body.cost_micro_usd).toBe(stored?.cost_micro_usd);
-    expect(r.body.cost_usd).toBe(`0.${String(stored?.cost_micro_usd).padStart(6, '0')}`);
+    expect(r.body.cost_nano_usd).toBe(stored?.cost_nano_usd);
+    expect(r.body.cost_usd).toBe(`0.${String(stored?.cost_nano_usd).padStart(9, '0')}`);
+    expect(r.body.cost_micro_usd).toBe(Math.round((stored?.cost_nano_usd ?? 0) / 1000));
     expect(Date.parse(r.body.created_at)).toBe(stored?.created_at);
   });
 

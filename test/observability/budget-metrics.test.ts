@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { chatBody, estimateTokens, microUsd, mockChatPrompt, postJson } from '../limits/helpers.js';
+import { exactChat, postJson } from '../limits/helpers.js';
 
 const MODEL = 'gpt-4o-mini';
 
@@ -23,14 +23,8 @@ describe('budget metrics', () => {
 
   it('count the budgets at or over each threshold and, opted in, show each one', async () => {
     // A chat whose actual cost equals its reservation (see test/limits/budgets.test.ts).
-    const content = 'What does this cost?';
-    const body = chatBody(MODEL, content, { max_tokens: 100 });
-    const est = estimateTokens(body, 100);
-    const reserved = microUsd(MODEL, est.prompt, est.output);
-    const prompt = mockChatPrompt([content]);
-    let chunks = 0;
-    while (microUsd(MODEL, prompt, chunks) !== reserved) if (++chunks > 1000) throw new Error('no exact chunk count');
-    const t = await st.issueToken({ budget_usd: (2 * reserved) / 1e6 });
+    const { body, chunks, cost: reserved } = exactChat(MODEL, 'What does this cost?', 100);
+    const t = await st.issueToken({ budget_usd: (2 * reserved) / 1e9 });
     const scrape = async () =>
       (await fetch(`${st.url}/metrics`, { headers: { authorization: `Bearer ${st.s.managementToken}` } })).text();
     const send = async () => {

@@ -83,7 +83,7 @@ describe('llm-proxy logs', () => {
     const [header, ...rows] = res.stdout.trim().split('\n');
     expect(header).toMatch(/^time\s+status\s+method\s+path\s+model\s+tokens\s+cost_usd\s+ms\s+token_id$/);
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(/200\s+POST\s+\/v1\/chat\/completions\s+gpt-4o-mini\s+\d+\s+0\.\d{6}\s+\d+/);
+    expect(rows[0]).toMatch(/200\s+POST\s+\/v1\/chat\/completions\s+gpt-4o-mini\s+\d+\s+0\.\d{9}\s+\d+/);
     const warnings = await runCli(['logs', '--level', 'info', ...files]);
     expect(warnings.stdout).toContain('llm-proxy listening');
   });

@@ -7,13 +7,18 @@ import { KNOWN_MIGRATIONS } from '../../src/store/migrate.js';
  * The upgrade rule (docs/operations.md#upgrades): a migration only adds (tables, nullable or
  * defaulted columns, indexes), so the previous version keeps serving on the new schema during a
  * rolling upgrade and after a rollback. Dropping, renaming or retyping comes in a later release,
- * once no supported version reads the old shape, and is listed here with the reason it is safe.
+ * once no supported version reads the old shape, and is listed here with the reason it is safe (or,
+ * for a release whose upgrade is stated as not rolling, why it cannot be).
  */
 const ALLOWED: Record<string, string> = {
   '0008-usage-partitions':
     'PostgreSQL only: usage_records is rebuilt as a partitioned table under the same name with the same ' +
     'columns, in one transaction (the old copy is renamed, copied and dropped), so every version reads and ' +
     'writes it as before',
+  '0017-nano-usd':
+    'NOT rolling: money columns are renamed *_micro_usd → *_nano_usd (values × 1000), which a previous ' +
+    'version cannot read or write. Keeping both units side by side would count every rollup, budget and ' +
+    'limit counter twice over; the upgrade to it stops every old instance first (docs/operations.md#upgrades)',
 };
 
 const DIR = 'src/store/migrations';

@@ -92,7 +92,7 @@ describe('proxy: client aborts', () => {
       expect(rec.completion_tokens).toBeGreaterThan(0);
       expect(rec.completion_tokens).toBeLessThan(20);
     } else {
-      expect(rec).toMatchObject({ usage_status: 'missing', total_tokens: null, cost_micro_usd: null });
+      expect(rec).toMatchObject({ usage_status: 'missing', total_tokens: null, cost_nano_usd: null });
       expect(read).not.toMatch(/output_text\.delta|"content":"[^"]/);
     }
   });

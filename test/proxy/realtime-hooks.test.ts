@@ -64,7 +64,7 @@ describe('Realtime records through the hooks', () => {
         status: row.status,
         total_tokens: row.total_tokens,
         finish_reason: row.finish_reason,
-        cost_micro_usd: row.cost_micro_usd,
+        cost_nano_usd: row.cost_nano_usd,
       });
     }
 
@@ -78,7 +78,7 @@ describe('Realtime records through the hooks', () => {
       sum((r) => r.completion_tokens ?? 0),
     );
     expect(sample(metrics, 'llm_proxy_cost_usd_total', { model: MODEL })).toBeCloseTo(
-      sum((r) => r.cost_micro_usd ?? 0) / 1e6,
+      sum((r) => r.cost_nano_usd ?? 0) / 1e9,
       9,
     );
 

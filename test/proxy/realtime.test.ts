@@ -57,15 +57,15 @@ describe('the Realtime API over WebSocket', () => {
         usage_status: 'reported',
         finish_reason: 'completed',
       });
-      expect(r.cost_micro_usd).toBe(u && realtimeCost(pricing, MODEL, u));
-      expect(r.cost_micro_usd).toBeGreaterThan(0);
+      expect(r.cost_nano_usd).toBe(u && realtimeCost(pricing, MODEL, u));
+      expect(r.cost_nano_usd).toBeGreaterThan(0);
     });
     // What the mock billed is what was recorded, response for response.
     expect(mock?.billed.map((b) => b.total_tokens)).toEqual(responses.map((r) => r.total_tokens));
     expect(session).toMatchObject({
       path: '/v1/realtime',
       total_tokens: 0,
-      cost_micro_usd: 0,
+      cost_nano_usd: 0,
       finish_reason: 'close_1000',
       error: null,
     });
@@ -134,7 +134,7 @@ describe('the Realtime API over WebSocket', () => {
     const cut = rows.find((r) => r.status === 200);
     // Two audio and two transcript deltas went out before the cut.
     expect(cut).toMatchObject({ usage_status: 'estimated', completion_tokens: 4, error: 'upstream_unavailable' });
-    expect(cut?.cost_micro_usd).toBeGreaterThan(0);
+    expect(cut?.cost_nano_usd).toBeGreaterThan(0);
     expect(rows.find((r) => r.status === 101)).toMatchObject({ error: 'upstream_unavailable' });
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, normaliseIds, type ProxyStack, startProxyStack } from '../helpers/proxy.js';
-import { microUsd, mockChatPrompt } from '../limits/helpers.js';
+import { mockChatPrompt, nanoUsd } from '../limits/helpers.js';
 
 /*
  * Byte comparisons: the mock mints a random id (crypto.randomBytes) and a wall-clock `created` for
@@ -124,7 +124,7 @@ describe('proxy: streaming', () => {
       completion_tokens: 3,
       prompt_tokens: prompt,
       total_tokens: prompt + 3,
-      cost_micro_usd: microUsd('gpt-4o-mini', prompt, 3),
+      cost_nano_usd: nanoUsd('gpt-4o-mini', prompt, 3),
     });
   });
 
@@ -170,7 +170,7 @@ describe('proxy: streaming', () => {
       prompt_tokens: null,
       completion_tokens: 7,
       total_tokens: 7,
-      cost_micro_usd: microUsd('gpt-4o-mini', 0, 7),
+      cost_nano_usd: nanoUsd('gpt-4o-mini', 0, 7),
       finish_reason: 'stop',
       bytes_in: Buffer.byteLength(body),
     });
@@ -189,7 +189,7 @@ describe('proxy: streaming', () => {
       prompt_tokens: null,
       completion_tokens: null,
       total_tokens: null,
-      cost_micro_usd: null,
+      cost_nano_usd: null,
     });
   });
 

@@ -73,7 +73,7 @@ describe('response cache (memory backend)', () => {
     expect(rec).toMatchObject({
       served_from: 'cache',
       status: 200,
-      cost_micro_usd: 0,
+      cost_nano_usd: 0,
       total_tokens: 0,
       usage_status: 'reported',
       model: 'gpt-4o-mini',
@@ -108,7 +108,7 @@ describe('response cache (memory backend)', () => {
     expect(second).toEqual(first);
     expect(upstreamCalls(st)).toBe(before);
     const rows = await st.usage();
-    expect(rows.at(-1)).toMatchObject({ served_from: 'cache', is_stream: 1, cost_micro_usd: 0 });
+    expect(rows.at(-1)).toMatchObject({ served_from: 'cache', is_stream: 1, cost_nano_usd: 0 });
   });
 
   it('a non-2xx answer is never stored', async () => {

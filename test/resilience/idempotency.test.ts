@@ -69,7 +69,7 @@ describe('Idempotency-Key', () => {
     const charged = rows.filter((r) => r.served_from === null);
     expect(charged).toHaveLength(1);
     expect(charged[0]?.total_tokens).toBeGreaterThan(0);
-    expect(replay).toMatchObject({ status: 200, total_tokens: 0, cost_micro_usd: 0, upstream_key_id: null });
+    expect(replay).toMatchObject({ status: 200, total_tokens: 0, cost_nano_usd: 0, upstream_key_id: null });
     const token = await st.s.manage('GET', `/tokens/${capped.id}`);
     expect(token.body.request_count).toBe(1);
     expect(await samples(st.s, 'llm_proxy_idempotency_total', { result: 'replayed' })).toEqual({ '': 1 });

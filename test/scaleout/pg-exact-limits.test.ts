@@ -35,18 +35,18 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   const { start, query } = set;
   const counters = async (kind: string, id: string) =>
     (
-      await query<{ requests: string; spent_micro_usd: string; reserved_micro_usd: string }>(
-        'SELECT requests, spent_micro_usd, reserved_micro_usd FROM limit_counters WHERE kind = $1 AND subject_id = $2',
+      await query<{ requests: string; spent_nano_usd: string; reserved_nano_usd: string }>(
+        'SELECT requests, spent_nano_usd, reserved_nano_usd FROM limit_counters WHERE kind = $1 AND subject_id = $2',
         [kind, id],
       )
     ).map((r) => ({
       requests: Number(r.requests),
-      spent: Number(r.spent_micro_usd),
-      reserved: Number(r.reserved_micro_usd),
+      spent: Number(r.spent_nano_usd),
+      reserved: Number(r.reserved_nano_usd),
     }))[0];
   const records = async (tokenId: string) =>
-    query<{ cost_micro_usd: string | null; status: number }>(
-      'SELECT cost_micro_usd, status FROM usage_records WHERE token_id = $1',
+    query<{ cost_nano_usd: string | null; status: number }>(
+      'SELECT cost_nano_usd, status FROM usage_records WHERE token_id = $1',
       [tokenId],
     );
   const reservations = async (subjectId: string) =>
@@ -82,8 +82,8 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
   it('a lifetime budget of a few cents is never overspent by more than one estimate; settled spend equals the records', async (ctx) => {
     if (!set.up) return ctx.skip();
     const servers3 = [await start(), await start(), await start()];
-    const budgetMicro = 30_000; // 3 cents
-    const t = await issue(servers3[0] as TestServer, { budget_usd: budgetMicro / 1e6, budget_period: 'total' });
+    const budgetNano = 30_000_000; // 3 cents
+    const t = await issue(servers3[0] as TestServer, { budget_usd: budgetNano / 1e9, budget_period: 'total' });
     const body = BUDGET_STREAM;
     const estimate = budgetStreamEstimate();
     const stream = async (s: TestServer) => {
@@ -110,15 +110,15 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     await until(async () => (await records(t.id)).length >= got.ok);
     const rows = await records(t.id);
     expect(rows.length).toBe(got.ok);
-    const spent = rows.reduce((sum, r) => sum + Number(r.cost_micro_usd ?? 0), 0);
+    const spent = rows.reduce((sum, r) => sum + Number(r.cost_nano_usd ?? 0), 0);
     // Three instances each with the whole budget would spend up to three times it.
-    expect(spent).toBeLessThanOrEqual(budgetMicro + estimate);
-    expect(spent).toBeGreaterThan(budgetMicro - estimate);
+    expect(spent).toBeLessThanOrEqual(budgetNano + estimate);
+    expect(spent).toBeGreaterThan(budgetNano - estimate);
     // Every reservation settled with the actual cost: the counter says what the records say.
     await until(async () => (await reservations(t.id)) === 0);
     expect(await counters('token', t.id)).toEqual({ requests: got.ok, spent, reserved: 0 });
     const inspected = await servers3[2]?.server.runtime.limiter.inspect('token', t.id);
-    expect(inspected?.budgets.total).toEqual({ spentMicroUsd: spent, reservedMicroUsd: 0 });
+    expect(inspected?.budgets.total).toEqual({ spentNanoUsd: spent, reservedNanoUsd: 0 });
   });
 
   it('the reservation of an instance that died is swept after its deadline, charged its estimate', async (ctx) => {
@@ -134,8 +134,8 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
       async () => 0,
       { instanceId: 'dead-host:1:ffff', clock: Date.now, logger },
     );
-    const subjects = [limits({ id: t.id, budgetMicroUsd: 1_000_000, maxRequests: 10 }), project({ id: t.projectId })];
-    const admitted = await other.admit(admission(subjects, { requestId: randomUUID(), estimatedCostMicroUsd: 2_500 }));
+    const subjects = [limits({ id: t.id, budgetNanoUsd: 1_000_000, maxRequests: 10 }), project({ id: t.projectId })];
+    const admitted = await other.admit(admission(subjects, { requestId: randomUUID(), estimatedCostNanoUsd: 2_500 }));
     expect(admitted.ok).toBe(true);
     await otherDb.destroy();
     expect(await counters('token', t.id)).toEqual({ requests: 1, spent: 0, reserved: 2_500 });
@@ -195,7 +195,7 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
       const [record] = await records(t.id);
       expect(await counters('token', t.id)).toEqual({
         requests: 1,
-        spent: Number(record?.cost_micro_usd),
+        spent: Number(record?.cost_nano_usd),
         reserved: 0,
       });
     } finally {
@@ -216,7 +216,7 @@ describe('exact caps and lifetime budgets through PostgreSQL, without Redis', ()
     expect((await a.manage('PATCH', `/tokens/${t.id}`, { budget_usd: 1, budget_period: 'total' })).status).toBe(200);
     await until(async () => (await chat(a, t.token)).status === 200);
     await until(async () => (await records(t.id)).length === 4 && (await reservations(t.id)) === 0);
-    const all = (await records(t.id)).reduce((sum, r) => sum + Number(r.cost_micro_usd ?? 0), 0);
+    const all = (await records(t.id)).reduce((sum, r) => sum + Number(r.cost_nano_usd ?? 0), 0);
     // Without the re-read the two requests of the lifted period would be missing from it.
     expect(spentBefore).toBeLessThan(all);
     expect((await counters('token', t.id))?.spent).toBe(all);

@@ -28,7 +28,7 @@ describe('Realtime sessions on the Redis limiter', () => {
       state = await limiter.inspect('token', id, s.projectId);
       return state;
     };
-    const budget = () => state?.budgets.total ?? { spentMicroUsd: -1, reservedMicroUsd: -1 };
+    const budget = () => state?.budgets.total ?? { spentNanoUsd: -1, reservedNanoUsd: -1 };
     const estimate = s.s.server.runtime.pricing.cost(MODEL, {
       promptTokens: 0,
       completionTokens: DEFAULT_OUTPUT_ESTIMATE,
@@ -46,21 +46,21 @@ describe('Realtime sessions on the Redis limiter', () => {
     // A response in progress holds its estimate; at response.done the actual cost replaces it.
     c.send({ type: 'response.create', mock_hold: true });
     await c.event('response.created');
-    await until(async () => (await read()) !== undefined && budget().reservedMicroUsd === estimate);
-    expect(budget().spentMicroUsd).toBe(0);
+    await until(async () => (await read()) !== undefined && budget().reservedNanoUsd === estimate);
+    expect(budget().spentNanoUsd).toBe(0);
     c.send({ type: 'mock.finish' });
     await c.event('response.done');
     const first = (await s.waitUsage(id, 1)).find((r) => r.status === 200);
-    expect(first?.cost_micro_usd).toBeGreaterThan(0);
-    await until(async () => (await read()) !== undefined && budget().spentMicroUsd === first?.cost_micro_usd);
-    expect(budget().reservedMicroUsd).toBe(0);
+    expect(first?.cost_nano_usd).toBeGreaterThan(0);
+    await until(async () => (await read()) !== undefined && budget().spentNanoUsd === first?.cost_nano_usd);
+    expect(budget().reservedNanoUsd).toBe(0);
 
     c.send({ type: 'response.create' });
     await c.event('response.done', 2);
-    const costs = (await s.waitUsage(id, 2)).filter((r) => r.status === 200).map((r) => r.cost_micro_usd ?? 0);
+    const costs = (await s.waitUsage(id, 2)).filter((r) => r.status === 200).map((r) => r.cost_nano_usd ?? 0);
     expect(costs).toHaveLength(2);
     const total = costs.reduce((a, b) => a + b, 0);
-    await until(async () => (await read()) !== undefined && budget().spentMicroUsd === total);
+    await until(async () => (await read()) !== undefined && budget().spentNanoUsd === total);
     // Each response counts as a request too (never refused by max_requests), as its record does.
     expect(state).toMatchObject({ requests: 3, inFlight: 1 });
 
@@ -70,7 +70,7 @@ describe('Realtime sessions on the Redis limiter', () => {
     await s.waitUsage(id, 3);
     // Redis drops a count that reaches zero: none in flight reads as undefined.
     await until(async () => ((await read())?.inFlight ?? 0) === 0);
-    expect(budget()).toEqual({ spentMicroUsd: total, reservedMicroUsd: 0 });
+    expect(budget()).toEqual({ spentNanoUsd: total, reservedNanoUsd: 0 });
     // The limiter's count agrees with the store's: one per usage record (two responses, the session).
     expect(state?.requests).toBe(3);
     expect((await s.s.manage('GET', `/tokens/${id}`)).body.request_count).toBe(3);

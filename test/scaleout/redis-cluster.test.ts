@@ -300,7 +300,7 @@ describe('Redis Cluster', () => {
         expect(mine.filter((x) => x.status === 429).every((x) => x.code === 'request_limit_reached')).toBe(true);
         // Its keys are on its project's master.
         const port = await c.portOf(`{p:${t.projectId}}`);
-        expect(await c.cli(port, 'EXISTS', `llmp:v2:{p:${t.projectId}}:token:${t.id}`)).toContain('1');
+        expect(await c.cli(port, 'EXISTS', `llmp:v3:{p:${t.projectId}}:token:${t.id}`)).toContain('1');
       }
 
       // Revocations through A reach B by pub/sub (polling is off), whichever node each was published on.

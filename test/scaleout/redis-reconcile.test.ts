@@ -89,7 +89,7 @@ describe('Redis counters reconciled with the database', () => {
     await s.server.runtime.usage.flush();
     return (await s.manage('GET', `/tokens/${tokenId}`)).body.request_count as number;
   };
-  const tokenKey = (projectId: string, tokenId: string) => `llmp:v2:{p:${projectId}}:token:${tokenId}`;
+  const tokenKey = (projectId: string, tokenId: string) => `llmp:v3:{p:${projectId}}:token:${tokenId}`;
 
   afterEach(async () => {
     for (const c of connections.splice(0)) await c.close();
@@ -127,15 +127,15 @@ describe('Redis counters reconciled with the database', () => {
     // Three tokens and their project.
     expect(clean.subjects).toBe(4);
     expect([clean.drift, clean.drifting, clean.subjectsDrifting]).toEqual([
-      { requests: 0, budgetMicroUsd: 0 },
-      { requests: 0, budgetMicroUsd: 0 },
+      { requests: 0, budgetNanoUsd: 0 },
+      { requests: 0, budgetNanoUsd: 0 },
       [],
     ]);
-    expect(await driftGauge(a)).toEqual({ requests: 0, budget_micro_usd: 0 });
+    expect(await driftGauge(a)).toEqual({ requests: 0, budget_nano_usd: 0 });
     // The budgets compared are the ones spent on: the busy token's day, the capped one's lifetime.
     const state = await limiterOf(a).inspect('token', busy.id, p);
     const dayKey = Object.keys(state?.budgets ?? {}).find((k) => k.startsWith('day:')) as string;
-    expect(state?.budgets[dayKey]?.spentMicroUsd).toBeGreaterThan(0);
+    expect(state?.budgets[dayKey]?.spentNanoUsd).toBeGreaterThan(0);
 
     // Changed by hand: 5 requests and 1234 micro-dollars too many. Reported, never lowered.
     const r = await connect(redis.url);
@@ -146,20 +146,20 @@ describe('Redis counters reconciled with the database', () => {
     for (let pass = 0; pass < 2; pass++) {
       const high = await reconcile(a);
       expect([high.drift, high.drifting, high.corrected]).toEqual([
-        { requests: 5, budgetMicroUsd: 1234 },
-        { requests: 1, budgetMicroUsd: 1 },
+        { requests: 5, budgetNanoUsd: 1234 },
+        { requests: 1, budgetNanoUsd: 1 },
         0,
       ]);
       expect(high.subjectsDrifting).toEqual([{ kind: 'token', id: busy.id, requests: 5, budgets: { [dayKey]: 1234 } }]);
     }
-    expect(await driftGauge(a)).toEqual({ requests: 5, budget_micro_usd: 1234 });
+    expect(await driftGauge(a)).toEqual({ requests: 5, budget_nano_usd: 1234 });
     expect(a.logs()).toContain('limiter counters in Redis differ from the database');
 
     // Below the database (Redis would allow more than has happened): raised by the difference.
     await r.send(['HSET', key, 'n', '9', `s|${dayKey}`, String(spent - 100)]);
     const low = await reconcile(a);
-    expect([low.drift, low.corrected]).toEqual([{ requests: 3, budgetMicroUsd: 100 }, 2]);
-    expect((await reconcile(a)).drift).toEqual({ requests: 0, budgetMicroUsd: 0 });
+    expect([low.drift, low.corrected]).toEqual([{ requests: 3, budgetNanoUsd: 100 }, 2]);
+    expect((await reconcile(a)).drift).toEqual({ requests: 0, budgetNanoUsd: 0 });
     expect(await r.send<string>(['HGET', key, 'n'])).toBe('12');
   });
 
@@ -185,7 +185,7 @@ describe('Redis counters reconciled with the database', () => {
     const first = await runs(runner);
     await eventually('another pass ran', async () => (await runs(runner)) > first);
     expect(await runs(other)).toBe(0);
-    expect(await driftGauge(runner)).toEqual({ requests: 0, budget_micro_usd: 0 });
+    expect(await driftGauge(runner)).toEqual({ requests: 0, budget_nano_usd: 0 });
     expect(await driftGauge(other)).toEqual({});
     const subjects = async (s: TestServer) =>
       Object.entries(await samples(s, 'llm_proxy_limiter_reconciled_subjects', { kind: undefined })).map(
@@ -230,7 +230,7 @@ describe('Redis counters reconciled with the database', () => {
     await eventually('every usage record is written', async () => (await requestCount(a, t.id)) === 20);
     // The held requests' spend reached the rebuilt budget too: no drift.
     const report = await reconcile(a);
-    expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
+    expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetNanoUsd: 0 }, []]);
   });
 
   it('local mode: what instances admitted during an outage is in Redis once it returns, and the cap holds', async (ctx) => {
@@ -265,7 +265,7 @@ describe('Redis counters reconciled with the database', () => {
     await eventually('every usage record is written', async () => (await requestCount(a, t.id)) === 15);
     // The spend of the local admissions reached Redis: no drift.
     const report = await reconcile(a);
-    expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetMicroUsd: 0 }, []]);
+    expect([report.drift, report.subjectsDrifting]).toEqual([{ requests: 0, budgetNanoUsd: 0 }, []]);
   });
 });
 
@@ -292,7 +292,7 @@ describe('reconciliation on a Redis Cluster', () => {
             requestId: `cluster-${++n}`,
             subjects: subjectsOf(p),
             estimatedTokens: 1,
-            estimatedCostMicroUsd: 0,
+            estimatedCostNanoUsd: 0,
           });
           if (!r.ok) throw new Error('refused');
           limiter.settle(r.ticket, 1, 0);
@@ -317,13 +317,13 @@ describe('reconciliation on a Redis Cluster', () => {
       const clean = await job.run();
       expect([clean.subjectsByKind, clean.drift]).toEqual([
         { token: 4, project: 4 },
-        { requests: 0, budgetMicroUsd: 0 },
+        { requests: 0, budgetNanoUsd: 0 },
       ]);
       const last = pairs[3] as { projectId: string; tokenId: string };
       await redis.send(['HSET', `${limiter.keyBase}{p:${last.projectId}}:project:${last.projectId}`, 'n', '1']);
       const low = await job.run();
-      expect([low.drift, low.corrected]).toEqual([{ requests: 1, budgetMicroUsd: 0 }, 1]);
-      expect((await job.run()).drift).toEqual({ requests: 0, budgetMicroUsd: 0 });
+      expect([low.drift, low.corrected]).toEqual([{ requests: 1, budgetNanoUsd: 0 }, 1]);
+      expect((await job.run()).drift).toEqual({ requests: 0, budgetNanoUsd: 0 });
     } finally {
       await dropPrefix(redis, prefix);
       await redis.close();

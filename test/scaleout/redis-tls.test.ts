@@ -87,7 +87,7 @@ describe('Redis over TLS (rediss://)', () => {
       '--no-auth-warning',
       '--scan',
       '--pattern',
-      `llmp:v2:*:token:${t.id}`,
+      `llmp:v3:*:token:${t.id}`,
     ]);
     expect(stdout.trim()).not.toBe('');
     // The change feed's subscriber is connected over TLS too.

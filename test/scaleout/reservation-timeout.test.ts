@@ -40,13 +40,13 @@ describe('RESERVATION_TIMEOUT_MS', () => {
     );
     const swept = await state();
     expect(swept?.inFlight).toBeUndefined();
-    expect(swept?.budgets.total?.reservedMicroUsd).toBe(0);
-    const estimate = swept?.budgets.total?.spentMicroUsd ?? 0;
+    expect(swept?.budgets.total?.reservedNanoUsd).toBe(0);
+    const estimate = swept?.budgets.total?.spentNanoUsd ?? 0;
     expect(estimate).toBeGreaterThan(0);
     expect(set.mock.release()).toBe(1);
     await held;
     await eventually('its settlement corrects the charge', async () => {
-      const spent = (await state())?.budgets.total?.spentMicroUsd;
+      const spent = (await state())?.budgets.total?.spentNanoUsd;
       return spent !== undefined && spent < estimate;
     });
     const redis = await testRedis();

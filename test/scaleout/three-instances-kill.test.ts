@@ -61,7 +61,7 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     expect((await state())?.requests).toBe(cap);
     // Its reservations are still held: in-flight slots and reserved budget.
     expect((await state())?.inFlight).toBe(inFlightAtDeath);
-    expect((await state())?.budgets.total?.reservedMicroUsd).toBeGreaterThan(0);
+    expect((await state())?.budgets.total?.reservedNanoUsd).toBeGreaterThan(0);
 
     // Redis's clock cannot be moved: the dead instance's reservations are given a deadline already
     // past, as their timeout would be by then, and the sweeper's next run (within 15 s) settles them.
@@ -82,7 +82,7 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     await eventually('the sweeper settles them', async () => ((await state())?.inFlight ?? 0) === 0);
     expect(sweeper?.server?.logs()).toContain('expired limiter reservations settled as unfinished');
     const settled = await state();
-    expect(settled?.budgets.total?.reservedMicroUsd).toBe(0);
+    expect(settled?.budgets.total?.reservedNanoUsd).toBe(0);
 
     // The dead instance starts again on its data directory: its journal writes what it had admitted.
     await cl.add('process', {}, victim.dataDir);
@@ -92,7 +92,7 @@ describe('three instances, one SIGKILLed mid-burst', () => {
     expect(rows.filter((r) => r.usage_status === 'unfinished').length).toBe(inFlightAtDeath);
     expect((await cl.manage('GET', `/tokens/${t.id}`)).body.request_count).toBe(cap);
     // Charged the same on both sides: the sweeper's estimate is the unfinished record's cost.
-    const spent = rows.reduce((sum, r) => sum + (r.cost_micro_usd ?? 0), 0);
-    expect(settled?.budgets.total?.spentMicroUsd).toBe(spent);
+    const spent = rows.reduce((sum, r) => sum + (r.cost_nano_usd ?? 0), 0);
+    expect(settled?.budgets.total?.spentNanoUsd).toBe(spent);
   });
 });

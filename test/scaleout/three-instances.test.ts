@@ -95,8 +95,8 @@ describe('three instances sharing PostgreSQL and Redis', () => {
   it('a budget of a few cents hit by concurrent streams is never overspent by more than one estimate', async (ctx) => {
     if (!c) return ctx.skip();
     const cl = c;
-    const budgetMicro = 30_000; // 3 cents
-    const t = await cl.issue({ budget_usd: budgetMicro / 1e6 });
+    const budgetNano = 30_000_000; // 3 cents
+    const t = await cl.issue({ budget_usd: budgetNano / 1e9 });
     const body = BUDGET_STREAM;
     const estimate = budgetStreamEstimate();
     const stream = async (inst: Instance) => {
@@ -111,7 +111,7 @@ describe('three instances sharing PostgreSQL and Redis', () => {
       // Settlements go to Redis after the response: a round starts once the last one's are in.
       await eventually(
         'the last round settled',
-        async () => ((await redisState(cl, 'token', t.id, t.projectId))?.budgets.total?.reservedMicroUsd ?? 0) === 0,
+        async () => ((await redisState(cl, 'token', t.id, t.projectId))?.budgets.total?.reservedNanoUsd ?? 0) === 0,
       );
       const wave = await Promise.all(Array.from({ length: 6 }, (_, i) => answer(() => stream(cl.at(i)))));
       answers.push(...wave);
@@ -126,19 +126,19 @@ describe('three instances sharing PostgreSQL and Redis', () => {
     const rows = await cl.records(t.id);
     expect(rows.length).toBe(got.ok);
     expect(rows.every((r) => r.status === 200 && r.usage_status === 'reported')).toBe(true);
-    const spent = rows.reduce((sum, r) => sum + (r.cost_micro_usd ?? 0), 0);
+    const spent = rows.reduce((sum, r) => sum + (r.cost_nano_usd ?? 0), 0);
     // Never more than one estimate over (three instances with a budget each would spend three
     // times it); and once nothing more gets through, less than one estimate is left.
-    expect(spent).toBeLessThanOrEqual(budgetMicro + estimate);
-    expect(spent).toBeGreaterThan(budgetMicro - estimate);
+    expect(spent).toBeLessThanOrEqual(budgetNano + estimate);
+    expect(spent).toBeGreaterThan(budgetNano - estimate);
 
     // Redis settled exactly what the records say, and holds no reservation any more.
     await eventually('no reservation left', async () => {
       const s = await redisState(cl, 'token', t.id, t.projectId);
-      return s?.budgets.total?.reservedMicroUsd === 0;
+      return s?.budgets.total?.reservedNanoUsd === 0;
     });
     const s = await redisState(cl, 'token', t.id, t.projectId);
-    expect(s?.budgets.total?.spentMicroUsd).toBe(spent);
+    expect(s?.budgets.total?.spentNanoUsd).toBe(spent);
   });
 });
 

@@ -68,7 +68,7 @@ describe('log shipping to a webhook', () => {
         total_tokens: row.total_tokens,
         cached_tokens: row.cached_tokens,
         reasoning_tokens: row.reasoning_tokens,
-        cost_micro_usd: row.cost_micro_usd,
+        cost_nano_usd: row.cost_nano_usd,
         finish_reason: row.finish_reason,
         error: row.error,
         upstream_ms: row.upstream_ms,

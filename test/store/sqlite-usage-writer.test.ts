@@ -64,7 +64,7 @@ function rows(n: number, offset: number): NewUsageRow[] {
       bytes_in: 100 + i,
       bytes_out: 1000 + i,
       error: i % 11 === 0 ? 'upstream_unavailable' : null,
-      cost_micro_usd: reported && i % 7 !== 0 ? 3 * i : null,
+      cost_nano_usd: reported && i % 7 !== 0 ? 3 * i : null,
       usage_status: reported ? 'reported' : i % 2 === 0 ? 'estimated' : 'missing',
       created_at: T0 + i * 60_000, // spans several hourly buckets
     };

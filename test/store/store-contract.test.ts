@@ -30,6 +30,7 @@ const ALL_MIGRATIONS = [
   '0014-cache',
   '0015-idempotency-keys',
   '0016-key-http2',
+  '0017-nano-usd',
   '0019-tracked-jobs',
   '0020-upstream-request-id',
 ];
@@ -179,7 +180,7 @@ describe.each(DIALECTS)('store on %s', (_name, make) => {
       usageRow(t.id, p.id, {
         request_id: `r${i}`,
         is_stream: i % 2,
-        cost_micro_usd: i % 10 === 0 ? null : 7,
+        cost_nano_usd: i % 10 === 0 ? null : 7,
         created_at: 1_700_000_000_000 + i * 10_000,
       });
     const rows = Array.from({ length: 1200 }, (_, i) => rec(i));
@@ -201,7 +202,7 @@ describe.each(DIALECTS)('store on %s', (_name, make) => {
     expect(rollups.reduce((a, r) => a + r.requests, 0)).toBe(1201);
     expect(rollups.reduce((a, r) => a + r.total_tokens, 0)).toBe(1201 * 15);
     expect(rollups.reduce((a, r) => a + r.unpriced_requests, 0)).toBe(120);
-    expect(rollups.reduce((a, r) => a + r.cost_micro_usd, 0)).toBe((1200 - 120) * 7 + 7);
+    expect(rollups.reduce((a, r) => a + r.cost_nano_usd, 0)).toBe((1200 - 120) * 7 + 7);
     expect(new Set(rollups.map((r) => r.bucket_start)).size).toBe(rollups.length);
     expect(await usage.spentSince('token', t.id, 0)).toBe((1200 - 120) * 7 + 7);
     expect(await usage.spentSince('project', p.id, 1_700_000_000_000 + 3_600_000)).toBeLessThan((1200 - 120) * 7);

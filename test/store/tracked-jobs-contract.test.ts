@@ -78,7 +78,7 @@ describe.each(DIALECTS)('tracked jobs on %s', (_name, make) => {
       expect(claimed?.state).toBe('recording');
       await a.done(jobId, 3, 1234, 20);
       expect(await a.get(jobId)).toMatchObject({ state: 'done', records: 3 });
-      expect(Number((await a.get(jobId))?.cost_micro_usd)).toBe(1234);
+      expect(Number((await a.get(jobId))?.cost_nano_usd)).toBe(1234);
     }
     await a.insert(row());
     await a.drop(id, 'project_deleted', 'in_progress', 5);

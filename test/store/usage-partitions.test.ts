@@ -85,7 +85,7 @@ describe('usage_records partitioned by month on PostgreSQL', () => {
     expect(await repo.writeBatch(toBatch(rows))).toBe(rows.length);
     const everything = sql<Record<string, unknown>>`select * from usage_records order by id`;
     const totals = sql<Record<string, unknown>>`select count(*) as n, sum(total_tokens) as tokens,
-      sum(cost_micro_usd) as cost, sum(bytes_out) as bytes from usage_records`;
+      sum(cost_nano_usd) as cost, sum(bytes_out) as bytes from usage_records`;
     const before = { rows: (await everything.execute(db)).rows, totals: (await totals.execute(db)).rows };
     expect(before.rows).toHaveLength(3000);
 

@@ -112,7 +112,7 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
         bytes_in: Math.floor(rand() * 10_000),
         bytes_out: Math.floor(rand() * 50_000),
         error: status === 200 && rand() < 0.02 ? 'client went away' : null,
-        cost_micro_usd: model === null || usage === 'missing' ? null : Math.floor(rand() * 100_000),
+        cost_nano_usd: model === null || usage === 'missing' ? null : Math.floor(rand() * 100_000),
         usage_status: usage,
         created_at: T0 + Math.floor(rand() * 3 * DAY),
       });
@@ -284,11 +284,11 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
     const tokenId = uuidv7();
     const at = T0 + 60 * DAY;
     const row = (over: Partial<NewUsageRow>) => usageRow(tokenId, projectA, { created_at: at, ...over });
-    const nothingUsed = { prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_micro_usd: null };
+    const nothingUsed = { prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_nano_usd: null };
     const batch = [
-      row({ model: 'gpt-4o', cost_micro_usd: 42 }), // priced
-      row({ model: 'llama-3-local', cost_micro_usd: null }), // reported usage, no price: unpriced
-      row({ model: 'llama-3-local', usage_status: 'estimated', cost_micro_usd: null }), // a cut stream: unpriced
+      row({ model: 'gpt-4o', cost_nano_usd: 42 }), // priced
+      row({ model: 'llama-3-local', cost_nano_usd: null }), // reported usage, no price: unpriced
+      row({ model: 'llama-3-local', usage_status: 'estimated', cost_nano_usd: null }), // a cut stream: unpriced
       row({ model: 'llama-3-local', status: 400, usage_status: 'missing', ...nothingUsed }), // failed: cost nothing
       row({ model: 'gpt-4o', status: 429, usage_status: 'missing', ...nothingUsed }), // refused upstream
       row({ model: 'gpt-4o', status: 502, error: 'upstream_unreachable', usage_status: 'missing', ...nothingUsed }),
@@ -307,7 +307,7 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
     ];
     await new UsageRepo(db).writeBatch(toBatch(batch));
     const [sums] = await stats.sums({ tokenId });
-    expect(sums?.sums).toMatchObject({ requests: 9, unpriced_requests: 3, cost_micro_usd: 42 });
+    expect(sums?.sums).toMatchObject({ requests: 9, unpriced_requests: 3, cost_nano_usd: 42 });
     // The reference recomputation from the raw records agrees.
     expect((await recomputeFromRecords(db, { tokenId })).get('')).toMatchObject({ requests: 9, unpriced_requests: 3 });
   });

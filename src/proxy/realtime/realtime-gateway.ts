@@ -162,7 +162,7 @@ export function createRealtimeGateway(deps: ProxyDeps): RealtimeGateway {
         path: REALTIME_PATH,
         model,
         estimatedTokens: 0,
-        estimatedCostMicroUsd: 0,
+        estimatedCostNanoUsd: 0,
         at: ticket.admittedAt,
       },
       () => {},

@@ -40,7 +40,7 @@ export function readRealtimeUsage(usage: unknown): RealtimeUsage | undefined {
 }
 
 /**
- * What a response costs in micro-dollars, null for a model without a price. Priced through the
+ * What a response costs in nano-dollars, null for a model without a price. Priced through the
  * pricing table's token counts (input, output, cached input), every kind at the text rates.
  */
 export function realtimeCost(pricing: PricingTable, model: string | null, u: RealtimeUsage): number | null {

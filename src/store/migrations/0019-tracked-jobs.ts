@@ -31,9 +31,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('deadline_at', 'bigint', (c) => c.notNull())
     .addColumn('recorded_at', 'bigint')
-    // Usage records written for it, and their cost (micro-dollars), once done.
+    // Usage records written for it, and their cost (nano-dollars), once done.
     .addColumn('records', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('cost_micro_usd', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('cost_nano_usd', 'bigint', (c) => c.notNull().defaultTo(0))
     // Why it was dropped, or the last poll's failure.
     .addColumn('error', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())

@@ -957,7 +957,7 @@ export interface paths {
                          * @enum {string}
                          */
                         budget_period?: "total" | "day" | "month";
-                        /** @description Spending cap in US dollars; null for none */
+                        /** @description Spending cap in US dollars (up to nine decimals, at most 9,000,000); null for none */
                         budget_usd?: number | null;
                         /** @description Seconds the response cache keeps the project's answers to cacheable requests (capped by CACHE_MAX_TTL_SECONDS); null: not cached unless a request asks with Cache-Control: max-age */
                         cache_ttl_seconds?: number | null;
@@ -1154,9 +1154,11 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number;
                                 completion_tokens: number;
-                                /** @description The same cost in integer micro-dollars */
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number;
-                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                cost_nano_usd: number;
+                                /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                 cost_usd: string;
                                 /** @description Requests answered with status >= 400 or ended by an error */
                                 errors: number;
@@ -1360,7 +1362,7 @@ export interface paths {
                          * @enum {string}
                          */
                         budget_period?: "total" | "day" | "month";
-                        /** @description Spending cap in US dollars; null for none */
+                        /** @description Spending cap in US dollars (up to nine decimals, at most 9,000,000); null for none */
                         budget_usd?: number | null;
                         /** @description Seconds the response cache keeps the project's answers to cacheable requests (capped by CACHE_MAX_TTL_SECONDS); null: not cached unless a request asks with Cache-Control: max-age */
                         cache_ttl_seconds?: number | null;
@@ -2917,7 +2919,7 @@ export interface paths {
                          * @enum {string}
                          */
                         budget_period?: "total" | "day" | "month";
-                        /** @description Spending cap in US dollars; null for none */
+                        /** @description Spending cap in US dollars (up to nine decimals, at most 9,000,000); null for none */
                         budget_usd?: number | null;
                         /** @description Lifetime from now, in minutes */
                         duration_minutes?: number;
@@ -3107,9 +3109,11 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number;
                                 completion_tokens: number;
-                                /** @description The same cost in integer micro-dollars */
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number;
-                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                cost_nano_usd: number;
+                                /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                 cost_usd: string;
                                 /** @description Requests answered with status >= 400 or ended by an error */
                                 errors: number;
@@ -3278,7 +3282,7 @@ export interface paths {
                          * @enum {string}
                          */
                         budget_period?: "total" | "day" | "month";
-                        /** @description Spending cap in US dollars; null for none */
+                        /** @description Spending cap in US dollars (up to nine decimals, at most 9,000,000); null for none */
                         budget_usd?: number | null;
                         /** @description New lifetime from now */
                         duration_minutes?: number;
@@ -3423,7 +3427,7 @@ export interface paths {
                          * @enum {string}
                          */
                         budget_period?: "total" | "day" | "month";
-                        /** @description Spending cap in US dollars; null for none */
+                        /** @description Spending cap in US dollars (up to nine decimals, at most 9,000,000); null for none */
                         budget_usd?: number | null;
                         /** @description How many tokens to issue (1-1000) */
                         count: number;
@@ -3705,9 +3709,11 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number;
                                 completion_tokens: number;
-                                /** @description The same cost in integer micro-dollars */
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number;
-                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                cost_nano_usd: number;
+                                /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                 cost_usd: string;
                                 /** @description group_by=day: UTC date, YYYY-MM-DD */
                                 day?: string;
@@ -3759,9 +3765,11 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number;
                                 completion_tokens: number;
-                                /** @description The same cost in integer micro-dollars */
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number;
-                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                cost_nano_usd: number;
+                                /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                 cost_usd: string;
                                 /** @description Requests answered with status >= 400 or ended by an error */
                                 errors: number;
@@ -3879,9 +3887,11 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number;
                                 completion_tokens: number;
-                                /** @description The same cost in integer micro-dollars */
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number;
-                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                cost_nano_usd: number;
+                                /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                 cost_usd: string;
                                 /** @description Requests answered with status >= 400 or ended by an error */
                                 errors: number;
@@ -3911,9 +3921,11 @@ export interface paths {
                                     bytes_out: number;
                                     cached_tokens: number;
                                     completion_tokens: number;
-                                    /** @description The same cost in integer micro-dollars */
+                                    /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                     cost_micro_usd: number;
-                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                    cost_nano_usd: number;
+                                    /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                     cost_usd: string;
                                     /** @description Requests answered with status >= 400 or ended by an error */
                                     errors: number;
@@ -3933,9 +3945,11 @@ export interface paths {
                                     bytes_out: number;
                                     cached_tokens: number;
                                     completion_tokens: number;
-                                    /** @description The same cost in integer micro-dollars */
+                                    /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                     cost_micro_usd: number;
-                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                    cost_nano_usd: number;
+                                    /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                     cost_usd: string;
                                     /** @description Requests answered with status >= 400 or ended by an error */
                                     errors: number;
@@ -3956,9 +3970,11 @@ export interface paths {
                                     bytes_out: number;
                                     cached_tokens: number;
                                     completion_tokens: number;
-                                    /** @description The same cost in integer micro-dollars */
+                                    /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                     cost_micro_usd: number;
-                                    /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                    /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                    cost_nano_usd: number;
+                                    /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                     cost_usd: string;
                                     /** @description Requests answered with status >= 400 or ended by an error */
                                     errors: number;
@@ -3983,9 +3999,11 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number;
                                 completion_tokens: number;
-                                /** @description The same cost in integer micro-dollars */
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number;
-                                /** @description Exact decimal US dollars (six decimals) of the priced requests */
+                                /** @description The same cost in integer nano-dollars (1e-9 USD): exact */
+                                cost_nano_usd: number;
+                                /** @description Exact decimal US dollars (nine decimals) of the priced requests */
                                 cost_usd: string;
                                 /** @description Requests answered with status >= 400 or ended by an error */
                                 errors: number;
@@ -4087,7 +4105,10 @@ export interface paths {
                                 bytes_out: number;
                                 cached_tokens: number | null;
                                 completion_tokens: number | null;
+                                /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                                 cost_micro_usd: number | null;
+                                /** @description The same cost in integer nano-dollars (1e-9 USD) */
+                                cost_nano_usd: number | null;
                                 /** @description Exact decimal US dollars; null without a cost (no price for the model, or nothing used) */
                                 cost_usd: string | null;
                                 /**
@@ -4216,7 +4237,10 @@ export interface paths {
                             bytes_out: number;
                             cached_tokens: number | null;
                             completion_tokens: number | null;
+                            /** @description The same cost rounded to integer micro-dollars; kept for clients of earlier versions */
                             cost_micro_usd: number | null;
+                            /** @description The same cost in integer nano-dollars (1e-9 USD) */
+                            cost_nano_usd: number | null;
                             /** @description Exact decimal US dollars; null without a cost (no price for the model, or nothing used) */
                             cost_usd: string | null;
                             /**

@@ -34,7 +34,7 @@ export function UsageChart(props: {
     return [
       {
         label: 'Cost',
-        values: fillSeries(w, entries, (e) => e.cost_micro_usd / 1e6),
+        values: fillSeries(w, entries, (e) => e.cost_nano_usd / 1e9),
         color: '--chart-3',
         fill: true,
         format: (v: number) => usd(v),

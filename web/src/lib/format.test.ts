@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { bytes, compact, ms, plural, relative, span, usd } from './format';
 
 describe('formatting', () => {
-  it('shows dollars to the cent from a dollar up, to the micro-dollar below', () => {
+  it('shows dollars to the cent from a dollar up, to the micro-dollar below, to the nano-dollar below that', () => {
     expect(usd('0.000023')).toBe('$0.000023');
+    expect(usd('0.000000060')).toBe('$0.00000006');
+    expect(usd(0.000000001)).toBe('$0.000000001');
     expect(usd('0.0123')).toBe('$0.0123');
     expect(usd('65.214318')).toBe('$65.21');
     expect(usd(1234.5)).toBe('$1,234.50');
@@ -16,6 +18,7 @@ describe('formatting', () => {
     expect(usd('4.9877', { alongside: '0.0123' })).toBe('$4.9877');
     expect(usd(3.77, { alongside: 1.23 })).toBe('$3.77');
     expect(usd(5, { alongside: 0 })).toBe('$5.00');
+    expect(usd(4.99987655, { alongside: 0.00012345 })).toBe('$4.99987655');
   });
 
   it('shows set amounts (prices, budgets) with every decimal they have, as currency', () => {

@@ -16,24 +16,29 @@ const toNumber = (v: Money): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-/** Decimals an amount needs at its scale: cents from a dollar up, four from a cent, micro-dollars below. */
+/**
+ * Decimals an amount needs at its scale: cents from a dollar up, four from a cent, micro-dollars
+ * below, nano-dollars (the API's unit) below a micro-dollar.
+ */
 const scaleDigits = (n: number): number => {
   const abs = Math.abs(n);
-  return abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  return abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 4 : abs >= 0.000001 ? 6 : 9;
 };
 
-/** Decimals that show an amount exactly, from two (cents) to six (micro-dollars, the API's unit). */
+/** Decimals that show an amount exactly, from two (cents) to nine (nano-dollars, the API's unit). */
 const exactDigits = (n: number): number => {
-  const fraction = Math.abs(n).toFixed(6).split('.')[1] ?? '';
+  const fraction = Math.abs(n).toFixed(9).split('.')[1] ?? '';
   return Math.max(2, fraction.replace(/0+$/, '').length);
 };
 
 /**
  * US dollars, from the API's exact decimal string or a number: the one money formatter of the UI.
- * An amount shows the precision it needs at its scale (cents from a dollar up, up to six decimals
- * below: a request often costs a fraction of a cent), and never less than:
- * - `alongside`: the precision of an amount it was derived from, which must stay visible in it (a
- *   budget of $5.00 less a spend of $0.002001 leaves $4.997999, never "$5.00");
+ * An amount shows the precision it needs at its scale (cents from a dollar up, up to nine decimals
+ * below: a request often costs a fraction of a cent, a small one a fraction of a micro-dollar), and
+ * never less than:
+ * - `alongside`: every decimal of an amount it was derived from, which must stay visible in it (a
+ *   budget of $5.00 less a spend of $0.002001 leaves $4.997999, never "$5.00"; less $0.00012345,
+ *   $4.99987655);
  * - `exact`: all of its decimals, for amounts that are set rather than measured (a price per 1M
  *   tokens, $0.40 or $1.125; a budget).
  */
@@ -42,7 +47,7 @@ export function usd(v: Money, opts: { alongside?: Money; exact?: boolean } = {})
   if (n === undefined) return '–';
   if (n === 0) return '$0.00';
   const other = toNumber(opts.alongside);
-  const digits = Math.max(opts.exact ? exactDigits(n) : scaleDigits(n), other ? scaleDigits(other) : 0);
+  const digits = Math.max(opts.exact ? exactDigits(n) : scaleDigits(n), other ? exactDigits(other) : 0);
   const abs = Math.abs(n);
   return `${n < 0 ? '-' : ''}$${abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
 }

@@ -23,7 +23,7 @@ describe('client-side validation (the API’s rules)', () => {
     expect(v.positiveInt('1.5')).toMatch(/whole number/);
     expect(v.durationMinutes(String(60 * 24 * 3650 + 1))).toMatch(/At most/);
     expect(v.batchCount('1001')).toMatch(/At most 1,000/);
-    expect(v.budget('0.1234567')).toMatch(/six decimals/);
+    expect(v.budget('0.1234567891')).toMatch(/nine decimals/);
     expect(v.budget('25')).toBeUndefined();
     expect(v.price('-1', true)).toMatch(/number/);
     expect(v.modelName('gpt 4')).toMatch(/Letters/);

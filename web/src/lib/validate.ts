@@ -51,11 +51,11 @@ export function positiveInt(v: string, max = Number.MAX_SAFE_INTEGER): Problem {
   return undefined;
 }
 
-/** Dollars with at most six decimals, 0 to 1e9 (the API's budget_usd). */
+/** Dollars with at most nine decimals, 0 to 9,000,000 (the API's budget_usd). */
 export function budget(v: string): Problem {
   if (v.trim() === '') return undefined;
-  if (!/^\d+(\.\d{1,6})?$/.test(v.trim())) return 'An amount in dollars, up to six decimals (e.g. 25 or 0.50).';
-  if (Number(v) > 1e9) return 'At most 1,000,000,000.';
+  if (!/^\d+(\.\d{1,9})?$/.test(v.trim())) return 'An amount in dollars, up to nine decimals (e.g. 25 or 0.50).';
+  if (Number(v) > 9e6) return 'At most 9,000,000.';
   return undefined;
 }
 

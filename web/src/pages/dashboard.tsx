@@ -40,7 +40,7 @@ function TopList<R extends UsageTotals>(props: {
   name: (g: R) => ComponentChildren;
   empty: string;
 }) {
-  const max = Math.max(...props.rows.map((r) => r.cost_micro_usd), 0);
+  const max = Math.max(...props.rows.map((r) => r.cost_nano_usd), 0);
   const maxReq = Math.max(...props.rows.map((r) => r.requests), 0);
   return (
     <Card title={props.title} sub="By cost, then requests">
@@ -55,7 +55,7 @@ function TopList<R extends UsageTotals>(props: {
                 {usd(r.cost_usd)} · {compact(r.requests)} req
               </span>
               <Meter
-                fraction={max > 0 ? r.cost_micro_usd / max : maxReq > 0 ? r.requests / maxReq : 0}
+                fraction={max > 0 ? r.cost_nano_usd / max : maxReq > 0 ? r.requests / maxReq : 0}
                 label={`Share of ${props.title}`}
                 share
               />

@@ -52,21 +52,21 @@ function periodEnd(period: 'day' | 'month', now: number): number {
 async function loadLive(id: string) {
   const token = await ok(api.GET('/manage/tokens/{id}', { params: { path: { id } } }));
   const start = periodStart(token.budget_period, Date.now());
-  const spentMicro =
+  const spentNano =
     token.budget_usd === null
       ? null
       : start === undefined
-        ? token.usage.cost_micro_usd
+        ? token.usage.cost_nano_usd
         : (await ok(api.GET('/manage/usage', { params: { query: { token_id: id, from: String(start) } } }))).totals
-            .cost_micro_usd;
-  return { token, spentMicro };
+            .cost_nano_usd;
+  return { token, spentNano };
 }
 
-function LiveStats({ token, spentMicro }: { token: TokenWithUsage; spentMicro: number | null }) {
+function LiveStats({ token, spentNano }: { token: TokenWithUsage; spentNano: number | null }) {
   const now = useNow(1000);
   const remaining = token.max_requests === null ? null : Math.max(0, token.max_requests - token.request_count);
-  const budgetMicro = token.budget_usd === null ? null : Math.round(token.budget_usd * 1e6);
-  const left = budgetMicro === null || spentMicro === null ? null : Math.max(0, budgetMicro - spentMicro);
+  const budgetNano = token.budget_usd === null ? null : Math.round(token.budget_usd * 1e9);
+  const left = budgetNano === null || spentNano === null ? null : Math.max(0, budgetNano - spentNano);
   const expiresIn = token.expires_at ? Date.parse(token.expires_at) - now : null;
   return (
     <div class="grid grid-4" aria-live="polite">
@@ -84,18 +84,18 @@ function LiveStats({ token, spentMicro }: { token: TokenWithUsage; spentMicro: n
       <Stat
         label="Budget left"
         testId="budget-left"
-        // As precise as the spend: $5.00 less $0.002001 reads $4.997999, not a budget untouched.
-        value={left === null ? 'no budget' : usd(left / 1e6, { alongside: (spentMicro ?? 0) / 1e6 })}
+        // As precise as the spend: $5.00 less $0.00200105 reads $4.99799895, not a budget untouched.
+        value={left === null ? 'no budget' : usd(left / 1e9, { alongside: (spentNano ?? 0) / 1e9 })}
         sub={
-          budgetMicro === null
+          budgetNano === null
             ? `${usd(token.usage.cost_usd)} spent in total`
-            : `${usd((spentMicro ?? 0) / 1e6)} of ${usd(token.budget_usd, { exact: true })} ${
+            : `${usd((spentNano ?? 0) / 1e9, { exact: true })} of ${usd(token.budget_usd, { exact: true })} ${
                 token.budget_period === 'total'
                   ? 'lifetime'
                   : `this ${token.budget_period}, resets in ${span(periodEnd(token.budget_period, now) - now)}`
               }`
         }
-        meter={budgetMicro ? (spentMicro ?? 0) / budgetMicro : undefined}
+        meter={budgetNano ? (spentNano ?? 0) / budgetNano : undefined}
       />
       <Stat
         label="Time to expiry"
@@ -179,7 +179,7 @@ export function TokenPage({ id }: { id: string }) {
       </PageHead>
       <div class="stack">
         <ErrorNote error={live.error} onRetry={live.reload} />
-        <LiveStats token={t} spentMicro={live.data.spentMicro} />
+        <LiveStats token={t} spentNano={live.data.spentNano} />
         <Card
           title="Usage"
           sub={`Per ${windowOf(range).bucket}`}
