@@ -68,7 +68,7 @@ describe('log shipping to a webhook', () => {
         total_tokens: row.total_tokens,
         cached_tokens: row.cached_tokens,
         reasoning_tokens: row.reasoning_tokens,
-        cost_nano_usd: row.cost_nano_usd,
+        cost_micro_usd: row.cost_nano_usd === null ? null : Math.round(row.cost_nano_usd / 1000),
         finish_reason: row.finish_reason,
         error: row.error,
         upstream_ms: row.upstream_ms,
@@ -78,6 +78,7 @@ describe('log shipping to a webhook', () => {
         bytes_out: row.bytes_out,
         upstream_key_id: row.upstream_key_id,
         upstream_request_id: row.upstream_request_id,
+        cost_nano_usd: row.cost_nano_usd,
       });
       expect(e?.upstream_key_id).toMatch(/^[0-9a-f-]{36}$/);
     }

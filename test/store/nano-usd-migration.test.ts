@@ -38,7 +38,11 @@ async function migrated(make: () => Promise<TestDatabase | undefined>) {
       { ...unbudgeted, budget_micro_usd: null, budget_period: 'total' },
     ])
     .execute();
-  const asBefore = ({ cost_nano_usd, ...r }: typeof priced, cost: number | null) => ({ ...r, cost_micro_usd: cost });
+  // The row as 0016's table has it: micro-dollars, and none of the columns later migrations add.
+  const asBefore = ({ cost_nano_usd, job_id, upstream_request_id, ...r }: typeof priced, cost: number | null) => ({
+    ...r,
+    cost_micro_usd: cost,
+  });
   await before
     .insertInto('usage_records')
     .values([asBefore(priced, 7), asBefore(unpriced, null)])
