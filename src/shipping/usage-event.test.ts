@@ -30,6 +30,8 @@ const record: UsageRecord = {
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  serviceTier: null,
+  billedUnits: null,
 };
 
 describe('usage event, schema v1', () => {

@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013-retries.js';
 import * as m0014 from './migrations/0014-cache.js';
 import * as m0015 from './migrations/0015-idempotency-keys.js';
 import * as m0016 from './migrations/0016-key-http2.js';
+import * as m0018 from './migrations/0018-billed-units.js';
 
 /** Migrations are imported statically so the built package needs no file-system discovery. */
 const migrations: Record<string, Migration> = {
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '0014-cache': m0014,
   '0015-idempotency-keys': m0015,
   '0016-key-http2': m0016,
+  '0018-billed-units': m0018,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on a database of any schema

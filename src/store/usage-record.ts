@@ -44,6 +44,13 @@ export interface UsageRecord {
   retries: number;
   /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
   servedFrom: ServedFrom | null;
+  /** The response's `service_tier` (`default`, `flex`, `priority`…); null when it reported none. */
+  serviceTier: string | null;
+  /**
+   * JSON of the units billed besides text tokens (usage/cost.ts `BilledUnits`: images, seconds,
+   * characters, tool calls, audio and image tokens); null when none. Built once, by accounting.
+   */
+  billedUnits: string | null;
 }
 
 /** A stored answer: the response cache's, or an earlier request's with the same Idempotency-Key. */
@@ -82,5 +89,7 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     upstream_key_id: r.upstreamKeyId,
     retries: r.retries,
     served_from: r.servedFrom,
+    service_tier: r.serviceTier,
+    billed_units: r.billedUnits,
   };
 }

@@ -74,6 +74,8 @@ export function finishedLine(r: UsageRecord): string {
     r.upstreamKeyId,
     r.retries,
     r.servedFrom,
+    r.serviceTier,
+    r.billedUnits,
   ])}\n`;
 }
 
@@ -189,6 +191,8 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     upstream_key_id: null,
     retries: 0,
     served_from: null,
+    service_tier: null,
+    billed_units: null,
   };
 }
 
@@ -221,5 +225,7 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     upstreamKeyId: r.upstream_key_id ?? null,
     retries: r.retries ?? 0,
     servedFrom: (r.served_from as ServedFrom | null | undefined) ?? null,
+    serviceTier: r.service_tier ?? null,
+    billedUnits: r.billed_units ?? null,
   };
 }

@@ -286,6 +286,8 @@ function refusedRecord(
     upstreamKeyId: key.id,
     retries: 0,
     servedFrom: null,
+    serviceTier: null,
+    billedUnits: null,
   };
 }
 

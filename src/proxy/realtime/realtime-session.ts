@@ -10,7 +10,7 @@ import type { UsageAdmission, UsageRecord } from '../../usage/usage-writer.js';
 import { chargeLimits, DEFAULT_OUTPUT_ESTIMATE } from '../admission.js';
 import type { RealtimeSessionRef } from '../hooks.js';
 import type { ProxyDeps } from '../proxy-deps.js';
-import { type RealtimeUsage, readRealtimeUsage, realtimeCost } from './realtime-usage.js';
+import { type RealtimeUsage, readRealtimeUsage, realtimeCost, realtimeUnits } from './realtime-usage.js';
 
 export const REALTIME_PATH = '/v1/realtime';
 
@@ -361,6 +361,7 @@ export class RealtimeSession {
           reasoningTokens: 0,
         });
     this.deps.limiter.settle(ticket, prompt + completion, cost ?? 0);
+    const units = usage && realtimeUnits(usage);
     const rec: UsageRecord = {
       id: pending.id,
       tokenId: identity.tokenId,
@@ -388,6 +389,8 @@ export class RealtimeSession {
       upstreamKeyId: this.ctx.key.id,
       retries: 0,
       servedFrom: null,
+      serviceTier: null,
+      billedUnits: units ? JSON.stringify(units) : null,
     };
     this.deps.recordUsage(rec, pending.journaled);
     this.deps.hooks?.realtime?.(this.ref('response'), rec);
@@ -453,6 +456,8 @@ export class RealtimeSession {
       upstreamKeyId: ctx.key.id,
       retries: 0,
       servedFrom: null,
+      serviceTier: null,
+      billedUnits: null,
     };
     deps.recordUsage(rec, ctx.journaled);
     deps.hooks?.realtime?.(this.ref('session'), rec);
