@@ -1,4 +1,5 @@
 import { type JsonObject, readJson, requireString } from './body.js';
+import { servedTier } from './chat.js';
 import { missingParam } from './errors.js';
 import { type Ctx, sendJson } from './http.js';
 import { sendSse } from './sse.js';
@@ -33,7 +34,7 @@ function responseObject(
     parallel_tool_calls: body.parallel_tool_calls ?? true,
     previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: null, summary: null },
-    service_tier: 'default',
+    service_tier: servedTier(body),
     store: body.store ?? true,
     temperature: body.temperature ?? 1,
     text: { format: { type: 'text' }, verbosity: 'medium' },
@@ -45,6 +46,44 @@ function responseObject(
     user: null,
     metadata: body.metadata ?? {},
   };
+}
+
+/**
+ * One call of each hosted tool the request offers, as the output items OpenAI bills per call:
+ * `web_search_call`, `file_search_call`, and a `code_interpreter_call` in a container.
+ */
+function toolCalls(body: JsonObject): object[] {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  const calls: object[] = [];
+  for (const tool of tools) {
+    const type = (tool as { type?: unknown } | null)?.type;
+    if (type === 'web_search' || type === 'web_search_preview') {
+      calls.push({
+        id: randomId('ws_', 24),
+        type: 'web_search_call',
+        status: 'completed',
+        action: { type: 'search', query: 'mock' },
+      });
+    } else if (type === 'file_search') {
+      calls.push({
+        id: randomId('fs_', 24),
+        type: 'file_search_call',
+        status: 'completed',
+        queries: ['mock'],
+        results: null,
+      });
+    } else if (type === 'code_interpreter') {
+      calls.push({
+        id: randomId('ci_', 24),
+        type: 'code_interpreter_call',
+        status: 'completed',
+        code: 'print(1)',
+        container_id: 'cntr_mock',
+        outputs: null,
+      });
+    }
+  }
+  return calls;
 }
 
 export async function responses(ctx: Ctx): Promise<void> {
@@ -64,30 +103,36 @@ export async function responses(ctx: Ctx): Promise<void> {
   const itemId = randomId('msg_', 24);
   const part = { type: 'output_text', annotations: [], logprobs: [], text: reply.text };
   const message = { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [part] };
-  const done = responseObject(body, id, model, 'completed', [message], usage);
+  const calls = toolCalls(body);
+  const done = responseObject(body, id, model, 'completed', [...calls, message], usage);
   if (body.stream !== true) return sendJson(ctx, done);
 
   const pending = responseObject(body, id, model, 'in_progress', [], null);
-  const at = { item_id: itemId, output_index: 0, content_index: 0 };
+  const index = calls.length;
+  const at = { item_id: itemId, output_index: index, content_index: 0 };
   let seq = 0;
   const frame = (type: string, data: object) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
   const frames = [
     frame('response.created', { response: pending }),
     frame('response.in_progress', { response: pending }),
+    ...calls.flatMap((item, i) => [
+      frame('response.output_item.added', { output_index: i, item: { ...item, status: 'in_progress' } }),
+      frame('response.output_item.done', { output_index: i, item }),
+    ]),
     frame('response.output_item.added', {
-      output_index: 0,
+      output_index: index,
       item: { ...message, status: 'in_progress', content: [] },
     }),
     frame('response.content_part.added', { ...at, part: { ...part, text: '' } }),
   ];
   // Deltas are the bulk of a stream: spliced from the memoised quoted pieces, not stringified.
-  const deltaHead = `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":"${itemId}","output_index":0,"content_index":0,"delta":`;
+  const deltaHead = `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":"${itemId}","output_index":${index},"content_index":0,"delta":`;
   for (const quoted of reply.quoted) frames.push(`${deltaHead}${quoted},"logprobs":[],"sequence_number":${seq++}}\n\n`);
   frames.push(
     frame('response.output_text.done', { ...at, text: reply.text, logprobs: [] }),
     frame('response.content_part.done', { ...at, part }),
-    frame('response.output_item.done', { output_index: 0, item: message }),
+    frame('response.output_item.done', { output_index: index, item: message }),
     frame('response.completed', { response: done }),
   );
   return sendSse(ctx, frames);

@@ -69,6 +69,8 @@ describe('include_usage injection', () => {
         cachedTokens: 3,
         reasoningTokens: 2,
         finishReason: 'stop',
+        serviceTier: null,
+        units: null,
       });
     }
   });
@@ -102,6 +104,8 @@ describe('usage sniffers', () => {
       cachedTokens: 4,
       reasoningTokens: 5,
       finishReason: 'completed',
+      serviceTier: null,
+      units: null,
     };
     const json = new JsonUsageSniffer();
     json.push(Buffer.from(JSON.stringify(response)));

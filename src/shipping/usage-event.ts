@@ -43,6 +43,10 @@ export interface UsageEventV1 {
   bytes_out: number;
   /** The project's upstream key the request was sent with (its id, never the key); null when none was. */
   upstream_key_id: string | null;
+  /** The service tier the upstream reported (`default`, `flex`, `priority`…); null when none. */
+  service_tier: string | null;
+  /** JSON text of the units billed besides text tokens (images, seconds, characters, tool calls, audio and image tokens); null when none. */
+  billed_units: string | null;
 }
 
 /** How each field is typed where a sink needs to say so (OTLP attributes): the one list of the fields. */
@@ -72,6 +76,8 @@ export const USAGE_EVENT_FIELDS: Record<keyof UsageEventV1, 'string' | 'int' | '
   bytes_in: 'int',
   bytes_out: 'int',
   upstream_key_id: 'string',
+  service_tier: 'string',
+  billed_units: 'string',
 };
 
 /** The v1 event of a finished exchange's usage record. */
@@ -102,6 +108,8 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     bytes_in: r.bytesIn,
     bytes_out: r.bytesOut,
     upstream_key_id: r.upstreamKeyId,
+    service_tier: r.serviceTier,
+    billed_units: r.billedUnits,
   };
 }
 

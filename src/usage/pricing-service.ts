@@ -27,7 +27,7 @@ export interface PriceView {
   /** USD per 1M characters of speech input. */
   per_1m_characters: number | null;
   /** Token rates of service tiers the model has its own price for. */
-  tiers: ModelPrice['tiers'] | null;
+  tiers: NonNullable<ModelPrice['tiers']> | null;
   /** When an override was last set; null for prices from the pricing files. */
   updated_at: string | null;
 }
