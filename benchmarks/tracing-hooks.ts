@@ -123,6 +123,8 @@ function record(pr: ProxyRequest): UsageRecord {
     upstreamKeyId: upstreamKey.id,
     retries: 0,
     servedFrom: null,
+    serviceTier: null,
+    billedUnits: null,
     upstreamRequestId: null,
   };
 }

@@ -189,9 +189,18 @@ describe('CLI: limits, batches, usage and pricing', () => {
   // machine, and seven in one test would outrun its time limit.
   it('pricing list shows the shipped table', async () => {
     const list = await cli(['pricing', 'list']);
-    expect(list.split('\n')[0]).toMatch(/^model\s+source\s+input\s+cached_input\s+output\s+reasoning\s+updated_at$/);
-    expect(list).toMatch(/gpt-4o\s+built_in\s+2\.5\s+1\.25\s+10/);
+    expect(list.split('\n')[0]).toMatch(
+      /^model\s+source\s+input\s+cached_input\s+output\s+reasoning\s+other_units\s+updated_at$/,
+    );
+    expect(list).toMatch(/gpt-4o\s+built_in\s+2\.5\s+1\.25\s+10\s+-\s+tiers priority/);
+    expect(list).toMatch(/dall-e-3\s+built_in\s+0\s+-\s+0\s+-\s+image \$0\.04-0\.12/);
+    expect(list).toMatch(/whisper-1\s+built_in\s+0\s+-\s+0\s+-\s+\$0\.006\/min/);
+    expect(list).toMatch(/gpt-realtime\s+built_in\s+4\s+0\.4\s+16\s+-\s+audio 32\/64; image 5\/-/);
     expect(list).toContain('USD per 1M tokens; table as of ');
+    expect(list).toContain(
+      'tool fees per 1k calls: code_interpreter $30; file_search $2.5; web_search $10, gpt-4o $25',
+    );
+    expect(list).toContain('service tiers: batch ×0.5, flex ×0.5');
   });
 
   it('pricing set adds an override that pricing list shows', async () => {
@@ -199,6 +208,39 @@ describe('CLI: limits, batches, usage and pricing', () => {
     expect(set).toMatchObject({ model: 'cli-model', source: 'override', input: 1.5, cached_input: 0.5, output: 3 });
     expect(await cli(['pricing', 'list', '--source', 'override'])).toMatch(/cli-model\s+override\s+1\.5\s+0\.5\s+3/);
     expect((await json(['pricing', 'list'])).data.find((p: { model: string }) => p.model === 'cli-model')).toBeTruthy();
+  });
+
+  it('pricing set takes every unit: audio rates, per image, per minute, per character, tiers', async () => {
+    const set = await json([
+      'pricing',
+      'set',
+      'cli-media',
+      '--input',
+      '0',
+      '--output',
+      '0',
+      '--audio-output',
+      '70',
+      '--per-minute',
+      '0.01',
+      '--per-1m-characters',
+      '12',
+      '--per-image',
+      '{"512x512":{"standard":0.5}}',
+      '--tiers',
+      '{"priority":{"input":2}}',
+    ]);
+    expect(set).toMatchObject({
+      model: 'cli-media',
+      audio_output: 70,
+      per_minute: 0.01,
+      per_1m_characters: 12,
+      per_image: { '512x512': { standard: 0.5 } },
+      tiers: { priority: { input: 2 } },
+    });
+    const bad = await runCli(['pricing', 'set', 'x', '--input', '1', '--output', '1', '--per-image', '[1]'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('expected a JSON object');
   });
 
   it('pricing unset removes an override; unsetting it again is a 404', async () => {

@@ -81,6 +81,43 @@ const price = (v: string): number => {
     throw new InvalidArgumentError('expected USD per 1M tokens, e.g. 2.5');
   return n;
 };
+const unitPrice = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected USD, e.g. 0.006');
+  return n;
+};
+/** A JSON object option (`--per-image '{"1024x1024":{"hd":0.08}}'`); the server checks its contents. */
+const jsonObject = (v: string): Record<string, unknown> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new InvalidArgumentError('expected a JSON object');
+  return parsed as Record<string, unknown>;
+};
+
+/** The units a price has beyond its text token rates, in a few words for `pricing list`. */
+function otherUnits(p: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const rate = (label: string, a: unknown, b: unknown) => {
+    if (a !== null || b !== null) parts.push(`${label} ${a ?? '-'}/${b ?? '-'}`);
+  };
+  rate('audio', p.audio_input, p.audio_output);
+  rate('image', p.image_input, p.image_output);
+  if (p.per_image) {
+    const prices = Object.values(p.per_image as Record<string, Record<string, number>>).flatMap((q) =>
+      Object.values(q),
+    );
+    parts.push(`image $${Math.min(...prices)}-${Math.max(...prices)}`);
+  }
+  if (p.per_minute !== null && p.per_minute !== undefined) parts.push(`$${p.per_minute}/min`);
+  if (p.per_1m_characters !== null && p.per_1m_characters !== undefined) parts.push(`$${p.per_1m_characters}/1M chars`);
+  if (p.tiers) parts.push(`tiers ${Object.keys(p.tiers as object).join(',')}`);
+  return parts.length === 0 ? '-' : parts.join('; ');
+}
 
 /** The limit flags shared by tokens and projects (`--max-requests` too, given `withMaxRequests`). */
 function limitOptions(cmd: Command, withMaxRequests: boolean): Command {
@@ -440,18 +477,48 @@ export function recordsCommand(program: Command): void {
 
 /** `llm-proxy pricing list|set|unset`: the effective price table and its overrides. */
 export function pricingCommands(program: Command): void {
-  const pricing = program.command('pricing').description('model prices (USD per 1M tokens) on a running server');
+  const pricing = program
+    .command('pricing')
+    .description('model prices (USD per 1M tokens, per image, minute, character, tool call) on a running server');
   clientAction(
     pricing
       .command('list')
       .description('the prices in effect: shipped table, PRICING_FILE and overrides')
       .option('--source <source>', 'only built_in, file or override'),
     async (c, _a, o) => {
-      const res = await c.call<{ as_of: string | null; data: Array<Record<string, unknown>> }>('GET', '/pricing');
+      const res = await c.call<{
+        as_of: string | null;
+        data: Array<Record<string, unknown>>;
+        tools?: Record<string, { per_1k_calls: number; models?: Record<string, number> }>;
+        service_tiers?: Record<string, number>;
+      }>('GET', '/pricing');
       if (o.json) return res;
-      const data = o.source ? res.data.filter((p) => p.source === o.source) : res.data;
-      print({ data }, false, ['model', 'source', 'input', 'cached_input', 'output', 'reasoning', 'updated_at']);
-      io().stdout.write(`\nUSD per 1M tokens; table as of ${res.as_of ?? 'unknown'}\n`);
+      const data = (o.source ? res.data.filter((p) => p.source === o.source) : res.data).map((p) => ({
+        ...p,
+        other_units: otherUnits(p),
+      }));
+      print({ data }, false, [
+        'model',
+        'source',
+        'input',
+        'cached_input',
+        'output',
+        'reasoning',
+        'other_units',
+        'updated_at',
+      ]);
+      const tools = Object.entries(res.tools ?? {}).map(
+        ([tool, t]) =>
+          `${tool} $${t.per_1k_calls}${Object.entries(t.models ?? {})
+            .map(([m, fee]) => `, ${m} $${fee}`)
+            .join('')}`,
+      );
+      const tiers = Object.entries(res.service_tiers ?? {}).map(([tier, m]) => `${tier} ×${m}`);
+      io().stdout.write(
+        `\nUSD per 1M tokens; table as of ${res.as_of ?? 'unknown'}` +
+          `${tools.length ? `\ntool fees per 1k calls: ${tools.join('; ')}` : ''}` +
+          `${tiers.length ? `\nservice tiers: ${tiers.join(', ')}` : ''}\n`,
+      );
       return undefined;
     },
   );
@@ -463,12 +530,41 @@ export function pricingCommands(program: Command): void {
       .requiredOption('--input <usd>', 'USD per 1M input tokens', price)
       .requiredOption('--output <usd>', 'USD per 1M output tokens', price)
       .option('--cached-input <usd>', 'USD per 1M cached input tokens', price)
-      .option('--reasoning <usd>', 'USD per 1M reasoning tokens, if priced apart from output', price),
+      .option('--reasoning <usd>', 'USD per 1M reasoning tokens, if priced apart from output', price)
+      .option('--audio-input <usd>', 'USD per 1M audio input tokens', price)
+      .option('--cached-audio-input <usd>', 'USD per 1M cached audio input tokens', price)
+      .option('--audio-output <usd>', 'USD per 1M audio output tokens', price)
+      .option('--image-input <usd>', 'USD per 1M image input tokens', price)
+      .option('--cached-image-input <usd>', 'USD per 1M cached image input tokens', price)
+      .option('--image-output <usd>', 'USD per 1M image output tokens', price)
+      .option('--per-minute <usd>', 'USD per minute of audio (when the answer reports no tokens)', unitPrice)
+      .option(
+        '--per-1m-characters <usd>',
+        'USD per 1M characters of speech (when the answer reports no tokens)',
+        unitPrice,
+      )
+      .option('--per-image <json>', 'USD per image by size and quality: \'{"1024x1024":{"hd":0.08}}\'', jsonObject)
+      .option('--tiers <json>', 'token rates per service tier: \'{"priority":{"input":2.5,"output":20}}\'', jsonObject),
     (c, [model], o) =>
       c.call(
         'PUT',
         `/pricing/${enc(model ?? '')}`,
-        defined({ input: o.input, output: o.output, cached_input: o.cachedInput, reasoning: o.reasoning }),
+        defined({
+          input: o.input,
+          output: o.output,
+          cached_input: o.cachedInput,
+          reasoning: o.reasoning,
+          audio_input: o.audioInput,
+          cached_audio_input: o.cachedAudioInput,
+          audio_output: o.audioOutput,
+          image_input: o.imageInput,
+          cached_image_input: o.cachedImageInput,
+          image_output: o.imageOutput,
+          per_minute: o.perMinute,
+          per_1m_characters: o.per1mCharacters,
+          per_image: o.perImage,
+          tiers: o.tiers,
+        }),
       ),
   );
   clientAction(

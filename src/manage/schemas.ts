@@ -513,6 +513,16 @@ export const usageRecord = z
       .describe(
         'Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key',
       ),
+    service_tier: z
+      .string()
+      .nullable()
+      .describe('The service tier the upstream reported (default, flex, priority…); null when it reported none'),
+    billed_units: z
+      .record(z.string(), z.union([z.number(), z.string()]))
+      .nullable()
+      .describe(
+        'What the request was billed by besides text tokens: images (with size and quality), seconds of audio, characters of speech, tool calls (web_search, file_search, code_interpreter) and audio and image tokens; null when none',
+      ),
     upstream_request_id: z
       .string()
       .nullable()
@@ -629,21 +639,57 @@ export const modelParams = z.object({
     .describe('Model name as clients send it (dated snapshots fall back to the undated name)'),
 });
 
-export const setPrice = z.strictObject({
-  input: price.describe('USD per 1M input tokens'),
+const perImage = z
+  .record(z.string().min(1).max(40), z.record(z.string().min(1).max(40), price))
+  .describe('USD per image by size and quality, e.g. {"1024x1024": {"standard": 0.04, "hd": 0.08}}');
+const tokenRates = {
   cached_input: price.optional().describe('USD per 1M cached input tokens (default: input)'),
-  output: price.describe('USD per 1M output tokens'),
   reasoning: price.optional().describe('USD per 1M reasoning tokens, where priced apart from output'),
+  audio_input: price.optional().describe('USD per 1M audio input tokens (default: input)'),
+  cached_audio_input: price.optional().describe('USD per 1M cached audio input tokens (default: audio_input)'),
+  audio_output: price.optional().describe('USD per 1M audio output tokens (default: output)'),
+  image_input: price.optional().describe('USD per 1M image input tokens (default: input)'),
+  cached_image_input: price.optional().describe('USD per 1M cached image input tokens (default: image_input)'),
+  image_output: price.optional().describe('USD per 1M image output tokens (default: output)'),
+};
+const tierPrices = z
+  .record(
+    z.string().min(1).max(40),
+    z.strictObject({ input: price.optional(), output: price.optional(), ...tokenRates }),
+  )
+  .describe("A service tier's own token rates (e.g. priority); rates it omits follow the table's tier multiplier");
+
+export const setPrice = z.strictObject({
+  input: price.describe('USD per 1M input tokens (0 for a model billed only by other units)'),
+  output: price.describe('USD per 1M output tokens'),
+  ...tokenRates,
+  per_image: perImage.optional(),
+  per_minute: price.optional().describe('USD per minute of audio, where the response reports no tokens (whisper-1)'),
+  per_1m_characters: price
+    .optional()
+    .describe('USD per 1M characters of speech input, where the response reports no tokens (tts-1)'),
+  tiers: tierPrices.optional(),
 });
 
+const nullablePrice = z.number().nullable();
 export const priceEntry = z
   .object({
     model: z.string(),
     source: z.enum(['built_in', 'file', 'override']).describe('Shipped table, PRICING_FILE, or the API'),
     input: z.number(),
-    cached_input: z.number().nullable(),
+    cached_input: nullablePrice,
     output: z.number(),
-    reasoning: z.number().nullable(),
+    reasoning: nullablePrice,
+    audio_input: nullablePrice,
+    cached_audio_input: nullablePrice,
+    audio_output: nullablePrice,
+    image_input: nullablePrice,
+    cached_image_input: nullablePrice,
+    image_output: nullablePrice,
+    per_image: perImage.nullable(),
+    per_minute: nullablePrice,
+    per_1m_characters: nullablePrice,
+    tiers: tierPrices.nullable(),
     updated_at: nullableIso.describe('When the override was set; null for file prices'),
   })
   .describe('Price');
@@ -653,6 +699,18 @@ export const pricingTable = z
     as_of: z.string().nullable().describe('Date of the newest pricing file in effect'),
     data: z.array(priceEntry),
     aliases: z.record(z.string(), z.string()).describe('Model names priced as another model'),
+    tools: z
+      .record(
+        z.string(),
+        z.object({
+          per_1k_calls: z.number().describe('USD per 1k calls (code_interpreter: per 1k containers)'),
+          models: z.record(z.string(), z.number()).optional().describe('By model or family prefix'),
+        }),
+      )
+      .describe('Tool fees, charged per call on top of tokens'),
+    service_tiers: z
+      .record(z.string(), z.number())
+      .describe("Service tiers' token rates as a multiple of the standard rates (flex, batch)"),
   })
   .describe('PricingTable');
 

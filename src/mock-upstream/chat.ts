@@ -8,17 +8,38 @@ import { type Completion, completion, messagesTokens, randomId, unixSeconds } fr
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
-/** `content` output tokens, plus the reasoning tokens the settings ask for (part of completion_tokens). */
-function chatUsage(promptTokens: number, content: number, settings: AnswerSettings) {
-  const completionTokens = content + settings.reasoningTokens;
+/** Audio tokens: 10 per started KiB of base64 audio in `input_audio` parts (deterministic, like text's chars / 4). */
+function inputAudioTokens(messages: readonly unknown[]): number {
+  let tokens = 0;
+  for (const m of messages) {
+    const content = isObject(m) && Array.isArray(m.content) ? m.content : [];
+    for (const part of content) {
+      const audio =
+        isObject(part) && part.type === 'input_audio' && isObject(part.input_audio) ? part.input_audio : undefined;
+      if (typeof audio?.data === 'string') tokens += 10 * Math.ceil(audio.data.length / 1024);
+    }
+  }
+  return tokens;
+}
+
+/** The tier a request is served in, as OpenAI reports it: `flex` and `priority` when asked for, else `default`. */
+export const servedTier = (body: JsonObject): string =>
+  body.service_tier === 'flex' || body.service_tier === 'priority' ? body.service_tier : 'default';
+
+/**
+ * `content` text output tokens and `audioOut` audio ones, plus the reasoning tokens the settings
+ * ask for (part of completion_tokens); `audioIn` audio tokens in the prompt.
+ */
+function chatUsage(promptTokens: number, content: number, s: AnswerSettings, audioIn = 0, audioOut = 0) {
+  const completionTokens = content + s.reasoningTokens + audioOut;
   return {
-    prompt_tokens: promptTokens,
+    prompt_tokens: promptTokens + audioIn,
     completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: Math.min(settings.cachedTokens, promptTokens), audio_tokens: 0 },
+    total_tokens: promptTokens + audioIn + completionTokens,
+    prompt_tokens_details: { cached_tokens: Math.min(s.cachedTokens, promptTokens), audio_tokens: audioIn },
     completion_tokens_details: {
-      reasoning_tokens: settings.reasoningTokens,
-      audio_tokens: 0,
+      reasoning_tokens: s.reasoningTokens,
+      audio_tokens: audioOut,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
     },
@@ -29,9 +50,9 @@ function chatUsage(promptTokens: number, content: number, settings: AnswerSettin
 export const includeUsage = (body: JsonObject): boolean =>
   isObject(body.stream_options) && body.stream_options.include_usage === true;
 
-function chatFrames(id: string, model: string, reply: Completion, usage: object | undefined): string[] {
+function chatFrames(id: string, model: string, reply: Completion, usage: object | undefined, tier: string): string[] {
   // Every chunk shares this head; with include_usage OpenAI also sends `"usage":null` until the last.
-  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${unixSeconds()},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_mock","choices":`;
+  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${unixSeconds()},"model":${JSON.stringify(model)},"service_tier":"${tier}","system_fingerprint":"fp_mock","choices":`;
   const tail = usage ? ',"usage":null}\n\n' : '}\n\n';
   const choice = (delta: string, finish: string) =>
     `${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish}}]${tail}`;
@@ -47,19 +68,20 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   const body = await readJson(ctx);
   const model = requireString(body, 'model');
   if (!Array.isArray(body.messages)) throw missingParam('messages');
+  const plan = chatPlan(body, ctx.settings);
   if (body.stream === true) {
-    const reply = completion(ctx.settings.chunks);
-    const prompt = messagesTokens(body.messages);
-    const usage = chatUsage(prompt, reply.pieces.length, ctx.settings);
+    const { reply, usageOf, tier } = plan;
     // Frames: the role chunk, one per piece, then the finish (and usage) chunks.
     return sendSse(
       ctx,
-      chatFrames(randomId('chatcmpl-'), model, reply, includeUsage(body) ? usage : undefined),
-      (sent) => ({
+      chatFrames(
+        randomId('chatcmpl-'),
         model,
-        service_tier: 'default',
-        usage: chatUsage(prompt, piecesSent(sent, 1, reply.pieces.length), ctx.settings),
-      }),
+        reply,
+        includeUsage(body) ? usageOf(reply.pieces.length) : undefined,
+        tier,
+      ),
+      (sent) => ({ model, service_tier: tier, usage: usageOf(piecesSent(sent, 1, reply.pieces.length)) }),
     );
   }
   const answer = chatAnswer(body, ctx.settings);
@@ -67,13 +89,27 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   sendJson(ctx, answer);
 }
 
+/** What a chat request is answered with: the reply, its usage had `pieces` of it gone out, the tier. */
+function chatPlan(body: JsonObject, s: AnswerSettings) {
+  const reply = completion(s.chunks);
+  // Spoken answers (`modalities` with audio): two audio tokens per text token, as a transcript is spoken.
+  const speaks = Array.isArray(body.modalities) && body.modalities.includes('audio');
+  const prompt = messagesTokens(body.messages as unknown[]);
+  const audioIn = inputAudioTokens(body.messages as unknown[]);
+  const usageOf = (pieces: number) => chatUsage(prompt, pieces, s, audioIn, speaks ? 2 * pieces : 0);
+  return { reply, speaks, usageOf, tier: servedTier(body) };
+}
+
 /** The JSON answer of a chat completion: the live endpoint's and a batch line's (batch-runner.ts). */
 export function chatAnswer(body: JsonObject, s: AnswerSettings) {
   const model = requireString(body, 'model');
   if (!Array.isArray(body.messages)) throw missingParam('messages');
-  const reply = completion(s.chunks);
-  const usage = chatUsage(messagesTokens(body.messages), reply.pieces.length, s);
+  const { reply, speaks, usageOf, tier } = chatPlan(body, s);
+  const usage = usageOf(reply.pieces.length);
   const id = randomId('chatcmpl-');
+  const audio = speaks
+    ? { id: randomId('audio_'), data: '', expires_at: unixSeconds() + 3600, transcript: reply.text }
+    : undefined;
   return {
     id,
     object: 'chat.completion',
@@ -82,13 +118,15 @@ export function chatAnswer(body: JsonObject, s: AnswerSettings) {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: reply.text, refusal: null, annotations: [] },
+        message: speaks
+          ? { role: 'assistant', content: null, refusal: null, annotations: [], audio }
+          : { role: 'assistant', content: reply.text, refusal: null, annotations: [] },
         logprobs: null,
         finish_reason: 'stop',
       },
     ],
     usage,
-    service_tier: 'default',
+    service_tier: tier,
     system_fingerprint: 'fp_mock',
   };
 }

@@ -13,6 +13,14 @@ export async function imageGenerations(ctx: Ctx): Promise<void> {
   const prompt = requireString(body, 'prompt');
   const n = optionalCount(body, 'n', 1, 10);
   const quality = typeof body.quality === 'string' && body.quality in IMAGE_TOKENS ? body.quality : 'medium';
+  const model = typeof body.model === 'string' ? body.model : 'dall-e-2';
+  // DALL·E is billed per image and answers with the images alone, as OpenAI's does.
+  if (model.startsWith('dall-e')) {
+    return sendJson(ctx, {
+      created: unixSeconds(),
+      data: Array.from({ length: n }, () => ({ b64_json: TINY_PNG, revised_prompt: prompt })),
+    });
+  }
   const textTokens = countTokens(prompt);
   const outputTokens = n * (IMAGE_TOKENS[quality] ?? 0);
   sendJson(ctx, {
@@ -26,6 +34,7 @@ export async function imageGenerations(ctx: Ctx): Promise<void> {
       input_tokens: textTokens,
       input_tokens_details: { image_tokens: 0, text_tokens: textTokens },
       output_tokens: outputTokens,
+      output_tokens_details: { image_tokens: outputTokens, text_tokens: 0 },
       total_tokens: textTokens + outputTokens,
     },
   });

@@ -32,6 +32,10 @@ export interface AccessEntry {
   retries: number;
   /** Answered from a stored response (`cache`, `idempotent_replay`); null from the upstream. */
   servedFrom: string | null;
+  /** The response's service tier; null when it reported none. */
+  serviceTier: string | null;
+  /** JSON of the units billed besides text tokens (images, seconds, characters, tool calls…); null when none. */
+  billedUnits: string | null;
   /** The upstream's id of its answer (`x-request-id`, a realtime response's id); null when none came. */
   upstreamRequestId: string | null;
 }
@@ -102,6 +106,9 @@ export function createAccessLog(
         `${e.upstreamKeyId === null ? '' : `,"upstream_key_id":"${e.upstreamKeyId}"`}` +
         `${e.retries === 0 ? '' : `,"retries":${e.retries}`}` +
         `${e.servedFrom === null ? '' : `,"served_from":"${e.servedFrom}"`}` +
+        `${e.serviceTier === null ? '' : `,"service_tier":${JSON.stringify(e.serviceTier)}`}` +
+        // Written by accounting with JSON.stringify: already a JSON object.
+        `${e.billedUnits === null ? '' : `,"billed_units":${e.billedUnits}`}` +
         // The upstream's string: escaped like path and model.
         `${e.upstreamRequestId === null ? '' : `,"upstream_request_id":${JSON.stringify(e.upstreamRequestId)}`}` +
         `${e.error === null ? '' : `,"error":${JSON.stringify(e.error)}`}` +

@@ -3,6 +3,7 @@ import type { AccessBodies } from '../observability/access-log.js';
 import { loggedBody } from '../observability/body-redaction.js';
 import type { ServedFrom } from '../store/usage-record.js';
 import type { TokenIdentity } from '../tokens/authenticator.js';
+import type { BilledUnits } from '../usage/pricing.js';
 import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../usage/usage-writer.js';
 import type { Admitted } from './admission.js';
 import { upstreamRequestId } from './headers.js';
@@ -10,9 +11,10 @@ import { noteJob } from './job-sightings.js';
 import { estimatePromptTokens } from './prompt-estimate.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
+import { requestUnits } from './request-units.js';
 import type { UpstreamLeg } from './upstream-leg.js';
 import type { UsageCapture } from './usage-capture.js';
-import type { CapturedUsage } from './usage-extract.js';
+import { type CapturedUsage, unitsOf } from './usage-extract.js';
 
 /** What an exchange measured, for its one usage record. */
 export interface Measured {
@@ -67,7 +69,7 @@ export function account(pr: ProxyRequest, admitted: Admitted, m: Measured, deps:
 
 /** The record of an answer from the upstream: what was measured, priced. */
 function measuredRecord(pr: ProxyRequest, admitted: Admitted, m: Measured, deps: ProxyDeps): UsageRecord {
-  const { u, status, cost } = measuredUsage(pr, admitted, m.capture, deps);
+  const { u, status, cost } = measuredUsage(pr, admitted, m.capture, m.status, deps);
   // A batch or response object in the answer (never for chat): its usage may be the follower's to record.
   if (u.job !== null && noteJob(pr, u, m.status, deps.jobs))
     return withoutUsage(measuredRecordOf(pr, u, status, cost, m, deps));
@@ -123,6 +125,8 @@ function measuredRecordOf(
     upstreamKeyId: pr.upstreamKey?.id ?? null,
     retries: pr.retries,
     servedFrom: null,
+    serviceTier: u.serviceTier,
+    billedUnits: u.units === null ? null : JSON.stringify(u.units),
     upstreamRequestId: upstreamRequestId(leg.headers),
   };
 }
@@ -165,6 +169,8 @@ export function replayedRecord(pr: ProxyRequest, a: ReplayedAnswer): UsageRecord
     bytesOut: a.bytesOut,
     error: a.error,
     servedFrom: a.from,
+    serviceTier: null,
+    billedUnits: null,
   };
 }
 
@@ -196,15 +202,21 @@ function measuredUsage(
   pr: ProxyRequest,
   admitted: Admitted,
   capture: UsageCapture,
+  httpStatus: number,
   deps: ProxyDeps,
 ): { u: CapturedUsage; status: 'reported' | 'estimated' | 'missing'; cost: number | null } {
   const u = capture.usage();
   // The request's own facts fill gaps (images report no model; cut streams report no usage).
-  const facts = admitted.facts ?? (u.model === null || u.totalTokens === null ? admitted.body?.facts() : undefined);
+  const facts =
+    admitted.facts ??
+    (u.model === null || u.totalTokens === null || u.units !== null ? admitted.body?.facts() : undefined);
   if (u.model === null) u.model = facts?.model ?? null;
   let status: 'reported' | 'estimated' | 'missing' = 'missing';
-  if (u.totalTokens !== null) status = 'reported';
-  else if (capture.textEvents > 0) {
+  // Images, speech and transcriptions: what the request asked for fills what the answer does not say.
+  const asked = facts && httpStatus >= 200 && httpStatus < 300 ? requestUnits(pr.family, facts) : undefined;
+  if (asked) status = completeUnits(u, asked);
+  if (u.totalTokens !== null || (status === 'missing' && (u.units?.images || u.units?.seconds))) status = 'reported';
+  else if (status === 'missing' && capture.textEvents > 0) {
     status = 'estimated';
     const json = admitted.body?.object();
     u.promptTokens = json ? estimatePromptTokens(pr.path, json) : null;
@@ -213,6 +225,33 @@ function measuredUsage(
   }
   const cost = status === 'missing' ? null : deps.pricing.cost(u.model, u);
   return { u, status, cost };
+}
+
+/**
+ * Adds to the units read from the answer what only the request says: speech's characters, an
+ * image's size and quality (DALL·E answers do not repeat them), the images asked for when the
+ * answer was not counted, and a transcription's seconds when its format reports none (`text`,
+ * `srt`, `vtt`): then the upload's longest possible duration, an estimate. Returns how the units
+ * were obtained ('missing' when none bill this request).
+ */
+function completeUnits(u: CapturedUsage, asked: BilledUnits): 'reported' | 'estimated' | 'missing' {
+  if (asked.characters !== undefined) {
+    u.units = { ...u.units, characters: asked.characters };
+    return 'reported';
+  }
+  if (asked.images !== undefined) {
+    const units = unitsOf(u);
+    units.images ??= asked.images;
+    if (asked.size !== undefined) units.size ??= asked.size;
+    if (asked.quality !== undefined) units.quality ??= asked.quality;
+    return 'reported';
+  }
+  if (asked.seconds !== undefined && u.totalTokens === null) {
+    if (u.units?.seconds !== undefined) return 'reported';
+    u.units = { ...u.units, seconds: asked.seconds };
+    return 'estimated';
+  }
+  return 'missing';
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -14,6 +14,7 @@ import { refusalError, shareRefusal } from './limit-refusal.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import type { ProxyRequest } from './proxy-request.js';
 import { type BodyFacts, bodyPlan, MAX_MODEL_LENGTH, RequestBody } from './request-body.js';
+import { requestUnits } from './request-units.js';
 import { readWhole } from './upload.js';
 import { Acquired, type UpstreamGate } from './upstream-gate.js';
 import type { Upstream } from './upstream-pools.js';
@@ -191,7 +192,7 @@ async function charge(
   facts: BodyFacts | undefined,
   deps: ProxyDeps,
 ): Promise<Admitted | AppError> {
-  const guess = estimate(facts, deps.pricing);
+  const guess = estimate(pr.family, facts, deps.pricing);
   const charged = chargeLimits(pr.id, identity.limits, guess.tokens, guess.costNanoUsd, deps);
   const ticket = charged instanceof Promise ? await charged : charged;
   if (ticket instanceof AppError) return ticket;
@@ -346,16 +347,34 @@ export function checkModel(
   return undefined;
 }
 
-/** Token and cost estimates reserved before forwarding, settled against actual usage afterwards. */
-function estimate(facts: BodyFacts | undefined, pricing: PricingTable): { tokens: number; costNanoUsd: number } {
+/**
+ * Token and cost estimates reserved before forwarding, settled against actual usage afterwards.
+ * Tokens: the body's bytes / 4 for the prompt plus the output cap (or DEFAULT_OUTPUT_ESTIMATE) per
+ * choice, at the tier the request asks for. Images, speech and transcriptions of a model priced by
+ * the image, character or minute reserve by those instead (request-units.ts): n images at their
+ * size and quality, the input's characters, the upload's longest possible duration.
+ */
+export function estimate(
+  family: string,
+  facts: BodyFacts | undefined,
+  pricing: PricingTable,
+): { tokens: number; costNanoUsd: number } {
   if (!facts) return { tokens: 0, costNanoUsd: 0 };
   const prompt = Math.ceil(facts.bytes / 4);
   const output = (facts.maxOutputTokens ?? DEFAULT_OUTPUT_ESTIMATE) * facts.choices;
+  const serviceTier = facts.serviceTier ?? null;
+  const units = requestUnits(family, facts);
+  const price = units && pricing.resolve(facts.model)?.price;
+  if (units && price && (price.per_image || price.per_minute !== undefined || price.per_1m_characters !== undefined)) {
+    const none = { promptTokens: null, completionTokens: null, cachedTokens: null, reasoningTokens: null };
+    return { tokens: prompt + output, costNanoUsd: pricing.cost(facts.model, { ...none, units, serviceTier }) ?? 0 };
+  }
   const cost = pricing.cost(facts.model, {
     promptTokens: prompt,
     completionTokens: output,
     cachedTokens: 0,
     reasoningTokens: 0,
+    serviceTier,
   });
   return { tokens: prompt + output, costNanoUsd: cost ?? 0 };
 }

@@ -138,6 +138,7 @@ class Exchange implements LegOwner, AttemptOwner {
     this.cacheTurn = deps.cache?.turn(pr, pr.identity as TokenIdentity, admitted.body);
     this.capture = new UsageCapture(this.cacheTurn ? this.cacheTurn.wrap(recorded) : recorded, deps.logBodyMaxBytes);
     this.capture.expectsFinalEvent = STREAMS_WITH_FINAL_EVENT.has(pr.family);
+    this.capture.countImages = pr.family.startsWith('images.');
     // A body piped from the client is not held: such a request is sent once.
     if (deps.retries.enabled && (admitted.body !== undefined || !hasBody(pr))) {
       deps.retries.budget.deposit();

@@ -10,14 +10,17 @@ export const MAX_MODEL_LENGTH = 256;
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
 
 /**
- * Endpoints whose responses report usage but not the model (transcriptions, image generation and
- * edits): their bodies are read (parsed only if needed) so that usage is priced by the request's model.
+ * Endpoints whose responses report usage but not the model, or not all that is billed
+ * (transcriptions, speech, images): their bodies are read (parsed only if needed) so that usage is
+ * priced by the request's model, speech by its characters, images by their size and quality.
  */
 const MODEL_IN_REQUEST_ONLY = new Set([
   '/v1/audio/transcriptions',
   '/v1/audio/translations',
+  '/v1/audio/speech',
   '/v1/images/generations',
   '/v1/images/edits',
+  '/v1/images/variations',
 ]);
 
 /** What the proxy reads from a request body without changing it. */
@@ -30,6 +33,13 @@ export interface BodyFacts {
   /** Completions generated, each up to the maximum: `n` (chat, completions) or `best_of` (completions). */
   choices: number;
   bytes: number;
+  /** Images: `size` and `quality` asked for. */
+  size?: string;
+  quality?: string;
+  /** Speech: characters of `input`. */
+  characters?: number;
+  /** The `service_tier` asked for (`flex`, `priority`…). */
+  serviceTier?: string;
 }
 
 /** How a request's body travels: decided once, before anything is read (see `bodyPlan`). */
@@ -112,8 +122,17 @@ export class RequestBody {
         const v = json[k];
         if (typeof v === 'number' && Number.isInteger(v) && v > facts.choices) facts.choices = v;
       }
+      if (typeof json.size === 'string') facts.size = json.size;
+      if (typeof json.quality === 'string') facts.quality = json.quality;
+      if (typeof json.input === 'string' && typeof json.voice === 'string') facts.characters = json.input.length;
+      if (typeof json.service_tier === 'string') facts.serviceTier = json.service_tier;
     } else if (this.contentType.startsWith('multipart/form-data')) {
-      facts.model = multipartField(this.bytes, this.contentType, 'model');
+      const fields = multipartFields(this.bytes, this.contentType);
+      facts.model = fields.model;
+      const n = Number(fields.n);
+      if (Number.isInteger(n) && n > 1) facts.choices = n;
+      if (fields.size !== undefined) facts.size = fields.size;
+      if (fields.quality !== undefined) facts.quality = fields.quality;
     }
     if (facts.model !== undefined && facts.model.length > MAX_MODEL_LENGTH) {
       facts.model = undefined;
@@ -124,26 +143,35 @@ export class RequestBody {
   }
 }
 
+/** The form fields the proxy reads: the model, and what prices an image request. */
+const FORM_FIELDS = ['model', 'n', 'size', 'quality'] as const;
+type FormField = (typeof FORM_FIELDS)[number];
+const NAMED = FORM_FIELDS.map((n) => [n, new RegExp(`;\\s*name\\s*=\\s*(?:"${n}"|${n})\\s*(?:;|$)`, 'i')] as const);
+
 /**
- * The value of a small text field in a multipart body (the model name), read as latin1-safe text.
- * Only the `name` parameter of a part's Content-Disposition counts (not `filename="model"`), and a
- * field sent twice is unreadable: which copy the upstream would use cannot be known.
+ * The values of small text fields in a multipart body (the model name, an image request's n, size
+ * and quality), read as latin1-safe text. Only the `name` parameter of a part's
+ * Content-Disposition counts (not `filename="model"`), and a field sent twice is unreadable: which
+ * copy the upstream would use cannot be known.
  */
-function multipartField(body: Buffer, contentType: string, name: 'model'): string | undefined {
+function multipartFields(body: Buffer, contentType: string): Partial<Record<FormField, string>> {
+  const out: Partial<Record<FormField, string>> = {};
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
-  if (!boundary) return undefined;
+  if (!boundary) return out;
   const text = body.toString('latin1');
-  const named = new RegExp(`;\\s*name\\s*=\\s*(?:"${name}"|${name})\\s*(?:;|$)`, 'i');
-  let found: string | undefined;
+  const twice = new Set<FormField>();
   for (const part of text.split(`--${boundary}`)) {
     const headerEnd = part.indexOf('\r\n\r\n');
     if (headerEnd === -1) continue;
     const disposition = /^content-disposition:(.*)$/im.exec(part.slice(0, headerEnd))?.[1];
-    if (disposition === undefined || !named.test(disposition)) continue;
-    if (found !== undefined) return undefined;
-    found = Buffer.from(part.slice(headerEnd + 4).replace(/\r\n$/, ''), 'latin1')
+    if (disposition === undefined) continue;
+    const name = NAMED.find(([, named]) => named.test(disposition))?.[0];
+    if (name === undefined) continue;
+    if (out[name] !== undefined) twice.add(name);
+    out[name] = Buffer.from(part.slice(headerEnd + 4).replace(/\r\n$/, ''), 'latin1')
       .toString('utf8')
       .trim();
   }
-  return found;
+  for (const name of twice) delete out[name];
+  return out;
 }

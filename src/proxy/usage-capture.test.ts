@@ -69,6 +69,8 @@ describe('include_usage injection', () => {
         cachedTokens: 3,
         reasoningTokens: 2,
         finishReason: 'stop',
+        serviceTier: null,
+        units: null,
         job: null,
       });
     }
@@ -103,6 +105,8 @@ describe('usage sniffers', () => {
       cachedTokens: 4,
       reasoningTokens: 5,
       finishReason: 'completed',
+      serviceTier: null,
+      units: null,
       job: null,
     };
     const json = new JsonUsageSniffer();

@@ -18,6 +18,8 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
   injected = false;
   /** The endpoint's streams end with a final event (stream-cut.ts): one that ends without it is cut. */
   expectsFinalEvent = false;
+  /** An Images API request: its JSON answer's images are counted as they pass (usage-sniffer.ts). */
+  countImages = false;
   private ok = false;
 
   /** LOG_BODIES: the first bytes of the response as the client got it, and its content type. */
@@ -50,7 +52,7 @@ export class UsageCapture implements Dispatcher.DispatchHandler {
         // The body changes length: the client gets it without content-length.
         headers['content-length'] = undefined;
       } else this.sniffer = this.sse;
-    } else if (type.includes('json')) this.sniffer = new JsonUsageSniffer();
+    } else if (type.includes('json')) this.sniffer = new JsonUsageSniffer(this.countImages);
     this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 

@@ -1,5 +1,5 @@
 import { type SseEvent, SseParser } from './sse-parser.js';
-import { type CapturedUsage, emptyUsage, readBody, readUsage } from './usage-extract.js';
+import { type CapturedUsage, countUnit, emptyUsage, readBody, readUsage } from './usage-extract.js';
 
 /** Watches response bytes go by and reports usage at the end. Never changes or holds the bytes. */
 export interface UsageSniffer {
@@ -24,8 +24,15 @@ export class JsonUsageSniffer implements UsageSniffer {
   /** Bytes held in `chunks`. */
   private size = 0;
   private head: Buffer | undefined;
+  /** Images API answers: base64 images counted as they pass (a large body is never parsed whole). */
+  private readonly images: MarkerCounter | undefined;
+
+  constructor(countImages = false) {
+    if (countImages) this.images = new MarkerCounter(B64_JSON);
+  }
 
   push(chunk: Uint8Array): void {
+    this.images?.push(chunk);
     this.chunks.push(chunk);
     this.size += chunk.length;
     // Past the limit keep the head once, then trim the tail only when it has doubled: amortised O(1).
@@ -55,7 +62,40 @@ export class JsonUsageSniffer implements UsageSniffer {
     if (model?.[1]) usage.model = model[1];
     const u = lastObjectAfter(body.toString('utf8'), '"usage"');
     if (u) readUsage(u, usage);
+    if (this.images && this.images.count > 0) {
+      countUnit(usage, 'images', this.images.count);
+      const units = usage.units ?? {};
+      const size = /"size"\s*:\s*"([^"\\]{1,40})"/.exec(text)?.[1];
+      const quality = /"quality"\s*:\s*"([^"\\]{1,40})"/.exec(text)?.[1];
+      if (size) units.size = size;
+      if (quality) units.quality = quality;
+    }
+    const tier = /"service_tier"\s*:\s*"([^"\\]{1,40})"/.exec(text)?.[1];
+    if (tier) usage.serviceTier = tier;
     return usage;
+  }
+}
+
+const B64_JSON = Buffer.from('"b64_json"');
+
+/** Counts a byte marker in a stream of chunks, across chunk boundaries, without holding the stream. */
+class MarkerCounter {
+  count = 0;
+  private carry: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly marker: Buffer) {}
+
+  push(chunk: Uint8Array): void {
+    const m = this.marker;
+    const buf =
+      this.carry.length > 0
+        ? Buffer.concat([this.carry, chunk])
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    // A match inside the carry alone was counted with the chunk before.
+    for (let i = buf.indexOf(m); i !== -1; i = buf.indexOf(m, i + m.length)) {
+      if (i + m.length > this.carry.length) this.count++;
+    }
+    this.carry = Buffer.from(buf.subarray(Math.max(0, buf.length - (m.length - 1))));
   }
 }
 
@@ -115,6 +155,16 @@ export class SseUsageSniffer implements UsageSniffer {
     return this.usage;
   }
 
+  private imageCompleted(d: string): void {
+    const parsed = safeParse(d) as { usage?: unknown; size?: unknown; quality?: unknown } | undefined;
+    countUnit(this.usage, 'images');
+    if (!parsed) return;
+    if (parsed.usage) readUsage(parsed.usage, this.usage);
+    const units = this.usage.units ?? {};
+    if (typeof parsed.size === 'string') units.size = parsed.size;
+    if (typeof parsed.quality === 'string') units.quality = parsed.quality;
+  }
+
   onEvent(e: SseEvent): void {
     const d = e.data;
     if (d === '[DONE]') {
@@ -136,6 +186,11 @@ export class SseUsageSniffer implements UsageSniffer {
       } else if (this.usage.model === null && type === 'response.created') {
         readBody((safeParse(d) as { response?: unknown } | undefined)?.response, this.usage);
       }
+      return;
+    }
+    // Image streams (gpt-image): partial images are large and carry nothing billed; each completed image does.
+    if (type?.startsWith('image_')) {
+      if (type.endsWith('.completed')) this.imageCompleted(d);
       return;
     }
     if (CONTENT_DELTA.test(d)) this.textEvents++;

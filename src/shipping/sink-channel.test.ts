@@ -61,6 +61,8 @@ const record = (): UsageRecord => ({
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  serviceTier: null,
+  billedUnits: null,
   upstreamRequestId: null,
 });
 

@@ -30,6 +30,8 @@ const record: UsageRecord = {
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  serviceTier: null,
+  billedUnits: null,
   upstreamRequestId: 'req_0123456789abcdef',
 };
 

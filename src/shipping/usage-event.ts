@@ -44,6 +44,10 @@ export interface UsageEventV1 {
   bytes_out: number;
   /** The project's upstream key the request was sent with (its id, never the key); null when none was. */
   upstream_key_id: string | null;
+  /** The service tier the upstream reported (`default`, `flex`, `priority`…); null when none. */
+  service_tier: string | null;
+  /** JSON text of the units billed besides text tokens (images, seconds, characters, tool calls, audio and image tokens); null when none. */
+  billed_units: string | null;
   /** The upstream's id of its answer (`x-request-id`; a realtime response's id); null when none came. */
   upstream_request_id: string | null;
   /** The exact cost, in billionths of a US dollar; null as `cost_micro_usd` is. */
@@ -77,6 +81,8 @@ export const USAGE_EVENT_FIELDS: Record<keyof UsageEventV1, 'string' | 'int' | '
   bytes_in: 'int',
   bytes_out: 'int',
   upstream_key_id: 'string',
+  service_tier: 'string',
+  billed_units: 'string',
   upstream_request_id: 'string',
   cost_nano_usd: 'int',
 };
@@ -109,6 +115,8 @@ export function toUsageEvent(r: UsageRecord): UsageEventV1 {
     bytes_in: r.bytesIn,
     bytes_out: r.bytesOut,
     upstream_key_id: r.upstreamKeyId,
+    service_tier: r.serviceTier,
+    billed_units: r.billedUnits,
     upstream_request_id: r.upstreamRequestId,
     cost_nano_usd: r.costNanoUsd,
   };

@@ -17,6 +17,7 @@ import * as m0014 from './migrations/0014-cache.js';
 import * as m0015 from './migrations/0015-idempotency-keys.js';
 import * as m0016 from './migrations/0016-key-http2.js';
 import * as m0017 from './migrations/0017-nano-usd.js';
+import * as m0018 from './migrations/0018-billed-units.js';
 import * as m0019 from './migrations/0019-tracked-jobs.js';
 import * as m0020 from './migrations/0020-upstream-request-id.js';
 
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0014-cache': m0014,
   '0015-idempotency-keys': m0015,
   '0016-key-http2': m0016,
+  '0018-billed-units': m0018,
   '0017-nano-usd': m0017,
   '0019-tracked-jobs': m0019,
   '0020-upstream-request-id': m0020,

@@ -108,6 +108,10 @@ export interface UsageRecordsTable {
   retries: Generated<number>;
   /** Where the answer came from (migration 0014): null the upstream, 'cache', 'idempotent_replay'. */
   served_from: string | null;
+  /** The response's `service_tier` (migration 0018); null when it reported none. */
+  service_tier: string | null;
+  /** JSON of the units billed besides text tokens (migration 0018, usage/cost.ts BilledUnits); null when none. */
+  billed_units: string | null;
   /** The batch or background response the record accounts for (migration 0019); null for a request. */
   job_id: string | null;
   /** The upstream's id of its answer (migration 0020): `x-request-id`, a realtime response's id; null when none. */
@@ -167,6 +171,8 @@ export const RECORD_COLUMN_SET = {
   upstream_key_id: true,
   retries: true,
   served_from: true,
+  service_tier: true,
+  billed_units: true,
   job_id: true,
   upstream_request_id: true,
 } satisfies Record<keyof NewUsageRow, true>;
@@ -207,6 +213,8 @@ export function recordValues(r: NewUsageRow): unknown[] {
     r.upstream_key_id ?? null,
     r.retries ?? 0,
     r.served_from ?? null,
+    r.service_tier ?? null,
+    r.billed_units ?? null,
     r.job_id ?? null,
     r.upstream_request_id ?? null,
   ];
@@ -267,6 +275,8 @@ export interface PricingOverridesTable {
   cached_input: number | null;
   output: number;
   reasoning: number | null;
+  /** JSON of the other price fields (audio and image rates, per_image, per_minute, tiers…; migration 0018); null when none. */
+  units?: string | null;
   updated_at: number;
 }
 

@@ -44,6 +44,13 @@ export interface UsageRecord {
   retries: number;
   /** Where the answer came from: null the upstream, else a stored response (replay.ts). */
   servedFrom: ServedFrom | null;
+  /** The response's `service_tier` (`default`, `flex`, `priority`…); null when it reported none. */
+  serviceTier: string | null;
+  /**
+   * JSON of the units billed besides text tokens (usage/cost.ts `BilledUnits`: images, seconds,
+   * characters, tool calls, audio and image tokens); null when none. Built once, by accounting.
+   */
+  billedUnits: string | null;
   /** The batch or background response this record accounts for (src/jobs/); absent or null for a request. */
   jobId?: string | null;
   /**
@@ -84,6 +91,8 @@ export function unbilledRecord(b: RecordBase): UsageRecord {
     upstreamKeyId: null,
     retries: 0,
     servedFrom: null,
+    serviceTier: null,
+    billedUnits: null,
     upstreamRequestId: null,
   };
 }
@@ -124,6 +133,8 @@ export function toUsageRow(r: UsageRecord): NewUsageRow {
     upstream_key_id: r.upstreamKeyId,
     retries: r.retries,
     served_from: r.servedFrom,
+    service_tier: r.serviceTier,
+    billed_units: r.billedUnits,
     job_id: r.jobId ?? null,
     upstream_request_id: r.upstreamRequestId,
   };

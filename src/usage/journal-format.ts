@@ -79,6 +79,8 @@ export function finishedLine(r: UsageRecord): string {
     r.upstreamKeyId,
     r.retries,
     r.servedFrom,
+    r.serviceTier,
+    r.billedUnits,
     r.jobId ?? null,
     r.upstreamRequestId,
   ])}\n`;
@@ -201,6 +203,8 @@ export function unfinishedRecord(a: AdmittedUsage): NewUsageRow {
     upstream_key_id: null,
     retries: 0,
     served_from: null,
+    service_tier: null,
+    billed_units: null,
     job_id: null,
     upstream_request_id: null,
   };
@@ -235,6 +239,8 @@ export function recordOfRow(r: NewUsageRow): UsageRecord {
     upstreamKeyId: r.upstream_key_id ?? null,
     retries: r.retries ?? 0,
     servedFrom: (r.served_from as ServedFrom | null | undefined) ?? null,
+    serviceTier: r.service_tier ?? null,
+    billedUnits: r.billed_units ?? null,
     // Only a job's record has the field (a request's record is built without it).
     ...(r.job_id ? { jobId: r.job_id } : {}),
     upstreamRequestId: r.upstream_request_id ?? null,

@@ -4,7 +4,7 @@ import { errors } from '../errors.js';
 import type { Clock } from '../shared/clock.js';
 import { toIso } from '../shared/clock.js';
 import type { PricingOverrideRow, PricingRepo } from '../store/pricing-repo.js';
-import type { ModelPrice, PriceSource, PricingTable } from './pricing.js';
+import type { ModelPrice, PriceSource, PricingTable, ToolPrice } from './pricing.js';
 
 /** One model's price as the management API shows it (USD per 1M tokens). */
 export interface PriceView {
@@ -14,6 +14,20 @@ export interface PriceView {
   cached_input: number | null;
   output: number;
   reasoning: number | null;
+  audio_input: number | null;
+  cached_audio_input: number | null;
+  audio_output: number | null;
+  image_input: number | null;
+  cached_image_input: number | null;
+  image_output: number | null;
+  /** USD per image by size and quality. */
+  per_image: Record<string, Record<string, number>> | null;
+  /** USD per minute of audio. */
+  per_minute: number | null;
+  /** USD per 1M characters of speech input. */
+  per_1m_characters: number | null;
+  /** Token rates of service tiers the model has its own price for. */
+  tiers: NonNullable<ModelPrice['tiers']> | null;
   /** When an override was last set; null for prices from the pricing files. */
   updated_at: string | null;
 }
@@ -24,6 +38,46 @@ export interface PricingView {
   data: PriceView[];
   /** Model names priced as another model. */
   aliases: Record<string, string>;
+  /** Tool fees, USD per 1k calls. */
+  tools: Record<string, ToolPrice>;
+  /** Service tiers' token rates as a multiple of the standard ones. */
+  service_tiers: Record<string, number>;
+}
+
+/** The price fields beyond the four columns of pricing_overrides, stored as JSON in its `units` column. */
+const EXTRA_FIELDS = [
+  'audio_input',
+  'cached_audio_input',
+  'audio_output',
+  'image_input',
+  'cached_image_input',
+  'image_output',
+  'per_image',
+  'per_minute',
+  'per_1m_characters',
+  'tiers',
+] as const satisfies ReadonlyArray<keyof ModelPrice>;
+
+function extraOf(price: ModelPrice): string | null {
+  const extra: Partial<ModelPrice> = {};
+  let any = false;
+  for (const k of EXTRA_FIELDS) {
+    if (price[k] !== undefined) {
+      (extra as Record<string, unknown>)[k] = price[k];
+      any = true;
+    }
+  }
+  return any ? JSON.stringify(extra) : null;
+}
+
+function parseExtra(units: string | null | undefined): Partial<ModelPrice> {
+  if (!units) return {};
+  try {
+    const v: unknown = JSON.parse(units);
+    return v && typeof v === 'object' ? (v as Partial<ModelPrice>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** What an audit event records of an override: the prices (USD per 1M tokens). */
@@ -32,9 +86,11 @@ const priceFields = (r: PricingOverrideRow) => ({
   cached_input: r.cached_input,
   output: r.output,
   reasoning: r.reasoning,
+  ...parseExtra(r.units),
 });
 
 const toPrice = (r: PricingOverrideRow): ModelPrice => ({
+  ...parseExtra(r.units),
   input: r.input,
   output: r.output,
   ...(r.cached_input === null ? {} : { cached_input: r.cached_input }),
@@ -69,6 +125,8 @@ export class PricingService {
       as_of: this.table.asOf ?? null,
       data: this.table.entries().map((e) => this.toView(e.model, e.source, e.price)),
       aliases: this.table.aliasMap(),
+      tools: this.table.toolPrices(),
+      service_tiers: this.table.serviceTiers(),
     };
   }
 
@@ -81,6 +139,7 @@ export class PricingService {
         cached_input: price.cached_input ?? null,
         output: price.output,
         reasoning: price.reasoning ?? null,
+        units: extraOf(price),
         updated_at: this.now(),
       });
       const changes = before ? diff(priceFields(before), priceFields(row)) : { before: null, after: priceFields(row) };
@@ -117,6 +176,16 @@ export class PricingService {
       cached_input: p.cached_input ?? null,
       output: p.output,
       reasoning: p.reasoning ?? null,
+      audio_input: p.audio_input ?? null,
+      cached_audio_input: p.cached_audio_input ?? null,
+      audio_output: p.audio_output ?? null,
+      image_input: p.image_input ?? null,
+      cached_image_input: p.cached_image_input ?? null,
+      image_output: p.image_output ?? null,
+      per_image: p.per_image ?? null,
+      per_minute: p.per_minute ?? null,
+      per_1m_characters: p.per_1m_characters ?? null,
+      tiers: p.tiers ?? null,
       updated_at: source === 'override' ? toIso(this.updatedAt.get(model) ?? null) : null,
     };
   }

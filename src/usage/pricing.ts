@@ -1,28 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { type CostContext, costOf, type UsageCounts } from './cost.js';
+import { type ModelPrice, type PricingFile, pricingFileSchema, type ToolPrice } from './price-schema.js';
 
-/** USD per 1M tokens. USD per 1M tokens is exactly micro-dollars per token, which keeps the maths simple. */
-export const modelPriceSchema = z.strictObject({
-  input: z.number().min(0),
-  cached_input: z.number().min(0).optional(),
-  output: z.number().min(0),
-  reasoning: z.number().min(0).optional().describe('Only where reasoning tokens are priced apart from output'),
-});
-export type ModelPrice = z.infer<typeof modelPriceSchema>;
-
-export const pricingFileSchema = z.object({
-  as_of: z.string().optional(),
-  models: z.record(z.string(), modelPriceSchema),
-  aliases: z.record(z.string(), z.string()).optional(),
-});
-export type PricingFile = z.infer<typeof pricingFileSchema>;
-
-export interface TokenCounts {
-  promptTokens: number | null;
-  completionTokens: number | null;
-  cachedTokens: number | null;
-  reasoningTokens: number | null;
-}
+export type { BilledUnits, TokenCounts, UsageCounts } from './cost.js';
+export { costOf, imagePrice, TOOL_UNITS } from './cost.js';
+export type { ModelPrice, PricingFile, ToolPrice } from './price-schema.js';
+export { modelPriceSchema, pricingFileSchema } from './price-schema.js';
 
 /** The shipped table: pricing/openai.json at the package root (one level above src/ and dist/). */
 const BUILT_IN = new URL('../../pricing/openai.json', import.meta.url);
@@ -56,6 +39,11 @@ export class PricingTable {
   private sources = new Map<string, PriceSource>();
   private aliases = new Map<string, string>();
   private overrides = new Map<string, ModelPrice>();
+  /** Tool fees and tier multipliers: the later file's entry wins, per tool and per tier. */
+  private readonly tools = new Map<string, ToolPrice>();
+  private readonly tierMultipliers = new Map<string, number>();
+  /** Per resolved model: the tool fees that apply to it (computed once per model, on first use). */
+  private toolFees = new Map<string, Record<string, number>>();
   readonly asOf: string | undefined;
 
   /** The first file is the shipped table (`built_in`); any later one is an operator file (`file`). */
@@ -66,6 +54,8 @@ export class PricingTable {
         this.sources.set(name, i === 0 ? 'built_in' : 'file');
       }
       for (const [alias, target] of Object.entries(f.aliases ?? {})) this.aliases.set(alias, target);
+      for (const [tool, price] of Object.entries(f.tools ?? {})) this.tools.set(tool, price);
+      for (const [tier, m] of Object.entries(f.service_tiers ?? {})) this.tierMultipliers.set(tier, m);
     });
     this.asOf = files.findLast((f) => f.as_of)?.as_of;
   }
@@ -94,10 +84,52 @@ export class PricingTable {
     return undefined;
   }
 
-  /** Cost in integer nano-dollars, or null when the model's price is unknown. */
-  cost(model: string | null | undefined, t: TokenCounts): number | null {
+  /** Cost in integer nano-dollars (costOf), or null when the model's price is unknown. */
+  cost(model: string | null | undefined, u: UsageCounts): number | null {
     const entry = this.resolve(model);
-    return entry ? costOf(entry.price, t) : null;
+    return entry ? costOf(entry.price, u, this.context(entry.name, u)) : null;
+  }
+
+  /** What the table adds to a model's price for this usage: tool fees when tools were called, the tier's multiplier. */
+  private context(model: string, u: UsageCounts): CostContext | undefined {
+    const units = u.units;
+    const tier = u.serviceTier;
+    if (!units && !tier) return undefined;
+    return {
+      tools: units ? this.toolFeesOf(model) : undefined,
+      tierMultiplier: tier ? this.tierMultipliers.get(tier) : undefined,
+    };
+  }
+
+  /** USD per 1k calls of each tool for a model: its own entry, else the longest family prefix, else the tool's default. */
+  toolFeesOf(model: string): Record<string, number> {
+    let fees = this.toolFees.get(model);
+    if (fees) return fees;
+    fees = {};
+    for (const [tool, price] of this.tools) {
+      let fee = price.per_1k_calls;
+      let matched = -1;
+      for (const [name, perModel] of Object.entries(price.models ?? {})) {
+        const fits = name === model || model.startsWith(`${name}-`);
+        if (fits && name.length > matched) {
+          matched = name === model ? Number.MAX_SAFE_INTEGER : name.length;
+          fee = perModel;
+        }
+      }
+      fees[tool] = fee;
+    }
+    this.toolFees.set(model, fees);
+    return fees;
+  }
+
+  /** Tool fees as the pricing files set them. */
+  toolPrices(): Record<string, ToolPrice> {
+    return Object.fromEntries([...this.tools].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** Service tiers' multipliers of the standard token rates. */
+  serviceTiers(): Record<string, number> {
+    return Object.fromEntries([...this.tierMultipliers].sort(([a], [b]) => a.localeCompare(b)));
   }
 
   /** Every price in effect (shipped table, operator file and overrides), for the management API. */
@@ -123,24 +155,4 @@ function* candidates(model: string): Generator<string> {
   yield model;
   const undated = model.replace(DATED, '');
   if (undated !== model) yield undated;
-}
-
-/**
- * Nano-dollars (1e-9 USD) for one request, rounded once to an integer: cached input at its own
- * rate, the rest of the input at the input rate, output at the output rate (reasoning tokens, part
- * of the output, at the reasoning rate where one is set). Prices are USD per 1M tokens, i.e.
- * micro-dollars per token, so the sum is scaled by 1000 before the one rounding: a request priced
- * at a fraction of a micro-dollar (3 embedding tokens) keeps its cost instead of rounding to 0.
- */
-export function costOf(p: ModelPrice, t: TokenCounts): number {
-  const prompt = t.promptTokens ?? 0;
-  const cached = Math.min(t.cachedTokens ?? 0, prompt);
-  const completion = t.completionTokens ?? 0;
-  const reasoning = p.reasoning === undefined ? 0 : Math.min(t.reasoningTokens ?? 0, completion);
-  const micro =
-    (prompt - cached) * p.input +
-    cached * (p.cached_input ?? p.input) +
-    (completion - reasoning) * p.output +
-    reasoning * (p.reasoning ?? p.output);
-  return Math.round(micro * 1000);
 }

@@ -62,6 +62,10 @@ export interface UsageRecordView {
   /** Times the request was sent again after a failed attempt; 0 when it was sent once. */
   retries: number;
   served_from: ServedFrom | null;
+  /** The service tier the upstream reported; null when none. */
+  service_tier: string | null;
+  /** Units billed besides text tokens (images, seconds, characters, tool calls, audio and image tokens); null when none. */
+  billed_units: Record<string, number | string> | null;
   /** The upstream's id of its answer (`x-request-id`; a realtime response's id); null when none came. */
   upstream_request_id: string | null;
   /** Exact decimal dollars; null when the request has no cost (no price for its model, or it used nothing). */
@@ -317,6 +321,8 @@ function recordView(r: UsageRow, tokens: Map<string, string | null>, projects: M
     upstream_key_id: r.upstream_key_id,
     retries: Number(r.retries ?? 0),
     served_from: (r.served_from as ServedFrom | null | undefined) ?? null,
+    service_tier: r.service_tier ?? null,
+    billed_units: parseUnits(r.billed_units),
     upstream_request_id: r.upstream_request_id ?? null,
     cost_usd: cost === null ? null : formatNanoUsd(cost),
     cost_nano_usd: cost,
@@ -412,4 +418,15 @@ function cell(v: unknown): string {
   let s = String(v);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** A record's billed_units column as an object; null when none (or unreadable). */
+function parseUnits(text: string | null | undefined): Record<string, number | string> | null {
+  if (!text) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, number | string>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -78,6 +78,8 @@ export const usageRecord = (tokenId: string, projectId: string, over: Partial<Us
   upstreamKeyId: null,
   retries: 0,
   servedFrom: null,
+  serviceTier: null,
+  billedUnits: null,
   upstreamRequestId: null,
   ...over,
 });

@@ -126,7 +126,8 @@ describe('cost per usage record = the price table arithmetic, in integer nano-do
       prompt_tokens: audioTokens,
       completion_tokens: Math.ceil(text.length / 4),
     });
-    expect(rec.cost_nano_usd).toBe(nanoUsd('gpt-4o-transcribe', audioTokens, Math.ceil(text.length / 4)));
+    // The input is all audio: at the audio input rate ($6 per 1M), not the text rate.
+    expect(rec.cost_nano_usd).toBe((audioTokens * 6 + Math.ceil(text.length / 4) * 10) * 1000);
   });
 
   it('an image generation (the response names no model: priced by the request)', async () => {
@@ -143,11 +144,6 @@ describe('cost per usage record = the price table arithmetic, in integer nano-do
     const rec = await chatRecord('my-fine-tuned-thing');
     expect(rec).toMatchObject({ prompt_tokens: prompt, completion_tokens: CHUNKS, usage_status: 'reported' });
     expect(rec.cost_nano_usd).toBeNull();
-    // whisper-1 is priced per minute, not per token: not in the table, so unknown too.
-    const tr = await st.client.audio.transcriptions
-      .create({ model: 'whisper-1', file: await toFile(Buffer.alloc(1000, 1), 'a.mp3') })
-      .withResponse();
-    expect((await st.recordOf(tr.response)).cost_nano_usd).toBeNull();
 
     // The hourly rollup counts the request as unpriced and adds nothing to its cost.
     const rollup = await st.s.server.runtime.db

@@ -40,8 +40,26 @@ describe('pricing API', () => {
       cached_input: 1.25,
       output: 10,
       reasoning: null,
+      audio_input: null,
+      cached_audio_input: null,
+      audio_output: null,
+      image_input: null,
+      cached_image_input: null,
+      image_output: null,
+      per_image: null,
+      per_minute: null,
+      per_1m_characters: null,
+      tiers: { priority: { input: 4.25, cached_input: 2.125, output: 17 } },
       updated_at: null,
     });
+    expect(res.body.data.find((p: { model: string }) => p.model === 'dall-e-3')).toMatchObject({
+      input: 0,
+      output: 0,
+      per_image: { '1024x1024': { standard: 0.04, hd: 0.08 } },
+    });
+    expect(res.body.data.find((p: { model: string }) => p.model === 'whisper-1')).toMatchObject({ per_minute: 0.006 });
+    expect(res.body.tools.web_search).toEqual({ per_1k_calls: 10, models: { 'gpt-4o': 25, 'gpt-4.1': 25 } });
+    expect(res.body.service_tiers).toEqual({ batch: 0.5, flex: 0.5 });
     expect(res.body.data).toHaveLength(builtIn.entries().length);
     expect(res.body.aliases['gpt-4-turbo-preview']).toBe('gpt-4-turbo');
   });
@@ -106,6 +124,17 @@ describe('pricing API', () => {
     try {
       const a = await startTestServer({ DATA_DIR: dataDir, MAINTENANCE_INTERVAL_MS: '0' });
       await a.manage('PUT', '/pricing/gpt-4.1', { input: 9, output: 9 });
+      // Every unit of a price is stored, not only the token rates.
+      const units = {
+        input: 0,
+        output: 0,
+        audio_output: 70,
+        per_image: { '512x512': { standard: 0.5 } },
+        per_minute: 0.25,
+        per_1m_characters: 40,
+        tiers: { priority: { input: 2 } },
+      };
+      expect((await a.manage('PUT', '/pricing/house-media', units)).body).toMatchObject(units);
       await a.stop();
       const b = await startTestServer({ DATA_DIR: dataDir, MAINTENANCE_INTERVAL_MS: '0' });
       expect(
@@ -120,6 +149,15 @@ describe('pricing API', () => {
         (p: { model: string }) => p.model === 'gpt-4.1',
       );
       expect(listed).toMatchObject({ source: 'override', input: 9 });
+      const media = (await b.manage('GET', '/pricing')).body.data.find(
+        (p: { model: string }) => p.model === 'house-media',
+      );
+      expect(media).toMatchObject({ ...units, source: 'override', cached_input: null, image_input: null });
+      const none = { promptTokens: null, completionTokens: null, cachedTokens: null, reasoningTokens: null };
+      // 2 images of 512x512 at $0.50: $1, in micro-dollars.
+      expect(b.server.runtime.pricing.cost('house-media', { ...none, units: { images: 2, size: '512x512' } })).toBe(
+        1_000_000,
+      );
       await b.stop();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
@@ -134,6 +172,9 @@ describe('pricing API', () => {
       ['/pricing/gpt-4o', { input: 1, output: 1, currency: 'EUR' }, null],
       ['/pricing/gpt-4o', { input: 1, output: 2_000_000 }, 'output'],
       ['/pricing/bad%20name', { input: 1, output: 1 }, 'model'],
+      ['/pricing/gpt-4o', { input: 1, output: 1, per_minute: -1 }, 'per_minute'],
+      ['/pricing/gpt-4o', { input: 1, output: 1, per_image: { '1024x1024': { hd: 'x' } } }, 'per_image.1024x1024.hd'],
+      ['/pricing/gpt-4o', { input: 1, output: 1, tiers: { flex: { input: 1, speed: 2 } } }, 'tiers.flex'],
     ];
     for (const [route, body, param] of cases) {
       const res = await st.s.manage('PUT', route, body);

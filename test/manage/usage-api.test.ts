@@ -324,6 +324,8 @@ describe('rollups after thousands of random requests equal a recomputation from 
         upstreamKeyId: null,
         retries: 0,
         servedFrom: null,
+        serviceTier: null,
+        billedUnits: null,
         upstreamRequestId: null,
       };
       s.server.runtime.usage.record(rec);

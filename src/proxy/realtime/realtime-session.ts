@@ -10,7 +10,7 @@ import { type UsageAdmission, type UsageRecord, unbilledRecord } from '../../usa
 import { chargeLimits, DEFAULT_OUTPUT_ESTIMATE } from '../admission.js';
 import type { RealtimeSessionRef } from '../hooks.js';
 import type { ProxyDeps } from '../proxy-deps.js';
-import { type RealtimeUsage, readRealtimeUsage, realtimeCost } from './realtime-usage.js';
+import { type RealtimeUsage, readRealtimeUsage, realtimeCost, realtimeUnits } from './realtime-usage.js';
 
 export const REALTIME_PATH = '/v1/realtime';
 
@@ -389,6 +389,7 @@ export class RealtimeSession {
           reasoningTokens: 0,
         });
     this.deps.limiter.settle(ticket, prompt + completion, cost ?? 0);
+    const units = usage && realtimeUnits(usage);
     const rec: UsageRecord = {
       ...unbilledRecord({
         id: pending.id,
@@ -412,6 +413,7 @@ export class RealtimeSession {
       usageStatus: estimated ? 'estimated' : 'reported',
       upstreamKeyId: this.ctx.key.id,
       upstreamRequestId: pending.upstreamId,
+      billedUnits: units ? JSON.stringify(units) : null,
     };
     this.deps.recordUsage(rec, pending.journaled);
     this.deps.hooks?.realtime?.(this.ref('response'), rec);

@@ -1,9 +1,8 @@
-import type { PricingTable } from '../../usage/pricing.js';
+import type { BilledUnits, PricingTable } from '../../usage/pricing.js';
 
 /**
  * The usage of one Realtime API response, as `response.done` reports it (`response.usage`), kept
- * by kind. Today's pricing table knows text rates only, so `cost` prices input and output tokens
- * of every kind at the model's text rates; an audio-aware price plugs in there and nowhere else.
+ * by kind, so that audio and image tokens are priced at the model's audio and image rates.
  */
 export interface RealtimeUsage {
   inputTokens: number;
@@ -39,9 +38,21 @@ export function readRealtimeUsage(usage: unknown): RealtimeUsage | undefined {
   };
 }
 
+/** The audio and image tokens of a response as a record's billed units; undefined when all were text. */
+export function realtimeUnits(u: RealtimeUsage): BilledUnits | undefined {
+  const units: BilledUnits = {};
+  if (u.input.audio > 0) units.audio_input_tokens = u.input.audio;
+  if (u.cachedByKind.audio > 0) units.cached_audio_input_tokens = u.cachedByKind.audio;
+  if (u.input.image > 0) units.image_input_tokens = u.input.image;
+  if (u.cachedByKind.image > 0) units.cached_image_input_tokens = u.cachedByKind.image;
+  if (u.output.audio > 0) units.audio_output_tokens = u.output.audio;
+  for (const _ in units) return units;
+  return undefined;
+}
+
 /**
- * What a response costs in nano-dollars, null for a model without a price. Priced through the
- * pricing table's token counts (input, output, cached input), every kind at the text rates.
+ * What a response costs in nano-dollars, null for a model without a price: text, audio and
+ * image tokens each at their rates, their cached shares at the cached rates.
  */
 export function realtimeCost(pricing: PricingTable, model: string | null, u: RealtimeUsage): number | null {
   return pricing.cost(model, {
@@ -49,5 +60,6 @@ export function realtimeCost(pricing: PricingTable, model: string | null, u: Rea
     completionTokens: u.outputTokens,
     cachedTokens: u.input.cached,
     reasoningTokens: 0,
+    units: realtimeUnits(u) ?? null,
   });
 }

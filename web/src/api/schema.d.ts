@@ -614,19 +614,69 @@ export interface paths {
                             /** @description Date of the newest pricing file in effect */
                             as_of: string | null;
                             data: {
+                                audio_input: number | null;
+                                audio_output: number | null;
+                                cached_audio_input: number | null;
+                                cached_image_input: number | null;
                                 cached_input: number | null;
+                                image_input: number | null;
+                                image_output: number | null;
                                 input: number;
                                 model: string;
                                 output: number;
+                                per_1m_characters: number | null;
+                                per_image: {
+                                    [key: string]: {
+                                        [key: string]: number;
+                                    };
+                                } | null;
+                                per_minute: number | null;
                                 reasoning: number | null;
                                 /**
                                  * @description Shipped table, PRICING_FILE, or the API
                                  * @enum {string}
                                  */
                                 source: "built_in" | "file" | "override";
+                                tiers: {
+                                    [key: string]: {
+                                        /** @description USD per 1M audio input tokens (default: input) */
+                                        audio_input?: number;
+                                        /** @description USD per 1M audio output tokens (default: output) */
+                                        audio_output?: number;
+                                        /** @description USD per 1M cached audio input tokens (default: audio_input) */
+                                        cached_audio_input?: number;
+                                        /** @description USD per 1M cached image input tokens (default: image_input) */
+                                        cached_image_input?: number;
+                                        /** @description USD per 1M cached input tokens (default: input) */
+                                        cached_input?: number;
+                                        /** @description USD per 1M image input tokens (default: input) */
+                                        image_input?: number;
+                                        /** @description USD per 1M image output tokens (default: output) */
+                                        image_output?: number;
+                                        input?: number;
+                                        output?: number;
+                                        /** @description USD per 1M reasoning tokens, where priced apart from output */
+                                        reasoning?: number;
+                                    };
+                                } | null;
                                 /** @description When the override was set; null for file prices */
                                 updated_at: string | null;
                             }[];
+                            /** @description Service tiers' token rates as a multiple of the standard rates (flex, batch) */
+                            service_tiers: {
+                                [key: string]: number;
+                            };
+                            /** @description Tool fees, charged per call on top of tokens */
+                            tools: {
+                                [key: string]: {
+                                    /** @description By model or family prefix */
+                                    models?: {
+                                        [key: string]: number;
+                                    };
+                                    /** @description USD per 1k calls (code_interpreter: per 1k containers) */
+                                    per_1k_calls: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -681,14 +731,59 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description USD per 1M audio input tokens (default: input) */
+                        audio_input?: number;
+                        /** @description USD per 1M audio output tokens (default: output) */
+                        audio_output?: number;
+                        /** @description USD per 1M cached audio input tokens (default: audio_input) */
+                        cached_audio_input?: number;
+                        /** @description USD per 1M cached image input tokens (default: image_input) */
+                        cached_image_input?: number;
                         /** @description USD per 1M cached input tokens (default: input) */
                         cached_input?: number;
-                        /** @description USD per 1M input tokens */
+                        /** @description USD per 1M image input tokens (default: input) */
+                        image_input?: number;
+                        /** @description USD per 1M image output tokens (default: output) */
+                        image_output?: number;
+                        /** @description USD per 1M input tokens (0 for a model billed only by other units) */
                         input: number;
                         /** @description USD per 1M output tokens */
                         output: number;
+                        /** @description USD per 1M characters of speech input, where the response reports no tokens (tts-1) */
+                        per_1m_characters?: number;
+                        /** @description USD per image by size and quality, e.g. {"1024x1024": {"standard": 0.04, "hd": 0.08}} */
+                        per_image?: {
+                            [key: string]: {
+                                [key: string]: number;
+                            };
+                        };
+                        /** @description USD per minute of audio, where the response reports no tokens (whisper-1) */
+                        per_minute?: number;
                         /** @description USD per 1M reasoning tokens, where priced apart from output */
                         reasoning?: number;
+                        /** @description A service tier's own token rates (e.g. priority); rates it omits follow the table's tier multiplier */
+                        tiers?: {
+                            [key: string]: {
+                                /** @description USD per 1M audio input tokens (default: input) */
+                                audio_input?: number;
+                                /** @description USD per 1M audio output tokens (default: output) */
+                                audio_output?: number;
+                                /** @description USD per 1M cached audio input tokens (default: audio_input) */
+                                cached_audio_input?: number;
+                                /** @description USD per 1M cached image input tokens (default: image_input) */
+                                cached_image_input?: number;
+                                /** @description USD per 1M cached input tokens (default: input) */
+                                cached_input?: number;
+                                /** @description USD per 1M image input tokens (default: input) */
+                                image_input?: number;
+                                /** @description USD per 1M image output tokens (default: output) */
+                                image_output?: number;
+                                input?: number;
+                                output?: number;
+                                /** @description USD per 1M reasoning tokens, where priced apart from output */
+                                reasoning?: number;
+                            };
+                        };
                     };
                 };
             };
@@ -700,16 +795,51 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            audio_input: number | null;
+                            audio_output: number | null;
+                            cached_audio_input: number | null;
+                            cached_image_input: number | null;
                             cached_input: number | null;
+                            image_input: number | null;
+                            image_output: number | null;
                             input: number;
                             model: string;
                             output: number;
+                            per_1m_characters: number | null;
+                            per_image: {
+                                [key: string]: {
+                                    [key: string]: number;
+                                };
+                            } | null;
+                            per_minute: number | null;
                             reasoning: number | null;
                             /**
                              * @description Shipped table, PRICING_FILE, or the API
                              * @enum {string}
                              */
                             source: "built_in" | "file" | "override";
+                            tiers: {
+                                [key: string]: {
+                                    /** @description USD per 1M audio input tokens (default: input) */
+                                    audio_input?: number;
+                                    /** @description USD per 1M audio output tokens (default: output) */
+                                    audio_output?: number;
+                                    /** @description USD per 1M cached audio input tokens (default: audio_input) */
+                                    cached_audio_input?: number;
+                                    /** @description USD per 1M cached image input tokens (default: image_input) */
+                                    cached_image_input?: number;
+                                    /** @description USD per 1M cached input tokens (default: input) */
+                                    cached_input?: number;
+                                    /** @description USD per 1M image input tokens (default: input) */
+                                    image_input?: number;
+                                    /** @description USD per 1M image output tokens (default: output) */
+                                    image_output?: number;
+                                    input?: number;
+                                    output?: number;
+                                    /** @description USD per 1M reasoning tokens, where priced apart from output */
+                                    reasoning?: number;
+                                };
+                            } | null;
                             /** @description When the override was set; null for file prices */
                             updated_at: string | null;
                         };
@@ -4101,6 +4231,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description What the request was billed by besides text tokens: images (with size and quality), seconds of audio, characters of speech, tool calls (web_search, file_search, code_interpreter) and audio and image tokens; null when none */
+                                billed_units: {
+                                    [key: string]: number | string;
+                                } | null;
                                 bytes_in: number;
                                 bytes_out: number;
                                 cached_tokens: number | null;
@@ -4136,6 +4270,8 @@ export interface paths {
                                 retries: number;
                                 /** @description Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key */
                                 served_from: ("cache" | "idempotent_replay") | null;
+                                /** @description The service tier the upstream reported (default, flex, priority…); null when it reported none */
+                                service_tier: string | null;
                                 /** @description The client's status: the upstream's, the proxy's 502/504, or 499 */
                                 status: number;
                                 stream: boolean;
@@ -4233,6 +4369,10 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description What the request was billed by besides text tokens: images (with size and quality), seconds of audio, characters of speech, tool calls (web_search, file_search, code_interpreter) and audio and image tokens; null when none */
+                            billed_units: {
+                                [key: string]: number | string;
+                            } | null;
                             bytes_in: number;
                             bytes_out: number;
                             cached_tokens: number | null;
@@ -4268,6 +4408,8 @@ export interface paths {
                             retries: number;
                             /** @description Where the answer came from: null the upstream, cache the response cache, idempotent_replay the stored answer to an earlier request with the same Idempotency-Key */
                             served_from: ("cache" | "idempotent_replay") | null;
+                            /** @description The service tier the upstream reported (default, flex, priority…); null when it reported none */
+                            service_tier: string | null;
                             /** @description The client's status: the upstream's, the proxy's 502/504, or 499 */
                             status: number;
                             stream: boolean;
