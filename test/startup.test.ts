@@ -428,7 +428,7 @@ describe.concurrent('start-up and shutdown (real process)', () => {
     expect(migrated).toMatchObject({
       code: 0,
       stdout:
-        'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent, 0005-audit-events, 0006-admin-access, 0007-changes, 0008-usage-partitions, 0009-leases, 0010-limit-counters, 0011-instances, 0012-project-keys, 0013-retries, 0014-cache, 0015-idempotency-keys, 0016-key-http2, 0017-nano-usd, 0019-tracked-jobs, 0020-upstream-request-id\n',
+        'applied: 0001-initial, 0002-usage-records, 0003-limits-and-rollups, 0004-max-concurrent, 0005-audit-events, 0006-admin-access, 0007-changes, 0008-usage-partitions, 0009-leases, 0010-limit-counters, 0011-instances, 0012-project-keys, 0013-retries, 0014-cache, 0015-idempotency-keys, 0016-key-http2, 0017-nano-usd, 0018-billed-units, 0019-tracked-jobs, 0020-upstream-request-id\n',
     });
     expect((await runCli(['migrate'], env)).stdout).toBe('database is up to date\n');
   });

@@ -1,13 +1,10 @@
 import type { PricingTable, TokenCounts } from '../usage/pricing.js';
 
-/** What batch lines cost against the same request made live: half (OpenAI's Batch API discount). */
-export const BATCH_PRICE_FACTOR = 0.5;
-
 /**
- * A batch line's cost in nano-dollars at the batch price; null when the model has no price. The
- * one place a batch line is priced, so a pricing table that knows service tiers can take it over.
+ * A batch line's cost in nano-dollars at the batch price; null when the model has no price. Priced
+ * as the `batch` service tier: the model's own batch rates where the table has them, else its
+ * standard rates times the table's `service_tiers.batch` (0.5, the Batch API's discount).
  */
 export function batchLineCost(pricing: PricingTable, model: string | null, counts: TokenCounts): number | null {
-  const live = pricing.cost(model, counts);
-  return live === null ? null : Math.round(live * BATCH_PRICE_FACTOR);
+  return pricing.cost(model, { ...counts, serviceTier: 'batch' });
 }

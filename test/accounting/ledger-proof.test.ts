@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import OpenAI, { APIError, toFile } from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ const obj = (v: unknown): Usage => (v && typeof v === 'object' ? (v as Usage) : 
 /** Per billed endpoint: the ledger's usage as token counts, and its cost in nano-dollars from the shipped table. */
 interface EndpointBilling {
   tokens(usage: Usage): Tokens;
-  cost(model: string, t: Tokens): number;
+  cost(model: string, t: Tokens, usage: Usage): number;
 }
 
 const tokenCost = (model: string, t: Tokens) => nanoUsd(model, t.prompt, t.completion, t.cached, t.reasoning);
@@ -64,7 +65,6 @@ const ENDPOINTS: Record<string, EndpointBilling> = {
     }),
     cost: tokenCost,
   },
-  // The shipped table has text rates only for realtime models: every kind is priced at them.
   '/v1/realtime': {
     tokens: (u) => ({
       prompt: num(u.input_tokens),
@@ -72,9 +72,35 @@ const ENDPOINTS: Record<string, EndpointBilling> = {
       cached: num(obj(u.input_token_details).cached_tokens),
       reasoning: 0,
     }),
-    cost: tokenCost,
+    cost: realtimeCost,
   },
 };
+
+const SHIPPED = JSON.parse(readFileSync(new URL('../../pricing/openai.json', import.meta.url), 'utf8')) as {
+  models: Record<string, Record<string, number>>;
+  service_tiers: Record<string, number>;
+};
+
+/**
+ * A realtime response by kind, from the shipped table's figures (USD per 1M tokens = micro-dollars
+ * a token): text and audio input apart, each with its cached share at its cached rate, text and
+ * audio output; in nano-dollars, rounded once.
+ */
+function realtimeCost(model: string, _t: Tokens, u: Usage): number {
+  const p = SHIPPED.models[model];
+  if (!p) throw new Error(`no price for ${model} in pricing/openai.json`);
+  const input = obj(u.input_token_details);
+  const cached = obj(input.cached_tokens_details);
+  const output = obj(u.output_token_details);
+  const micro =
+    (num(input.text_tokens) - num(cached.text_tokens)) * num(p.input) +
+    num(cached.text_tokens) * num(p.cached_input ?? p.input) +
+    (num(input.audio_tokens) - num(cached.audio_tokens)) * num(p.audio_input) +
+    num(cached.audio_tokens) * num(p.cached_audio_input ?? p.audio_input) +
+    num(output.text_tokens) * num(p.output) +
+    num(output.audio_tokens) * num(p.audio_output);
+  return Math.round(micro * 1000);
+}
 
 /** What one request of a step produced: the upstream id the client saw, and whether the upstream billed it. */
 interface Outcome {
@@ -421,10 +447,20 @@ function compare(row: UsageRow, entry: LedgerEntry): Field[] {
   return (Object.keys(want) as Field[]).filter((f) => want[f] !== got[f]);
 }
 
-/** An entry's cost: its endpoint's price for its tokens, half for a batch line (the Batch API's discount). */
+/**
+ * An entry's cost: its endpoint's price for its tokens; a batch line's at the batch tier, the
+ * shipped table's `service_tiers.batch` multiplier on the standard rates (rounded once, as any).
+ */
 function entryCost(e: LedgerEntry, t: Tokens): number {
-  const live = (ENDPOINTS[e.endpoint] as EndpointBilling).cost(e.model as string, t);
-  return e.service_tier === 'batch' ? Math.round(live / 2) : live;
+  const billing = ENDPOINTS[e.endpoint] as EndpointBilling;
+  if (e.service_tier !== 'batch') return billing.cost(e.model as string, t, e.usage);
+  const p = SHIPPED.models[e.model as string] as Record<string, number>;
+  const micro =
+    (t.prompt - t.cached) * num(p.input) +
+    t.cached * num(p.cached_input ?? p.input) +
+    (t.completion - t.reasoning) * num(p.output) +
+    t.reasoning * num(p.reasoning ?? p.output);
+  return Math.round(micro * num(SHIPPED.service_tiers.batch) * 1000);
 }
 
 /** The ledger's sums of what the usage totals add up, by the same rules as compare(). */

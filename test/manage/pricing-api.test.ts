@@ -154,9 +154,9 @@ describe('pricing API', () => {
       );
       expect(media).toMatchObject({ ...units, source: 'override', cached_input: null, image_input: null });
       const none = { promptTokens: null, completionTokens: null, cachedTokens: null, reasoningTokens: null };
-      // 2 images of 512x512 at $0.50: $1, in micro-dollars.
+      // 2 images of 512x512 at $0.50: $1, in nano-dollars.
       expect(b.server.runtime.pricing.cost('house-media', { ...none, units: { images: 2, size: '512x512' } })).toBe(
-        1_000_000,
+        1_000_000_000,
       );
       await b.stop();
     } finally {

@@ -77,6 +77,8 @@ describe('log shipping to a webhook', () => {
         bytes_in: row.bytes_in,
         bytes_out: row.bytes_out,
         upstream_key_id: row.upstream_key_id,
+        service_tier: row.service_tier,
+        billed_units: row.billed_units,
         upstream_request_id: row.upstream_request_id,
         cost_nano_usd: row.cost_nano_usd,
       });

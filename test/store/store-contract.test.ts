@@ -31,6 +31,7 @@ const ALL_MIGRATIONS = [
   '0015-idempotency-keys',
   '0016-key-http2',
   '0017-nano-usd',
+  '0018-billed-units',
   '0019-tracked-jobs',
   '0020-upstream-request-id',
 ];

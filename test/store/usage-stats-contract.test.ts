@@ -204,7 +204,15 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
       reasoning: 8,
       updated_at: 2,
     });
-    expect(replaced).toEqual({ model: 'm-1', input: 2, cached_input: 0.5, output: 4, reasoning: 8, updated_at: 2 });
+    expect(replaced).toEqual({
+      model: 'm-1',
+      input: 2,
+      cached_input: 0.5,
+      output: 4,
+      reasoning: 8,
+      units: null,
+      updated_at: 2,
+    });
     await repo.upsert({ model: 'a-0', input: 0, cached_input: null, output: 0, reasoning: null, updated_at: 3 });
     expect((await repo.list()).map((r) => r.model)).toEqual(['a-0', 'm-1']);
     expect(await repo.delete('m-1')).toBe(true);
