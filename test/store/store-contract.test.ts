@@ -30,6 +30,7 @@ const ALL_MIGRATIONS = [
   '0014-cache',
   '0015-idempotency-keys',
   '0016-key-http2',
+  '0018-billed-units',
 ];
 /** One contract, every dialect: the same assertions run on SQLite and PostgreSQL. */
 describe.each(DIALECTS)('store on %s', (_name, make) => {
