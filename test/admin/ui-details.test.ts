@@ -247,6 +247,40 @@ describe.runIf(hasChromium)('admin UI details', () => {
     await page.close();
   });
 
+  it('shows every billed unit: per image, per minute, audio rates, tiers and tool fees; an edit keeps what it does not show', async () => {
+    await signInByApi();
+    const page = await browser.page();
+    await page.goto(`${s.url}/admin/pricing`);
+    await page.getByLabel('Filter models').fill('dall-e-3');
+    const dalle = page.getByRole('row').filter({ hasText: 'dall-e-3' }).first();
+    await dalle.waitFor();
+    expect(await dalle.getByRole('cell').nth(6).textContent()).toContain(
+      '1024x1024: standard $0.04, hd $0.08 per image',
+    );
+    await page.getByLabel('Filter models').fill('whisper-1');
+    await page.getByRole('row').filter({ hasText: '$0.006 per minute' }).first().waitFor();
+    await page.getByLabel('Filter models').fill('gpt-realtime-mini');
+    await page.getByRole('row').filter({ hasText: 'Audio in/out $10 / $20' }).first().waitFor();
+    expect(await page.getByTestId('tool-fees').textContent()).toContain('web_search $10 (gpt-4o $25) (gpt-4.1 $25)');
+    expect(await page.getByTestId('tool-fees').textContent()).toContain('flex ×0.5');
+
+    // Editing gpt-4o's output keeps its priority rates, which the form does not show.
+    await page.getByLabel('Filter models').fill('gpt-4o');
+    await page.getByRole('button', { name: 'Edit the price of gpt-4o', exact: true }).click();
+    await page.getByLabel('Audio output ($ / 1M)').fill('90');
+    await page.getByRole('button', { name: 'Save price' }).click();
+    await page.getByRole('row').filter({ hasText: 'Audio in/out – / $90' }).first().waitFor();
+    const api = (await s.manage('GET', '/pricing')).body.data.find((p: { model: string }) => p.model === 'gpt-4o');
+    expect(api).toMatchObject({
+      source: 'override',
+      audio_output: 90,
+      tiers: { priority: { input: 4.25, cached_input: 2.125, output: 17 } },
+    });
+    await browser.screenshot(page, 'details-pricing-units');
+    await s.manage('DELETE', '/pricing/gpt-4o');
+    await page.close();
+  });
+
   it('counts no failed request and no /v1/models call as unpriced on the dashboard and the project page', async () => {
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: pastedToken, maxRetries: 0 });
     await client.models.list();

@@ -196,12 +196,14 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
   it('stores, replaces and removes pricing overrides', async () => {
     const repo = new PricingRepo(db);
     await repo.upsert({ model: 'm-1', input: 1.5, cached_input: null, output: 3, reasoning: null, updated_at: 1 });
+    const units = JSON.stringify({ per_image: { '1024x1024': { hd: 0.08 } }, audio_output: 80 });
     const replaced = await repo.upsert({
       model: 'm-1',
       input: 2,
       cached_input: 0.5,
       output: 4,
       reasoning: 8,
+      units,
       updated_at: 2,
     });
     expect(replaced).toEqual({
@@ -210,9 +212,10 @@ describe.each(DIALECTS)('usage statistics, pricing and bulk tokens on %s', (_nam
       cached_input: 0.5,
       output: 4,
       reasoning: 8,
-      units: null,
+      units,
       updated_at: 2,
     });
+    expect((await repo.find('m-1'))?.units).toBe(units);
     await repo.upsert({ model: 'a-0', input: 0, cached_input: null, output: 0, reasoning: null, updated_at: 3 });
     expect((await repo.list()).map((r) => r.model)).toEqual(['a-0', 'm-1']);
     expect(await repo.delete('m-1')).toBe(true);

@@ -27,6 +27,36 @@ const SOURCE_TONE: Record<string, 'muted' | 'accent' | 'ok'> = { built_in: 'mute
 /** A rate per 1M tokens is set, not measured: every decimal it has, as currency ($0.40, $0.075). */
 const rate = (n: number | null) => (n === null ? <span class="muted">–</span> : usd(n, { exact: true }));
 
+/** What a model is billed by besides text tokens, in a few words (empty for text-only models). */
+function otherUnits(p: Price): string[] {
+  const out: string[] = [];
+  const pair = (label: string, a: number | null, b: number | null) => {
+    if (a !== null || b !== null) out.push(`${label} ${a === null ? '–' : `$${a}`} / ${b === null ? '–' : `$${b}`}`);
+  };
+  pair('Audio in/out', p.audio_input, p.audio_output);
+  pair('Image in/out', p.image_input, p.image_output);
+  if (p.per_image) {
+    for (const [size, qualities] of Object.entries(p.per_image)) {
+      out.push(
+        `${size}: ${Object.entries(qualities)
+          .map(([q, n]) => `${q} $${n}`)
+          .join(', ')} per image`,
+      );
+    }
+  }
+  if (p.per_minute !== null) out.push(`$${p.per_minute} per minute`);
+  if (p.per_1m_characters !== null) out.push(`$${p.per_1m_characters} per 1M characters`);
+  for (const [tier, r] of Object.entries(p.tiers ?? {})) {
+    out.push(
+      `${tier}: ${r.input === undefined ? '' : `in $${r.input}`}${r.output === undefined ? '' : ` out $${r.output}`}`,
+    );
+  }
+  return out;
+}
+
+/** An optional price field's value as the form holds it. */
+const field = (n: number | null | undefined) => (n === null || n === undefined ? '' : String(n));
+
 export function PricingPage() {
   useTitle('Pricing');
   const table = useLoad(() => ok(api.GET('/manage/pricing')), []);
@@ -38,7 +68,7 @@ export function PricingPage() {
     <>
       <PageHead
         title="Pricing"
-        sub={`US dollars per 1M tokens. Sources: built_in (the table that comes with llm-proxy, as of ${table.data?.as_of ?? '…'}), file (PRICING_FILE), override (set here or with llm-proxy pricing set; applies to the next request).`}
+        sub={`US dollars per 1M tokens, per image, minute or character where a model is billed so. Sources: built_in (the table that comes with llm-proxy, as of ${table.data?.as_of ?? '…'}), file (PRICING_FILE), override (set here or with llm-proxy pricing set; applies to the next request).`}
       >
         {can('admin') && (
           <Button variant="primary" icon="plus" onClick={() => setEditing('new')}>
@@ -84,6 +114,9 @@ export function PricingPage() {
                   <th scope="col" class="num hide-sm">
                     Reasoning
                   </th>
+                  <th scope="col" class="hide-sm">
+                    Other units
+                  </th>
                   {can('admin') && (
                     <th scope="col">
                       <span class="sr-only">Actions</span>
@@ -105,6 +138,11 @@ export function PricingPage() {
                     <td class="num">{rate(p.cached_input)}</td>
                     <td class="num">{rate(p.output)}</td>
                     <td class="num hide-sm">{rate(p.reasoning)}</td>
+                    <td class="hide-sm small">
+                      {otherUnits(p).map((u) => (
+                        <div key={u}>{u}</div>
+                      ))}
+                    </td>
                     {can('admin') && (
                       <td class="num">
                         <div class="row">
@@ -130,6 +168,24 @@ export function PricingPage() {
           </TableWrap>
         )}
       </Card>
+      {table.data && (Object.keys(table.data.tools).length > 0 || Object.keys(table.data.service_tiers).length > 0) && (
+        <p class="muted small" data-testid="tool-fees">
+          Tool fees per 1k calls (on top of tokens):{' '}
+          {Object.entries(table.data.tools)
+            .map(
+              ([tool, t]) =>
+                `${tool} $${t.per_1k_calls}${Object.entries(t.models ?? {})
+                  .map(([m, fee]) => ` (${m} $${fee})`)
+                  .join('')}`,
+            )
+            .join(', ')}
+          . Service tiers, as a multiple of the standard token rates:{' '}
+          {Object.entries(table.data.service_tiers)
+            .map(([tier, m]) => `${tier} ×${m}`)
+            .join(', ')}
+          .
+        </p>
+      )}
       {table.data && Object.keys(table.data.aliases).length > 0 && (
         <p class="muted small">
           Aliases priced as another model:{' '}
@@ -176,13 +232,26 @@ function PriceDialog(props: { price?: Price | undefined; onClose: () => void; on
   const [cached, setCached] = useState(p?.cached_input === null || !p ? '' : String(p.cached_input));
   const [output, setOutput] = useState(p ? String(p.output) : '');
   const [reasoning, setReasoning] = useState(p?.reasoning === null || !p ? '' : String(p.reasoning));
+  const [audioIn, setAudioIn] = useState(field(p?.audio_input));
+  const [audioOut, setAudioOut] = useState(field(p?.audio_output));
+  const [imageIn, setImageIn] = useState(field(p?.image_input));
+  const [imageOut, setImageOut] = useState(field(p?.image_output));
+  const [perMinute, setPerMinute] = useState(field(p?.per_minute));
+  const [perChars, setPerChars] = useState(field(p?.per_1m_characters));
   const problems = {
     model: v.modelName(model),
     input: v.price(input, true),
     cached: v.price(cached, false),
     output: v.price(output, true),
     reasoning: v.price(reasoning, false),
+    audioIn: v.price(audioIn, false),
+    audioOut: v.price(audioOut, false),
+    imageIn: v.price(imageIn, false),
+    imageOut: v.price(imageOut, false),
+    perMinute: v.price(perMinute, false),
+    perChars: v.price(perChars, false),
   };
+  const opt = (k: string, value: string) => (value ? { [k]: Number(value) } : {});
   const { show, busy, error, submit } = useSubmit(
     () => Boolean(v.firstProblem(problems)),
     async () => {
@@ -194,6 +263,17 @@ function PriceDialog(props: { price?: Price | undefined; onClose: () => void; on
             output: Number(output),
             ...(cached ? { cached_input: Number(cached) } : {}),
             ...(reasoning ? { reasoning: Number(reasoning) } : {}),
+            ...opt('audio_input', audioIn),
+            ...opt('audio_output', audioOut),
+            ...opt('image_input', imageIn),
+            ...opt('image_output', imageOut),
+            ...opt('per_minute', perMinute),
+            ...opt('per_1m_characters', perChars),
+            // Kept as they are: edited through the API or `llm-proxy pricing set`.
+            ...(p?.cached_audio_input == null ? {} : { cached_audio_input: p.cached_audio_input }),
+            ...(p?.cached_image_input == null ? {} : { cached_image_input: p.cached_image_input }),
+            ...(p?.per_image ? { per_image: p.per_image } : {}),
+            ...(p?.tiers ? { tiers: p.tiers } : {}),
           },
         }),
       );
@@ -253,7 +333,61 @@ function PriceDialog(props: { price?: Price | undefined; onClose: () => void; on
             problem={s.reasoning}
             hint="Empty: same as output."
           />
+          <TextField
+            label="Audio input ($ / 1M)"
+            inputMode="decimal"
+            value={audioIn}
+            onInput={setAudioIn}
+            problem={s.audioIn}
+            hint="Empty: same as input."
+          />
+          <TextField
+            label="Audio output ($ / 1M)"
+            inputMode="decimal"
+            value={audioOut}
+            onInput={setAudioOut}
+            problem={s.audioOut}
+            hint="Empty: same as output."
+          />
+          <TextField
+            label="Image input ($ / 1M)"
+            inputMode="decimal"
+            value={imageIn}
+            onInput={setImageIn}
+            problem={s.imageIn}
+            hint="Empty: same as input."
+          />
+          <TextField
+            label="Image output ($ / 1M)"
+            inputMode="decimal"
+            value={imageOut}
+            onInput={setImageOut}
+            problem={s.imageOut}
+            hint="Empty: same as output."
+          />
+          <TextField
+            label="Per minute of audio ($)"
+            inputMode="decimal"
+            value={perMinute}
+            onInput={setPerMinute}
+            problem={s.perMinute}
+            hint="When the answer reports no tokens (whisper-1)."
+          />
+          <TextField
+            label="Per 1M characters ($)"
+            inputMode="decimal"
+            value={perChars}
+            onInput={setPerChars}
+            problem={s.perChars}
+            hint="Speech, when the answer reports no tokens (tts-1)."
+          />
         </div>
+        {(p?.per_image || p?.tiers) && (
+          <p class="muted small">
+            Its per-image prices and service-tier rates are kept as they are; change them with the API or llm-proxy
+            pricing set.
+          </p>
+        )}
         <ErrorNote error={error} />
       </form>
     </Dialog>
