@@ -2,6 +2,7 @@ import { bodyChunks, readJson, requireString } from './body.js';
 import { invalidRequest, missingParam } from './errors.js';
 import { readForm } from './form.js';
 import { type Ctx, sendBytes, sendJson } from './http.js';
+import { billRequest } from './ledger.js';
 import { multipartBoundary } from './multipart.js';
 import { countTokens } from './text.js';
 
@@ -40,6 +41,8 @@ export async function speech(ctx: Ctx): Promise<void> {
       'response_format',
     );
   }
+  // Billed by the character of its input.
+  billRequest(ctx, { model: body.model as string, usage: { characters: input.length } });
   sendBytes(ctx, 200, contentType, speechBytes(input.length));
 }
 
@@ -80,6 +83,8 @@ async function transcribe(ctx: Ctx, task: 'transcribe' | 'translate'): Promise<v
             total_tokens: audioTokens + outputTokens,
           };
 
+  // Billed by its usage: seconds of audio (whisper-1, and every translation), else tokens.
+  billRequest(ctx, { model, usage: usage?.type === 'tokens' ? usage : { type: 'duration', seconds } });
   switch (format) {
     case 'json':
       return sendJson(ctx, { text, usage });

@@ -42,6 +42,10 @@ export const LEDGER_HELP = [
   '    whole prompt and the output of the events it sent (nothing if it sent no event);',
   '  - a realtime response at response.done; one cut mid-response (?mock_cut_response=N): its input',
   '    and the output of the deltas it sent;',
+  '  - DALL·E images by the image ({images, size, quality}), speech by the character ({characters}),',
+  '    whisper-1 by the second ({type: duration, seconds}); other models by their usage;',
+  "  - a batch's lines under each line's request_id, at the batch tier; a background response under",
+  '    its id, when it completes (or its input, when cancelled in progress);',
   '  - a failed request (4xx, 5xx): nothing.',
 ].join('\n');
 

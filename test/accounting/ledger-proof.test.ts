@@ -17,8 +17,10 @@ import { budgetState, nanoUsd } from '../limits/helpers.js';
  * ledger's sums.
  *
  * Each kind of work is one step of WORKLOAD, and each billed endpoint one entry of ENDPOINTS (how
- * to read its ledger usage as token counts, how to price it). A new family (images, audio, tool
- * fees, tiers, batches, background responses) is one more of each.
+ * to read its ledger usage as token counts, how to price it): chat, completions, embeddings and
+ * responses (streamed, cut, aborted, failed), images, speech and transcriptions, a hosted tool's
+ * fee, the flex tier, a batch, a background response, and realtime sessions. A new family is one
+ * more of each.
  *
  * Where the proxy cannot know what was billed, the step says which fields differ and why
  * (`differs`); the test fails if any other field differs, or if those stop differing.
@@ -65,6 +67,40 @@ const ENDPOINTS: Record<string, EndpointBilling> = {
     }),
     cost: tokenCost,
   },
+  // DALL·E is billed by the image (its ledger units); gpt-image by its tokens.
+  '/v1/images/generations': {
+    tokens: (u) =>
+      u.images === undefined
+        ? { prompt: num(u.input_tokens), completion: num(u.output_tokens), cached: 0, reasoning: 0 }
+        : NO_TOKENS,
+    cost: (model, t, u) => {
+      if (u.images === undefined) return tokenCost(model, t);
+      const perImage = priceFigures(model).per_image as unknown as Record<string, Record<string, number>>;
+      return Math.round(num(u.images) * num(perImage[String(u.size)]?.[String(u.quality)]) * 1e9);
+    },
+  },
+  // Speech by the character: USD per 1M characters is micro-dollars a character.
+  '/v1/audio/speech': {
+    tokens: () => NO_TOKENS,
+    cost: (model, _t, u) => Math.round(num(u.characters) * num(priceFigures(model).per_1m_characters) * 1000),
+  },
+  // Transcriptions by their tokens (audio input at its rate), or by the minute.
+  '/v1/audio/transcriptions': {
+    tokens: (u) =>
+      u.type === 'tokens'
+        ? { prompt: num(u.input_tokens), completion: num(u.output_tokens), cached: 0, reasoning: 0 }
+        : NO_TOKENS,
+    cost: (model, _t, u) => {
+      const p = priceFigures(model);
+      if (u.type !== 'tokens') return Math.round((num(u.seconds) / 60) * num(p.per_minute) * 1e9);
+      const details = obj(u.input_token_details);
+      const micro =
+        num(details.text_tokens) * num(p.input) +
+        num(details.audio_tokens) * num(p.audio_input ?? p.input) +
+        num(u.output_tokens) * num(p.output);
+      return Math.round(micro * 1000);
+    },
+  },
   '/v1/realtime': {
     tokens: (u) => ({
       prompt: num(u.input_tokens),
@@ -76,9 +112,19 @@ const ENDPOINTS: Record<string, EndpointBilling> = {
   },
 };
 
+const NO_TOKENS: Tokens = { prompt: 0, completion: 0, cached: 0, reasoning: 0 };
+
+/** A model's figures in the shipped table. */
+function priceFigures(model: string): Record<string, number> {
+  const p = SHIPPED.models[model];
+  if (!p) throw new Error(`no price for ${model} in pricing/openai.json`);
+  return p;
+}
+
 const SHIPPED = JSON.parse(readFileSync(new URL('../../pricing/openai.json', import.meta.url), 'utf8')) as {
   models: Record<string, Record<string, number>>;
   service_tiers: Record<string, number>;
+  tools: Record<string, { per_1k_calls: number; models?: Record<string, number> }>;
 };
 
 /**
@@ -358,6 +404,59 @@ const WORKLOAD: Step[] = [
     },
   },
   {
+    name: 'images: two DALL·E 3 hd images (by the image) and a gpt-image-1 one (by its tokens)',
+    records: 2,
+    async run({ client }) {
+      const dalle = await client.images
+        .generate({ model: 'dall-e-3', prompt: 'two foxes', n: 2, quality: 'hd', size: '1024x1024' })
+        .withResponse();
+      const image = await client.images
+        .generate({ model: 'gpt-image-1', prompt: 'a fox in the snow', quality: 'low' })
+        .withResponse();
+      return [
+        { upstreamId: requestId(dalle.response), billed: true },
+        { upstreamId: requestId(image.response), billed: true },
+      ];
+    },
+  },
+  {
+    name: 'audio: speech by the character, transcriptions by the minute and by their tokens',
+    records: 3,
+    async run({ st, token }) {
+      // Uploads need the SDK's own fetch (the abort agent's fetch has another FormData).
+      const client = st.clientFor(token);
+      const speech = await client.audio.speech
+        .create({ model: 'tts-1', voice: 'alloy', input: 'What the ledger says, spoken aloud.' })
+        .withResponse();
+      await speech.data.arrayBuffer();
+      const audio = async () => toFile(Buffer.alloc(40_000, 1), 'speech.mp3');
+      const whisper = await client.audio.transcriptions
+        .create({ model: 'whisper-1', file: await audio() })
+        .withResponse();
+      const tokens = await client.audio.transcriptions
+        .create({ model: 'gpt-4o-transcribe', file: await audio() })
+        .withResponse();
+      return [speech, whisper, tokens].map(({ response }) => ({ upstreamId: requestId(response), billed: true }));
+    },
+  },
+  {
+    name: 'responses with a hosted web search (a fee per call), and a chat in the flex tier',
+    records: 2,
+    async run({ client }) {
+      const searched = await client.responses
+        .create({ model: 'gpt-4.1-mini', input: 'Search the ledger.', tools: [{ type: 'web_search' }] })
+        .withResponse();
+      const flex = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages, service_tier: 'flex' })
+        .withResponse();
+      expect(flex.data.service_tier).toBe('flex');
+      return [
+        { upstreamId: requestId(searched.response), billed: true },
+        { upstreamId: requestId(flex.response), billed: true },
+      ];
+    },
+  },
+  {
     name: 'a batch of three chat requests that completes (batch price)',
     // The file, the batch, one retrieval and the output's download through the proxy, then one
     // record per output line.
@@ -448,19 +547,35 @@ function compare(row: UsageRow, entry: LedgerEntry): Field[] {
 }
 
 /**
- * An entry's cost: its endpoint's price for its tokens; a batch line's at the batch tier, the
- * shipped table's `service_tiers.batch` multiplier on the standard rates (rounded once, as any).
+ * An entry's cost: its endpoint's price for its units; in the batch and flex tiers the shipped
+ * table's `service_tiers` multiplier on the standard rates (rounded once, as any); plus the fees
+ * of the hosted tools it called, per 1k calls by model family.
  */
 function entryCost(e: LedgerEntry, t: Tokens): number {
   const billing = ENDPOINTS[e.endpoint] as EndpointBilling;
-  if (e.service_tier !== 'batch') return billing.cost(e.model as string, t, e.usage);
-  const p = SHIPPED.models[e.model as string] as Record<string, number>;
-  const micro =
-    (t.prompt - t.cached) * num(p.input) +
-    t.cached * num(p.cached_input ?? p.input) +
-    (t.completion - t.reasoning) * num(p.output) +
-    t.reasoning * num(p.reasoning ?? p.output);
-  return Math.round(micro * num(SHIPPED.service_tiers.batch) * 1000);
+  const model = e.model as string;
+  const multiplier = e.service_tier ? SHIPPED.service_tiers[e.service_tier] : undefined;
+  let nano: number;
+  if (multiplier === undefined) nano = billing.cost(model, t, e.usage);
+  else {
+    const p = priceFigures(model);
+    const micro =
+      (t.prompt - t.cached) * num(p.input) +
+      t.cached * num(p.cached_input ?? p.input) +
+      (t.completion - t.reasoning) * num(p.output) +
+      t.reasoning * num(p.reasoning ?? p.output);
+    nano = Math.round(micro * multiplier * 1000);
+  }
+  for (const [tool, calls] of Object.entries(e.tool_calls)) {
+    const fees = SHIPPED.tools[tool];
+    if (!fees) throw new Error(`no fee for ${tool} in pricing/openai.json`);
+    const family = Object.keys(fees.models ?? {})
+      .filter((f) => model.startsWith(f))
+      .sort((a, b) => b.length - a.length)[0];
+    const per1k = family === undefined ? fees.per_1k_calls : (fees.models?.[family] as number);
+    nano += Math.round(calls * per1k * 1e6);
+  }
+  return nano;
 }
 
 /** The ledger's sums of what the usage totals add up, by the same rules as compare(). */
