@@ -20,8 +20,8 @@ function headers(key: UpstreamKey): Record<string, string> {
 
 const url = (key: UpstreamKey, path: string) => `${key.origin}${key.prefix}${path}`;
 
-/** `GET path` with the key; the JSON object, or an UpstreamAnswer with the status (never the key). */
-export async function getJson(key: UpstreamKey, path: string): Promise<Record<string, unknown>> {
+/** `GET path` with the key; its response once it answered 200, else an UpstreamAnswer with the status (never the key). */
+async function get(key: UpstreamKey, path: string) {
   const res = await request(url(key, path), {
     method: 'GET',
     headers: headers(key),
@@ -32,6 +32,12 @@ export async function getJson(key: UpstreamKey, path: string): Promise<Record<st
     await res.body.dump();
     throw new UpstreamAnswer(res.statusCode, `the upstream answered ${res.statusCode} to GET ${path}`);
   }
+  return res;
+}
+
+/** `GET path` with the key; the JSON object, or an UpstreamAnswer with the status (never the key). */
+export async function getJson(key: UpstreamKey, path: string): Promise<Record<string, unknown>> {
+  const res = await get(key, path);
   const body = (await res.body.json()) as unknown;
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new UpstreamAnswer(502, `the upstream answered GET ${path} with something other than a JSON object`);
@@ -44,17 +50,7 @@ export async function getJson(key: UpstreamKey, path: string): Promise<Record<st
  * output may be hundreds of megabytes, and only one line is held at a time.
  */
 export async function* fileLines(key: UpstreamKey, fileId: string): AsyncGenerator<string> {
-  const path = `/v1/files/${encodeURIComponent(fileId)}/content`;
-  const res = await request(url(key, path), {
-    method: 'GET',
-    headers: headers(key),
-    headersTimeout: TIMEOUT_MS,
-    bodyTimeout: TIMEOUT_MS,
-  });
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new UpstreamAnswer(res.statusCode, `the upstream answered ${res.statusCode} to GET ${path}`);
-  }
+  const res = await get(key, `/v1/files/${encodeURIComponent(fileId)}/content`);
   const lines = createInterface({ input: res.body, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of lines) if (line.trim() !== '') yield line;
