@@ -458,9 +458,10 @@ export function Confirm(props: {
 /**
  * A table that may be wider than the screen (on a phone): it scrolls sideways inside its card, and
  * says so, with a line above it and a shade on the side where more columns are, instead of looking
- * cut off. `data-scroll` is none, start, middle or end.
+ * cut off. `data-scroll` is none, start, middle or end. While it scrolls it is a labelled region the
+ * keyboard can focus (a table of plain text has nothing else to focus).
  */
-export function TableWrap({ children }: { children: ComponentChildren }) {
+export function TableWrap({ children, label = 'Table' }: { children: ComponentChildren; label?: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [edge, setEdge] = useState<'none' | 'start' | 'middle' | 'end'>('none');
   useEffect(() => {
@@ -489,7 +490,14 @@ export function TableWrap({ children }: { children: ComponentChildren }) {
         </p>
       )}
       <div class="table-edge">
-        <div ref={box} class="table-wrap">
+        <div
+          ref={box}
+          class="table-wrap"
+          role={edge === 'none' ? undefined : 'region'}
+          aria-label={edge === 'none' ? undefined : label}
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard.
+          tabIndex={edge === 'none' ? undefined : 0}
+        >
           {children}
         </div>
       </div>

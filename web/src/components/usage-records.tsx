@@ -96,7 +96,7 @@ export function UsageRecords({ tokenId }: { tokenId: string }) {
         </Empty>
       ) : (
         <>
-          <TableWrap>
+          <TableWrap label="Recent records">
             <table data-testid="usage-records">
               <thead>
                 <tr>
