@@ -39,10 +39,10 @@ async function migrated(make: () => Promise<TestDatabase | undefined>) {
     ])
     .execute();
   // The row as 0016's table has it: micro-dollars, and none of the columns later migrations add.
-  const asBefore = ({ cost_nano_usd, job_id, upstream_request_id, ...r }: typeof priced, cost: number | null) => ({
-    ...r,
-    cost_micro_usd: cost,
-  });
+  const asBefore = (
+    { cost_nano_usd, service_tier, billed_units, job_id, upstream_request_id, ...r }: typeof priced,
+    cost: number | null,
+  ) => ({ ...r, cost_micro_usd: cost });
   await before
     .insertInto('usage_records')
     .values([asBefore(priced, 7), asBefore(unpriced, null)])

@@ -462,7 +462,7 @@ export function Confirm(props: {
  * keyboard can focus (a table of plain text has nothing else to focus).
  */
 export function TableWrap({ children, label = 'Table' }: { children: ComponentChildren; label?: string }) {
-  const box = useRef<HTMLDivElement>(null);
+  const box = useRef<HTMLElement>(null);
   const [edge, setEdge] = useState<'none' | 'start' | 'middle' | 'end'>('none');
   useEffect(() => {
     const el = box.current;
@@ -490,16 +490,9 @@ export function TableWrap({ children, label = 'Table' }: { children: ComponentCh
         </p>
       )}
       <div class="table-edge">
-        <div
-          ref={box}
-          class="table-wrap"
-          role={edge === 'none' ? undefined : 'region'}
-          aria-label={edge === 'none' ? undefined : label}
-          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard.
-          tabIndex={edge === 'none' ? undefined : 0}
-        >
+        <section ref={box} class="table-wrap" aria-label={label} tabIndex={edge === 'none' ? undefined : 0}>
           {children}
-        </div>
+        </section>
       </div>
     </div>
   );
