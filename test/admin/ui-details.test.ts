@@ -31,6 +31,8 @@ describe.runIf(hasChromium)('admin UI details', () => {
   let browser: BrowserSession;
   const ids: Record<string, string> = {};
   let pastedToken = '';
+  /** When the usage the charts show was made (just after its last request). */
+  let requestsAt = 0;
 
   beforeAll(async () => {
     mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
@@ -49,6 +51,7 @@ describe.runIf(hasChromium)('admin UI details', () => {
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: ci.token, maxRetries: 0 });
     for (let i = 0; i < 3; i++)
       await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hi ${i}` }] });
+    requestsAt = Date.now();
     await s.manage('PUT', '/pricing/llama-3-local', { input: 0.2, output: 0.6 });
     await s.manage('DELETE', '/pricing/llama-3-local');
     const bob = await s.manage('POST', '/users', { username: 'bob', role: 'viewer', password: 'a-long-password-1' });
@@ -346,10 +349,17 @@ describe.runIf(hasChromium)('admin UI details', () => {
     return () => page.evaluate(() => (window as any).__drawn.splice(0));
   }
 
-  /** A browser clock ten minutes past the next UTC midnight: day ticks sit at the charts' right edge. */
-  const nearMidnight = () => {
-    const d = new Date();
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1, 0, 10);
+  /**
+   * A browser clock ten minutes past a UTC midnight (day ticks sit at the charts' right edge), chosen
+   * relative to the data, not to the time of day the test runs at: the 24-hour window then ends at
+   * 01:00 and starts 24 hours before, so the midnight is the one after the requests when they were made
+   * at 01:00 or later, and the one before them when they were made in the first hour of a day (the
+   * next midnight would leave them out of the 24-hour chart, which then draws no chart at all). The
+   * charts' windows are whole hours, so the browser may stand up to 50 minutes before the requests.
+   */
+  const midnightFor = (requestsAt: number): number => {
+    const d = new Date(requestsAt + 23 * 3_600_000);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 0, 10);
   };
 
   // Last: the browser's clock stays fixed for the rest of the session (the pages after would show odd times).
@@ -360,7 +370,7 @@ describe.runIf(hasChromium)('admin UI details', () => {
     it(`draws every chart label whole, without uPlot's empty legend, and says why days are blank (${name})`, async () => {
       await signInByApi();
       const page = await browser.page({ width, height });
-      await page.clock.setFixedTime(nearMidnight());
+      await page.clock.setFixedTime(midnightFor(requestsAt));
       const drawn = await watchCanvasText(page);
       const charts: Array<[string, string]> = [
         ...(['24h', '7d', '30d', '90d'] as const).map((r): [string, string] => [`dashboard-${r}`, `/?range=${r}`]),
