@@ -1,16 +1,13 @@
+import type { CapturedUsage } from '../proxy/usage-extract.js';
+
 /** What the follower follows: batches (`/v1/batches`) and background responses (`/v1/responses`). */
 export type JobKind = 'batch' | 'response';
 
-/** Token usage as the proxy reads it from a response body (proxy/usage-extract.ts's CapturedUsage). */
-export interface JobUsage {
-  model: string | null;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  totalTokens: number | null;
-  cachedTokens: number | null;
-  reasoningTokens: number | null;
-  finishReason: string | null;
-}
+/**
+ * Usage as the proxy reads it from a response body (proxy/usage-extract.ts): tokens by kind, the
+ * other billed units and the service tier, whichever path saw it (a retrieval or the poll).
+ */
+export type JobUsage = CapturedUsage;
 
 /** A job the proxy saw created. */
 export interface JobStart {

@@ -6,6 +6,20 @@ import { jobRecordId } from './job-ids.js';
 import type { JobUsage } from './job-kinds.js';
 import { batchLineCost } from './job-pricing.js';
 
+/** What a job's record holds of the usage read from an answer: tokens by kind, the other units. */
+function usageFields(u: JobUsage): Partial<UsageRecord> {
+  return {
+    model: u.model,
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    totalTokens: u.totalTokens,
+    cachedTokens: u.cachedTokens,
+    reasoningTokens: u.reasoningTokens,
+    finishReason: u.finishReason,
+    billedUnits: u.units === null ? null : JSON.stringify(u.units),
+  };
+}
+
 /** A job's record: its fields over a record without usage (each caller sets the usage it found). */
 function record(job: TrackedJobRow, id: string, at: number, over: Partial<UsageRecord>): UsageRecord {
   return {
@@ -57,14 +71,10 @@ export function batchLineRecord(
   const status = typeof l.response?.status_code === 'number' ? l.response.status_code : 0;
   const reported = u.totalTokens !== null;
   return record(job, jobRecordId(job.id, key, at), at, {
-    model: u.model,
+    ...usageFields(u),
     status,
-    promptTokens: u.promptTokens,
-    completionTokens: u.completionTokens,
-    totalTokens: u.totalTokens,
-    cachedTokens: u.cachedTokens,
-    reasoningTokens: u.reasoningTokens,
-    finishReason: u.finishReason,
+    // Priced, and so recorded, at the batch tier whatever the line's body says.
+    serviceTier: 'batch',
     costNanoUsd: reported ? batchLineCost(pricing, u.model, u) : null,
     usageStatus: reported ? 'reported' : 'missing',
     upstreamKeyId: keyId,
@@ -82,13 +92,8 @@ export function responseRecord(
 ): UsageRecord | undefined {
   if (u.totalTokens === null) return undefined;
   return record(job, jobRecordId(job.id, 'response', at), at, {
-    model: u.model,
-    promptTokens: u.promptTokens,
-    completionTokens: u.completionTokens,
-    totalTokens: u.totalTokens,
-    cachedTokens: u.cachedTokens,
-    reasoningTokens: u.reasoningTokens,
-    finishReason: u.finishReason,
+    ...usageFields(u),
+    serviceTier: u.serviceTier,
     costNanoUsd: pricing.cost(u.model, u),
     usageStatus: 'reported',
     // A background response is billed under its own id.

@@ -28,15 +28,6 @@ export function noteJob(pr: ProxyRequest, u: CapturedUsage, status: number, jobs
   const job = u.job;
   if (!job) return false;
   const create = pr.method === 'POST' && (pr.path === '/v1/batches' || pr.path === '/v1/responses');
-  const usage = {
-    model: u.model,
-    promptTokens: u.promptTokens,
-    completionTokens: u.completionTokens,
-    totalTokens: u.totalTokens,
-    cachedTokens: u.cachedTokens,
-    reasoningTokens: u.reasoningTokens,
-    finishReason: u.finishReason,
-  };
   if (create) {
     if (status !== 200 || !job.background) return false;
     if (job.kind === 'response' && isFinished('response', job.status) && u.totalTokens !== null) return false;
@@ -53,6 +44,6 @@ export function noteJob(pr: ProxyRequest, u: CapturedUsage, status: number, jobs
     });
     return job.kind === 'response';
   }
-  if (status === 200 && job.background) jobs?.seen({ kind: job.kind, id: job.id, status: job.status, usage });
+  if (status === 200 && job.background) jobs?.seen({ kind: job.kind, id: job.id, status: job.status, usage: u });
   return job.kind === 'response';
 }
