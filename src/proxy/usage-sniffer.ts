@@ -1,5 +1,5 @@
 import { type SseEvent, SseParser } from './sse-parser.js';
-import { type CapturedUsage, countUnit, emptyUsage, readBody, readUsage } from './usage-extract.js';
+import { type CapturedUsage, countUnit, emptyUsage, readBody, readUsage, unitsOf } from './usage-extract.js';
 
 /** Watches response bytes go by and reports usage at the end. Never changes or holds the bytes. */
 export interface UsageSniffer {
@@ -64,7 +64,7 @@ export class JsonUsageSniffer implements UsageSniffer {
     if (u) readUsage(u, usage);
     if (this.images && this.images.count > 0) {
       countUnit(usage, 'images', this.images.count);
-      const units = usage.units ?? {};
+      const units = unitsOf(usage);
       const size = /"size"\s*:\s*"([^"\\]{1,40})"/.exec(text)?.[1];
       const quality = /"quality"\s*:\s*"([^"\\]{1,40})"/.exec(text)?.[1];
       if (size) units.size = size;
@@ -160,7 +160,7 @@ export class SseUsageSniffer implements UsageSniffer {
     countUnit(this.usage, 'images');
     if (!parsed) return;
     if (parsed.usage) readUsage(parsed.usage, this.usage);
-    const units = this.usage.units ?? {};
+    const units = unitsOf(this.usage);
     if (typeof parsed.size === 'string') units.size = parsed.size;
     if (typeof parsed.quality === 'string') units.quality = parsed.quality;
   }
