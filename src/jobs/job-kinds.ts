@@ -21,7 +21,6 @@ export interface JobStart {
   endpoint: string;
   /** A batch's `completion_window` (`24h`). */
   completionWindow?: string;
-  usage?: JobUsage;
 }
 
 /** A job the proxy saw retrieved (or cancelled), with the usage the answer carried. */
